@@ -1,0 +1,237 @@
+/* Internal runtime interface shared by src/runtime, src/ops and src/nn: the
+ * layout of the public handles, error helpers, program building and the
+ * buffer pool. Not installed. Internal non-static names use the clcnn__
+ * prefix. */
+#ifndef CLCNN_RUNTIME_INTERNAL_H
+#define CLCNN_RUNTIME_INTERNAL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clcnn.h"
+#include "clcnn/opencl.h"
+
+/* ------------------------------------------------------------ small helpers */
+
+#if defined(__GNUC__)
+#define CLCNN__PRINTF_LIKE(fmt_index, first_arg) \
+    __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define CLCNN__PRINTF_LIKE(fmt_index, first_arg)
+#endif
+
+/* *out = a * b; returns 0 on overflow. */
+int clcnn__mul_size(size_t a, size_t b, size_t *out);
+
+/* malloc'ed copy of s, or NULL. */
+char *clcnn__strdup(const char *s);
+
+/* "CL_INVALID_VALUE" for -30; "CL_UNKNOWN_ERROR" otherwise. */
+const char *clcnn__cl_error_name(cl_int code);
+
+/* The status an OpenCL error code stands for (allocation failures become
+ * CLCNN_ERROR_OUT_OF_DEVICE_MEMORY / OUT_OF_HOST_MEMORY, the rest
+ * CLCNN_ERROR_OPENCL). */
+clcnn_status clcnn__status_from_cl(cl_int code);
+
+/* ---------------------------------------------------------------- devices */
+
+struct clcnn_device_list {
+    size_t count;
+    clcnn_device_info *infos;
+    cl_platform_id *platforms;
+    cl_device_id *devices;
+    char **extensions; /* CL_DEVICE_EXTENSIONS of each device */
+};
+
+/* --------------------------------------------------------- program caching */
+
+typedef struct clcnn__kernel_entry {
+    char *name;
+    cl_kernel kernel;
+} clcnn__kernel_entry;
+
+typedef struct clcnn__program_entry {
+    char *source_name;
+    char *options;
+    cl_program program;
+    clcnn__kernel_entry *kernels;
+    size_t kernel_count;
+} clcnn__program_entry;
+
+/* One device buffer owned by the pool, free or lent out. */
+typedef struct clcnn__pool_buffer {
+    cl_mem mem;
+    size_t bytes;
+    int in_use;
+} clcnn__pool_buffer;
+
+struct clcnn_context {
+    clcnn_device_info info;
+    char *extensions;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    int profiling;
+
+    int disk_cache_enabled;
+    char *cache_dir; /* NULL when the disk cache is off */
+    clcnn_cache_stats cache_stats;
+    clcnn__program_entry *programs;
+    size_t program_count;
+
+    clcnn__pool_buffer *pool;
+    size_t pool_count;
+    clcnn_memory_stats memory;
+
+    char *last_error; /* heap message; fallback used when malloc fails */
+    char last_error_fallback[512];
+    unsigned long temp_counter; /* makes temp file names unique per context */
+};
+
+/* --------------------------------------------------------------- errors */
+
+/* Records a formatted message as the context's last error and returns
+ * `status`, so callers write `return clcnn__fail(ctx, CLCNN_ERROR_..., ...)`.
+ * ctx may be NULL (the message is then dropped). */
+clcnn_status clcnn__fail(clcnn_context *ctx, clcnn_status status, const char *format, ...)
+    CLCNN__PRINTF_LIKE(3, 4);
+clcnn_status clcnn__vfail(clcnn_context *ctx, clcnn_status status, const char *format,
+                          va_list args);
+
+/* Records "<what>: CL_NAME (code)" and returns the matching status. */
+clcnn_status clcnn__fail_cl(clcnn_context *ctx, cl_int code, const char *what);
+
+/* Replaces the last error with an exact string (no formatting), e.g. a long
+ * build log. */
+void clcnn__set_error_text(clcnn_context *ctx, const char *text);
+
+/* ----------------------------------------------------- embedded kernel code */
+
+typedef struct clcnn__embedded_source {
+    const char *name; /* file name in cl/, e.g. "util.cl" or "common.h" */
+    const char *text;
+    size_t length;
+} clcnn__embedded_source;
+
+/* Generated at build time from cl/ (see cmake/embed_sources.cmake). */
+extern const clcnn__embedded_source clcnn__embedded_sources[];
+extern const size_t clcnn__embedded_source_count;
+
+/* The embedded file of that name, or NULL. */
+const clcnn__embedded_source *clcnn__find_embedded_source(const char *name);
+
+/* The source with every `#include "name"` of an embedded header replaced by
+ * the header's text (recursively, each header once). malloc'ed into *out. */
+clcnn_status clcnn__expand_includes(clcnn_context *ctx, const char *source_name, const char *source,
+                                    char **out);
+
+/* ----------------------------------------------------------------- programs */
+
+/* The program built from the embedded file `source_name` with the extra
+ * build `options` (e.g. "-DTILE=8"; NULL = none), from the context's memory
+ * cache, else the disk cache, else compiled. The program stays owned by the
+ * context. A failed build gives CLCNN_ERROR_BUILD_FAILED with the build log
+ * in the last error. */
+clcnn_status clcnn__program_get(clcnn_context *ctx, const char *source_name, const char *options,
+                                cl_program *out);
+
+/* The kernel `kernel_name` of that program, created once and then reused.
+ * Owned by the context; set its arguments right before each enqueue. */
+clcnn_status clcnn__kernel_get(clcnn_context *ctx, const char *source_name, const char *options,
+                               const char *kernel_name, cl_kernel *out);
+
+/* Builds a program from the given source text (includes of embedded headers
+ * are expanded), through the disk cache but not the memory cache; the caller
+ * releases the program. `label` names it in messages. Used by the cached path
+ * above and by tests. */
+clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, const char *source,
+                                         const char *options, cl_program *out);
+
+/* Releases every program and kernel of the context. */
+void clcnn__programs_release(clcnn_context *ctx);
+
+/* ---------------------------------------------------------------- disk cache */
+
+/* The cache file path and identity for a program, computed from the device,
+ * driver, library version, expanded source and full options. */
+typedef struct clcnn__cache_key {
+    char *text;         /* the full key, stored inside the cache file */
+    char file_name[40]; /* hex digest + ".bin" */
+} clcnn__cache_key;
+
+clcnn_status clcnn__cache_key_make(clcnn_context *ctx, const char *source, const char *full_options,
+                                   clcnn__cache_key *out);
+void clcnn__cache_key_free(clcnn__cache_key *key);
+
+/* Reads the cached binary for key into *binary (malloc'ed) and *size. Returns
+ * 1 on a hit, 0 on a miss or a dropped (truncated/corrupt/mismatched) file. */
+int clcnn__disk_cache_load(clcnn_context *ctx, const clcnn__cache_key *key, unsigned char **binary,
+                           size_t *size);
+
+/* Saves atomically (temp file + rename); failures only count in the stats. */
+void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
+                             const unsigned char *binary, size_t size);
+
+/* Removes the cache file for key (a binary the driver refused). */
+void clcnn__disk_cache_drop(clcnn_context *ctx, const clcnn__cache_key *key);
+
+/* ------------------------------------------------------------- buffer pool */
+
+/* A device buffer of at least `bytes` bytes, reused from the pool when a free
+ * one fits, else newly created. Checks the size against the device's limits
+ * first (CLCNN_ERROR_OUT_OF_DEVICE_MEMORY). */
+clcnn_status clcnn__buffer_acquire(clcnn_context *ctx, size_t bytes, cl_mem *out);
+
+/* Returns a buffer from clcnn__buffer_acquire to the pool (not to the
+ * driver). */
+void clcnn__buffer_release(clcnn_context *ctx, cl_mem mem);
+
+/* Frees every buffer of the pool, lent out or not (context teardown). */
+void clcnn__pool_destroy(clcnn_context *ctx);
+
+/* ------------------------------------------------------------------- tensors */
+
+/* Storage shared by a tensor and its views. */
+typedef struct clcnn__storage {
+    clcnn_context *ctx;
+    cl_mem mem;
+    size_t bytes;
+    size_t refcount;
+} clcnn__storage;
+
+struct clcnn_tensor {
+    clcnn__storage *storage;
+    size_t ndim;
+    size_t dims[CLCNN_MAX_DIMS];
+    size_t numel;
+};
+
+struct clcnn_event {
+    clcnn_context *ctx;
+    cl_event event;
+};
+
+/* Checks that a tensor is non-NULL and belongs to ctx. */
+clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
+
+/* Formats "[2, 3, 4]" into buffer (for messages). */
+const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size);
+
+/* ------------------------------------------------------------------ launching */
+
+/* Enqueues kernel over `work_dim` dimensions; local may be NULL. Errors are
+ * recorded against ctx with the kernel's name. */
+clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint work_dim,
+                                   const size_t *global, const size_t *local);
+
+/* Rounds value up to a multiple of `multiple` (> 0). */
+size_t clcnn__round_up(size_t value, size_t multiple);
+
+#endif
