@@ -92,7 +92,6 @@ struct clcnn_context {
 
     char *last_error; /* heap message; fallback used when malloc fails */
     char last_error_fallback[512];
-    unsigned long temp_counter; /* makes temp file names unique per context */
 };
 
 /* --------------------------------------------------------------- errors */
@@ -169,6 +168,10 @@ typedef struct clcnn__cache_key {
 clcnn_status clcnn__cache_key_make(clcnn_context *ctx, const char *source, const char *full_options,
                                    clcnn__cache_key *out);
 void clcnn__cache_key_free(clcnn__cache_key *key);
+
+/* Decides from the options and the environment whether the disk cache is
+ * on and where it lives (ctx->cache_dir, NULL when off). */
+clcnn_status clcnn__disk_cache_configure(clcnn_context *ctx, const clcnn_context_options *options);
 
 /* Reads the cached binary for key into *binary (malloc'ed) and *size. Returns
  * 1 on a hit, 0 on a miss or a dropped (truncated/corrupt/mismatched) file. */

@@ -1,0 +1,301 @@
+/* On-disk cache of compiled program binaries. A file holds a magic, the full
+ * cache key, the binary and a CRC-32 over all of it, so a truncated, corrupt
+ * or colliding file is recognised and dropped. Writes go to a temporary file
+ * that is renamed into place, so readers never see a partial file. Every
+ * failure here only costs speed: the caller compiles from source. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "runtime/internal.h"
+
+#define CACHE_MAGIC "CLCNNPB1"
+#define CACHE_MAGIC_LENGTH 8
+#define CACHE_MAX_FILE_BYTES ((size_t)1 << 30)
+
+static char *join_path(const char *a, const char *b) {
+    size_t length = strlen(a) + strlen(b) + 2;
+    char *path = malloc(length);
+    if (path != NULL)
+        snprintf(path, length, "%s/%s", a, b);
+    return path;
+}
+
+/* $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn. */
+static char *default_cache_dir(void) {
+    const char *dir = getenv("CLCNN_CACHE_DIR");
+    if (dir != NULL && dir[0] != '\0')
+        return clcnn__strdup(dir);
+    dir = getenv("XDG_CACHE_HOME");
+    if (dir != NULL && dir[0] != '\0')
+        return join_path(dir, "clcnn");
+    dir = getenv("HOME");
+    if (dir != NULL && dir[0] != '\0')
+        return join_path(dir, ".cache/clcnn");
+    return NULL;
+}
+
+clcnn_status clcnn__disk_cache_configure(clcnn_context *ctx, const clcnn_context_options *options) {
+    int enabled = options->disk_cache;
+    if (enabled == CLCNN_CACHE_DEFAULT) {
+        const char *env = getenv("CLCNN_CACHE");
+        enabled = !(env != NULL && strcmp(env, "0") == 0);
+    }
+    ctx->disk_cache_enabled = 0;
+    ctx->cache_dir = NULL;
+    if (!enabled)
+        return CLCNN_OK;
+    if (options->cache_dir != NULL && options->cache_dir[0] != '\0') {
+        ctx->cache_dir = clcnn__strdup(options->cache_dir);
+        if (ctx->cache_dir == NULL)
+            return CLCNN_ERROR_OUT_OF_HOST_MEMORY;
+    } else {
+        ctx->cache_dir = default_cache_dir(); /* NULL: nowhere to cache */
+    }
+    ctx->disk_cache_enabled = ctx->cache_dir != NULL;
+    return CLCNN_OK;
+}
+
+/* 64-bit FNV-1a, for file names; identity is checked on the full key. */
+static uint64_t fnv1a64(const void *data, size_t length, uint64_t hash) {
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < length; i++) {
+        hash ^= bytes[i];
+        hash *= UINT64_C(0x100000001b3);
+    }
+    return hash;
+}
+
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+
+/* Everything that makes a compiled binary valid for reuse. */
+#define CACHE_KEY_FORMAT                                                                   \
+    "libclcnn program cache v1\nlibrary=%s\nplatform=%s\nplatform_version=%s\ndevice=%s\n" \
+    "vendor=%s (0x%x)\ndriver=%s\ndevice_version=%s\noptions=%s\n"                         \
+    "source=%zu bytes fnv1a64 %016llx crc32 %08lx\n"
+
+static uint32_t crc_of(const void *data, size_t length) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *bytes = data;
+    while (length > 0) { /* zlib takes uInt lengths */
+        uInt chunk = length > 0x40000000u ? 0x40000000u : (uInt)length;
+        crc = crc32(crc, bytes, chunk);
+        bytes += chunk;
+        length -= chunk;
+    }
+    return (uint32_t)crc;
+}
+
+clcnn_status clcnn__cache_key_make(clcnn_context *ctx, const char *source, const char *full_options,
+                                   clcnn__cache_key *out) {
+    const clcnn_device_info *info = &ctx->info;
+    size_t source_length = strlen(source);
+    unsigned long long source_hash = fnv1a64(source, source_length, FNV_OFFSET);
+    unsigned long source_crc = crc_of(source, source_length);
+    int length = snprintf(NULL, 0, CACHE_KEY_FORMAT, clcnn_version(), info->platform_name,
+                          info->platform_version, info->device_name, info->vendor,
+                          (unsigned)info->vendor_id, info->driver_version, info->device_version,
+                          full_options, source_length, source_hash, source_crc);
+    out->text = length < 0 ? NULL : malloc((size_t)length + 1);
+    if (out->text == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    snprintf(out->text, (size_t)length + 1, CACHE_KEY_FORMAT, clcnn_version(), info->platform_name,
+             info->platform_version, info->device_name, info->vendor, (unsigned)info->vendor_id,
+             info->driver_version, info->device_version, full_options, source_length, source_hash,
+             source_crc);
+    unsigned long long key_hash = fnv1a64(out->text, (size_t)length, FNV_OFFSET);
+    snprintf(out->file_name, sizeof out->file_name, "%016llx-%08lx.bin", key_hash,
+             (unsigned long)crc_of(out->text, (size_t)length));
+    return CLCNN_OK;
+}
+
+void clcnn__cache_key_free(clcnn__cache_key *key) {
+    if (key == NULL)
+        return;
+    free(key->text);
+    key->text = NULL;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+static void put_u32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* Reads a whole file (at most CACHE_MAX_FILE_BYTES); NULL when absent or
+ * unreadable. */
+static unsigned char *read_file(const char *path, size_t *size) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return NULL;
+    unsigned char *data = NULL;
+    long length = -1;
+    if (fseek(file, 0, SEEK_END) == 0)
+        length = ftell(file);
+    if (length >= 0 && (size_t)length <= CACHE_MAX_FILE_BYTES && fseek(file, 0, SEEK_SET) == 0)
+        data = malloc((size_t)length + 1);
+    if (data != NULL && fread(data, 1, (size_t)length, file) != (size_t)length) {
+        free(data);
+        data = NULL;
+    }
+    fclose(file);
+    *size = data != NULL ? (size_t)length : 0;
+    return data;
+}
+
+/* Checks the layout; on success points *binary into data. */
+static int parse_cache_file(const unsigned char *data, size_t size, const char *key,
+                            const unsigned char **binary, size_t *binary_size) {
+    size_t key_length = strlen(key);
+    size_t header = CACHE_MAGIC_LENGTH + 4;
+    if (size < header + 8 + 4 || memcmp(data, CACHE_MAGIC, CACHE_MAGIC_LENGTH) != 0)
+        return 0;
+    if (get_u32(data + CACHE_MAGIC_LENGTH) != key_length)
+        return 0;
+    if (size - header < key_length + 8 + 4 || memcmp(data + header, key, key_length) != 0)
+        return 0;
+    const unsigned char *length_field = data + header + key_length;
+    uint64_t length = get_u64(length_field);
+    size_t rest = size - header - key_length - 8 - 4;
+    if (length == 0 || length != rest)
+        return 0;
+    if (get_u32(data + size - 4) != crc_of(data, size - 4))
+        return 0;
+    *binary = length_field + 8;
+    *binary_size = (size_t)length;
+    return 1;
+}
+
+int clcnn__disk_cache_load(clcnn_context *ctx, const clcnn__cache_key *key, unsigned char **binary,
+                           size_t *size) {
+    *binary = NULL;
+    *size = 0;
+    if (!ctx->disk_cache_enabled)
+        return 0;
+    char *path = join_path(ctx->cache_dir, key->file_name);
+    if (path == NULL)
+        return 0;
+    size_t file_size = 0;
+    unsigned char *data = read_file(path, &file_size);
+    const unsigned char *found = NULL;
+    size_t found_size = 0;
+    int hit = data != NULL && parse_cache_file(data, file_size, key->text, &found, &found_size);
+    if (hit) {
+        memmove(data, found, found_size);
+        *binary = data;
+        *size = found_size;
+    } else if (data != NULL) {
+        ctx->cache_stats.disk_rejects++;
+        remove(path);
+        free(data);
+    }
+    free(path);
+    return hit;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+/* mkdir -p; returns 0 on failure. */
+static int make_directories(const char *dir) {
+    char *path = clcnn__strdup(dir);
+    if (path == NULL)
+        return 0;
+    int ok = 1;
+    for (char *p = path + 1; ok; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            ok = 0;
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    struct stat info;
+    ok = ok && stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+    free(path);
+    return ok;
+}
+
+static int write_all(FILE *file, const void *data, size_t size) {
+    return fwrite(data, 1, size, file) == size;
+}
+
+static int write_cache_file(FILE *file, const char *key, const unsigned char *binary, size_t size) {
+    size_t key_length = strlen(key);
+    unsigned char header[CACHE_MAGIC_LENGTH + 4], length_field[8], crc_field[4];
+    memcpy(header, CACHE_MAGIC, CACHE_MAGIC_LENGTH);
+    put_u32(header + CACHE_MAGIC_LENGTH, (uint32_t)key_length);
+    put_u64(length_field, size);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, header, sizeof header);
+    crc = crc32(crc, (const Bytef *)key, (uInt)key_length);
+    crc = crc32(crc, length_field, sizeof length_field);
+    crc = crc32_z(crc, binary, size);
+    put_u32(crc_field, (uint32_t)crc);
+    return write_all(file, header, sizeof header) && write_all(file, key, key_length) &&
+           write_all(file, length_field, sizeof length_field) && write_all(file, binary, size) &&
+           write_all(file, crc_field, sizeof crc_field);
+}
+
+void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
+                             const unsigned char *binary, size_t size) {
+    if (!ctx->disk_cache_enabled || size == 0)
+        return;
+    char *path = join_path(ctx->cache_dir, key->file_name);
+    char *temp = join_path(ctx->cache_dir, ".tmp-XXXXXX");
+    int ok = path != NULL && temp != NULL && make_directories(ctx->cache_dir);
+    int fd = ok ? mkstemp(temp) : -1;
+    FILE *file = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (file == NULL && fd >= 0)
+        close(fd);
+    ok = file != NULL && strlen(key->text) <= UINT32_MAX &&
+         write_cache_file(file, key->text, binary, size);
+    if (file != NULL) {
+        ok = fflush(file) == 0 && fsync(fileno(file)) == 0 && ok;
+        ok = fclose(file) == 0 && ok;
+        chmod(temp, 0644);
+        ok = ok && rename(temp, path) == 0;
+        if (!ok)
+            remove(temp);
+    }
+    if (!ok)
+        ctx->cache_stats.disk_write_failures++;
+    free(temp);
+    free(path);
+}
+
+void clcnn__disk_cache_drop(clcnn_context *ctx, const clcnn__cache_key *key) {
+    if (!ctx->disk_cache_enabled)
+        return;
+    char *path = join_path(ctx->cache_dir, key->file_name);
+    if (path != NULL)
+        remove(path);
+    free(path);
+}

@@ -1,0 +1,280 @@
+/* float32 tensors on the device: creation from the pool, views, transfers,
+ * fill and copy, and asynchronous reads with events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what) {
+    if (tensor == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL", what);
+    if (tensor->storage->ctx != ctx)
+        return clcnn__fail(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, "%s belongs to another context",
+                           what);
+    return CLCNN_OK;
+}
+
+const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size) {
+    int used = snprintf(buffer, size, "[");
+    for (size_t i = 0; i < tensor->ndim && used >= 0 && (size_t)used < size; i++)
+        used += snprintf(buffer + used, size - (size_t)used, i ? ", %zu" : "%zu", tensor->dims[i]);
+    if (used >= 0 && (size_t)used < size)
+        snprintf(buffer + used, size - (size_t)used, "]");
+    return buffer;
+}
+
+/* Validates a shape and gives its element count. */
+static clcnn_status check_shape(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                                size_t *numel) {
+    if (dims == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "dims is NULL");
+    if (ndim == 0 || ndim > CLCNN_MAX_DIMS)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "a tensor has 1 to %d dimensions, not %zu", CLCNN_MAX_DIMS, ndim);
+    size_t count = 1;
+    for (size_t i = 0; i < ndim; i++) {
+        if (dims[i] == 0)
+            return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "dimension %zu is 0", i);
+        if (!clcnn__mul_size(count, dims[i], &count))
+            return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                               "the element count of the shape overflows size_t");
+    }
+    size_t bytes;
+    if (!clcnn__mul_size(count, sizeof(float), &bytes))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "the byte size of %zu floats overflows size_t", count);
+    *numel = count;
+    return CLCNN_OK;
+}
+
+static clcnn_tensor *tensor_alloc(clcnn__storage *storage, size_t ndim, const size_t *dims,
+                                  size_t numel) {
+    clcnn_tensor *tensor = calloc(1, sizeof *tensor);
+    if (tensor == NULL)
+        return NULL;
+    tensor->storage = storage;
+    tensor->ndim = ndim;
+    memcpy(tensor->dims, dims, ndim * sizeof *dims);
+    tensor->numel = numel;
+    return tensor;
+}
+
+static clcnn_status zero_fill(clcnn_context *ctx, cl_mem mem, size_t bytes) {
+    const float zero = 0.0f;
+    cl_int err = clEnqueueFillBuffer(ctx->queue, mem, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueFillBuffer");
+}
+
+clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
+                                 clcnn_tensor **out) {
+    if (context == NULL || out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "tensor_create: context or out is NULL");
+    *out = NULL;
+    size_t numel = 0;
+    clcnn_status status = check_shape(context, ndim, dims, &numel);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__storage *storage = calloc(1, sizeof *storage);
+    if (storage == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    storage->ctx = context;
+    storage->bytes = numel * sizeof(float);
+    storage->refcount = 1;
+    status = clcnn__buffer_acquire(context, storage->bytes, &storage->mem);
+    if (status == CLCNN_OK)
+        status = zero_fill(context, storage->mem, storage->bytes);
+    clcnn_tensor *tensor = NULL;
+    if (status == CLCNN_OK) {
+        tensor = tensor_alloc(storage, ndim, dims, numel);
+        if (tensor == NULL)
+            status = clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    if (status != CLCNN_OK) {
+        if (storage->mem != NULL)
+            clcnn__buffer_release(context, storage->mem);
+        free(storage);
+        return status;
+    }
+    *out = tensor;
+    return CLCNN_OK;
+}
+
+void clcnn_tensor_destroy(clcnn_tensor *tensor) {
+    if (tensor == NULL)
+        return;
+    clcnn__storage *storage = tensor->storage;
+    if (--storage->refcount == 0) {
+        clcnn__buffer_release(storage->ctx, storage->mem);
+        free(storage);
+    }
+    free(tensor);
+}
+
+clcnn_status clcnn_tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                  clcnn_tensor **out) {
+    if (tensor == NULL || out == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_context *ctx = tensor->storage->ctx;
+    *out = NULL;
+    size_t numel = 0;
+    clcnn_status status = check_shape(ctx, ndim, dims, &numel);
+    if (status != CLCNN_OK)
+        return status;
+    if (numel != tensor->numel) {
+        char shape[96];
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "cannot view %s (%zu elements) with a shape of %zu elements",
+                           clcnn__shape_string(tensor, shape, sizeof shape), tensor->numel, numel);
+    }
+    clcnn_tensor *view = tensor_alloc(tensor->storage, ndim, dims, numel);
+    if (view == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    tensor->storage->refcount++;
+    *out = view;
+    return CLCNN_OK;
+}
+
+clcnn_context *clcnn_tensor_context(const clcnn_tensor *tensor) {
+    return tensor != NULL ? tensor->storage->ctx : NULL;
+}
+
+size_t clcnn_tensor_ndim(const clcnn_tensor *tensor) {
+    return tensor != NULL ? tensor->ndim : 0;
+}
+
+size_t clcnn_tensor_dim(const clcnn_tensor *tensor, size_t axis) {
+    return tensor != NULL && axis < tensor->ndim ? tensor->dims[axis] : 0;
+}
+
+size_t clcnn_tensor_numel(const clcnn_tensor *tensor) {
+    return tensor != NULL ? tensor->numel : 0;
+}
+
+cl_mem clcnn_tensor_cl_mem(const clcnn_tensor *tensor) {
+    return tensor != NULL ? tensor->storage->mem : NULL;
+}
+
+/* ----------------------------------------------------------------- transfers */
+
+static clcnn_status check_range(const clcnn_tensor *tensor, size_t offset, size_t count,
+                                const void *host, const char *what) {
+    clcnn_context *ctx = tensor->storage->ctx;
+    if (host == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: host pointer is NULL", what);
+    if (count == 0)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: count is 0", what);
+    if (offset > tensor->numel || count > tensor->numel - offset)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                           "%s: elements %zu..%zu are outside a tensor of %zu elements", what,
+                           offset, offset + count - 1, tensor->numel);
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn_tensor_write(clcnn_tensor *tensor, size_t offset, const float *host,
+                                size_t count) {
+    if (tensor == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = check_range(tensor, offset, count, host, "tensor_write");
+    if (status != CLCNN_OK)
+        return status;
+    clcnn_context *ctx = tensor->storage->ctx;
+    cl_int err =
+        clEnqueueWriteBuffer(ctx->queue, tensor->storage->mem, CL_TRUE, offset * sizeof(float),
+                             count * sizeof(float), host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueWriteBuffer");
+}
+
+static clcnn_status enqueue_read(const clcnn_tensor *tensor, size_t offset, float *host,
+                                 size_t count, cl_bool blocking, cl_event *event) {
+    clcnn_status status = check_range(tensor, offset, count, host, "tensor_read");
+    if (status != CLCNN_OK)
+        return status;
+    clcnn_context *ctx = tensor->storage->ctx;
+    cl_int err =
+        clEnqueueReadBuffer(ctx->queue, tensor->storage->mem, blocking, offset * sizeof(float),
+                            count * sizeof(float), host, 0, NULL, event);
+    if (err == CL_SUCCESS && !blocking)
+        err = clFlush(ctx->queue);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueReadBuffer");
+}
+
+clcnn_status clcnn_tensor_read(const clcnn_tensor *tensor, size_t offset, float *host,
+                               size_t count) {
+    if (tensor == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    return enqueue_read(tensor, offset, host, count, CL_TRUE, NULL);
+}
+
+clcnn_status clcnn_tensor_fill(clcnn_tensor *tensor, float value) {
+    if (tensor == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_context *ctx = tensor->storage->ctx;
+    cl_int err = clEnqueueFillBuffer(ctx->queue, tensor->storage->mem, &value, sizeof value, 0,
+                                     tensor->numel * sizeof(float), 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueFillBuffer");
+}
+
+clcnn_status clcnn_tensor_copy(clcnn_tensor *dst, const clcnn_tensor *src) {
+    if (dst == NULL || src == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_context *ctx = dst->storage->ctx;
+    clcnn_status status = clcnn__check_tensor(ctx, src, "source tensor");
+    if (status != CLCNN_OK)
+        return status;
+    if (dst->numel != src->numel) {
+        char dst_shape[96], src_shape[96];
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "tensor_copy: destination %s and source %s differ in size",
+                           clcnn__shape_string(dst, dst_shape, sizeof dst_shape),
+                           clcnn__shape_string(src, src_shape, sizeof src_shape));
+    }
+    if (dst->storage == src->storage)
+        return CLCNN_OK; /* the same elements: nothing to move */
+    cl_int err = clEnqueueCopyBuffer(ctx->queue, src->storage->mem, dst->storage->mem, 0, 0,
+                                     dst->numel * sizeof(float), 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueCopyBuffer");
+}
+
+/* -------------------------------------------------------------------- events */
+
+clcnn_status clcnn_tensor_read_async(const clcnn_tensor *tensor, size_t offset, float *host,
+                                     size_t count, clcnn_event **out) {
+    if (tensor == NULL || out == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_context *ctx = tensor->storage->ctx;
+    *out = NULL;
+    clcnn_event *event = calloc(1, sizeof *event);
+    if (event == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    event->ctx = ctx;
+    clcnn_status status = enqueue_read(tensor, offset, host, count, CL_FALSE, &event->event);
+    if (status != CLCNN_OK) {
+        free(event);
+        return status;
+    }
+    *out = event;
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn_event_wait(clcnn_event *event) {
+    if (event == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    cl_int err = clWaitForEvents(1, &event->event);
+    cl_int execution = CL_COMPLETE;
+    if (err == CL_SUCCESS)
+        err = clGetEventInfo(event->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof execution,
+                             &execution, NULL);
+    if (err == CL_SUCCESS && execution < 0)
+        err = execution;
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(event->ctx, err, "waiting for event");
+}
+
+void clcnn_event_destroy(clcnn_event *event) {
+    if (event == NULL)
+        return;
+    if (event->event != NULL)
+        clReleaseEvent(event->event);
+    free(event);
+}
