@@ -148,7 +148,8 @@ static int by_begin(const void *a, const void *b) {
 
 /* The byte ranges must tile the data section exactly: no overlap, no hole. */
 static clcnn_status check_coverage(parse_state *state, clcnn_safetensors *file) {
-    qsort(file->entries, file->count, sizeof *file->entries, by_begin);
+    if (file->count > 1)
+        qsort(file->entries, file->count, sizeof *file->entries, by_begin);
     size_t position = 0;
     for (size_t i = 0; i < file->count; i++) {
         clcnn__safetensors_entry *e = &file->entries[i];
