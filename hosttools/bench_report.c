@@ -1,0 +1,252 @@
+/* clcnn-bench output: device descriptions and results, as readable text or
+ * as one JSON document built with jansson. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+/* ------------------------------------------------------------ JSON helpers */
+
+/* Collects failures so that a run of json_object_set_new calls is checked
+ * once at the end. */
+static void set_value(json_t *object, const char *key, json_t *value, int *failed) {
+    if (json_object_set_new(object, key, value) != 0)
+        *failed = 1;
+}
+
+/* Device strings come from drivers: keep them plain ASCII so that jansson,
+ * which insists on UTF-8, never refuses them. */
+static json_t *ascii_string(const char *text) {
+    char clean[CLCNN_NAME_MAX];
+    size_t i = 0;
+    for (; text[i] != '\0' && i + 1 < sizeof clean; i++) {
+        unsigned char c = (unsigned char)text[i];
+        clean[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    clean[i] = '\0';
+    return json_string(clean);
+}
+
+/* Integral figures (byte counts, cache hits) print as JSON integers. */
+static json_t *number(double value) {
+    if (value == floor(value) && fabs(value) < 9007199254740992.0)
+        return json_integer((json_int_t)value);
+    return json_real(value);
+}
+
+/* ----------------------------------------------------------------- devices */
+
+static void format_bytes(uint64_t bytes, char *buffer, size_t size) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = (double)bytes;
+    size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < sizeof units / sizeof units[0]) {
+        value /= 1024.0;
+        unit++;
+    }
+    if (unit == 0)
+        snprintf(buffer, size, "%" PRIu64 " B", bytes);
+    else
+        snprintf(buffer, size, "%.1f %s", value, units[unit]);
+}
+
+static void print_bytes_line(const char *label, uint64_t bytes) {
+    char text[32];
+    format_bytes(bytes, text, sizeof text);
+    printf("  %-16s %s (%" PRIu64 " bytes)\n", label, text, bytes);
+}
+
+void bench_print_device_block(const clcnn_device_info *info) {
+    printf("%zu:%zu  %s\n", info->platform_index, info->device_index, info->device_name);
+    printf("  %-16s %s (%s)\n", "platform", info->platform_name, info->platform_version);
+    printf("  %-16s %s\n", "type", clcnn_device_type_name(info->type));
+    printf("  %-16s %s (vendor id 0x%04" PRIx32 ")\n", "vendor", info->vendor, info->vendor_id);
+    printf("  %-16s %s\n", "driver version", info->driver_version);
+    printf("  %-16s %s\n", "device version", info->device_version);
+    printf("  %-16s %s\n", "OpenCL C", info->opencl_c_version);
+    printf("  %-16s %" PRIu32 "\n", "compute units", info->compute_units);
+    printf("  %-16s %" PRIu32 " MHz\n", "clock", info->clock_mhz);
+    print_bytes_line("global memory", info->global_mem_bytes);
+    print_bytes_line("max allocation", info->max_alloc_bytes);
+    print_bytes_line("local memory", info->local_mem_bytes);
+    printf("  %-16s %zu\n", "max work-group", info->max_work_group_size);
+    printf("  %-16s %s\n", "fp64", info->has_fp64 ? "yes" : "no");
+    printf("  %-16s %s\n", "fp16", info->has_fp16 ? "yes" : "no");
+}
+
+static void set_device_strings(json_t *o, const clcnn_device_info *info, int *failed) {
+    set_value(o, "platform", ascii_string(info->platform_name), failed);
+    set_value(o, "platform_version", ascii_string(info->platform_version), failed);
+    set_value(o, "name", ascii_string(info->device_name), failed);
+    set_value(o, "type", json_string(clcnn_device_type_name(info->type)), failed);
+    set_value(o, "vendor", ascii_string(info->vendor), failed);
+    set_value(o, "driver_version", ascii_string(info->driver_version), failed);
+    set_value(o, "device_version", ascii_string(info->device_version), failed);
+    set_value(o, "opencl_c_version", ascii_string(info->opencl_c_version), failed);
+}
+
+static void set_device_numbers(json_t *o, const clcnn_device_info *info, int *failed) {
+    set_value(o, "platform_index", json_integer((json_int_t)info->platform_index), failed);
+    set_value(o, "device_index", json_integer((json_int_t)info->device_index), failed);
+    set_value(o, "vendor_id", json_integer((json_int_t)info->vendor_id), failed);
+    set_value(o, "compute_units", json_integer((json_int_t)info->compute_units), failed);
+    set_value(o, "clock_mhz", json_integer((json_int_t)info->clock_mhz), failed);
+    set_value(o, "global_mem_bytes", json_integer((json_int_t)info->global_mem_bytes), failed);
+    set_value(o, "max_alloc_bytes", json_integer((json_int_t)info->max_alloc_bytes), failed);
+    set_value(o, "local_mem_bytes", json_integer((json_int_t)info->local_mem_bytes), failed);
+    set_value(o, "max_work_group_size", json_integer((json_int_t)info->max_work_group_size),
+              failed);
+    set_value(o, "fp64", json_boolean(info->has_fp64), failed);
+    set_value(o, "fp16", json_boolean(info->has_fp16), failed);
+}
+
+json_t *bench_device_json(const clcnn_device_info *info) {
+    json_t *object = json_object();
+    if (object == NULL)
+        return NULL;
+    char id[48];
+    snprintf(id, sizeof id, "%zu:%zu", info->platform_index, info->device_index);
+    int failed = 0;
+    set_value(object, "id", json_string(id), &failed);
+    set_device_strings(object, info, &failed);
+    set_device_numbers(object, info, &failed);
+    if (failed) {
+        json_decref(object);
+        return NULL;
+    }
+    return object;
+}
+
+int bench_print_json(json_t *document) {
+    int result =
+        json_dumpf(document, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) == 0 ? 0 : -1;
+    json_decref(document);
+    putchar('\n');
+    fflush(stdout);
+    return result;
+}
+
+/* ----------------------------------------------------------------- results */
+
+static int json_failure(void) {
+    return bench_fail_message("building JSON", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
+}
+
+int bench_report_init(bench_report *report, int json, int repeats) {
+    memset(report, 0, sizeof *report);
+    report->json = json;
+    if (!json)
+        return 0;
+    report->root = json_object();
+    if (report->root == NULL)
+        return json_failure();
+    json_t *devices = json_array(); /* every _set_new below takes its value over */
+    int failed = 0;
+    set_value(report->root, "library", json_string("libclcnn"), &failed);
+    set_value(report->root, "version", json_string(clcnn_version()), &failed);
+    set_value(report->root, "repeats", json_integer(repeats), &failed);
+    set_value(report->root, "devices", devices, &failed);
+    if (failed) {
+        bench_report_free(report);
+        return json_failure();
+    }
+    report->devices = devices;
+    return 0;
+}
+
+static int json_device(bench_report *report, const clcnn_device_info *info) {
+    report->results = NULL;
+    json_t *entry = json_object();
+    if (entry == NULL)
+        return json_failure();
+    json_t *results = json_array();
+    int failed = 0;
+    set_value(entry, "device", bench_device_json(info), &failed);
+    set_value(entry, "results", results, &failed);
+    if (json_array_append_new(report->devices, entry) != 0 || failed)
+        return json_failure();
+    report->results = results;
+    return 0;
+}
+
+int bench_report_device(bench_report *report, const clcnn_device_info *info) {
+    if (report->json)
+        return json_device(report, info);
+    printf("\n== %zu:%zu %s (%s, %s) ==\n", info->platform_index, info->device_index,
+           info->device_name, info->platform_name, clcnn_device_type_name(info->type));
+    printf("  %-14s %12s  %-5s %s\n", "name", "median", "unit", "extra");
+    fflush(stdout);
+    return 0;
+}
+
+static void print_extra(const bench_extra *extra) {
+    if (extra->is_flag)
+        printf(" %s=%s", extra->key, extra->value != 0.0 ? "yes" : "no");
+    else
+        printf(" %s=%.4g", extra->key, extra->value);
+}
+
+static void print_result(const bench_result *result) {
+    printf("  %-14s %12.3f  %-5s", result->name, result->value, result->unit);
+    if (strcmp(result->unit, "ms") != 0 && strcmp(result->unit, "us") != 0)
+        printf(" ms=%.4g", result->ms);
+    for (size_t i = 0; i < result->extra_count; i++)
+        print_extra(&result->extras[i]);
+    printf(" samples=%zu\n", result->samples);
+    fflush(stdout);
+}
+
+static json_t *result_json(const bench_result *result) {
+    json_t *object = json_object();
+    if (object == NULL)
+        return NULL;
+    int failed = 0;
+    set_value(object, "name", json_string(result->name), &failed);
+    set_value(object, "ms", json_real(result->ms), &failed);
+    if (strcmp(result->unit, "ms") != 0)
+        set_value(object, result->unit, json_real(result->value), &failed);
+    set_value(object, "samples", json_integer((json_int_t)result->samples), &failed);
+    for (size_t i = 0; i < result->extra_count; i++) {
+        const bench_extra *extra = &result->extras[i];
+        json_t *value = extra->is_flag ? json_boolean(extra->value != 0.0) : number(extra->value);
+        set_value(object, extra->key, value, &failed);
+    }
+    if (failed) {
+        json_decref(object);
+        return NULL;
+    }
+    return object;
+}
+
+int bench_report_result(bench_report *report, const bench_result *result) {
+    if (!report->json) {
+        print_result(result);
+        return 0;
+    }
+    if (report->results == NULL || json_array_append_new(report->results, result_json(result)))
+        return json_failure();
+    return 0;
+}
+
+int bench_report_finish(bench_report *report) {
+    if (!report->json)
+        return 0;
+    json_t *root = report->root;
+    report->root = NULL;
+    report->devices = NULL;
+    report->results = NULL;
+    if (bench_print_json(root) != 0)
+        return bench_fail_message("writing JSON", CLCNN_ERROR_IO, NULL);
+    return 0;
+}
+
+void bench_report_free(bench_report *report) {
+    json_decref(report->root);
+    report->root = NULL;
+    report->devices = NULL;
+    report->results = NULL;
+}

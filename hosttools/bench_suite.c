@@ -1,0 +1,456 @@
+/* clcnn-bench's suite: start-up time, kernel launch cost, device copies and
+ * host transfers, with the names of docs/benchmarks.md. Device times come
+ * from profiling events; launch latency and start-up from the host clock. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "runtime/internal.h"
+
+#define MIB ((size_t)1 << 20)
+#define COPY_BYTES (256 * MIB)
+#define TRANSFER_BYTES (64 * MIB)
+#define WARMUP_RUNS 2
+#define WARMUP_LAUNCHES 20
+#define PIPELINED_LAUNCHES 1000
+#define STARTUP_TARGET_RATIO 0.1
+#define COPY_FILL_VALUE 1.5f
+
+const char *const bench_names[] = {"startup_cold", "startup_warm", "launch", "copy",
+                                   "copy_kernel",  "write",        "read"};
+const size_t bench_name_count = sizeof bench_names / sizeof bench_names[0];
+
+/* --------------------------------------------------------------- start-up */
+
+/* One start-up: a context on the device plus every program, through the
+ * disk cache in cache_dir. */
+static int startup_once(const bench_run *run, const char *cache_dir, double *ms,
+                        clcnn_cache_stats *stats) {
+    char error[2048] = "";
+    clcnn_context_options options = clcnn_context_options_default();
+    options.device = run->device_spec;
+    options.disk_cache = CLCNN_CACHE_ON;
+    options.cache_dir = cache_dir;
+    options.error_buffer = error;
+    options.error_buffer_size = sizeof error;
+    clcnn_context *ctx = NULL;
+    double start = bench_now_ms();
+    clcnn_status status = clcnn_context_create(&options, &ctx);
+    if (status != CLCNN_OK)
+        return bench_fail_message("creating a context", status, error);
+    status = clcnn_context_prepare_programs(ctx);
+    *ms = bench_now_ms() - start;
+    if (status == CLCNN_OK)
+        status = clcnn_context_cache_stats(ctx, stats);
+    int result = status == CLCNN_OK ? 0 : bench_fail("preparing programs", status, ctx);
+    clcnn_context_destroy(ctx);
+    return result;
+}
+
+static void add_cache_extras(bench_result *result, const clcnn_cache_stats *stats) {
+    bench_result_extra(result, "builds", (double)stats->builds);
+    bench_result_extra(result, "disk_hits", (double)stats->disk_hits);
+}
+
+/* Cold is one sample: only the first start-up in a process finds the
+ * driver's own kernel cache (POCL_CACHE_DIR, set by main) empty too. */
+static int startup_cold(const bench_run *run, const char *cache_dir, bench_result *result) {
+    clcnn_cache_stats stats;
+    double ms = 0.0;
+    if (startup_once(run, cache_dir, &ms, &stats) != 0)
+        return -1;
+    bench_result_init(result, "startup_cold", "ms");
+    result->ms = result->value = ms;
+    result->samples = 1;
+    add_cache_extras(result, &stats);
+    return 0;
+}
+
+static int startup_warm(const bench_run *run, const char *cache_dir, double cold_ms,
+                        double *samples, bench_result *result) {
+    clcnn_cache_stats stats;
+    double warmup_ms = 0.0;
+    if (startup_once(run, cache_dir, &warmup_ms, &stats) != 0)
+        return -1;
+    size_t count = bench_sample_count(run->repeats, warmup_ms);
+    for (size_t i = 0; i < count; i++)
+        if (startup_once(run, cache_dir, &samples[i], &stats) != 0)
+            return -1;
+    bench_result_init(result, "startup_warm", "ms");
+    result->ms = result->value = bench_median(samples, count);
+    result->samples = count;
+    double ratio = result->ms / cold_ms;
+    bench_result_extra(result, "ratio_to_cold", ratio);
+    bench_result_extra(result, "target_ratio", STARTUP_TARGET_RATIO);
+    bench_result_flag(result, "meets_target", ratio <= STARTUP_TARGET_RATIO);
+    add_cache_extras(result, &stats);
+    return 0;
+}
+
+/* startup_warm needs the cold run before it, reported or not. */
+static int run_startup(const bench_run *run, double *samples) {
+    int want_cold = bench_selected(run->filter, "startup_cold");
+    int want_warm = bench_selected(run->filter, "startup_warm");
+    if (!want_cold && !want_warm)
+        return 0;
+    char *cache_dir = bench_make_temp_dir(run->temp_root, "startup-");
+    if (cache_dir == NULL)
+        return bench_fail_message("making a cache directory", CLCNN_ERROR_IO, run->temp_root);
+    bench_result cold, warm;
+    int result = startup_cold(run, cache_dir, &cold);
+    if (result == 0 && want_cold)
+        result = bench_report_result(run->report, &cold);
+    if (result == 0 && want_warm)
+        result = startup_warm(run, cache_dir, cold.ms, samples, &warm);
+    if (result == 0 && want_warm)
+        result = bench_report_result(run->report, &warm);
+    bench_remove_tree(cache_dir);
+    free(cache_dir);
+    return result;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+/* Contexts shared by the device benchmarks of one device: launch latency on
+ * a plain queue (as applications use it), device times on a profiling one. */
+typedef struct session {
+    const bench_run *run;
+    clcnn_context *plain;
+    clcnn_context *profiled;
+    double *samples; /* run->repeats each: the measured figure */
+    double *wall;    /* host wall time, or the second figure of a benchmark */
+} session;
+
+static int session_context(session *s, int profiling, clcnn_context **out) {
+    clcnn_context **slot = profiling ? &s->profiled : &s->plain;
+    if (*slot == NULL) {
+        char error[2048] = "";
+        clcnn_context_options options = clcnn_context_options_default();
+        options.device = s->run->device_spec;
+        options.enable_profiling = profiling;
+        options.disk_cache = CLCNN_CACHE_OFF;
+        options.error_buffer = error;
+        options.error_buffer_size = sizeof error;
+        clcnn_status status = clcnn_context_create(&options, slot);
+        if (status != CLCNN_OK)
+            return bench_fail_message("creating a context", status, error);
+    }
+    *out = *slot;
+    return 0;
+}
+
+static int finish_queue(clcnn_context *ctx, const char *what) {
+    cl_int err = clFinish(clcnn_context_cl_queue(ctx));
+    return err == CL_SUCCESS ? 0 : bench_fail(what, clcnn__fail_cl(ctx, err, "clFinish"), ctx);
+}
+
+/* ------------------------------------------------------------------ launch */
+
+static int launch_and_finish(clcnn_context *ctx, cl_kernel kernel, double *ms) {
+    const size_t global = 1;
+    double start = bench_now_ms();
+    clcnn_status status = clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    if (status != CLCNN_OK)
+        return bench_fail("launching empty_kernel", status, ctx);
+    int result = finish_queue(ctx, "launching empty_kernel");
+    *ms = bench_now_ms() - start;
+    return result;
+}
+
+/* Many launches, one finish: the cost of a launch inside a training step. */
+static int launch_pipelined(clcnn_context *ctx, cl_kernel kernel, double *ms_per_launch) {
+    const size_t global = 1;
+    double start = bench_now_ms();
+    for (size_t i = 0; i < PIPELINED_LAUNCHES; i++) {
+        clcnn_status status = clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+        if (status != CLCNN_OK)
+            return bench_fail("launching empty_kernel", status, ctx);
+    }
+    int result = finish_queue(ctx, "launching empty_kernel");
+    *ms_per_launch = (bench_now_ms() - start) / PIPELINED_LAUNCHES;
+    return result;
+}
+
+static int bench_launch(session *s, bench_result *result) {
+    clcnn_context *ctx = NULL;
+    cl_kernel kernel = NULL;
+    if (session_context(s, 0, &ctx) != 0)
+        return -1;
+    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "empty_kernel", &kernel);
+    if (status != CLCNN_OK)
+        return bench_fail("getting empty_kernel", status, ctx);
+    double ignored = 0.0;
+    for (size_t i = 0; i < WARMUP_LAUNCHES; i++)
+        if (launch_and_finish(ctx, kernel, &ignored) != 0)
+            return -1;
+    size_t count = s->run->repeats;
+    for (size_t i = 0; i < count; i++)
+        if (launch_and_finish(ctx, kernel, &s->samples[i]) != 0 ||
+            launch_pipelined(ctx, kernel, &s->wall[i]) != 0)
+            return -1;
+    bench_result_init(result, "launch", "us");
+    result->ms = bench_median(s->samples, count);
+    result->value = result->ms * 1e3;
+    result->samples = count;
+    bench_result_extra(result, "pipelined_us", bench_median(s->wall, count) * 1e3);
+    bench_result_extra(result, "pipelined_launches", PIPELINED_LAUNCHES);
+    return 0;
+}
+
+/* -------------------------------------------------------- timed device ops */
+
+typedef enum op_kind { OP_COPY_BUFFER, OP_COPY_KERNEL, OP_WRITE, OP_READ } op_kind;
+
+/* One repeatable command: a copy between two buffers, or a transfer between
+ * `host` and `dst` (write) or `src` (read). */
+typedef struct device_op {
+    op_kind kind;
+    const char *name; /* benchmark name, for messages */
+    cl_command_queue queue;
+    cl_mem src;
+    cl_mem dst;
+    cl_kernel kernel;
+    void *host;
+    size_t bytes;
+} device_op;
+
+static cl_int op_enqueue(const device_op *op, cl_event *event) {
+    size_t global = clcnn__round_up(op->bytes / 16, 256);
+    switch (op->kind) {
+    case OP_COPY_BUFFER:
+        return clEnqueueCopyBuffer(op->queue, op->src, op->dst, 0, 0, op->bytes, 0, NULL, event);
+    case OP_COPY_KERNEL:
+        return clEnqueueNDRangeKernel(op->queue, op->kernel, 1, NULL, &global, NULL, 0, NULL,
+                                      event);
+    case OP_WRITE:
+        return clEnqueueWriteBuffer(op->queue, op->dst, CL_FALSE, 0, op->bytes, op->host, 0, NULL,
+                                    event);
+    case OP_READ:
+        return clEnqueueReadBuffer(op->queue, op->src, CL_FALSE, 0, op->bytes, op->host, 0, NULL,
+                                   event);
+    }
+    return CL_INVALID_VALUE;
+}
+
+static cl_int event_device_ms(cl_event event, double *ms) {
+    cl_ulong start = 0, end = 0;
+    cl_int err =
+        clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+    *ms = (double)(end - start) / 1e6;
+    return err;
+}
+
+/* Runs the command once, waiting for it: device time (profiling) and host
+ * wall time, in milliseconds. */
+static int op_run(clcnn_context *ctx, const device_op *op, double *device_ms, double *wall_ms) {
+    cl_event event = NULL;
+    double start = bench_now_ms();
+    cl_int err = op_enqueue(op, &event);
+    const char *call = "enqueueing";
+    if (err == CL_SUCCESS) {
+        call = "clWaitForEvents";
+        err = clWaitForEvents(1, &event);
+    }
+    *wall_ms = bench_now_ms() - start;
+    if (err == CL_SUCCESS) {
+        call = "clGetEventProfilingInfo";
+        err = event_device_ms(event, device_ms);
+    }
+    if (event != NULL)
+        clReleaseEvent(event);
+    return err == CL_SUCCESS ? 0 : bench_fail(op->name, clcnn__fail_cl(ctx, err, call), ctx);
+}
+
+/* Warm-up, then the median of the samples; `traffic` bytes cross memory per
+ * run (read + write for a copy). */
+static int op_measure(session *s, clcnn_context *ctx, const device_op *op, size_t traffic,
+                      bench_result *result) {
+    double device_ms = 0.0, wall_ms = 0.0;
+    for (size_t i = 0; i < WARMUP_RUNS; i++)
+        if (op_run(ctx, op, &device_ms, &wall_ms) != 0)
+            return -1;
+    size_t count = bench_sample_count(s->run->repeats, wall_ms);
+    for (size_t i = 0; i < count; i++)
+        if (op_run(ctx, op, &s->samples[i], &s->wall[i]) != 0)
+            return -1;
+    bench_result_init(result, op->name, "gbps");
+    result->ms = bench_median(s->samples, count);
+    result->value = (double)traffic / (result->ms * 1e6);
+    result->samples = count;
+    bench_result_extra(result, "mib", (double)op->bytes / (double)MIB);
+    bench_result_extra(result, "wall_ms", bench_median(s->wall, count));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ copies */
+
+/* `wanted` bytes, or less when two buffers of it would not fit the device. */
+static size_t buffer_bytes(const clcnn_device_info *info, size_t wanted, size_t buffers) {
+    uint64_t bytes = wanted;
+    if (info->max_alloc_bytes < bytes)
+        bytes = info->max_alloc_bytes;
+    if (info->global_mem_bytes / (2 * buffers) < bytes)
+        bytes = info->global_mem_bytes / (2 * buffers);
+    return (size_t)(bytes >= MIB ? bytes - bytes % MIB : bytes - bytes % 16);
+}
+
+static int make_buffer(clcnn_context *ctx, size_t bytes, clcnn_tensor **out) {
+    size_t count = bytes / sizeof(float);
+    clcnn_status status = clcnn_tensor_create(ctx, 1, &count, out);
+    return status == CLCNN_OK ? 0 : bench_fail("creating a tensor", status, ctx);
+}
+
+/* The copy landed: the first and last elements hold the source's value. */
+static int check_copy(clcnn_context *ctx, const char *name, clcnn_tensor *dst) {
+    size_t count = clcnn_tensor_numel(dst);
+    float first = 0.0f, last = 0.0f;
+    clcnn_status status = clcnn_tensor_read(dst, 0, &first, 1);
+    if (status == CLCNN_OK)
+        status = clcnn_tensor_read(dst, count - 1, &last, 1);
+    if (status != CLCNN_OK)
+        return bench_fail("reading back the copy", status, ctx);
+    if (first == COPY_FILL_VALUE && last == COPY_FILL_VALUE)
+        return 0;
+    fflush(stdout);
+    fprintf(stderr, "clcnn-bench: %s: wrong data after the copy (%g and %g, expected %g)\n", name,
+            (double)first, (double)last, (double)COPY_FILL_VALUE);
+    return -1;
+}
+
+static int set_copy_kernel(clcnn_context *ctx, device_op *op) {
+    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "copy_float4", &op->kernel);
+    if (status != CLCNN_OK)
+        return bench_fail("getting copy_float4", status, ctx);
+    cl_uint count4 = (cl_uint)(op->bytes / 16);
+    cl_int err = clSetKernelArg(op->kernel, 0, sizeof op->src, &op->src);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(op->kernel, 1, sizeof op->dst, &op->dst);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(op->kernel, 2, sizeof count4, &count4);
+    return err == CL_SUCCESS
+               ? 0
+               : bench_fail(op->name, clcnn__fail_cl(ctx, err, "clSetKernelArg"), ctx);
+}
+
+/* Two buffers, the source filled, and the kernel's arguments set. */
+static int prepare_copy(clcnn_context *ctx, device_op *op, clcnn_tensor **src, clcnn_tensor **dst) {
+    if (make_buffer(ctx, op->bytes, src) != 0 || make_buffer(ctx, op->bytes, dst) != 0)
+        return -1;
+    clcnn_status status = clcnn_tensor_fill(*src, COPY_FILL_VALUE);
+    if (status != CLCNN_OK)
+        return bench_fail("filling a tensor", status, ctx);
+    op->queue = clcnn_context_cl_queue(ctx);
+    op->src = clcnn_tensor_cl_mem(*src);
+    op->dst = clcnn_tensor_cl_mem(*dst);
+    return op->kind == OP_COPY_KERNEL ? set_copy_kernel(ctx, op) : 0;
+}
+
+static int run_copy(session *s, clcnn_context *ctx, device_op *op, bench_result *result) {
+    clcnn_tensor *src = NULL, *dst = NULL;
+    int failed = prepare_copy(ctx, op, &src, &dst) != 0 ||
+                 op_measure(s, ctx, op, 2 * op->bytes, result) != 0 ||
+                 check_copy(ctx, op->name, dst) != 0;
+    clcnn_tensor_destroy(src);
+    clcnn_tensor_destroy(dst);
+    clcnn_context_trim_pool(ctx);
+    return failed ? -1 : 0;
+}
+
+static int bench_copy_with(session *s, op_kind kind, const char *name, bench_result *result) {
+    clcnn_context *ctx = NULL;
+    if (session_context(s, 1, &ctx) != 0)
+        return -1;
+    device_op op = {kind, name, NULL, NULL, NULL, NULL, NULL, 0};
+    op.bytes = buffer_bytes(s->run->info, COPY_BYTES, 2);
+    return run_copy(s, ctx, &op, result);
+}
+
+static int bench_copy(session *s, bench_result *result) {
+    return bench_copy_with(s, OP_COPY_BUFFER, "copy", result);
+}
+
+static int bench_copy_kernel(session *s, bench_result *result) {
+    return bench_copy_with(s, OP_COPY_KERNEL, "copy_kernel", result);
+}
+
+/* --------------------------------------------------------------- transfers */
+
+static int bench_transfer(session *s, op_kind kind, const char *name, bench_result *result) {
+    clcnn_context *ctx = NULL;
+    if (session_context(s, 1, &ctx) != 0)
+        return -1;
+    device_op op = {kind, name, NULL, NULL, NULL, NULL, NULL, 0};
+    op.bytes = buffer_bytes(s->run->info, TRANSFER_BYTES, 1);
+    op.host = malloc(op.bytes);
+    if (op.host == NULL)
+        return bench_fail_message(name, CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
+    memset(op.host, 0, op.bytes); /* touch every page before timing */
+    clcnn_tensor *tensor = NULL;
+    int failed = make_buffer(ctx, op.bytes, &tensor) != 0;
+    if (!failed) {
+        op.queue = clcnn_context_cl_queue(ctx);
+        op.src = op.dst = clcnn_tensor_cl_mem(tensor);
+        failed = op_measure(s, ctx, &op, op.bytes, result) != 0;
+    }
+    clcnn_tensor_destroy(tensor);
+    clcnn_context_trim_pool(ctx);
+    free(op.host);
+    return failed ? -1 : 0;
+}
+
+static int bench_write(session *s, bench_result *result) {
+    return bench_transfer(s, OP_WRITE, "write", result);
+}
+
+static int bench_read(session *s, bench_result *result) {
+    return bench_transfer(s, OP_READ, "read", result);
+}
+
+/* ------------------------------------------------------------------- suite */
+
+typedef int (*device_benchmark_fn)(session *s, bench_result *result);
+
+static const struct {
+    const char *name;
+    device_benchmark_fn run;
+} device_benchmarks[] = {{"launch", bench_launch},
+                         {"copy", bench_copy},
+                         {"copy_kernel", bench_copy_kernel},
+                         {"write", bench_write},
+                         {"read", bench_read}};
+
+static int run_device_benchmarks(session *s) {
+    size_t count = sizeof device_benchmarks / sizeof device_benchmarks[0];
+    for (size_t i = 0; i < count; i++) {
+        if (!bench_selected(s->run->filter, device_benchmarks[i].name))
+            continue;
+        bench_result result;
+        if (device_benchmarks[i].run(s, &result) != 0 ||
+            bench_report_result(s->run->report, &result) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int bench_run_device(const bench_run *run) {
+    if (bench_report_device(run->report, run->info) != 0)
+        return -1;
+    session s = {run, NULL, NULL, NULL, NULL};
+    s.samples = calloc(run->repeats, sizeof *s.samples);
+    s.wall = calloc(run->repeats, sizeof *s.wall);
+    int result = -1;
+    if (s.samples == NULL || s.wall == NULL)
+        bench_fail_message("allocating samples", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
+    else if (run_startup(run, s.samples) == 0)
+        result = run_device_benchmarks(&s);
+    clcnn_context_destroy(s.plain);
+    clcnn_context_destroy(s.profiled);
+    free(s.samples);
+    free(s.wall);
+    return result;
+}

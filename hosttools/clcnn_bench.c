@@ -1,0 +1,278 @@
+/* clcnn-bench: lists OpenCL devices and measures libclcnn's benchmark suite
+ * (docs/benchmarks.md) on one device or all of them, as a table or JSON.
+ * Command line, device choice and the private temporary folders live here;
+ * the measurements are in bench_suite.c, the output in bench_report.c. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bench.h"
+
+#define DEFAULT_REPEATS 10
+#define MAX_REPEATS 100000
+#define EXIT_USAGE 2
+#define HELP_SHOWN (-1) /* parse_arguments printed --help: stop, successfully */
+
+typedef struct cli_options {
+    int list;
+    int json;
+    int all_devices;
+    size_t repeats;
+    const char *device;
+    const char *filter;
+} cli_options;
+
+/* ------------------------------------------------------------ command line */
+
+static void print_usage(FILE *out) {
+    fprintf(out,
+            "usage: clcnn-bench [--list] [--device SPEC | --all-devices] [--filter PATTERN]\n"
+            "                   [--repeats N] [--json] [--help]\n"
+            "\n"
+            "  --list           list every OpenCL device and exit\n"
+            "  --device SPEC    \"P:D\", gpu, cpu, accelerator or part of a device or\n"
+            "                   platform name (default: $CLCNN_DEVICE, else the default\n"
+            "                   device: first GPU, else first CPU)\n"
+            "  --all-devices    run on every device\n"
+            "  --filter PATTERN benchmarks whose name contains PATTERN, or, when it holds\n"
+            "                   * ? or [, whose whole name matches it as a glob; several\n"
+            "                   patterns separated by commas (e.g. 'startup,copy_*')\n"
+            "  --repeats N      samples per benchmark, median reported (default %d;\n"
+            "                   fewer, at least 3, when one run is slow; startup_cold is\n"
+            "                   always one sample)\n"
+            "  --json           print one JSON document instead of tables\n"
+            "\nbenchmarks:",
+            DEFAULT_REPEATS);
+    for (size_t i = 0; i < bench_name_count; i++)
+        fprintf(out, " %s", bench_names[i]);
+    fprintf(out, "\n");
+}
+
+static int usage_error(const char *message, const char *argument) {
+    fprintf(stderr, "clcnn-bench: %s%s (see clcnn-bench --help)\n", message, argument);
+    return EXIT_USAGE;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; advances *index past a value
+ * taken from the next argument. Returns 1 when argv[*index] is this option. */
+static int option_value(int argc, char **argv, int *index, const char *name, const char **value) {
+    const char *arg = argv[*index];
+    size_t length = strlen(name);
+    if (strncmp(arg, name, length) != 0)
+        return 0;
+    if (arg[length] == '=') {
+        *value = arg + length + 1;
+        return 1;
+    }
+    if (arg[length] != '\0')
+        return 0;
+    *value = *index + 1 < argc ? argv[++*index] : NULL;
+    return 1;
+}
+
+static int parse_repeats(const char *text, size_t *out) {
+    char *end = NULL;
+    errno = 0;
+    long value = text != NULL ? strtol(text, &end, 10) : 0;
+    if (text == NULL || end == text || *end != '\0' || errno != 0 || value < 1 ||
+        value > MAX_REPEATS)
+        return -1;
+    *out = (size_t)value;
+    return 0;
+}
+
+static int parse_value_option(int argc, char **argv, int *i, cli_options *options) {
+    const char *value = NULL;
+    if (option_value(argc, argv, i, "--device", &value)) {
+        options->device = value;
+    } else if (option_value(argc, argv, i, "--filter", &value)) {
+        options->filter = value;
+    } else if (option_value(argc, argv, i, "--repeats", &value)) {
+        if (parse_repeats(value, &options->repeats) != 0)
+            return usage_error("--repeats needs a number from 1 to 100000", "");
+        return 0;
+    } else {
+        return usage_error("unknown option ", argv[*i]);
+    }
+    return value != NULL ? 0 : usage_error("missing value for ", argv[*i]);
+}
+
+/* 0 to go on, HELP_SHOWN, or EXIT_USAGE after a usage error. */
+static int parse_arguments(int argc, char **argv, cli_options *options) {
+    memset(options, 0, sizeof *options);
+    options->repeats = DEFAULT_REPEATS;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int status = 0;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_usage(stdout);
+            return HELP_SHOWN;
+        } else if (strcmp(arg, "--list") == 0) {
+            options->list = 1;
+        } else if (strcmp(arg, "--json") == 0) {
+            options->json = 1;
+        } else if (strcmp(arg, "--all-devices") == 0) {
+            options->all_devices = 1;
+        } else {
+            status = parse_value_option(argc, argv, &i, options);
+        }
+        if (status != 0)
+            return status;
+    }
+    if (options->all_devices && options->device != NULL)
+        return usage_error("--device and --all-devices exclude each other", "");
+    return 0;
+}
+
+static int filter_selects_any(const char *filter) {
+    for (size_t i = 0; i < bench_name_count; i++)
+        if (bench_selected(filter, bench_names[i]))
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ --list */
+
+static int list_devices(int json) {
+    clcnn_device_list *list = NULL;
+    clcnn_status status = clcnn_device_list_create(&list);
+    if (status != CLCNN_OK)
+        return bench_fail_message("listing devices", status, NULL);
+    json_t *devices = json ? json_array() : NULL;
+    int failed = json && devices == NULL;
+    for (size_t i = 0; i < clcnn_device_list_count(list) && !failed; i++) {
+        clcnn_device_info info;
+        status = clcnn_device_list_get(list, i, &info);
+        if (status != CLCNN_OK)
+            failed = bench_fail_message("reading device facts", status, NULL) != 0;
+        else if (json)
+            failed = json_array_append_new(devices, bench_device_json(&info)) != 0;
+        else
+            bench_print_device_block(&info);
+    }
+    clcnn_device_list_destroy(list);
+    if (!json || failed) {
+        json_decref(devices);
+        return failed ? -1 : 0;
+    }
+    json_t *root = json_pack("{s:s, s:s, s:o}", "library", "libclcnn", "version", clcnn_version(),
+                             "devices", devices);
+    return root != NULL ? bench_print_json(root) : -1;
+}
+
+/* ------------------------------------------------------------ temp folders */
+
+/* The folder holding every cache the run makes, removed at exit. Unless the
+ * user chose otherwise, the drivers' own kernel caches (POCL, NVIDIA) go in
+ * there too, so that a 'cold' start-up is cold for them as well. This must
+ * happen before the first OpenCL call, which reads these variables. */
+static char *make_temp_root(void) {
+    const char *parent = getenv("TMPDIR");
+    char *root =
+        bench_make_temp_dir(parent != NULL && parent[0] != '\0' ? parent : "/tmp", "clcnn-bench-");
+    if (root == NULL) {
+        bench_fail_message("making a temporary directory", CLCNN_ERROR_IO, strerror(errno));
+        return NULL;
+    }
+    static const char *const variables[][2] = {{"POCL_CACHE_DIR", "pocl-cache"},
+                                               {"CUDA_CACHE_PATH", "cuda-cache"}};
+    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++) {
+        if (getenv(variables[i][0]) != NULL)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", root, variables[i][1]);
+        if (mkdir(path, 0700) == 0)
+            setenv(variables[i][0], path, 1);
+    }
+    return root;
+}
+
+/* ---------------------------------------------------------------- devices */
+
+/* The facts of the device that a context with this choice would use. */
+static int resolve_device(const clcnn_device_list *list, const char *spec,
+                          clcnn_device_info *info) {
+    const char *selector = spec != NULL ? spec : getenv("CLCNN_DEVICE");
+    char message[2048] = "";
+    size_t index = 0;
+    clcnn_status status = clcnn_device_list_select(list, selector, message, sizeof message, &index);
+    if (status == CLCNN_OK)
+        status = clcnn_device_list_get(list, index, info);
+    if (status == CLCNN_OK)
+        return 0;
+    /* Report what a context made with this choice says (its error_buffer). */
+    char error[2048] = "";
+    clcnn_context_options options = clcnn_context_options_default();
+    options.device = spec;
+    options.error_buffer = error;
+    options.error_buffer_size = sizeof error;
+    clcnn_context *ctx = NULL;
+    clcnn_status context_status = clcnn_context_create(&options, &ctx);
+    clcnn_context_destroy(ctx);
+    if (context_status != CLCNN_OK)
+        return bench_fail_message("creating a context", context_status, error);
+    return bench_fail_message("choosing the device", status, message);
+}
+
+static int bench_one_device(const cli_options *options, const char *spec,
+                            const clcnn_device_info *info, const char *temp_root,
+                            bench_report *report) {
+    bench_run run = {spec, info, temp_root, options->filter, options->repeats, report};
+    return bench_run_device(&run);
+}
+
+static int bench_devices(const cli_options *options, const clcnn_device_list *list,
+                         const char *temp_root, bench_report *report) {
+    clcnn_device_info info;
+    if (!options->all_devices) {
+        if (resolve_device(list, options->device, &info) != 0)
+            return -1;
+        return bench_one_device(options, options->device, &info, temp_root, report);
+    }
+    for (size_t i = 0; i < clcnn_device_list_count(list); i++) {
+        clcnn_status status = clcnn_device_list_get(list, i, &info);
+        if (status != CLCNN_OK)
+            return bench_fail_message("reading device facts", status, NULL);
+        char spec[48];
+        snprintf(spec, sizeof spec, "%zu:%zu", info.platform_index, info.device_index);
+        if (bench_one_device(options, spec, &info, temp_root, report) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int run_benchmarks(const cli_options *options) {
+    if (!filter_selects_any(options->filter))
+        return usage_error("no benchmark matches --filter ", options->filter);
+    char *temp_root = make_temp_root();
+    if (temp_root == NULL)
+        return EXIT_FAILURE;
+    clcnn_device_list *list = NULL;
+    bench_report report;
+    int failed = bench_report_init(&report, options->json, (int)options->repeats) != 0;
+    clcnn_status status = failed ? CLCNN_OK : clcnn_device_list_create(&list);
+    if (status != CLCNN_OK)
+        failed = bench_fail_message("listing devices", status, NULL) != 0;
+    if (!failed)
+        failed = bench_devices(options, list, temp_root, &report) != 0 ||
+                 bench_report_finish(&report) != 0;
+    bench_report_free(&report);
+    clcnn_device_list_destroy(list);
+    bench_remove_tree(temp_root);
+    free(temp_root);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv) {
+    cli_options options;
+    int status = parse_arguments(argc, argv, &options);
+    if (status != 0)
+        return status == HELP_SHOWN ? EXIT_SUCCESS : status;
+    if (options.list)
+        return list_devices(options.json) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_benchmarks(&options);
+}
