@@ -1,0 +1,458 @@
+/* Program building and the program caches (internal API): build failures and
+ * their logs, memory and disk hits, corrupt and unwritable cache files, the
+ * switches that turn the disk cache off, and clcnn_context_prepare_programs.
+ * Every case uses its own temporary cache directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/test_support.h"
+
+/* Two fresh cache directories per test, removed by the teardown even when the
+ * test fails. */
+typedef struct dirs {
+    char *dir;
+    char *other;
+} dirs;
+
+static int make_dirs(void **state) {
+    dirs *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return -1;
+    d->dir = ts_temp_dir_create();
+    d->other = ts_temp_dir_create();
+    *state = d;
+    return 0;
+}
+
+static int remove_dirs(void **state) {
+    dirs *d = *state;
+    ts_temp_dir_remove(d->dir);
+    ts_temp_dir_remove(d->other);
+    free(d);
+    return 0;
+}
+
+static clcnn_context *cache_context(const char *dir, int disk_cache) {
+    clcnn_context_options options = clcnn_context_options_default();
+    options.cache_dir = dir;
+    options.disk_cache = disk_cache;
+    return ts_context_create_with(&options);
+}
+
+static clcnn_cache_stats cache_stats(const clcnn_context *ctx) {
+    clcnn_cache_stats stats;
+    TS_ASSERT_OK(ctx, clcnn_context_cache_stats(ctx, &stats));
+    return stats;
+}
+
+#define ASSERT_CACHE_STATS(ctx, memory, disk, built, rejects) \
+    assert_cache_stats((ctx), (memory), (disk), (built), (rejects), __FILE__, __LINE__)
+
+static void assert_cache_stats(const clcnn_context *ctx, uint64_t memory_hits, uint64_t disk_hits,
+                               uint64_t builds, uint64_t disk_rejects, const char *file, int line) {
+    clcnn_cache_stats s = cache_stats(ctx);
+    if (s.memory_hits != memory_hits || s.disk_hits != disk_hits || s.builds != builds ||
+        s.disk_rejects != disk_rejects) {
+        print_error("cache stats: memory_hits %llu disk_hits %llu builds %llu disk_rejects "
+                    "%llu; expected %llu %llu %llu %llu\n",
+                    (unsigned long long)s.memory_hits, (unsigned long long)s.disk_hits,
+                    (unsigned long long)s.builds, (unsigned long long)s.disk_rejects,
+                    (unsigned long long)memory_hits, (unsigned long long)disk_hits,
+                    (unsigned long long)builds, (unsigned long long)disk_rejects);
+        _fail(file, line);
+    }
+}
+
+static void get_util(clcnn_context *ctx, const char *options) {
+    cl_program program = NULL;
+    TS_ASSERT_OK(ctx, clcnn__program_get(ctx, "util.cl", options, &program));
+    assert_non_null(program);
+}
+
+/* The directory holds exactly `count` cache files and nothing else (no
+ * leftover temporary files). */
+static void assert_cache_files(const char *dir, size_t count) {
+    assert_int_equal(ts_dir_count(dir, ".bin"), count);
+    assert_int_equal(ts_dir_count(dir, ""), count);
+}
+
+static long file_size(const char *path) {
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    assert_int_equal(fseek(file, 0, SEEK_END), 0);
+    long size = ftell(file);
+    fclose(file);
+    return size;
+}
+
+static void write_bytes(const char *path, const unsigned char *data, size_t size) {
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(data, 1, size, file), size);
+    assert_int_equal(fclose(file), 0);
+}
+
+static unsigned char *read_bytes(const char *path, size_t *size) {
+    long length = file_size(path);
+    assert_true(length > 0);
+    unsigned char *data = ts_malloc((size_t)length);
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    assert_int_equal(fread(data, 1, (size_t)length, file), (size_t)length);
+    fclose(file);
+    *size = (size_t)length;
+    return data;
+}
+
+/* --------------------------------------------------------------- build errors */
+
+static void test_build_failure_reports_log(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    const char *source = "#include \"common.h\"\n"
+                         "__kernel void broken(__global float *x) {\n"
+                         "    x[0] = undeclared_identifier_xyz * 2.0f;\n"
+                         "}\n";
+    cl_program program = NULL;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_BUILD_FAILED,
+                     clcnn__program_build_source(ctx, "broken.cl", source, NULL, &program));
+    assert_null(program);
+    const char *message = clcnn_context_last_error(ctx);
+    TS_ASSERT_CONTAINS(message, "broken.cl");
+    TS_ASSERT_CONTAINS(message, "undeclared_identifier_xyz");
+    assert_cache_files(dir, 0); /* a failed build is not cached */
+
+    /* The same source, fixed, builds through the same call. */
+    const char *fixed = "#include \"common.h\"\n"
+                        "__kernel void fixed(__global float *x) { x[0] = 2.0f; }\n";
+    TS_ASSERT_OK(ctx, clcnn__program_build_source(ctx, "fixed.cl", fixed, NULL, &program));
+    assert_non_null(program);
+    clReleaseProgram(program);
+    assert_cache_files(dir, 1);
+    clcnn_context_destroy(ctx);
+}
+
+static void test_missing_source_and_kernel(void **state) {
+    (void)state;
+    clcnn_context *ctx = cache_context(NULL, CLCNN_CACHE_OFF);
+    cl_program program = NULL;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND,
+                     clcnn__program_get(ctx, "no_such_file.cl", NULL, &program));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "no_such_file.cl");
+    cl_kernel kernel = NULL;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND,
+                     clcnn__kernel_get(ctx, "util.cl", NULL, "no_such_kernel", &kernel));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "no_such_kernel");
+    /* The program itself is fine and stays usable. */
+    ts_check_copy_float4(ctx, NULL, 7);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__program_get(ctx, NULL, NULL, &program));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__program_get(ctx, "util.cl", NULL, NULL));
+    clcnn_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------- memory and disk hits */
+
+static void test_memory_and_disk_hits(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 0, 0);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
+    assert_cache_files(dir, 1);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 1, 0, 1, 0);
+    assert_int_equal(cache_stats(ctx).disk_write_failures, 0);
+    clcnn_context_destroy(ctx);
+
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 1, 0, 0);
+    assert_cache_files(dir, 1);
+    ts_check_copy_float4(ctx, NULL, 7); /* the loaded binary works */
+    clcnn_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------------- corrupt files */
+
+typedef void (*corruptor)(const char *path);
+
+static void corrupt_truncate(const char *path) {
+    long size = file_size(path);
+    assert_int_equal(truncate(path, size / 2), 0);
+}
+
+static void corrupt_flip_middle(const char *path) {
+    size_t size = 0;
+    unsigned char *data = read_bytes(path, &size);
+    assert_true(size > 64);
+    for (size_t i = size / 2 - 8; i < size / 2 + 8; i++)
+        data[i] ^= 0x5a;
+    write_bytes(path, data, size);
+    free(data);
+}
+
+static void corrupt_garbage(const char *path) {
+    float noise[1024];
+    ts_fill_random(noise, 1024, 1234, -1e6f, 1e6f);
+    write_bytes(path, (const unsigned char *)noise, sizeof noise);
+}
+
+static void corrupt_empty(const char *path) {
+    write_bytes(path, (const unsigned char *)"", 0);
+}
+
+static void check_corruption_recovered(const char *dir, corruptor corrupt) {
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    clcnn_context_destroy(ctx);
+    char *path = ts_dir_find(dir, ".bin");
+    assert_non_null(path);
+    corrupt(path);
+
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 1);
+    ts_check_copy_float4(ctx, NULL, 7);
+    clcnn_context_destroy(ctx);
+    assert_cache_files(dir, 1);
+    assert_true(file_size(path) > 0);
+
+    /* The file was written again, valid. */
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 1, 0, 0);
+    ts_check_copy_float4(ctx, NULL, 7);
+    clcnn_context_destroy(ctx);
+    free(path);
+}
+
+static void test_truncated_file(void **state) {
+    check_corruption_recovered(((dirs *)*state)->dir, corrupt_truncate);
+}
+
+static void test_flipped_bytes(void **state) {
+    check_corruption_recovered(((dirs *)*state)->dir, corrupt_flip_middle);
+}
+
+static void test_garbage_file(void **state) {
+    check_corruption_recovered(((dirs *)*state)->dir, corrupt_garbage);
+}
+
+static void test_empty_file(void **state) {
+    check_corruption_recovered(((dirs *)*state)->dir, corrupt_empty);
+}
+
+/* A valid cache file of other build options, under this program's name (a
+ * hash collision): refused, rebuilt. */
+static void test_file_of_other_key(void **state) {
+    char *dir_one = ((dirs *)*state)->dir, *dir_two = ((dirs *)*state)->other;
+    clcnn_context *ctx = cache_context(dir_one, CLCNN_CACHE_ON);
+    get_util(ctx, "-DFOO=1");
+    clcnn_context_destroy(ctx);
+    ctx = cache_context(dir_two, CLCNN_CACHE_ON);
+    get_util(ctx, "-DFOO=2");
+    clcnn_context_destroy(ctx);
+    char *one = ts_dir_find(dir_one, ".bin"), *two = ts_dir_find(dir_two, ".bin");
+    assert_non_null(one);
+    assert_non_null(two);
+    size_t size = 0;
+    unsigned char *data = read_bytes(one, &size);
+    write_bytes(two, data, size);
+    free(data);
+
+    ctx = cache_context(dir_two, CLCNN_CACHE_ON);
+    get_util(ctx, "-DFOO=2");
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 1);
+    ts_check_copy_float4(ctx, "-DFOO=2", 7);
+    clcnn_context_destroy(ctx);
+    free(one);
+    free(two);
+}
+
+/* ----------------------------------------------------- unwritable directory */
+
+static void test_unwritable_dir(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    size_t size = strlen(dir) + 32;
+    char *blocker = ts_malloc(size), *below = ts_malloc(size);
+    snprintf(blocker, size, "%s/afile", dir);
+    snprintf(below, size, "%s/afile/sub", dir);
+    write_bytes(blocker, (const unsigned char *)"x", 1);
+
+    clcnn_context *ctx = cache_context(below, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
+    assert_true(cache_stats(ctx).disk_write_failures >= 1);
+    ts_check_copy_float4(ctx, NULL, 7);
+    assert_string_equal(clcnn_context_last_error(ctx), "");
+    clcnn_context_destroy(ctx);
+    assert_int_equal(ts_dir_count(dir, ""), 1); /* just afile */
+    free(blocker);
+    free(below);
+}
+
+/* ------------------------------------------------------------ switching off */
+
+static void test_cache_env_off(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    ts_saved_env saved;
+    ts_env_set(&saved, "CLCNN_CACHE", "0");
+    clcnn_context_options options = clcnn_context_options_default();
+    options.cache_dir = dir;
+    clcnn_context *ctx = ts_context_create_with(&options);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
+    clcnn_context_destroy(ctx);
+    assert_cache_files(dir, 0);
+
+    /* CLCNN_CACHE_ON overrides the variable. */
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    ts_env_restore(&saved);
+    get_util(ctx, NULL);
+    clcnn_context_destroy(ctx);
+    assert_cache_files(dir, 1);
+}
+
+static void test_cache_option_off(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    ts_saved_env saved;
+    ts_env_set(&saved, "CLCNN_CACHE", NULL);
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_OFF);
+    ts_env_restore(&saved);
+    get_util(ctx, NULL);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 1, 0, 1, 0);
+    clcnn_context_destroy(ctx);
+    assert_cache_files(dir, 0);
+}
+
+/* With no cache_dir option: $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn,
+ * else $HOME/.cache/clcnn. */
+static void test_cache_dir_from_environment(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    size_t size = strlen(dir) + 32;
+    char *xdg = ts_malloc(size), *home = ts_malloc(size);
+    snprintf(xdg, size, "%s/clcnn", dir);
+    snprintf(home, size, "%s/.cache/clcnn", dir);
+    ts_saved_env cache_dir, xdg_home, home_env;
+
+    ts_env_set(&cache_dir, "CLCNN_CACHE_DIR", dir);
+    clcnn_context *ctx = cache_context(NULL, CLCNN_CACHE_ON);
+    ts_env_restore(&cache_dir);
+    get_util(ctx, "-DWHERE=1");
+    clcnn_context_destroy(ctx);
+    assert_int_equal(ts_dir_count(dir, ".bin"), 1);
+
+    ts_env_set(&cache_dir, "CLCNN_CACHE_DIR", NULL);
+    ts_env_set(&xdg_home, "XDG_CACHE_HOME", dir);
+    ctx = cache_context(NULL, CLCNN_CACHE_ON);
+    ts_env_restore(&xdg_home);
+    ts_env_set(&xdg_home, "XDG_CACHE_HOME", NULL);
+    ts_env_set(&home_env, "HOME", dir);
+    clcnn_context *home_ctx = cache_context(NULL, CLCNN_CACHE_ON);
+    ts_env_restore(&home_env);
+    ts_env_restore(&xdg_home);
+    ts_env_restore(&cache_dir);
+
+    get_util(ctx, "-DWHERE=2");
+    clcnn_context_destroy(ctx);
+    assert_int_equal(ts_dir_count(xdg, ".bin"), 1);
+    get_util(home_ctx, "-DWHERE=3");
+    clcnn_context_destroy(home_ctx);
+    assert_int_equal(ts_dir_count(home, ".bin"), 1);
+    free(xdg);
+    free(home);
+}
+
+/* ------------------------------------------------------------ build options */
+
+static void test_options_separate_entries(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, "-DFOO=1");
+    get_util(ctx, "-DFOO=2");
+    ASSERT_CACHE_STATS(ctx, 0, 0, 2, 0);
+    assert_cache_files(dir, 2);
+    get_util(ctx, "-DFOO=1");
+    get_util(ctx, "-DFOO=2");
+    ASSERT_CACHE_STATS(ctx, 2, 0, 2, 0);
+    get_util(ctx, NULL); /* no options is a third program */
+    ASSERT_CACHE_STATS(ctx, 2, 0, 3, 0);
+    assert_cache_files(dir, 3);
+    clcnn_context_destroy(ctx);
+
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, "-DFOO=2");
+    get_util(ctx, "-DFOO=1");
+    ASSERT_CACHE_STATS(ctx, 0, 2, 0, 0);
+    clcnn_context_destroy(ctx);
+}
+
+/* --------------------------------------------------------- prepare_programs */
+
+static void test_prepare_programs(void **state) {
+    size_t programs = 0;
+    for (size_t i = 0; i < clcnn__embedded_source_count; i++) {
+        const char *name = clcnn__embedded_sources[i].name;
+        size_t length = strlen(name);
+        if (length > 3 && strcmp(name + length - 3, ".cl") == 0)
+            programs++;
+    }
+    assert_true(programs >= 1);
+    assert_non_null(clcnn__find_embedded_source("util.cl"));
+
+    char *dir = ((dirs *)*state)->dir;
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    TS_ASSERT_OK(ctx, clcnn_context_prepare_programs(ctx));
+    clcnn_cache_stats prepared = cache_stats(ctx);
+    assert_true(prepared.builds >= programs);
+    assert_int_equal(prepared.disk_hits, 0);
+    assert_true(ts_dir_count(dir, ".bin") >= programs);
+    /* Every embedded program is now in the memory cache. */
+    for (size_t i = 0; i < clcnn__embedded_source_count; i++) {
+        const char *name = clcnn__embedded_sources[i].name;
+        size_t length = strlen(name);
+        if (length <= 3 || strcmp(name + length - 3, ".cl") != 0)
+            continue;
+        cl_program program = NULL;
+        TS_ASSERT_OK(ctx, clcnn__program_get(ctx, name, NULL, &program));
+        assert_non_null(program);
+    }
+    clcnn_cache_stats after = cache_stats(ctx);
+    assert_int_equal(after.builds, prepared.builds);
+    assert_int_equal(after.memory_hits, prepared.memory_hits + programs);
+    clcnn_context_destroy(ctx);
+
+    /* A second context loads them all from disk. */
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    TS_ASSERT_OK(ctx, clcnn_context_prepare_programs(ctx));
+    clcnn_cache_stats again = cache_stats(ctx);
+    assert_int_equal(again.builds, 0);
+    assert_int_equal(again.disk_hits, prepared.builds);
+    clcnn_context_destroy(ctx);
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_prepare_programs(NULL));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_build_failure_reports_log, make_dirs, remove_dirs),
+        cmocka_unit_test(test_missing_source_and_kernel),
+        cmocka_unit_test_setup_teardown(test_memory_and_disk_hits, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_truncated_file, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_flipped_bytes, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_garbage_file, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_empty_file, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_file_of_other_key, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_unwritable_dir, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_cache_env_off, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_cache_option_off, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_cache_dir_from_environment, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_options_separate_entries, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_prepare_programs, make_dirs, remove_dirs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
