@@ -1,0 +1,89 @@
+# Installation and packaging: headers, the shared and static library, the
+# host tools, a CMake package (find_package(clcnn) giving clcnn::clcnn and
+# clcnn::clcnn_static) and a pkg-config file (clcnn.pc). Included at the end
+# of the top-level CMakeLists.txt, after every target is defined.
+include(CMakePackageConfigHelpers)
+
+set(CLCNN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/clcnn"
+    CACHE STRING "Where clcnnConfig.cmake is installed, relative to the prefix")
+set(CLCNN_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+    CACHE STRING "Where clcnn.pc is installed, relative to the prefix")
+
+# ------------------------------------------------------------------ headers
+install(FILES ${PROJECT_SOURCE_DIR}/include/clcnn.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/clcnn
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
+        FILES_MATCHING PATTERN "*.h")
+
+# ---------------------------------------------------------------- libraries
+# Only clcnn and clcnn_static are exported. clcnn_objects reaches them as
+# $<TARGET_OBJECTS:...> sources, not as a link dependency, so it needs no
+# export set of its own.
+install(TARGETS clcnn clcnn_static
+        EXPORT clcnnTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime
+                NAMELINK_COMPONENT development
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+
+if(TARGET clcnn-bench)
+  # When clcnn-bench links the shared library, let the installed tool find
+  # libclcnn.so in a non-system prefix.
+  get_target_property(clcnn_bench_rpath clcnn-bench INSTALL_RPATH)
+  get_target_property(clcnn_bench_links clcnn-bench LINK_LIBRARIES)
+  if(NOT clcnn_bench_rpath AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}"
+     AND ("clcnn" IN_LIST clcnn_bench_links OR "clcnn::clcnn" IN_LIST clcnn_bench_links))
+    file(RELATIVE_PATH clcnn_bin_to_lib "/prefix/${CMAKE_INSTALL_BINDIR}"
+         "/prefix/${CMAKE_INSTALL_LIBDIR}")
+    set_target_properties(clcnn-bench PROPERTIES INSTALL_RPATH "$ORIGIN/${clcnn_bin_to_lib}")
+  endif()
+  install(TARGETS clcnn-bench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+endif()
+
+# ------------------------------------------------------------ CMake package
+install(EXPORT clcnnTargets
+        NAMESPACE clcnn::
+        FILE clcnnTargets.cmake
+        DESTINATION ${CLCNN_INSTALL_CMAKEDIR}
+        COMPONENT development)
+
+configure_package_config_file(
+  ${PROJECT_SOURCE_DIR}/cmake/clcnnConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmake/clcnnConfig.cmake
+  INSTALL_DESTINATION ${CLCNN_INSTALL_CMAKEDIR}
+  NO_SET_AND_CHECK_MACRO NO_CHECK_REQUIRED_COMPONENTS_MACRO)
+# 0.x: a minor release may break the API, so only the same minor matches.
+write_basic_package_version_file(
+  ${PROJECT_BINARY_DIR}/cmake/clcnnConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/clcnnConfig.cmake
+              ${PROJECT_BINARY_DIR}/cmake/clcnnConfigVersion.cmake
+        DESTINATION ${CLCNN_INSTALL_CMAKEDIR}
+        COMPONENT development)
+
+# --------------------------------------------------------------- pkg-config
+# The prefix is computed from the .pc file's own location (${pcfiledir}), so
+# the file stays right for `cmake --install --prefix` at any place and after
+# the tree is moved. Absolute install dirs are written as they are.
+function(clcnn_pc_path out dir)
+  if(IS_ABSOLUTE "${dir}")
+    set(${out} "${dir}" PARENT_SCOPE)
+  else()
+    set(${out} "\${prefix}/${dir}" PARENT_SCOPE)
+  endif()
+endfunction()
+if(IS_ABSOLUTE "${CLCNN_INSTALL_PKGCONFIGDIR}")
+  set(CLCNN_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH clcnn_pc_to_prefix "/prefix/${CLCNN_INSTALL_PKGCONFIGDIR}" "/prefix")
+  string(REGEX REPLACE "/$" "" clcnn_pc_to_prefix "${clcnn_pc_to_prefix}")
+  set(CLCNN_PC_PREFIX "\${pcfiledir}/${clcnn_pc_to_prefix}")
+endif()
+clcnn_pc_path(CLCNN_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+clcnn_pc_path(CLCNN_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/clcnn.pc.in ${PROJECT_BINARY_DIR}/clcnn.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/clcnn.pc
+        DESTINATION ${CLCNN_INSTALL_PKGCONFIGDIR}
+        COMPONENT development)
