@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test run, as CI does it: installs what is missing, builds and
+# tests a release build in build/ (every ctest label: unit, oclgrind,
+# install), then builds and tests with AddressSanitizer and UBSan in
+# build-asan/. Exits non-zero on the first failure. Runs from any directory.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+section() {
+    printf '\n==================== %s ====================\n' "$*"
+}
+
+# Keeps the library's program cache and POCL's kernel cache inside the build
+# directory, so that a run neither depends on nor writes to $HOME.
+use_caches_in() {
+    export CLCNN_CACHE_DIR="$1/cache/clcnn"
+    export POCL_CACHE_DIR="$1/cache/pocl"
+    mkdir -p "$CLCNN_CACHE_DIR" "$POCL_CACHE_DIR"
+}
+
+section "setup: packages"
+bash ci/setup.sh
+
+section "release build: configure (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCLCNN_WERROR=ON -DCLCNN_BUILD_TESTS=ON
+section "release build: compile"
+cmake --build build --parallel "$jobs"
+section "release build: ctest (all labels)"
+use_caches_in "$repo/build"
+ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs"
+
+section "sanitizer build: configure (build-asan/)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCLCNN_WERROR=ON -DCLCNN_BUILD_TESTS=ON \
+    -DCLCNN_SANITIZE=address,undefined -DCLCNN_OCLGRIND_TESTS=OFF -DCLCNN_BUILD_TOOLS=ON
+section "sanitizer build: compile"
+cmake --build build-asan --parallel "$jobs"
+section "sanitizer build: ctest (all but the install label)"
+use_caches_in "$repo/build-asan"
+export ASAN_OPTIONS=detect_leaks=1
+export LSAN_OPTIONS="suppressions=$repo/ci/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$jobs" -LE install
+
+section "fuzz: safetensors parser (libFuzzer, 30 s)"
+bash ci/fuzz.sh 30
+
+section "all tests passed"
