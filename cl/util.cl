@@ -10,3 +10,26 @@ __kernel void copy_float4(__global const float4 *src, __global float4 *dst, uint
     if (i < count4)
         dst[i] = src[i];
 }
+
+/* dst[i] = value for i < count, FILL_CHUNK elements per work-item (POCL pays
+ * per work-group; float4 stores where a whole chunk fits). Used instead of
+ * clEnqueueFillBuffer so that every tool sees the memory as written
+ * (Oclgrind 21.10 keeps treating filled memory as uninitialised). */
+#ifndef FILL_CHUNK
+#define FILL_CHUNK 64
+#endif
+
+__kernel void fill_float(__global float *dst, ulong count, float value) {
+    ulong start = (ulong)get_global_id(0) * FILL_CHUNK;
+    if (start >= count)
+        return;
+    if (count - start >= FILL_CHUNK) {
+        __global float4 *chunk = (__global float4 *)(dst + start);
+        float4 v = (float4)(value);
+        for (int i = 0; i < FILL_CHUNK / 4; i++)
+            chunk[i] = v;
+        return;
+    }
+    for (ulong i = start; i < count; i++)
+        dst[i] = value;
+}

@@ -60,10 +60,23 @@ static clcnn_tensor *tensor_alloc(clcnn__storage *storage, size_t ndim, const si
     return tensor;
 }
 
-static clcnn_status zero_fill(clcnn_context *ctx, cl_mem mem, size_t bytes) {
-    const float zero = 0.0f;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, mem, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueFillBuffer");
+/* Elements per work-item of util.cl's fill_float (its default). */
+#define FILL_CHUNK 64
+
+/* Sets `count` floats of mem to value with util.cl's fill_float. */
+static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, float value) {
+    cl_kernel kernel;
+    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "fill_float", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    cl_ulong n = count;
+    cl_int err = clSetKernelArg(kernel, 0, sizeof mem, &mem);
+    err |= clSetKernelArg(kernel, 1, sizeof n, &n);
+    err |= clSetKernelArg(kernel, 2, sizeof value, &value);
+    if (err != CL_SUCCESS)
+        return clcnn__fail_cl(ctx, err, "fill_float arguments");
+    size_t global = clcnn__round_up((count + FILL_CHUNK - 1) / FILL_CHUNK, 64);
+    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
 }
 
 clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
@@ -84,7 +97,7 @@ clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size
     storage->refcount = 1;
     status = clcnn__buffer_acquire(context, storage->bytes, &storage->mem);
     if (status == CLCNN_OK)
-        status = zero_fill(context, storage->mem, storage->bytes);
+        status = fill_buffer(context, storage->mem, numel, 0.0f);
     clcnn_tensor *tensor = NULL;
     if (status == CLCNN_OK) {
         tensor = tensor_alloc(storage, ndim, dims, numel);
@@ -210,10 +223,7 @@ clcnn_status clcnn_tensor_read(const clcnn_tensor *tensor, size_t offset, float 
 clcnn_status clcnn_tensor_fill(clcnn_tensor *tensor, float value) {
     if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_context *ctx = tensor->storage->ctx;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, tensor->storage->mem, &value, sizeof value, 0,
-                                     tensor->numel * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueFillBuffer");
+    return fill_buffer(tensor->storage->ctx, tensor->storage->mem, tensor->numel, value);
 }
 
 clcnn_status clcnn_tensor_copy(clcnn_tensor *dst, const clcnn_tensor *src) {
