@@ -1,0 +1,908 @@
+/* Optimizers (SGD, Adam, AdamW) against the double reference in
+ * tests/ref/optim_ref.c over several steps with fresh random gradients each
+ * step, on tensors of awkward sizes (1, 7, 945, 4099 elements; and 250007
+ * without CLCNN_TEST_SMALL) updated together; every kernel width; set_lr;
+ * the first-step copy of SGD's momentum buffer; state access and a restore
+ * from saved state; no allocation per step; the learning-rate schedules
+ * against hand-computed values; and every bad argument with its exact
+ * status. */
+#include "support/test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clcnn/optim.h"
+#include "nn/optim_internal.h"
+#include "ref/optim_ref.h"
+
+/* Element-wise tolerance against the double reference:
+ * |got - ref| <= RTOL * |ref| + ATOL_SCALE * max_j |ref_j| per tensor. Float
+ * rounding of a few operations per step over 5 steps stays far below it;
+ * the scaled absolute part covers elements that cancel to near zero. */
+#define RTOL 1e-5
+#define ATOL_SCALE 1e-6
+
+#define STEPS 5
+#define MAX_TENSORS 5
+
+typedef struct fixture {
+    clcnn_context *ctx;
+    int small;
+    int oclgrind; /* the device is Oclgrind's simulator */
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
+        free(f);
+        return -1;
+    }
+    const char *env = getenv("CLCNN_TEST_SMALL");
+    clcnn_device_info info;
+    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
+    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
+        strstr(info.platform_name, "Oclgrind") != NULL) {
+        f->small = 1;
+        f->oclgrind = 1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    clcnn_context_destroy(f->ctx);
+    free(f);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Oclgrind 21.10 treats memory set by clEnqueueFillBuffer (how
+ * clcnn_tensor_create zeroes a tensor) as uninitialised, and keeps treating
+ * it so even after a kernel has written it (seen with a two-kernel
+ * reproducer; a buffer never filled, or written from the host, is tracked
+ * correctly). Under Oclgrind the optimizer's zero state is therefore written
+ * once more from the host: the same values, and --uninitialized stays
+ * meaningful for everything the kernels compute. */
+static void prepare_states(const fixture *f, clcnn_optimizer *opt) {
+    if (!f->oclgrind)
+        return;
+    for (size_t k = 0; k < clcnn_optimizer_state_count(opt); k++) {
+        clcnn_optimizer_state st;
+        TS_ASSERT_OK(f->ctx, clcnn_optimizer_state_get(opt, k, &st));
+        size_t n = clcnn_tensor_numel(st.tensor);
+        float *zeros = calloc(n, sizeof *zeros);
+        assert_non_null(zeros);
+        TS_ASSERT_OK(f->ctx, clcnn_tensor_write(st.tensor, 0, zeros, n));
+        free(zeros);
+    }
+}
+
+/* A list of (parameter, gradient) tensors with their double reference copies
+ * and the reference state (up to 3 tensors per parameter, zero at first). */
+typedef struct tensor_set {
+    clcnn_context *ctx;
+    size_t count;
+    clcnn_tensor *params[MAX_TENSORS];
+    clcnn_tensor *grads[MAX_TENSORS];
+    size_t numel[MAX_TENSORS];
+    double *ref_param[MAX_TENSORS];
+    double *ref_grad[MAX_TENSORS];
+    double *ref_state[MAX_TENSORS][3];
+    float *grad_host[MAX_TENSORS]; /* what was last written to each gradient */
+    float *scratch;                /* room for the largest tensor */
+} tensor_set;
+
+/* Shapes: ndim, then the dimensions. The last is used without
+ * CLCNN_TEST_SMALL only. */
+static const size_t set_shapes[MAX_TENSORS][5] = {
+    {1, 1}, {2, 7, 1}, {4, 3, 5, 7, 9}, {1, 4099}, {1, 250007}};
+
+/* The first `limit` tensors of the list (at most 4 with CLCNN_TEST_SMALL). */
+static void set_create(const fixture *f, tensor_set *s, size_t limit, uint32_t seed) {
+    memset(s, 0, sizeof *s);
+    s->ctx = f->ctx;
+    s->count = f->small ? MAX_TENSORS - 1 : MAX_TENSORS;
+    if (limit < s->count)
+        s->count = limit;
+    size_t largest = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, set_shapes[i][0], &set_shapes[i][1],
+                                                 &s->params[i]));
+        TS_ASSERT_OK(
+            f->ctx, clcnn_tensor_create(f->ctx, set_shapes[i][0], &set_shapes[i][1], &s->grads[i]));
+        size_t n = clcnn_tensor_numel(s->params[i]);
+        s->numel[i] = n;
+        largest = n > largest ? n : largest;
+        s->ref_param[i] = ts_malloc(n * sizeof(double));
+        s->ref_grad[i] = ts_malloc(n * sizeof(double));
+        for (size_t k = 0; k < 3; k++)
+            s->ref_state[i][k] = calloc(n, sizeof(double));
+        assert_non_null(s->ref_state[i][2]);
+        s->grad_host[i] = ts_malloc(n * sizeof(float));
+        float *values = ts_malloc(n * sizeof(float));
+        ts_fill_random(values, n, seed + 17u * (uint32_t)i, -1.0f, 1.0f);
+        TS_ASSERT_OK(f->ctx, clcnn_tensor_write(s->params[i], 0, values, n));
+        for (size_t e = 0; e < n; e++)
+            s->ref_param[i][e] = values[e];
+        free(values);
+    }
+    s->scratch = ts_malloc(largest * sizeof(float));
+}
+
+/* Writes new random gradients (and keeps them for the reference). */
+static void set_new_grads(tensor_set *s, uint32_t seed) {
+    for (size_t i = 0; i < s->count; i++) {
+        ts_fill_random(s->grad_host[i], s->numel[i], seed + 31u * (uint32_t)i, -1.0f, 1.0f);
+        TS_ASSERT_OK(s->ctx, clcnn_tensor_write(s->grads[i], 0, s->grad_host[i], s->numel[i]));
+        for (size_t e = 0; e < s->numel[i]; e++)
+            s->ref_grad[i][e] = s->grad_host[i][e];
+    }
+}
+
+static void set_destroy(tensor_set *s) {
+    for (size_t i = 0; i < s->count; i++) {
+        clcnn_tensor_destroy(s->params[i]);
+        clcnn_tensor_destroy(s->grads[i]);
+        free(s->ref_param[i]);
+        free(s->ref_grad[i]);
+        for (size_t k = 0; k < 3; k++)
+            free(s->ref_state[i][k]);
+        free(s->grad_host[i]);
+    }
+    free(s->scratch);
+}
+
+/* Reads a tensor and compares it with the reference at the stated
+ * tolerance, naming it on failure. */
+static void check_near(tensor_set *s, const clcnn_tensor *tensor, const double *ref, size_t n,
+                       const char *what, size_t index, int step) {
+    TS_ASSERT_OK(s->ctx, clcnn_tensor_read(tensor, 0, s->scratch, n));
+    double scale = 0.0;
+    for (size_t e = 0; e < n; e++)
+        scale = fabs(ref[e]) > scale ? fabs(ref[e]) : scale;
+    double atol = ATOL_SCALE * scale;
+    for (size_t e = 0; e < n; e++) {
+        double diff = fabs((double)s->scratch[e] - ref[e]);
+        if (!(diff <= atol + RTOL * fabs(ref[e]))) {
+            print_error("%s of tensor %zu (%zu elements) after step %d: element %zu got %.9g, "
+                        "expected %.9g (atol %g, rtol %g)\n",
+                        what, index, n, step, e, (double)s->scratch[e], ref[e], atol, RTOL);
+            fail();
+        }
+    }
+}
+
+/* The gradients still hold what was written: steps only read them. */
+static void check_grads_unchanged(tensor_set *s) {
+    for (size_t i = 0; i < s->count; i++) {
+        TS_ASSERT_OK(s->ctx, clcnn_tensor_read(s->grads[i], 0, s->scratch, s->numel[i]));
+        TS_ASSERT_FLOATS_IDENTICAL(s->scratch, s->grad_host[i], s->numel[i]);
+    }
+}
+
+/* Compares every parameter and state tensor of opt with the reference. */
+static void check_all(tensor_set *s, clcnn_optimizer *opt, int step) {
+    static const char *const param_name = "param";
+    for (size_t i = 0; i < s->count; i++)
+        check_near(s, s->params[i], s->ref_param[i], s->numel[i], param_name, i, step);
+    size_t states = clcnn_optimizer_state_count(opt);
+    size_t per_param = states / s->count;
+    for (size_t k = 0; k < states; k++) {
+        clcnn_optimizer_state st;
+        TS_ASSERT_OK(s->ctx, clcnn_optimizer_state_get(opt, k, &st));
+        assert_int_equal(st.param_index, k / per_param);
+        check_near(s, st.tensor, s->ref_state[st.param_index][k % per_param],
+                   s->numel[st.param_index], st.name, st.param_index, step);
+    }
+}
+
+/* ---------------------------------------------------------------- SGD runs */
+
+/* Runs STEPS SGD steps against the reference; at step lr_change_step (-1:
+ * never) the learning rate becomes new_lr. width 0: the device's choice. */
+static void run_sgd(const fixture *f, const clcnn_sgd_params *hp, int lr_change_step, double new_lr,
+                    unsigned width, uint32_t seed) {
+    tensor_set s;
+    set_create(f, &s, width != 0 && f->small ? 3 : MAX_TENSORS, seed);
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, hp, s.count, s.params, s.grads, &opt));
+    if (width != 0)
+        TS_ASSERT_OK(f->ctx, clcnn__optimizer_set_width(opt, width));
+    prepare_states(f, opt);
+    assert_int_equal(clcnn_optimizer_state_count(opt), hp->momentum != 0.0 ? s.count : 0);
+    optim_ref_sgd ref = {hp->lr, hp->momentum, hp->dampening, hp->weight_decay, hp->nesterov};
+    for (int step = 0; step < STEPS; step++) {
+        if (step == lr_change_step) {
+            TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, new_lr));
+            assert_true(clcnn_optimizer_get_lr(opt) == new_lr);
+            ref.lr = new_lr;
+        }
+        set_new_grads(&s, seed + 1000u * (uint32_t)(step + 1));
+        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+        for (size_t i = 0; i < s.count; i++)
+            optim_ref_sgd_step(&ref, step == 0, s.numel[i], s.ref_param[i], s.ref_grad[i],
+                               s.ref_state[i][0]);
+        assert_int_equal(clcnn_optimizer_get_step(opt), (uint64_t)step + 1);
+        check_all(&s, opt, step);
+    }
+    check_grads_unchanged(&s);
+    clcnn_optimizer_destroy(opt);
+    set_destroy(&s);
+}
+
+static clcnn_sgd_params sgd(double lr, double momentum, double dampening, double weight_decay,
+                            int nesterov) {
+    clcnn_sgd_params p = clcnn_sgd_params_default();
+    p.lr = lr;
+    p.momentum = momentum;
+    p.dampening = dampening;
+    p.weight_decay = weight_decay;
+    p.nesterov = nesterov;
+    return p;
+}
+
+static void test_sgd_plain(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params p = sgd(0.1, 0.0, 0.0, 0.0, 0);
+    run_sgd(f, &p, -1, 0.0, 0, 101u);
+}
+
+static void test_sgd_momentum(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params p = sgd(0.05, 0.9, 0.0, 0.0, 0);
+    run_sgd(f, &p, -1, 0.0, 0, 202u);
+}
+
+static void test_sgd_dampening(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params p = sgd(0.05, 0.9, 0.5, 0.0, 0);
+    run_sgd(f, &p, -1, 0.0, 0, 303u);
+}
+
+static void test_sgd_nesterov(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params p = sgd(0.05, 0.9, 0.0, 0.0, 1);
+    run_sgd(f, &p, -1, 0.0, 0, 404u);
+}
+
+static void test_sgd_weight_decay(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 0.05, 0);
+    run_sgd(f, &plain, -1, 0.0, 0, 505u);
+    clcnn_sgd_params momentum = sgd(0.05, 0.9, 0.0, 5e-4, 1);
+    run_sgd(f, &momentum, -1, 0.0, 0, 506u);
+    clcnn_sgd_params damped = sgd(0.05, 0.8, 0.25, 0.1, 0);
+    run_sgd(f, &damped, -1, 0.0, 0, 507u);
+}
+
+/* set_lr takes effect from the next step (the reference switches too). */
+static void test_sgd_set_lr(void **state) {
+    const fixture *f = *state;
+    clcnn_sgd_params p = sgd(0.1, 0.9, 0.0, 1e-3, 0);
+    run_sgd(f, &p, 2, 0.025, 0, 606u);
+    clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 0.0, 0);
+    run_sgd(f, &plain, 3, 0.0, 0, 607u); /* lr 0: the last steps change nothing */
+}
+
+/* PyTorch's first step copies d into the new buffer: with dampening 0.5 a
+ * zero buffer updated by the general formula would hold d / 2 instead.
+ * set_step(0) makes the buffers "unset" again. */
+static void test_sgd_first_step_copy(void **state) {
+    const fixture *f = *state;
+    const size_t n = 13;
+    clcnn_tensor *param = NULL, *grad = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &param));
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &grad));
+    float g[13], buf[13];
+    ts_fill_random(g, n, 76u, -1.0f, 1.0f);
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(param, 0, g, n));
+    ts_fill_random(g, n, 77u, -1.0f, 1.0f);
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(grad, 0, g, n));
+    clcnn_sgd_params p = sgd(0.1, 0.9, 0.5, 0.0, 0);
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, &p, 1, &param, &grad, &opt));
+    prepare_states(f, opt);
+    clcnn_optimizer_state st;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_state_get(opt, 0, &st));
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
+    TS_ASSERT_FLOATS_IDENTICAL(buf, g, n);
+
+    ts_fill_random(g, n, 78u, -1.0f, 1.0f);
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(grad, 0, g, n));
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_step(opt, 0));
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
+    TS_ASSERT_FLOATS_IDENTICAL(buf, g, n);
+    assert_int_equal(clcnn_optimizer_get_step(opt), 1);
+    clcnn_optimizer_destroy(opt);
+    clcnn_tensor_destroy(param);
+    clcnn_tensor_destroy(grad);
+}
+
+/* --------------------------------------------------------------- Adam runs */
+
+static void run_adam(const fixture *f, const clcnn_adam_params *hp, int lr_change_step,
+                     double new_lr, unsigned width, uint32_t seed) {
+    tensor_set s;
+    set_create(f, &s, width != 0 && f->small ? 3 : MAX_TENSORS, seed);
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_adam(f->ctx, hp, s.count, s.params, s.grads, &opt));
+    if (width != 0)
+        TS_ASSERT_OK(f->ctx, clcnn__optimizer_set_width(opt, width));
+    prepare_states(f, opt);
+    assert_int_equal(clcnn_optimizer_state_count(opt), s.count * (hp->amsgrad ? 3 : 2));
+    optim_ref_adam ref = {hp->lr,     hp->beta1,        hp->beta2,
+                          hp->eps,    hp->weight_decay, hp->decoupled_weight_decay,
+                          hp->amsgrad};
+    for (int step = 0; step < STEPS; step++) {
+        if (step == lr_change_step) {
+            TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, new_lr));
+            assert_true(clcnn_optimizer_get_lr(opt) == new_lr);
+            ref.lr = new_lr;
+        }
+        set_new_grads(&s, seed + 1000u * (uint32_t)(step + 1));
+        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+        for (size_t i = 0; i < s.count; i++)
+            optim_ref_adam_step(&ref, (unsigned long)step + 1, s.numel[i], s.ref_param[i],
+                                s.ref_grad[i], s.ref_state[i][0], s.ref_state[i][1],
+                                s.ref_state[i][2]);
+        assert_int_equal(clcnn_optimizer_get_step(opt), (uint64_t)step + 1);
+        check_all(&s, opt, step);
+    }
+    if (hp->amsgrad) {
+        /* The case means something: somewhere the maximum is not the last v. */
+        size_t differ = 0, big = 2;
+        for (size_t e = 0; e < s.numel[big]; e++)
+            differ += s.ref_state[big][2][e] != s.ref_state[big][1][e];
+        assert_true(differ > 0);
+    }
+    check_grads_unchanged(&s);
+    clcnn_optimizer_destroy(opt);
+    set_destroy(&s);
+}
+
+static clcnn_adam_params adam(double lr, double beta1, double beta2, double weight_decay,
+                              int decoupled, int amsgrad) {
+    clcnn_adam_params p = clcnn_adam_params_default();
+    p.lr = lr;
+    p.beta1 = beta1;
+    p.beta2 = beta2;
+    p.weight_decay = weight_decay;
+    p.decoupled_weight_decay = decoupled;
+    p.amsgrad = amsgrad;
+    return p;
+}
+
+static void test_adam(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params p = clcnn_adam_params_default();
+    run_adam(f, &p, -1, 0.0, 0, 1001u);
+    clcnn_adam_params faster = adam(0.02, 0.9, 0.999, 0.0, 0, 0);
+    run_adam(f, &faster, -1, 0.0, 0, 1002u);
+}
+
+/* beta1 = 0.3 takes the other branch of PyTorch's lerp (weight >= 0.5);
+ * beta1 = 0 and a larger eps are edge values of the formula. */
+static void test_adam_betas(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params p = adam(0.01, 0.3, 0.9, 0.0, 0, 0);
+    run_adam(f, &p, -1, 0.0, 0, 1101u);
+    clcnn_adam_params zero_beta1 = adam(0.01, 0.0, 0.99, 0.0, 0, 0);
+    zero_beta1.eps = 1e-3;
+    run_adam(f, &zero_beta1, -1, 0.0, 0, 1102u);
+}
+
+static void test_adam_weight_decay(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params p = adam(0.01, 0.9, 0.999, 0.1, 0, 0);
+    run_adam(f, &p, -1, 0.0, 0, 1201u);
+}
+
+static void test_adamw(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params defaults = clcnn_adamw_params_default();
+    run_adam(f, &defaults, -1, 0.0, 0, 1301u);
+    clcnn_adam_params strong = adam(0.05, 0.9, 0.999, 0.5, 1, 0);
+    run_adam(f, &strong, -1, 0.0, 0, 1302u);
+}
+
+/* set_lr changes the step size and, for AdamW, the decay factor. */
+static void test_adam_set_lr(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params w = adam(0.05, 0.9, 0.999, 0.2, 1, 0);
+    run_adam(f, &w, 2, 0.01, 0, 1401u);
+    clcnn_adam_params a = adam(0.05, 0.9, 0.999, 0.0, 0, 0);
+    run_adam(f, &a, 3, 0.2, 0, 1402u);
+}
+
+/* beta2 = 0.5 makes v fall often, so the running maximum matters. */
+static void test_adam_amsgrad(void **state) {
+    const fixture *f = *state;
+    clcnn_adam_params p = adam(0.01, 0.9, 0.5, 0.0, 0, 1);
+    run_adam(f, &p, -1, 0.0, 0, 1501u);
+    clcnn_adam_params w = adam(0.01, 0.9, 0.5, 0.1, 1, 1);
+    run_adam(f, &w, -1, 0.0, 0, 1502u);
+}
+
+/* Every kernel width on this device, whatever the table picks (with
+ * CLCNN_TEST_SMALL on the tensors of 1, 7 and 945 elements only). */
+static void test_widths(void **state) {
+    const fixture *f = *state;
+    static const unsigned widths[] = {4, 8, 16};
+    for (size_t i = 0; i < 3; i++) {
+        clcnn_sgd_params s = sgd(0.05, 0.9, 0.0, 1e-2, 1);
+        run_sgd(f, &s, -1, 0.0, widths[i], 2001u);
+        clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 1e-2, 0);
+        run_sgd(f, &plain, -1, 0.0, widths[i], 2002u);
+        clcnn_adam_params a = adam(0.01, 0.9, 0.5, 0.1, 1, 1);
+        run_adam(f, &a, -1, 0.0, widths[i], 2003u);
+    }
+}
+
+/* --------------------------------------------------------- state, restore */
+
+/* Reads every element of a tensor (malloc'ed). */
+static float *read_all(clcnn_context *ctx, const clcnn_tensor *t) {
+    size_t n = clcnn_tensor_numel(t);
+    float *data = ts_malloc(n * sizeof *data);
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, data, n));
+    return data;
+}
+
+static void assert_tensors_identical(clcnn_context *ctx, const clcnn_tensor *a,
+                                     const clcnn_tensor *b) {
+    assert_int_equal(clcnn_tensor_numel(a), clcnn_tensor_numel(b));
+    float *x = read_all(ctx, a), *y = read_all(ctx, b);
+    TS_ASSERT_FLOATS_IDENTICAL(x, y, clcnn_tensor_numel(a));
+    free(x);
+    free(y);
+}
+
+/* Optimizer A runs 3 steps; B starts from copies of A's parameters and state
+ * and A's step count (what a checkpoint holds); both then run 2 more steps on
+ * the same gradients and must agree bit for bit. */
+static void check_restore(const fixture *f, int use_adam) {
+    clcnn_context *ctx = f->ctx;
+    static const size_t shapes[2][3] = {{2, 3, 5}, {1, 37, 0}};
+    clcnn_tensor *pa[2], *pb[2], *grads[2];
+    for (size_t i = 0; i < 2; i++) {
+        TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, shapes[i][0], &shapes[i][1], &pa[i]));
+        TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, shapes[i][0], &shapes[i][1], &pb[i]));
+        TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, shapes[i][0], &shapes[i][1], &grads[i]));
+        size_t n = clcnn_tensor_numel(pa[i]);
+        float *values = ts_malloc(n * sizeof *values);
+        ts_fill_random(values, n, 3001u + (uint32_t)i, -1.0f, 1.0f);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(pa[i], 0, values, n));
+        free(values);
+    }
+    clcnn_adam_params ap = adam(0.01, 0.9, 0.5, 0.01, 0, 1);
+    clcnn_sgd_params sp = sgd(0.05, 0.9, 0.5, 1e-3, 0);
+    clcnn_optimizer *a = NULL, *b = NULL;
+    if (use_adam) {
+        TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, &ap, 2, pa, grads, &a));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, &ap, 2, pb, grads, &b));
+    } else {
+        TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sp, 2, pa, grads, &a));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sp, 2, pb, grads, &b));
+    }
+    prepare_states(f, a);
+    static const char *const adam_names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    size_t per_param = use_adam ? 3 : 1;
+    assert_int_equal(clcnn_optimizer_param_count(a), 2);
+    assert_int_equal(clcnn_optimizer_state_count(a), 2 * per_param);
+    for (size_t k = 0; k < 2 * per_param; k++) {
+        clcnn_optimizer_state st;
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(a, k, &st));
+        assert_int_equal(st.param_index, k / per_param);
+        assert_string_equal(st.name, use_adam ? adam_names[k % per_param] : "momentum_buffer");
+        const clcnn_tensor *param = pa[st.param_index];
+        assert_int_equal(clcnn_tensor_ndim(st.tensor), clcnn_tensor_ndim(param));
+        for (size_t d = 0; d < clcnn_tensor_ndim(param); d++)
+            assert_int_equal(clcnn_tensor_dim(st.tensor, d), clcnn_tensor_dim(param, d));
+    }
+
+    for (int step = 0; step < 3; step++) {
+        for (size_t i = 0; i < 2; i++) {
+            size_t n = clcnn_tensor_numel(grads[i]);
+            float *g = ts_malloc(n * sizeof *g);
+            ts_fill_random(g, n, 3100u + 10u * (uint32_t)step + (uint32_t)i, -1.0f, 1.0f);
+            TS_ASSERT_OK(ctx, clcnn_tensor_write(grads[i], 0, g, n));
+            free(g);
+        }
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(a));
+    }
+    /* The "checkpoint": parameters, state tensors and the step count. */
+    for (size_t i = 0; i < 2; i++)
+        TS_ASSERT_OK(ctx, clcnn_tensor_copy(pb[i], pa[i]));
+    for (size_t k = 0; k < clcnn_optimizer_state_count(a); k++) {
+        clcnn_optimizer_state sa, sb;
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(a, k, &sa));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(b, k, &sb));
+        float *data = read_all(ctx, sa.tensor);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(sb.tensor, 0, data, clcnn_tensor_numel(sa.tensor)));
+        free(data);
+    }
+    assert_int_equal(clcnn_optimizer_get_step(a), 3);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_set_step(b, clcnn_optimizer_get_step(a)));
+
+    for (int step = 3; step < 5; step++) {
+        for (size_t i = 0; i < 2; i++) {
+            size_t n = clcnn_tensor_numel(grads[i]);
+            float *g = ts_malloc(n * sizeof *g);
+            ts_fill_random(g, n, 3100u + 10u * (uint32_t)step + (uint32_t)i, -1.0f, 1.0f);
+            TS_ASSERT_OK(ctx, clcnn_tensor_write(grads[i], 0, g, n));
+            free(g);
+        }
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(a));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(b));
+    }
+    for (size_t i = 0; i < 2; i++)
+        assert_tensors_identical(ctx, pa[i], pb[i]);
+    for (size_t k = 0; k < clcnn_optimizer_state_count(a); k++) {
+        clcnn_optimizer_state sa, sb;
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(a, k, &sa));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(b, k, &sb));
+        assert_tensors_identical(ctx, sa.tensor, sb.tensor);
+    }
+    clcnn_optimizer_destroy(a);
+    clcnn_optimizer_destroy(b);
+    for (size_t i = 0; i < 2; i++) {
+        clcnn_tensor_destroy(pa[i]);
+        clcnn_tensor_destroy(pb[i]);
+        clcnn_tensor_destroy(grads[i]);
+    }
+}
+
+static void test_state_restore(void **state) {
+    const fixture *f = *state;
+    check_restore(f, 1);
+    check_restore(f, 0);
+}
+
+/* After the first step (kernel built, state made), steps allocate nothing. */
+static void test_no_allocation_per_step(void **state) {
+    const fixture *f = *state;
+    tensor_set s;
+    set_create(f, &s, MAX_TENSORS, 4001u);
+    set_new_grads(&s, 4002u);
+    clcnn_adam_params p = clcnn_adamw_params_default();
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_adam(f->ctx, &p, s.count, s.params, s.grads, &opt));
+    prepare_states(f, opt);
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+    clcnn_memory_stats before, after;
+    TS_ASSERT_OK(f->ctx, clcnn_context_memory_stats(f->ctx, &before));
+    for (int i = 0; i < 3; i++)
+        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(f->ctx, clcnn_context_finish(f->ctx));
+    TS_ASSERT_OK(f->ctx, clcnn_context_memory_stats(f->ctx, &after));
+    assert_int_equal(after.buffer_allocations, before.buffer_allocations);
+    assert_int_equal(after.bytes_in_use, before.bytes_in_use);
+    clcnn_optimizer_destroy(opt);
+    set_destroy(&s);
+}
+
+/* ---------------------------------------------------------------- schedules */
+
+static void assert_close(double got, double expected) {
+    if (!(fabs(got - expected) <= 1e-15 * fabs(expected) + 1e-18)) {
+        print_error("got %.17g, expected %.17g\n", got, expected);
+        fail();
+    }
+}
+
+static void test_schedules(void **state) {
+    (void)state;
+    /* StepLR(step_size 3, gamma 0.1) from 0.1: 0.1 for epochs 0-2, 0.01 for
+     * 3-5, 0.001 from 6. */
+    assert_close(clcnn_lr_step(0.1, 0, 3, 0.1), 0.1);
+    assert_close(clcnn_lr_step(0.1, 2, 3, 0.1), 0.1);
+    assert_close(clcnn_lr_step(0.1, 3, 3, 0.1), 0.01);
+    assert_close(clcnn_lr_step(0.1, 5, 3, 0.1), 0.01);
+    assert_close(clcnn_lr_step(0.1, 6, 3, 0.1), 0.001);
+    assert_close(clcnn_lr_step(0.5, 10, 1, 0.5), 0.5 / 1024.0);
+    assert_close(clcnn_lr_step(0.05, 100, 7, 1.0), 0.05);
+    assert_true(isnan(clcnn_lr_step(0.1, 3, 0, 0.1)));
+
+    /* CosineAnnealingLR(t_max 10, eta_min 0.001) from 0.1. */
+    assert_close(clcnn_lr_cosine(0.1, 0, 10, 0.001), 0.1);
+    assert_close(clcnn_lr_cosine(0.1, 5, 10, 0.001), 0.0505);
+    assert_close(clcnn_lr_cosine(0.1, 10, 10, 0.001), 0.001);
+    /* cos(pi / 4) = sqrt(2) / 2: 0.5 * (1 + 0.70710678118654752) */
+    assert_close(clcnn_lr_cosine(1.0, 1, 4, 0.0), 0.85355339059327376);
+    /* cos(3 pi / 4): 0.5 * (1 - 0.70710678118654752) */
+    assert_close(clcnn_lr_cosine(1.0, 3, 4, 0.0), 0.14644660940672624);
+    /* Past t_max the curve rises again, as PyTorch's does. */
+    assert_close(clcnn_lr_cosine(0.1, 15, 10, 0.001), 0.0505);
+    assert_close(clcnn_lr_cosine(0.1, 20, 10, 0.001), 0.1);
+    assert_close(clcnn_lr_cosine(0.05, 7, 7, 0.0), 0.0);
+    assert_true(isnan(clcnn_lr_cosine(0.1, 1, 0, 0.0)));
+}
+
+/* A NaN from a schedule with bad arguments is refused by set_lr. */
+static void test_schedule_into_set_lr(void **state) {
+    const fixture *f = *state;
+    const size_t n = 5;
+    clcnn_tensor *param = NULL, *grad = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &param));
+    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &grad));
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, NULL, 1, &param, &grad, &opt));
+    TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, clcnn_lr_cosine(0.1, 2, 8, 0.0)));
+    assert_close(clcnn_optimizer_get_lr(opt), 0.5 * 0.1 * (1.0 + 0.70710678118654752));
+    TS_ASSERT_STATUS(f->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_optimizer_set_lr(opt, clcnn_lr_cosine(0.1, 2, 0, 0.0)));
+    TS_ASSERT_STATUS(f->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_optimizer_set_lr(opt, clcnn_lr_step(0.1, 2, 0, 0.5)));
+    assert_close(clcnn_optimizer_get_lr(opt), 0.5 * 0.1 * (1.0 + 0.70710678118654752));
+    clcnn_optimizer_destroy(opt);
+    clcnn_tensor_destroy(param);
+    clcnn_tensor_destroy(grad);
+}
+
+/* ------------------------------------------------------------ bad arguments */
+
+static void test_defaults(void **state) {
+    (void)state;
+    clcnn_sgd_params s = clcnn_sgd_params_default();
+    assert_true(s.lr == 1e-3 && s.momentum == 0.0 && s.dampening == 0.0 && s.weight_decay == 0.0 &&
+                s.nesterov == 0);
+    clcnn_adam_params a = clcnn_adam_params_default();
+    assert_true(a.lr == 1e-3 && a.beta1 == 0.9 && a.beta2 == 0.999 && a.eps == 1e-8 &&
+                a.weight_decay == 0.0 && a.decoupled_weight_decay == 0 && a.amsgrad == 0);
+    clcnn_adam_params w = clcnn_adamw_params_default();
+    assert_true(w.lr == 1e-3 && w.beta1 == 0.9 && w.beta2 == 0.999 && w.eps == 1e-8 &&
+                w.weight_decay == 1e-2 && w.decoupled_weight_decay == 1 && w.amsgrad == 0);
+}
+
+/* create_sgd with these hyper-parameters on a valid list fails with `expected`. */
+static void expect_sgd(clcnn_context *ctx, clcnn_sgd_params p, clcnn_tensor *const *params,
+                       clcnn_tensor *const *grads, clcnn_status expected) {
+    clcnn_optimizer *opt = (clcnn_optimizer *)&opt; /* must be reset to NULL */
+    TS_ASSERT_STATUS(ctx, expected, clcnn_optimizer_create_sgd(ctx, &p, 2, params, grads, &opt));
+    assert_null(opt);
+}
+
+static void expect_adam(clcnn_context *ctx, clcnn_adam_params p, clcnn_tensor *const *params,
+                        clcnn_tensor *const *grads, clcnn_status expected) {
+    clcnn_optimizer *opt = (clcnn_optimizer *)&opt;
+    TS_ASSERT_STATUS(ctx, expected, clcnn_optimizer_create_adam(ctx, &p, 2, params, grads, &opt));
+    assert_null(opt);
+}
+
+static void test_bad_hyper_parameters(void **state) {
+    const fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    const size_t dims[2] = {3, 4};
+    clcnn_tensor *params[2], *grads[2];
+    for (size_t i = 0; i < 2; i++) {
+        TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &params[i]));
+        TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &grads[i]));
+    }
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
+    expect_sgd(ctx, sgd(-0.1, 0.0, 0.0, 0.0, 0), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "lr");
+    expect_sgd(ctx, sgd(NAN, 0.0, 0.0, 0.0, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(INFINITY, 0.0, 0.0, 0.0, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(0.1, -0.5, 0.0, 0.0, 0), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "momentum");
+    expect_sgd(ctx, sgd(0.1, NAN, 0.0, 0.0, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(0.1, 0.9, NAN, 0.0, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(0.1, 0.9, -INFINITY, 0.0, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(0.1, 0.9, 0.0, -1e-4, 0), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "weight_decay");
+    expect_sgd(ctx, sgd(0.1, 0.9, 0.0, NAN, 0), params, grads, bad);
+    expect_sgd(ctx, sgd(0.1, 0.0, 0.0, 0.0, 1), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "Nesterov");
+    expect_sgd(ctx, sgd(0.1, 0.9, 0.1, 0.0, 1), params, grads, bad);
+    /* Accepted: any finite dampening without Nesterov, lr 0. */
+    clcnn_optimizer *opt = NULL;
+    clcnn_sgd_params ok = sgd(0.0, 0.9, -0.5, 0.0, 0);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &ok, 2, params, grads, &opt));
+    clcnn_optimizer_destroy(opt);
+
+    expect_adam(ctx, adam(-1e-3, 0.9, 0.999, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(NAN, 0.9, 0.999, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, 1.0, 0.999, 0.0, 0, 0), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "beta1");
+    expect_adam(ctx, adam(1e-3, -0.1, 0.999, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, NAN, 0.999, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, 0.9, 1.0, 0.0, 0, 0), params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "beta2");
+    expect_adam(ctx, adam(1e-3, 0.9, -1e-9, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, 0.9, NAN, 0.0, 0, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, 0.9, 0.999, -0.01, 1, 0), params, grads, bad);
+    expect_adam(ctx, adam(1e-3, 0.9, 0.999, INFINITY, 0, 0), params, grads, bad);
+    clcnn_adam_params eps = clcnn_adam_params_default();
+    eps.eps = -1e-8;
+    expect_adam(ctx, eps, params, grads, bad);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "eps");
+    eps.eps = NAN;
+    expect_adam(ctx, eps, params, grads, bad);
+    /* Accepted edges: beta 0, eps 0, NULL params (the defaults). */
+    clcnn_adam_params edges = adam(1e-3, 0.0, 0.0, 0.0, 0, 0);
+    edges.eps = 0.0;
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, &edges, 2, params, grads, &opt));
+    clcnn_optimizer_destroy(opt);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, NULL, 2, params, grads, &opt));
+    assert_true(clcnn_optimizer_get_lr(opt) == 1e-3);
+    assert_int_equal(clcnn_optimizer_state_count(opt), 4);
+    clcnn_optimizer_destroy(opt);
+
+    for (size_t i = 0; i < 2; i++) {
+        clcnn_tensor_destroy(params[i]);
+        clcnn_tensor_destroy(grads[i]);
+    }
+}
+
+static void test_bad_lists(void **state) {
+    const fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    const size_t dims[2] = {7, 1}, flat = 7, eight = 8;
+    clcnn_tensor *a = NULL, *b = NULL, *ga = NULL, *gb = NULL, *g_flat = NULL, *g_eight = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &a));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &b));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &ga));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &gb));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &flat, &g_flat));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &eight, &g_eight));
+    clcnn_context *other = ts_context_create();
+    clcnn_tensor *foreign = NULL;
+    TS_ASSERT_OK(other, clcnn_tensor_create(other, 2, dims, &foreign));
+
+    clcnn_sgd_params sp = clcnn_sgd_params_default();
+    clcnn_adam_params ap = clcnn_adam_params_default();
+    clcnn_tensor *params[2] = {a, b}, *grads[2] = {ga, gb};
+    clcnn_optimizer *opt = NULL;
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
+
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_create_sgd(NULL, &sp, 2, params, grads, &opt));
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_create_adam(NULL, &ap, 2, params, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 2, params, grads, NULL));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_adam(ctx, &ap, 2, params, grads, NULL));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 0, params, grads, &opt));
+    assert_null(opt);
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_adam(ctx, &ap, 0, params, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 2, NULL, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 2, params, NULL, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_adam(ctx, &ap, 2, NULL, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_adam(ctx, &ap, 2, params, NULL, &opt));
+
+    clcnn_tensor *null_param[2] = {a, NULL}, *null_grad[2] = {NULL, gb};
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 2, null_param, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_adam(ctx, &ap, 2, params, null_grad, &opt));
+
+    /* Same element count, other shape; other size. */
+    clcnn_tensor *flat_grads[2] = {ga, g_flat}, *eight_grads[2] = {g_eight, gb};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_optimizer_create_sgd(ctx, &sp, 2, params, flat_grads, &opt));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[7, 1]");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[7]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_optimizer_create_adam(ctx, &ap, 2, params, eight_grads, &opt));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[8]");
+    assert_null(opt);
+
+    /* Tensors of another context. */
+    clcnn_tensor *foreign_param[2] = {a, foreign}, *foreign_grad[2] = {foreign, gb};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_optimizer_create_sgd(ctx, &sp, 2, foreign_param, grads, &opt));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_optimizer_create_adam(ctx, &ap, 2, params, foreign_grad, &opt));
+    TS_ASSERT_STATUS(other, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_optimizer_create_sgd(other, &sp, 2, params, grads, &opt));
+    assert_null(opt);
+
+    /* A parameter twice, directly or through a view. */
+    clcnn_tensor *view = NULL;
+    const size_t view_dims[1] = {7};
+    TS_ASSERT_OK(ctx, clcnn_tensor_reshape(a, 1, view_dims, &view));
+    clcnn_tensor *twice[2] = {a, a}, *through_view[2] = {a, view};
+    clcnn_tensor *view_grads[2] = {ga, g_flat};
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_create_sgd(ctx, &sp, 2, twice, grads, &opt));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_optimizer_create_adam(ctx, &ap, 2, through_view, view_grads, &opt));
+    assert_null(opt);
+
+    clcnn_tensor_destroy(view);
+    clcnn_tensor_destroy(foreign);
+    clcnn_context_destroy(other);
+    clcnn_tensor_destroy(a);
+    clcnn_tensor_destroy(b);
+    clcnn_tensor_destroy(ga);
+    clcnn_tensor_destroy(gb);
+    clcnn_tensor_destroy(g_flat);
+    clcnn_tensor_destroy(g_eight);
+}
+
+static void test_bad_calls(void **state) {
+    const fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    const size_t n = 9;
+    clcnn_tensor *param = NULL, *grad = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &param));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &grad));
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
+
+    /* NULL optimizer. */
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_step(NULL));
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_set_lr(NULL, 0.1));
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_set_step(NULL, 1));
+    clcnn_optimizer_state st;
+    TS_ASSERT_STATUS(NULL, bad, clcnn_optimizer_state_get(NULL, 0, &st));
+    assert_true(isnan(clcnn_optimizer_get_lr(NULL)));
+    assert_int_equal(clcnn_optimizer_get_step(NULL), 0);
+    assert_int_equal(clcnn_optimizer_state_count(NULL), 0);
+    assert_int_equal(clcnn_optimizer_param_count(NULL), 0);
+    clcnn_optimizer_destroy(NULL);
+    TS_ASSERT_STATUS(NULL, bad, clcnn__optimizer_set_width(NULL, 4));
+
+    /* set_lr keeps the old rate when it refuses. */
+    clcnn_sgd_params sp = sgd(0.1, 0.0, 0.0, 0.0, 0);
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sp, 1, &param, &grad, &opt));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_set_lr(opt, -0.1));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_set_lr(opt, NAN));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_set_lr(opt, INFINITY));
+    assert_true(clcnn_optimizer_get_lr(opt) == 0.1);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_set_lr(opt, 0.0));
+    assert_true(clcnn_optimizer_get_lr(opt) == 0.0);
+
+    /* SGD without momentum has no state. */
+    assert_int_equal(clcnn_optimizer_state_count(opt), 0);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_optimizer_state_get(opt, 0, &st));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optimizer_set_width(opt, 2));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optimizer_set_width(opt, 32));
+    clcnn_optimizer_destroy(opt);
+
+    clcnn_adam_params ap = clcnn_adam_params_default();
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, &ap, 1, &param, &grad, &opt));
+    assert_int_equal(clcnn_optimizer_param_count(opt), 1);
+    TS_ASSERT_STATUS(ctx, bad, clcnn_optimizer_state_get(opt, 0, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_optimizer_state_get(opt, 2, &st));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                     clcnn_optimizer_state_get(opt, (size_t)-1, &st));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(opt, 1, &st));
+    assert_string_equal(st.name, "exp_avg_sq");
+    /* The counter cannot wrap around. */
+    TS_ASSERT_OK(ctx, clcnn_optimizer_set_step(opt, UINT64_MAX));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW, clcnn_optimizer_step(opt));
+    assert_true(clcnn_optimizer_get_step(opt) == UINT64_MAX);
+    clcnn_optimizer_destroy(opt);
+
+    clcnn_tensor_destroy(param);
+    clcnn_tensor_destroy(grad);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_sgd_plain),
+        cmocka_unit_test(test_sgd_momentum),
+        cmocka_unit_test(test_sgd_dampening),
+        cmocka_unit_test(test_sgd_nesterov),
+        cmocka_unit_test(test_sgd_weight_decay),
+        cmocka_unit_test(test_sgd_set_lr),
+        cmocka_unit_test(test_sgd_first_step_copy),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_adam_betas),
+        cmocka_unit_test(test_adam_weight_decay),
+        cmocka_unit_test(test_adamw),
+        cmocka_unit_test(test_adam_set_lr),
+        cmocka_unit_test(test_adam_amsgrad),
+        cmocka_unit_test(test_widths),
+        cmocka_unit_test(test_state_restore),
+        cmocka_unit_test(test_no_allocation_per_step),
+        cmocka_unit_test(test_schedule_into_set_lr),
+        cmocka_unit_test(test_bad_hyper_parameters),
+        cmocka_unit_test(test_bad_lists),
+        cmocka_unit_test(test_bad_calls),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
