@@ -394,14 +394,17 @@ static void test_options_separate_entries(void **state) {
 
 /* --------------------------------------------------------- prepare_programs */
 
+/* The programs prepare_programs builds: *.cl except the test kernels. */
+static int is_library_program(const char *name) {
+    size_t length = strlen(name);
+    int is_test = length > 8 && strcmp(name + length - 8, "_test.cl") == 0;
+    return length > 3 && strcmp(name + length - 3, ".cl") == 0 && !is_test;
+}
+
 static void test_prepare_programs(void **state) {
     size_t programs = 0;
-    for (size_t i = 0; i < clcnn__embedded_source_count; i++) {
-        const char *name = clcnn__embedded_sources[i].name;
-        size_t length = strlen(name);
-        if (length > 3 && strcmp(name + length - 3, ".cl") == 0)
-            programs++;
-    }
+    for (size_t i = 0; i < clcnn__embedded_source_count; i++)
+        programs += is_library_program(clcnn__embedded_sources[i].name);
     assert_true(programs >= 1);
     assert_non_null(clcnn__find_embedded_source("util.cl"));
 
@@ -415,8 +418,7 @@ static void test_prepare_programs(void **state) {
     /* Every embedded program is now in the memory cache. */
     for (size_t i = 0; i < clcnn__embedded_source_count; i++) {
         const char *name = clcnn__embedded_sources[i].name;
-        size_t length = strlen(name);
-        if (length <= 3 || strcmp(name + length - 3, ".cl") != 0)
+        if (!is_library_program(name))
             continue;
         cl_program program = NULL;
         TS_ASSERT_OK(ctx, clcnn__program_get(ctx, name, NULL, &program));

@@ -397,9 +397,13 @@ void clcnn__programs_release(clcnn_context *ctx) {
     ctx->program_count = 0;
 }
 
+/* Programs the library runs: *.cl but not the *_test.cl kernels that only
+ * the test suite builds. */
 static int is_program_file(const char *name) {
     size_t length = strlen(name);
-    return length > 3 && strcmp(name + length - 3, ".cl") == 0;
+    int is_cl = length > 3 && strcmp(name + length - 3, ".cl") == 0;
+    int is_test = length > 8 && strcmp(name + length - 8, "_test.cl") == 0;
+    return is_cl && !is_test;
 }
 
 clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
