@@ -1,0 +1,374 @@
+/* 2-D max and average pooling (cl/pool2d.cl): parameter checks, output
+ * shapes, and the per-device choice of how many elements of a row one
+ * work-item handles. The window, stride and padding are kernel arguments:
+ * one program serves every configuration, and on POCL, which compiles a
+ * kernel again for every work-group size it meets, CPUs launch with one
+ * fixed work-group size. */
+#include <limits.h>
+#include <stdio.h>
+
+#include "clcnn/pool2d.h"
+#include "runtime/internal.h"
+
+/* Elements of a row per work-item. POCL runs a work-item's loop as scalar
+ * code and pays per work-group, so a CPU takes whole rows (up to 32) and,
+ * for 2x2 windows of stride 2, explicit float8 loads; a GPU takes one
+ * element per work-item so that neighbours read neighbouring memory. */
+typedef struct pool_tuning {
+    clcnn_device_type type;
+    int out_chunk;  /* forward: outputs per work-item */
+    int in_chunk;   /* backward: inputs per work-item */
+    int vector_2x2; /* 2x2 stride 2 unpadded windows: one output row per work-item */
+    size_t local;   /* work-group size (clamped to the device limit) */
+    int by_plane;   /* 1: work-groups span planes only, always the same size */
+} pool_tuning;
+
+static const pool_tuning tunings[] = {
+    {CLCNN_DEVICE_TYPE_CPU, 32, 32, 1, 64, 1},
+    {CLCNN_DEVICE_TYPE_GPU, 1, 1, 0, 128, 0},
+};
+static const pool_tuning default_tuning = {CLCNN_DEVICE_TYPE_OTHER, 1, 1, 0, 64, 0};
+
+static const pool_tuning *tuning_for(const clcnn_context *ctx) {
+    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
+        if (tunings[i].type == ctx->info.type)
+            return &tunings[i];
+    return &default_tuning;
+}
+
+clcnn_pool2d_params clcnn_pool2d_params_default(void) {
+    clcnn_pool2d_params params;
+    params.mode = CLCNN_POOL2D_MAX;
+    params.kernel_h = 2;
+    params.kernel_w = 2;
+    params.stride_h = 0;
+    params.stride_w = 0;
+    params.pad_h = 0;
+    params.pad_w = 0;
+    params.ceil_mode = 0;
+    params.count_include_pad = 1;
+    return params;
+}
+
+/* The kernels compute window coordinates with ints: parameters stay below
+ * 2^24 and planes below 2^30 elements, so no sum of them overflows. */
+#define POOL_PARAM_LIMIT (1 << 24)
+#define POOL_PLANE_LIMIT ((size_t)1 << 30)
+
+/* The parameters of one axis with the stride resolved. */
+typedef struct pool_axis {
+    size_t kernel, stride, pad;
+} pool_axis;
+
+static clcnn_status check_axis(clcnn_context *ctx, const char *axis, size_t kernel, size_t stride,
+                               size_t pad, pool_axis *out) {
+    if (kernel == 0)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: kernel_%s is 0", axis);
+    if (kernel > POOL_PARAM_LIMIT || stride > POOL_PARAM_LIMIT || pad > POOL_PARAM_LIMIT)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d: kernel_%s %zu, stride_%s %zu or pad_%s %zu exceeds %d", axis,
+                           kernel, axis, stride, axis, pad, POOL_PARAM_LIMIT);
+    if (pad > kernel / 2)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "pool2d: pad_%s %zu is more than half of kernel_%s %zu", axis, pad, axis,
+                           kernel);
+    out->kernel = kernel;
+    out->stride = stride == 0 ? kernel : stride;
+    out->pad = pad;
+    return CLCNN_OK;
+}
+
+static clcnn_status check_params(clcnn_context *ctx, const clcnn_pool2d_params *params,
+                                 pool_axis *rows, pool_axis *cols) {
+    if (params == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: params is NULL");
+    if (params->mode != CLCNN_POOL2D_MAX && params->mode != CLCNN_POOL2D_AVG)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: unknown mode %d",
+                           (int)params->mode);
+    clcnn_status status =
+        check_axis(ctx, "h", params->kernel_h, params->stride_h, params->pad_h, rows);
+    if (status != CLCNN_OK)
+        return status;
+    return check_axis(ctx, "w", params->kernel_w, params->stride_w, params->pad_w, cols);
+}
+
+/* PyTorch's pooling_output_shape with dilation 1. */
+static clcnn_status output_size(clcnn_context *ctx, const char *axis, size_t input,
+                                const pool_axis *p, int ceil_mode, size_t *out) {
+    /* input is at most SIZE_MAX / 4 (it is a dimension of a float tensor)
+     * and pad at most 2^24, so the sums below cannot overflow. */
+    if (input == 0 || input > SIZE_MAX / 8)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: input %s is %zu", axis, input);
+    const size_t reach = input + 2 * p->pad + (ceil_mode ? p->stride - 1 : 0);
+    if (reach < p->kernel)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "pool2d: the %s window %zu does not fit in the padded input %zu "
+                           "(output size below 1)",
+                           axis, p->kernel, input + 2 * p->pad);
+    size_t size = (reach - p->kernel) / p->stride + 1;
+    /* The last window must start inside the input or the left padding. */
+    if (ceil_mode && (size - 1) * p->stride >= input + p->pad)
+        size--;
+    *out = size;
+    return CLCNN_OK;
+}
+
+static clcnn_status shape_of(clcnn_context *ctx, const clcnn_pool2d_params *params,
+                             const size_t input[4], size_t output[4], pool_axis *rows,
+                             pool_axis *cols) {
+    clcnn_status status = check_params(ctx, params, rows, cols);
+    if (status != CLCNN_OK)
+        return status;
+    if (input[0] == 0 || input[1] == 0)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "pool2d: input [%zu, %zu, %zu, %zu] has a zero dimension", input[0],
+                           input[1], input[2], input[3]);
+    status = output_size(ctx, "height", input[2], rows, params->ceil_mode, &output[2]);
+    if (status == CLCNN_OK)
+        status = output_size(ctx, "width", input[3], cols, params->ceil_mode, &output[3]);
+    if (status != CLCNN_OK)
+        return status;
+    output[0] = input[0];
+    output[1] = input[1];
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn_pool2d_output_shape(clcnn_context *context, const clcnn_pool2d_params *params,
+                                       const size_t input_dims[4], size_t output_dims[4]) {
+    if (input_dims == NULL || output_dims == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d_output_shape: input_dims or output_dims is NULL");
+    pool_axis rows, cols;
+    size_t result[4];
+    clcnn_status status = shape_of(context, params, input_dims, result, &rows, &cols);
+    if (status != CLCNN_OK)
+        return status;
+    for (int i = 0; i < 4; i++)
+        output_dims[i] = result[i];
+    return CLCNN_OK;
+}
+
+/* Everything a launch needs, checked. */
+typedef struct pool_plan {
+    pool_axis rows, cols;
+    size_t input[4], output[4];
+} pool_plan;
+
+static int same_dims(const clcnn_tensor *t, const size_t dims[4]) {
+    if (t->ndim != 4)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (t->dims[i] != dims[i])
+            return 0;
+    return 1;
+}
+
+static clcnn_status shape_error(clcnn_context *ctx, const char *what, const clcnn_tensor *t,
+                                const size_t expected[4], const clcnn_tensor *x,
+                                const char *x_name) {
+    char got[96], input[96];
+    return clcnn__fail(
+        ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: %s is %s, expected [%zu, %zu, %zu, %zu] for %s %s",
+        what, clcnn__shape_string(t, got, sizeof got), expected[0], expected[1], expected[2],
+        expected[3], x_name, clcnn__shape_string(x, input, sizeof input));
+}
+
+/* Checks the input-shaped tensor `in` and the output-shaped tensor `out`
+ * against the parameters and fills the plan. */
+static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *params,
+                              const clcnn_tensor *in, const char *in_name, const clcnn_tensor *out,
+                              const char *out_name, pool_plan *plan) {
+    if (in->ndim != 4) {
+        char shape[96];
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: %s %s is not 4-D (NCHW)",
+                           in_name, clcnn__shape_string(in, shape, sizeof shape));
+    }
+    for (int i = 0; i < 4; i++)
+        plan->input[i] = in->dims[i];
+    clcnn_status status =
+        shape_of(ctx, params, plan->input, plan->output, &plan->rows, &plan->cols);
+    if (status != CLCNN_OK)
+        return status;
+    if (!same_dims(out, plan->output))
+        return shape_error(ctx, out_name, out, plan->output, in, in_name);
+    if (plan->input[0] > UINT_MAX / plan->input[1])
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "pool2d: %zu x %zu planes are more than %u", plan->input[0],
+                           plan->input[1], UINT_MAX);
+    if (plan->input[2] > POOL_PLANE_LIMIT / plan->input[3] ||
+        plan->output[2] > POOL_PLANE_LIMIT / plan->output[3])
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "pool2d: a plane of %zu x %zu (output %zu x %zu) has more than %zu "
+                           "elements",
+                           plan->input[2], plan->input[3], plan->output[2], plan->output[3],
+                           POOL_PLANE_LIMIT);
+    return CLCNN_OK;
+}
+
+static clcnn_status get_kernel(clcnn_context *ctx, const char *name, cl_kernel *out) {
+    const pool_tuning *t = tuning_for(ctx);
+    char options[64];
+    snprintf(options, sizeof options, "-DOW_CHUNK=%d -DIW_CHUNK=%d", t->out_chunk, t->in_chunk);
+    return clcnn__kernel_get(ctx, "pool2d.cl", options, name, out);
+}
+
+/* Launches over (row chunks, rows, planes): one work-item per `chunk`
+ * elements of each of the `rows` rows of `width` elements of every plane.
+ * The kernels ignore work-items past the end of a dimension. A work-group
+ * spans planes only (CPU), or fills the dimensions in order (GPU, so that
+ * neighbouring work-items take neighbouring elements). */
+static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, size_t width, int chunk,
+                           size_t rows, size_t planes) {
+    const pool_tuning *t = tuning_for(ctx);
+    size_t limit =
+        t->local < ctx->info.max_work_group_size ? t->local : ctx->info.max_work_group_size;
+    const size_t counts[3] = {(width + (size_t)chunk - 1) / (size_t)chunk, rows, planes};
+    size_t local[3] = {1, 1, limit}, global[3];
+    size_t room = limit;
+    for (int d = 0; d < 3; d++) {
+        if (!t->by_plane) {
+            local[d] = counts[d] < room ? counts[d] : room;
+            room /= local[d];
+        }
+        global[d] = clcnn__round_up(counts[d], local[d]);
+    }
+    return clcnn__enqueue_kernel(ctx, kernel, 3, global, local);
+}
+
+/* Whether the float8 kernels for 2x2 windows of stride 2 apply. */
+static int use_vector_2x2(const clcnn_context *ctx, const pool_plan *plan) {
+    return tuning_for(ctx)->vector_2x2 && plan->rows.kernel == 2 && plan->cols.kernel == 2 &&
+           plan->rows.stride == 2 && plan->cols.stride == 2 && plan->rows.pad == 0 &&
+           plan->cols.pad == 0;
+}
+
+/* Arguments: planes, sizes (H, W, OH, OW), window (kernel, stride, pad,
+ * count_include_pad), then the int flags (-1: left out), then the buffers. */
+static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const cl_mem *mems,
+                             cl_uint mem_count, const clcnn_pool2d_params *params,
+                             const pool_plan *plan, int is_max_flag, int accumulate_flag) {
+    cl_uint planes = (cl_uint)(plan->input[0] * plan->input[1]);
+    cl_int4 sizes = {{(cl_int)plan->input[2], (cl_int)plan->input[3], (cl_int)plan->output[2],
+                      (cl_int)plan->output[3]}};
+    cl_int8 window = {{(cl_int)plan->rows.kernel, (cl_int)plan->cols.kernel,
+                       (cl_int)plan->rows.stride, (cl_int)plan->cols.stride, (cl_int)plan->rows.pad,
+                       (cl_int)plan->cols.pad, params->count_include_pad ? 1 : 0, 0}};
+    cl_uint arg = 0;
+    cl_int err = clSetKernelArg(kernel, arg++, sizeof planes, &planes);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(kernel, arg++, sizeof sizes, &sizes);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(kernel, arg++, sizeof window, &window);
+    const int flags[2] = {is_max_flag, accumulate_flag};
+    for (int i = 0; i < 2 && err == CL_SUCCESS; i++) {
+        cl_int flag = flags[i];
+        if (flag >= 0)
+            err = clSetKernelArg(kernel, arg++, sizeof flag, &flag);
+    }
+    for (cl_uint i = 0; i < mem_count && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &mems[i]);
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "pool2d: clSetKernelArg");
+}
+
+clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                  const clcnn_tensor *x, clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__check_tensor(context, x, "pool2d_forward: x");
+    if (status == CLCNN_OK)
+        status = clcnn__check_tensor(context, y, "pool2d_forward: y");
+    if (status != CLCNN_OK)
+        return status;
+    pool_plan plan;
+    status = make_plan(context, params, x, "x", y, "y", &plan);
+    if (status != CLCNN_OK)
+        return status;
+    if (x->storage == y->storage)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d_forward: y shares memory with x");
+    const int is_max = params->mode == CLCNN_POOL2D_MAX;
+    const int vector = use_vector_2x2(context, &plan);
+    const char *name = vector   ? "pool2d_forward_2x2"
+                       : is_max ? "pool2d_max_forward"
+                                : "pool2d_avg_forward";
+    cl_kernel kernel = NULL;
+    status = get_kernel(context, name, &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    const cl_mem mems[2] = {x->storage->mem, y->storage->mem};
+    status = set_args(context, kernel, mems, 2, params, &plan, vector ? is_max : -1, -1);
+    if (status != CLCNN_OK)
+        return status;
+    const size_t planes = plan.input[0] * plan.input[1];
+    if (vector) /* one work-item per output row */
+        return launch(context, kernel, 1, 1, plan.output[2], planes);
+    return launch(context, kernel, plan.output[3], tuning_for(context)->out_chunk, plan.output[2],
+                  planes);
+}
+
+clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                   const clcnn_tensor *x, const clcnn_tensor *dy, clcnn_tensor *dx,
+                                   clcnn_grad_mode grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (params == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d_backward: params is NULL");
+    const int is_max = params->mode == CLCNN_POOL2D_MAX;
+    clcnn_status status = CLCNN_OK;
+    if (is_max || x != NULL)
+        status = clcnn__check_tensor(context, x, "pool2d_backward: x");
+    if (status == CLCNN_OK)
+        status = clcnn__check_tensor(context, dy, "pool2d_backward: dy");
+    if (status == CLCNN_OK)
+        status = clcnn__check_tensor(context, dx, "pool2d_backward: dx");
+    if (status != CLCNN_OK)
+        return status;
+    if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d_backward: unknown grad_mode %d", (int)grad_mode);
+    pool_plan plan;
+    status = make_plan(context, params, dx, "dx", dy, "dy", &plan);
+    if (status != CLCNN_OK)
+        return status;
+    if (x != NULL && !same_dims(x, plan.input)) {
+        char got[96], want[96];
+        return clcnn__fail(
+            context, CLCNN_ERROR_INVALID_SHAPE, "pool2d_backward: x is %s but dx is %s",
+            clcnn__shape_string(x, got, sizeof got), clcnn__shape_string(dx, want, sizeof want));
+    }
+    if (dx->storage == dy->storage || (x != NULL && dx->storage == x->storage))
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "pool2d_backward: dx shares memory with %s",
+                           dx->storage == dy->storage ? "dy" : "x");
+    const int accumulate = grad_mode == CLCNN_GRAD_ACCUMULATE;
+    const int vector = use_vector_2x2(context, &plan);
+    const char *name = vector   ? "pool2d_backward_2x2"
+                       : is_max ? "pool2d_max_backward"
+                                : "pool2d_avg_backward";
+    cl_kernel kernel = NULL;
+    status = get_kernel(context, name, &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    const size_t planes = plan.input[0] * plan.input[1];
+    if (vector) {
+        /* One work-item per output row; average pool does not read x. */
+        const cl_mem mems[3] = {is_max ? x->storage->mem : dy->storage->mem, dy->storage->mem,
+                                dx->storage->mem};
+        status = set_args(context, kernel, mems, 3, params, &plan, is_max, accumulate);
+        if (status != CLCNN_OK)
+            return status;
+        return launch(context, kernel, 1, 1, plan.output[2], planes);
+    }
+    if (is_max) {
+        const cl_mem mems[3] = {x->storage->mem, dy->storage->mem, dx->storage->mem};
+        status = set_args(context, kernel, mems, 3, params, &plan, -1, accumulate);
+    } else {
+        const cl_mem mems[2] = {dy->storage->mem, dx->storage->mem};
+        status = set_args(context, kernel, mems, 2, params, &plan, -1, accumulate);
+    }
+    if (status != CLCNN_OK)
+        return status;
+    return launch(context, kernel, plan.input[3], tuning_for(context)->in_chunk, plan.input[2],
+                  planes);
+}
