@@ -1,0 +1,315 @@
+/* Single-precision GEMM: argument checks, the per-device choice of backend
+ * (CLBlast or the register-tiled kernels of cl/gemm.cl) and the public
+ * tensor-level clcnn_gemm. */
+#include <clblast_c.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clcnn/gemm.h"
+#include "ops/gemm.h"
+
+/* Rows of a tile in cl/gemm.cl (fixed there). */
+#define TILE_ROWS 8
+/* Depth elements one packing work-item copies (PACK_DEPTH in cl/gemm.cl). */
+#define PACK_DEPTH 16
+
+/* ------------------------------------------------------ per-device choices */
+
+/* One row of the backend table: the first row whose type and name match
+ * the device wins; the last row is the default. */
+typedef struct gemm_device_row {
+    int any_type;              /* non-zero: matches every device type */
+    clcnn_device_type type;    /* else only this type */
+    const char *name_contains; /* NULL: any device name */
+    clcnn__gemm_backend backend;
+    size_t tile_cols;  /* NR of the tiled kernel: 16 or 32 */
+    size_t group_cols; /* work-group of the tile kernel: tiles along n */
+    size_t group_rows; /* ... and along m; 0 0: let the driver choose */
+} gemm_device_row;
+
+static const gemm_device_row gemm_table[] = {
+    /* The Oclgrind simulator calls itself a GPU (and a CPU): run our own
+     * kernels there, which are what its checks are for, not CLBlast's. */
+    {1, CLCNN_DEVICE_TYPE_OTHER, "Oclgrind", CLCNN__GEMM_TILED, 16, 0, 0},
+    /* CLBlast is tuned for GPUs; on CPU drivers it reaches a tenth of the
+     * tiled kernel and compiles for seconds at its first call. */
+    {0, CLCNN_DEVICE_TYPE_GPU, NULL, CLCNN__GEMM_CLBLAST, 16, 0, 0},
+    {0, CLCNN_DEVICE_TYPE_CPU, NULL, CLCNN__GEMM_TILED, 32, 4, 8},
+    {1, CLCNN_DEVICE_TYPE_OTHER, NULL, CLCNN__GEMM_TILED, 16, 0, 0},
+};
+
+static const gemm_device_row *device_row(const clcnn_context *ctx) {
+    size_t count = sizeof gemm_table / sizeof gemm_table[0];
+    for (size_t i = 0; i + 1 < count; i++) {
+        const gemm_device_row *row = &gemm_table[i];
+        if (!row->any_type && row->type != ctx->info.type)
+            continue;
+        if (row->name_contains != NULL && strstr(ctx->info.device_name, row->name_contains) == NULL)
+            continue;
+        return row;
+    }
+    return &gemm_table[count - 1];
+}
+
+clcnn__gemm_backend clcnn__gemm_backend_for(const clcnn_context *ctx) {
+    return device_row(ctx)->backend;
+}
+
+/* -------------------------------------------------------------- checks */
+
+/* Checks one stored matrix of rows x cols with leading dimension ld at
+ * offset in buffer mem. */
+static clcnn_status check_matrix(clcnn_context *ctx, const char *name, cl_mem mem, size_t offset,
+                                 size_t rows, size_t cols, size_t ld) {
+    if (mem == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "gemm: buffer %s is NULL", name);
+    if (ld < cols || ld == 0)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "gemm: leading dimension of %s is %zu, less than its %zu columns", name,
+                           ld, cols);
+    if (ld > UINT32_MAX || rows > UINT32_MAX)
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "gemm: %s (%zu x %zu, ld %zu) exceeds 2^32 - 1 rows or columns", name,
+                           rows, cols, ld);
+    if (rows == 0 || cols == 0)
+        return CLCNN_OK;
+    size_t extent = 0, bytes = 0;
+    if (!clcnn__mul_size(rows - 1, ld, &extent) || extent > SIZE_MAX - offset - cols ||
+        offset > SIZE_MAX - cols || !clcnn__mul_size(extent + offset + cols, sizeof(float), &bytes))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "gemm: the extent of %s (%zu x %zu, ld %zu, offset %zu) overflows", name,
+                           rows, cols, ld, offset);
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn__fail_cl(ctx, err, "gemm: clGetMemObjectInfo");
+    if (bytes > size)
+        return clcnn__fail(
+            ctx, CLCNN_ERROR_OUT_OF_RANGE,
+            "gemm: %s (%zu x %zu, ld %zu, offset %zu) needs %zu bytes but its buffer "
+            "holds %zu",
+            name, rows, cols, ld, offset, bytes, size);
+    return CLCNN_OK;
+}
+
+/* ------------------------------------------------------------ tiled backend */
+
+static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const char *name, size_t count,
+                             const size_t *sizes, const void *const *values) {
+    for (size_t i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
+        if (err != CL_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "setting argument %zu of %s", i, name);
+            return clcnn__fail_cl(ctx, err, what);
+        }
+    }
+    return CLCNN_OK;
+}
+
+/* Packs `rows` x `depth` of op(X) into panels of `width` rows. */
+static clcnn_status pack(clcnn_context *ctx, const char *options, const char *kernel_name, cl_mem x,
+                         size_t offset, size_t row_stride, size_t depth_stride, size_t rows,
+                         size_t depth, size_t width, cl_mem packed) {
+    cl_kernel kernel = NULL;
+    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, kernel_name, &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    cl_ulong offset_arg = offset;
+    cl_uint row_stride_arg = (cl_uint)row_stride, depth_stride_arg = (cl_uint)depth_stride;
+    cl_uint rows_arg = (cl_uint)rows, depth_arg = (cl_uint)depth;
+    const size_t sizes[] = {sizeof x,        sizeof offset_arg, sizeof row_stride_arg,
+                            sizeof(cl_uint), sizeof(cl_uint),   sizeof(cl_uint),
+                            sizeof packed};
+    const void *const values[] = {&x,        &offset_arg, &row_stride_arg, &depth_stride_arg,
+                                  &rows_arg, &depth_arg,  &packed};
+    status = set_args(ctx, kernel, kernel_name, 7, sizes, values);
+    if (status != CLCNN_OK)
+        return status;
+    size_t global[2] = {(depth + PACK_DEPTH - 1) / PACK_DEPTH, (rows + width - 1) / width};
+    return clcnn__enqueue_kernel(ctx, kernel, 2, global, NULL);
+}
+
+/* Where the tile kernel finds op(A): row r of tile t, depth d at
+ * offset + t * tile_stride + r * row_stride + d * depth_stride. */
+typedef struct a_layout {
+    cl_mem mem;
+    size_t offset, tile_stride, row_stride, depth_stride;
+} a_layout;
+
+/* The tile kernel over C, reading A as `al` says and B from its panels. */
+static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_device_row *row, const char *options,
+                                size_t m, size_t n, size_t k, float alpha, const a_layout *al,
+                                cl_mem b_packed, float beta, cl_mem c, size_t c_offset,
+                                size_t ldc) {
+    cl_kernel kernel = NULL;
+    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, "gemm_tile", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    cl_uint m_arg = (cl_uint)m, n_arg = (cl_uint)n, k_arg = (cl_uint)k, ldc_arg = (cl_uint)ldc;
+    cl_uint a_row_stride = (cl_uint)al->row_stride, a_depth_stride = (cl_uint)al->depth_stride;
+    cl_ulong a_offset = al->offset, a_tile_stride = al->tile_stride, c_offset_arg = c_offset;
+    const size_t sizes[] = {sizeof m_arg,         sizeof n_arg,        sizeof k_arg,
+                            sizeof alpha,         sizeof al->mem,      sizeof a_offset,
+                            sizeof a_tile_stride, sizeof a_row_stride, sizeof a_depth_stride,
+                            sizeof b_packed,      sizeof beta,         sizeof c,
+                            sizeof c_offset_arg,  sizeof ldc_arg};
+    const void *const values[] = {
+        &m_arg,        &n_arg,          &k_arg,    &alpha, &al->mem, &a_offset,     &a_tile_stride,
+        &a_row_stride, &a_depth_stride, &b_packed, &beta,  &c,       &c_offset_arg, &ldc_arg};
+    status = set_args(ctx, kernel, "gemm_tile", 14, sizes, values);
+    if (status != CLCNN_OK)
+        return status;
+    size_t tiles[2] = {(n + row->tile_cols - 1) / row->tile_cols, (m + TILE_ROWS - 1) / TILE_ROWS};
+    size_t local[2] = {row->group_cols, row->group_rows};
+    int use_local = local[0] > 0 && local[1] > 0 &&
+                    local[0] * local[1] <= ctx->info.max_work_group_size &&
+                    local[0] * local[1] <= 256;
+    size_t global[2] = {tiles[0], tiles[1]};
+    if (use_local) {
+        global[0] = clcnn__round_up(tiles[0], local[0]);
+        global[1] = clcnn__round_up(tiles[1], local[1]);
+    }
+    return clcnn__enqueue_kernel(ctx, kernel, 2, global, use_local ? local : NULL);
+}
+
+/* Packs op(B) into panels in a pooled workspace, and op(A) too when it is
+ * transposed (its rows then lie across memory; in place they are read
+ * directly, clamped at the last row), then runs the tile kernel. k == 0
+ * skips the packing: the tile kernel then only scales C. */
+static clcnn_status gemm_tiled(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
+                               size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda,
+                               cl_mem b, size_t b_offset, size_t ldb, float beta, cl_mem c,
+                               size_t c_offset, size_t ldc) {
+    const gemm_device_row *row = device_row(ctx);
+    char options[32];
+    snprintf(options, sizeof options, "-DNR=%zu", row->tile_cols);
+    a_layout al = {a, a_offset, TILE_ROWS * lda, lda, 1};
+    if (k == 0) {
+        al.mem = c;
+        return tile_kernel(ctx, row, options, m, n, 0, alpha, &al, c, beta, c, c_offset, ldc);
+    }
+
+    size_t a_rows = clcnn__round_up(m, TILE_ROWS), b_cols = clcnn__round_up(n, row->tile_cols);
+    size_t a_bytes = 0, b_bytes = 0;
+    if (!clcnn__mul_size(a_rows, k, &a_bytes) ||
+        !clcnn__mul_size(a_bytes, sizeof(float), &a_bytes) ||
+        !clcnn__mul_size(b_cols, k, &b_bytes) || !clcnn__mul_size(b_bytes, sizeof(float), &b_bytes))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "gemm: the packed operands of a %zu x %zu x %zu product overflow", m, n,
+                           k);
+    cl_mem a_packed = NULL, b_packed = NULL;
+    clcnn_status status = clcnn__buffer_acquire(ctx, b_bytes, &b_packed);
+    if (status == CLCNN_OK && trans_a)
+        status = clcnn__buffer_acquire(ctx, a_bytes, &a_packed);
+    if (status == CLCNN_OK && trans_a) {
+        status = pack(ctx, options, "gemm_pack_a", a, a_offset, 1, lda, m, k, TILE_ROWS, a_packed);
+        al = (a_layout){a_packed, 0, k * TILE_ROWS, 1, TILE_ROWS};
+    }
+    if (status == CLCNN_OK)
+        status = pack(ctx, options, "gemm_pack_b", b, b_offset, trans_b ? ldb : 1,
+                      trans_b ? 1 : ldb, n, k, row->tile_cols, b_packed);
+    if (status == CLCNN_OK)
+        status =
+            tile_kernel(ctx, row, options, m, n, k, alpha, &al, b_packed, beta, c, c_offset, ldc);
+    /* The in-order queue runs every later user of these buffers after the
+     * kernels above, so they can go back to the pool right away. */
+    if (a_packed != NULL)
+        clcnn__buffer_release(ctx, a_packed);
+    if (b_packed != NULL)
+        clcnn__buffer_release(ctx, b_packed);
+    return status;
+}
+
+/* ---------------------------------------------------------- CLBlast backend */
+
+static clcnn_status gemm_clblast(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
+                                 size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda,
+                                 cl_mem b, size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                 size_t c_offset, size_t ldc) {
+    CLBlastStatusCode code =
+        CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                     trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a,
+                     a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc, &ctx->queue, NULL);
+    if (code == CLBlastSuccess)
+        return CLCNN_OK;
+    /* CLBlast passes OpenCL's own codes through (0 to -70); its own start
+     * at -1024. */
+    clcnn_status status = code > -1000 ? clcnn__status_from_cl(code) : CLCNN_ERROR_OPENCL;
+    return clcnn__fail(
+        ctx, status, "gemm: CLBlastSgemm of %zu x %zu x %zu failed with status %d%s%s", m, n, k,
+        (int)code, code > -1000 ? " " : "", code > -1000 ? clcnn__cl_error_name(code) : "");
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
+                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                              size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
+                              float beta, cl_mem c, size_t c_offset, size_t ldc) {
+    if (ctx == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "gemm: %zu x %zu x %zu exceeds 2^32 - 1 in a dimension", m, n, k);
+    /* alpha == 0 or k == 0: the product is not formed and A, B are not
+     * read (BLAS semantics), whatever the backend. */
+    size_t depth = alpha == 0.0f ? 0 : k;
+    clcnn_status status = check_matrix(ctx, "C", c, c_offset, m, n, ldc);
+    if (status == CLCNN_OK && depth > 0)
+        status = check_matrix(ctx, "A", a, a_offset, trans_a ? k : m, trans_a ? m : k, lda);
+    if (status == CLCNN_OK && depth > 0)
+        status = check_matrix(ctx, "B", b, b_offset, trans_b ? n : k, trans_b ? k : n, ldb);
+    if (status != CLCNN_OK || m == 0 || n == 0)
+        return status;
+    if (backend == CLCNN__GEMM_AUTO)
+        backend = clcnn__gemm_backend_for(ctx);
+    if (backend == CLCNN__GEMM_CLBLAST && depth > 0)
+        return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
+                            ldb, beta, c, c_offset, ldc);
+    return gemm_tiled(ctx, trans_a, trans_b, m, n, depth, alpha, a, a_offset, lda, b, b_offset, ldb,
+                      beta, c, c_offset, ldc);
+}
+
+clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                         float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                         size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset,
+                         size_t ldc) {
+    return clcnn__gemm_with(ctx, CLCNN__GEMM_AUTO, trans_a, trans_b, m, n, k, alpha, a, a_offset,
+                            lda, b, b_offset, ldb, beta, c, c_offset, ldc);
+}
+
+/* -------------------------------------------------------------- tensor API */
+
+clcnn_status clcnn_gemm(clcnn_context *context, int trans_a, int trans_b, float alpha,
+                        const clcnn_tensor *a, const clcnn_tensor *b, float beta, clcnn_tensor *c) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__check_tensor(context, a, "gemm: a");
+    if (status == CLCNN_OK)
+        status = clcnn__check_tensor(context, b, "gemm: b");
+    if (status == CLCNN_OK)
+        status = clcnn__check_tensor(context, c, "gemm: c");
+    if (status != CLCNN_OK)
+        return status;
+    char a_shape[96], b_shape[96], c_shape[96];
+    clcnn__shape_string(a, a_shape, sizeof a_shape);
+    clcnn__shape_string(b, b_shape, sizeof b_shape);
+    clcnn__shape_string(c, c_shape, sizeof c_shape);
+    if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "gemm: a %s, b %s and c %s must all be 2-D", a_shape, b_shape, c_shape);
+    size_t m = trans_a ? a->dims[1] : a->dims[0], k = trans_a ? a->dims[0] : a->dims[1];
+    size_t k_b = trans_b ? b->dims[1] : b->dims[0], n = trans_b ? b->dims[0] : b->dims[1];
+    if (k_b != k || c->dims[0] != m || c->dims[1] != n)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "gemm: op(a) of %s%s is %zu x %zu and op(b) of %s%s is %zu x %zu, so "
+                           "c must be [%zu, %zu], not %s",
+                           a_shape, trans_a ? " transposed" : "", m, k, b_shape,
+                           trans_b ? " transposed" : "", k_b, n, m, n, c_shape);
+    if (c->storage == a->storage || c->storage == b->storage)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "gemm: c shares its memory with a or b");
+    return clcnn__gemm(context, trans_a, trans_b, m, n, k, alpha, a->storage->mem, 0, a->dims[1],
+                       b->storage->mem, 0, b->dims[1], beta, c->storage->mem, 0, c->dims[1]);
+}
