@@ -1,0 +1,572 @@
+/* Batch normalisation over x [N, C, inner] (inner = H*W for BatchNorm2d, L or
+ * 1 for BatchNorm1d): training statistics, normalisation, running-stat
+ * update, backward and folding into a convolution. Shapes and flags come as
+ * kernel arguments so that one build serves every shape and work-group size
+ * (local memory is a kernel argument).
+ *
+ * Statistics of channel c run over its "flat" index f in [0, count),
+ * count = N * inner, where f = n * inner + i addresses x[(n * C + c) * inner + i];
+ * a range of flat indices is a few contiguous runs of at most `inner` floats.
+ *
+ * Three shapes of reduction, chosen by the host per device type and shape:
+ * - batch rows (CPU, long rows): one work-item per group of batch rows reads
+ *   x in memory order and merges each [inner] row into its channel's partial;
+ * - channel chunks (CPU, short rows or small batches): one work-item per
+ *   (chunk, channel);
+ * - work-group (GPU): one work-group per (chunk, channel), each work-item
+ *   holds BN_ITEMS strided values in registers, then a tree merge in local
+ *   memory.
+ * Per work-item, statistics are a corrected two-pass with float8 loads (the
+ * second pass reads from cache). All write partials for (channel, part);
+ * bn_*_merge kernels merge `fanin` partials at a time until a finalize
+ * kernel takes the rest. Every order is fixed: the same input gives the same
+ * bits.
+ *
+ * Partials and coefficients are stored as planes (see reduce.h): moment
+ * partials as 4 planes of channels * parts floats, gradient sums as 2, the
+ * per-channel coefficients as 4 planes of `channels` floats. */
+#include "common.h"
+#include "reduce.h"
+
+/* Values each work-item of the *_wg kernels holds in registers. */
+#ifndef BN_ITEMS
+#define BN_ITEMS 16
+#endif
+
+/* Bits of the `flags` arguments. */
+#define BN_HAS_GAMMA 1u
+#define BN_HAS_BETA 2u
+#define BN_TRACK_RUNNING 4u
+#define BN_WANT_DX 8u
+#define BN_WANT_DGAMMA 16u
+#define BN_WANT_DBETA 32u
+#define BN_ACCUMULATE 64u
+#define BN_HAS_BIAS 128u
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Index in x of channel c's flat element f. */
+uint bn_index(uint f, uint c, uint channels, uint inner) {
+    uint row = f / inner;
+    return (row * channels + c) * inner + (f - row * inner);
+}
+
+/* The contiguous run of channel c that starts at flat element f and stops at
+ * `end` or at the end of its row. */
+typedef struct bn_run {
+    uint index;  /* in x */
+    uint length; /* floats */
+} bn_run;
+
+bn_run bn_run_at(uint f, uint end, uint c, uint channels, uint inner) {
+    uint row = f / inner;
+    uint col = f - row * inner;
+    bn_run run = {(row * channels + c) * inner + col, min(end - f, inner - col)};
+    return run;
+}
+
+/* Moments of channel c's flat elements [begin, end): corrected two-pass
+ * shifted by the first value (run totals added in order). */
+clcnn_moments bn_range_moments(__global const float *x, uint c, uint begin, uint end, uint channels,
+                               uint inner) {
+    float shift = x[bn_index(begin, c, channels, inner)];
+    float sum = 0.0f;
+    bn_run run;
+    for (uint f = begin; f < end; f += run.length) {
+        run = bn_run_at(f, end, c, channels, inner);
+        sum += clcnn_sum_shifted(x + run.index, run.length, shift);
+    }
+    float count = (float)(end - begin);
+    float center = sum / count;
+    float deviations = 0.0f, squares = 0.0f;
+    for (uint f = begin; f < end; f += run.length) {
+        run = bn_run_at(f, end, c, channels, inner);
+        clcnn_deviation_sums part = clcnn_sum_deviations(x + run.index, run.length, shift, center);
+        deviations += part.deviations;
+        squares += part.squares;
+    }
+    return clcnn_moments_from_passes(shift, center, deviations, squares, count);
+}
+
+/* The two per-channel sums of the backward. */
+typedef struct bn_grad_sums {
+    float dy;       /* sum(dy) */
+    float centered; /* sum(dy * (x - mean)) */
+} bn_grad_sums;
+
+bn_grad_sums bn_grad_sums_zero(void) {
+    bn_grad_sums sums = {0.0f, 0.0f};
+    return sums;
+}
+
+bn_grad_sums bn_grad_sums_add(bn_grad_sums a, bn_grad_sums b) {
+    bn_grad_sums sums = {a.dy + b.dy, a.centered + b.centered};
+    return sums;
+}
+
+/* Gradient sums over one contiguous run. */
+bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy, uint length,
+                              float mean) {
+    float8 dy_even = (float8)(0.0f), dy_odd = (float8)(0.0f);
+    float8 centered_even = (float8)(0.0f), centered_odd = (float8)(0.0f);
+    uint i = 0;
+    for (; i + 16 <= length; i += 16) {
+        float8 g = vload8(0, dy + i), h = vload8(0, dy + i + 8);
+        dy_even += g;
+        dy_odd += h;
+        centered_even += g * (vload8(0, x + i) - mean);
+        centered_odd += h * (vload8(0, x + i + 8) - mean);
+    }
+    float dy_tail = 0.0f, centered_tail = 0.0f;
+    for (; i < length; i++) {
+        dy_tail += dy[i];
+        centered_tail += dy[i] * (x[i] - mean);
+    }
+    bn_grad_sums sums = {clcnn_lanes_total(dy_even, dy_odd, dy_tail),
+                         clcnn_lanes_total(centered_even, centered_odd, centered_tail)};
+    return sums;
+}
+
+/* Gradient sums over channel c's flat elements [begin, end). */
+bn_grad_sums bn_range_grad_sums(__global const float *x, __global const float *dy, uint c,
+                                uint begin, uint end, uint channels, uint inner, float mean) {
+    bn_grad_sums sums = bn_grad_sums_zero();
+    bn_run run;
+    for (uint f = begin; f < end; f += run.length) {
+        run = bn_run_at(f, end, c, channels, inner);
+        sums = bn_grad_sums_add(sums,
+                                bn_grad_sums_run(x + run.index, dy + run.index, run.length, mean));
+    }
+    return sums;
+}
+
+bn_grad_sums bn_grad_sums_load(__global const float *planes, uint stride, uint index) {
+    bn_grad_sums sums = {planes[index], planes[stride + index]};
+    return sums;
+}
+
+void bn_grad_sums_store(__global float *planes, uint stride, uint index, bn_grad_sums sums) {
+    planes[index] = sums.dy;
+    planes[stride + index] = sums.centered;
+}
+
+/* Per-channel coefficients of an element-wise pass, stored as 4 planes of
+ * `channels` floats. Normalisation: y = ((x - a) - b) * c + d with
+ * (a, b) = (shift, mean offset), c = gamma * invstd, d = beta.
+ * dx: dx = dy * b + (x - a) * c + d with a = mean. */
+typedef struct bn_coef {
+    float a, b, c, d;
+} bn_coef;
+
+bn_coef bn_coef_load(__global const float *planes, uint channels, uint channel) {
+    bn_coef k = {planes[channel], planes[channels + channel], planes[2 * channels + channel],
+                 planes[3 * channels + channel]};
+    return k;
+}
+
+void bn_coef_store(__global float *planes, uint channels, uint channel, bn_coef k) {
+    planes[channel] = k.a;
+    planes[channels + channel] = k.b;
+    planes[2 * channels + channel] = k.c;
+    planes[3 * channels + channel] = k.d;
+}
+
+/* y = ((x - k.a) - k.b) * k.c + k.d over one contiguous run. */
+void bn_normalize_run(__global const float *x, __global float *y, uint length, bn_coef k) {
+    uint i = 0;
+    for (; i + 8 <= length; i += 8)
+        vstore8(((vload8(0, x + i) - k.a) - k.b) * k.c + k.d, 0, y + i);
+    for (; i < length; i++)
+        y[i] = ((x[i] - k.a) - k.b) * k.c + k.d;
+}
+
+/* dx = dy * k.b + (x - k.a) * k.c + k.d over one contiguous run. */
+void bn_dx_run(__global const float *x, __global const float *dy, __global float *dx, uint length,
+               bn_coef k) {
+    uint i = 0;
+    for (; i + 8 <= length; i += 8)
+        vstore8(vload8(0, dy + i) * k.b + (vload8(0, x + i) - k.a) * k.c + k.d, 0, dx + i);
+    for (; i < length; i++)
+        dx[i] = dy[i] * k.b + (x[i] - k.a) * k.c + k.d;
+}
+
+/* From channel c's batch moments: writes save_mean/save_invstd, updates the
+ * running statistics (unbiased variance, weight `factor` on the new value)
+ * and returns the normalisation coefficients. */
+bn_coef bn_finalize_train(clcnn_moments m, uint c, uint count, float eps, float factor, uint flags,
+                          __global const float *gamma, __global const float *beta,
+                          __global float *running_mean, __global float *running_var,
+                          __global float *save_mean, __global float *save_invstd) {
+    float mean = clcnn_moments_mean(m);
+    float invstd = 1.0f / sqrt(m.m2 / (float)count + eps);
+    save_mean[c] = mean;
+    save_invstd[c] = invstd;
+    if (flags & BN_TRACK_RUNNING) {
+        float unbiased = m.m2 / (float)(count - 1);
+        running_mean[c] = (1.0f - factor) * running_mean[c] + factor * mean;
+        running_var[c] = (1.0f - factor) * running_var[c] + factor * unbiased;
+    }
+    bn_coef k = {m.shift, m.mean_offset, (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd,
+                 (flags & BN_HAS_BETA) ? beta[c] : 0.0f};
+    return k;
+}
+
+/* From channel c's gradient sums: writes dgamma/dbeta and returns the dx
+ * coefficients of dx = dy * B + (x - mean) * C + D, i.e.
+ * dx = (dy - mean(dy) - (x - mean) * invstd^2 * mean(dy * (x - mean))) * invstd * gamma. */
+bn_coef bn_finalize_backward(bn_grad_sums sums, uint c, uint count, uint flags,
+                             __global const float *gamma, __global const float *save_mean,
+                             __global const float *save_invstd, __global float *dgamma,
+                             __global float *dbeta) {
+    float invstd = save_invstd[c];
+    if (flags & BN_WANT_DGAMMA) {
+        float value = sums.centered * invstd;
+        dgamma[c] = (flags & BN_ACCUMULATE) ? dgamma[c] + value : value;
+    }
+    if (flags & BN_WANT_DBETA)
+        dbeta[c] = (flags & BN_ACCUMULATE) ? dbeta[c] + sums.dy : sums.dy;
+    float n = (float)count;
+    float scale = (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd;
+    bn_coef k = {save_mean[c], scale, -(invstd * invstd) * (sums.centered / n) * scale,
+                 -(sums.dy / n) * scale};
+    return k;
+}
+
+/* ------------------------------------------------------- training forward */
+
+/* The whole training forward of channel c in one work-item, for channels
+ * small enough to stay in cache: statistics, running stats, normalisation. */
+__kernel void bn_train_small(__global const float *x, __global float *y,
+                             __global const float *gamma, __global const float *beta,
+                             __global float *running_mean, __global float *running_var,
+                             __global float *save_mean, __global float *save_invstd, uint channels,
+                             uint inner, uint count, float eps, float factor, uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    clcnn_moments m = bn_range_moments(x, c, 0, count, channels, inner);
+    bn_coef k = bn_finalize_train(m, c, count, eps, factor, flags, gamma, beta, running_mean,
+                                  running_var, save_mean, save_invstd);
+    bn_run run;
+    for (uint f = 0; f < count; f += run.length) {
+        run = bn_run_at(f, count, c, channels, inner);
+        bn_normalize_run(x + run.index, y + run.index, run.length, k);
+    }
+}
+
+/* One partial per (chunk, channel): global size (parts, channels). */
+__kernel void bn_stats_rows(__global const float *x, __global float *partials, uint channels,
+                            uint inner, uint count, uint chunk, uint parts) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts || c >= channels)
+        return;
+    uint begin = part * chunk;
+    uint end = min(count, begin + chunk);
+    clcnn_moments_store(partials, channels * parts, c * parts + part,
+                        bn_range_moments(x, c, begin, end, channels, inner));
+}
+
+/* One partial per (group of batch rows, channel), reading x in memory order:
+ * work-item `part` takes batch rows [part * batches, ...) whole, one
+ * contiguous block, and merges the moments of each [inner] row into its
+ * channel's partial. Streams well on CPUs where the per-channel chunks of
+ * bn_stats_rows (runs of `inner` floats far apart) do not. Global size:
+ * parts. */
+__kernel void bn_stats_batch_rows(__global const float *x, __global float *partials, uint channels,
+                                  uint inner, uint batch, uint batches, uint parts) {
+    uint part = get_global_id(0);
+    if (part >= parts)
+        return;
+    uint stride = channels * parts;
+    uint first = part * batches;
+    uint last = min(batch, first + batches);
+    for (uint n = first; n < last; n++)
+        for (uint c = 0; c < channels; c++) {
+            clcnn_moments m = clcnn_moments_contiguous(x + (n * channels + c) * inner, inner);
+            uint slot = c * parts + part;
+            if (n != first)
+                m = clcnn_moments_merge(clcnn_moments_load(partials, stride, slot), m);
+            clcnn_moments_store(partials, stride, slot, m);
+        }
+}
+
+/* One partial per (chunk of size * BN_ITEMS, channel) with work-groups of
+ * `size` work-items (a power of two): global size (parts * size, channels),
+ * local size (size, 1), `slots` 4 * size floats of local memory. */
+__kernel void bn_stats_wg(__global const float *x, __global float *partials, uint channels,
+                          uint inner, uint count, __local float *slots) {
+    uint size = get_local_size(0);
+    uint lid = get_local_id(0);
+    uint part = get_group_id(0);
+    uint parts = get_num_groups(0);
+    uint c = get_global_id(1);
+    uint begin = part * (size * BN_ITEMS) + lid;
+    float values[BN_ITEMS];
+    uint have = 0;
+    for (uint k = 0; k < BN_ITEMS; k++) {
+        uint f = begin + k * size;
+        values[k] = f < count ? x[bn_index(f, c, channels, inner)] : 0.0f;
+        have += f < count ? 1u : 0u;
+    }
+    clcnn_moments m = clcnn_moments_empty();
+    if (have > 0) {
+        float shift = values[0], sum = 0.0f;
+        for (uint k = 0; k < BN_ITEMS; k++)
+            sum += k < have ? values[k] - shift : 0.0f;
+        float center = sum / (float)have;
+        float squares = 0.0f, deviations = 0.0f;
+        for (uint k = 0; k < BN_ITEMS; k++) {
+            float v = k < have ? (values[k] - shift) - center : 0.0f;
+            deviations += v;
+            squares += v * v;
+        }
+        m = clcnn_moments_from_passes(shift, center, deviations, squares, (float)have);
+    }
+    slots[lid] = m.shift;
+    slots[size + lid] = m.mean_offset;
+    slots[2 * size + lid] = m.m2;
+    slots[3 * size + lid] = m.count;
+    clcnn_wg_merge_moments(slots, lid, size);
+    if (lid == 0) {
+        clcnn_moments total = {slots[0], slots[size], slots[2 * size], slots[3 * size]};
+        clcnn_moments_store(partials, channels * parts, c * parts + part, total);
+    }
+}
+
+/* Merges `fanin` consecutive partials of each channel: global size
+ * (parts_out, channels). */
+__kernel void bn_moments_merge(__global const float *in, __global float *out, uint channels,
+                               uint parts_in, uint parts_out, uint fanin) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts_out || c >= channels)
+        return;
+    uint stride_in = channels * parts_in;
+    uint first = part * fanin;
+    uint last = min(parts_in, first + fanin);
+    clcnn_moments m = clcnn_moments_load(in, stride_in, c * parts_in + first);
+    for (uint i = first + 1; i < last; i++)
+        m = clcnn_moments_merge(m, clcnn_moments_load(in, stride_in, c * parts_in + i));
+    clcnn_moments_store(out, channels * parts_out, c * parts_out + part, m);
+}
+
+/* Merges a channel's last partials and finalises it; writes the
+ * normalisation coefficients for bn_normalize. Global size: channels. */
+__kernel void bn_train_finalize(__global const float *partials, uint parts,
+                                __global const float *gamma, __global const float *beta,
+                                __global float *running_mean, __global float *running_var,
+                                __global float *save_mean, __global float *save_invstd,
+                                __global float *coef, uint channels, uint count, float eps,
+                                float factor, uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    uint stride = channels * parts;
+    clcnn_moments m = clcnn_moments_load(partials, stride, c * parts);
+    for (uint i = 1; i < parts; i++)
+        m = clcnn_moments_merge(m, clcnn_moments_load(partials, stride, c * parts + i));
+    bn_coef_store(coef, channels, c,
+                  bn_finalize_train(m, c, count, eps, factor, flags, gamma, beta, running_mean,
+                                    running_var, save_mean, save_invstd));
+}
+
+/* y from x with per-channel coefficients over the whole tensor: each
+ * work-item takes `span` consecutive elements (span 1: one element per
+ * work-item, the GPU form). Global size >= ceil(total / span). */
+__kernel void bn_normalize(__global const float *x, __global float *y, __global const float *coef,
+                           uint channels, uint inner, uint total, uint span) {
+    uint begin = (uint)get_global_id(0) * span;
+    if (begin >= total)
+        return;
+    uint end = min(total, begin + span);
+    uint length = 0;
+    for (uint e = begin; e < end; e += length) {
+        uint row = e / inner;
+        length = min(end, (row + 1) * inner) - e;
+        bn_normalize_run(x + e, y + e, length, bn_coef_load(coef, channels, row % channels));
+    }
+}
+
+/* ---------------------------------------------------------------- eval */
+
+/* Normalisation coefficients from the running statistics. */
+__kernel void bn_eval_coef(__global const float *running_mean, __global const float *running_var,
+                           __global const float *gamma, __global const float *beta,
+                           __global float *coef, uint channels, float eps, uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    float invstd = 1.0f / sqrt(running_var[c] + eps);
+    bn_coef k = {running_mean[c], 0.0f, (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd,
+                 (flags & BN_HAS_BETA) ? beta[c] : 0.0f};
+    bn_coef_store(coef, channels, c, k);
+}
+
+/* Folds eval-mode batch norm into the convolution before it:
+ * W'[k] = W[k] * s, b' = (b - running_mean) * s + beta with
+ * s = gamma / sqrt(running_var + eps). Global size: channels (= K); each
+ * work-item writes its `inner` weights (inner = C * kh * kw). In place is
+ * allowed. */
+__kernel void bn_fold_conv(__global const float *weight, __global const float *bias,
+                           __global const float *gamma, __global const float *beta,
+                           __global const float *running_mean, __global const float *running_var,
+                           __global float *folded_weight, __global float *folded_bias,
+                           uint channels, uint inner, float eps, uint flags) {
+    uint k = get_global_id(0);
+    if (k >= channels)
+        return;
+    float invstd = 1.0f / sqrt(running_var[k] + eps);
+    float scale = (flags & BN_HAS_GAMMA) ? gamma[k] * invstd : invstd;
+    float shift = (flags & BN_HAS_BETA) ? beta[k] : 0.0f;
+    float b = (flags & BN_HAS_BIAS) ? bias[k] : 0.0f;
+    __global const float *w = weight + k * inner;
+    __global float *folded = folded_weight + k * inner;
+    for (uint i = 0; i < inner; i++)
+        folded[i] = w[i] * scale;
+    folded_bias[k] = (b - running_mean[k]) * scale + shift;
+}
+
+/* ------------------------------------------------------------- backward */
+
+/* The whole backward of channel c in one work-item (small channels). */
+__kernel void bn_backward_small(__global const float *x, __global const float *dy,
+                                __global const float *gamma, __global const float *save_mean,
+                                __global const float *save_invstd, __global float *dx,
+                                __global float *dgamma, __global float *dbeta, uint channels,
+                                uint inner, uint count, uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    bn_grad_sums sums = bn_range_grad_sums(x, dy, c, 0, count, channels, inner, save_mean[c]);
+    bn_coef k =
+        bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
+    if (!(flags & BN_WANT_DX))
+        return;
+    bn_run run;
+    for (uint f = 0; f < count; f += run.length) {
+        run = bn_run_at(f, count, c, channels, inner);
+        bn_dx_run(x + run.index, dy + run.index, dx + run.index, run.length, k);
+    }
+}
+
+/* Gradient sums per (chunk, channel): global size (parts, channels). */
+__kernel void bn_grad_sums_rows(__global const float *x, __global const float *dy,
+                                __global const float *save_mean, __global float *partials,
+                                uint channels, uint inner, uint count, uint chunk, uint parts) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts || c >= channels)
+        return;
+    uint begin = part * chunk;
+    uint end = min(count, begin + chunk);
+    bn_grad_sums_store(partials, channels * parts, c * parts + part,
+                       bn_range_grad_sums(x, dy, c, begin, end, channels, inner, save_mean[c]));
+}
+
+/* Gradient sums per (group of batch rows, channel) in memory order, as
+ * bn_stats_batch_rows. Global size: parts. */
+__kernel void bn_grad_sums_batch_rows(__global const float *x, __global const float *dy,
+                                      __global const float *save_mean, __global float *partials,
+                                      uint channels, uint inner, uint batch, uint batches,
+                                      uint parts) {
+    uint part = get_global_id(0);
+    if (part >= parts)
+        return;
+    uint stride = channels * parts;
+    uint first = part * batches;
+    uint last = min(batch, first + batches);
+    for (uint n = first; n < last; n++)
+        for (uint c = 0; c < channels; c++) {
+            uint at = (n * channels + c) * inner;
+            bn_grad_sums sums = bn_grad_sums_run(x + at, dy + at, inner, save_mean[c]);
+            uint slot = c * parts + part;
+            if (n != first)
+                sums = bn_grad_sums_add(bn_grad_sums_load(partials, stride, slot), sums);
+            bn_grad_sums_store(partials, stride, slot, sums);
+        }
+}
+
+/* Gradient sums per (chunk of size * BN_ITEMS, channel) as bn_stats_wg;
+ * `slots` is 2 * size floats of local memory. */
+__kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
+                              __global const float *save_mean, __global float *partials,
+                              uint channels, uint inner, uint count, __local float *slots) {
+    uint size = get_local_size(0);
+    uint lid = get_local_id(0);
+    uint part = get_group_id(0);
+    uint parts = get_num_groups(0);
+    uint c = get_global_id(1);
+    float mean = save_mean[c];
+    uint begin = part * (size * BN_ITEMS) + lid;
+    float sum_dy = 0.0f, sum_centered = 0.0f;
+    for (uint k = 0; k < BN_ITEMS; k++) {
+        uint f = begin + k * size;
+        if (f < count) {
+            uint at = bn_index(f, c, channels, inner);
+            float g = dy[at];
+            sum_dy += g;
+            sum_centered += g * (x[at] - mean);
+        }
+    }
+    slots[lid] = sum_dy;
+    slots[size + lid] = sum_centered;
+    clcnn_wg_sum_planes(slots, 2, lid, size);
+    if (lid == 0) {
+        bn_grad_sums total = {slots[0], slots[size]};
+        bn_grad_sums_store(partials, channels * parts, c * parts + part, total);
+    }
+}
+
+/* Adds `fanin` consecutive partial sums of each channel: global size
+ * (parts_out, channels). */
+__kernel void bn_sums_merge(__global const float *in, __global float *out, uint channels,
+                            uint parts_in, uint parts_out, uint fanin) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts_out || c >= channels)
+        return;
+    uint stride_in = channels * parts_in;
+    uint first = part * fanin;
+    uint last = min(parts_in, first + fanin);
+    bn_grad_sums sums = bn_grad_sums_load(in, stride_in, c * parts_in + first);
+    for (uint i = first + 1; i < last; i++)
+        sums = bn_grad_sums_add(sums, bn_grad_sums_load(in, stride_in, c * parts_in + i));
+    bn_grad_sums_store(out, channels * parts_out, c * parts_out + part, sums);
+}
+
+/* Adds a channel's last partial sums, writes dgamma/dbeta and the dx
+ * coefficients for bn_backward_dx. Global size: channels. */
+__kernel void bn_backward_finalize(__global const float *partials, uint parts,
+                                   __global const float *gamma, __global const float *save_mean,
+                                   __global const float *save_invstd, __global float *dgamma,
+                                   __global float *dbeta, __global float *coef, uint channels,
+                                   uint count, uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    uint stride = channels * parts;
+    bn_grad_sums sums = bn_grad_sums_load(partials, stride, c * parts);
+    for (uint i = 1; i < parts; i++)
+        sums = bn_grad_sums_add(sums, bn_grad_sums_load(partials, stride, c * parts + i));
+    bn_coef k =
+        bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
+    if (flags & BN_WANT_DX)
+        bn_coef_store(coef, channels, c, k);
+}
+
+/* dx over the whole tensor, `span` consecutive elements per work-item. */
+__kernel void bn_backward_dx(__global const float *x, __global const float *dy, __global float *dx,
+                             __global const float *coef, uint channels, uint inner, uint total,
+                             uint span) {
+    uint begin = (uint)get_global_id(0) * span;
+    if (begin >= total)
+        return;
+    uint end = min(total, begin + span);
+    uint length = 0;
+    for (uint e = begin; e < end; e += length) {
+        uint row = e / inner;
+        length = min(end, (row + 1) * inner) - e;
+        bn_dx_run(x + e, dy + e, dx + e, length, bn_coef_load(coef, channels, row % channels));
+    }
+}

@@ -1,0 +1,430 @@
+/* Batch normalisation: the public calls, their argument checks and the
+ * running-statistics bookkeeping on the host. The kernel sequences live in
+ * batchnorm_launch.c, the kernels in cl/batchnorm.cl. */
+#include <math.h>
+#include <stdint.h>
+
+#include "ops/batchnorm_internal.h"
+
+/* Kernels index with 32-bit integers and add a span or chunk to an index. */
+#define MAX_ELEMENTS ((size_t)1 << 31)
+
+clcnn_batchnorm_params clcnn_batchnorm_params_default(void) {
+    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0};
+    return params;
+}
+
+/* ------------------------------------------------------------------ state */
+
+clcnn_status clcnn_batchnorm_state_init(clcnn_context *context, size_t channels,
+                                        clcnn_batchnorm_state *state) {
+    if (context == NULL || state == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm_state_init: context or state is NULL");
+    *state = (clcnn_batchnorm_state){NULL, NULL, 0};
+    clcnn_tensor *mean = NULL, *var = NULL;
+    clcnn_status status = clcnn_tensor_create(context, 1, &channels, &mean);
+    if (status == CLCNN_OK)
+        status = clcnn_tensor_create(context, 1, &channels, &var);
+    if (status == CLCNN_OK)
+        status = clcnn_tensor_fill(var, 1.0f);
+    if (status != CLCNN_OK) {
+        clcnn_tensor_destroy(mean);
+        clcnn_tensor_destroy(var);
+        return status;
+    }
+    state->running_mean = mean;
+    state->running_var = var;
+    return CLCNN_OK;
+}
+
+void clcnn_batchnorm_state_release(clcnn_batchnorm_state *state) {
+    if (state == NULL)
+        return;
+    clcnn_tensor_destroy(state->running_mean);
+    clcnn_tensor_destroy(state->running_var);
+    *state = (clcnn_batchnorm_state){NULL, NULL, 0};
+}
+
+/* ----------------------------------------------------------------- checks */
+
+static clcnn_status check_params(clcnn_context *ctx, const clcnn_batchnorm_params *params,
+                                 clcnn_batchnorm_params *out) {
+    *out = params != NULL ? *params : clcnn_batchnorm_params_default();
+    if (!isfinite(out->eps) || out->eps < 0.0f)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm: eps must be finite and >= 0, not %g", (double)out->eps);
+    if (!out->cumulative_average && !(out->momentum >= 0.0f && out->momentum <= 1.0f))
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm: momentum must be in [0, 1], not %g", (double)out->momentum);
+    return CLCNN_OK;
+}
+
+/* Required tensors: non-NULL and of this context. */
+static clcnn_status check_required(clcnn_context *ctx, const clcnn_tensor *const *tensors,
+                                   const char *const *names, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], names[i]);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return CLCNN_OK;
+}
+
+/* Optional tensors: of this context when given. */
+static clcnn_status check_optional(clcnn_context *ctx, const clcnn_tensor *const *tensors,
+                                   const char *const *names, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (tensors[i] == NULL)
+            continue;
+        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], names[i]);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return CLCNN_OK;
+}
+
+static clcnn_status check_state(clcnn_context *ctx, const clcnn_batchnorm_state *state) {
+    if (state->running_mean == NULL || state->running_var == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm: state->running_mean or state->running_var is NULL");
+    const clcnn_tensor *tensors[] = {state->running_mean, state->running_var};
+    const char *names[] = {"running_mean", "running_var"};
+    return check_required(ctx, tensors, names, 2);
+}
+
+/* x as [N, C, inner]: rank 2 to 4 ([N, C], [N, C, L], [N, C, H, W]). */
+static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const char *name,
+                                clcnn__batchnorm_shape *out) {
+    char shape[96];
+    if (x->ndim < 2)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "batchnorm: %s %s must be [N, C], [N, C, L] or [N, C, H, W]", name,
+                           clcnn__shape_string(x, shape, sizeof shape));
+    if (x->numel >= MAX_ELEMENTS)
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "batchnorm: %s %s has 2^31 or more elements", name,
+                           clcnn__shape_string(x, shape, sizeof shape));
+    out->batch = x->dims[0];
+    out->channels = x->dims[1];
+    out->inner = 1;
+    for (size_t i = 2; i < x->ndim; i++)
+        out->inner *= x->dims[i];
+    out->count = x->dims[0] * out->inner;
+    out->total = x->numel;
+    return CLCNN_OK;
+}
+
+/* Training needs two or more values per channel (PyTorch's
+ * _verify_batch_size), else the unbiased variance divides by zero. */
+static clcnn_status check_batch_size(clcnn_context *ctx, const clcnn_tensor *x,
+                                     const clcnn__batchnorm_shape *shape) {
+    if (shape->count > 1)
+        return CLCNN_OK;
+    char text[96];
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                       "batchnorm: expected more than 1 value per channel when training, got "
+                       "input %s",
+                       clcnn__shape_string(x, text, sizeof text));
+}
+
+static int same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
+    if (a->ndim != b->ndim)
+        return 0;
+    for (size_t i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i])
+            return 0;
+    return 1;
+}
+
+static clcnn_status check_like(clcnn_context *ctx, const clcnn_tensor *t, const char *name,
+                               const clcnn_tensor *x, const char *x_name) {
+    if (t == NULL || same_shape(t, x))
+        return CLCNN_OK;
+    char a[96], b[96];
+    return clcnn__fail(
+        ctx, CLCNN_ERROR_INVALID_SHAPE, "batchnorm: %s %s must have the shape of %s %s", name,
+        clcnn__shape_string(t, a, sizeof a), x_name, clcnn__shape_string(x, b, sizeof b));
+}
+
+/* Per-channel tensors (NULL entries skipped) must be 1-D [channels]. */
+static clcnn_status check_channels(clcnn_context *ctx, const clcnn_tensor *const *tensors,
+                                   const char *const *names, size_t count, size_t channels,
+                                   const clcnn_tensor *x, const char *x_name) {
+    for (size_t i = 0; i < count; i++) {
+        const clcnn_tensor *t = tensors[i];
+        if (t == NULL || (t->ndim == 1 && t->dims[0] == channels))
+            continue;
+        char a[96], b[96];
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "batchnorm: %s %s must be [%zu], the channel count of %s %s", names[i],
+                           clcnn__shape_string(t, a, sizeof a), channels, x_name,
+                           clcnn__shape_string(x, b, sizeof b));
+    }
+    return CLCNN_OK;
+}
+
+static cl_mem mem_of(const clcnn_tensor *t) {
+    return t != NULL ? t->storage->mem : NULL;
+}
+
+/* ------------------------------------------------------------ forward */
+
+clcnn_status
+clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batchnorm_plan *plan,
+                                       const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                                       const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                       clcnn_batchnorm_state *state, clcnn_tensor *y,
+                                       clcnn_tensor *save_mean, clcnn_tensor *save_invstd) {
+    if (context == NULL || plan == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm_forward_train: context is NULL");
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    const clcnn_tensor *required[] = {x, y, save_mean, save_invstd};
+    const char *required_names[] = {"x", "y", "save_mean", "save_invstd"};
+    const clcnn_tensor *optional[] = {gamma, beta};
+    const char *optional_names[] = {"gamma", "beta"};
+    if (status == CLCNN_OK)
+        status = check_required(context, required, required_names, 4);
+    if (status == CLCNN_OK)
+        status = check_optional(context, optional, optional_names, 2);
+    if (status == CLCNN_OK && state != NULL)
+        status = check_state(context, state);
+    if (status == CLCNN_OK && state != NULL &&
+        (state->num_batches_tracked < 0 || state->num_batches_tracked == INT64_MAX))
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm: num_batches_tracked %lld is out of range",
+                             (long long)state->num_batches_tracked);
+    clcnn__batchnorm_shape shape;
+    if (status == CLCNN_OK)
+        status = input_shape(context, x, "x", &shape);
+    if (status == CLCNN_OK)
+        status = check_batch_size(context, x, &shape);
+    if (status == CLCNN_OK)
+        status = check_like(context, y, "y", x, "x");
+    if (status == CLCNN_OK) {
+        const clcnn_tensor *per_channel[] = {gamma,
+                                             beta,
+                                             save_mean,
+                                             save_invstd,
+                                             state ? state->running_mean : NULL,
+                                             state ? state->running_var : NULL};
+        const char *names[] = {"gamma",       "beta",         "save_mean",
+                               "save_invstd", "running_mean", "running_var"};
+        status = check_channels(context, per_channel, names, 6, shape.channels, x, "x");
+    }
+    if (status != CLCNN_OK)
+        return status;
+
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    float factor = 0.0f;
+    if (state != NULL) {
+        flags |= CLCNN__BN_TRACK_RUNNING;
+        factor = p.cumulative_average ? (float)(1.0 / (double)(state->num_batches_tracked + 1))
+                                      : p.momentum;
+    }
+    clcnn__batchnorm_buffers buffers = {0};
+    buffers.x = mem_of(x);
+    buffers.y = mem_of(y);
+    buffers.gamma = mem_of(gamma);
+    buffers.beta = mem_of(beta);
+    buffers.running_mean = state ? mem_of(state->running_mean) : NULL;
+    buffers.running_var = state ? mem_of(state->running_var) : NULL;
+    buffers.save_mean = mem_of(save_mean);
+    buffers.save_invstd = mem_of(save_invstd);
+    status = clcnn__batchnorm_enqueue_train(context, plan, &shape, &buffers, p.eps, factor, flags);
+    if (status == CLCNN_OK && state != NULL)
+        state->num_batches_tracked++;
+    return status;
+}
+
+clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
+                                           const clcnn_batchnorm_params *params,
+                                           const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                           const clcnn_tensor *beta, clcnn_batchnorm_state *state,
+                                           clcnn_tensor *y, clcnn_tensor *save_mean,
+                                           clcnn_tensor *save_invstd) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_forward_train_planned(context, &plan, params, x, gamma, beta, state, y,
+                                                  save_mean, save_invstd);
+}
+
+clcnn_status
+clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batchnorm_plan *plan,
+                                      const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                                      const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                      const clcnn_batchnorm_state *state, clcnn_tensor *y) {
+    if (context == NULL || plan == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm_forward_eval: context is NULL");
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    const clcnn_tensor *required[] = {x, y};
+    const char *required_names[] = {"x", "y"};
+    const clcnn_tensor *optional[] = {gamma, beta};
+    const char *optional_names[] = {"gamma", "beta"};
+    if (status == CLCNN_OK)
+        status = check_required(context, required, required_names, 2);
+    if (status == CLCNN_OK)
+        status = check_optional(context, optional, optional_names, 2);
+    if (status == CLCNN_OK && state == NULL)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm_forward_eval: state is NULL (without running statistics "
+                             "use the training forward with state NULL)");
+    if (status == CLCNN_OK)
+        status = check_state(context, state);
+    clcnn__batchnorm_shape shape;
+    if (status == CLCNN_OK)
+        status = input_shape(context, x, "x", &shape);
+    if (status == CLCNN_OK)
+        status = check_like(context, y, "y", x, "x");
+    if (status == CLCNN_OK) {
+        const clcnn_tensor *per_channel[] = {gamma, beta, state->running_mean, state->running_var};
+        const char *names[] = {"gamma", "beta", "running_mean", "running_var"};
+        status = check_channels(context, per_channel, names, 4, shape.channels, x, "x");
+    }
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__batchnorm_buffers buffers = {0};
+    buffers.x = mem_of(x);
+    buffers.y = mem_of(y);
+    buffers.gamma = mem_of(gamma);
+    buffers.beta = mem_of(beta);
+    buffers.running_mean = mem_of(state->running_mean);
+    buffers.running_var = mem_of(state->running_var);
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
+}
+
+clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
+                                          const clcnn_batchnorm_params *params,
+                                          const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                          const clcnn_tensor *beta,
+                                          const clcnn_batchnorm_state *state, clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_forward_eval_planned(context, &plan, params, x, gamma, beta, state, y);
+}
+
+/* ------------------------------------------------------------ backward */
+
+clcnn_status clcnn__batchnorm_backward_planned(
+    clcnn_context *context, const clcnn__batchnorm_plan *plan, const clcnn_tensor *x,
+    const clcnn_tensor *dy, const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
+    const clcnn_tensor *save_invstd, clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+    clcnn_grad_mode param_grad_mode) {
+    if (context == NULL || plan == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "batchnorm_backward: context is NULL");
+    const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd};
+    const char *required_names[] = {"x", "dy", "save_mean", "save_invstd"};
+    const clcnn_tensor *optional[] = {gamma, dx, dgamma, dbeta};
+    const char *optional_names[] = {"gamma", "dx", "dgamma", "dbeta"};
+    clcnn_status status = check_required(context, required, required_names, 4);
+    if (status == CLCNN_OK)
+        status = check_optional(context, optional, optional_names, 4);
+    if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
+        param_grad_mode != CLCNN_GRAD_ACCUMULATE)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm_backward: unknown grad mode %d", (int)param_grad_mode);
+    clcnn__batchnorm_shape shape;
+    if (status == CLCNN_OK)
+        status = input_shape(context, x, "x", &shape);
+    if (status == CLCNN_OK)
+        status = check_batch_size(context, x, &shape);
+    if (status == CLCNN_OK)
+        status = check_like(context, dy, "dy", x, "x");
+    if (status == CLCNN_OK)
+        status = check_like(context, dx, "dx", x, "x");
+    if (status == CLCNN_OK) {
+        const clcnn_tensor *per_channel[] = {gamma, save_mean, save_invstd, dgamma, dbeta};
+        const char *names[] = {"gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
+        status = check_channels(context, per_channel, names, 5, shape.channels, x, "x");
+    }
+    if (status != CLCNN_OK || (dx == NULL && dgamma == NULL && dbeta == NULL))
+        return status;
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (dx ? CLCNN__BN_WANT_DX : 0u) |
+                     (dgamma ? CLCNN__BN_WANT_DGAMMA : 0u) | (dbeta ? CLCNN__BN_WANT_DBETA : 0u) |
+                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? CLCNN__BN_ACCUMULATE : 0u);
+    clcnn__batchnorm_buffers buffers = {0};
+    buffers.x = mem_of(x);
+    buffers.dy = mem_of(dy);
+    buffers.dx = mem_of(dx);
+    buffers.gamma = mem_of(gamma);
+    buffers.save_mean = mem_of(save_mean);
+    buffers.save_invstd = mem_of(save_invstd);
+    buffers.dgamma = mem_of(dgamma);
+    buffers.dbeta = mem_of(dbeta);
+    return clcnn__batchnorm_enqueue_backward(context, plan, &shape, &buffers, flags);
+}
+
+clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+                                      const clcnn_tensor *dy, const clcnn_tensor *gamma,
+                                      const clcnn_tensor *save_mean,
+                                      const clcnn_tensor *save_invstd, clcnn_tensor *dx,
+                                      clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+                                      clcnn_grad_mode param_grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
+                                             dx, dgamma, dbeta, param_grad_mode);
+}
+
+/* ---------------------------------------------------------------- fold */
+
+clcnn_status clcnn_batchnorm_fold_into_conv(
+    clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *gamma,
+    const clcnn_tensor *beta, const clcnn_batchnorm_state *state, const clcnn_tensor *conv_weight,
+    const clcnn_tensor *conv_bias, clcnn_tensor *folded_weight, clcnn_tensor *folded_bias) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    const clcnn_tensor *required[] = {conv_weight, folded_weight, folded_bias};
+    const char *required_names[] = {"conv_weight", "folded_weight", "folded_bias"};
+    const clcnn_tensor *optional[] = {gamma, beta, conv_bias};
+    const char *optional_names[] = {"gamma", "beta", "conv_bias"};
+    if (status == CLCNN_OK)
+        status = check_required(context, required, required_names, 3);
+    if (status == CLCNN_OK)
+        status = check_optional(context, optional, optional_names, 3);
+    if (status == CLCNN_OK && state == NULL)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm_fold_into_conv: state is NULL");
+    if (status == CLCNN_OK)
+        status = check_state(context, state);
+    if (status != CLCNN_OK)
+        return status;
+    char text[96];
+    if (conv_weight->ndim < 2)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "batchnorm_fold_into_conv: conv_weight %s must be [K, C, kh, kw]",
+                           clcnn__shape_string(conv_weight, text, sizeof text));
+    if (conv_weight->numel >= MAX_ELEMENTS)
+        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "batchnorm_fold_into_conv: conv_weight %s has 2^31 or more elements",
+                           clcnn__shape_string(conv_weight, text, sizeof text));
+    size_t channels = conv_weight->dims[0];
+    status = check_like(context, folded_weight, "folded_weight", conv_weight, "conv_weight");
+    if (status == CLCNN_OK) {
+        const clcnn_tensor *per_channel[] = {state->running_mean, state->running_var, gamma, beta,
+                                             conv_bias,           folded_bias};
+        const char *names[] = {"running_mean", "running_var", "gamma",
+                               "beta",         "conv_bias",   "folded_bias"};
+        status =
+            check_channels(context, per_channel, names, 6, channels, conv_weight, "conv_weight");
+    }
+    if (status != CLCNN_OK)
+        return status;
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
+                     (conv_bias ? CLCNN__BN_HAS_BIAS : 0u);
+    return clcnn__batchnorm_enqueue_fold(
+        context, channels, conv_weight->numel / channels, mem_of(conv_weight), mem_of(conv_bias),
+        mem_of(gamma), mem_of(beta), mem_of(state->running_mean), mem_of(state->running_var),
+        mem_of(folded_weight), mem_of(folded_bias), p.eps, flags);
+}

@@ -1,0 +1,1211 @@
+/* Batch normalisation against the double reference (tests/ref/batchnorm_ref.c)
+ * and the PyTorch golden file: training and eval forward, running stats
+ * (momentum and cumulative average), backward, folding into a convolution,
+ * offset data (mean 1e4, std 1), determinism, workspace reuse and every bad
+ * argument. Each shape runs under several plans: the device's own, both
+ * table rows (per-work-item and work-group reductions) and three "stress"
+ * plans (channel chunks, batch rows, work-groups) with tiny chunks and
+ * fan-ins that force several merge stages on small data. Small shapes only
+ * under CLCNN_TEST_SMALL (and Oclgrind). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+#include "clcnn/batchnorm.h"
+#include "ops/batchnorm_internal.h"
+#include "ref/batchnorm_ref.h"
+
+/* ------------------------------------------------------------------ setup */
+
+typedef struct fixture {
+    clcnn_context *ctx;
+    int small; /* CLCNN_TEST_SMALL set, or a simulator: small shapes only */
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
+        free(f);
+        return -1;
+    }
+    const char *small = getenv("CLCNN_TEST_SMALL");
+    f->small = (small != NULL && small[0] != '\0') ||
+               strstr(f->ctx->info.device_name, "Oclgrind") != NULL ||
+               strstr(f->ctx->info.platform_name, "Oclgrind") != NULL;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    clcnn_context_destroy(f->ctx);
+    free(f);
+    return 0;
+}
+
+typedef struct named_plan {
+    const char *name;
+    clcnn__batchnorm_plan plan;
+} named_plan;
+
+/* The device's plan, both rows of the table, and plans with tiny chunks and
+ * fan-ins so that small shapes take the multi-stage path. */
+static size_t test_plans(clcnn_context *ctx, named_plan *plans) {
+    plans[0] = (named_plan){"device", clcnn__batchnorm_plan_for(ctx)};
+    plans[1] = (named_plan){"rows", clcnn__batchnorm_plan_rows()};
+    plans[2] = (named_plan){"work_group", clcnn__batchnorm_plan_work_group()};
+    plans[3] = (named_plan){"rows_stress", {0, 5, 1, 1, 7, 0, 2, 0, 0}};
+    plans[4] = (named_plan){"batch_rows_stress", {0, 5, 1, 1, 64, 0, 2, 1, 2}};
+    plans[5] = (named_plan){"work_group_stress", {1, 64, 4, 16, 3, 0, 2, 0, 0}};
+    return 6;
+}
+
+/* --------------------------------------------------------------- helpers */
+
+static size_t product(const size_t *dims, size_t ndim) {
+    size_t total = 1;
+    for (size_t i = 0; i < ndim; i++)
+        total *= dims[i];
+    return total;
+}
+
+/* Random floats in [low, high) and their exact double values. */
+static float *random_floats(size_t count, uint32_t seed, float low, float high, double **exact) {
+    float *values = ts_malloc(count * sizeof *values);
+    ts_fill_random(values, count, seed, low, high);
+    *exact = ts_malloc(count * sizeof **exact);
+    for (size_t i = 0; i < count; i++)
+        (*exact)[i] = values[i];
+    return values;
+}
+
+static clcnn_tensor *tensor_from(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                                 const float *values) {
+    clcnn_tensor *t = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &t));
+    if (values != NULL)
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, values, product(dims, ndim)));
+    return t;
+}
+
+static clcnn_tensor *vector_from(clcnn_context *ctx, size_t count, const float *values) {
+    return tensor_from(ctx, 1, &count, values);
+}
+
+static float *read_all(const clcnn_tensor *t) {
+    size_t count = clcnn_tensor_numel(t);
+    float *values = ts_malloc(count * sizeof *values);
+    TS_ASSERT_OK(clcnn_tensor_context(t), clcnn_tensor_read(t, 0, values, count));
+    return values;
+}
+
+static void assert_tensor_near(const clcnn_tensor *t, const double *expected, double atol,
+                               double rtol, const char *what, const char *plan) {
+    float *got = read_all(t);
+    size_t count = clcnn_tensor_numel(t);
+    for (size_t i = 0; i < count; i++)
+        if (!(fabs(got[i] - expected[i]) <= atol + rtol * fabs(expected[i]))) {
+            print_message("%s (plan %s): first mismatch at element %zu of %zu\n", what, plan, i,
+                          count);
+            break;
+        }
+    TS_ASSERT_FLOATS_NEAR(got, expected, count, atol, rtol);
+    free(got);
+}
+
+static double max_abs(const double *values, size_t count) {
+    double m = 0.0;
+    for (size_t i = 0; i < count; i++)
+        m = fmax(m, fabs(values[i]));
+    return m;
+}
+
+/* ------------------------------------------------ one full case, every plan */
+
+typedef struct bn_shape {
+    size_t ndim;
+    size_t dims[4];
+} bn_shape;
+
+typedef struct bn_data {
+    size_t batch, channels, inner, total, n;
+    float *x, *gamma, *beta, *dy, *running_mean, *running_var;
+    double *xd, *gammad, *betad, *dyd, *running_meand, *running_vard;
+} bn_data;
+
+static bn_data make_data(const bn_shape *shape, uint32_t seed, float low, float high) {
+    bn_data d;
+    d.batch = shape->dims[0];
+    d.channels = shape->dims[1];
+    d.inner = product(shape->dims + 2, shape->ndim - 2);
+    d.total = product(shape->dims, shape->ndim);
+    d.n = d.batch * d.inner;
+    d.x = random_floats(d.total, seed, low, high, &d.xd);
+    d.dy = random_floats(d.total, seed + 1, -1.0f, 1.0f, &d.dyd);
+    d.gamma = random_floats(d.channels, seed + 2, 0.5f, 1.5f, &d.gammad);
+    d.beta = random_floats(d.channels, seed + 3, -0.5f, 0.5f, &d.betad);
+    d.running_mean = random_floats(d.channels, seed + 4, -1.0f, 1.0f, &d.running_meand);
+    d.running_var = random_floats(d.channels, seed + 5, 0.5f, 2.0f, &d.running_vard);
+    return d;
+}
+
+static void free_data(bn_data *d) {
+    float *floats[] = {d->x, d->gamma, d->beta, d->dy, d->running_mean, d->running_var};
+    double *doubles[] = {d->xd, d->gammad, d->betad, d->dyd, d->running_meand, d->running_vard};
+    for (size_t i = 0; i < 6; i++) {
+        free(floats[i]);
+        free(doubles[i]);
+    }
+}
+
+/* Training forward, running stats, backward (overwrite, then accumulate)
+ * and eval forward of one shape under one plan, against the reference.
+ * Tolerances: y, running stats, save_* rtol 1e-5 (atol 1e-5 on y, 1e-6 on
+ * statistics); dx rtol 1e-4 atol 1e-5 * max(1, max|gamma * invstd * dy|);
+ * dgamma/dbeta rtol 1e-4,
+ * atol 1e-6 * sqrt(n) * 4 (sums of n terms of size <= ~2). */
+static void check_case(clcnn_context *ctx, const named_plan *np, const bn_shape *shape, int affine,
+                       uint32_t seed) {
+    bn_data d = make_data(shape, seed, -2.0f, 3.0f);
+    const size_t C = d.channels;
+    const double eps = 1e-5, momentum = 0.1;
+    const double *gamma_ref = affine ? d.gammad : NULL, *beta_ref = affine ? d.betad : NULL;
+
+    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *dy = tensor_from(ctx, shape->ndim, shape->dims, d.dy);
+    clcnn_tensor *dx = tensor_from(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *gamma = affine ? vector_from(ctx, C, d.gamma) : NULL;
+    clcnn_tensor *beta = affine ? vector_from(ctx, C, d.beta) : NULL;
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_batchnorm_state state = {vector_from(ctx, C, d.running_mean),
+                                   vector_from(ctx, C, d.running_var), 3};
+    clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
+
+    TS_ASSERT_OK(ctx,
+                 clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &params, x, gamma, beta,
+                                                        &state, y, save_mean, save_invstd));
+    assert_int_equal(state.num_batches_tracked, 4);
+
+    double *y_ref = ts_malloc(d.total * sizeof *y_ref);
+    double *mean = ts_malloc(C * sizeof *mean), *var = ts_malloc(C * sizeof *var);
+    double *invstd = ts_malloc(C * sizeof *invstd);
+    bn_ref_forward_train(d.xd, d.batch, C, d.inner, gamma_ref, beta_ref, eps, y_ref, mean, var);
+    for (size_t c = 0; c < C; c++)
+        invstd[c] = 1.0 / sqrt(var[c] + eps);
+    bn_ref_update_running(d.running_meand, d.running_vard, mean, var, C, d.n, momentum);
+    assert_tensor_near(y, y_ref, 1e-5, 1e-5, "y", np->name);
+    assert_tensor_near(save_mean, mean, 1e-6, 1e-5, "save_mean", np->name);
+    assert_tensor_near(save_invstd, invstd, 0.0, 1e-5, "save_invstd", np->name);
+    assert_tensor_near(state.running_mean, d.running_meand, 1e-6, 1e-5, "running_mean", np->name);
+    assert_tensor_near(state.running_var, d.running_vard, 1e-6, 1e-5, "running_var", np->name);
+
+    double *dx_ref = ts_malloc(d.total * sizeof *dx_ref);
+    double *dgamma_ref = ts_malloc(C * sizeof *dgamma_ref);
+    double *dbeta_ref = ts_malloc(C * sizeof *dbeta_ref);
+    bn_ref_backward(d.xd, d.dyd, d.batch, C, d.inner, gamma_ref, eps, dx_ref, dgamma_ref,
+                    dbeta_ref);
+    double sum_atol = 4e-6 * sqrt((double)d.n) + 1e-6 * (double)d.n / 64.0;
+    /* dx subtracts terms of size |gamma| * invstd * |dy| that may nearly
+     * cancel (n = 2): its absolute tolerance scales with them. */
+    double term_scale = 0.0;
+    for (size_t c = 0; c < C; c++)
+        term_scale = fmax(term_scale, (affine ? fabs(d.gammad[c]) : 1.0) * invstd[c]);
+    term_scale *= max_abs(d.dyd, d.total);
+    double dx_atol = 1e-5 * fmax(1.0, term_scale);
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_planned(ctx, &np->plan, x, dy, gamma, save_mean,
+                                                        save_invstd, dx, dgamma, dbeta,
+                                                        CLCNN_GRAD_OVERWRITE));
+    assert_tensor_near(dx, dx_ref, dx_atol, 1e-4, "dx", np->name);
+    assert_tensor_near(dgamma, dgamma_ref, sum_atol, 1e-4, "dgamma", np->name);
+    assert_tensor_near(dbeta, dbeta_ref, sum_atol, 1e-4, "dbeta", np->name);
+
+    /* Accumulate: the parameter gradients double, dx is overwritten. */
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dx, 1234.0f));
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_planned(ctx, &np->plan, x, dy, gamma, save_mean,
+                                                        save_invstd, dx, dgamma, dbeta,
+                                                        CLCNN_GRAD_ACCUMULATE));
+    for (size_t c = 0; c < C; c++) {
+        dgamma_ref[c] *= 2.0;
+        dbeta_ref[c] *= 2.0;
+    }
+    assert_tensor_near(dx, dx_ref, dx_atol, 1e-4, "dx (accumulate call)", np->name);
+    assert_tensor_near(dgamma, dgamma_ref, 2.0 * sum_atol, 1e-4, "dgamma (accumulate)", np->name);
+    assert_tensor_near(dbeta, dbeta_ref, 2.0 * sum_atol, 1e-4, "dbeta (accumulate)", np->name);
+
+    /* Eval forward with the updated running statistics. */
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_eval_planned(ctx, &np->plan, &params, x, gamma, beta,
+                                                            &state, y));
+    bn_ref_forward_eval(d.xd, d.batch, C, d.inner, gamma_ref, beta_ref, d.running_meand,
+                        d.running_vard, eps, y_ref);
+    assert_tensor_near(y, y_ref, 1e-5, 1e-5, "y (eval)", np->name);
+    assert_int_equal(state.num_batches_tracked, 4);
+    assert_tensor_near(state.running_mean, d.running_meand, 1e-6, 1e-5, "running_mean (eval)",
+                       np->name);
+
+    clcnn_tensor *tensors[] = {x, y, dy, dx, gamma, beta, save_mean, save_invstd, dgamma, dbeta};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&state);
+    free(y_ref);
+    free(mean);
+    free(var);
+    free(invstd);
+    free(dx_ref);
+    free(dgamma_ref);
+    free(dbeta_ref);
+    free_data(&d);
+}
+
+static void run_shapes(fixture *f, const bn_shape *shapes, size_t count) {
+    named_plan plans[8];
+    size_t plan_count = test_plans(f->ctx, plans);
+    for (size_t s = 0; s < count; s++)
+        for (size_t p = 0; p < plan_count; p++)
+            for (int affine = 0; affine <= 1; affine++)
+                check_case(f->ctx, &plans[p], &shapes[s], affine,
+                           (uint32_t)(1000 * s + 10 * p + (size_t)affine + 1));
+}
+
+/* BatchNorm2d: N*H*W = 8, batch 1, odd sizes, channel counts 1, 3, 17. */
+static void test_batchnorm2d(void **state) {
+    fixture *f = *state;
+    const bn_shape small[] = {
+        {4, {2, 3, 2, 2}}, {4, {1, 1, 3, 3}}, {4, {3, 17, 5, 7}}, {4, {2, 1, 1, 4}}};
+    run_shapes(f, small, sizeof small / sizeof small[0]);
+    if (f->small)
+        return;
+    /* n = 14384 and 16384: several chunks per channel on every plan. */
+    const bn_shape large[] = {{4, {16, 3, 31, 29}}, {4, {4, 8, 64, 64}}, {4, {2, 5, 33, 31}}};
+    run_shapes(f, large, sizeof large / sizeof large[0]);
+}
+
+/* BatchNorm1d: [N, C] and [N, C, L]. */
+static void test_batchnorm1d(void **state) {
+    fixture *f = *state;
+    const bn_shape small[] = {{2, {8, 3}}, {2, {37, 1}}, {3, {5, 17, 3}}, {2, {2, 17}}};
+    run_shapes(f, small, sizeof small / sizeof small[0]);
+    if (f->small)
+        return;
+    const bn_shape large[] = {{2, {5000, 3}}, {3, {64, 7, 129}}};
+    run_shapes(f, large, sizeof large / sizeof large[0]);
+}
+
+/* -------------------------------------------------------- running stats */
+
+/* Several training steps on fresh batches: with momentum 0.1 and with the
+ * cumulative average (momentum=None), which forgets the initial 0/1 after
+ * the first batch. Running stats rtol 1e-5, atol 1e-6. */
+static void check_running(clcnn_context *ctx, const named_plan *np, int cumulative) {
+    const size_t dims[4] = {3, 4, 3, 5}, C = 4, total = 180, n = 45;
+    clcnn_batchnorm_state state;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &state));
+    assert_int_equal(state.num_batches_tracked, 0);
+    double mean_ref[4] = {0, 0, 0, 0}, var_ref[4] = {1, 1, 1, 1};
+    assert_tensor_near(state.running_mean, mean_ref, 0.0, 0.0, "initial running_mean", np->name);
+    assert_tensor_near(state.running_var, var_ref, 0.0, 0.0, "initial running_var", np->name);
+    clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
+    params.cumulative_average = cumulative;
+    params.momentum = cumulative ? 7.0f : 0.1f; /* ignored when cumulative */
+    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    for (int step = 1; step <= 5; step++) {
+        double *xd = NULL;
+        float *xf = random_floats(total, (uint32_t)(77 + step), -1.0f + (float)step,
+                                  2.0f + 2.0f * (float)step, &xd);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(x, 0, xf, total));
+        TS_ASSERT_OK(ctx,
+                     clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &params, x, NULL, NULL,
+                                                            &state, y, save_mean, save_invstd));
+        assert_int_equal(state.num_batches_tracked, step);
+        double mean[4], var[4];
+        bn_ref_batch_stats(xd, 3, C, 15, mean, var);
+        double factor = cumulative ? 1.0 / step : 0.1;
+        bn_ref_update_running(mean_ref, var_ref, mean, var, C, n, factor);
+        assert_tensor_near(state.running_mean, mean_ref, 1e-6, 1e-5, "running_mean", np->name);
+        assert_tensor_near(state.running_var, var_ref, 1e-6, 1e-5, "running_var", np->name);
+        free(xf);
+        free(xd);
+    }
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(y);
+    clcnn_tensor_destroy(save_mean);
+    clcnn_tensor_destroy(save_invstd);
+    clcnn_batchnorm_state_release(&state);
+    assert_null(state.running_mean);
+}
+
+static void test_running_stats(void **state) {
+    fixture *f = *state;
+    named_plan plans[8];
+    size_t count = test_plans(f->ctx, plans);
+    for (size_t p = 0; p < count; p++) {
+        check_running(f->ctx, &plans[p], 0);
+        check_running(f->ctx, &plans[p], 1);
+    }
+}
+
+/* Without state (track_running_stats=False) the forward still normalises
+ * with batch statistics. */
+static void test_no_running_stats(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    const size_t dims[3] = {6, 2, 5};
+    double *xd = NULL;
+    float *xf = random_floats(60, 5, -3.0f, 1.0f, &xd);
+    clcnn_tensor *x = tensor_from(ctx, 3, dims, xf), *y = tensor_from(ctx, 3, dims, NULL);
+    clcnn_tensor *save_mean = vector_from(ctx, 2, NULL), *save_invstd = vector_from(ctx, 2, NULL);
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y, save_mean,
+                                                    save_invstd));
+    double y_ref[60];
+    bn_ref_forward_train(xd, 6, 2, 5, NULL, NULL, 1e-5, y_ref, NULL, NULL);
+    assert_tensor_near(y, y_ref, 1e-5, 1e-5, "y", "device");
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(y);
+    clcnn_tensor_destroy(save_mean);
+    clcnn_tensor_destroy(save_invstd);
+    free(xf);
+    free(xd);
+}
+
+/* ------------------------------------------------------------- reference */
+
+/* The reference backward against central finite differences of the
+ * reference forward, in double: loss = sum(y * w). Relative 1e-6 of the
+ * largest gradient. */
+static void test_reference_gradients(void **state) {
+    (void)state;
+    const size_t batch = 3, C = 2, inner = 5, total = 30;
+    double x[30], w[30], gamma[2] = {1.3, -0.7}, beta[2] = {0.2, -0.4}, y[30];
+    float tmp[30];
+    ts_fill_random(tmp, total, 11, -2.0f, 2.0f);
+    for (size_t i = 0; i < total; i++)
+        x[i] = tmp[i];
+    ts_fill_random(tmp, total, 12, -1.0f, 1.0f);
+    for (size_t i = 0; i < total; i++)
+        w[i] = tmp[i];
+    const double eps = 1e-5, h = 1e-6;
+    double dx[30], dgamma[2], dbeta[2];
+    bn_ref_backward(x, w, batch, C, inner, gamma, eps, dx, dgamma, dbeta);
+
+#define LOSS(out)                                                                  \
+    do {                                                                           \
+        bn_ref_forward_train(x, batch, C, inner, gamma, beta, eps, y, NULL, NULL); \
+        out = 0.0;                                                                 \
+        for (size_t k = 0; k < total; k++)                                         \
+            out += y[k] * w[k];                                                    \
+    } while (0)
+#define CENTRAL(var, grad)                   \
+    do {                                     \
+        double saved = (var), plus, minus;   \
+        (var) = saved + h;                   \
+        LOSS(plus);                          \
+        (var) = saved - h;                   \
+        LOSS(minus);                         \
+        (var) = saved;                       \
+        (grad) = (plus - minus) / (2.0 * h); \
+    } while (0)
+
+    double fd[30], scale = max_abs(dx, total);
+    for (size_t i = 0; i < total; i++)
+        CENTRAL(x[i], fd[i]);
+    for (size_t i = 0; i < total; i++)
+        assert_true(fabs(fd[i] - dx[i]) <= 1e-6 * scale);
+    for (size_t c = 0; c < C; c++) {
+        double g, b;
+        CENTRAL(gamma[c], g);
+        CENTRAL(beta[c], b);
+        assert_true(fabs(g - dgamma[c]) <= 1e-6 * fmax(1.0, fabs(dgamma[c])));
+        assert_true(fabs(b - dbeta[c]) <= 1e-6 * fmax(1.0, fabs(dbeta[c])));
+    }
+#undef CENTRAL
+#undef LOSS
+    /* And the sums of dx per channel vanish. */
+    for (size_t c = 0; c < C; c++) {
+        double sum = 0.0;
+        for (size_t b = 0; b < batch; b++)
+            for (size_t i = 0; i < inner; i++)
+                sum += dx[(b * C + c) * inner + i];
+        assert_true(fabs(sum) <= 1e-12 * scale * (double)total);
+    }
+}
+
+/* ---------------------------------------------------------------- golden */
+
+/* shared/data/golden: $CLCNN_SHARED_DIR/data/golden, else beside the source
+ * checkout (../shared from the repository root, found from this file's
+ * path). */
+static void golden_path(char *buffer, size_t size, const char *file) {
+    const char *shared = getenv("CLCNN_SHARED_DIR");
+    if (shared != NULL && shared[0] != '\0') {
+        snprintf(buffer, size, "%s/data/golden/%s", shared, file);
+        return;
+    }
+#ifdef CLCNN_SOURCE_DIR
+    snprintf(buffer, size, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, file);
+#else
+    char source[1024];
+    snprintf(source, sizeof source, "%s", __FILE__);
+    char *slash = strrchr(source, '/');
+    if (slash != NULL)
+        *slash = '\0'; /* .../tests */
+    snprintf(buffer, size, "%s/../../shared/data/golden/%s", slash != NULL ? source : ".", file);
+#endif
+}
+
+static double *golden(const char *path, const char *name, size_t expected_count) {
+    size_t count = 0;
+    double *values = bn_golden_read(path, name, &count);
+    if (values == NULL)
+        print_error("golden tensor '%s' not found in %s (set CLCNN_SHARED_DIR to the shared/ "
+                    "folder)\n",
+                    name, path);
+    assert_non_null(values);
+    assert_int_equal(count, expected_count);
+    return values;
+}
+
+static float *to_floats(const double *values, size_t count) {
+    float *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = (float)values[i];
+    return out;
+}
+
+/* PyTorch's BatchNorm2d(3) training step (float64 golden): y, running
+ * stats, save_mean/save_invstd rtol/atol 1e-5; dx, dgamma, dbeta rtol 1e-4
+ * atol 1e-5 (the README's tolerances); then y_eval rtol/atol 1e-5. */
+static void check_golden(clcnn_context *ctx, const named_plan *np, const char *path) {
+    const size_t dims[4] = {4, 3, 5, 5}, total = 300, C = 3;
+    double eps = 0.0, momentum = 0.0;
+    assert_true(bn_golden_param(path, "eps", &eps));
+    assert_true(bn_golden_param(path, "momentum", &momentum));
+    const char *inputs[] = {"x", "gamma", "beta", "running_mean0", "running_var0", "dy"};
+    const size_t sizes[] = {total, C, C, C, C, total};
+    double *in[6];
+    float *inf[6];
+    for (size_t i = 0; i < 6; i++) {
+        in[i] = golden(path, inputs[i], sizes[i]);
+        inf[i] = to_floats(in[i], sizes[i]);
+    }
+    clcnn_tensor *x = tensor_from(ctx, 4, dims, inf[0]), *dy = tensor_from(ctx, 4, dims, inf[5]);
+    clcnn_tensor *y = tensor_from(ctx, 4, dims, NULL), *dx = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *gamma = vector_from(ctx, C, inf[1]), *beta = vector_from(ctx, C, inf[2]);
+    clcnn_batchnorm_state state = {vector_from(ctx, C, inf[3]), vector_from(ctx, C, inf[4]), 0};
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_batchnorm_params params = {(float)eps, (float)momentum, 0};
+
+    TS_ASSERT_OK(ctx,
+                 clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &params, x, gamma, beta,
+                                                        &state, y, save_mean, save_invstd));
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_planned(ctx, &np->plan, x, dy, gamma, save_mean,
+                                                        save_invstd, dx, dgamma, dbeta,
+                                                        CLCNN_GRAD_OVERWRITE));
+    const struct {
+        const char *name;
+        clcnn_tensor *tensor;
+        double tol_a, tol_r;
+    } outputs[] = {{"y", y, 1e-5, 1e-5},
+                   {"running_mean", state.running_mean, 1e-5, 1e-5},
+                   {"running_var", state.running_var, 1e-5, 1e-5},
+                   {"save_mean", save_mean, 1e-5, 1e-5},
+                   {"save_invstd", save_invstd, 1e-5, 1e-5},
+                   {"dx", dx, 1e-5, 1e-4},
+                   {"dgamma", dgamma, 1e-5, 1e-4},
+                   {"dbeta", dbeta, 1e-5, 1e-4}};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        double *expected = golden(path, outputs[i].name, clcnn_tensor_numel(outputs[i].tensor));
+        assert_tensor_near(outputs[i].tensor, expected, outputs[i].tol_a, outputs[i].tol_r,
+                           outputs[i].name, np->name);
+        free(expected);
+    }
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_eval_planned(ctx, &np->plan, &params, x, gamma, beta,
+                                                            &state, y));
+    double *y_eval = golden(path, "y_eval", total);
+    assert_tensor_near(y, y_eval, 1e-5, 1e-5, "y_eval", np->name);
+    free(y_eval);
+
+    clcnn_tensor *tensors[] = {x, dy, y, dx, gamma, beta, save_mean, save_invstd, dgamma, dbeta};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&state);
+    for (size_t i = 0; i < 6; i++) {
+        free(in[i]);
+        free(inf[i]);
+    }
+}
+
+static void test_golden_batchnorm2d(void **state) {
+    fixture *f = *state;
+    char path[2048];
+    golden_path(path, sizeof path, "batchnorm2d_train.txt");
+    named_plan plans[8];
+    size_t count = test_plans(f->ctx, plans);
+    for (size_t p = 0; p < count; p++)
+        check_golden(f->ctx, &plans[p], path);
+}
+
+/* ---------------------------------------------------------- offset data */
+
+/* Mean 1e4, std 1 (uniform): the naive E[x^2] - E[x]^2 fails outright here.
+ * y within atol 1e-5 + rtol 1e-5 of the double reference (the issue asks for
+ * 1e-3; the shifted mean keeps the error near 3e-7), save_invstd and
+ * running_var rtol 1e-5, save_mean (fp32) rtol 1e-7. */
+static void check_offset(clcnn_context *ctx, const named_plan *np, const bn_shape *shape) {
+    bn_data d = make_data(shape, 4242, 1e4f - 1.7320508f, 1e4f + 1.7320508f);
+    const size_t C = d.channels;
+    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_batchnorm_state state;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &state));
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_train_planned(ctx, &np->plan, NULL, x, NULL, NULL,
+                                                             &state, y, save_mean, save_invstd));
+    double *y_ref = ts_malloc(d.total * sizeof *y_ref);
+    double *mean = ts_malloc(C * sizeof *mean), *var = ts_malloc(C * sizeof *var);
+    double *invstd = ts_malloc(C * sizeof *invstd), *rm = ts_malloc(C * sizeof *rm);
+    double *rv = ts_malloc(C * sizeof *rv);
+    bn_ref_forward_train(d.xd, d.batch, C, d.inner, NULL, NULL, 1e-5, y_ref, mean, var);
+    for (size_t c = 0; c < C; c++) {
+        invstd[c] = 1.0 / sqrt(var[c] + 1e-5);
+        rm[c] = 0.0;
+        rv[c] = 1.0;
+    }
+    bn_ref_update_running(rm, rv, mean, var, C, d.n, 0.1);
+    assert_tensor_near(y, y_ref, 1e-5, 1e-5, "y (offset 1e4)", np->name);
+    assert_tensor_near(save_invstd, invstd, 0.0, 1e-5, "save_invstd (offset 1e4)", np->name);
+    assert_tensor_near(save_mean, mean, 0.0, 1e-7, "save_mean (offset 1e4)", np->name);
+    assert_tensor_near(state.running_var, rv, 0.0, 1e-5, "running_var (offset 1e4)", np->name);
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(y);
+    clcnn_tensor_destroy(save_mean);
+    clcnn_tensor_destroy(save_invstd);
+    clcnn_batchnorm_state_release(&state);
+    free(y_ref);
+    free(mean);
+    free(var);
+    free(invstd);
+    free(rm);
+    free(rv);
+    free_data(&d);
+}
+
+static void test_offset_data(void **state) {
+    fixture *f = *state;
+    named_plan plans[8];
+    size_t count = test_plans(f->ctx, plans);
+    const bn_shape small = {4, {4, 3, 8, 8}}, large = {4, {64, 2, 32, 32}};
+    for (size_t p = 0; p < count; p++) {
+        check_offset(f->ctx, &plans[p], &small);
+        if (!f->small)
+            check_offset(f->ctx, &plans[p], &large);
+    }
+}
+
+/* The documented tiny case: [10000, 10001, 10002, 10003] has biased variance
+ * exactly 1.25 (the naive formula gives 0). */
+static void test_offset_tiny(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    const size_t dims[2] = {4, 1};
+    const float values[4] = {10000.0f, 10001.0f, 10002.0f, 10003.0f};
+    named_plan plans[8];
+    size_t count = test_plans(ctx, plans);
+    for (size_t p = 0; p < count; p++) {
+        clcnn_tensor *x = tensor_from(ctx, 2, dims, values), *y = tensor_from(ctx, 2, dims, NULL);
+        clcnn_tensor *save_mean = vector_from(ctx, 1, NULL),
+                     *save_invstd = vector_from(ctx, 1, NULL);
+        clcnn_batchnorm_state bn;
+        TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, 1, &bn));
+        TS_ASSERT_OK(ctx,
+                     clcnn__batchnorm_forward_train_planned(ctx, &plans[p].plan, NULL, x, NULL,
+                                                            NULL, &bn, y, save_mean, save_invstd));
+        const double mean = 10001.5, invstd = 1.0 / sqrt(1.25 + 1e-5);
+        const double y_ref[4] = {-1.5 * invstd, -0.5 * invstd, 0.5 * invstd, 1.5 * invstd};
+        const double running_var = 0.9 + 0.1 * 1.25 * 4.0 / 3.0;
+        assert_tensor_near(save_mean, &mean, 0.0, 0.0, "save_mean (tiny)", plans[p].name);
+        assert_tensor_near(save_invstd, &invstd, 0.0, 1e-6, "save_invstd (tiny)", plans[p].name);
+        assert_tensor_near(y, y_ref, 1e-6, 1e-6, "y (tiny)", plans[p].name);
+        assert_tensor_near(bn.running_var, &running_var, 0.0, 1e-6, "running_var (tiny)",
+                           plans[p].name);
+        clcnn_tensor_destroy(x);
+        clcnn_tensor_destroy(y);
+        clcnn_tensor_destroy(save_mean);
+        clcnn_tensor_destroy(save_invstd);
+        clcnn_batchnorm_state_release(&bn);
+    }
+}
+
+/* ------------------------------------------------------------------ fold */
+
+/* Folding into conv 3x3 pad 1 (3 -> 5 channels, with and without bias,
+ * affine or not, in place): conv(x, W', b') computed in double from the
+ * folded fp32 weights matches the double reference of
+ * batchnorm_eval(conv(x, W, b)) within atol 1e-5 * max|ref| + rtol 1e-5. */
+static void check_fold(clcnn_context *ctx, int with_bias, int affine, int in_place) {
+    const size_t K = 5, Cin = 3, batch = 2, h = 6, w = 7;
+    const size_t wdims[4] = {K, Cin, 3, 3}, wcount = K * Cin * 9;
+    double *wd = NULL, *bd = NULL, *gd = NULL, *betad = NULL, *rmd = NULL, *rvd = NULL, *xd = NULL;
+    float *wf = random_floats(wcount, 31, -0.5f, 0.5f, &wd);
+    float *bf = random_floats(K, 32, -1.0f, 1.0f, &bd);
+    float *gf = random_floats(K, 33, 0.5f, 2.0f, &gd);
+    float *betaf = random_floats(K, 34, -1.0f, 1.0f, &betad);
+    float *rmf = random_floats(K, 35, -0.5f, 0.5f, &rmd);
+    float *rvf = random_floats(K, 36, 0.2f, 3.0f, &rvd);
+    float *xf = random_floats(batch * Cin * h * w, 37, -1.0f, 1.0f, &xd);
+
+    clcnn_tensor *weight = tensor_from(ctx, 4, wdims, wf);
+    clcnn_tensor *bias = with_bias ? vector_from(ctx, K, bf) : NULL;
+    clcnn_tensor *gamma = affine ? vector_from(ctx, K, gf) : NULL;
+    clcnn_tensor *beta = affine ? vector_from(ctx, K, betaf) : NULL;
+    clcnn_batchnorm_state state = {vector_from(ctx, K, rmf), vector_from(ctx, K, rvf), 9};
+    clcnn_tensor *folded_weight = in_place ? weight : tensor_from(ctx, 4, wdims, NULL);
+    clcnn_tensor *folded_bias = in_place && with_bias ? bias : vector_from(ctx, K, NULL);
+    clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
+    params.eps = 1e-3f;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_fold_into_conv(ctx, &params, gamma, beta, &state, weight,
+                                                     bias, folded_weight, folded_bias));
+    float *fw = read_all(folded_weight), *fb = read_all(folded_bias);
+    double *fwd = ts_malloc(wcount * sizeof *fwd), fbd[5];
+    for (size_t i = 0; i < wcount; i++)
+        fwd[i] = fw[i];
+    for (size_t k = 0; k < K; k++)
+        fbd[k] = fb[k];
+
+    const size_t out_count = batch * K * h * w;
+    double *conv = ts_malloc(out_count * sizeof *conv), *expected = ts_malloc(out_count * 8);
+    double *got = ts_malloc(out_count * sizeof *got);
+    bn_ref_conv2d(xd, batch, Cin, h, w, wd, K, 3, 3, with_bias ? bd : NULL, 1, conv);
+    bn_ref_forward_eval(conv, batch, K, h * w, affine ? gd : NULL, affine ? betad : NULL, rmd, rvd,
+                        (double)params.eps, expected);
+    bn_ref_conv2d(xd, batch, Cin, h, w, fwd, K, 3, 3, fbd, 1, got);
+    double atol = 1e-5 * max_abs(expected, out_count);
+    for (size_t i = 0; i < out_count; i++)
+        assert_true(fabs(got[i] - expected[i]) <= atol + 1e-5 * fabs(expected[i]));
+    assert_int_equal(state.num_batches_tracked, 9);
+
+    if (!in_place)
+        clcnn_tensor_destroy(folded_weight);
+    if (!(in_place && with_bias))
+        clcnn_tensor_destroy(folded_bias);
+    clcnn_tensor *tensors[] = {weight, bias, gamma, beta};
+    for (size_t i = 0; i < 4; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&state);
+    float *floats[] = {wf, bf, gf, betaf, rmf, rvf, xf, fw, fb};
+    double *doubles[] = {wd, bd, gd, betad, rmd, rvd, xd, fwd, conv, expected, got};
+    for (size_t i = 0; i < 9; i++)
+        free(floats[i]);
+    for (size_t i = 0; i < 11; i++)
+        free(doubles[i]);
+}
+
+static void test_fold_into_conv(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    for (int with_bias = 0; with_bias <= 1; with_bias++)
+        for (int affine = 0; affine <= 1; affine++)
+            for (int in_place = 0; in_place <= 1; in_place++)
+                check_fold(ctx, with_bias, affine, in_place);
+}
+
+/* --------------------------------------------- determinism and workspaces */
+
+/* Runs a training step and backward twice: identical bits; and no new
+ * device buffer after the first run. */
+static void check_repeatable(clcnn_context *ctx, const named_plan *np, const bn_shape *shape) {
+    bn_data d = make_data(shape, 99, -1.0f, 5.0f);
+    const size_t C = d.channels;
+    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *dy = tensor_from(ctx, shape->ndim, shape->dims, d.dy);
+    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *dx = tensor_from(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *gamma = vector_from(ctx, C, d.gamma), *beta = vector_from(ctx, C, d.beta);
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_tensor *outputs[] = {y, dx, save_mean, save_invstd, dgamma, dbeta};
+    float *first[6] = {NULL};
+    clcnn_memory_stats before = {0}, after = {0};
+    for (int run = 0; run < 3; run++) {
+        if (run == 1)
+            TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &before));
+        TS_ASSERT_OK(ctx,
+                     clcnn__batchnorm_forward_train_planned(ctx, &np->plan, NULL, x, gamma, beta,
+                                                            NULL, y, save_mean, save_invstd));
+        TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_planned(ctx, &np->plan, x, dy, gamma, save_mean,
+                                                            save_invstd, dx, dgamma, dbeta,
+                                                            CLCNN_GRAD_OVERWRITE));
+        for (size_t i = 0; i < 6; i++) {
+            float *values = read_all(outputs[i]);
+            if (run == 0) {
+                first[i] = values;
+                continue;
+            }
+            TS_ASSERT_FLOATS_IDENTICAL(values, first[i], clcnn_tensor_numel(outputs[i]));
+            free(values);
+        }
+    }
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &after));
+    assert_int_equal(before.buffer_allocations, after.buffer_allocations);
+    for (size_t i = 0; i < 6; i++)
+        free(first[i]);
+    clcnn_tensor *tensors[] = {x, dy, y, dx, gamma, beta, save_mean, save_invstd, dgamma, dbeta};
+    for (size_t i = 0; i < 10; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    free_data(&d);
+}
+
+static void test_deterministic(void **state) {
+    fixture *f = *state;
+    named_plan plans[8];
+    size_t count = test_plans(f->ctx, plans);
+    const bn_shape small = {4, {3, 5, 7, 9}}, large = {4, {32, 4, 32, 32}};
+    for (size_t p = 0; p < count; p++)
+        check_repeatable(f->ctx, &plans[p], f->small ? &small : &large);
+}
+
+/* In place: y = x and dx = dy. */
+static void test_in_place(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    const bn_shape shape = {4, {3, 2, 5, 3}};
+    bn_data d = make_data(&shape, 7, -1.0f, 1.0f);
+    clcnn_tensor *x = tensor_from(ctx, 4, shape.dims, d.x);
+    clcnn_tensor *dy = tensor_from(ctx, 4, shape.dims, d.dy);
+    clcnn_tensor *x_copy = tensor_from(ctx, 4, shape.dims, d.x);
+    clcnn_tensor *save_mean = vector_from(ctx, 2, NULL), *save_invstd = vector_from(ctx, 2, NULL);
+    double y_ref[90], dx_ref[90];
+    /* The backward needs the original x: take it from the copy, write dx over dy. */
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, x, save_mean,
+                                                    save_invstd));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x_copy, dy, NULL, save_mean, save_invstd, dy,
+                                               NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    bn_ref_forward_train(d.xd, 3, 2, 15, NULL, NULL, 1e-5, y_ref, NULL, NULL);
+    bn_ref_backward(d.xd, d.dyd, 3, 2, 15, NULL, 1e-5, dx_ref, NULL, NULL);
+    assert_tensor_near(x, y_ref, 1e-5, 1e-5, "y in place", "device");
+    assert_tensor_near(dy, dx_ref, 1e-5 * max_abs(dx_ref, 90), 1e-4, "dx in place", "device");
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(dy);
+    clcnn_tensor_destroy(x_copy);
+    clcnn_tensor_destroy(save_mean);
+    clcnn_tensor_destroy(save_invstd);
+    free_data(&d);
+}
+
+/* Only some gradients: dx alone, dgamma alone; none at all is a no-op. */
+static void test_partial_gradients(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    const bn_shape shape = {3, {9, 3, 4}};
+    bn_data d = make_data(&shape, 17, -1.0f, 2.0f);
+    clcnn_tensor *x = tensor_from(ctx, 3, shape.dims, d.x);
+    clcnn_tensor *y = tensor_from(ctx, 3, shape.dims, NULL);
+    clcnn_tensor *dy = tensor_from(ctx, 3, shape.dims, d.dy);
+    clcnn_tensor *dx = tensor_from(ctx, 3, shape.dims, NULL);
+    clcnn_tensor *gamma = vector_from(ctx, 3, d.gamma);
+    clcnn_tensor *dgamma = vector_from(ctx, 3, NULL);
+    clcnn_tensor *save_mean = vector_from(ctx, 3, NULL), *save_invstd = vector_from(ctx, 3, NULL);
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, gamma, NULL, NULL, y, save_mean,
+                                                    save_invstd));
+    double dx_ref[108], dgamma_ref[3];
+    bn_ref_backward(d.xd, d.dyd, 9, 3, 4, d.gammad, 1e-5, dx_ref, dgamma_ref, NULL);
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, dx, NULL,
+                                               NULL, CLCNN_GRAD_OVERWRITE));
+    assert_tensor_near(dx, dx_ref, 1e-5 * max_abs(dx_ref, 108), 1e-4, "dx alone", "device");
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dx, 5.0f));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, NULL,
+                                               dgamma, NULL, CLCNN_GRAD_OVERWRITE));
+    assert_tensor_near(dgamma, dgamma_ref, 1e-5, 1e-4, "dgamma alone", "device");
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, NULL,
+                                               NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    float *untouched = read_all(dx);
+    for (size_t i = 0; i < 108; i++)
+        assert_true(untouched[i] == 5.0f);
+    free(untouched);
+    clcnn_tensor *tensors[] = {x, y, dy, dx, gamma, dgamma, save_mean, save_invstd};
+    for (size_t i = 0; i < 8; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    free_data(&d);
+}
+
+/* ------------------------------------------------------------- bad input */
+
+/* Every NULL, bad parameter and foreign tensor, with its exact status; a
+ * failed call leaves num_batches_tracked unchanged. */
+static void test_bad_arguments(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    const size_t dims[4] = {2, 3, 2, 2}, C = 3;
+    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *sm = vector_from(ctx, C, NULL), *si = vector_from(ctx, C, NULL);
+    clcnn_tensor *gamma = vector_from(ctx, C, NULL);
+    clcnn_batchnorm_state st;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
+    clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
+
+    assert_int_equal(clcnn_batchnorm_forward_train(NULL, &p, x, NULL, NULL, &st, y, sm, si), bad);
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, NULL, NULL, NULL, &st, y, sm, si));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, NULL, sm, si));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, NULL, si));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, NULL));
+    clcnn_batchnorm_state broken = {NULL, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+    broken = (clcnn_batchnorm_state){st.running_mean, NULL, 0};
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+    broken = (clcnn_batchnorm_state){st.running_mean, st.running_var, -1};
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+    assert_int_equal(broken.num_batches_tracked, -1);
+
+    /* eps must be finite and >= 0; momentum in [0, 1] unless cumulative. */
+    const float bad_eps[] = {-1e-5f, NAN, INFINITY};
+    for (size_t i = 0; i < 3; i++) {
+        clcnn_batchnorm_params q = p;
+        q.eps = bad_eps[i];
+        TS_ASSERT_STATUS(ctx, bad,
+                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+        TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &q, x, gamma, NULL, &st, y));
+        TS_ASSERT_STATUS(
+            ctx, bad, clcnn_batchnorm_fold_into_conv(ctx, &q, NULL, NULL, &st, sm, NULL, sm, si));
+    }
+    const float bad_momentum[] = {-0.1f, 1.5f, NAN, -INFINITY};
+    for (size_t i = 0; i < 4; i++) {
+        clcnn_batchnorm_params q = p;
+        q.momentum = bad_momentum[i];
+        TS_ASSERT_STATUS(ctx, bad,
+                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+        q.cumulative_average = 1; /* momentum is then not used */
+        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+    }
+    assert_int_equal(st.num_batches_tracked, 4);
+    const float edge_momentum[] = {0.0f, 1.0f};
+    for (size_t i = 0; i < 2; i++) {
+        clcnn_batchnorm_params q = p;
+        q.momentum = edge_momentum[i];
+        q.eps = 0.0f;
+        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+    }
+    assert_int_equal(st.num_batches_tracked, 6);
+
+    /* Eval. */
+    assert_int_equal(clcnn_batchnorm_forward_eval(NULL, &p, x, NULL, NULL, &st, y), bad);
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &p, NULL, NULL, NULL, &st, y));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, &st, NULL));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, NULL, y));
+    broken = (clcnn_batchnorm_state){NULL, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, &broken, y));
+
+    /* Backward. */
+    clcnn_tensor *dx = tensor_from(ctx, 4, dims, NULL);
+    assert_int_equal(
+        clcnn_batchnorm_backward(NULL, x, y, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE),
+        bad);
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward(ctx, NULL, y, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward(ctx, x, NULL, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, NULL, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, NULL, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, dx, NULL, NULL, (clcnn_grad_mode)7));
+
+    /* Fold. */
+    const size_t wdims[4] = {C, 2, 3, 3};
+    clcnn_tensor *w = tensor_from(ctx, 4, wdims, NULL), *fw = tensor_from(ctx, 4, wdims, NULL);
+    assert_int_equal(clcnn_batchnorm_fold_into_conv(NULL, &p, NULL, NULL, &st, w, NULL, fw, sm),
+                     bad);
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, NULL, NULL, w, NULL, fw, sm));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, NULL, &st, NULL, NULL, fw, sm));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, NULL, &st, w, NULL, NULL, sm));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, NULL, &st, w, NULL, fw, NULL));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, NULL, &st, w, NULL, fw, sm));
+
+    /* State. */
+    clcnn_batchnorm_state other;
+    assert_int_equal(clcnn_batchnorm_state_init(NULL, C, &other), bad);
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_state_init(ctx, C, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_batchnorm_state_init(ctx, 0, &other));
+    assert_null(other.running_mean);
+    clcnn_batchnorm_state_release(NULL);
+
+    /* A tensor of another context. */
+    clcnn_context *ctx2 = ts_context_create();
+    clcnn_tensor *foreign = NULL, *foreign_x = NULL;
+    TS_ASSERT_OK(ctx2, clcnn_tensor_create(ctx2, 1, &C, &foreign));
+    TS_ASSERT_OK(ctx2, clcnn_tensor_create(ctx2, 4, dims, &foreign_x));
+    const clcnn_status mismatch = CLCNN_ERROR_CONTEXT_MISMATCH;
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_forward_train(ctx, &p, foreign_x, NULL, NULL, &st, y, sm, si));
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, foreign, NULL, &st, y, sm, si));
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, foreign));
+    broken = (clcnn_batchnorm_state){foreign, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, &broken, y));
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, foreign_x, NULL, NULL,
+                                              CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(ctx, mismatch,
+                     clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, foreign, &st, w, NULL, fw, sm));
+    assert_int_equal(st.num_batches_tracked, 6);
+    clcnn_tensor_destroy(foreign);
+    clcnn_tensor_destroy(foreign_x);
+    clcnn_context_destroy(ctx2);
+
+    clcnn_tensor *tensors[] = {x, y, sm, si, gamma, dx, w, fw};
+    for (size_t i = 0; i < 8; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&st);
+}
+
+/* Mismatched channel counts and shapes, ranks outside 2..4, one value per
+ * channel in training: CLCNN_ERROR_INVALID_SHAPE with the shapes in the
+ * message. */
+static void test_bad_shapes(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    const size_t dims[4] = {2, 3, 2, 2}, C = 3, four = 4, two = 2, row[2] = {1, 3};
+    const clcnn_status shape = CLCNN_ERROR_INVALID_SHAPE;
+    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *sm = vector_from(ctx, C, NULL), *si = vector_from(ctx, C, NULL);
+    clcnn_tensor *c4 = vector_from(ctx, four, NULL), *c2 = vector_from(ctx, two, NULL);
+    clcnn_tensor *c1x3 = tensor_from(ctx, 2, row, NULL);
+    clcnn_batchnorm_state st;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
+
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, c4, NULL, &st, y, sm, si));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "gamma [4]");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 2, 2]");
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, c2, &st, y, sm, si));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, c1x3, NULL, &st, y, sm, si));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y, c4, si));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y, sm, c1x3));
+    clcnn_batchnorm_state wrong = {c4, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y, sm, si));
+    wrong = (clcnn_batchnorm_state){st.running_mean, c2, 0};
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y, sm, si));
+    TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &wrong, y));
+    const size_t other_dims[4] = {2, 3, 2, 3};
+    clcnn_tensor *y_wrong = tensor_from(ctx, 4, other_dims, NULL);
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y_wrong, sm, si));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 2, 3]");
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &st, y_wrong));
+    /* Rank 1 has no channel axis. */
+    const size_t flat = 12;
+    clcnn_tensor *x1 = vector_from(ctx, flat, NULL);
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, x1, NULL, NULL, &st, x1, sm, si));
+    TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x1, NULL, NULL, &st, x1));
+    assert_int_equal(st.num_batches_tracked, 0);
+
+    /* One value per channel: an error in training (PyTorch's ValueError),
+     * fine in eval. */
+    const size_t single[4] = {1, 3, 1, 1};
+    clcnn_tensor *xs = tensor_from(ctx, 4, single, NULL), *ys = tensor_from(ctx, 4, single, NULL);
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, xs, NULL, NULL, &st, ys, sm, si));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "more than 1 value per channel");
+    TS_ASSERT_STATUS(
+        ctx, shape, clcnn_batchnorm_forward_train(ctx, NULL, c1x3, NULL, NULL, NULL, c1x3, sm, si));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, xs, ys, NULL, sm, si, ys, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, NULL, xs, NULL, NULL, &st, ys));
+    assert_int_equal(st.num_batches_tracked, 0);
+    /* A zero-size batch cannot even be made into a tensor. */
+    const size_t empty[4] = {0, 3, 2, 2};
+    clcnn_tensor *none = NULL;
+    TS_ASSERT_STATUS(ctx, shape, clcnn_tensor_create(ctx, 4, empty, &none));
+    assert_null(none);
+
+    /* Backward. */
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_backward(ctx, x, y_wrong, NULL, sm, si, y, NULL, NULL,
+                                              CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, y_wrong, NULL, NULL,
+                                              CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x, y, c4, sm, si, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, c2, si, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, c4, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, NULL, c4, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, NULL, NULL, c1x3, CLCNN_GRAD_ACCUMULATE));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward(ctx, x1, x1, NULL, sm, si, x1, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+
+    /* Fold: K of the conv weight must be the batch norm's channel count. */
+    const size_t wdims[4] = {3, 2, 3, 3}, wdims4[4] = {4, 2, 3, 3}, wdims_other[4] = {3, 2, 3, 2};
+    clcnn_tensor *w = tensor_from(ctx, 4, wdims, NULL), *w4 = tensor_from(ctx, 4, wdims4, NULL);
+    clcnn_tensor *w_other = tensor_from(ctx, 4, wdims_other, NULL);
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, w4, NULL, w4, c4));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[4, 2, 3, 3]");
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, w, NULL, w_other, sm));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, w, c4, w, sm));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, w, NULL, w, c2));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_fold_into_conv(ctx, NULL, c4, NULL, &st, w, NULL, w, sm));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, sm, NULL, sm, sm));
+
+    clcnn_tensor *tensors[] = {x, y, sm, si, c4, c2, c1x3, y_wrong, x1, xs, ys, w, w4, w_other};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&st);
+}
+
+/* ------------------------------------------------------- one large tensor */
+
+/* 64 x 64 x 112 x 112 = 51M elements (n = 802816 per channel: several merge
+ * stages), forward and backward against the double reference. It takes more
+ * than 10 s on POCL here (mostly the host: 1.6 GB of data and the double
+ * reference), so it runs only when CLCNN_TEST_LARGE is set (and never under
+ * CLCNN_TEST_SMALL). Tolerances as in check_case. */
+static void test_large_tensor(void **state) {
+    fixture *f = *state;
+    const char *large = getenv("CLCNN_TEST_LARGE");
+    if (f->small || large == NULL || large[0] == '\0') {
+        print_message("test_large_tensor: set CLCNN_TEST_LARGE=1 to run the 51M-element case\n");
+        skip();
+    }
+    clcnn_context *ctx = f->ctx;
+    const size_t dims[4] = {64, 64, 112, 112}, C = 64, inner = 112 * 112, batch = 64;
+    const size_t total = product(dims, 4), n = batch * inner;
+    float *x = ts_malloc(total * sizeof *x), *dy = ts_malloc(total * sizeof *dy);
+    ts_fill_random(x, total, 5150, -1.0f, 7.0f);
+    ts_fill_random(dy, total, 5151, -1.0f, 1.0f);
+    float gamma_f[64], beta_f[64];
+    ts_fill_random(gamma_f, C, 5152, 0.5f, 1.5f);
+    ts_fill_random(beta_f, C, 5153, -0.5f, 0.5f);
+    clcnn_tensor *xt = tensor_from(ctx, 4, dims, x), *dyt = tensor_from(ctx, 4, dims, dy);
+    clcnn_tensor *yt = tensor_from(ctx, 4, dims, NULL), *dxt = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *gamma = vector_from(ctx, C, gamma_f), *beta = vector_from(ctx, C, beta_f);
+    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, xt, gamma, beta, NULL, yt, save_mean,
+                                                    save_invstd));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, xt, dyt, gamma, save_mean, save_invstd, dxt,
+                                               dgamma, dbeta, CLCNN_GRAD_OVERWRITE));
+
+    /* Reference statistics and gradient sums in double, channel by channel. */
+    double mean[64], invstd[64], sum_dy[64], sum_dy_xhat[64];
+    for (size_t c = 0; c < C; c++) {
+        double sum = 0.0, squares = 0.0, s1 = 0.0, s2 = 0.0;
+        for (size_t b = 0; b < batch; b++)
+            for (size_t i = 0; i < inner; i++)
+                sum += x[(b * C + c) * inner + i];
+        mean[c] = sum / (double)n;
+        for (size_t b = 0; b < batch; b++)
+            for (size_t i = 0; i < inner; i++) {
+                double v = x[(b * C + c) * inner + i] - mean[c];
+                squares += v * v;
+            }
+        invstd[c] = 1.0 / sqrt(squares / (double)n + 1e-5);
+        for (size_t b = 0; b < batch; b++)
+            for (size_t i = 0; i < inner; i++) {
+                size_t at = (b * C + c) * inner + i;
+                s1 += dy[at];
+                s2 += dy[at] * (x[at] - mean[c]) * invstd[c];
+            }
+        sum_dy[c] = s1;
+        sum_dy_xhat[c] = s2;
+    }
+    assert_tensor_near(save_mean, mean, 1e-6, 1e-5, "save_mean (51M)", "device");
+    assert_tensor_near(save_invstd, invstd, 0.0, 1e-5, "save_invstd (51M)", "device");
+    assert_tensor_near(dbeta, sum_dy, 4e-6 * sqrt((double)n) + 1e-6 * (double)n / 64.0, 1e-4,
+                       "dbeta (51M)", "device");
+    assert_tensor_near(dgamma, sum_dy_xhat, 4e-6 * sqrt((double)n) + 1e-6 * (double)n / 64.0, 1e-4,
+                       "dgamma (51M)", "device");
+    float *y = ts_malloc(total * sizeof *y);
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(yt, 0, y, total));
+    size_t bad_y = 0, bad_dx = 0;
+    for (size_t b = 0; b < batch; b++)
+        for (size_t c = 0; c < C; c++)
+            for (size_t i = 0; i < inner; i++) {
+                size_t at = (b * C + c) * inner + i;
+                double ref = (x[at] - mean[c]) * invstd[c] * gamma_f[c] + beta_f[c];
+                bad_y += !(fabs(y[at] - ref) <= 1e-5 + 1e-5 * fabs(ref));
+            }
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(dxt, 0, y, total));
+    for (size_t b = 0; b < batch; b++)
+        for (size_t c = 0; c < C; c++)
+            for (size_t i = 0; i < inner; i++) {
+                size_t at = (b * C + c) * inner + i;
+                double xhat = (x[at] - mean[c]) * invstd[c];
+                double ref = gamma_f[c] * invstd[c] / (double)n *
+                             ((double)n * dy[at] - sum_dy[c] - xhat * sum_dy_xhat[c]);
+                bad_dx += !(fabs(y[at] - ref) <= 1e-5 + 1e-4 * fabs(ref));
+            }
+    assert_int_equal(bad_y, 0);
+    assert_int_equal(bad_dx, 0);
+    clcnn_tensor *tensors[] = {xt,   dyt,       yt,          dxt,    gamma,
+                               beta, save_mean, save_invstd, dgamma, dbeta};
+    for (size_t i = 0; i < 10; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    free(x);
+    free(dy);
+    free(y);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reference_gradients),
+        cmocka_unit_test(test_batchnorm2d),
+        cmocka_unit_test(test_batchnorm1d),
+        cmocka_unit_test(test_running_stats),
+        cmocka_unit_test(test_no_running_stats),
+        cmocka_unit_test(test_golden_batchnorm2d),
+        cmocka_unit_test(test_offset_data),
+        cmocka_unit_test(test_offset_tiny),
+        cmocka_unit_test(test_fold_into_conv),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_in_place),
+        cmocka_unit_test(test_partial_gradients),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_large_tensor),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
