@@ -243,4 +243,18 @@ CLCNN_API void clcnn_event_destroy(clcnn_event *event);
 }
 #endif
 
+/* The ops (forward and backward primitives on tensors), file formats,
+ * optimizers and networks, each documented in its own header. */
+#include "clcnn/activation.h"
+#include "clcnn/batchnorm.h"
+#include "clcnn/dense.h"
+#include "clcnn/dropout.h"
+#include "clcnn/elementwise.h"
+#include "clcnn/gemm.h"
+#include "clcnn/idx.h"
+#include "clcnn/optim.h"
+#include "clcnn/pool2d.h"
+#include "clcnn/safetensors.h"
+#include "clcnn/softmax.h"
+
 #endif
