@@ -1,6 +1,7 @@
 /* libFuzzer target: clcnn_safetensors_parse must accept or reject any bytes
  * without crashing, reading out of bounds or leaking; an accepted file must
  * re-save and re-load to the same tensors. Built and run by ci/fuzz.sh. */
+#define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
