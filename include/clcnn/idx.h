@@ -5,7 +5,7 @@
 #ifndef CLCNN_IDX_H
 #define CLCNN_IDX_H
 
-#include "clcnn.h"
+#include "clcnn/core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,7 +9,7 @@
 #endif
 #include <CL/cl.h>
 
-#include "clcnn.h"
+#include "clcnn/core.h"
 
 #ifdef __cplusplus
 extern "C" {

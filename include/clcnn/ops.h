@@ -14,7 +14,7 @@
 #ifndef CLCNN_OPS_H
 #define CLCNN_OPS_H
 
-#include "clcnn.h"
+#include "clcnn/core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -43,7 +43,7 @@
 
 #include <stdint.h>
 
-#include "clcnn.h"
+#include "clcnn/core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,7 +11,7 @@
 #ifndef CLCNN_SAFETENSORS_H
 #define CLCNN_SAFETENSORS_H
 
-#include "clcnn.h"
+#include "clcnn/core.h"
 
 #ifdef __cplusplus
 extern "C" {
