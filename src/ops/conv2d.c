@@ -1,0 +1,437 @@
+/* conv2d: parameter and shape checks, the choice of algorithm per device type
+ * and shape, and the public entry points. The algorithms live in
+ * conv2d_general.c (any parameters), conv2d_direct.c (CPU fast path) and
+ * conv2d_tiled.c (GPU path); kernels in cl/conv2d*.cl. */
+#include <stdio.h>
+#include <stdlib.h> /* DEBUG-HACK */
+
+#include "ops/conv2d_internal.h"
+
+clcnn_conv2d_params clcnn_conv2d_params_default(void) {
+    clcnn_conv2d_params params = {1, 1, 0, 0, 1, 1, 1, CLCNN_CONV2D_ALGO_AUTO};
+    return params;
+}
+
+/* ---------------------------------------------------------------- shapes */
+
+static int add_size(size_t a, size_t b, size_t *out) {
+    if (a > SIZE_MAX - b)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* Applies the parameter and shape rules of conv2d.h to x_dims and w_dims,
+ * giving y_dims; on failure writes the reason into why (when not NULL). */
+static clcnn_status shape_rules(const clcnn_conv2d_params *p, const size_t x_dims[4],
+                                const size_t w_dims[4], size_t y_dims[4], char *why,
+                                size_t why_size) {
+#define CONV2D_REJECT(status, ...)                \
+    do {                                          \
+        if (why != NULL)                          \
+            snprintf(why, why_size, __VA_ARGS__); \
+        return (status);                          \
+    } while (0)
+    if (p == NULL || x_dims == NULL || w_dims == NULL || y_dims == NULL)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_ARGUMENT, "params or a dims array is NULL");
+    if (p->stride_h == 0 || p->stride_w == 0)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_ARGUMENT, "stride %zux%zu has a zero", p->stride_h,
+                      p->stride_w);
+    if (p->dilation_h == 0 || p->dilation_w == 0)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_ARGUMENT, "dilation %zux%zu has a zero", p->dilation_h,
+                      p->dilation_w);
+    if (p->groups == 0)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_ARGUMENT, "groups is 0");
+    if (p->algorithm < CLCNN_CONV2D_ALGO_AUTO || p->algorithm > CLCNN_CONV2D_ALGO_TILED)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_ARGUMENT, "unknown algorithm %d", p->algorithm);
+    for (int i = 0; i < 4; i++)
+        if (x_dims[i] == 0 || w_dims[i] == 0)
+            CONV2D_REJECT(CLCNN_ERROR_INVALID_SHAPE, "a dimension is 0");
+    size_t channels = x_dims[1], out_channels = w_dims[0], groups = p->groups;
+    if (channels % groups != 0 || out_channels % groups != 0)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_SHAPE,
+                      "groups %zu must divide the input channels %zu and the output channels "
+                      "%zu",
+                      groups, channels, out_channels);
+    if (w_dims[1] != channels / groups)
+        CONV2D_REJECT(CLCNN_ERROR_INVALID_SHAPE,
+                      "the weights hold %zu input channels per group, the input %zu / %zu "
+                      "groups = %zu",
+                      w_dims[1], channels, groups, channels / groups);
+    const size_t sizes[2] = {x_dims[2], x_dims[3]}, kernel[2] = {w_dims[2], w_dims[3]};
+    const size_t stride[2] = {p->stride_h, p->stride_w}, pad[2] = {p->pad_h, p->pad_w};
+    const size_t dilation[2] = {p->dilation_h, p->dilation_w};
+    const char *axis[2] = {"height", "width"};
+    size_t out[2];
+    for (int i = 0; i < 2; i++) {
+        size_t reach, padded;
+        if (!clcnn__mul_size(dilation[i], kernel[i] - 1, &reach))
+            CONV2D_REJECT(CLCNN_ERROR_SIZE_OVERFLOW, "the dilated kernel %s overflows", axis[i]);
+        if (pad[i] > reach)
+            CONV2D_REJECT(CLCNN_ERROR_INVALID_SHAPE,
+                          "padding %zu along the %s is larger than the kernel allows: at most "
+                          "dilation %zu x (kernel %zu - 1) = %zu",
+                          pad[i], axis[i], dilation[i], kernel[i], reach);
+        if (pad[i] > SIZE_MAX / 2 || !add_size(sizes[i], 2 * pad[i], &padded))
+            CONV2D_REJECT(CLCNN_ERROR_SIZE_OVERFLOW, "the padded %s overflows", axis[i]);
+        if (padded <= reach)
+            CONV2D_REJECT(CLCNN_ERROR_INVALID_SHAPE,
+                          "the output would be empty: padded %s %zu is smaller than the "
+                          "dilated kernel %zu",
+                          axis[i], padded, reach + 1);
+        out[i] = (padded - reach - 1) / stride[i] + 1;
+    }
+    y_dims[0] = x_dims[0];
+    y_dims[1] = out_channels;
+    y_dims[2] = out[0];
+    y_dims[3] = out[1];
+    return CLCNN_OK;
+#undef CONV2D_REJECT
+}
+
+clcnn_status clcnn_conv2d_output_shape(const clcnn_conv2d_params *params, const size_t x_dims[4],
+                                       const size_t w_dims[4], size_t y_dims[4]) {
+    return shape_rules(params, x_dims, w_dims, y_dims, NULL, 0);
+}
+
+int clcnn__conv2d_fits(size_t count) {
+    return count > 0 && count <= CLCNN__CONV2D_MAX_ELEMENTS;
+}
+
+/* The three tensors of one pass in the roles of conv2d_forward: the input
+ * (x or dx), the weights (w or dw) and the output (y or dy). */
+typedef struct conv2d_operands {
+    const clcnn_tensor *input, *weights, *output;
+    const char *input_name, *weights_name, *output_name;
+} conv2d_operands;
+
+/* Checks shapes and fills the geometry, with the op name and every shape in
+ * the message of a failure. */
+static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
+                                  const conv2d_operands *t, clcnn__conv2d_geometry *g) {
+    char in_shape[96], w_shape[96], out_shape[96];
+    clcnn__shape_string(t->input, in_shape, sizeof in_shape);
+    clcnn__shape_string(t->weights, w_shape, sizeof w_shape);
+    clcnn__shape_string(t->output, out_shape, sizeof out_shape);
+    if (t->input->ndim != 4 || t->weights->ndim != 4 || t->output->ndim != 4)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "%s: %s %s, %s %s and %s %s must all be 4-D", op, t->input_name,
+                           in_shape, t->weights_name, w_shape, t->output_name, out_shape);
+    size_t expected[4];
+    char why[256];
+    clcnn_status status =
+        shape_rules(p, t->input->dims, t->weights->dims, expected, why, sizeof why);
+    if (status != CLCNN_OK)
+        return clcnn__fail(ctx, status,
+                           "%s: %s %s, %s %s (stride %zux%zu, padding %zux%zu, "
+                           "dilation %zux%zu, groups %zu): %s",
+                           op, t->input_name, in_shape, t->weights_name, w_shape, p->stride_h,
+                           p->stride_w, p->pad_h, p->pad_w, p->dilation_h, p->dilation_w, p->groups,
+                           why);
+    for (int i = 0; i < 4; i++)
+        if (t->output->dims[i] != expected[i])
+            return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                               "%s: %s is %s but %s %s and %s %s give [%zu, %zu, %zu, %zu]", op,
+                               t->output_name, out_shape, t->input_name, in_shape, t->weights_name,
+                               w_shape, expected[0], expected[1], expected[2], expected[3]);
+    if (!clcnn__conv2d_fits(t->input->numel) || !clcnn__conv2d_fits(t->weights->numel) ||
+        !clcnn__conv2d_fits(t->output->numel))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: %s %s, %s %s or %s %s holds more than 2^31 - 1 elements (the "
+                           "kernels index with 32 bits)",
+                           op, t->input_name, in_shape, t->weights_name, w_shape, t->output_name,
+                           out_shape);
+    const size_t *xd = t->input->dims, *wd = t->weights->dims;
+    *g = (clcnn__conv2d_geometry){.n = xd[0],
+                                  .c = xd[1],
+                                  .h = xd[2],
+                                  .w = xd[3],
+                                  .k = wd[0],
+                                  .kh = wd[2],
+                                  .kw = wd[3],
+                                  .ho = expected[2],
+                                  .wo = expected[3],
+                                  .sh = p->stride_h,
+                                  .sw = p->stride_w,
+                                  .ph = p->pad_h,
+                                  .pw = p->pad_w,
+                                  .dh = p->dilation_h,
+                                  .dw = p->dilation_w,
+                                  .groups = p->groups,
+                                  .cg = xd[1] / p->groups,
+                                  .kg = wd[0] / p->groups};
+    return CLCNN_OK;
+}
+
+/* Checks the context, params and each tensor (NULL, other context) before
+ * any shape. */
+static clcnn_status check_common(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
+                                 const conv2d_operands *t) {
+    if (ctx == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (p == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", op);
+    const clcnn_tensor *tensors[3] = {t->input, t->weights, t->output};
+    const char *names[3] = {t->input_name, t->weights_name, t->output_name};
+    for (int i = 0; i < 3; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s: %s", op, names[i]);
+        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], what);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return CLCNN_OK;
+}
+
+static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_grad_mode mode) {
+    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", op,
+                           (int)mode);
+    return CLCNN_OK;
+}
+
+/* An output must not share device memory with an input: the kernels would
+ * read what they are writing. */
+static clcnn_status check_no_alias(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
+                                   const char *out_name, const clcnn_tensor *in,
+                                   const char *in_name) {
+    if (in != NULL && out->storage == in->storage)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s shares memory with %s", op,
+                           out_name, in_name);
+    return CLCNN_OK;
+}
+
+/* ------------------------------------------------------------- algorithms */
+
+/* The algorithms to try per device type, best first; the first that accepts
+ * the geometry runs. Rows are matched on the device type; the last row is
+ * the default for every other type. GENERAL accepts everything, so each row
+ * ends with it. */
+typedef struct conv2d_algorithm_row {
+    clcnn_device_type type;
+    int is_default;
+    clcnn_conv2d_algorithm order[3];
+} conv2d_algorithm_row;
+
+static const conv2d_algorithm_row algorithm_table[] = {
+    {CLCNN_DEVICE_TYPE_CPU,
+     0,
+     {CLCNN_CONV2D_ALGO_DIRECT, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
+    {CLCNN_DEVICE_TYPE_GPU,
+     0,
+     {CLCNN_CONV2D_ALGO_TILED, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
+    {CLCNN_DEVICE_TYPE_OTHER,
+     1,
+     {CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
+};
+
+static int algorithm_supports(const clcnn_context *ctx, clcnn_conv2d_algorithm algorithm,
+                              const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass) {
+    switch (algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return clcnn__conv2d_direct_supports(g, pass);
+    case CLCNN_CONV2D_ALGO_TILED:
+        return clcnn__conv2d_tiled_supports(ctx, g, pass);
+    default:
+        return 1;
+    }
+}
+
+static const char *algorithm_name(int algorithm) {
+    switch (algorithm) {
+    case CLCNN_CONV2D_ALGO_GENERAL:
+        return "general";
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return "direct";
+    case CLCNN_CONV2D_ALGO_TILED:
+        return "tiled";
+    default:
+        return "auto";
+    }
+}
+
+static clcnn_status choose_algorithm(clcnn_context *ctx, const char *op,
+                                     const clcnn_conv2d_params *p, const clcnn__conv2d_geometry *g,
+                                     clcnn__conv2d_pass pass, clcnn_conv2d_algorithm *out) {
+    if (p->algorithm != CLCNN_CONV2D_ALGO_AUTO) {
+        if (!algorithm_supports(ctx, (clcnn_conv2d_algorithm)p->algorithm, g, pass))
+            return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
+                               "%s: the %s algorithm does not accept stride %zux%zu (or its "
+                               "workspaces exceed 2^31 - 1 elements)",
+                               op, algorithm_name(p->algorithm), g->sh, g->sw);
+        *out = (clcnn_conv2d_algorithm)p->algorithm;
+        return CLCNN_OK;
+    }
+    size_t rows = sizeof algorithm_table / sizeof algorithm_table[0];
+    const conv2d_algorithm_row *row = &algorithm_table[rows - 1];
+    for (size_t i = 0; i < rows; i++)
+        if (!algorithm_table[i].is_default && algorithm_table[i].type == ctx->info.type)
+            row = &algorithm_table[i];
+    for (size_t i = 0; i < 3; i++)
+        if (algorithm_supports(ctx, row->order[i], g, pass)) {
+            *out = row->order[i];
+            return CLCNN_OK;
+        }
+    *out = CLCNN_CONV2D_ALGO_GENERAL;
+    return CLCNN_OK;
+}
+
+/* ---------------------------------------------------------- entry points */
+
+clcnn_status clcnn_conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
+                                  const clcnn_tensor *x, const clcnn_tensor *w,
+                                  const clcnn_tensor *bias, clcnn_tensor *y) {
+    static const char op[] = "conv2d_forward";
+    conv2d_operands t = {x, w, y, "x", "w", "y"};
+    clcnn_status status = check_common(context, op, params, &t);
+    if (status == CLCNN_OK && bias != NULL)
+        status = clcnn__check_tensor(context, bias, "conv2d_forward: bias");
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_geometry g;
+    status = make_geometry(context, op, params, &t, &g);
+    if (status != CLCNN_OK)
+        return status;
+    if (bias != NULL && (bias->ndim != 1 || bias->dims[0] != g.k)) {
+        char b_shape[96];
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "%s: bias is %s, expected [%zu] (the output channels of w)", op,
+                           clcnn__shape_string(bias, b_shape, sizeof b_shape), g.k);
+    }
+    if ((status = check_no_alias(context, op, y, "y", x, "x")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, y, "y", w, "w")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK)
+        return status;
+    clcnn_conv2d_algorithm algorithm;
+    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_FORWARD, &algorithm);
+    if (status != CLCNN_OK)
+        return status;
+    cl_mem bias_mem = bias != NULL ? bias->storage->mem : NULL;
+    cl_mem xm = x->storage->mem, wm = w->storage->mem, ym = y->storage->mem;
+    switch (algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return clcnn__conv2d_direct_forward(context, &g, xm, wm, bias_mem, ym);
+    case CLCNN_CONV2D_ALGO_TILED:
+        return clcnn__conv2d_tiled_forward(context, &g, xm, wm, bias_mem, ym);
+    default:
+        return clcnn__conv2d_general_forward(context, &g, xm, wm, bias_mem, ym);
+    }
+}
+
+clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
+                                        const clcnn_tensor *dy, const clcnn_tensor *w,
+                                        clcnn_tensor *dx, clcnn_grad_mode mode) {
+    static const char op[] = "conv2d_backward_data";
+    conv2d_operands t = {dx, w, dy, "dx", "w", "dy"};
+    clcnn_status status = check_common(context, op, params, &t);
+    if (status == CLCNN_OK)
+        status = check_grad_mode(context, op, mode);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_geometry g;
+    status = make_geometry(context, op, params, &t, &g);
+    if (status != CLCNN_OK)
+        return status;
+    if ((status = check_no_alias(context, op, dx, "dx", dy, "dy")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, dx, "dx", w, "w")) != CLCNN_OK)
+        return status;
+    clcnn_conv2d_algorithm algorithm;
+    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &algorithm);
+    if (status != CLCNN_OK)
+        return status;
+    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
+    cl_mem dym = dy->storage->mem, wm = w->storage->mem, dxm = dx->storage->mem;
+    switch (algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return clcnn__conv2d_direct_backward_data(context, &g, dym, wm, dxm, accumulate);
+    case CLCNN_CONV2D_ALGO_TILED:
+        return clcnn__conv2d_tiled_backward_data(context, &g, dym, wm, dxm, accumulate);
+    default:
+        return clcnn__conv2d_general_backward_data(context, &g, dym, wm, dxm, accumulate);
+    }
+}
+
+clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
+                                           const clcnn_conv2d_params *params, const clcnn_tensor *x,
+                                           const clcnn_tensor *dy, clcnn_tensor *dw,
+                                           clcnn_tensor *db, clcnn_grad_mode mode) {
+    static const char op[] = "conv2d_backward_weights";
+    conv2d_operands t = {x, dw, dy, "x", "dw", "dy"};
+    clcnn_status status = check_common(context, op, params, &t);
+    if (status == CLCNN_OK && db != NULL)
+        status = clcnn__check_tensor(context, db, "conv2d_backward_weights: db");
+    if (status == CLCNN_OK)
+        status = check_grad_mode(context, op, mode);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_geometry g;
+    status = make_geometry(context, op, params, &t, &g);
+    if (status != CLCNN_OK)
+        return status;
+    if (db != NULL && (db->ndim != 1 || db->dims[0] != g.k)) {
+        char b_shape[96];
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "%s: db is %s, expected [%zu] (the output channels of dw)", op,
+                           clcnn__shape_string(db, b_shape, sizeof b_shape), g.k);
+    }
+    if ((status = check_no_alias(context, op, dw, "dw", x, "x")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
+        (db != NULL && ((status = check_no_alias(context, op, db, "db", x, "x")) != CLCNN_OK ||
+                        (status = check_no_alias(context, op, db, "db", dy, "dy")) != CLCNN_OK ||
+                        (status = check_no_alias(context, op, db, "db", dw, "dw")) != CLCNN_OK)))
+        return status;
+    clcnn_conv2d_algorithm algorithm;
+    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &algorithm);
+    if (status != CLCNN_OK)
+        return status;
+    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
+    cl_mem xm = x->storage->mem, dym = dy->storage->mem, dwm = dw->storage->mem;
+    switch (algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        status = clcnn__conv2d_direct_backward_weights(context, &g, xm, dym, dwm, accumulate);
+        break;
+    case CLCNN_CONV2D_ALGO_TILED:
+        status = clcnn__conv2d_tiled_backward_weights(context, &g, xm, dym, dwm, accumulate);
+        break;
+    default:
+        status = clcnn__conv2d_general_backward_weights(context, &g, xm, dym, dwm, accumulate);
+        break;
+    }
+    if (status == CLCNN_OK && db != NULL)
+        status = clcnn__conv2d_bias_grad(context, &g, dym, db->storage->mem, accumulate);
+    return status;
+}
+
+/* ------------------------------------------------------- kernel arguments */
+
+clcnn__conv2d_args clcnn__conv2d_args_begin(cl_kernel kernel) {
+    clcnn__conv2d_args args = {kernel, 0, CL_SUCCESS};
+    return args;
+}
+
+void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem) {
+    if (args->error == CL_SUCCESS)
+        args->error = clSetKernelArg(args->kernel, args->index, sizeof mem, &mem);
+    args->index++;
+}
+
+void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value) {
+    cl_int v = (cl_int)value;
+    if (args->error == CL_SUCCESS)
+        args->error = clSetKernelArg(args->kernel, args->index, sizeof v, &v);
+    args->index++;
+}
+
+clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args) {
+    if (getenv("DBG_KERNEL")) { char nm[128]; clGetKernelInfo(args->kernel, CL_KERNEL_FUNCTION_NAME, sizeof nm, nm, NULL); fprintf(stderr, "KERNEL %s\n", nm); clFinish(ctx->queue); } /* DEBUG-HACK */
+    if (args->error == CL_SUCCESS)
+        return CLCNN_OK;
+    char name[128] = "?";
+    if (clGetKernelInfo(args->kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) !=
+        CL_SUCCESS)
+        snprintf(name, sizeof name, "?");
+    name[sizeof name - 1] = '\0';
+    return clcnn__fail(ctx, clcnn__status_from_cl(args->error),
+                       "setting the arguments of kernel '%s': %s (%d)", name,
+                       clcnn__cl_error_name(args->error), (int)args->error);
+}

@@ -1,0 +1,358 @@
+/* conv2d, direct algorithm (the CPU fast path): stride-1 convolutions as
+ * register-tiled kernels on a zero-padded copy of the input
+ * (cl/conv2d_direct.cl, cl/conv2d_direct_weights.cl). Backward data is the
+ * forward kernel on padded dy with flipped, transposed weights. Workspaces
+ * come from the context's pool and go back right after enqueueing (the
+ * in-order queue keeps their reuse safe). */
+#include <stdio.h>
+#include <stdlib.h> /* TUNE-HACK */
+static size_t tune(const char *n, size_t v) {
+    const char *e = getenv(n);
+    return e ? (size_t)atoi(e) : v;
+} /* TUNE-HACK */
+
+#include "ops/conv2d_internal.h"
+
+/* Register tiles of the forward kernel: KT output channels x WV vectors of
+ * VW lanes. */
+typedef struct forward_tiles {
+    size_t kt, vw, wv;
+} forward_tiles;
+
+/* Register tiles of the weight-gradient kernel: CT input channels x RT tap
+ * rows x every tap column, times KV vectors of VW output channels, over
+ * chunks of chunk_images. */
+typedef struct weight_tiles {
+    size_t vw, kv, ct, rt, outs_padded, chunk_images;
+} weight_tiles;
+
+/* The largest divisor of value that is at most cap (at least 1). */
+static size_t divisor_at_most(size_t value, size_t cap) {
+    for (size_t d = cap < value ? cap : value; d > 1; d--)
+        if (value % d == 0)
+            return d;
+    return 1;
+}
+
+static size_t round_up(size_t value, size_t multiple) {
+    return (value + multiple - 1) / multiple * multiple;
+}
+
+/* Lanes per vector for rows of `row` elements: 8 or 16 (few widths, few
+ * program variants to build). */
+static size_t vector_width(size_t row) {
+    return row > 8 ? 16 : 8;
+}
+
+/* KT x WV accumulators: 8 output channels (measured on POCL/Zen 4: 8 beat 16
+ * with one vector per row, and 8 x 2 keeps half of the 32 vector registers
+ * for the loaded row and the broadcast weights). */
+static forward_tiles choose_forward_tiles(size_t outs, size_t out_w) {
+    forward_tiles t;
+    t.vw = vector_width(out_w);
+    t.wv = out_w > t.vw ? 2 : 1;
+    t.kt = outs <= 4 ? 4 : 8;
+    t.kt = tune("T_KT", t.kt);
+    t.vw = tune("T_VW", t.vw);
+    t.wv = tune("T_WV", t.wv); /* TUNE-HACK */
+    return t;
+}
+
+/* About 24 vector accumulators (never fewer than one row of taps); output
+ * channels of a group padded to whole vectors. */
+static weight_tiles choose_weight_tiles(const clcnn__conv2d_geometry *g) {
+    weight_tiles t;
+    t.vw = vector_width(g->kg);
+    t.kv = g->kg > 16 && g->kw <= 12 ? 2 : 1;
+    size_t row_budget = 24 / (t.kv * g->kw); /* tap rows that fit */
+    t.rt = divisor_at_most(g->kh, row_budget);
+    t.ct = t.rt == g->kh ? divisor_at_most(g->cg, row_budget / g->kh) : 1;
+    t.outs_padded = round_up(g->kg, t.vw * t.kv);
+    /* Chunks of images whose padded input and transposed dy stay in a
+     * core's cache together (about 512 KiB), so the work-items of a chunk
+     * reread them from there. */
+    size_t image_bytes = (g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw) +
+                          g->groups * g->ho * g->wo * t.outs_padded) *
+                         sizeof(float);
+    t.chunk_images = (512 * 1024) / image_bytes;
+    if (t.chunk_images < 1)
+        t.chunk_images = 1;
+    if (t.chunk_images > g->n)
+        t.chunk_images = g->n;
+    t.vw = tune("W_VW", t.vw);                     /* TUNE-HACK */
+    t.kv = tune("W_KV", t.kv);                     /* TUNE-HACK */
+    t.ct = tune("W_CT", t.ct);                     /* TUNE-HACK */
+    t.rt = tune("W_RT", t.rt);                     /* TUNE-HACK */
+    t.chunk_images = tune("W_CH", t.chunk_images); /* TUNE-HACK */
+    t.outs_padded = round_up(g->kg, t.vw * t.kv);  /* TUNE-HACK */
+    return t;
+}
+
+/* The sizes of one run of conv2d_fwd_direct: the input (x, or dy for
+ * backward data) [n, groups * ins, h, w] padded by (top, left) into
+ * [padded_h, padded_w], giving [n, groups * outs, out_h, out_w]. */
+typedef struct forward_plan {
+    size_t n, groups, ins, outs, h, w, top, left, out_h, out_w;
+    size_t kh, kw, dh, dw;
+    forward_tiles tiles;
+    size_t row_tiles, padded_h, padded_w, padded_count, packed_count;
+    int needs_padding;
+} forward_plan;
+
+static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data) {
+    forward_plan p;
+    p.n = g->n;
+    p.groups = g->groups;
+    p.kh = g->kh;
+    p.kw = g->kw;
+    p.dh = g->dh;
+    p.dw = g->dw;
+    if (!backward_data) {
+        p.ins = g->cg, p.outs = g->kg, p.h = g->h, p.w = g->w;
+        p.top = g->ph, p.left = g->pw, p.out_h = g->ho, p.out_w = g->wo;
+    } else {
+        p.ins = g->kg, p.outs = g->cg, p.h = g->ho, p.w = g->wo;
+        p.top = g->dh * (g->kh - 1) - g->ph, p.left = g->dw * (g->kw - 1) - g->pw;
+        p.out_h = g->h, p.out_w = g->w;
+    }
+    p.tiles = choose_forward_tiles(p.outs, p.out_w);
+    size_t span = p.tiles.vw * p.tiles.wv;
+    p.row_tiles = (p.out_w + span - 1) / span;
+    p.padded_h = p.h + 2 * p.top;
+    p.padded_w = p.w + 2 * p.left;
+    size_t needed = p.row_tiles * span + p.dw * (p.kw - 1);
+    if (p.padded_w < needed)
+        p.padded_w = needed;
+    p.needs_padding = p.top != 0 || p.left != 0 || p.padded_w != p.w;
+    p.padded_count = p.n * p.groups * p.ins * p.padded_h * p.padded_w;
+    size_t out_tiles = (p.outs + p.tiles.kt - 1) / p.tiles.kt;
+    p.packed_count = p.groups * out_tiles * p.ins * p.kh * p.kw * p.tiles.kt;
+    return p;
+}
+
+/* Workspace sizes are products of checked tensor sizes with small factors;
+ * they are compared with the index limit in double to rule out overflow. */
+static int plan_fits(const forward_plan *p) {
+    double padded =
+        (double)p->n * (double)(p->groups * p->ins) * (double)p->padded_h * (double)p->padded_w;
+    return padded <= (double)CLCNN__CONV2D_MAX_ELEMENTS &&
+           (double)p->packed_count <= (double)CLCNN__CONV2D_MAX_ELEMENTS;
+}
+
+static size_t weight_chunks(const clcnn__conv2d_geometry *g, const weight_tiles *t) {
+    return (g->n + t->chunk_images - 1) / t->chunk_images;
+}
+
+int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass) {
+    if (g->sh != 1 || g->sw != 1)
+        return 0;
+    if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
+        weight_tiles t = choose_weight_tiles(g);
+        double limit = (double)CLCNN__CONV2D_MAX_ELEMENTS;
+        double padded =
+            (double)g->n * (double)g->c * (double)(g->h + 2 * g->ph) * (double)(g->w + 2 * g->pw);
+        double grad =
+            (double)g->n * (double)g->groups * (double)(g->ho * g->wo) * (double)t.outs_padded;
+        double partial = (double)weight_chunks(g, &t) * (double)g->groups *
+                         (double)(g->cg * g->kh * g->kw) * (double)t.outs_padded;
+        return padded <= limit && grad <= limit && partial <= limit;
+    }
+    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA);
+    return plan_fits(&p);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Enqueues conv2d_pad: src [planes, h, w] into dst [planes, dst_h, dst_w] at
+ * (top, left). */
+static clcnn_status enqueue_pad(clcnn_context *ctx, cl_mem src, cl_mem dst, size_t planes, size_t h,
+                                size_t w, size_t dst_h, size_t dst_w, size_t top, size_t left) {
+    cl_kernel kernel;
+    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
+                                            "conv2d_pad", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+    clcnn__conv2d_arg_mem(&args, src);
+    clcnn__conv2d_arg_mem(&args, dst);
+    const size_t values[] = {planes, h, w, dst_h, dst_w, top, left};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        clcnn__conv2d_arg_int(&args, values[i]);
+    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
+        return status;
+    const size_t global = planes * dst_h;
+    if (getenv("DBG_KERNEL")) fprintf(stderr, "PAD %p -> %p planes %zu %zux%zu -> %zux%zu at %zu,%zu\n", (void *)src, (void *)dst, planes, h, w, dst_h, dst_w, top, left); /* DEBUG-HACK */
+    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+}
+
+static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, const forward_plan *p,
+                                 int transpose) {
+    cl_kernel kernel;
+    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
+                                            "conv2d_pack_weights", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+    clcnn__conv2d_arg_mem(&args, w);
+    clcnn__conv2d_arg_mem(&args, packed);
+    const size_t values[] = {p->groups, p->outs,     p->ins,           p->kh,
+                             p->kw,     p->tiles.kt, (size_t)transpose};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        clcnn__conv2d_arg_int(&args, values[i]);
+    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
+        return status;
+    const size_t global = p->packed_count;
+    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+}
+
+/* Pads the input, packs the weights and runs conv2d_fwd_direct. */
+static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_mem input, cl_mem w,
+                                int transpose, cl_mem bias, cl_mem out, int accumulate) {
+    char options[160];
+    snprintf(options, sizeof options,
+             "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "
+             "-DWV=%zu",
+             p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv);
+    cl_kernel kernel;
+    clcnn_status status =
+        clcnn__kernel_get(ctx, "conv2d_direct.cl", options, "conv2d_fwd_direct", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    cl_mem padded = input, packed = NULL;
+    if (p->needs_padding) {
+        status = clcnn__buffer_acquire(ctx, p->padded_count * sizeof(float), &padded);
+        if (status != CLCNN_OK)
+            return status;
+        status = enqueue_pad(ctx, input, padded, p->n * p->groups * p->ins, p->h, p->w, p->padded_h,
+                             p->padded_w, p->top, p->left);
+    }
+    if (getenv("DBG_KERNEL")) fprintf(stderr, "FWD input %p padded %p (%zu floats) out %p\n", (void *)input, (void *)padded, p->padded_count, (void *)out); /* DEBUG-HACK */
+    if (status == CLCNN_OK)
+        status = clcnn__buffer_acquire(ctx, p->packed_count * sizeof(float), &packed);
+    if (status == CLCNN_OK)
+        status = enqueue_pack(ctx, w, packed, p, transpose);
+    if (status == CLCNN_OK) {
+        clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+        clcnn__conv2d_arg_mem(&args, padded);
+        clcnn__conv2d_arg_mem(&args, packed);
+        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : packed); /* unread without one */
+        clcnn__conv2d_arg_int(&args, bias != NULL);
+        clcnn__conv2d_arg_mem(&args, out);
+        const size_t values[] = {(size_t)accumulate, p->ins,   p->outs,  p->groups,   p->padded_h,
+                                 p->padded_w,        p->out_h, p->out_w, p->row_tiles};
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+            clcnn__conv2d_arg_int(&args, values[i]);
+        status = clcnn__conv2d_args_done(ctx, &args);
+    }
+    if (status == CLCNN_OK) {
+        size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
+        const size_t global[3] = {p->out_h * p->row_tiles, p->groups * out_tiles, p->n};
+        status = clcnn__enqueue_kernel(ctx, kernel, 3, global, NULL);
+    }
+    if (packed != NULL)
+        clcnn__buffer_release(ctx, packed);
+    if (padded != input)
+        clcnn__buffer_release(ctx, padded);
+    return status;
+}
+
+/* ------------------------------------------------------------ entry points */
+
+clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                          cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
+    forward_plan p = plan_forward(g, 0);
+    return run_forward(ctx, &p, x, w, 0, bias, y, 0);
+}
+
+clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate) {
+    forward_plan p = plan_forward(g, 1);
+    return run_forward(ctx, &p, dy, w, 1, NULL, dx, accumulate);
+}
+
+/* Sets the arguments from `values` after the buffers and enqueues. */
+static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, const cl_mem *buffers,
+                           size_t buffer_count, const size_t *values, size_t value_count,
+                           cl_uint dims, const size_t *global) {
+    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+    for (size_t i = 0; i < buffer_count; i++)
+        clcnn__conv2d_arg_mem(&args, buffers[i]);
+    for (size_t i = 0; i < value_count; i++)
+        clcnn__conv2d_arg_int(&args, values[i]);
+    clcnn_status status = clcnn__conv2d_args_done(ctx, &args);
+    if (status == CLCNN_OK)
+        status = clcnn__enqueue_kernel(ctx, kernel, dims, global, NULL);
+    return status;
+}
+
+clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
+                                                   const clcnn__conv2d_geometry *g, cl_mem x,
+                                                   cl_mem dy, cl_mem dw, int accumulate) {
+    weight_tiles t = choose_weight_tiles(g);
+    size_t padded_h = g->h + 2 * g->ph, padded_w = g->w + 2 * g->pw;
+    size_t positions = g->ho * g->wo, count_j = g->cg * g->kh * g->kw;
+    size_t chunks = weight_chunks(g, &t);
+
+    char options[160];
+    snprintf(options, sizeof options,
+             "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DVW=%zu -DKV=%zu -DCT=%zu -DRT=%zu", g->kh,
+             g->kw, g->dh, g->dw, t.vw, t.kv, t.ct, t.rt);
+    const char *helpers = clcnn__conv2d_helper_options(ctx);
+    cl_kernel kernel, transpose, reduce;
+    clcnn_status status = clcnn__kernel_get(ctx, "conv2d_direct_weights.cl", options,
+                                            "conv2d_bwd_weights_direct", &kernel);
+    if (status == CLCNN_OK)
+        status = clcnn__kernel_get(ctx, "conv2d.cl", helpers, "conv2d_transpose_grad", &transpose);
+    if (status == CLCNN_OK)
+        status =
+            clcnn__kernel_get(ctx, "conv2d.cl", helpers, "conv2d_reduce_weight_partials", &reduce);
+    if (status != CLCNN_OK)
+        return status;
+
+    cl_mem xp = NULL, dyt = NULL, partial = NULL;
+    if (g->ph == 0 && g->pw == 0) {
+        xp = x;
+    } else {
+        status = clcnn__buffer_acquire(ctx, g->n * g->c * padded_h * padded_w * sizeof(float), &xp);
+        if (status == CLCNN_OK)
+            status =
+                enqueue_pad(ctx, x, xp, g->n * g->c, g->h, g->w, padded_h, padded_w, g->ph, g->pw);
+    }
+    if (status == CLCNN_OK)
+        status = clcnn__buffer_acquire(
+            ctx, g->n * g->groups * positions * t.outs_padded * sizeof(float), &dyt);
+    if (status == CLCNN_OK) {
+        const cl_mem buffers[] = {dy, dyt};
+        const size_t values[] = {g->n, g->groups, g->kg, t.outs_padded, positions};
+        const size_t global[2] = {(positions + 3) / 4, g->n * g->groups};
+        if (!getenv("W_SKIPTR")) /* TUNE-HACK */
+            status = launch(ctx, transpose, buffers, 2, values, 5, 2, global);
+    }
+    if (status == CLCNN_OK)
+        status = clcnn__buffer_acquire(
+            ctx, chunks * g->groups * count_j * t.outs_padded * sizeof(float), &partial);
+    if (status == CLCNN_OK) {
+        const cl_mem buffers[] = {xp, dyt, partial};
+        const size_t values[] = {g->cg, t.outs_padded, g->groups, padded_h,      padded_w,
+                                 g->ho, g->wo,         g->n,      t.chunk_images};
+        const size_t global[3] = {g->cg / t.ct * (g->kh / t.rt),
+                                  g->groups * (t.outs_padded / (t.vw * t.kv)), chunks};
+        if (!getenv("W_SKIPMAIN")) /* TUNE-HACK */
+            status = launch(ctx, kernel, buffers, 3, values, 9, 3, global);
+    }
+    if (status == CLCNN_OK) {
+        const cl_mem buffers[] = {partial, dw};
+        const size_t values[] = {g->groups, g->kg,  t.outs_padded,
+                                 count_j,   chunks, (size_t)accumulate};
+        const size_t global = g->groups * count_j;
+        if (!getenv("W_SKIPRED")) /* TUNE-HACK */
+            status = launch(ctx, reduce, buffers, 2, values, 6, 1, &global);
+    }
+    if (partial != NULL)
+        clcnn__buffer_release(ctx, partial);
+    if (dyt != NULL)
+        clcnn__buffer_release(ctx, dyt);
+    if (xp != NULL && xp != x)
+        clcnn__buffer_release(ctx, xp);
+    return status;
+}

@@ -1,0 +1,88 @@
+/* Internal interface of the conv2d op, shared by its host files: the checked
+ * geometry of one convolution and the entry points of each algorithm
+ * (conv2d_general.c, conv2d_direct.c, conv2d_tiled.c). Not installed. */
+#ifndef CLCNN_OPS_CONV2D_INTERNAL_H
+#define CLCNN_OPS_CONV2D_INTERNAL_H
+
+#include "clcnn/conv2d.h"
+#include "runtime/internal.h"
+
+/* Every size of one convolution, checked: each tensor and workspace the
+ * kernels index holds fewer than CLCNN__CONV2D_MAX_ELEMENTS elements, so the
+ * kernels' 32-bit index arithmetic cannot overflow. */
+typedef struct clcnn__conv2d_geometry {
+    size_t n, c, h, w; /* input [N, C, H, W] */
+    size_t k, kh, kw;  /* weights [K, C/groups, KH, KW] */
+    size_t ho, wo;     /* output [N, K, HO, WO] */
+    size_t sh, sw;     /* stride */
+    size_t ph, pw;     /* padding */
+    size_t dh, dw;     /* dilation */
+    size_t groups;     /* group count */
+    size_t cg, kg;     /* input and output channels per group */
+} clcnn__conv2d_geometry;
+
+#define CLCNN__CONV2D_MAX_ELEMENTS ((size_t)0x7fffffff)
+
+typedef enum clcnn__conv2d_pass {
+    CLCNN__CONV2D_FORWARD = 0,
+    CLCNN__CONV2D_BACKWARD_DATA = 1,
+    CLCNN__CONV2D_BACKWARD_WEIGHTS = 2
+} clcnn__conv2d_pass;
+
+/* Kernel arguments set one after the other; the first failure sticks and is
+ * reported by clcnn__conv2d_args_done. */
+typedef struct clcnn__conv2d_args {
+    cl_kernel kernel;
+    cl_uint index;
+    cl_int error;
+} clcnn__conv2d_args;
+
+clcnn__conv2d_args clcnn__conv2d_args_begin(cl_kernel kernel);
+void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem);
+void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value);
+clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args);
+
+/* Whether count elements fit the kernels' 32-bit indices. */
+int clcnn__conv2d_fits(size_t count);
+
+/* The build options of cl/conv2d.cl for this device (one build serves the
+ * general kernels and the helpers every algorithm uses). */
+const char *clcnn__conv2d_helper_options(const clcnn_context *ctx);
+
+/* db (+)= sum of dy over N, HO, WO: shared by every algorithm. */
+clcnn_status clcnn__conv2d_bias_grad(clcnn_context *ctx, const clcnn__conv2d_geometry *g, cl_mem dy,
+                                     cl_mem db, int accumulate);
+
+/* ALGO_GENERAL: accepts every geometry. */
+clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                           cl_mem x, cl_mem w, cl_mem bias, cl_mem y);
+clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
+                                                 const clcnn__conv2d_geometry *g, cl_mem dy,
+                                                 cl_mem w, cl_mem dx, int accumulate);
+clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
+                                                    const clcnn__conv2d_geometry *g, cl_mem x,
+                                                    cl_mem dy, cl_mem dw, int accumulate);
+
+/* ALGO_DIRECT: stride 1 only, and workspaces within the index limit. */
+int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass);
+clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                          cl_mem x, cl_mem w, cl_mem bias, cl_mem y);
+clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate);
+clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
+                                                   const clcnn__conv2d_geometry *g, cl_mem x,
+                                                   cl_mem dy, cl_mem dw, int accumulate);
+
+/* ALGO_TILED: every geometry whose workspace fits the index limit, on
+ * devices that run work-groups of 64 work-items or more. */
+int clcnn__conv2d_tiled_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                 clcnn__conv2d_pass pass);
+clcnn_status clcnn__conv2d_tiled_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                         cl_mem x, cl_mem w, cl_mem bias, cl_mem y);
+clcnn_status clcnn__conv2d_tiled_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                               cl_mem dy, cl_mem w, cl_mem dx, int accumulate);
+clcnn_status clcnn__conv2d_tiled_backward_weights(clcnn_context *ctx,
+                                                  const clcnn__conv2d_geometry *g, cl_mem x,
+                                                  cl_mem dy, cl_mem dw, int accumulate);
+
+#endif

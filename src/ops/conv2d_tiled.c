@@ -1,0 +1,151 @@
+/* conv2d, tiled algorithm (the GPU path): one implicit-GEMM kernel in
+ * work-group tiles through local memory for all three passes
+ * (cl/conv2d_tiled.cl). Backward weights splits its long reduction into
+ * chunks whose partial sums a second kernel adds in a fixed order. */
+#include <stdio.h>
+
+#include "ops/conv2d_internal.h"
+
+enum { MODE_FORWARD = 0, MODE_BACKWARD_DATA = 1, MODE_BACKWARD_WEIGHTS = 2 };
+
+/* Reduction values staged per step (TQ in the kernel). */
+#define TILED_STEP 16
+
+/* Work-items per work-group side for a rows x cols product: 16 (256
+ * work-items, 64 x 64 outputs) where the device allows it and the product
+ * fills such tiles, else 8 (32 x 32 outputs). 0 when the device runs fewer
+ * than 64 work-items per group. */
+static size_t tile_side(const clcnn_context *ctx, size_t rows, size_t cols) {
+    size_t most = ctx->info.max_work_group_size;
+    if (most < 64)
+        return 0;
+    return most >= 256 && rows > 32 && cols > 32 ? 16 : 8;
+}
+
+/* Chunks of the backward-weights reduction: enough work-groups to fill a
+ * large GPU (about 512), each chunk at least a few steps long. */
+static size_t weight_chunks(const clcnn__conv2d_geometry *g, size_t side, size_t *chunk_len) {
+    size_t tile = 4 * side;
+    size_t reduction = g->n * g->ho * g->wo;
+    size_t tiles =
+        g->groups * ((g->kg + tile - 1) / tile) * ((g->cg * g->kh * g->kw + tile - 1) / tile);
+    size_t chunks = (512 + tiles - 1) / tiles;
+    size_t most = (reduction + 4 * TILED_STEP - 1) / (4 * TILED_STEP);
+    if (chunks > most)
+        chunks = most;
+    if (chunks < 1)
+        chunks = 1;
+    size_t len = (reduction + chunks - 1) / chunks;
+    len = (len + TILED_STEP - 1) / TILED_STEP * TILED_STEP;
+    *chunk_len = len;
+    return (reduction + len - 1) / len;
+}
+
+int clcnn__conv2d_tiled_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                 clcnn__conv2d_pass pass) {
+    size_t side = tile_side(ctx, g->kg, g->cg * g->kh * g->kw);
+    if (side == 0)
+        return 0;
+    if (pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        return 1;
+    size_t chunk_len;
+    double partial =
+        (double)weight_chunks(g, side, &chunk_len) * (double)(g->k * g->cg * g->kh * g->kw);
+    return partial <= (double)CLCNN__CONV2D_MAX_ELEMENTS;
+}
+
+/* Sets the arguments of conv2d_tiled and enqueues it over `col` x `rows`
+ * outputs per group and `depth` groups (x chunks). */
+static clcnn_status run_tiled(clcnn_context *ctx, const clcnn__conv2d_geometry *g, int mode,
+                              cl_mem w, cl_mem x, cl_mem dy, cl_mem out, cl_mem bias,
+                              int accumulate, size_t chunks, size_t chunk_len, size_t cols,
+                              size_t rows) {
+    size_t side = tile_side(ctx, rows, cols);
+    char options[64];
+    snprintf(options, sizeof options, "-DTS=%zu -DTQ=%d", side, TILED_STEP);
+    cl_kernel kernel;
+    clcnn_status status =
+        clcnn__kernel_get(ctx, "conv2d_tiled.cl", options, "conv2d_tiled", &kernel);
+    if (status != CLCNN_OK)
+        return status;
+    size_t allowed = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof allowed, &allowed, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn__fail_cl(ctx, err, "clGetKernelWorkGroupInfo(conv2d_tiled)");
+    if (allowed < side * side)
+        return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
+                           "conv2d tiled: the device runs conv2d_tiled in work-groups of at "
+                           "most %zu work-items, it needs %zu",
+                           allowed, side * side);
+    cl_mem any = w != NULL ? w : x;
+    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+    clcnn__conv2d_arg_mem(&args, w != NULL ? w : any); /* unread operands get a stand-in */
+    clcnn__conv2d_arg_mem(&args, x != NULL ? x : any);
+    clcnn__conv2d_arg_mem(&args, dy != NULL ? dy : any);
+    clcnn__conv2d_arg_mem(&args, out);
+    clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : any);
+    clcnn__conv2d_arg_int(&args, bias != NULL);
+    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
+    clcnn__conv2d_arg_int(&args, (size_t)mode);
+    clcnn__conv2d_arg_int(&args, chunks);
+    clcnn__conv2d_arg_int(&args, chunk_len);
+    const size_t values[] = {g->n,  g->c,  g->h,  g->w,  g->k,  g->kh, g->kw, g->ho, g->wo,
+                             g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->cg, g->kg};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        clcnn__conv2d_arg_int(&args, values[i]);
+    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
+        return status;
+    size_t tile = 4 * side;
+    const size_t local[3] = {side, side, 1};
+    const size_t global[3] = {(cols + tile - 1) / tile * side, (rows + tile - 1) / tile * side,
+                              g->groups * chunks};
+    return clcnn__enqueue_kernel(ctx, kernel, 3, global, local);
+}
+
+clcnn_status clcnn__conv2d_tiled_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                         cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
+    return run_tiled(ctx, g, MODE_FORWARD, w, x, NULL, y, bias, 0, 1, 0, g->n * g->ho * g->wo,
+                     g->kg);
+}
+
+clcnn_status clcnn__conv2d_tiled_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                               cl_mem dy, cl_mem w, cl_mem dx, int accumulate) {
+    return run_tiled(ctx, g, MODE_BACKWARD_DATA, w, NULL, dy, dx, NULL, accumulate, 1, 0,
+                     g->n * g->h * g->w, g->cg);
+}
+
+clcnn_status clcnn__conv2d_tiled_backward_weights(clcnn_context *ctx,
+                                                  const clcnn__conv2d_geometry *g, cl_mem x,
+                                                  cl_mem dy, cl_mem dw, int accumulate) {
+    size_t chunk_len;
+    size_t chunks = weight_chunks(g, tile_side(ctx, g->kg, g->cg * g->kh * g->kw), &chunk_len);
+    size_t count = g->k * g->cg * g->kh * g->kw;
+    if (chunks == 1)
+        return run_tiled(ctx, g, MODE_BACKWARD_WEIGHTS, NULL, x, dy, dw, NULL, accumulate, 1,
+                         chunk_len, g->cg * g->kh * g->kw, g->kg);
+    cl_kernel reduce;
+    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
+                                            "conv2d_reduce_partials", &reduce);
+    if (status != CLCNN_OK)
+        return status;
+    cl_mem partial;
+    status = clcnn__buffer_acquire(ctx, chunks * count * sizeof(float), &partial);
+    if (status != CLCNN_OK)
+        return status;
+    status = run_tiled(ctx, g, MODE_BACKWARD_WEIGHTS, NULL, x, dy, partial, NULL, 0, chunks,
+                       chunk_len, g->cg * g->kh * g->kw, g->kg);
+    if (status == CLCNN_OK) {
+        clcnn__conv2d_args args = clcnn__conv2d_args_begin(reduce);
+        clcnn__conv2d_arg_mem(&args, partial);
+        clcnn__conv2d_arg_mem(&args, dw);
+        clcnn__conv2d_arg_int(&args, count);
+        clcnn__conv2d_arg_int(&args, chunks);
+        clcnn__conv2d_arg_int(&args, (size_t)accumulate);
+        status = clcnn__conv2d_args_done(ctx, &args);
+        if (status == CLCNN_OK)
+            status = clcnn__enqueue_kernel(ctx, reduce, 1, &count, NULL);
+    }
+    clcnn__buffer_release(ctx, partial);
+    return status;
+}

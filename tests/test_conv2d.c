@@ -1,0 +1,797 @@
+/* conv2d: every algorithm against the plain double reference on awkward
+ * shapes (batch 1, odd sizes, channel counts no tile divides, 1x1 and 5x5
+ * kernels, stride 2, padding 0 and 2, dilation 2, groups, depthwise), with
+ * and without bias, in both grad modes; the reference's gradients against
+ * central finite differences of its forward; PyTorch's golden; determinism;
+ * no allocation once warm; every bad argument with its exact status.
+ *
+ * Tolerance: an element passes when |got - ref| <= 2e-5 * S, S being the
+ * sum of the absolute values of every term that makes the element (products
+ * of the operands, the bias, and the previous value when accumulating): a
+ * float32 sum of S-sized terms stays far inside that, while one missing or
+ * extra term of a few thousand does not. The golden uses the README's
+ * atol 1e-5 + rtol 1e-5. Under CLCNN_TEST_SMALL (or on Oclgrind) only the
+ * small shapes run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clcnn/conv2d.h"
+#include "ref/conv2d_ref.h"
+#include "support/test_support.h"
+
+#define CONV_TOLERANCE 2e-5
+
+typedef struct fixture {
+    clcnn_context *ctx;
+    clcnn_context *other; /* for CONTEXT_MISMATCH; lives until teardown */
+    int small;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
+        free(f);
+        return -1;
+    }
+    const char *env = getenv("CLCNN_TEST_SMALL");
+    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
+    clcnn_device_info info;
+    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
+        strstr(info.platform_name, "Oclgrind") != NULL)
+        f->small = 1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    clcnn_context_destroy(f->ctx);
+    clcnn_context_destroy(f->other);
+    free(f);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ cases */
+
+typedef struct conv_case {
+    const char *name;
+    size_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    int bias;
+    int large; /* skipped under CLCNN_TEST_SMALL */
+} conv_case;
+
+static const conv_case cases[] = {
+    /* name                n  c  h   w   k  kh kw sh sw ph pw dh dw g  bias large */
+    {"batch1_7x5_3x3_p1", 1, 3, 7, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+    {"1x1_p0", 2, 5, 6, 9, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0},
+    {"5x5_p2", 2, 3, 9, 8, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1, 0},
+    {"5x5_p0", 1, 2, 7, 9, 3, 5, 5, 1, 1, 0, 0, 1, 1, 1, 0, 0},
+    {"stride2_p1", 2, 4, 9, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0},
+    {"stride2_2x2_p0", 3, 2, 8, 7, 3, 2, 2, 2, 2, 0, 0, 1, 1, 1, 0, 0},
+    {"dilation2_p2", 1, 3, 11, 10, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 0},
+    {"groups2", 2, 6, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 0},
+    {"depthwise", 2, 5, 7, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 1, 0},
+    {"depthwise_x2_stride2", 1, 3, 8, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 3, 0, 0},
+    {"3x2_stride1x2_dil1x2", 2, 3, 8, 11, 4, 3, 2, 1, 2, 1, 0, 1, 2, 1, 1, 0},
+    {"1x3_full_padding", 1, 4, 6, 13, 3, 1, 3, 1, 1, 0, 2, 1, 1, 1, 0, 0},
+    {"wide_k17_c7", 2, 7, 13, 33, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"chunked_16x32x32", 2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"groups4_dil2_20wide", 2, 8, 12, 20, 12, 3, 3, 1, 1, 2, 2, 2, 2, 4, 0, 1},
+};
+
+static conv2d_ref_shape ref_shape(const conv_case *cc) {
+    conv2d_ref_shape s = {cc->n,  cc->c,  cc->h,  cc->w,  cc->k,  cc->kh,     cc->kw, cc->sh,
+                          cc->sw, cc->ph, cc->pw, cc->dh, cc->dw, cc->groups, 0,      0};
+    assert_true(conv2d_ref_complete(&s));
+    return s;
+}
+
+static clcnn_conv2d_params case_params(const conv_case *cc, int algorithm) {
+    clcnn_conv2d_params p = clcnn_conv2d_params_default();
+    p.stride_h = cc->sh, p.stride_w = cc->sw, p.pad_h = cc->ph, p.pad_w = cc->pw;
+    p.dilation_h = cc->dh, p.dilation_w = cc->dw, p.groups = cc->groups;
+    p.algorithm = algorithm;
+    return p;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static clcnn_tensor *make_tensor(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                                 const float *data) {
+    clcnn_tensor *t = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &t));
+    if (data != NULL)
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, data, clcnn_tensor_numel(t)));
+    return t;
+}
+
+static float *random_floats(size_t count, uint32_t seed) {
+    float *data = ts_malloc(count * sizeof *data);
+    ts_fill_random(data, count, seed, -1.0f, 1.0f);
+    return data;
+}
+
+static double *to_double(const float *data, size_t count, int absolute) {
+    double *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = absolute ? fabs((double)data[i]) : (double)data[i];
+    return out;
+}
+
+static float *read_tensor(const clcnn_tensor *t) {
+    size_t count = clcnn_tensor_numel(t);
+    float *out = ts_malloc(count * sizeof *out);
+    TS_ASSERT_OK(clcnn_tensor_context(t), clcnn_tensor_read(t, 0, out, count));
+    return out;
+}
+
+/* Fails unless |got - (base + ref)| <= CONV_TOLERANCE * (|base| + scale) for
+ * every element; base may be NULL (zero). Names the case and the first
+ * element out of tolerance. */
+static void check_close(const char *what, const char *case_name, int algorithm, const float *got,
+                        const float *base, const double *ref, const double *scale, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        double b = base != NULL ? (double)base[i] : 0.0;
+        double expected = b + ref[i];
+        double allowed = CONV_TOLERANCE * (fabs(b) + scale[i]);
+        double error = fabs((double)got[i] - expected);
+        if (isnan(got[i]) || error > allowed) {
+            print_error("%s of case %s (algorithm %d): element %zu is %.9g, expected %.9g "
+                        "(error %.3g, allowed %.3g)\n",
+                        what, case_name, algorithm, i, (double)got[i], expected, error, allowed);
+            fail();
+        }
+    }
+}
+
+static int algorithm_accepts(int algorithm, const conv_case *cc) {
+    return algorithm != CLCNN_CONV2D_ALGO_DIRECT || (cc->sh == 1 && cc->sw == 1);
+}
+
+/* Overwrites every free pooled buffer in full from the host. Oclgrind 21.10
+ * (uninitialised-value checker) re-sizes its record of a buffer to the
+ * extent of each host store -- a write, or each element of a fill -- so
+ * after a partial host store (tensor_create fills only the tensor's part of
+ * a larger pooled buffer, then writes it) bytes past that extent stay
+ * "uninitialised" even once a kernel has stored to them, and a workspace
+ * that later lands in the buffer gives false reports. One full write
+ * restores the record; the tests call this before each case. (Released
+ * buffers have the same problem when Oclgrind recycles their ids, so the
+ * tests release none before teardown.) */
+static void fresh_buffers(clcnn_context *ctx) {
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    size_t largest = 0;
+    for (size_t i = 0; i < ctx->pool_count; i++)
+        if (ctx->pool[i].bytes > largest)
+            largest = ctx->pool[i].bytes;
+    void *zeros = calloc(largest > 0 ? largest : 1, 1);
+    assert_non_null(zeros);
+    for (size_t i = 0; i < ctx->pool_count; i++)
+        if (!ctx->pool[i].in_use)
+            assert_int_equal(clEnqueueWriteBuffer(ctx->queue, ctx->pool[i].mem, CL_TRUE, 0,
+                                                  ctx->pool[i].bytes, zeros, 0, NULL, NULL),
+                             CL_SUCCESS);
+    free(zeros);
+}
+
+/* Runs the three passes of one case with one algorithm, both grad modes,
+ * and checks them against the reference. */
+static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
+    fresh_buffers(ctx);
+    conv2d_ref_shape s = ref_shape(cc);
+    size_t xn = conv2d_ref_x_count(&s), wn = conv2d_ref_w_count(&s), yn = conv2d_ref_y_count(&s);
+    size_t x_dims[4] = {s.n, s.c, s.h, s.w}, w_dims[4] = {s.k, s.c / s.groups, s.kh, s.kw};
+    size_t y_dims[4] = {s.n, s.k, s.ho, s.wo}, b_dims[1] = {s.k};
+    clcnn_conv2d_params p = case_params(cc, algorithm);
+    size_t shape[4];
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&p, x_dims, w_dims, shape));
+    assert_memory_equal(shape, y_dims, sizeof shape);
+
+    float *x = random_floats(xn, 11), *w = random_floats(wn, 12), *b = random_floats(s.k, 13);
+    float *dy = random_floats(yn, 14);
+    float *prev_x = random_floats(xn, 15), *prev_w = random_floats(wn, 16);
+    float *prev_b = random_floats(s.k, 17);
+    double *xd = to_double(x, xn, 0), *wd = to_double(w, wn, 0), *bd = to_double(b, s.k, 0);
+    double *dyd = to_double(dy, yn, 0);
+    double *xa = to_double(x, xn, 1), *wa = to_double(w, wn, 1), *ba = to_double(b, s.k, 1);
+    double *dya = to_double(dy, yn, 1);
+    double *ref = ts_malloc((xn + wn + yn) * sizeof *ref);
+    double *scale = ts_malloc((xn + wn + yn) * sizeof *scale);
+
+    clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, w);
+    clcnn_tensor *bt = make_tensor(ctx, 1, b_dims, b), *dyt = make_tensor(ctx, 4, y_dims, dy);
+    clcnn_tensor *yt = make_tensor(ctx, 4, y_dims, NULL), *dxt = make_tensor(ctx, 4, x_dims, NULL);
+    clcnn_tensor *dwt = make_tensor(ctx, 4, w_dims, NULL), *dbt = make_tensor(ctx, 1, b_dims, NULL);
+    if (getenv("DBG_KERNEL"))
+        fprintf(stderr, "CASE %s x %p w %p dy %p dx %p\n", cc->name,
+                (void *)clcnn_tensor_cl_mem(xt), (void *)clcnn_tensor_cl_mem(wt),
+                (void *)clcnn_tensor_cl_mem(dyt),
+                (void *)clcnn_tensor_cl_mem(dxt)); /* DEBUG-HACK */
+
+    if (!algorithm_accepts(algorithm, cc)) {
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+        TS_ASSERT_STATUS(
+            ctx, CLCNN_ERROR_UNSUPPORTED,
+            clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, dbt, CLCNN_GRAD_OVERWRITE));
+        goto done;
+    }
+
+    /* Forward, overwriting garbage. */
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(yt, 123.0f));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, cc->bias ? bt : NULL, yt));
+    conv2d_ref_forward(&s, xd, wd, cc->bias ? bd : NULL, ref);
+    conv2d_ref_forward(&s, xa, wa, cc->bias ? ba : NULL, scale);
+    float *got = read_tensor(yt);
+    check_close("forward", cc->name, algorithm, got, NULL, ref, scale, yn);
+    free(got);
+
+    /* Backward data: overwrite, then accumulate onto other values. */
+    conv2d_ref_backward_data(&s, dyd, wd, ref);
+    conv2d_ref_backward_data(&s, dya, wa, scale);
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dxt, -55.0f));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+    got = read_tensor(dxt);
+    check_close("backward_data", cc->name, algorithm, got, NULL, ref, scale, xn);
+    free(got);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(dxt, 0, prev_x, xn));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_ACCUMULATE));
+    got = read_tensor(dxt);
+    check_close("backward_data (accumulate)", cc->name, algorithm, got, prev_x, ref, scale, xn);
+    free(got);
+
+    /* Backward weights (and bias when the case has one). */
+    clcnn_tensor *db = cc->bias ? dbt : NULL;
+    double *ref_b = ref + wn, *scale_b = scale + wn;
+    conv2d_ref_backward_weights(&s, xd, dyd, ref);
+    conv2d_ref_backward_weights(&s, xa, dya, scale);
+    conv2d_ref_backward_bias(&s, dyd, ref_b);
+    conv2d_ref_backward_bias(&s, dya, scale_b);
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dwt, 77.0f));
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dbt, 77.0f));
+    TS_ASSERT_OK(ctx,
+                 clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, db, CLCNN_GRAD_OVERWRITE));
+    got = read_tensor(dwt);
+    check_close("backward_weights", cc->name, algorithm, got, NULL, ref, scale, wn);
+    free(got);
+    got = read_tensor(dbt);
+    if (cc->bias) {
+        check_close("backward_bias", cc->name, algorithm, got, NULL, ref_b, scale_b, s.k);
+    } else {
+        for (size_t i = 0; i < s.k; i++)
+            assert_true(got[i] == 77.0f); /* db NULL: untouched */
+    }
+    free(got);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(dwt, 0, prev_w, wn));
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(dbt, 0, prev_b, s.k));
+    TS_ASSERT_OK(ctx,
+                 clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, db, CLCNN_GRAD_ACCUMULATE));
+    got = read_tensor(dwt);
+    check_close("backward_weights (accumulate)", cc->name, algorithm, got, prev_w, ref, scale, wn);
+    free(got);
+    if (cc->bias) {
+        got = read_tensor(dbt);
+        check_close("backward_bias (accumulate)", cc->name, algorithm, got, prev_b, ref_b, scale_b,
+                    s.k);
+        free(got);
+    }
+
+done:
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
+    clcnn_tensor_destroy(dyt), clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt);
+    clcnn_tensor_destroy(dwt), clcnn_tensor_destroy(dbt);
+    free(x), free(w), free(b), free(dy), free(prev_x), free(prev_w), free(prev_b);
+    free(xd), free(wd), free(bd), free(dyd), free(xa), free(wa), free(ba), free(dya);
+    free(ref), free(scale);
+}
+
+/* Every case with one algorithm. AUTO only dispatches to the others, which
+ * each run every case, so under CLCNN_TEST_SMALL (Oclgrind, slow) it runs
+ * every third case. */
+static void run_all_cases(void **state, int algorithm) {
+    fixture *f = *state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (f->small && algorithm == CLCNN_CONV2D_ALGO_AUTO && i % 3 != 0)
+            continue;
+        else if (getenv("DBG_CASE") && !strstr(getenv("DBG_CASE"), cases[i].name))
+            continue;
+        else /* DEBUG-HACK */
+            if (!(f->small && cases[i].large))
+                run_case(f->ctx, &cases[i], algorithm);
+}
+
+static void test_auto(void **state) {
+    run_all_cases(state, CLCNN_CONV2D_ALGO_AUTO);
+}
+
+static void test_general(void **state) {
+    run_all_cases(state, CLCNN_CONV2D_ALGO_GENERAL);
+}
+
+static void test_direct(void **state) {
+    run_all_cases(state, CLCNN_CONV2D_ALGO_DIRECT);
+}
+
+static void test_tiled(void **state) {
+    run_all_cases(state, CLCNN_CONV2D_ALGO_TILED);
+}
+
+/* ------------------------------------------------ reference self-check */
+
+/* L = sum(y * g): its gradients are backward data / weights / bias of g.
+ * Central differences of the reference forward, element by element. */
+static double loss(const conv2d_ref_shape *s, const double *x, const double *w, const double *b,
+                   const double *g, double *y) {
+    conv2d_ref_forward(s, x, w, b, y);
+    double sum = 0.0;
+    for (size_t i = 0; i < conv2d_ref_y_count(s); i++)
+        sum += y[i] * g[i];
+    return sum;
+}
+
+static void check_finite_differences(double *param, size_t count, const double *analytic,
+                                     const conv2d_ref_shape *s, double *x, double *w, double *b,
+                                     const double *g, double *y) {
+    const double h = 1e-4;
+    for (size_t i = 0; i < count; i++) {
+        double saved = param[i];
+        param[i] = saved + h;
+        double plus = loss(s, x, w, b, g, y);
+        param[i] = saved - h;
+        double minus = loss(s, x, w, b, g, y);
+        param[i] = saved;
+        double numeric = (plus - minus) / (2 * h);
+        assert_true(fabs(numeric - analytic[i]) <= 1e-8 * (1.0 + fabs(analytic[i])));
+    }
+}
+
+static void test_reference_gradients(void **state) {
+    (void)state;
+    const conv_case checks[] = {
+        {"fd_stride2_groups2", 2, 4, 7, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 2, 1, 0},
+        {"fd_dilation2_rect", 1, 3, 8, 9, 2, 2, 3, 1, 2, 1, 2, 2, 1, 1, 1, 0},
+        {"fd_depthwise_5x5", 2, 3, 6, 7, 3, 5, 5, 1, 1, 2, 1, 1, 1, 3, 1, 0},
+    };
+    for (size_t c = 0; c < sizeof checks / sizeof checks[0]; c++) {
+        conv2d_ref_shape s = ref_shape(&checks[c]);
+        size_t xn = conv2d_ref_x_count(&s), wn = conv2d_ref_w_count(&s);
+        size_t yn = conv2d_ref_y_count(&s);
+        float *xf = random_floats(xn, 21), *wf = random_floats(wn, 22);
+        float *bf = random_floats(s.k, 23), *gf = random_floats(yn, 24);
+        double *x = to_double(xf, xn, 0), *w = to_double(wf, wn, 0), *b = to_double(bf, s.k, 0);
+        double *g = to_double(gf, yn, 0), *y = ts_malloc(yn * sizeof *y);
+        double *dx = ts_malloc(xn * sizeof *dx), *dw = ts_malloc(wn * sizeof *dw);
+        double *db = ts_malloc(s.k * sizeof *db);
+        conv2d_ref_backward_data(&s, g, w, dx);
+        conv2d_ref_backward_weights(&s, x, g, dw);
+        conv2d_ref_backward_bias(&s, g, db);
+        check_finite_differences(x, xn, dx, &s, x, w, b, g, y);
+        check_finite_differences(w, wn, dw, &s, x, w, b, g, y);
+        check_finite_differences(b, s.k, db, &s, x, w, b, g, y);
+        free(xf), free(wf), free(bf), free(gf), free(x), free(w), free(b), free(g), free(y);
+        free(dx), free(dw), free(db);
+    }
+}
+
+/* ---------------------------------------------------------------- golden */
+
+static char *golden_path(const char *file) {
+    const char *shared = getenv("CLCNN_SHARED_DIR");
+    char *path = ts_malloc(4096);
+    if (shared != NULL && shared[0] != '\0') {
+        snprintf(path, 4096, "%s/data/golden/%s", shared, file);
+        return path;
+    }
+#ifdef CLCNN_SOURCE_DIR
+    snprintf(path, 4096, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, file);
+#else
+    /* This file is tests/test_conv2d.c under the source directory; the
+     * compiler sees it by its absolute path. */
+    const char *self = __FILE__;
+    const char *cut = strstr(self, "tests/test_conv2d.c");
+    int root = cut != NULL ? (int)(cut - self) : 0;
+    snprintf(path, 4096, "%.*s../shared/data/golden/%s", root, self, file);
+#endif
+    return path;
+}
+
+/* The values of tensor `name` in a golden file (format v1: tokens, '#'
+ * comments), checked to hold expected_count values. */
+static double *golden_tensor(const char *file, const char *name, size_t expected_count) {
+    char *path = golden_path(file);
+    FILE *in = fopen(path, "r");
+    if (in == NULL) {
+        print_error("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ dir)\n", path);
+        free(path);
+        fail();
+    }
+    free(path);
+    char token[256];
+    double *values = NULL;
+    while (values == NULL && fscanf(in, "%255s", token) == 1) {
+        if (token[0] == '#') {
+            int ch;
+            while ((ch = fgetc(in)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
+        if (strcmp(token, "tensor") != 0)
+            continue;
+        char tensor_name[64], dtype[16];
+        int ndim = 0;
+        assert_int_equal(fscanf(in, "%63s %15s %d", tensor_name, dtype, &ndim), 3);
+        size_t count = 1;
+        for (int i = 0; i < ndim; i++) {
+            long dim = 0;
+            assert_int_equal(fscanf(in, "%ld", &dim), 1);
+            count *= (size_t)dim;
+        }
+        if (strcmp(tensor_name, name) != 0)
+            continue;
+        assert_int_equal(count, expected_count);
+        values = ts_malloc(count * sizeof *values);
+        for (size_t i = 0; i < count; i++)
+            assert_int_equal(fscanf(in, "%lf", &values[i]), 1);
+    }
+    fclose(in);
+    if (values == NULL) {
+        print_error("tensor %s not found in %s\n", name, file);
+        fail();
+    }
+    return values;
+}
+
+static float *to_float(const double *data, size_t count) {
+    float *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = (float)data[i];
+    return out;
+}
+
+/* PyTorch's Conv2d(3 -> 4, 3x3, padding 1) with bias: y, dx, dw, db, with
+ * every algorithm. */
+static void test_golden(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    fresh_buffers(ctx);
+    static const char file[] = "conv2d_3x3_p1_s1.txt";
+    const size_t x_dims[4] = {2, 3, 6, 6}, w_dims[4] = {4, 3, 3, 3}, b_dims[1] = {4};
+    const size_t y_dims[4] = {2, 4, 6, 6};
+    const size_t xn = 216, wn = 108, yn = 288;
+    double *x = golden_tensor(file, "x", xn), *w = golden_tensor(file, "w", wn);
+    double *b = golden_tensor(file, "b", 4), *dy = golden_tensor(file, "dy", yn);
+    double *y = golden_tensor(file, "y", yn), *dx = golden_tensor(file, "dx", xn);
+    double *dw = golden_tensor(file, "dw", wn), *db = golden_tensor(file, "db", 4);
+    float *xf = to_float(x, xn), *wf = to_float(w, wn), *bf = to_float(b, 4);
+    float *dyf = to_float(dy, yn);
+    clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, xf), *wt = make_tensor(ctx, 4, w_dims, wf);
+    clcnn_tensor *bt = make_tensor(ctx, 1, b_dims, bf), *dyt = make_tensor(ctx, 4, y_dims, dyf);
+    clcnn_tensor *yt = make_tensor(ctx, 4, y_dims, NULL), *dxt = make_tensor(ctx, 4, x_dims, NULL);
+    clcnn_tensor *dwt = make_tensor(ctx, 4, w_dims, NULL), *dbt = make_tensor(ctx, 1, b_dims, NULL);
+    const int algorithms[] = {CLCNN_CONV2D_ALGO_AUTO, CLCNN_CONV2D_ALGO_GENERAL,
+                              CLCNN_CONV2D_ALGO_DIRECT, CLCNN_CONV2D_ALGO_TILED};
+    for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {
+        clcnn_conv2d_params p = clcnn_conv2d_params_default();
+        p.pad_h = p.pad_w = 1;
+        p.algorithm = algorithms[a];
+        TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, bt, yt));
+        TS_ASSERT_OK(ctx, clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+        TS_ASSERT_OK(
+            ctx, clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, dbt, CLCNN_GRAD_OVERWRITE));
+        float *got = read_tensor(yt);
+        TS_ASSERT_FLOATS_NEAR(got, y, yn, 1e-5, 1e-5);
+        free(got);
+        got = read_tensor(dxt);
+        TS_ASSERT_FLOATS_NEAR(got, dx, xn, 1e-5, 1e-5);
+        free(got);
+        got = read_tensor(dwt);
+        TS_ASSERT_FLOATS_NEAR(got, dw, wn, 1e-5, 1e-5);
+        free(got);
+        got = read_tensor(dbt);
+        TS_ASSERT_FLOATS_NEAR(got, db, 4, 1e-5, 1e-5);
+        free(got);
+    }
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
+    clcnn_tensor_destroy(dyt), clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt);
+    clcnn_tensor_destroy(dwt), clcnn_tensor_destroy(dbt);
+    free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+    free(xf), free(wf), free(bf), free(dyf);
+}
+
+/* ------------------------------------------- determinism and allocation */
+
+/* Two runs give the same bits, and a warm run allocates no device buffer. */
+static void test_deterministic_and_pooled(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    fresh_buffers(ctx);
+    size_t n = f->small ? 1 : 4, c = f->small ? 3 : 24, k = f->small ? 5 : 20;
+    size_t h = f->small ? 5 : 18, w = f->small ? 7 : 17;
+    const size_t x_dims[4] = {n, c, h, w}, w_dims[4] = {k, c, 3, 3}, b_dims[1] = {k};
+    const size_t y_dims[4] = {n, k, h, w};
+    size_t xn = n * c * h * w, wn = k * c * 9, yn = n * k * h * w;
+    float *x = random_floats(xn, 31), *wv = random_floats(wn, 32), *dy = random_floats(yn, 33);
+    clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, wv);
+    clcnn_tensor *dyt = make_tensor(ctx, 4, y_dims, dy), *yt = make_tensor(ctx, 4, y_dims, NULL);
+    clcnn_tensor *dxt = make_tensor(ctx, 4, x_dims, NULL), *dwt = make_tensor(ctx, 4, w_dims, NULL);
+    clcnn_tensor *dbt = make_tensor(ctx, 1, b_dims, NULL);
+    const int algorithms[] = {CLCNN_CONV2D_ALGO_AUTO, CLCNN_CONV2D_ALGO_GENERAL,
+                              CLCNN_CONV2D_ALGO_DIRECT, CLCNN_CONV2D_ALGO_TILED};
+    for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {
+        clcnn_conv2d_params p = clcnn_conv2d_params_default();
+        p.pad_h = p.pad_w = 1;
+        p.algorithm = algorithms[a];
+        float *first[4] = {NULL, NULL, NULL, NULL};
+        clcnn_memory_stats warm, after;
+        for (int run = 0; run < 2; run++) {
+            if (run == 1)
+                TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &warm));
+            TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
+            TS_ASSERT_OK(ctx,
+                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+            TS_ASSERT_OK(ctx, clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, dbt,
+                                                            CLCNN_GRAD_OVERWRITE));
+            const clcnn_tensor *outs[4] = {yt, dxt, dwt, dbt};
+            for (int i = 0; i < 4; i++) {
+                float *got = read_tensor(outs[i]);
+                if (run == 0) {
+                    first[i] = got;
+                } else {
+                    TS_ASSERT_FLOATS_IDENTICAL(got, first[i], clcnn_tensor_numel(outs[i]));
+                    free(got);
+                    free(first[i]);
+                }
+            }
+        }
+        TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &after));
+        assert_int_equal(after.buffer_allocations, warm.buffer_allocations);
+    }
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(dyt);
+    clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt), clcnn_tensor_destroy(dwt);
+    clcnn_tensor_destroy(dbt);
+    free(x), free(wv), free(dy);
+}
+
+/* ------------------------------------------------------------ shape rules */
+
+static void test_output_shape(void **state) {
+    (void)state;
+    clcnn_conv2d_params p = clcnn_conv2d_params_default();
+    size_t x[4] = {2, 6, 9, 7}, w[4] = {4, 6, 3, 3}, y[4] = {0, 0, 0, 0};
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&p, x, w, y));
+    assert_true(y[0] == 2 && y[1] == 4 && y[2] == 7 && y[3] == 5);
+    p.pad_h = 1, p.pad_w = 2, p.stride_h = 2, p.stride_w = 3; /* (9+2-3)/2+1, (7+4-3)/3+1 */
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&p, x, w, y));
+    assert_true(y[2] == 5 && y[3] == 3);
+    p = clcnn_conv2d_params_default();
+    p.dilation_h = 2, p.pad_h = 4; /* pad == dilation * (3 - 1): the largest allowed */
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&p, x, w, y));
+    assert_true(y[2] == 13 && y[3] == 5);
+    p.pad_h = 5; /* one past the rule */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, w, y));
+    p = clcnn_conv2d_params_default();
+    p.pad_w = 3; /* 3x3 kernel: at most 2 */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, w, y));
+    size_t w1[4] = {4, 6, 1, 1};
+    p.pad_w = 1; /* a 1x1 kernel allows no padding */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, w1, y));
+    p = clcnn_conv2d_params_default();
+    size_t big[4] = {4, 6, 10, 3}; /* kernel wider than the input: empty output */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, big, y));
+    p.groups = 2; /* w must then hold 3 channels per group */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, w, y));
+    size_t wg[4] = {4, 3, 3, 3};
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&p, x, wg, y));
+    p.groups = 4; /* divides K = 4 but not C = 6 */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, wg, y));
+    p.groups = 3; /* divides C = 6 but not K = 4 */
+    size_t w3[4] = {4, 2, 3, 3};
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_output_shape(&p, x, w3, y));
+    p = clcnn_conv2d_params_default();
+    p.stride_w = 0;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, x, w, y));
+    p = clcnn_conv2d_params_default();
+    p.dilation_h = 0;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, x, w, y));
+    p = clcnn_conv2d_params_default();
+    p.groups = 0;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, x, w, y));
+    p = clcnn_conv2d_params_default();
+    p.algorithm = 99;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, x, w, y));
+    p = clcnn_conv2d_params_default();
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(NULL, x, w, y));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, NULL, w, y));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_output_shape(&p, x, w, NULL));
+    size_t huge[4] = {1, 6, 9, 7}, wh[4] = {4, 6, 3, (size_t)1 << 62};
+    p.dilation_w = 8; /* 8 * (2^62 - 1) overflows */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_SIZE_OVERFLOW, clcnn_conv2d_output_shape(&p, huge, wh, y));
+}
+
+/* --------------------------------------------------------- bad arguments */
+
+static void test_bad_arguments(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    fresh_buffers(ctx);
+    const size_t x_dims[4] = {2, 4, 5, 6}, w_dims[4] = {3, 4, 3, 3}, y_dims[4] = {2, 3, 5, 6};
+    const size_t b_dims[1] = {3}, b_wrong[1] = {4}, b2_dims[2] = {1, 3};
+    const size_t y_wrong[4] = {2, 3, 5, 5}, w_wrong[4] = {3, 3, 3, 3}, x3_dims[3] = {4, 5, 6};
+    clcnn_tensor *x = make_tensor(ctx, 4, x_dims, NULL), *w = make_tensor(ctx, 4, w_dims, NULL);
+    clcnn_tensor *y = make_tensor(ctx, 4, y_dims, NULL), *b = make_tensor(ctx, 1, b_dims, NULL);
+    clcnn_tensor *dx = make_tensor(ctx, 4, x_dims, NULL), *dw = make_tensor(ctx, 4, w_dims, NULL);
+    clcnn_tensor *bw = make_tensor(ctx, 1, b_wrong, NULL), *b2 = make_tensor(ctx, 2, b2_dims, NULL);
+    clcnn_tensor *yw = make_tensor(ctx, 4, y_wrong, NULL), *ww = make_tensor(ctx, 4, w_wrong, NULL);
+    clcnn_tensor *x3 = make_tensor(ctx, 3, x3_dims, NULL);
+    if (f->other == NULL)
+        f->other = ts_context_create();
+    clcnn_context *other = f->other;
+    clcnn_tensor *xo = make_tensor(other, 4, x_dims, NULL),
+                 *wo = make_tensor(other, 4, w_dims, NULL);
+    clcnn_tensor *yo = make_tensor(other, 4, y_dims, NULL),
+                 *bo = make_tensor(other, 1, b_dims, NULL);
+    clcnn_conv2d_params p = clcnn_conv2d_params_default();
+    p.pad_h = p.pad_w = 1;
+    const clcnn_grad_mode over = CLCNN_GRAD_OVERWRITE;
+
+    /* The valid calls succeed. */
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, x, w, b, y));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_backward_data(ctx, &p, y, w, dx, over));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_backward_weights(ctx, &p, x, y, dw, b, over));
+
+    /* NULL. */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(NULL, &p, x, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, NULL, x, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, &p, NULL, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, &p, x, NULL, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, &p, x, w, b, NULL));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(NULL, &p, y, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, NULL, y, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, NULL, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, y, NULL, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, y, w, NULL, over));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(NULL, &p, x, y, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, NULL, x, y, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, &p, NULL, y, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, NULL, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, NULL, b, over));
+
+    /* Mismatched shapes, with the shapes in the message. */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward(ctx, &p, x, ww, NULL, y)); /* C 4 vs w's 3 */
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[3, 3, 3, 3]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward(ctx, &p, x, w, NULL, yw)); /* y of the wrong shape */
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 5, 5]");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 5, 6]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward(ctx, &p, x, w, bw, y)); /* bias of 4 for K 3 */
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[4]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_forward(ctx, &p, x, w, b2, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_forward(ctx, &p, x3, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_data(ctx, &p, yw, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_data(ctx, &p, y, ww, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, yw, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, ww, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, dw, bw, over));
+
+    /* Bad parameter values. */
+    clcnn_conv2d_params q = p;
+    q.stride_h = 0;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &q, y, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, &q, x, y, dw, b, over));
+    q = p;
+    q.dilation_w = 0;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    q = p;
+    q.groups = 0;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    q = p;
+    q.groups = 3; /* divides K 3, not C 4 */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "groups");
+    q.groups = 2; /* divides C 4, not K 3 */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_weights(ctx, &q, x, y, dw, b, over));
+    q = p;
+    q.pad_h = 3; /* a 3x3 kernel allows at most 2 */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "padding");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_backward_data(ctx, &q, y, w, dx, over));
+    q = p;
+    q.algorithm = -1;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
+    q = p;
+    q.stride_h = q.stride_w = 2;
+    q.algorithm = CLCNN_CONV2D_ALGO_DIRECT; /* stride 1 only */
+    const size_t y2_dims[4] = {2, 3, 3, 3};
+    clcnn_tensor *y2 = make_tensor(ctx, 4, y2_dims, NULL);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED, clcnn_conv2d_forward(ctx, &q, x, w, b, y2));
+    q.algorithm = CLCNN_CONV2D_ALGO_AUTO;
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &q, x, w, b, y2));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, y, w, dx, (clcnn_grad_mode)7));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, dw, b, (clcnn_grad_mode)-1));
+
+    /* An output that shares memory with an input. */
+    clcnn_tensor *x_as_y = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_reshape(x, 4, (const size_t[4]){2, 4, 5, 6}, &x_as_y));
+    const size_t same_dims[4] = {2, 4, 5, 6}, w_same[4] = {4, 4, 3, 3};
+    clcnn_tensor *ws = make_tensor(ctx, 4, w_same, NULL),
+                 *xs = make_tensor(ctx, 4, same_dims, NULL);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, &p, x, ws, NULL, x_as_y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, x, ws, x_as_y, over));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, x, ws, NULL, xs));
+
+    /* Tensors from another context. */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_conv2d_forward(ctx, &p, xo, w, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_conv2d_forward(ctx, &p, x, wo, b, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_conv2d_forward(ctx, &p, x, w, bo, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_conv2d_forward(ctx, &p, x, w, b, yo));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_backward_data(ctx, &p, yo, w, dx, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_backward_data(ctx, &p, y, w, xo, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_backward_weights(ctx, &p, xo, y, dw, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, wo, b, over));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_backward_weights(ctx, &p, x, y, dw, bo, over));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+
+    clcnn_tensor *all[] = {x, w, y, b, dx, dw, bw, b2, yw, ww, x3, y2, x_as_y, ws, xs};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clcnn_tensor_destroy(all[i]);
+    clcnn_tensor_destroy(xo), clcnn_tensor_destroy(wo), clcnn_tensor_destroy(yo);
+    clcnn_tensor_destroy(bo);
+}
+
+/* An optional argument selects tests by name pattern (cmocka's filter). */
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_output_shape),
+        cmocka_unit_test(test_reference_gradients),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_general),
+        cmocka_unit_test(test_direct),
+        cmocka_unit_test(test_tiled),
+        cmocka_unit_test(test_auto),
+        cmocka_unit_test(test_deterministic_and_pooled),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
