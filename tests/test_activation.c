@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/activation.h"
 
@@ -23,34 +22,6 @@
 static const clcnn_activation kinds[] = {CLCNN_ACTIVATION_RELU, CLCNN_ACTIVATION_LEAKY_RELU,
                                          CLCNN_ACTIVATION_SIGMOID, CLCNN_ACTIVATION_TANH};
 #define KIND_COUNT (sizeof kinds / sizeof kinds[0])
-
-typedef struct fixture {
-    clcnn_context *ctx;
-    int small;
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
-        free(f);
-        return -1;
-    }
-    const char *env = getenv("CLCNN_TEST_SMALL");
-    clcnn_device_info info;
-    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
-    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
-        strstr(info.platform_name, "Oclgrind") != NULL)
-        f->small = 1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    clcnn_context_destroy(f->ctx);
-    free(f);
-    return 0;
-}
 
 /* --------------------------------------------------------------- reference */
 
@@ -87,21 +58,6 @@ static int reads_y(clcnn_activation kind) {
 
 /* ----------------------------------------------------------------- helpers */
 
-static clcnn_tensor *tensor1(clcnn_context *ctx, size_t n, const float *data) {
-    clcnn_tensor *t = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &t));
-    if (data != NULL)
-        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, data, n));
-    return t;
-}
-
-static float *read_all(clcnn_context *ctx, const clcnn_tensor *t) {
-    size_t n = clcnn_tensor_numel(t);
-    float *data = ts_malloc(n * sizeof *data);
-    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, data, n));
-    return data;
-}
-
 /* Inputs in [-6, 6) with exact zeros sprinkled in (ReLU's kink). */
 static float *make_inputs(size_t n, uint32_t seed) {
     float *x = ts_malloc(n * sizeof *x);
@@ -136,10 +92,10 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
     double *want = ts_malloc(n * sizeof *want);
 
     /* Forward. */
-    clcnn_tensor *tx = tensor1(ctx, n, x), *ty = tensor1(ctx, n, NULL);
+    clcnn_tensor *tx = ts_vector_create(ctx, n, x), *ty = ts_vector_create(ctx, n, NULL);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(ty, 55.0f));
     TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &params, tx, ty));
-    float *y = read_all(ctx, ty);
+    float *y = ts_tensor_read_all(ty);
     for (size_t i = 0; i < n; i++)
         want[i] = ref_forward(kind, slope, x[i]);
     forward_tolerance(kind, &atol, &rtol);
@@ -148,11 +104,11 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
     /* Backward from the tensor the kind reads. */
     const float *saved = reads_y(kind) ? y : x;
     clcnn_tensor *tsaved = reads_y(kind) ? ty : tx;
-    clcnn_tensor *tdy = tensor1(ctx, n, dy), *tdx = tensor1(ctx, n, NULL);
+    clcnn_tensor *tdy = ts_vector_create(ctx, n, dy), *tdx = ts_vector_create(ctx, n, NULL);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(tdx, 55.0f));
     TS_ASSERT_OK(ctx,
                  clcnn_activation_backward(ctx, &params, tsaved, tdy, tdx, CLCNN_GRAD_OVERWRITE));
-    float *dx = read_all(ctx, tdx);
+    float *dx = ts_tensor_read_all(tdx);
     for (size_t i = 0; i < n; i++)
         want[i] = ref_backward(kind, slope, saved[i], dy[i]);
     backward_tolerance(kind, &atol, &rtol);
@@ -162,7 +118,7 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
     TS_ASSERT_OK(ctx, clcnn_tensor_write(tdx, 0, old, n));
     TS_ASSERT_OK(ctx,
                  clcnn_activation_backward(ctx, &params, tsaved, tdy, tdx, CLCNN_GRAD_ACCUMULATE));
-    dx = read_all(ctx, tdx);
+    dx = ts_tensor_read_all(tdx);
     for (size_t i = 0; i < n; i++)
         want[i] = (double)old[i] + ref_backward(kind, slope, saved[i], dy[i]);
     TS_ASSERT_FLOATS_NEAR(dx, want, n, atol + 1e-7, rtol + 1e-7);
@@ -171,7 +127,7 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
     /* Backward in place: dx is dy. */
     TS_ASSERT_OK(ctx,
                  clcnn_activation_backward(ctx, &params, tsaved, tdy, tdy, CLCNN_GRAD_OVERWRITE));
-    dx = read_all(ctx, tdy);
+    dx = ts_tensor_read_all(tdy);
     for (size_t i = 0; i < n; i++)
         want[i] = ref_backward(kind, slope, saved[i], dy[i]);
     TS_ASSERT_FLOATS_NEAR(dx, want, n, atol, rtol);
@@ -179,7 +135,7 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
 
     /* Forward in place: y is x, and x is gone. */
     TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &params, tx, tx));
-    float *in_place = read_all(ctx, tx);
+    float *in_place = ts_tensor_read_all(tx);
     TS_ASSERT_FLOATS_IDENTICAL(in_place, y, n);
     free(in_place);
 
@@ -197,10 +153,10 @@ static void check_kind(clcnn_context *ctx, clcnn_activation kind, float slope, s
 static const size_t sizes[] = {1, 3, 4, 7, 16, 127, 128, 129, 4097, 16 * 8 * 64 + 5, 300007};
 #define SMALL_SIZES 9 /* up to 4097 */
 
-static void check_all_sizes(const fixture *f, clcnn_activation kind, float slope) {
-    size_t count = f->small ? SMALL_SIZES : sizeof sizes / sizeof sizes[0];
+static void check_all_sizes(clcnn_context *ctx, clcnn_activation kind, float slope) {
+    size_t count = ts_small() ? SMALL_SIZES : sizeof sizes / sizeof sizes[0];
     for (size_t i = 0; i < count; i++)
-        check_kind(f->ctx, kind, slope, sizes[i], (uint32_t)(100 + i));
+        check_kind(ctx, kind, slope, sizes[i], (uint32_t)(100 + i));
 }
 
 /* ------------------------------------------------------------------- tests */
@@ -247,8 +203,8 @@ static void test_relu(void **state) {
 
 static void test_leaky_relu(void **state) {
     check_all_sizes(*state, CLCNN_ACTIVATION_LEAKY_RELU, 0.01f);
-    check_kind(((fixture *)*state)->ctx, CLCNN_ACTIVATION_LEAKY_RELU, 0.3f, 4097, 7);
-    check_kind(((fixture *)*state)->ctx, CLCNN_ACTIVATION_LEAKY_RELU, -0.5f, 129, 8);
+    check_kind(*state, CLCNN_ACTIVATION_LEAKY_RELU, 0.3f, 4097, 7);
+    check_kind(*state, CLCNN_ACTIVATION_LEAKY_RELU, -0.5f, 129, 8);
 }
 
 static void test_sigmoid(void **state) {
@@ -262,7 +218,7 @@ static void test_tanh(void **state) {
 /* ReLU and leaky ReLU (slope >= 0) give the same gradient from y as from x,
  * which is what an in-place forward leaves. */
 static void test_relu_backward_from_y(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t n = 1001;
     float *x = make_inputs(n, 5), *dy = ts_malloc(n * sizeof *dy);
     ts_fill_random(dy, n, 6, -1.0f, 1.0f);
@@ -270,15 +226,16 @@ static void test_relu_backward_from_y(void **state) {
     for (size_t k = 0; k < 2; k++) {
         for (size_t s = 0; s < 3; s++) {
             clcnn_activation_params p = {kinds[k], slopes[s]};
-            clcnn_tensor *tx = tensor1(ctx, n, x), *ty = tensor1(ctx, n, NULL);
-            clcnn_tensor *tdy = tensor1(ctx, n, dy), *from_x = tensor1(ctx, n, NULL);
-            clcnn_tensor *from_y = tensor1(ctx, n, NULL);
+            clcnn_tensor *tx = ts_vector_create(ctx, n, x), *ty = ts_vector_create(ctx, n, NULL);
+            clcnn_tensor *tdy = ts_vector_create(ctx, n, dy),
+                         *from_x = ts_vector_create(ctx, n, NULL);
+            clcnn_tensor *from_y = ts_vector_create(ctx, n, NULL);
             TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &p, tx, ty));
             TS_ASSERT_OK(ctx,
                          clcnn_activation_backward(ctx, &p, tx, tdy, from_x, CLCNN_GRAD_OVERWRITE));
             TS_ASSERT_OK(ctx,
                          clcnn_activation_backward(ctx, &p, ty, tdy, from_y, CLCNN_GRAD_OVERWRITE));
-            float *a = read_all(ctx, from_x), *b = read_all(ctx, from_y);
+            float *a = ts_tensor_read_all(from_x), *b = ts_tensor_read_all(from_y);
             TS_ASSERT_FLOATS_IDENTICAL(a, b, n);
             /* x == 0 gives 0 (ReLU) or slope * dy (leaky), as PyTorch does. */
             for (size_t i = 0; i < n; i += 7) {
@@ -300,7 +257,7 @@ static void test_relu_backward_from_y(void **state) {
 
 /* dx may also be the saved tensor itself. */
 static void test_backward_into_saved(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t n = 517;
     float *x = make_inputs(n, 9), *dy = ts_malloc(n * sizeof *dy);
     ts_fill_random(dy, n, 10, -1.0f, 1.0f);
@@ -308,12 +265,12 @@ static void test_backward_into_saved(void **state) {
     for (size_t k = 0; k < KIND_COUNT; k++) {
         clcnn_activation_params p = clcnn_activation_params_default();
         p.kind = kinds[k];
-        clcnn_tensor *t = tensor1(ctx, n, x), *tdy = tensor1(ctx, n, dy);
+        clcnn_tensor *t = ts_vector_create(ctx, n, x), *tdy = ts_vector_create(ctx, n, dy);
         if (reads_y(kinds[k]))
             TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &p, t, t));
-        float *saved = read_all(ctx, t);
+        float *saved = ts_tensor_read_all(t);
         TS_ASSERT_OK(ctx, clcnn_activation_backward(ctx, &p, t, tdy, t, CLCNN_GRAD_OVERWRITE));
-        float *got = read_all(ctx, t);
+        float *got = ts_tensor_read_all(t);
         for (size_t i = 0; i < n; i++)
             want[i] = ref_backward(kinds[k], p.negative_slope, saved[i], dy[i]);
         double atol, rtol;
@@ -331,7 +288,7 @@ static void test_backward_into_saved(void **state) {
 
 /* NaN passes through every kind; infinities saturate. */
 static void test_special_values(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const float nan = NAN, inf = INFINITY;
     const float x[7] = {nan, -inf, inf, -0.0f, 0.0f, 100.0f, -100.0f};
     const double want[4][7] = {
@@ -343,9 +300,9 @@ static void test_special_values(void **state) {
     for (size_t k = 0; k < KIND_COUNT; k++) {
         clcnn_activation_params p = clcnn_activation_params_default();
         p.kind = kinds[k];
-        clcnn_tensor *tx = tensor1(ctx, 7, x), *ty = tensor1(ctx, 7, NULL);
+        clcnn_tensor *tx = ts_vector_create(ctx, 7, x), *ty = ts_vector_create(ctx, 7, NULL);
         TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &p, tx, ty));
-        float *y = read_all(ctx, ty);
+        float *y = ts_tensor_read_all(ty);
         assert_true(isnan(y[0]));
         for (int i = 1; i < 7; i++) {
             if (isinf(want[k][i]))
@@ -365,10 +322,10 @@ static void test_special_values(void **state) {
     for (size_t k = 0; k < 2; k++) {
         clcnn_activation_params p = clcnn_activation_params_default();
         p.kind = kinds[k];
-        clcnn_tensor *ts = tensor1(ctx, 4, saved), *tdy = tensor1(ctx, 4, dy);
-        clcnn_tensor *tdx = tensor1(ctx, 4, NULL);
+        clcnn_tensor *ts = ts_vector_create(ctx, 4, saved), *tdy = ts_vector_create(ctx, 4, dy);
+        clcnn_tensor *tdx = ts_vector_create(ctx, 4, NULL);
         TS_ASSERT_OK(ctx, clcnn_activation_backward(ctx, &p, ts, tdy, tdx, CLCNN_GRAD_OVERWRITE));
-        float *dx = read_all(ctx, tdx);
+        float *dx = ts_tensor_read_all(tdx);
         TS_ASSERT_FLOATS_IDENTICAL(dx, k == 0 ? want_relu : want_leaky, 4);
         free(dx);
         clcnn_tensor_destroy(ts);
@@ -378,10 +335,10 @@ static void test_special_values(void **state) {
 }
 
 static void test_bad_arguments(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     clcnn_activation_params p = clcnn_activation_params_default();
-    clcnn_tensor *a = tensor1(ctx, 10, NULL), *b = tensor1(ctx, 10, NULL);
-    clcnn_tensor *c = tensor1(ctx, 10, NULL), *short_one = tensor1(ctx, 9, NULL);
+    clcnn_tensor *a = ts_vector_create(ctx, 10, NULL), *b = ts_vector_create(ctx, 10, NULL);
+    clcnn_tensor *c = ts_vector_create(ctx, 10, NULL), *short_one = ts_vector_create(ctx, 9, NULL);
     const clcnn_grad_mode ow = CLCNN_GRAD_OVERWRITE;
 
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_activation_forward(NULL, &p, a, b));
@@ -421,7 +378,7 @@ static void test_bad_arguments(void **state) {
                      clcnn_activation_backward(ctx, &p, a, b, short_one, ow));
 
     clcnn_context *other = ts_context_create();
-    clcnn_tensor *o = tensor1(other, 10, NULL);
+    clcnn_tensor *o = ts_vector_create(other, 10, NULL);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_activation_forward(ctx, &p, o, b));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_activation_forward(ctx, &p, a, o));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
@@ -452,5 +409,5 @@ int main(void) {
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_bad_arguments),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

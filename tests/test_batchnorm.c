@@ -8,9 +8,7 @@
  * fan-ins that force several merge stages on small data. Small shapes only
  * under CLCNN_TEST_SMALL (and Oclgrind). */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "support/test_support.h"
 
@@ -19,32 +17,6 @@
 #include "ref/batchnorm_ref.h"
 
 /* ------------------------------------------------------------------ setup */
-
-typedef struct fixture {
-    clcnn_context *ctx;
-    int small; /* CLCNN_TEST_SMALL set, or a simulator: small shapes only */
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
-        free(f);
-        return -1;
-    }
-    const char *small = getenv("CLCNN_TEST_SMALL");
-    f->small = (small != NULL && small[0] != '\0') ||
-               strstr(f->ctx->info.device_name, "Oclgrind") != NULL ||
-               strstr(f->ctx->info.platform_name, "Oclgrind") != NULL;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    clcnn_context_destroy(f->ctx);
-    free(f);
-    return 0;
-}
 
 typedef struct named_plan {
     const char *name;
@@ -74,37 +46,14 @@ static size_t product(const size_t *dims, size_t ndim) {
 
 /* Random floats in [low, high) and their exact double values. */
 static float *random_floats(size_t count, uint32_t seed, float low, float high, double **exact) {
-    float *values = ts_malloc(count * sizeof *values);
-    ts_fill_random(values, count, seed, low, high);
-    *exact = ts_malloc(count * sizeof **exact);
-    for (size_t i = 0; i < count; i++)
-        (*exact)[i] = values[i];
-    return values;
-}
-
-static clcnn_tensor *tensor_from(clcnn_context *ctx, size_t ndim, const size_t *dims,
-                                 const float *values) {
-    clcnn_tensor *t = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &t));
-    if (values != NULL)
-        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, values, product(dims, ndim)));
-    return t;
-}
-
-static clcnn_tensor *vector_from(clcnn_context *ctx, size_t count, const float *values) {
-    return tensor_from(ctx, 1, &count, values);
-}
-
-static float *read_all(const clcnn_tensor *t) {
-    size_t count = clcnn_tensor_numel(t);
-    float *values = ts_malloc(count * sizeof *values);
-    TS_ASSERT_OK(clcnn_tensor_context(t), clcnn_tensor_read(t, 0, values, count));
+    float *values = ts_random_floats(count, seed, low, high);
+    *exact = ts_to_double(values, count);
     return values;
 }
 
 static void assert_tensor_near(const clcnn_tensor *t, const double *expected, double atol,
                                double rtol, const char *what, const char *plan) {
-    float *got = read_all(t);
+    float *got = ts_tensor_read_all(t);
     size_t count = clcnn_tensor_numel(t);
     for (size_t i = 0; i < count; i++)
         if (!(fabs(got[i] - expected[i]) <= atol + rtol * fabs(expected[i]))) {
@@ -174,16 +123,17 @@ static void check_case(clcnn_context *ctx, const named_plan *np, const bn_shape 
     const double eps = 1e-5, momentum = 0.1;
     const double *gamma_ref = affine ? d.gammad : NULL, *beta_ref = affine ? d.betad : NULL;
 
-    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
-    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
-    clcnn_tensor *dy = tensor_from(ctx, shape->ndim, shape->dims, d.dy);
-    clcnn_tensor *dx = tensor_from(ctx, shape->ndim, shape->dims, NULL);
-    clcnn_tensor *gamma = affine ? vector_from(ctx, C, d.gamma) : NULL;
-    clcnn_tensor *beta = affine ? vector_from(ctx, C, d.beta) : NULL;
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
-    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
-    clcnn_batchnorm_state state = {vector_from(ctx, C, d.running_mean),
-                                   vector_from(ctx, C, d.running_var), 3};
+    clcnn_tensor *x = ts_tensor_create(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *y = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *dy = ts_tensor_create(ctx, shape->ndim, shape->dims, d.dy);
+    clcnn_tensor *dx = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *gamma = affine ? ts_vector_create(ctx, C, d.gamma) : NULL;
+    clcnn_tensor *beta = affine ? ts_vector_create(ctx, C, d.beta) : NULL;
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
+    clcnn_batchnorm_state state = {ts_vector_create(ctx, C, d.running_mean),
+                                   ts_vector_create(ctx, C, d.running_var), 3};
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
 
     TS_ASSERT_OK(ctx,
@@ -261,38 +211,38 @@ static void check_case(clcnn_context *ctx, const named_plan *np, const bn_shape 
     free_data(&d);
 }
 
-static void run_shapes(fixture *f, const bn_shape *shapes, size_t count) {
+static void run_shapes(clcnn_context *ctx, const bn_shape *shapes, size_t count) {
     named_plan plans[8];
-    size_t plan_count = test_plans(f->ctx, plans);
+    size_t plan_count = test_plans(ctx, plans);
     for (size_t s = 0; s < count; s++)
         for (size_t p = 0; p < plan_count; p++)
             for (int affine = 0; affine <= 1; affine++)
-                check_case(f->ctx, &plans[p], &shapes[s], affine,
+                check_case(ctx, &plans[p], &shapes[s], affine,
                            (uint32_t)(1000 * s + 10 * p + (size_t)affine + 1));
 }
 
 /* BatchNorm2d: N*H*W = 8, batch 1, odd sizes, channel counts 1, 3, 17. */
 static void test_batchnorm2d(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     const bn_shape small[] = {
         {4, {2, 3, 2, 2}}, {4, {1, 1, 3, 3}}, {4, {3, 17, 5, 7}}, {4, {2, 1, 1, 4}}};
-    run_shapes(f, small, sizeof small / sizeof small[0]);
-    if (f->small)
+    run_shapes(ctx, small, sizeof small / sizeof small[0]);
+    if (ts_small())
         return;
     /* n = 14384 and 16384: several chunks per channel on every plan. */
     const bn_shape large[] = {{4, {16, 3, 31, 29}}, {4, {4, 8, 64, 64}}, {4, {2, 5, 33, 31}}};
-    run_shapes(f, large, sizeof large / sizeof large[0]);
+    run_shapes(ctx, large, sizeof large / sizeof large[0]);
 }
 
 /* BatchNorm1d: [N, C] and [N, C, L]. */
 static void test_batchnorm1d(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     const bn_shape small[] = {{2, {8, 3}}, {2, {37, 1}}, {3, {5, 17, 3}}, {2, {2, 17}}};
-    run_shapes(f, small, sizeof small / sizeof small[0]);
-    if (f->small)
+    run_shapes(ctx, small, sizeof small / sizeof small[0]);
+    if (ts_small())
         return;
     const bn_shape large[] = {{2, {5000, 3}}, {3, {64, 7, 129}}};
-    run_shapes(f, large, sizeof large / sizeof large[0]);
+    run_shapes(ctx, large, sizeof large / sizeof large[0]);
 }
 
 /* -------------------------------------------------------- running stats */
@@ -311,8 +261,10 @@ static void check_running(clcnn_context *ctx, const named_plan *np, int cumulati
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
     params.cumulative_average = cumulative;
     params.momentum = cumulative ? 7.0f : 0.1f; /* ignored when cumulative */
-    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
+                 *y = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
     for (int step = 1; step <= 5; step++) {
         double *xd = NULL;
         float *xf = random_floats(total, (uint32_t)(77 + step), -1.0f + (float)step,
@@ -340,24 +292,25 @@ static void check_running(clcnn_context *ctx, const named_plan *np, int cumulati
 }
 
 static void test_running_stats(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     named_plan plans[8];
-    size_t count = test_plans(f->ctx, plans);
+    size_t count = test_plans(ctx, plans);
     for (size_t p = 0; p < count; p++) {
-        check_running(f->ctx, &plans[p], 0);
-        check_running(f->ctx, &plans[p], 1);
+        check_running(ctx, &plans[p], 0);
+        check_running(ctx, &plans[p], 1);
     }
 }
 
 /* Without state (track_running_stats=False) the forward still normalises
  * with batch statistics. */
 static void test_no_running_stats(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[3] = {6, 2, 5};
     double *xd = NULL;
     float *xf = random_floats(60, 5, -3.0f, 1.0f, &xd);
-    clcnn_tensor *x = tensor_from(ctx, 3, dims, xf), *y = tensor_from(ctx, 3, dims, NULL);
-    clcnn_tensor *save_mean = vector_from(ctx, 2, NULL), *save_invstd = vector_from(ctx, 2, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 3, dims, xf), *y = ts_tensor_create(ctx, 3, dims, NULL);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, 2, NULL),
+                 *save_invstd = ts_vector_create(ctx, 2, NULL);
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y, save_mean,
                                                     save_invstd));
     double y_ref[60];
@@ -435,39 +388,6 @@ static void test_reference_gradients(void **state) {
 
 /* ---------------------------------------------------------------- golden */
 
-/* shared/data/golden: $CLCNN_SHARED_DIR/data/golden, else beside the source
- * checkout (../shared from the repository root, found from this file's
- * path). */
-static void golden_path(char *buffer, size_t size, const char *file) {
-    const char *shared = getenv("CLCNN_SHARED_DIR");
-    if (shared != NULL && shared[0] != '\0') {
-        snprintf(buffer, size, "%s/data/golden/%s", shared, file);
-        return;
-    }
-#ifdef CLCNN_SOURCE_DIR
-    snprintf(buffer, size, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, file);
-#else
-    char source[1024];
-    snprintf(source, sizeof source, "%s", __FILE__);
-    char *slash = strrchr(source, '/');
-    if (slash != NULL)
-        *slash = '\0'; /* .../tests */
-    snprintf(buffer, size, "%s/../../shared/data/golden/%s", slash != NULL ? source : ".", file);
-#endif
-}
-
-static double *golden(const char *path, const char *name, size_t expected_count) {
-    size_t count = 0;
-    double *values = bn_golden_read(path, name, &count);
-    if (values == NULL)
-        print_error("golden tensor '%s' not found in %s (set CLCNN_SHARED_DIR to the shared/ "
-                    "folder)\n",
-                    name, path);
-    assert_non_null(values);
-    assert_int_equal(count, expected_count);
-    return values;
-}
-
 static float *to_floats(const double *values, size_t count) {
     float *out = ts_malloc(count * sizeof *out);
     for (size_t i = 0; i < count; i++)
@@ -478,25 +398,28 @@ static float *to_floats(const double *values, size_t count) {
 /* PyTorch's BatchNorm2d(3) training step (float64 golden): y, running
  * stats, save_mean/save_invstd rtol/atol 1e-5; dx, dgamma, dbeta rtol 1e-4
  * atol 1e-5 (the README's tolerances); then y_eval rtol/atol 1e-5. */
-static void check_golden(clcnn_context *ctx, const named_plan *np, const char *path) {
+static void check_golden(clcnn_context *ctx, const named_plan *np, const char *file) {
     const size_t dims[4] = {4, 3, 5, 5}, total = 300, C = 3;
-    double eps = 0.0, momentum = 0.0;
-    assert_true(bn_golden_param(path, "eps", &eps));
-    assert_true(bn_golden_param(path, "momentum", &momentum));
+    double eps = ts_golden_param(file, "eps"), momentum = ts_golden_param(file, "momentum");
     const char *inputs[] = {"x", "gamma", "beta", "running_mean0", "running_var0", "dy"};
     const size_t sizes[] = {total, C, C, C, C, total};
     double *in[6];
     float *inf[6];
     for (size_t i = 0; i < 6; i++) {
-        in[i] = golden(path, inputs[i], sizes[i]);
+        in[i] = ts_golden_tensor_sized(file, inputs[i], sizes[i]);
         inf[i] = to_floats(in[i], sizes[i]);
     }
-    clcnn_tensor *x = tensor_from(ctx, 4, dims, inf[0]), *dy = tensor_from(ctx, 4, dims, inf[5]);
-    clcnn_tensor *y = tensor_from(ctx, 4, dims, NULL), *dx = tensor_from(ctx, 4, dims, NULL);
-    clcnn_tensor *gamma = vector_from(ctx, C, inf[1]), *beta = vector_from(ctx, C, inf[2]);
-    clcnn_batchnorm_state state = {vector_from(ctx, C, inf[3]), vector_from(ctx, C, inf[4]), 0};
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
-    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, inf[0]),
+                 *dy = ts_tensor_create(ctx, 4, dims, inf[5]);
+    clcnn_tensor *y = ts_tensor_create(ctx, 4, dims, NULL),
+                 *dx = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *gamma = ts_vector_create(ctx, C, inf[1]),
+                 *beta = ts_vector_create(ctx, C, inf[2]);
+    clcnn_batchnorm_state state = {ts_vector_create(ctx, C, inf[3]),
+                                   ts_vector_create(ctx, C, inf[4]), 0};
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
     clcnn_batchnorm_params params = {(float)eps, (float)momentum, 0};
 
     TS_ASSERT_OK(ctx,
@@ -518,14 +441,15 @@ static void check_golden(clcnn_context *ctx, const named_plan *np, const char *p
                    {"dgamma", dgamma, 1e-5, 1e-4},
                    {"dbeta", dbeta, 1e-5, 1e-4}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-        double *expected = golden(path, outputs[i].name, clcnn_tensor_numel(outputs[i].tensor));
+        double *expected =
+            ts_golden_tensor_sized(file, outputs[i].name, clcnn_tensor_numel(outputs[i].tensor));
         assert_tensor_near(outputs[i].tensor, expected, outputs[i].tol_a, outputs[i].tol_r,
                            outputs[i].name, np->name);
         free(expected);
     }
     TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_eval_planned(ctx, &np->plan, &params, x, gamma, beta,
                                                             &state, y));
-    double *y_eval = golden(path, "y_eval", total);
+    double *y_eval = ts_golden_tensor_sized(file, "y_eval", total);
     assert_tensor_near(y, y_eval, 1e-5, 1e-5, "y_eval", np->name);
     free(y_eval);
 
@@ -540,13 +464,11 @@ static void check_golden(clcnn_context *ctx, const named_plan *np, const char *p
 }
 
 static void test_golden_batchnorm2d(void **state) {
-    fixture *f = *state;
-    char path[2048];
-    golden_path(path, sizeof path, "batchnorm2d_train.txt");
+    clcnn_context *ctx = *state;
     named_plan plans[8];
-    size_t count = test_plans(f->ctx, plans);
+    size_t count = test_plans(ctx, plans);
     for (size_t p = 0; p < count; p++)
-        check_golden(f->ctx, &plans[p], path);
+        check_golden(ctx, &plans[p], "batchnorm2d_train.txt");
 }
 
 /* ---------------------------------------------------------- offset data */
@@ -558,9 +480,10 @@ static void test_golden_batchnorm2d(void **state) {
 static void check_offset(clcnn_context *ctx, const named_plan *np, const bn_shape *shape) {
     bn_data d = make_data(shape, 4242, 1e4f - 1.7320508f, 1e4f + 1.7320508f);
     const size_t C = d.channels;
-    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
-    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *y = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
     clcnn_batchnorm_state state;
     TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &state));
     TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_train_planned(ctx, &np->plan, NULL, x, NULL, NULL,
@@ -595,30 +518,30 @@ static void check_offset(clcnn_context *ctx, const named_plan *np, const bn_shap
 }
 
 static void test_offset_data(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     named_plan plans[8];
-    size_t count = test_plans(f->ctx, plans);
+    size_t count = test_plans(ctx, plans);
     const bn_shape small = {4, {4, 3, 8, 8}}, large = {4, {64, 2, 32, 32}};
     for (size_t p = 0; p < count; p++) {
-        check_offset(f->ctx, &plans[p], &small);
-        if (!f->small)
-            check_offset(f->ctx, &plans[p], &large);
+        check_offset(ctx, &plans[p], &small);
+        if (!ts_small())
+            check_offset(ctx, &plans[p], &large);
     }
 }
 
 /* The documented tiny case: [10000, 10001, 10002, 10003] has biased variance
  * exactly 1.25 (the naive formula gives 0). */
 static void test_offset_tiny(void **state) {
-    fixture *f = *state;
-    clcnn_context *ctx = f->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[2] = {4, 1};
     const float values[4] = {10000.0f, 10001.0f, 10002.0f, 10003.0f};
     named_plan plans[8];
     size_t count = test_plans(ctx, plans);
     for (size_t p = 0; p < count; p++) {
-        clcnn_tensor *x = tensor_from(ctx, 2, dims, values), *y = tensor_from(ctx, 2, dims, NULL);
-        clcnn_tensor *save_mean = vector_from(ctx, 1, NULL),
-                     *save_invstd = vector_from(ctx, 1, NULL);
+        clcnn_tensor *x = ts_tensor_create(ctx, 2, dims, values),
+                     *y = ts_tensor_create(ctx, 2, dims, NULL);
+        clcnn_tensor *save_mean = ts_vector_create(ctx, 1, NULL),
+                     *save_invstd = ts_vector_create(ctx, 1, NULL);
         clcnn_batchnorm_state bn;
         TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, 1, &bn));
         TS_ASSERT_OK(ctx,
@@ -658,18 +581,18 @@ static void check_fold(clcnn_context *ctx, int with_bias, int affine, int in_pla
     float *rvf = random_floats(K, 36, 0.2f, 3.0f, &rvd);
     float *xf = random_floats(batch * Cin * h * w, 37, -1.0f, 1.0f, &xd);
 
-    clcnn_tensor *weight = tensor_from(ctx, 4, wdims, wf);
-    clcnn_tensor *bias = with_bias ? vector_from(ctx, K, bf) : NULL;
-    clcnn_tensor *gamma = affine ? vector_from(ctx, K, gf) : NULL;
-    clcnn_tensor *beta = affine ? vector_from(ctx, K, betaf) : NULL;
-    clcnn_batchnorm_state state = {vector_from(ctx, K, rmf), vector_from(ctx, K, rvf), 9};
-    clcnn_tensor *folded_weight = in_place ? weight : tensor_from(ctx, 4, wdims, NULL);
-    clcnn_tensor *folded_bias = in_place && with_bias ? bias : vector_from(ctx, K, NULL);
+    clcnn_tensor *weight = ts_tensor_create(ctx, 4, wdims, wf);
+    clcnn_tensor *bias = with_bias ? ts_vector_create(ctx, K, bf) : NULL;
+    clcnn_tensor *gamma = affine ? ts_vector_create(ctx, K, gf) : NULL;
+    clcnn_tensor *beta = affine ? ts_vector_create(ctx, K, betaf) : NULL;
+    clcnn_batchnorm_state state = {ts_vector_create(ctx, K, rmf), ts_vector_create(ctx, K, rvf), 9};
+    clcnn_tensor *folded_weight = in_place ? weight : ts_tensor_create(ctx, 4, wdims, NULL);
+    clcnn_tensor *folded_bias = in_place && with_bias ? bias : ts_vector_create(ctx, K, NULL);
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
     params.eps = 1e-3f;
     TS_ASSERT_OK(ctx, clcnn_batchnorm_fold_into_conv(ctx, &params, gamma, beta, &state, weight,
                                                      bias, folded_weight, folded_bias));
-    float *fw = read_all(folded_weight), *fb = read_all(folded_bias);
+    float *fw = ts_tensor_read_all(folded_weight), *fb = ts_tensor_read_all(folded_bias);
     double *fwd = ts_malloc(wcount * sizeof *fwd), fbd[5];
     for (size_t i = 0; i < wcount; i++)
         fwd[i] = fw[i];
@@ -705,7 +628,7 @@ static void check_fold(clcnn_context *ctx, int with_bias, int affine, int in_pla
 }
 
 static void test_fold_into_conv(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     for (int with_bias = 0; with_bias <= 1; with_bias++)
         for (int affine = 0; affine <= 1; affine++)
             for (int in_place = 0; in_place <= 1; in_place++)
@@ -719,13 +642,15 @@ static void test_fold_into_conv(void **state) {
 static void check_repeatable(clcnn_context *ctx, const named_plan *np, const bn_shape *shape) {
     bn_data d = make_data(shape, 99, -1.0f, 5.0f);
     const size_t C = d.channels;
-    clcnn_tensor *x = tensor_from(ctx, shape->ndim, shape->dims, d.x);
-    clcnn_tensor *dy = tensor_from(ctx, shape->ndim, shape->dims, d.dy);
-    clcnn_tensor *y = tensor_from(ctx, shape->ndim, shape->dims, NULL);
-    clcnn_tensor *dx = tensor_from(ctx, shape->ndim, shape->dims, NULL);
-    clcnn_tensor *gamma = vector_from(ctx, C, d.gamma), *beta = vector_from(ctx, C, d.beta);
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
-    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *dy = ts_tensor_create(ctx, shape->ndim, shape->dims, d.dy);
+    clcnn_tensor *y = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *dx = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    clcnn_tensor *gamma = ts_vector_create(ctx, C, d.gamma),
+                 *beta = ts_vector_create(ctx, C, d.beta);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
     clcnn_tensor *outputs[] = {y, dx, save_mean, save_invstd, dgamma, dbeta};
     float *first[6] = {NULL};
     clcnn_memory_stats before = {0}, after = {0};
@@ -739,7 +664,7 @@ static void check_repeatable(clcnn_context *ctx, const named_plan *np, const bn_
                                                             save_invstd, dx, dgamma, dbeta,
                                                             CLCNN_GRAD_OVERWRITE));
         for (size_t i = 0; i < 6; i++) {
-            float *values = read_all(outputs[i]);
+            float *values = ts_tensor_read_all(outputs[i]);
             if (run == 0) {
                 first[i] = values;
                 continue;
@@ -759,23 +684,24 @@ static void check_repeatable(clcnn_context *ctx, const named_plan *np, const bn_
 }
 
 static void test_deterministic(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     named_plan plans[8];
-    size_t count = test_plans(f->ctx, plans);
+    size_t count = test_plans(ctx, plans);
     const bn_shape small = {4, {3, 5, 7, 9}}, large = {4, {32, 4, 32, 32}};
     for (size_t p = 0; p < count; p++)
-        check_repeatable(f->ctx, &plans[p], f->small ? &small : &large);
+        check_repeatable(ctx, &plans[p], ts_small() ? &small : &large);
 }
 
 /* In place: y = x and dx = dy. */
 static void test_in_place(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const bn_shape shape = {4, {3, 2, 5, 3}};
     bn_data d = make_data(&shape, 7, -1.0f, 1.0f);
-    clcnn_tensor *x = tensor_from(ctx, 4, shape.dims, d.x);
-    clcnn_tensor *dy = tensor_from(ctx, 4, shape.dims, d.dy);
-    clcnn_tensor *x_copy = tensor_from(ctx, 4, shape.dims, d.x);
-    clcnn_tensor *save_mean = vector_from(ctx, 2, NULL), *save_invstd = vector_from(ctx, 2, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, shape.dims, d.x);
+    clcnn_tensor *dy = ts_tensor_create(ctx, 4, shape.dims, d.dy);
+    clcnn_tensor *x_copy = ts_tensor_create(ctx, 4, shape.dims, d.x);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, 2, NULL),
+                 *save_invstd = ts_vector_create(ctx, 2, NULL);
     double y_ref[90], dx_ref[90];
     /* The backward needs the original x: take it from the copy, write dx over dy. */
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, x, save_mean,
@@ -796,16 +722,17 @@ static void test_in_place(void **state) {
 
 /* Only some gradients: dx alone, dgamma alone; none at all is a no-op. */
 static void test_partial_gradients(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const bn_shape shape = {3, {9, 3, 4}};
     bn_data d = make_data(&shape, 17, -1.0f, 2.0f);
-    clcnn_tensor *x = tensor_from(ctx, 3, shape.dims, d.x);
-    clcnn_tensor *y = tensor_from(ctx, 3, shape.dims, NULL);
-    clcnn_tensor *dy = tensor_from(ctx, 3, shape.dims, d.dy);
-    clcnn_tensor *dx = tensor_from(ctx, 3, shape.dims, NULL);
-    clcnn_tensor *gamma = vector_from(ctx, 3, d.gamma);
-    clcnn_tensor *dgamma = vector_from(ctx, 3, NULL);
-    clcnn_tensor *save_mean = vector_from(ctx, 3, NULL), *save_invstd = vector_from(ctx, 3, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 3, shape.dims, d.x);
+    clcnn_tensor *y = ts_tensor_create(ctx, 3, shape.dims, NULL);
+    clcnn_tensor *dy = ts_tensor_create(ctx, 3, shape.dims, d.dy);
+    clcnn_tensor *dx = ts_tensor_create(ctx, 3, shape.dims, NULL);
+    clcnn_tensor *gamma = ts_vector_create(ctx, 3, d.gamma);
+    clcnn_tensor *dgamma = ts_vector_create(ctx, 3, NULL);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, 3, NULL),
+                 *save_invstd = ts_vector_create(ctx, 3, NULL);
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, gamma, NULL, NULL, y, save_mean,
                                                     save_invstd));
     double dx_ref[108], dgamma_ref[3];
@@ -819,7 +746,7 @@ static void test_partial_gradients(void **state) {
     assert_tensor_near(dgamma, dgamma_ref, 1e-5, 1e-4, "dgamma alone", "device");
     TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, NULL,
                                                NULL, NULL, CLCNN_GRAD_OVERWRITE));
-    float *untouched = read_all(dx);
+    float *untouched = ts_tensor_read_all(dx);
     for (size_t i = 0; i < 108; i++)
         assert_true(untouched[i] == 5.0f);
     free(untouched);
@@ -834,11 +761,12 @@ static void test_partial_gradients(void **state) {
 /* Every NULL, bad parameter and foreign tensor, with its exact status; a
  * failed call leaves num_batches_tracked unchanged. */
 static void test_bad_arguments(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[4] = {2, 3, 2, 2}, C = 3;
-    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
-    clcnn_tensor *sm = vector_from(ctx, C, NULL), *si = vector_from(ctx, C, NULL);
-    clcnn_tensor *gamma = vector_from(ctx, C, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
+                 *y = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *sm = ts_vector_create(ctx, C, NULL), *si = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *gamma = ts_vector_create(ctx, C, NULL);
     clcnn_batchnorm_state st;
     TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
     clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
@@ -903,7 +831,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, &broken, y));
 
     /* Backward. */
-    clcnn_tensor *dx = tensor_from(ctx, 4, dims, NULL);
+    clcnn_tensor *dx = ts_tensor_create(ctx, 4, dims, NULL);
     assert_int_equal(
         clcnn_batchnorm_backward(NULL, x, y, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE),
         bad);
@@ -925,7 +853,8 @@ static void test_bad_arguments(void **state) {
 
     /* Fold. */
     const size_t wdims[4] = {C, 2, 3, 3};
-    clcnn_tensor *w = tensor_from(ctx, 4, wdims, NULL), *fw = tensor_from(ctx, 4, wdims, NULL);
+    clcnn_tensor *w = ts_tensor_create(ctx, 4, wdims, NULL),
+                 *fw = ts_tensor_create(ctx, 4, wdims, NULL);
     assert_int_equal(clcnn_batchnorm_fold_into_conv(NULL, &p, NULL, NULL, &st, w, NULL, fw, sm),
                      bad);
     TS_ASSERT_STATUS(ctx, bad,
@@ -981,13 +910,14 @@ static void test_bad_arguments(void **state) {
  * channel in training: CLCNN_ERROR_INVALID_SHAPE with the shapes in the
  * message. */
 static void test_bad_shapes(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[4] = {2, 3, 2, 2}, C = 3, four = 4, two = 2, row[2] = {1, 3};
     const clcnn_status shape = CLCNN_ERROR_INVALID_SHAPE;
-    clcnn_tensor *x = tensor_from(ctx, 4, dims, NULL), *y = tensor_from(ctx, 4, dims, NULL);
-    clcnn_tensor *sm = vector_from(ctx, C, NULL), *si = vector_from(ctx, C, NULL);
-    clcnn_tensor *c4 = vector_from(ctx, four, NULL), *c2 = vector_from(ctx, two, NULL);
-    clcnn_tensor *c1x3 = tensor_from(ctx, 2, row, NULL);
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
+                 *y = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *sm = ts_vector_create(ctx, C, NULL), *si = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *c4 = ts_vector_create(ctx, four, NULL), *c2 = ts_vector_create(ctx, two, NULL);
+    clcnn_tensor *c1x3 = ts_tensor_create(ctx, 2, row, NULL);
     clcnn_batchnorm_state st;
     TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
 
@@ -1011,7 +941,7 @@ static void test_bad_shapes(void **state) {
                      clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y, sm, si));
     TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &wrong, y));
     const size_t other_dims[4] = {2, 3, 2, 3};
-    clcnn_tensor *y_wrong = tensor_from(ctx, 4, other_dims, NULL);
+    clcnn_tensor *y_wrong = ts_tensor_create(ctx, 4, other_dims, NULL);
     TS_ASSERT_STATUS(ctx, shape,
                      clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y_wrong, sm, si));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 2, 3]");
@@ -1019,7 +949,7 @@ static void test_bad_shapes(void **state) {
                      clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &st, y_wrong));
     /* Rank 1 has no channel axis. */
     const size_t flat = 12;
-    clcnn_tensor *x1 = vector_from(ctx, flat, NULL);
+    clcnn_tensor *x1 = ts_vector_create(ctx, flat, NULL);
     TS_ASSERT_STATUS(ctx, shape,
                      clcnn_batchnorm_forward_train(ctx, NULL, x1, NULL, NULL, &st, x1, sm, si));
     TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x1, NULL, NULL, &st, x1));
@@ -1028,7 +958,8 @@ static void test_bad_shapes(void **state) {
     /* One value per channel: an error in training (PyTorch's ValueError),
      * fine in eval. */
     const size_t single[4] = {1, 3, 1, 1};
-    clcnn_tensor *xs = tensor_from(ctx, 4, single, NULL), *ys = tensor_from(ctx, 4, single, NULL);
+    clcnn_tensor *xs = ts_tensor_create(ctx, 4, single, NULL),
+                 *ys = ts_tensor_create(ctx, 4, single, NULL);
     TS_ASSERT_STATUS(ctx, shape,
                      clcnn_batchnorm_forward_train(ctx, NULL, xs, NULL, NULL, &st, ys, sm, si));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "more than 1 value per channel");
@@ -1073,8 +1004,9 @@ static void test_bad_shapes(void **state) {
 
     /* Fold: K of the conv weight must be the batch norm's channel count. */
     const size_t wdims[4] = {3, 2, 3, 3}, wdims4[4] = {4, 2, 3, 3}, wdims_other[4] = {3, 2, 3, 2};
-    clcnn_tensor *w = tensor_from(ctx, 4, wdims, NULL), *w4 = tensor_from(ctx, 4, wdims4, NULL);
-    clcnn_tensor *w_other = tensor_from(ctx, 4, wdims_other, NULL);
+    clcnn_tensor *w = ts_tensor_create(ctx, 4, wdims, NULL),
+                 *w4 = ts_tensor_create(ctx, 4, wdims4, NULL);
+    clcnn_tensor *w_other = ts_tensor_create(ctx, 4, wdims_other, NULL);
     TS_ASSERT_STATUS(ctx, shape,
                      clcnn_batchnorm_fold_into_conv(ctx, NULL, NULL, NULL, &st, w4, NULL, w4, c4));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[4, 2, 3, 3]");
@@ -1104,13 +1036,12 @@ static void test_bad_shapes(void **state) {
  * reference), so it runs only when CLCNN_TEST_LARGE is set (and never under
  * CLCNN_TEST_SMALL). Tolerances as in check_case. */
 static void test_large_tensor(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     const char *large = getenv("CLCNN_TEST_LARGE");
-    if (f->small || large == NULL || large[0] == '\0') {
+    if (ts_small() || large == NULL || large[0] == '\0') {
         print_message("test_large_tensor: set CLCNN_TEST_LARGE=1 to run the 51M-element case\n");
         skip();
     }
-    clcnn_context *ctx = f->ctx;
     const size_t dims[4] = {64, 64, 112, 112}, C = 64, inner = 112 * 112, batch = 64;
     const size_t total = product(dims, 4), n = batch * inner;
     float *x = ts_malloc(total * sizeof *x), *dy = ts_malloc(total * sizeof *dy);
@@ -1119,11 +1050,14 @@ static void test_large_tensor(void **state) {
     float gamma_f[64], beta_f[64];
     ts_fill_random(gamma_f, C, 5152, 0.5f, 1.5f);
     ts_fill_random(beta_f, C, 5153, -0.5f, 0.5f);
-    clcnn_tensor *xt = tensor_from(ctx, 4, dims, x), *dyt = tensor_from(ctx, 4, dims, dy);
-    clcnn_tensor *yt = tensor_from(ctx, 4, dims, NULL), *dxt = tensor_from(ctx, 4, dims, NULL);
-    clcnn_tensor *gamma = vector_from(ctx, C, gamma_f), *beta = vector_from(ctx, C, beta_f);
-    clcnn_tensor *save_mean = vector_from(ctx, C, NULL), *save_invstd = vector_from(ctx, C, NULL);
-    clcnn_tensor *dgamma = vector_from(ctx, C, NULL), *dbeta = vector_from(ctx, C, NULL);
+    clcnn_tensor *xt = ts_tensor_create(ctx, 4, dims, x), *dyt = ts_tensor_create(ctx, 4, dims, dy);
+    clcnn_tensor *yt = ts_tensor_create(ctx, 4, dims, NULL),
+                 *dxt = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *gamma = ts_vector_create(ctx, C, gamma_f),
+                 *beta = ts_vector_create(ctx, C, beta_f);
+    clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
+                 *save_invstd = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, xt, gamma, beta, NULL, yt, save_mean,
                                                     save_invstd));
     TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, xt, dyt, gamma, save_mean, save_invstd, dxt,
@@ -1207,5 +1141,5 @@ int main(void) {
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_large_tensor),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -10,82 +10,22 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/dense.h"
 #include "ref/dense_ref.h"
 #include "support/test_support.h"
 
-static int small_mode(void) {
-    return getenv("CLCNN_TEST_SMALL") != NULL;
-}
-
-static int setup(void **state) {
-    clcnn_context *ctx = NULL;
-    if (clcnn_context_create(NULL, &ctx) != CLCNN_OK)
-        return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    clcnn_context_destroy(*state);
-    return 0;
-}
-
-/* Overwrites every free buffer of the pool, whole, with NaN: a kernel that
- * reads workspace it never wrote gives NaN that the checks catch. It also
- * keeps Oclgrind 21.10's uninitialised-value check meaningful, which loses
- * track of kernel writes past the extent of a buffer's last host write or
- * fill (see test_gemm.c). */
-static void poison_pool(clcnn_context *ctx) {
-    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
-    for (size_t i = 0; i < ctx->pool_count; i++) {
-        const clcnn__pool_buffer *buffer = &ctx->pool[i];
-        if (buffer->in_use)
-            continue;
-        unsigned char *nan_bytes = ts_malloc(buffer->bytes);
-        memset(nan_bytes, 0xff, buffer->bytes);
-        assert_int_equal(clEnqueueWriteBuffer(ctx->queue, buffer->mem, CL_TRUE, 0, buffer->bytes,
-                                              nan_bytes, 0, NULL, NULL),
-                         CL_SUCCESS);
-        free(nan_bytes);
-    }
-}
-
-/* A tensor holding `data` (NULL: NaN everywhere, so that a result that is
- * not overwritten shows). */
-static clcnn_tensor *make_tensor(clcnn_context *ctx, size_t ndim, const size_t *dims,
-                                 const float *data) {
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &tensor));
-    size_t count = clcnn_tensor_numel(tensor);
-    float *values = ts_malloc(count * sizeof *values);
-    for (size_t i = 0; i < count; i++)
-        values[i] = data != NULL ? data[i] : NAN;
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, values, count));
-    free(values);
-    return tensor;
-}
-
+/* Values in [-1, 1) (malloc'ed). */
 static float *random_floats(size_t count, uint32_t seed) {
-    float *data = ts_malloc((count + 1) * sizeof *data);
-    ts_fill_random(data, count, seed, -1.0f, 1.0f);
-    return data;
+    return ts_random_floats(count, seed, -1.0f, 1.0f);
 }
 
-static double *to_double(const float *data, size_t count, int absolute) {
-    double *out = ts_malloc((count + 1) * sizeof *out);
+/* |data[i]| as doubles (malloc'ed): the magnitudes the tolerance scales by. */
+static double *to_abs_double(const float *data, size_t count) {
+    double *out = ts_to_double(data, count);
     for (size_t i = 0; i < count; i++)
-        out[i] = absolute ? fabs((double)data[i]) : data[i];
+        out[i] = fabs(out[i]);
     return out;
-}
-
-static float *read_tensor(const clcnn_tensor *tensor) {
-    size_t count = clcnn_tensor_numel(tensor);
-    float *data = ts_malloc(count * sizeof *data);
-    TS_ASSERT_OK(clcnn_tensor_context(tensor), clcnn_tensor_read(tensor, 0, data, count));
-    return data;
 }
 
 /* |got - expected| <= (terms + 4) * FLT_EPSILON * magnitude per element. */
@@ -123,20 +63,20 @@ static const dense_case large_cases[] = {
 };
 
 static void run_forward(clcnn_context *ctx, const dense_case *dc, int with_bias) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t batch = dc->x_dims[0], in = case_in(dc), out = dc->out;
     float *x = random_floats(batch * in, 1), *w = random_floats(out * in, 2);
     float *b = random_floats(out, 3);
     size_t w_dims[2] = {out, in}, y_dims[2] = {batch, out};
-    clcnn_tensor *tx = make_tensor(ctx, dc->x_ndim, dc->x_dims, x);
-    clcnn_tensor *tw = make_tensor(ctx, 2, w_dims, w), *tb = make_tensor(ctx, 1, &out, b);
-    clcnn_tensor *ty = make_tensor(ctx, 2, y_dims, NULL);
+    clcnn_tensor *tx = ts_tensor_create(ctx, dc->x_ndim, dc->x_dims, x);
+    clcnn_tensor *tw = ts_tensor_create(ctx, 2, w_dims, w), *tb = ts_tensor_create(ctx, 1, &out, b);
+    clcnn_tensor *ty = ts_tensor_filled(ctx, 2, y_dims, NAN);
     TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, tx, tw, with_bias ? tb : NULL, ty));
-    float *got = read_tensor(ty);
+    float *got = ts_tensor_read_all(ty);
 
-    double *xd = to_double(x, batch * in, 0), *wd = to_double(w, out * in, 0);
-    double *bd = to_double(b, out, 0), *xa = to_double(x, batch * in, 1);
-    double *wa = to_double(w, out * in, 1), *ba = to_double(b, out, 1);
+    double *xd = ts_to_double(x, batch * in), *wd = ts_to_double(w, out * in);
+    double *bd = ts_to_double(b, out), *xa = to_abs_double(x, batch * in);
+    double *wa = to_abs_double(w, out * in), *ba = to_abs_double(b, out);
     double *expected = ts_malloc(batch * out * sizeof *expected);
     double *magnitude = ts_malloc(batch * out * sizeof *magnitude);
     dense_ref_forward(batch, in, out, xd, wd, with_bias ? bd : NULL, expected);
@@ -154,19 +94,21 @@ static void run_forward(clcnn_context *ctx, const dense_case *dc, int with_bias)
 }
 
 static void run_backward_data(clcnn_context *ctx, const dense_case *dc, clcnn_grad_mode mode) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t batch = dc->x_dims[0], in = case_in(dc), out = dc->out;
     float *dy = random_floats(batch * out, 4), *w = random_floats(out * in, 5);
     float *old = random_floats(batch * in, 6);
     size_t w_dims[2] = {out, in}, dy_dims[2] = {batch, out};
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    clcnn_tensor *tdy = make_tensor(ctx, 2, dy_dims, dy), *tw = make_tensor(ctx, 2, w_dims, w);
-    clcnn_tensor *tdx = make_tensor(ctx, dc->x_ndim, dc->x_dims, accumulate ? old : NULL);
+    clcnn_tensor *tdy = ts_tensor_create(ctx, 2, dy_dims, dy),
+                 *tw = ts_tensor_create(ctx, 2, w_dims, w);
+    clcnn_tensor *tdx = accumulate ? ts_tensor_create(ctx, dc->x_ndim, dc->x_dims, old)
+                                   : ts_tensor_filled(ctx, dc->x_ndim, dc->x_dims, NAN);
     TS_ASSERT_OK(ctx, clcnn_dense_backward_data(ctx, tdy, tw, tdx, mode));
-    float *got = read_tensor(tdx);
+    float *got = ts_tensor_read_all(tdx);
 
-    double *dyd = to_double(dy, batch * out, 0), *wd = to_double(w, out * in, 0);
-    double *dya = to_double(dy, batch * out, 1), *wa = to_double(w, out * in, 1);
+    double *dyd = ts_to_double(dy, batch * out), *wd = ts_to_double(w, out * in);
+    double *dya = to_abs_double(dy, batch * out), *wa = to_abs_double(w, out * in);
     double *expected = ts_malloc(batch * in * sizeof *expected);
     double *magnitude = ts_malloc(batch * in * sizeof *magnitude);
     dense_ref_backward(batch, in, out, NULL, wd, dyd, expected, NULL, NULL);
@@ -189,21 +131,23 @@ static void run_backward_data(clcnn_context *ctx, const dense_case *dc, clcnn_gr
 
 static void run_backward_weights(clcnn_context *ctx, const dense_case *dc, clcnn_grad_mode mode,
                                  int with_db) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t batch = dc->x_dims[0], in = case_in(dc), out = dc->out;
     float *x = random_floats(batch * in, 7), *dy = random_floats(batch * out, 8);
     float *old_w = random_floats(out * in, 9), *old_b = random_floats(out, 10);
     size_t w_dims[2] = {out, in}, dy_dims[2] = {batch, out};
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    clcnn_tensor *tx = make_tensor(ctx, dc->x_ndim, dc->x_dims, x);
-    clcnn_tensor *tdy = make_tensor(ctx, 2, dy_dims, dy);
-    clcnn_tensor *tdw = make_tensor(ctx, 2, w_dims, accumulate ? old_w : NULL);
-    clcnn_tensor *tdb = make_tensor(ctx, 1, &out, accumulate ? old_b : NULL);
+    clcnn_tensor *tx = ts_tensor_create(ctx, dc->x_ndim, dc->x_dims, x);
+    clcnn_tensor *tdy = ts_tensor_create(ctx, 2, dy_dims, dy);
+    clcnn_tensor *tdw = accumulate ? ts_tensor_create(ctx, 2, w_dims, old_w)
+                                   : ts_tensor_filled(ctx, 2, w_dims, NAN);
+    clcnn_tensor *tdb =
+        accumulate ? ts_tensor_create(ctx, 1, &out, old_b) : ts_tensor_filled(ctx, 1, &out, NAN);
     TS_ASSERT_OK(ctx, clcnn_dense_backward_weights(ctx, tx, tdy, tdw, with_db ? tdb : NULL, mode));
-    float *got_w = read_tensor(tdw), *got_b = read_tensor(tdb);
+    float *got_w = ts_tensor_read_all(tdw), *got_b = ts_tensor_read_all(tdb);
 
-    double *xd = to_double(x, batch * in, 0), *dyd = to_double(dy, batch * out, 0);
-    double *xa = to_double(x, batch * in, 1), *dya = to_double(dy, batch * out, 1);
+    double *xd = ts_to_double(x, batch * in), *dyd = ts_to_double(dy, batch * out);
+    double *xa = to_abs_double(x, batch * in), *dya = to_abs_double(dy, batch * out);
     double *dw = ts_malloc(out * in * sizeof *dw), *dw_mag = ts_malloc(out * in * sizeof *dw_mag);
     double *db = ts_malloc(out * sizeof *db), *db_mag = ts_malloc(out * sizeof *db_mag);
     dense_ref_backward(batch, in, out, xd, NULL, dyd, NULL, dw, db);
@@ -244,20 +188,7 @@ static void run_backward_weights(clcnn_context *ctx, const dense_case *dc, clcnn
 }
 
 /* Runs fn on every small case, and the larger ones unless small mode. */
-#define FOR_EACH_CASE(dc, body)                                                              \
-    do {                                                                                     \
-        for (size_t case_index = 0; case_index < sizeof small_cases / sizeof small_cases[0]; \
-             case_index++) {                                                                 \
-            const dense_case *dc = &small_cases[case_index];                                 \
-            body;                                                                            \
-        }                                                                                    \
-        for (size_t case_index = 0;                                                          \
-             !small_mode() && case_index < sizeof large_cases / sizeof large_cases[0];       \
-             case_index++) {                                                                 \
-            const dense_case *dc = &large_cases[case_index];                                 \
-            body;                                                                            \
-        }                                                                                    \
-    } while (0)
+#define FOR_EACH_CASE(dc, body) TS_FOR_EACH_CASE(dense_case, dc, small_cases, large_cases, body)
 
 /* The reference's backward equals central differences of its forward, for
  * L = sum(y * g) (linear in each parameter, so the differences are exact up
@@ -328,20 +259,23 @@ static void test_backward_weights(void **state) {
 /* The same forward and backward twice give the same bits. */
 static void test_deterministic(void **state) {
     clcnn_context *ctx = *state;
-    poison_pool(ctx);
-    size_t batch = small_mode() ? 8 : 64, in = small_mode() ? 40 : 576, out = 24;
+    ts_poison_pool(ctx);
+    size_t batch = ts_small() ? 8 : 64, in = ts_small() ? 40 : 576, out = 24;
     size_t x_dims[2] = {batch, in}, w_dims[2] = {out, in}, y_dims[2] = {batch, out};
     float *x = random_floats(batch * in, 11), *w = random_floats(out * in, 12);
     float *b = random_floats(out, 13);
-    clcnn_tensor *tx = make_tensor(ctx, 2, x_dims, x), *tw = make_tensor(ctx, 2, w_dims, w);
-    clcnn_tensor *tb = make_tensor(ctx, 1, &out, b), *ty = make_tensor(ctx, 2, y_dims, NULL);
-    clcnn_tensor *tdw = make_tensor(ctx, 2, w_dims, NULL), *tdb = make_tensor(ctx, 1, &out, NULL);
+    clcnn_tensor *tx = ts_tensor_create(ctx, 2, x_dims, x),
+                 *tw = ts_tensor_create(ctx, 2, w_dims, w);
+    clcnn_tensor *tb = ts_tensor_create(ctx, 1, &out, b),
+                 *ty = ts_tensor_filled(ctx, 2, y_dims, NAN);
+    clcnn_tensor *tdw = ts_tensor_filled(ctx, 2, w_dims, NAN),
+                 *tdb = ts_tensor_filled(ctx, 1, &out, NAN);
     float *first[3] = {NULL, NULL, NULL};
     for (int run = 0; run < 2; run++) {
         TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, tx, tw, tb, ty));
         TS_ASSERT_OK(ctx,
                      clcnn_dense_backward_weights(ctx, tx, ty, tdw, tdb, CLCNN_GRAD_OVERWRITE));
-        float *now[3] = {read_tensor(ty), read_tensor(tdw), read_tensor(tdb)};
+        float *now[3] = {ts_tensor_read_all(ty), ts_tensor_read_all(tdw), ts_tensor_read_all(tdb)};
         size_t counts[3] = {batch * out, out * in, out};
         for (int i = 0; i < 3; i++) {
             if (run == 0) {
@@ -363,17 +297,10 @@ static void test_deterministic(void **state) {
 }
 
 /* A tensor of zeros written from the host (Oclgrind counts a
- * clEnqueueFillBuffer'ed buffer as uninitialised; see poison_pool). */
+ * clEnqueueFillBuffer'ed buffer as uninitialised; see ts_tensor_filled). */
 static clcnn_tensor *zeros(clcnn_context *ctx, size_t ndim, size_t d0, size_t d1, size_t d2) {
     size_t dims[3] = {d0, d1, d2};
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &tensor));
-    size_t count = clcnn_tensor_numel(tensor);
-    float *data = ts_malloc(count * sizeof *data);
-    memset(data, 0, count * sizeof *data);
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, data, count));
-    free(data);
-    return tensor;
+    return ts_tensor_filled(ctx, ndim, dims, 0.0f);
 }
 
 static void test_errors(void **state) {
@@ -387,7 +314,7 @@ static void test_errors(void **state) {
     clcnn_tensor *b_bad = zeros(ctx, 1, 4, 0, 0), *y_bad = zeros(ctx, 2, 4, 6, 0);
     clcnn_tensor *y3 = zeros(ctx, 3, 4, 5, 1), *dy_bad = zeros(ctx, 2, 3, 5, 0);
     const clcnn_grad_mode over = CLCNN_GRAD_OVERWRITE;
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
 
     /* The flattening rule works: [4, 2, 3] is 4 x 6. */
     TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, x3, w, b, y));
@@ -488,5 +415,5 @@ int main(void) {
         cmocka_unit_test(test_backward_data),       cmocka_unit_test(test_backward_weights),
         cmocka_unit_test(test_deterministic),       cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -18,40 +18,17 @@ static const unsigned widths[] = {1, 8, 16};
 static const clcnn_dropout_mask_strategy strategies[] = {CLCNN_DROPOUT_MASK_REGENERATE,
                                                          CLCNN_DROPOUT_MASK_BITS};
 
-/* Small shapes only: asked for, or the device is Oclgrind's simulator. */
-static int small_mode(const clcnn_context *ctx) {
-    const char *env = getenv("CLCNN_TEST_SMALL");
-    if (env != NULL && env[0] != '\0' && strcmp(env, "0") != 0)
-        return 1;
-    clcnn_device_info info = ts_device_info(ctx);
-    return strstr(info.platform_name, "Oclgrind") != NULL ||
-           strstr(info.device_name, "Oclgrind") != NULL;
-}
-
 /* A tensor holding `values`, or zeros written from the host when values is
  * NULL (Oclgrind 21.10 counts memory set by clEnqueueFillBuffer, as
  * clcnn_tensor_create's zeros are, as uninitialised). */
 static clcnn_tensor *make_tensor(clcnn_context *ctx, size_t ndim, const size_t *dims,
                                  const float *values) {
-    clcnn_tensor *t = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &t));
-    size_t n = clcnn_tensor_numel(t);
-    float *zeros = values == NULL ? calloc(n, sizeof *zeros) : NULL;
-    assert_true(values != NULL || zeros != NULL);
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, values != NULL ? values : zeros, n));
-    free(zeros);
-    return t;
+    return values != NULL ? ts_tensor_create(ctx, ndim, dims, values)
+                          : ts_tensor_filled(ctx, ndim, dims, 0.0f);
 }
 
 static clcnn_tensor *make_vector(clcnn_context *ctx, size_t n, const float *values) {
     return make_tensor(ctx, 1, &n, values);
-}
-
-static float *read_all(clcnn_context *ctx, const clcnn_tensor *t) {
-    size_t n = clcnn_tensor_numel(t);
-    float *host = ts_malloc(n * sizeof *host);
-    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, host, n));
-    return host;
 }
 
 static clcnn_dropout_mask *make_mask(clcnn_context *ctx, size_t n,
@@ -139,7 +116,7 @@ static void test_mask_matches_reference(void **state) {
         {11, 12, 0.2f, 4099},
         {12, 13, 0.5f, 100003},
     };
-    int small = small_mode(ctx);
+    int small = ts_small();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t n = cases[c].n;
         if (small && n > 4099)
@@ -162,7 +139,7 @@ static void test_mask_matches_reference(void **state) {
                 char what[128];
                 snprintf(what, sizeof what, "case %zu (n = %zu), width %u, strategy %d", c, n,
                          widths[w], (int)strategies[s]);
-                float *y = read_all(ctx, yt);
+                float *y = ts_tensor_read_all(yt);
                 check_forward_values(x, y, keep, cases[c].p, n, what);
                 memset(bits, 0xA5, words * sizeof *bits);
                 TS_ASSERT_OK(ctx, clcnn_dropout_mask_read(mask, bits, words));
@@ -174,7 +151,7 @@ static void test_mask_matches_reference(void **state) {
         /* Without a mask object the device's default width draws the same. */
         clcnn_dropout_state st = {cases[c].seed, cases[c].offset};
         TS_ASSERT_OK(ctx, clcnn_dropout_forward(ctx, &st, cases[c].p, 1, xt, yt, NULL));
-        float *y = read_all(ctx, yt);
+        float *y = ts_tensor_read_all(yt);
         check_forward_values(x, y, keep, cases[c].p, n, "no mask object");
         free(y);
         clcnn_tensor_destroy(xt);
@@ -226,7 +203,7 @@ static void test_mask_independent_of_work_group_size(void **state) {
             TS_ASSERT_OK(ctx, clcnn_tensor_fill(yt, -7.0f));
             TS_ASSERT_OK(ctx,
                          clcnn__enqueue_kernel(ctx, kernel, 1, &global, local ? &local : NULL));
-            float *y = read_all(ctx, yt);
+            float *y = ts_tensor_read_all(yt);
             char what[96];
             snprintf(what, sizeof what, "width %u, work-group size %zu", widths[w], local);
             check_forward_values(x, y, keep, p, n, what);
@@ -278,7 +255,7 @@ static double correlation(const uint8_t *a, const uint8_t *b, size_t n) {
  * nor between the masks of successive offsets: |r| <= 5 / sqrt(n). */
 static void test_mask_statistics(void **state) {
     clcnn_context *ctx = *state;
-    const size_t n = small_mode(ctx) ? 4096 : (size_t)1 << 20;
+    const size_t n = ts_small() ? 4096 : (size_t)1 << 20;
     const float ps[] = {0.1f, 0.5f, 0.9f};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
         double p = ps[i];
@@ -337,7 +314,7 @@ static void test_state_advances_and_repeats(void **state) {
             assert_true(info.recorded && !info.identity);
             assert_true(info.seed == 31337 && info.offset == (uint64_t)call);
             assert_true(st.offset == (uint64_t)call + 1);
-            runs[run][call] = read_all(ctx, yt);
+            runs[run][call] = ts_tensor_read_all(yt);
             /* Evaluation and p == 0 draw nothing. */
             TS_ASSERT_OK(ctx, clcnn_dropout_forward(ctx, &st, 0.5f, 0, xt, yt, NULL));
             TS_ASSERT_OK(ctx, clcnn_dropout_forward(ctx, &st, 0.0f, 1, xt, yt, NULL));
@@ -422,7 +399,7 @@ static void test_backward_uses_forward_mask(void **state) {
                 TS_ASSERT_OK(ctx, clcnn_tensor_fill(dxt, 99.0f));
                 TS_ASSERT_OK(ctx,
                              clcnn_dropout_backward(ctx, mask, dyt, dxt, CLCNN_GRAD_OVERWRITE));
-                float *dx = read_all(ctx, dxt);
+                float *dx = ts_tensor_read_all(dxt);
                 for (size_t e = 0; e < n; e++) {
                     expected[e] = keep[e] ? dy[e] * scale : 0.0f;
                     dy64[e] = dy[e];
@@ -435,7 +412,7 @@ static void test_backward_uses_forward_mask(void **state) {
                 TS_ASSERT_OK(ctx, clcnn_tensor_write(dxt, 0, old, n));
                 TS_ASSERT_OK(ctx,
                              clcnn_dropout_backward(ctx, mask, dyt, dxt, CLCNN_GRAD_ACCUMULATE));
-                dx = read_all(ctx, dxt);
+                dx = ts_tensor_read_all(dxt);
                 for (size_t e = 0; e < n; e++)
                     expected[e] = old[e] + (keep[e] ? dy[e] * scale : 0.0f);
                 TS_ASSERT_FLOATS_IDENTICAL(dx, expected, n);
@@ -445,7 +422,7 @@ static void test_backward_uses_forward_mask(void **state) {
                 clcnn_tensor *inplace = make_vector(ctx, n, dy);
                 TS_ASSERT_OK(
                     ctx, clcnn_dropout_backward(ctx, mask, inplace, inplace, CLCNN_GRAD_OVERWRITE));
-                dx = read_all(ctx, inplace);
+                dx = ts_tensor_read_all(inplace);
                 for (size_t e = 0; e < n; e++)
                     expected[e] = keep[e] ? dy[e] * scale : 0.0f;
                 TS_ASSERT_FLOATS_IDENTICAL(dx, expected, n);
@@ -481,7 +458,7 @@ static void test_forward_in_place(void **state) {
         clcnn_dropout_mask *mask = make_mask(ctx, n, strategies[s], 0);
         clcnn_dropout_state st = clcnn_dropout_state_init(3);
         TS_ASSERT_OK(ctx, clcnn_dropout_forward(ctx, &st, 0.5f, 1, t, t, mask));
-        float *y = read_all(ctx, t);
+        float *y = ts_tensor_read_all(t);
         check_forward_values(x, y, keep, 0.5f, n, "in place");
         free(y);
         clcnn_dropout_mask_destroy(mask);
@@ -517,7 +494,7 @@ static void test_identity_passes(void **state) {
             TS_ASSERT_OK(
                 ctx, clcnn_dropout_forward(ctx, &st, modes[m].p, modes[m].training, xt, yt, mask));
             assert_true(st.offset == 0);
-            float *y = read_all(ctx, yt);
+            float *y = ts_tensor_read_all(yt);
             TS_ASSERT_FLOATS_IDENTICAL(y, x, n);
             free(y);
             /* state may be NULL when nothing is drawn. */
@@ -526,7 +503,7 @@ static void test_identity_passes(void **state) {
             /* In place: nothing changes. */
             TS_ASSERT_OK(
                 ctx, clcnn_dropout_forward(ctx, &st, modes[m].p, modes[m].training, xt, xt, NULL));
-            y = read_all(ctx, xt);
+            y = ts_tensor_read_all(xt);
             TS_ASSERT_FLOATS_IDENTICAL(y, x, n);
             free(y);
 
@@ -539,12 +516,12 @@ static void test_identity_passes(void **state) {
                         bits[2] == 0xFFFFFFFFu && bits[3] == 0x1FFu);
 
             TS_ASSERT_OK(ctx, clcnn_dropout_backward(ctx, mask, dyt, dxt, CLCNN_GRAD_OVERWRITE));
-            float *dx = read_all(ctx, dxt);
+            float *dx = ts_tensor_read_all(dxt);
             TS_ASSERT_FLOATS_IDENTICAL(dx, dy, n);
             free(dx);
             TS_ASSERT_OK(ctx, clcnn_tensor_write(dxt, 0, old, n));
             TS_ASSERT_OK(ctx, clcnn_dropout_backward(ctx, mask, dyt, dxt, CLCNN_GRAD_ACCUMULATE));
-            dx = read_all(ctx, dxt);
+            dx = ts_tensor_read_all(dxt);
             for (size_t e = 0; e < n; e++)
                 expected[e] = old[e] + dy[e];
             TS_ASSERT_FLOATS_IDENTICAL(dx, expected, n);
@@ -574,7 +551,7 @@ static void test_dropped_nonfinite_is_zero(void **state) {
     clcnn_tensor *xt = make_vector(ctx, n, x), *yt = make_vector(ctx, n, NULL);
     clcnn_dropout_state st = {8, 8};
     TS_ASSERT_OK(ctx, clcnn_dropout_forward(ctx, &st, 0.5f, 1, xt, yt, NULL));
-    float *y = read_all(ctx, yt);
+    float *y = ts_tensor_read_all(yt);
     for (size_t e = 0; e < n; e++) {
         if (keep[e])
             assert_true(e % 2 ? isnan(y[e]) : y[e] == -INFINITY);
@@ -787,19 +764,6 @@ static void test_bad_mask_options(void **state) {
     clcnn_dropout_mask_destroy(NULL);
 }
 
-static int setup(void **state) {
-    clcnn_context *ctx = NULL;
-    if (clcnn_context_create(NULL, &ctx) != CLCNN_OK)
-        return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    clcnn_context_destroy(*state);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_matches_reference),
@@ -817,5 +781,5 @@ int main(void) {
         cmocka_unit_test(test_bad_backward_arguments),
         cmocka_unit_test(test_bad_mask_options),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/elementwise.h"
 
@@ -19,60 +18,15 @@
 #define AXPBY_ATOL 1e-6
 #define AXPBY_RTOL 1e-6
 
-typedef struct fixture {
-    clcnn_context *ctx;
-    int small;
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
-        free(f);
-        return -1;
-    }
-    const char *env = getenv("CLCNN_TEST_SMALL");
-    clcnn_device_info info;
-    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
-    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
-        strstr(info.platform_name, "Oclgrind") != NULL)
-        f->small = 1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    clcnn_context_destroy(f->ctx);
-    free(f);
-    return 0;
-}
-
-static clcnn_tensor *tensor1(clcnn_context *ctx, size_t n, const float *data) {
-    clcnn_tensor *t = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &t));
-    if (data != NULL)
-        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, data, n));
-    return t;
-}
-
-static float *read_all(clcnn_context *ctx, const clcnn_tensor *t) {
-    size_t n = clcnn_tensor_numel(t);
-    float *data = ts_malloc(n * sizeof *data);
-    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, data, n));
-    return data;
-}
-
 static float *random_floats(size_t n, uint32_t seed) {
-    float *data = ts_malloc(n * sizeof *data);
-    ts_fill_random(data, n, seed, -3.0f, 3.0f);
-    return data;
+    return ts_random_floats(n, seed, -3.0f, 3.0f);
 }
 
 static const size_t sizes[] = {1, 3, 4, 5, 16, 127, 128, 129, 4097, 16 * 8 * 64 + 5, 300007};
 #define SMALL_SIZES 9 /* up to 4097 */
 
-static size_t size_count(const fixture *f) {
-    return f->small ? SMALL_SIZES : sizeof sizes / sizeof sizes[0];
+static size_t size_count(void) {
+    return ts_small() ? SMALL_SIZES : sizeof sizes / sizeof sizes[0];
 }
 
 /* ------------------------------------------------------------------- add */
@@ -82,27 +36,28 @@ static void check_add(clcnn_context *ctx, size_t n, uint32_t seed) {
     double *want = ts_malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++)
         want[i] = (double)a[i] + (double)b[i];
-    clcnn_tensor *ta = tensor1(ctx, n, a), *tb = tensor1(ctx, n, b), *out = tensor1(ctx, n, NULL);
+    clcnn_tensor *ta = ts_vector_create(ctx, n, a), *tb = ts_vector_create(ctx, n, b),
+                 *out = ts_vector_create(ctx, n, NULL);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(out, 9.0f));
     TS_ASSERT_OK(ctx, clcnn_add(ctx, ta, tb, out));
-    float *got = read_all(ctx, out);
+    float *got = ts_tensor_read_all(out);
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
 
     /* out = a, then out = b (in place). */
     TS_ASSERT_OK(ctx, clcnn_add(ctx, ta, tb, ta));
-    got = read_all(ctx, ta);
+    got = ts_tensor_read_all(ta);
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
     TS_ASSERT_OK(ctx, clcnn_tensor_write(ta, 0, a, n));
     TS_ASSERT_OK(ctx, clcnn_add(ctx, ta, tb, tb));
-    got = read_all(ctx, tb);
+    got = ts_tensor_read_all(tb);
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
 
     /* a + a into a: doubling is exact. */
     TS_ASSERT_OK(ctx, clcnn_add(ctx, ta, ta, ta));
-    got = read_all(ctx, ta);
+    got = ts_tensor_read_all(ta);
     for (size_t i = 0; i < n; i++)
         want[i] = 2.0 * a[i];
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, 0.0);
@@ -117,9 +72,9 @@ static void check_add(clcnn_context *ctx, size_t n, uint32_t seed) {
 }
 
 static void test_add(void **state) {
-    fixture *f = *state;
-    for (size_t i = 0; i < size_count(f); i++)
-        check_add(f->ctx, sizes[i], (uint32_t)(10 + i));
+    clcnn_context *ctx = *state;
+    for (size_t i = 0; i < size_count(); i++)
+        check_add(ctx, sizes[i], (uint32_t)(10 + i));
 }
 
 /* ----------------------------------------------------------------- scale */
@@ -129,17 +84,17 @@ static void check_scale(clcnn_context *ctx, size_t n, float alpha, uint32_t seed
     double *want = ts_malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++)
         want[i] = (double)alpha * x[i];
-    clcnn_tensor *tx = tensor1(ctx, n, x), *out = tensor1(ctx, n, NULL);
+    clcnn_tensor *tx = ts_vector_create(ctx, n, x), *out = ts_vector_create(ctx, n, NULL);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(out, 9.0f));
     TS_ASSERT_OK(ctx, clcnn_scale(ctx, tx, alpha, out));
-    float *got = read_all(ctx, out);
+    float *got = ts_tensor_read_all(out);
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
-    got = read_all(ctx, tx); /* x untouched */
+    got = ts_tensor_read_all(tx); /* x untouched */
     TS_ASSERT_FLOATS_IDENTICAL(got, x, n);
     free(got);
     TS_ASSERT_OK(ctx, clcnn_scale(ctx, tx, alpha, tx));
-    got = read_all(ctx, tx);
+    got = ts_tensor_read_all(tx);
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
     clcnn_tensor_destroy(tx);
@@ -149,10 +104,10 @@ static void check_scale(clcnn_context *ctx, size_t n, float alpha, uint32_t seed
 }
 
 static void test_scale(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     const float alphas[] = {0.37f, -2.5f, 0.0f, 1.0f};
-    for (size_t i = 0; i < size_count(f); i++)
-        check_scale(f->ctx, sizes[i], alphas[i % 4], (uint32_t)(20 + i));
+    for (size_t i = 0; i < size_count(); i++)
+        check_scale(ctx, sizes[i], alphas[i % 4], (uint32_t)(20 + i));
 }
 
 /* ----------------------------------------------------------------- axpby */
@@ -162,18 +117,18 @@ static void check_axpby(clcnn_context *ctx, size_t n, float alpha, float beta, u
     double *want = ts_malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++)
         want[i] = (double)alpha * x[i] + (double)beta * y[i];
-    clcnn_tensor *tx = tensor1(ctx, n, x), *ty = tensor1(ctx, n, y);
+    clcnn_tensor *tx = ts_vector_create(ctx, n, x), *ty = ts_vector_create(ctx, n, y);
     TS_ASSERT_OK(ctx, clcnn_axpby(ctx, alpha, tx, beta, ty));
-    float *got = read_all(ctx, ty);
+    float *got = ts_tensor_read_all(ty);
     TS_ASSERT_FLOATS_NEAR(got, want, n, AXPBY_ATOL, AXPBY_RTOL);
     free(got);
-    got = read_all(ctx, tx);
+    got = ts_tensor_read_all(tx);
     TS_ASSERT_FLOATS_IDENTICAL(got, x, n);
     free(got);
 
     /* x is y: y = (alpha + beta) y. */
     TS_ASSERT_OK(ctx, clcnn_axpby(ctx, alpha, tx, beta, tx));
-    got = read_all(ctx, tx);
+    got = ts_tensor_read_all(tx);
     for (size_t i = 0; i < n; i++)
         want[i] = ((double)alpha + (double)beta) * x[i];
     TS_ASSERT_FLOATS_NEAR(got, want, n, AXPBY_ATOL, AXPBY_RTOL);
@@ -187,23 +142,23 @@ static void check_axpby(clcnn_context *ctx, size_t n, float alpha, float beta, u
 }
 
 static void test_axpby(void **state) {
-    fixture *f = *state;
+    clcnn_context *ctx = *state;
     const float alphas[] = {1.0f, -0.3f, 2.0f, 0.0f};
     const float betas[] = {1.0f, 0.9f, -1.5f, 0.5f};
-    for (size_t i = 0; i < size_count(f); i++)
-        check_axpby(f->ctx, sizes[i], alphas[i % 4], betas[i % 4], (uint32_t)(30 + i));
+    for (size_t i = 0; i < size_count(); i++)
+        check_axpby(ctx, sizes[i], alphas[i % 4], betas[i % 4], (uint32_t)(30 + i));
 }
 
 /* beta == 0 does not read y: NaN and Inf there do not spread. */
 static void test_axpby_beta_zero(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t n = 1031;
     float *x = random_floats(n, 40);
-    clcnn_tensor *tx = tensor1(ctx, n, x), *ty = tensor1(ctx, n, NULL);
+    clcnn_tensor *tx = ts_vector_create(ctx, n, x), *ty = ts_vector_create(ctx, n, NULL);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(ty, NAN));
     TS_ASSERT_OK(ctx, clcnn_tensor_write(ty, 0, (const float[]){INFINITY}, 1));
     TS_ASSERT_OK(ctx, clcnn_axpby(ctx, -1.5f, tx, 0.0f, ty));
-    float *got = read_all(ctx, ty);
+    float *got = ts_tensor_read_all(ty);
     double *want = ts_malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++)
         want[i] = -1.5 * x[i];
@@ -220,17 +175,17 @@ static void test_axpby_beta_zero(void **state) {
 /* An op on a flattened view writes the original tensor; operands of
  * different shapes with the same count combine element by element. */
 static void test_flattened_view(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[4] = {2, 3, 4, 5}, flat_dims[2] = {2, 60};
     const size_t n = 120;
     float *x = random_floats(n, 50), *b = random_floats(n, 51);
-    clcnn_tensor *t = NULL, *flat = NULL, *other = tensor1(ctx, n, b);
+    clcnn_tensor *t = NULL, *flat = NULL, *other = ts_vector_create(ctx, n, b);
     TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 4, dims, &t));
     TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, x, n));
     TS_ASSERT_OK(ctx, clcnn_tensor_reshape(t, 2, flat_dims, &flat));
 
     TS_ASSERT_OK(ctx, clcnn_scale(ctx, flat, 3.0f, flat));
-    float *got = read_all(ctx, t);
+    float *got = ts_tensor_read_all(t);
     double *want = ts_malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++)
         want[i] = 3.0 * x[i];
@@ -239,14 +194,14 @@ static void test_flattened_view(void **state) {
 
     /* [2, 60] view + [120] tensor into the [2, 3, 4, 5] original. */
     TS_ASSERT_OK(ctx, clcnn_add(ctx, flat, other, t));
-    got = read_all(ctx, t);
+    got = ts_tensor_read_all(t);
     for (size_t i = 0; i < n; i++)
         want[i] = (double)(3.0f * x[i]) + b[i];
     TS_ASSERT_FLOATS_NEAR(got, want, n, 0.0, ONE_ROUNDING_RTOL);
     free(got);
 
     TS_ASSERT_OK(ctx, clcnn_axpby(ctx, 1.0f, other, 1.0f, flat));
-    got = read_all(ctx, t);
+    got = ts_tensor_read_all(t);
     for (size_t i = 0; i < n; i++)
         want[i] += b[i];
     TS_ASSERT_FLOATS_NEAR(got, want, n, AXPBY_ATOL, AXPBY_RTOL);
@@ -255,7 +210,7 @@ static void test_flattened_view(void **state) {
     /* The view still works after the original is gone. */
     clcnn_tensor_destroy(t);
     TS_ASSERT_OK(ctx, clcnn_scale(ctx, flat, 0.5f, flat));
-    got = read_all(ctx, flat);
+    got = ts_tensor_read_all(flat);
     for (size_t i = 0; i < n; i++)
         want[i] *= 0.5;
     TS_ASSERT_FLOATS_NEAR(got, want, n, AXPBY_ATOL, AXPBY_RTOL);
@@ -271,9 +226,9 @@ static void test_flattened_view(void **state) {
 /* ---------------------------------------------------------- bad arguments */
 
 static void test_bad_arguments(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
-    clcnn_tensor *a = tensor1(ctx, 10, NULL), *b = tensor1(ctx, 10, NULL);
-    clcnn_tensor *c = tensor1(ctx, 10, NULL), *short_one = tensor1(ctx, 9, NULL);
+    clcnn_context *ctx = *state;
+    clcnn_tensor *a = ts_vector_create(ctx, 10, NULL), *b = ts_vector_create(ctx, 10, NULL);
+    clcnn_tensor *c = ts_vector_create(ctx, 10, NULL), *short_one = ts_vector_create(ctx, 9, NULL);
 
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_add(NULL, a, b, c));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_add(ctx, NULL, b, c));
@@ -297,7 +252,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_axpby(ctx, 1.0f, a, 0.0f, short_one));
 
     clcnn_context *other = ts_context_create();
-    clcnn_tensor *o = tensor1(other, 10, NULL);
+    clcnn_tensor *o = ts_vector_create(other, 10, NULL);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_add(ctx, o, b, c));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_add(ctx, a, o, c));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_add(ctx, a, b, o));
@@ -323,5 +278,5 @@ int main(void) {
         cmocka_unit_test(test_flattened_view),
         cmocka_unit_test(test_bad_arguments),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -10,29 +10,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/gemm.h"
 #include "ops/gemm.h"
 #include "ref/gemm_ref.h"
 #include "support/test_support.h"
-
-static int small_mode(void) {
-    return getenv("CLCNN_TEST_SMALL") != NULL;
-}
-
-static int setup(void **state) {
-    clcnn_context *ctx = NULL;
-    if (clcnn_context_create(NULL, &ctx) != CLCNN_OK)
-        return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    clcnn_context_destroy(*state);
-    return 0;
-}
 
 typedef struct gemm_case {
     int trans_a, trans_b;
@@ -43,14 +25,6 @@ typedef struct gemm_case {
     int c_nan;                           /* C starts as NaN (with beta == 0) */
     int ab_nan;                          /* A and B are NaN (with alpha == 0) */
 } gemm_case;
-
-/* A 1-D tensor of `count` floats holding `data`. */
-static clcnn_tensor *upload(clcnn_context *ctx, const float *data, size_t count) {
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &count, &tensor));
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, data, count));
-    return tensor;
-}
 
 static void fill(float *data, size_t count, uint32_t seed, int nan) {
     ts_fill_random(data, count, seed, -1.0f, 1.0f);
@@ -73,34 +47,10 @@ static void check_window(const float *got, size_t ld, const double *expected,
     }
 }
 
-/* Overwrites every free buffer of the pool, whole, with NaN (all bits
- * set). A kernel that reads workspace it never wrote then gives NaN that
- * the checks catch, on every device. It also keeps Oclgrind's
- * uninitialised-value check meaningful: Oclgrind 21.10 shrinks its record
- * of a buffer's initialised bytes to the extent of the last host write or
- * fill (clEnqueueFillBuffer leaves 4 bytes) and drops kernel writes past
- * it, so a pooled buffer that was once a smaller tensor reads as
- * uninitialised when it comes back as a GEMM workspace; a whole-buffer
- * host write resets that record. */
-static void poison_pool(clcnn_context *ctx) {
-    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
-    for (size_t i = 0; i < ctx->pool_count; i++) {
-        const clcnn__pool_buffer *buffer = &ctx->pool[i];
-        if (buffer->in_use)
-            continue;
-        unsigned char *nan_bytes = ts_malloc(buffer->bytes);
-        memset(nan_bytes, 0xff, buffer->bytes);
-        assert_int_equal(clEnqueueWriteBuffer(ctx->queue, buffer->mem, CL_TRUE, 0, buffer->bytes,
-                                              nan_bytes, 0, NULL, NULL),
-                         CL_SUCCESS);
-        free(nan_bytes);
-    }
-}
-
 /* Runs one case on `backend`; checks the window of C and that nothing of
  * C's buffer outside the window changed. */
 static void run_case(clcnn_context *ctx, clcnn__gemm_backend backend, const gemm_case *tc) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t a_rows = tc->trans_a ? tc->k : tc->m, a_cols = tc->trans_a ? tc->m : tc->k;
     size_t b_rows = tc->trans_b ? tc->n : tc->k, b_cols = tc->trans_b ? tc->k : tc->n;
     size_t lda = a_cols + tc->ld_pad, ldb = b_cols + tc->ld_pad, ldc = tc->n + tc->ld_pad;
@@ -119,8 +69,8 @@ static void run_case(clcnn_context *ctx, clcnn__gemm_backend backend, const gemm
     gemm_ref(tc->trans_a, tc->trans_b, tc->m, tc->n, tc->k, tc->alpha, a + tc->a_offset, lda,
              b + tc->b_offset, ldb, tc->beta, c + tc->c_offset, ldc, expected, magnitude);
 
-    clcnn_tensor *ta = upload(ctx, a, a_len), *tb = upload(ctx, b, b_len);
-    clcnn_tensor *tc_tensor = upload(ctx, c, c_len);
+    clcnn_tensor *ta = ts_vector_create(ctx, a_len, a), *tb = ts_vector_create(ctx, b_len, b);
+    clcnn_tensor *tc_tensor = ts_vector_create(ctx, c_len, c);
     TS_ASSERT_OK(ctx, clcnn__gemm_with(ctx, backend, tc->trans_a, tc->trans_b, tc->m, tc->n, tc->k,
                                        tc->alpha, clcnn_tensor_cl_mem(ta), tc->a_offset, lda,
                                        clcnn_tensor_cl_mem(tb), tc->b_offset, ldb, tc->beta,
@@ -256,7 +206,7 @@ static void test_empty_output(void **state) {
 /* Shapes spanning many tiles and work-groups in both directions. */
 static void test_many_tiles(void **state) {
     clcnn_context *ctx = *state;
-    size_t m = small_mode() ? 41 : 203, n = small_mode() ? 70 : 301, k = small_mode() ? 19 : 257;
+    size_t m = ts_small() ? 41 : 203, n = ts_small() ? 70 : 301, k = ts_small() ? 19 : 257;
     for (clcnn__gemm_backend backend = CLCNN__GEMM_AUTO; backend <= CLCNN__GEMM_TILED; backend++) {
         for (int trans = 0; trans < 4; trans++) {
             gemm_case tc = {.trans_a = trans & 1,
@@ -274,8 +224,8 @@ static void test_many_tiles(void **state) {
 /* The same product twice gives the same bits. */
 static void test_deterministic(void **state) {
     clcnn_context *ctx = *state;
-    size_t m = small_mode() ? 20 : 67, n = small_mode() ? 40 : 129, k = small_mode() ? 50 : 300;
-    poison_pool(ctx);
+    size_t m = ts_small() ? 20 : 67, n = ts_small() ? 40 : 129, k = ts_small() ? 50 : 300;
+    ts_poison_pool(ctx);
     size_t a_dims[2] = {m, k}, b_dims[2] = {k, n}, c_dims[2] = {m, n};
     float *a = ts_malloc(m * k * sizeof *a), *b = ts_malloc(k * n * sizeof *b);
     float *first = ts_malloc(m * n * sizeof *first), *second = ts_malloc(m * n * sizeof *second);
@@ -343,20 +293,10 @@ static void test_internal_errors(void **state) {
 
 static clcnn_tensor *make_2d(clcnn_context *ctx, size_t rows, size_t cols, uint32_t seed) {
     size_t dims[2] = {rows, cols};
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &tensor));
-    float *data = ts_malloc(rows * cols * sizeof *data);
-    ts_fill_random(data, rows * cols, seed, -1.0f, 1.0f);
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, data, rows * cols));
+    float *data = ts_random_floats(rows * cols, seed, -1.0f, 1.0f);
+    clcnn_tensor *tensor = ts_tensor_create(ctx, 2, dims, data);
     free(data);
     return tensor;
-}
-
-static float *read_tensor(clcnn_tensor *tensor) {
-    size_t count = clcnn_tensor_numel(tensor);
-    float *data = ts_malloc(count * sizeof *data);
-    TS_ASSERT_OK(clcnn_tensor_context(tensor), clcnn_tensor_read(tensor, 0, data, count));
-    return data;
 }
 
 /* clcnn_gemm on tensors, every transpose combination. */
@@ -365,16 +305,17 @@ static void test_tensor_api(void **state) {
     const size_t m = 11, n = 34, k = 9;
     for (int trans = 0; trans < 4; trans++) {
         int trans_a = trans & 1, trans_b = trans >> 1;
-        poison_pool(ctx);
+        ts_poison_pool(ctx);
         clcnn_tensor *a = trans_a ? make_2d(ctx, k, m, 1) : make_2d(ctx, m, k, 1);
         clcnn_tensor *b = trans_b ? make_2d(ctx, n, k, 2) : make_2d(ctx, k, n, 2);
         clcnn_tensor *c = make_2d(ctx, m, n, 3);
-        float *a_host = read_tensor(a), *b_host = read_tensor(b), *c_host = read_tensor(c);
+        float *a_host = ts_tensor_read_all(a), *b_host = ts_tensor_read_all(b),
+              *c_host = ts_tensor_read_all(c);
         double expected[11 * 34], magnitude[11 * 34];
         gemm_ref(trans_a, trans_b, m, n, k, -0.5, a_host, clcnn_tensor_dim(a, 1), b_host,
                  clcnn_tensor_dim(b, 1), 2.0, c_host, n, expected, magnitude);
         TS_ASSERT_OK(ctx, clcnn_gemm(ctx, trans_a, trans_b, -0.5f, a, b, 2.0f, c));
-        float *got = read_tensor(c);
+        float *got = ts_tensor_read_all(c);
         check_window(got, n, expected, magnitude, m, n, k, "clcnn_gemm");
         free(a_host);
         free(b_host);
@@ -441,5 +382,5 @@ int main(void) {
         cmocka_unit_test(test_tensor_api),
         cmocka_unit_test(test_tensor_api_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

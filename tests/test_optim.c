@@ -27,37 +27,6 @@
 #define STEPS 5
 #define MAX_TENSORS 5
 
-typedef struct fixture {
-    clcnn_context *ctx;
-    int small;
-    int oclgrind; /* the device is Oclgrind's simulator */
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
-        free(f);
-        return -1;
-    }
-    const char *env = getenv("CLCNN_TEST_SMALL");
-    clcnn_device_info info;
-    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
-    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
-        strstr(info.platform_name, "Oclgrind") != NULL) {
-        f->small = 1;
-        f->oclgrind = 1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    clcnn_context_destroy(f->ctx);
-    free(f);
-    return 0;
-}
-
 /* ------------------------------------------------------------------ helpers */
 
 /* Oclgrind 21.10 treats memory set by clEnqueueFillBuffer (how
@@ -67,16 +36,16 @@ static int teardown(void **state) {
  * correctly). Under Oclgrind the optimizer's zero state is therefore written
  * once more from the host: the same values, and --uninitialized stays
  * meaningful for everything the kernels compute. */
-static void prepare_states(const fixture *f, clcnn_optimizer *opt) {
-    if (!f->oclgrind)
+static void prepare_states(clcnn_context *ctx, clcnn_optimizer *opt) {
+    if (!ts_oclgrind(ctx))
         return;
     for (size_t k = 0; k < clcnn_optimizer_state_count(opt); k++) {
         clcnn_optimizer_state st;
-        TS_ASSERT_OK(f->ctx, clcnn_optimizer_state_get(opt, k, &st));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(opt, k, &st));
         size_t n = clcnn_tensor_numel(st.tensor);
         float *zeros = calloc(n, sizeof *zeros);
         assert_non_null(zeros);
-        TS_ASSERT_OK(f->ctx, clcnn_tensor_write(st.tensor, 0, zeros, n));
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(st.tensor, 0, zeros, n));
         free(zeros);
     }
 }
@@ -102,18 +71,18 @@ static const size_t set_shapes[MAX_TENSORS][5] = {
     {1, 1}, {2, 7, 1}, {4, 3, 5, 7, 9}, {1, 4099}, {1, 250007}};
 
 /* The first `limit` tensors of the list (at most 4 with CLCNN_TEST_SMALL). */
-static void set_create(const fixture *f, tensor_set *s, size_t limit, uint32_t seed) {
+static void set_create(clcnn_context *ctx, tensor_set *s, size_t limit, uint32_t seed) {
     memset(s, 0, sizeof *s);
-    s->ctx = f->ctx;
-    s->count = f->small ? MAX_TENSORS - 1 : MAX_TENSORS;
+    s->ctx = ctx;
+    s->count = ts_small() ? MAX_TENSORS - 1 : MAX_TENSORS;
     if (limit < s->count)
         s->count = limit;
     size_t largest = 0;
     for (size_t i = 0; i < s->count; i++) {
-        TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, set_shapes[i][0], &set_shapes[i][1],
-                                                 &s->params[i]));
-        TS_ASSERT_OK(
-            f->ctx, clcnn_tensor_create(f->ctx, set_shapes[i][0], &set_shapes[i][1], &s->grads[i]));
+        TS_ASSERT_OK(ctx,
+                     clcnn_tensor_create(ctx, set_shapes[i][0], &set_shapes[i][1], &s->params[i]));
+        TS_ASSERT_OK(ctx,
+                     clcnn_tensor_create(ctx, set_shapes[i][0], &set_shapes[i][1], &s->grads[i]));
         size_t n = clcnn_tensor_numel(s->params[i]);
         s->numel[i] = n;
         largest = n > largest ? n : largest;
@@ -125,7 +94,7 @@ static void set_create(const fixture *f, tensor_set *s, size_t limit, uint32_t s
         s->grad_host[i] = ts_malloc(n * sizeof(float));
         float *values = ts_malloc(n * sizeof(float));
         ts_fill_random(values, n, seed + 17u * (uint32_t)i, -1.0f, 1.0f);
-        TS_ASSERT_OK(f->ctx, clcnn_tensor_write(s->params[i], 0, values, n));
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(s->params[i], 0, values, n));
         for (size_t e = 0; e < n; e++)
             s->ref_param[i][e] = values[e];
         free(values);
@@ -204,25 +173,25 @@ static void check_all(tensor_set *s, clcnn_optimizer *opt, int step) {
 
 /* Runs STEPS SGD steps against the reference; at step lr_change_step (-1:
  * never) the learning rate becomes new_lr. width 0: the device's choice. */
-static void run_sgd(const fixture *f, const clcnn_sgd_params *hp, int lr_change_step, double new_lr,
-                    unsigned width, uint32_t seed) {
+static void run_sgd(clcnn_context *ctx, const clcnn_sgd_params *hp, int lr_change_step,
+                    double new_lr, unsigned width, uint32_t seed) {
     tensor_set s;
-    set_create(f, &s, width != 0 && f->small ? 3 : MAX_TENSORS, seed);
+    set_create(ctx, &s, width != 0 && ts_small() ? 3 : MAX_TENSORS, seed);
     clcnn_optimizer *opt = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, hp, s.count, s.params, s.grads, &opt));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, hp, s.count, s.params, s.grads, &opt));
     if (width != 0)
-        TS_ASSERT_OK(f->ctx, clcnn__optimizer_set_width(opt, width));
-    prepare_states(f, opt);
+        TS_ASSERT_OK(ctx, clcnn__optimizer_set_width(opt, width));
+    prepare_states(ctx, opt);
     assert_int_equal(clcnn_optimizer_state_count(opt), hp->momentum != 0.0 ? s.count : 0);
     optim_ref_sgd ref = {hp->lr, hp->momentum, hp->dampening, hp->weight_decay, hp->nesterov};
     for (int step = 0; step < STEPS; step++) {
         if (step == lr_change_step) {
-            TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, new_lr));
+            TS_ASSERT_OK(ctx, clcnn_optimizer_set_lr(opt, new_lr));
             assert_true(clcnn_optimizer_get_lr(opt) == new_lr);
             ref.lr = new_lr;
         }
         set_new_grads(&s, seed + 1000u * (uint32_t)(step + 1));
-        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
         for (size_t i = 0; i < s.count; i++)
             optim_ref_sgd_step(&ref, step == 0, s.numel[i], s.ref_param[i], s.ref_grad[i],
                                s.ref_state[i][0]);
@@ -246,77 +215,77 @@ static clcnn_sgd_params sgd(double lr, double momentum, double dampening, double
 }
 
 static void test_sgd_plain(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params p = sgd(0.1, 0.0, 0.0, 0.0, 0);
-    run_sgd(f, &p, -1, 0.0, 0, 101u);
+    run_sgd(ctx, &p, -1, 0.0, 0, 101u);
 }
 
 static void test_sgd_momentum(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params p = sgd(0.05, 0.9, 0.0, 0.0, 0);
-    run_sgd(f, &p, -1, 0.0, 0, 202u);
+    run_sgd(ctx, &p, -1, 0.0, 0, 202u);
 }
 
 static void test_sgd_dampening(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params p = sgd(0.05, 0.9, 0.5, 0.0, 0);
-    run_sgd(f, &p, -1, 0.0, 0, 303u);
+    run_sgd(ctx, &p, -1, 0.0, 0, 303u);
 }
 
 static void test_sgd_nesterov(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params p = sgd(0.05, 0.9, 0.0, 0.0, 1);
-    run_sgd(f, &p, -1, 0.0, 0, 404u);
+    run_sgd(ctx, &p, -1, 0.0, 0, 404u);
 }
 
 static void test_sgd_weight_decay(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 0.05, 0);
-    run_sgd(f, &plain, -1, 0.0, 0, 505u);
+    run_sgd(ctx, &plain, -1, 0.0, 0, 505u);
     clcnn_sgd_params momentum = sgd(0.05, 0.9, 0.0, 5e-4, 1);
-    run_sgd(f, &momentum, -1, 0.0, 0, 506u);
+    run_sgd(ctx, &momentum, -1, 0.0, 0, 506u);
     clcnn_sgd_params damped = sgd(0.05, 0.8, 0.25, 0.1, 0);
-    run_sgd(f, &damped, -1, 0.0, 0, 507u);
+    run_sgd(ctx, &damped, -1, 0.0, 0, 507u);
 }
 
 /* set_lr takes effect from the next step (the reference switches too). */
 static void test_sgd_set_lr(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_sgd_params p = sgd(0.1, 0.9, 0.0, 1e-3, 0);
-    run_sgd(f, &p, 2, 0.025, 0, 606u);
+    run_sgd(ctx, &p, 2, 0.025, 0, 606u);
     clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 0.0, 0);
-    run_sgd(f, &plain, 3, 0.0, 0, 607u); /* lr 0: the last steps change nothing */
+    run_sgd(ctx, &plain, 3, 0.0, 0, 607u); /* lr 0: the last steps change nothing */
 }
 
 /* PyTorch's first step copies d into the new buffer: with dampening 0.5 a
  * zero buffer updated by the general formula would hold d / 2 instead.
  * set_step(0) makes the buffers "unset" again. */
 static void test_sgd_first_step_copy(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     const size_t n = 13;
     clcnn_tensor *param = NULL, *grad = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &param));
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &grad));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &param));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &grad));
     float g[13], buf[13];
     ts_fill_random(g, n, 76u, -1.0f, 1.0f);
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(param, 0, g, n));
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(param, 0, g, n));
     ts_fill_random(g, n, 77u, -1.0f, 1.0f);
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(grad, 0, g, n));
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(grad, 0, g, n));
     clcnn_sgd_params p = sgd(0.1, 0.9, 0.5, 0.0, 0);
     clcnn_optimizer *opt = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, &p, 1, &param, &grad, &opt));
-    prepare_states(f, opt);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &p, 1, &param, &grad, &opt));
+    prepare_states(ctx, opt);
     clcnn_optimizer_state st;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_state_get(opt, 0, &st));
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(opt, 0, &st));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
     TS_ASSERT_FLOATS_IDENTICAL(buf, g, n);
 
     ts_fill_random(g, n, 78u, -1.0f, 1.0f);
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_write(grad, 0, g, n));
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_step(opt, 0));
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(grad, 0, g, n));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_set_step(opt, 0));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(st.tensor, 0, buf, n));
     TS_ASSERT_FLOATS_IDENTICAL(buf, g, n);
     assert_int_equal(clcnn_optimizer_get_step(opt), 1);
     clcnn_optimizer_destroy(opt);
@@ -326,27 +295,27 @@ static void test_sgd_first_step_copy(void **state) {
 
 /* --------------------------------------------------------------- Adam runs */
 
-static void run_adam(const fixture *f, const clcnn_adam_params *hp, int lr_change_step,
+static void run_adam(clcnn_context *ctx, const clcnn_adam_params *hp, int lr_change_step,
                      double new_lr, unsigned width, uint32_t seed) {
     tensor_set s;
-    set_create(f, &s, width != 0 && f->small ? 3 : MAX_TENSORS, seed);
+    set_create(ctx, &s, width != 0 && ts_small() ? 3 : MAX_TENSORS, seed);
     clcnn_optimizer *opt = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_adam(f->ctx, hp, s.count, s.params, s.grads, &opt));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, hp, s.count, s.params, s.grads, &opt));
     if (width != 0)
-        TS_ASSERT_OK(f->ctx, clcnn__optimizer_set_width(opt, width));
-    prepare_states(f, opt);
+        TS_ASSERT_OK(ctx, clcnn__optimizer_set_width(opt, width));
+    prepare_states(ctx, opt);
     assert_int_equal(clcnn_optimizer_state_count(opt), s.count * (hp->amsgrad ? 3 : 2));
     optim_ref_adam ref = {hp->lr,     hp->beta1,        hp->beta2,
                           hp->eps,    hp->weight_decay, hp->decoupled_weight_decay,
                           hp->amsgrad};
     for (int step = 0; step < STEPS; step++) {
         if (step == lr_change_step) {
-            TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, new_lr));
+            TS_ASSERT_OK(ctx, clcnn_optimizer_set_lr(opt, new_lr));
             assert_true(clcnn_optimizer_get_lr(opt) == new_lr);
             ref.lr = new_lr;
         }
         set_new_grads(&s, seed + 1000u * (uint32_t)(step + 1));
-        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
         for (size_t i = 0; i < s.count; i++)
             optim_ref_adam_step(&ref, (unsigned long)step + 1, s.numel[i], s.ref_param[i],
                                 s.ref_grad[i], s.ref_state[i][0], s.ref_state[i][1],
@@ -379,85 +348,76 @@ static clcnn_adam_params adam(double lr, double beta1, double beta2, double weig
 }
 
 static void test_adam(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params p = clcnn_adam_params_default();
-    run_adam(f, &p, -1, 0.0, 0, 1001u);
+    run_adam(ctx, &p, -1, 0.0, 0, 1001u);
     clcnn_adam_params faster = adam(0.02, 0.9, 0.999, 0.0, 0, 0);
-    run_adam(f, &faster, -1, 0.0, 0, 1002u);
+    run_adam(ctx, &faster, -1, 0.0, 0, 1002u);
 }
 
 /* beta1 = 0.3 takes the other branch of PyTorch's lerp (weight >= 0.5);
  * beta1 = 0 and a larger eps are edge values of the formula. */
 static void test_adam_betas(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params p = adam(0.01, 0.3, 0.9, 0.0, 0, 0);
-    run_adam(f, &p, -1, 0.0, 0, 1101u);
+    run_adam(ctx, &p, -1, 0.0, 0, 1101u);
     clcnn_adam_params zero_beta1 = adam(0.01, 0.0, 0.99, 0.0, 0, 0);
     zero_beta1.eps = 1e-3;
-    run_adam(f, &zero_beta1, -1, 0.0, 0, 1102u);
+    run_adam(ctx, &zero_beta1, -1, 0.0, 0, 1102u);
 }
 
 static void test_adam_weight_decay(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params p = adam(0.01, 0.9, 0.999, 0.1, 0, 0);
-    run_adam(f, &p, -1, 0.0, 0, 1201u);
+    run_adam(ctx, &p, -1, 0.0, 0, 1201u);
 }
 
 static void test_adamw(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params defaults = clcnn_adamw_params_default();
-    run_adam(f, &defaults, -1, 0.0, 0, 1301u);
+    run_adam(ctx, &defaults, -1, 0.0, 0, 1301u);
     clcnn_adam_params strong = adam(0.05, 0.9, 0.999, 0.5, 1, 0);
-    run_adam(f, &strong, -1, 0.0, 0, 1302u);
+    run_adam(ctx, &strong, -1, 0.0, 0, 1302u);
 }
 
 /* set_lr changes the step size and, for AdamW, the decay factor. */
 static void test_adam_set_lr(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params w = adam(0.05, 0.9, 0.999, 0.2, 1, 0);
-    run_adam(f, &w, 2, 0.01, 0, 1401u);
+    run_adam(ctx, &w, 2, 0.01, 0, 1401u);
     clcnn_adam_params a = adam(0.05, 0.9, 0.999, 0.0, 0, 0);
-    run_adam(f, &a, 3, 0.2, 0, 1402u);
+    run_adam(ctx, &a, 3, 0.2, 0, 1402u);
 }
 
 /* beta2 = 0.5 makes v fall often, so the running maximum matters. */
 static void test_adam_amsgrad(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     clcnn_adam_params p = adam(0.01, 0.9, 0.5, 0.0, 0, 1);
-    run_adam(f, &p, -1, 0.0, 0, 1501u);
+    run_adam(ctx, &p, -1, 0.0, 0, 1501u);
     clcnn_adam_params w = adam(0.01, 0.9, 0.5, 0.1, 1, 1);
-    run_adam(f, &w, -1, 0.0, 0, 1502u);
+    run_adam(ctx, &w, -1, 0.0, 0, 1502u);
 }
 
 /* Every kernel width on this device, whatever the table picks (with
  * CLCNN_TEST_SMALL on the tensors of 1, 7 and 945 elements only). */
 static void test_widths(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     static const unsigned widths[] = {4, 8, 16};
     for (size_t i = 0; i < 3; i++) {
         clcnn_sgd_params s = sgd(0.05, 0.9, 0.0, 1e-2, 1);
-        run_sgd(f, &s, -1, 0.0, widths[i], 2001u);
+        run_sgd(ctx, &s, -1, 0.0, widths[i], 2001u);
         clcnn_sgd_params plain = sgd(0.1, 0.0, 0.0, 1e-2, 0);
-        run_sgd(f, &plain, -1, 0.0, widths[i], 2002u);
+        run_sgd(ctx, &plain, -1, 0.0, widths[i], 2002u);
         clcnn_adam_params a = adam(0.01, 0.9, 0.5, 0.1, 1, 1);
-        run_adam(f, &a, -1, 0.0, widths[i], 2003u);
+        run_adam(ctx, &a, -1, 0.0, widths[i], 2003u);
     }
 }
 
 /* --------------------------------------------------------- state, restore */
 
-/* Reads every element of a tensor (malloc'ed). */
-static float *read_all(clcnn_context *ctx, const clcnn_tensor *t) {
-    size_t n = clcnn_tensor_numel(t);
-    float *data = ts_malloc(n * sizeof *data);
-    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, data, n));
-    return data;
-}
-
-static void assert_tensors_identical(clcnn_context *ctx, const clcnn_tensor *a,
-                                     const clcnn_tensor *b) {
+static void assert_tensors_identical(const clcnn_tensor *a, const clcnn_tensor *b) {
     assert_int_equal(clcnn_tensor_numel(a), clcnn_tensor_numel(b));
-    float *x = read_all(ctx, a), *y = read_all(ctx, b);
+    float *x = ts_tensor_read_all(a), *y = ts_tensor_read_all(b);
     TS_ASSERT_FLOATS_IDENTICAL(x, y, clcnn_tensor_numel(a));
     free(x);
     free(y);
@@ -466,8 +426,7 @@ static void assert_tensors_identical(clcnn_context *ctx, const clcnn_tensor *a,
 /* Optimizer A runs 3 steps; B starts from copies of A's parameters and state
  * and A's step count (what a checkpoint holds); both then run 2 more steps on
  * the same gradients and must agree bit for bit. */
-static void check_restore(const fixture *f, int use_adam) {
-    clcnn_context *ctx = f->ctx;
+static void check_restore(clcnn_context *ctx, int use_adam) {
     static const size_t shapes[2][3] = {{2, 3, 5}, {1, 37, 0}};
     clcnn_tensor *pa[2], *pb[2], *grads[2];
     for (size_t i = 0; i < 2; i++) {
@@ -490,7 +449,7 @@ static void check_restore(const fixture *f, int use_adam) {
         TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sp, 2, pa, grads, &a));
         TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sp, 2, pb, grads, &b));
     }
-    prepare_states(f, a);
+    prepare_states(ctx, a);
     static const char *const adam_names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     size_t per_param = use_adam ? 3 : 1;
     assert_int_equal(clcnn_optimizer_param_count(a), 2);
@@ -523,7 +482,7 @@ static void check_restore(const fixture *f, int use_adam) {
         clcnn_optimizer_state sa, sb;
         TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(a, k, &sa));
         TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(b, k, &sb));
-        float *data = read_all(ctx, sa.tensor);
+        float *data = ts_tensor_read_all(sa.tensor);
         TS_ASSERT_OK(ctx, clcnn_tensor_write(sb.tensor, 0, data, clcnn_tensor_numel(sa.tensor)));
         free(data);
     }
@@ -542,12 +501,12 @@ static void check_restore(const fixture *f, int use_adam) {
         TS_ASSERT_OK(ctx, clcnn_optimizer_step(b));
     }
     for (size_t i = 0; i < 2; i++)
-        assert_tensors_identical(ctx, pa[i], pb[i]);
+        assert_tensors_identical(pa[i], pb[i]);
     for (size_t k = 0; k < clcnn_optimizer_state_count(a); k++) {
         clcnn_optimizer_state sa, sb;
         TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(a, k, &sa));
         TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(b, k, &sb));
-        assert_tensors_identical(ctx, sa.tensor, sb.tensor);
+        assert_tensors_identical(sa.tensor, sb.tensor);
     }
     clcnn_optimizer_destroy(a);
     clcnn_optimizer_destroy(b);
@@ -559,28 +518,28 @@ static void check_restore(const fixture *f, int use_adam) {
 }
 
 static void test_state_restore(void **state) {
-    const fixture *f = *state;
-    check_restore(f, 1);
-    check_restore(f, 0);
+    clcnn_context *ctx = *state;
+    check_restore(ctx, 1);
+    check_restore(ctx, 0);
 }
 
 /* After the first step (kernel built, state made), steps allocate nothing. */
 static void test_no_allocation_per_step(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     tensor_set s;
-    set_create(f, &s, MAX_TENSORS, 4001u);
+    set_create(ctx, &s, MAX_TENSORS, 4001u);
     set_new_grads(&s, 4002u);
     clcnn_adam_params p = clcnn_adamw_params_default();
     clcnn_optimizer *opt = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_adam(f->ctx, &p, s.count, s.params, s.grads, &opt));
-    prepare_states(f, opt);
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_adam(ctx, &p, s.count, s.params, s.grads, &opt));
+    prepare_states(ctx, opt);
+    TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
     clcnn_memory_stats before, after;
-    TS_ASSERT_OK(f->ctx, clcnn_context_memory_stats(f->ctx, &before));
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &before));
     for (int i = 0; i < 3; i++)
-        TS_ASSERT_OK(f->ctx, clcnn_optimizer_step(opt));
-    TS_ASSERT_OK(f->ctx, clcnn_context_finish(f->ctx));
-    TS_ASSERT_OK(f->ctx, clcnn_context_memory_stats(f->ctx, &after));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &after));
     assert_int_equal(after.buffer_allocations, before.buffer_allocations);
     assert_int_equal(after.bytes_in_use, before.bytes_in_use);
     clcnn_optimizer_destroy(opt);
@@ -626,18 +585,18 @@ static void test_schedules(void **state) {
 
 /* A NaN from a schedule with bad arguments is refused by set_lr. */
 static void test_schedule_into_set_lr(void **state) {
-    const fixture *f = *state;
+    clcnn_context *ctx = *state;
     const size_t n = 5;
     clcnn_tensor *param = NULL, *grad = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &param));
-    TS_ASSERT_OK(f->ctx, clcnn_tensor_create(f->ctx, 1, &n, &grad));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &param));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &grad));
     clcnn_optimizer *opt = NULL;
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_create_sgd(f->ctx, NULL, 1, &param, &grad, &opt));
-    TS_ASSERT_OK(f->ctx, clcnn_optimizer_set_lr(opt, clcnn_lr_cosine(0.1, 2, 8, 0.0)));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, NULL, 1, &param, &grad, &opt));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_set_lr(opt, clcnn_lr_cosine(0.1, 2, 8, 0.0)));
     assert_close(clcnn_optimizer_get_lr(opt), 0.5 * 0.1 * (1.0 + 0.70710678118654752));
-    TS_ASSERT_STATUS(f->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_optimizer_set_lr(opt, clcnn_lr_cosine(0.1, 2, 0, 0.0)));
-    TS_ASSERT_STATUS(f->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_optimizer_set_lr(opt, clcnn_lr_step(0.1, 2, 0, 0.5)));
     assert_close(clcnn_optimizer_get_lr(opt), 0.5 * 0.1 * (1.0 + 0.70710678118654752));
     clcnn_optimizer_destroy(opt);
@@ -676,8 +635,7 @@ static void expect_adam(clcnn_context *ctx, clcnn_adam_params p, clcnn_tensor *c
 }
 
 static void test_bad_hyper_parameters(void **state) {
-    const fixture *f = *state;
-    clcnn_context *ctx = f->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[2] = {3, 4};
     clcnn_tensor *params[2], *grads[2];
     for (size_t i = 0; i < 2; i++) {
@@ -741,8 +699,7 @@ static void test_bad_hyper_parameters(void **state) {
 }
 
 static void test_bad_lists(void **state) {
-    const fixture *f = *state;
-    clcnn_context *ctx = f->ctx;
+    clcnn_context *ctx = *state;
     const size_t dims[2] = {7, 1}, flat = 7, eight = 8;
     clcnn_tensor *a = NULL, *b = NULL, *ga = NULL, *gb = NULL, *g_flat = NULL, *g_eight = NULL;
     TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &a));
@@ -821,8 +778,7 @@ static void test_bad_lists(void **state) {
 }
 
 static void test_bad_calls(void **state) {
-    const fixture *f = *state;
-    clcnn_context *ctx = f->ctx;
+    clcnn_context *ctx = *state;
     const size_t n = 9;
     clcnn_tensor *param = NULL, *grad = NULL;
     TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &param));
@@ -904,5 +860,5 @@ int main(void) {
         cmocka_unit_test(test_bad_lists),
         cmocka_unit_test(test_bad_calls),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -26,29 +26,9 @@ typedef struct kat_set {
     size_t count;
 } kat_set;
 
-static char *shared_data_path(const char *file) {
-    const char *shared = getenv("CLCNN_SHARED_DIR");
-    char *path = ts_malloc(4096);
-    if (shared != NULL && shared[0] != '\0') {
-        snprintf(path, 4096, "%s/data/%s", shared, file);
-        return path;
-    }
-#ifdef CLCNN_SOURCE_DIR
-    snprintf(path, 4096, "%s/../shared/data/%s", CLCNN_SOURCE_DIR, file);
-#else
-    /* This file is tests/test_philox.c under the source directory; the
-     * compiler sees it by its absolute path. */
-    const char *self = __FILE__;
-    const char *cut = strstr(self, "tests/test_philox.c");
-    int root = cut != NULL ? (int)(cut - self) : 0;
-    snprintf(path, 4096, "%.*s../shared/data/%s", root, self, file);
-#endif
-    return path;
-}
-
 /* Every vector of philox4x32_kat.txt ("R c0 c1 c2 c3 k0 k1 -> o0 o1 o2 o3"). */
 static kat_set load_kat(void) {
-    char *path = shared_data_path("philox4x32_kat.txt");
+    char *path = ts_shared_path("data/philox4x32_kat.txt");
     FILE *in = fopen(path, "r");
     if (in == NULL) {
         print_error("cannot open %s (set CLCNN_SHARED_DIR to the shared/ directory)\n", path);
@@ -324,19 +304,6 @@ static void test_uniform_float(void **state) {
     clReleaseMemObject(out_mem);
 }
 
-static int setup(void **state) {
-    clcnn_context *ctx = NULL;
-    if (clcnn_context_create(NULL, &ctx) != CLCNN_OK)
-        return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    clcnn_context_destroy(*state);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kat_host_reference),
@@ -345,5 +312,5 @@ int main(void) {
         cmocka_unit_test(test_stream_matches_host),
         cmocka_unit_test(test_uniform_float),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

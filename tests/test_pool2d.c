@@ -8,9 +8,7 @@
 #include "support/test_support.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/pool2d.h"
 #include "ref/pool2d_ref.h"
@@ -23,53 +21,14 @@
 #define AVG_ATOL 1e-6
 #define AVG_RTOL 1e-5
 
-typedef struct fixture {
-    clcnn_context *ctx;
-    int small;
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || clcnn_context_create(NULL, &f->ctx) != CLCNN_OK) {
-        free(f);
-        return -1;
-    }
-    const char *env = getenv("CLCNN_TEST_SMALL");
-    clcnn_device_info info;
-    f->small = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
-    if (clcnn_context_device_info(f->ctx, &info) == CLCNN_OK &&
-        strstr(info.platform_name, "Oclgrind") != NULL)
-        f->small = 1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    clcnn_context_destroy(f->ctx);
-    free(f);
-    return 0;
-}
-
 /* ------------------------------------------------------------------ helpers */
-
-static clcnn_tensor *tensor4(clcnn_context *ctx, const size_t dims[4], const float *data) {
-    clcnn_tensor *t = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 4, dims, &t));
-    if (data != NULL)
-        TS_ASSERT_OK(ctx, clcnn_tensor_write(t, 0, data, clcnn_tensor_numel(t)));
-    return t;
-}
 
 static size_t count4(const size_t dims[4]) {
     return dims[0] * dims[1] * dims[2] * dims[3];
 }
 
-static double *to_double(const float *data, size_t count) {
-    double *out = ts_malloc(count * sizeof *out);
-    for (size_t i = 0; i < count; i++)
-        out[i] = data[i];
-    return out;
+static clcnn_tensor *tensor4(clcnn_context *ctx, const size_t dims[4], const float *data) {
+    return ts_tensor_create(ctx, 4, dims, data);
 }
 
 static pool2d_ref_params ref_params(const clcnn_pool2d_params *p) {
@@ -128,7 +87,7 @@ static void check_case(clcnn_context *ctx, const clcnn_pool2d_params *params, si
     ts_fill_random(x, in_count, seed, -2.0f, 2.0f);
     ts_fill_random(dy, out_count, seed + 1, -1.0f, 1.0f);
     ts_fill_random(dx_old, in_count, seed + 2, -1.0f, 1.0f);
-    double *xd = to_double(x, in_count), *dyd = to_double(dy, out_count);
+    double *xd = ts_to_double(x, in_count), *dyd = ts_to_double(dy, out_count);
     double *want_y = ts_malloc(out_count * sizeof *want_y);
     double *want_dx = ts_malloc(in_count * sizeof *want_dx);
     pool2d_ref_forward(&rp, (int)n, (int)c, (int)h, (int)w, xd, want_y);
@@ -180,16 +139,16 @@ typedef struct shape4 {
 
 /* Each configuration on a few shapes: the small ones always, the larger
  * (rows longer than a CPU work-item's chunk, many planes) unless small. */
-static void check_config(const fixture *f, const clcnn_pool2d_params *params, const shape4 *shapes,
-                         size_t shape_count, size_t small_count) {
-    size_t count = f->small ? small_count : shape_count;
+static void check_config(clcnn_context *ctx, const clcnn_pool2d_params *params,
+                         const shape4 *shapes, size_t shape_count, size_t small_count) {
+    size_t count = ts_small() ? small_count : shape_count;
     for (size_t i = 0; i < count; i++)
-        check_case(f->ctx, params, shapes[i].n, shapes[i].c, shapes[i].h, shapes[i].w,
+        check_case(ctx, params, shapes[i].n, shapes[i].c, shapes[i].h, shapes[i].w,
                    (uint32_t)(1000 + 17 * i));
 }
 
-#define CHECK_CONFIG(f, params, shapes, small_count) \
-    check_config((f), (params), (shapes), sizeof(shapes) / sizeof((shapes)[0]), (small_count))
+#define CHECK_CONFIG(ctx, params, shapes, small_count) \
+    check_config((ctx), (params), (shapes), sizeof(shapes) / sizeof((shapes)[0]), (small_count))
 
 /* ---------------------------------------------------------- parameters */
 
@@ -221,8 +180,7 @@ static void expect_shape(clcnn_context *ctx, const clcnn_pool2d_params *p, size_
 /* Sizes worked out by hand from PyTorch's formula, and a sweep against the
  * reference's own copy of it. */
 static void test_output_shape(void **state) {
-    fixture *f = *state;
-    clcnn_context *ctx = f->ctx;
+    clcnn_context *ctx = *state;
     clcnn_pool2d_params p = clcnn_pool2d_params_default();
     expect_shape(ctx, &p, 28, 28, 14, 14);
     expect_shape(ctx, &p, 5, 7, 2, 3);
@@ -261,79 +219,16 @@ static void test_output_shape(void **state) {
 
 /* --------------------------------------------------------------- goldens */
 
-static char *golden_path(const char *file) {
-    const char *shared = getenv("CLCNN_SHARED_DIR");
-    char *path = ts_malloc(4096);
-    if (shared != NULL && shared[0] != '\0') {
-        snprintf(path, 4096, "%s/data/golden/%s", shared, file);
-        return path;
-    }
-#ifdef CLCNN_SOURCE_DIR
-    snprintf(path, 4096, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, file);
-#else
-    /* This file is tests/test_pool2d.c under the source directory; the
-     * compiler sees it by its absolute path. */
-    const char *self = __FILE__;
-    const char *cut = strstr(self, "tests/test_pool2d.c");
-    int root = cut != NULL ? (int)(cut - self) : 0;
-    snprintf(path, 4096, "%.*s../shared/data/golden/%s", root, self, file);
-#endif
-    return path;
-}
-
-/* The values of tensor `name` in a golden file (format v1, README.md). */
-static double *golden_tensor(const char *file, const char *name, size_t expected_count) {
-    char *path = golden_path(file);
-    FILE *in = fopen(path, "r");
-    if (in == NULL) {
-        print_error("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ dir)\n", path);
-        free(path);
-        fail();
-    }
-    free(path);
-    char token[256];
-    double *values = NULL;
-    while (values == NULL && fscanf(in, "%255s", token) == 1) {
-        if (token[0] == '#') {
-            int ch;
-            while ((ch = fgetc(in)) != EOF && ch != '\n')
-                ;
-            continue;
-        }
-        if (strcmp(token, "tensor") != 0)
-            continue;
-        char tensor_name[64], dtype[16];
-        int ndim = 0;
-        assert_int_equal(fscanf(in, "%63s %15s %d", tensor_name, dtype, &ndim), 3);
-        size_t count = 1;
-        for (int i = 0; i < ndim; i++) {
-            long dim = 0;
-            assert_int_equal(fscanf(in, "%ld", &dim), 1);
-            count *= (size_t)dim;
-        }
-        if (strcmp(tensor_name, name) != 0)
-            continue;
-        assert_int_equal(count, expected_count);
-        values = ts_malloc(count * sizeof *values);
-        for (size_t i = 0; i < count; i++)
-            assert_int_equal(fscanf(in, "%lf", &values[i]), 1);
-    }
-    fclose(in);
-    if (values == NULL) {
-        print_error("tensor %s not found in %s\n", name, file);
-        fail();
-    }
-    return values;
-}
-
 /* PyTorch's MaxPool2d(2) y and dx, to the bit. */
 static void check_golden(clcnn_context *ctx, const char *file, const size_t in_dims[4]) {
     clcnn_pool2d_params p = clcnn_pool2d_params_default();
     size_t out_dims[4];
     TS_ASSERT_OK(ctx, clcnn_pool2d_output_shape(ctx, &p, in_dims, out_dims));
     const size_t in_count = count4(in_dims), out_count = count4(out_dims);
-    double *x = golden_tensor(file, "x", in_count), *dy = golden_tensor(file, "dy", out_count);
-    double *y = golden_tensor(file, "y", out_count), *dx = golden_tensor(file, "dx", in_count);
+    double *x = ts_golden_tensor_sized(file, "x", in_count),
+           *dy = ts_golden_tensor_sized(file, "dy", out_count);
+    double *y = ts_golden_tensor_sized(file, "y", out_count),
+           *dx = ts_golden_tensor_sized(file, "dx", in_count);
     float *xf = ts_malloc(in_count * sizeof *xf), *dyf = ts_malloc(out_count * sizeof *dyf);
     for (size_t i = 0; i < in_count; i++)
         xf[i] = (float)x[i];
@@ -365,17 +260,17 @@ static void check_golden(clcnn_context *ctx, const char *file, const size_t in_d
 
 static void test_golden_2x2(void **state) {
     const size_t dims[4] = {2, 3, 6, 6};
-    check_golden(((fixture *)*state)->ctx, "maxpool2d_2x2.txt", dims);
+    check_golden(*state, "maxpool2d_2x2.txt", dims);
 }
 
 static void test_golden_2x2_odd(void **state) {
     const size_t dims[4] = {1, 2, 5, 5};
-    check_golden(((fixture *)*state)->ctx, "maxpool2d_2x2_odd.txt", dims);
+    check_golden(*state, "maxpool2d_2x2_odd.txt", dims);
 }
 
 static void test_golden_2x2_ties(void **state) {
     const size_t dims[4] = {1, 1, 4, 4};
-    check_golden(((fixture *)*state)->ctx, "maxpool2d_2x2_ties.txt", dims);
+    check_golden(*state, "maxpool2d_2x2_ties.txt", dims);
 }
 
 /* ---------------------------------------------- reference's own gradients */
@@ -496,7 +391,7 @@ static void test_max_identity(void **state) {
 
 /* A window of NaNs takes its last NaN, one of -inf its first element. */
 static void test_max_special_values(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const float nan = NAN, inf = INFINITY;
     /* One plane 2x4 -> 1x2: window 0 {1, NaN; NaN, 0}, window 1 all -inf. */
     const float x[8] = {1.0f, nan, -inf, -inf, nan, 0.0f, -inf, -inf};
@@ -566,7 +461,7 @@ static void test_avg_asymmetric(void **state) {
 /* --------------------------------------------------------- bad arguments */
 
 static void test_bad_arguments(void **state) {
-    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    clcnn_context *ctx = *state;
     const size_t in_dims[4] = {2, 3, 6, 6}, out_dims[4] = {2, 3, 3, 3};
     const size_t wrong_dims[4] = {2, 3, 3, 2}, flat_dims[2] = {6, 36};
     clcnn_tensor *x = tensor4(ctx, in_dims, NULL), *y = tensor4(ctx, out_dims, NULL);
@@ -729,5 +624,5 @@ int main(void) {
         cmocka_unit_test(test_avg_asymmetric),
         cmocka_unit_test(test_bad_arguments),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

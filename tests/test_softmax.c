@@ -8,82 +8,15 @@
  * (the golden README's); random cases 1e-5 relative to the magnitude (see
  * each check). CLCNN_TEST_SMALL (Oclgrind) keeps every case to a few
  * thousand elements. */
-#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clcnn/softmax.h"
 #include "ops/softmax_internal.h"
 #include "ref/softmax_ref.h"
 #include "support/test_support.h"
-
-static int small_mode(void) {
-    return getenv("CLCNN_TEST_SMALL") != NULL;
-}
-
-static int setup(void **state) {
-    clcnn_context *ctx = NULL;
-    if (clcnn_context_create(NULL, &ctx) != CLCNN_OK)
-        return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    clcnn_context_destroy(*state);
-    return 0;
-}
-
-/* Overwrites every free buffer of the pool, whole, with NaN: a kernel that
- * reads workspace it never wrote gives NaN that the checks catch. It also
- * keeps Oclgrind 21.10's uninitialised-value check meaningful, which loses
- * track of kernel writes past the extent of a buffer's last host write or
- * fill (see test_gemm.c). */
-static void poison_pool(clcnn_context *ctx) {
-    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
-    for (size_t i = 0; i < ctx->pool_count; i++) {
-        const clcnn__pool_buffer *buffer = &ctx->pool[i];
-        if (buffer->in_use)
-            continue;
-        unsigned char *nan_bytes = ts_malloc(buffer->bytes);
-        memset(nan_bytes, 0xff, buffer->bytes);
-        assert_int_equal(clEnqueueWriteBuffer(ctx->queue, buffer->mem, CL_TRUE, 0, buffer->bytes,
-                                              nan_bytes, 0, NULL, NULL),
-                         CL_SUCCESS);
-        free(nan_bytes);
-    }
-}
-
-/* A tensor holding `data` (NULL: NaN everywhere). */
-static clcnn_tensor *make_tensor(clcnn_context *ctx, size_t ndim, const size_t *dims,
-                                 const float *data) {
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &tensor));
-    size_t count = clcnn_tensor_numel(tensor);
-    float *values = ts_malloc(count * sizeof *values);
-    for (size_t i = 0; i < count; i++)
-        values[i] = data != NULL ? data[i] : NAN;
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, values, count));
-    free(values);
-    return tensor;
-}
-
-static float *read_tensor(const clcnn_tensor *tensor) {
-    size_t count = clcnn_tensor_numel(tensor);
-    float *data = ts_malloc(count * sizeof *data);
-    TS_ASSERT_OK(clcnn_tensor_context(tensor), clcnn_tensor_read(tensor, 0, data, count));
-    return data;
-}
-
-static double *to_double(const float *data, size_t count) {
-    double *out = ts_malloc((count + 1) * sizeof *out);
-    for (size_t i = 0; i < count; i++)
-        out[i] = data[i];
-    return out;
-}
 
 static clcnn_labels *make_labels(clcnn_context *ctx, size_t count, size_t classes,
                                  const int32_t *values) {
@@ -119,120 +52,16 @@ static void check_close(const float *got, const double *expected, size_t count, 
 
 /* ------------------------------------------------------------------ goldens */
 
-typedef struct golden_file {
-    char *text;
-} golden_file;
-
-/* The golden directory: $CLCNN_SHARED_DIR/data/golden, else the shared/
- * folder beside the checkout (found from this file's path, or from
- * CLCNN_SOURCE_DIR when the build defines it). */
-static void golden_path(const char *name, char *out, size_t size) {
-    const char *shared = getenv("CLCNN_SHARED_DIR");
-    if (shared != NULL && shared[0] != '\0') {
-        snprintf(out, size, "%s/data/golden/%s", shared, name);
-        return;
-    }
-#ifdef CLCNN_SOURCE_DIR
-    snprintf(out, size, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, name);
-#else
-    /* __FILE__ is <checkout>/tests/test_softmax.c. */
-    char source[4096];
-    snprintf(source, sizeof source, "%s", __FILE__);
-    for (int strip = 0; strip < 2; strip++) {
-        char *slash = strrchr(source, '/');
-        if (slash != NULL)
-            *slash = '\0';
-    }
-    snprintf(out, size, "%s/../shared/data/golden/%s", source, name);
-#endif
-}
-
-static golden_file golden_load(const char *name) {
-    char path[4300];
-    golden_path(name, path, sizeof path);
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        fail_msg("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ folder)", path);
-    assert_int_equal(fseek(file, 0, SEEK_END), 0);
-    long length = ftell(file);
-    assert_true(length > 0);
-    rewind(file);
-    golden_file golden = {ts_malloc((size_t)length + 1)};
-    assert_int_equal(fread(golden.text, 1, (size_t)length, file), (size_t)length);
-    golden.text[length] = '\0';
-    fclose(file);
-    /* Comments run from '#' to the end of the line: blank them out. */
-    for (char *p = golden.text; *p != '\0'; p++) {
-        if (*p == '#') {
-            while (*p != '\0' && *p != '\n')
-                *p++ = ' ';
-            if (*p == '\0')
-                break;
-        }
-    }
-    return golden;
-}
-
-/* The next whitespace-separated token at *cursor (copied into token). */
-static int next_token(const char **cursor, char *token, size_t size) {
-    const char *p = *cursor;
-    while (*p != '\0' && isspace((unsigned char)*p))
-        p++;
-    if (*p == '\0')
-        return 0;
-    size_t length = 0;
-    while (p[length] != '\0' && !isspace((unsigned char)p[length]))
-        length++;
-    assert_true(length < size);
-    memcpy(token, p, length);
-    token[length] = '\0';
-    *cursor = p + length;
-    return 1;
-}
-
-/* The values of tensor `name` (any dtype, as doubles); *count gets their
- * number. */
-static double *golden_tensor(const golden_file *golden, const char *name, size_t *count) {
-    const char *cursor = golden->text;
-    char token[64];
-    while (next_token(&cursor, token, sizeof token)) {
-        if (strcmp(token, "tensor") != 0)
-            continue;
-        char tensor_name[64], dtype[16], number[64];
-        assert_true(next_token(&cursor, tensor_name, sizeof tensor_name));
-        assert_true(next_token(&cursor, dtype, sizeof dtype));
-        assert_true(next_token(&cursor, number, sizeof number));
-        size_t ndim = strtoul(number, NULL, 10), total = 1;
-        for (size_t d = 0; d < ndim; d++) {
-            assert_true(next_token(&cursor, number, sizeof number));
-            total *= strtoul(number, NULL, 10);
-        }
-        double *values = ts_malloc(total * sizeof *values);
-        for (size_t i = 0; i < total; i++) {
-            assert_true(next_token(&cursor, number, sizeof number));
-            values[i] = strtod(number, NULL);
-        }
-        if (strcmp(tensor_name, name) == 0) {
-            *count = total;
-            return values;
-        }
-        free(values);
-    }
-    fail_msg("tensor %s not found in the golden file", name);
-    return NULL;
-}
-
 static void run_golden(clcnn_context *ctx, const char *file_name) {
-    poison_pool(ctx);
-    golden_file golden = golden_load(file_name);
+    ts_poison_pool(ctx);
     size_t logit_count = 0, target_count = 0, count = 0;
-    double *logits = golden_tensor(&golden, "logits", &logit_count);
-    double *targets = golden_tensor(&golden, "target", &target_count);
-    double *loss = golden_tensor(&golden, "loss", &count);
+    double *logits = ts_golden_tensor(file_name, "logits", &logit_count);
+    double *targets = ts_golden_tensor(file_name, "target", &target_count);
+    double *loss = ts_golden_tensor(file_name, "loss", &count);
     assert_int_equal(count, 1);
-    double *dlogits = golden_tensor(&golden, "dlogits", &count);
+    double *dlogits = ts_golden_tensor(file_name, "dlogits", &count);
     assert_int_equal(count, logit_count);
-    double *probs = golden_tensor(&golden, "probs", &count);
+    double *probs = ts_golden_tensor(file_name, "probs", &count);
     assert_int_equal(count, logit_count);
     size_t rows = target_count, cols = logit_count / target_count;
 
@@ -245,18 +74,18 @@ static void run_golden(clcnn_context *ctx, const char *file_name) {
     for (size_t i = 0; i < rows; i++)
         labels_host[i] = (int32_t)targets[i];
     size_t dims[2] = {rows, cols}, one = 1;
-    clcnn_tensor *t_logits = make_tensor(ctx, 2, dims, logits_f);
-    clcnn_tensor *t_loss = make_tensor(ctx, 1, &one, NULL);
-    clcnn_tensor *t_grad = make_tensor(ctx, 2, dims, NULL);
-    clcnn_tensor *t_probs = make_tensor(ctx, 2, dims, NULL);
+    clcnn_tensor *t_logits = ts_tensor_create(ctx, 2, dims, logits_f);
+    clcnn_tensor *t_loss = ts_tensor_filled(ctx, 1, &one, NAN);
+    clcnn_tensor *t_grad = ts_tensor_filled(ctx, 2, dims, NAN);
+    clcnn_tensor *t_probs = ts_tensor_filled(ctx, 2, dims, NAN);
     clcnn_labels *labels = make_labels(ctx, rows, cols, labels_host);
 
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_backward(ctx, t_logits, labels, t_grad,
                                                            CLCNN_GRAD_OVERWRITE));
     TS_ASSERT_OK(ctx, clcnn_softmax_forward(ctx, t_logits, t_probs));
-    float *got_loss = read_tensor(t_loss), *got_grad = read_tensor(t_grad);
-    float *got_probs = read_tensor(t_probs);
+    float *got_loss = ts_tensor_read_all(t_loss), *got_grad = ts_tensor_read_all(t_grad);
+    float *got_probs = ts_tensor_read_all(t_probs);
     char label[128];
     snprintf(label, sizeof label, "%s: loss", file_name);
     check_close(got_loss, loss, 1, 1e-5, 1e-5, label);
@@ -273,7 +102,7 @@ static void run_golden(clcnn_context *ctx, const char *file_name) {
     clcnn_tensor_destroy(t_grad);
     clcnn_tensor_destroy(t_probs);
     clcnn_labels_destroy(labels);
-    free(golden.text), free(logits), free(targets), free(loss), free(dlogits), free(probs);
+    free(logits), free(targets), free(loss), free(dlogits), free(probs);
     free(logits_f), free(labels_host), free(got_loss), free(got_grad), free(got_probs);
 }
 
@@ -334,26 +163,13 @@ static const shape_case small_shapes[] = {{1, 1},   {1, 10},   {7, 3}, {13, 17},
                                           {5, 130}, {2, 1000}, {33, 8}};
 static const shape_case large_shapes[] = {{128, 10}, {64, 1000}, {1000, 37}};
 
-#define FOR_EACH_SHAPE(sc, body)                                                                 \
-    do {                                                                                         \
-        for (size_t shape_index = 0; shape_index < sizeof small_shapes / sizeof small_shapes[0]; \
-             shape_index++) {                                                                    \
-            const shape_case *sc = &small_shapes[shape_index];                                   \
-            body;                                                                                \
-        }                                                                                        \
-        for (size_t shape_index = 0;                                                             \
-             !small_mode() && shape_index < sizeof large_shapes / sizeof large_shapes[0];        \
-             shape_index++) {                                                                    \
-            const shape_case *sc = &large_shapes[shape_index];                                   \
-            body;                                                                                \
-        }                                                                                        \
-    } while (0)
+#define FOR_EACH_SHAPE(sc, body) TS_FOR_EACH_CASE(shape_case, sc, small_shapes, large_shapes, body)
 
 /* Loss and gradient against the reference; logits spread over [-span,
  * span] plus a per-row shift. */
 static void run_cross_entropy(clcnn_context *ctx, const shape_case *sc, float span, float shift,
                               clcnn_grad_mode mode) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t rows = sc->rows, cols = sc->cols, count = rows * cols, one = 1;
     float *logits = ts_malloc(count * sizeof *logits), *old = ts_malloc(count * sizeof *old);
     ts_fill_random(logits, count, (uint32_t)(rows * 31 + cols), -span, span);
@@ -364,15 +180,16 @@ static void run_cross_entropy(clcnn_context *ctx, const shape_case *sc, float sp
     int32_t *labels_host = random_labels(rows, cols, (uint32_t)(rows + 7 * cols));
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
     size_t dims[2] = {rows, cols};
-    clcnn_tensor *t_logits = make_tensor(ctx, 2, dims, logits);
-    clcnn_tensor *t_loss = make_tensor(ctx, 1, &one, NULL);
-    clcnn_tensor *t_grad = make_tensor(ctx, 2, dims, accumulate ? old : NULL);
+    clcnn_tensor *t_logits = ts_tensor_create(ctx, 2, dims, logits);
+    clcnn_tensor *t_loss = ts_tensor_filled(ctx, 1, &one, NAN);
+    clcnn_tensor *t_grad =
+        accumulate ? ts_tensor_create(ctx, 2, dims, old) : ts_tensor_filled(ctx, 2, dims, NAN);
     clcnn_labels *labels = make_labels(ctx, rows, cols, labels_host);
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_backward(ctx, t_logits, labels, t_grad, mode));
-    float *got_loss = read_tensor(t_loss), *got_grad = read_tensor(t_grad);
+    float *got_loss = ts_tensor_read_all(t_loss), *got_grad = ts_tensor_read_all(t_grad);
 
-    double *logits_d = to_double(logits, count);
+    double *logits_d = ts_to_double(logits, count);
     double *expected = ts_malloc(count * sizeof *expected);
     double loss = cross_entropy_ref(rows, cols, logits_d, labels_host);
     cross_entropy_ref_backward(rows, cols, logits_d, labels_host, expected);
@@ -417,22 +234,22 @@ static void test_cross_entropy_large_logits(void **state) {
  * dimensions, in place too; softmax rows sum to 1. */
 static void run_softmax(clcnn_context *ctx, size_t ndim, const size_t *dims, float span,
                         int in_place) {
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     size_t count = 1;
     for (size_t d = 0; d < ndim; d++)
         count *= dims[d];
     size_t cols = dims[ndim - 1], rows = count / cols;
     float *x = ts_malloc(count * sizeof *x);
     ts_fill_random(x, count, (uint32_t)count, -span, span);
-    double *x_d = to_double(x, count), *expected = ts_malloc(count * sizeof *expected);
+    double *x_d = ts_to_double(x, count), *expected = ts_malloc(count * sizeof *expected);
     for (int log_mode = 0; log_mode < 2; log_mode++) {
-        clcnn_tensor *t_x = make_tensor(ctx, ndim, dims, x);
-        clcnn_tensor *t_y = in_place ? t_x : make_tensor(ctx, ndim, dims, NULL);
+        clcnn_tensor *t_x = ts_tensor_create(ctx, ndim, dims, x);
+        clcnn_tensor *t_y = in_place ? t_x : ts_tensor_filled(ctx, ndim, dims, NAN);
         if (log_mode)
             TS_ASSERT_OK(ctx, clcnn_log_softmax_forward(ctx, t_x, t_y));
         else
             TS_ASSERT_OK(ctx, clcnn_softmax_forward(ctx, t_x, t_y));
-        float *got = read_tensor(t_y);
+        float *got = ts_tensor_read_all(t_y);
         char label[128];
         snprintf(label, sizeof label, "%s of %zu x %zu, span %g, in place %d",
                  log_mode ? "log_softmax" : "softmax", rows, cols, span, in_place);
@@ -471,7 +288,7 @@ static void test_softmax_forward(void **state) {
     run_softmax(ctx, 2, wide, 5.0f, 0);
     run_softmax(ctx, 2, d2, 500.0f, 0); /* exp(500) overflows: max subtracted */
     run_softmax(ctx, 2, d2, 500.0f, 1);
-    if (!small_mode()) {
+    if (!ts_small()) {
         const size_t big[2] = {512, 1000};
         run_softmax(ctx, 2, big, 8.0f, 0);
     }
@@ -508,15 +325,15 @@ static void test_labels(void **state) {
 
     /* A refused write leaves the earlier labels: the loss is the one of
      * `good`. */
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     float logits[12];
     ts_fill_random(logits, 12, 3, -2.0f, 2.0f);
     size_t dims[2] = {4, 3}, one = 1;
-    clcnn_tensor *t_logits = make_tensor(ctx, 2, dims, logits);
-    clcnn_tensor *t_loss = make_tensor(ctx, 1, &one, NULL);
+    clcnn_tensor *t_logits = ts_tensor_create(ctx, 2, dims, logits);
+    clcnn_tensor *t_loss = ts_tensor_filled(ctx, 1, &one, NAN);
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
-    float *got = read_tensor(t_loss);
-    double *logits_d = to_double(logits, 12);
+    float *got = ts_tensor_read_all(t_loss);
+    double *logits_d = ts_to_double(logits, 12);
     double expected = cross_entropy_ref(4, 3, logits_d, good);
     check_close(got, &expected, 1, 1e-5, 1e-5, "loss after a refused write");
     free(got);
@@ -531,7 +348,7 @@ static void test_labels(void **state) {
  * buffer) never make a kernel read out of bounds: the row gives NaN. */
 static void test_kernel_guards_labels(void **state) {
     clcnn_context *ctx = *state;
-    poison_pool(ctx);
+    ts_poison_pool(ctx);
     const int32_t valid[3] = {0, 1, 2};
     clcnn_labels *labels = make_labels(ctx, 3, 4, valid);
     const cl_int raw[3] = {-1, 1, 4};
@@ -541,13 +358,13 @@ static void test_kernel_guards_labels(void **state) {
     float logits[12];
     ts_fill_random(logits, 12, 9, -1.0f, 1.0f);
     size_t dims[2] = {3, 4}, one = 1;
-    clcnn_tensor *t_logits = make_tensor(ctx, 2, dims, logits);
-    clcnn_tensor *t_loss = make_tensor(ctx, 1, &one, NULL);
-    clcnn_tensor *t_grad = make_tensor(ctx, 2, dims, NULL);
+    clcnn_tensor *t_logits = ts_tensor_create(ctx, 2, dims, logits);
+    clcnn_tensor *t_loss = ts_tensor_filled(ctx, 1, &one, NAN);
+    clcnn_tensor *t_grad = ts_tensor_filled(ctx, 2, dims, NAN);
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
     TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_backward(ctx, t_logits, labels, t_grad,
                                                            CLCNN_GRAD_OVERWRITE));
-    float *loss = read_tensor(t_loss), *grad = read_tensor(t_grad);
+    float *loss = ts_tensor_read_all(t_loss), *grad = ts_tensor_read_all(t_grad);
     assert_true(isnan(loss[0]));
     for (size_t c = 0; c < 4; c++) {
         assert_true(isnan(grad[0 * 4 + c]));
@@ -564,22 +381,22 @@ static void test_kernel_guards_labels(void **state) {
 /* The same loss and gradient twice give the same bits. */
 static void test_deterministic(void **state) {
     clcnn_context *ctx = *state;
-    poison_pool(ctx);
-    size_t rows = small_mode() ? 100 : 1000, cols = 10, count = rows * cols, one = 1;
+    ts_poison_pool(ctx);
+    size_t rows = ts_small() ? 100 : 1000, cols = 10, count = rows * cols, one = 1;
     float *logits = ts_malloc(count * sizeof *logits);
     ts_fill_random(logits, count, 12, -5.0f, 5.0f);
     int32_t *labels_host = random_labels(rows, cols, 4);
     size_t dims[2] = {rows, cols};
-    clcnn_tensor *t_logits = make_tensor(ctx, 2, dims, logits);
-    clcnn_tensor *t_loss = make_tensor(ctx, 1, &one, NULL);
-    clcnn_tensor *t_grad = make_tensor(ctx, 2, dims, NULL);
+    clcnn_tensor *t_logits = ts_tensor_create(ctx, 2, dims, logits);
+    clcnn_tensor *t_loss = ts_tensor_filled(ctx, 1, &one, NAN);
+    clcnn_tensor *t_grad = ts_tensor_filled(ctx, 2, dims, NAN);
     clcnn_labels *labels = make_labels(ctx, rows, cols, labels_host);
     float first_loss = 0.0f, *first_grad = NULL;
     for (int run = 0; run < 2; run++) {
         TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
         TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_backward(ctx, t_logits, labels, t_grad,
                                                                CLCNN_GRAD_OVERWRITE));
-        float *loss = read_tensor(t_loss), *grad = read_tensor(t_grad);
+        float *loss = ts_tensor_read_all(t_loss), *grad = ts_tensor_read_all(t_grad);
         if (run == 0) {
             first_loss = loss[0];
             first_grad = grad;
@@ -602,14 +419,7 @@ static void test_deterministic(void **state) {
 
 static clcnn_tensor *zeros(clcnn_context *ctx, size_t ndim, size_t d0, size_t d1, size_t d2) {
     size_t dims[3] = {d0, d1, d2};
-    clcnn_tensor *tensor = NULL;
-    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &tensor));
-    size_t count = clcnn_tensor_numel(tensor);
-    float *data = ts_malloc(count * sizeof *data);
-    memset(data, 0, count * sizeof *data);
-    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, data, count));
-    free(data);
-    return tensor;
+    return ts_tensor_filled(ctx, ndim, dims, 0.0f);
 }
 
 static void test_errors(void **state) {
@@ -721,5 +531,5 @@ int main(void) {
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

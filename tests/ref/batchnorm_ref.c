@@ -2,7 +2,6 @@
 #include "ref/batchnorm_ref.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,94 +134,4 @@ void bn_ref_conv2d(const double *x, size_t batch, size_t in, size_t h, size_t w,
                             }
                     y[((b * out + k) * oh + r) * ow + s] = sum;
                 }
-}
-
-/* ------------------------------------------------------------ golden files */
-
-/* Next whitespace-separated token, skipping '#' comments; 0 at the end. */
-static int next_token(FILE *file, char *token, size_t size) {
-    int ch;
-    for (;;) {
-        ch = fgetc(file);
-        if (ch == EOF)
-            return 0;
-        if (ch == '#') {
-            while (ch != EOF && ch != '\n')
-                ch = fgetc(file);
-            continue;
-        }
-        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
-            break;
-    }
-    size_t used = 0;
-    while (ch != EOF && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '#') {
-        if (used + 1 < size)
-            token[used++] = (char)ch;
-        ch = fgetc(file);
-    }
-    if (ch == '#')
-        ungetc(ch, file);
-    token[used] = '\0';
-    return 1;
-}
-
-double *bn_golden_read(const char *path, const char *name, size_t *count) {
-    FILE *file = fopen(path, "r");
-    if (file == NULL)
-        return NULL;
-    char token[256];
-    double *result = NULL;
-    while (result == NULL && next_token(file, token, sizeof token)) {
-        if (strcmp(token, "tensor") != 0)
-            continue;
-        char tensor_name[256], dtype[16], text[64];
-        if (!next_token(file, tensor_name, sizeof tensor_name) ||
-            !next_token(file, dtype, sizeof dtype) || !next_token(file, text, sizeof text))
-            break;
-        long ndim = strtol(text, NULL, 10);
-        size_t total = 1;
-        for (long d = 0; d < ndim; d++) {
-            if (!next_token(file, text, sizeof text))
-                break;
-            total *= (size_t)strtoul(text, NULL, 10);
-        }
-        int wanted = strcmp(tensor_name, name) == 0;
-        double *values = wanted ? malloc(total * sizeof *values) : NULL;
-        size_t got = 0;
-        for (; got < total && next_token(file, text, sizeof text); got++)
-            if (values != NULL)
-                values[got] = strtod(text, NULL);
-        if (wanted) {
-            if (got == total && values != NULL) {
-                result = values;
-                *count = total;
-            } else {
-                free(values);
-            }
-            break;
-        }
-    }
-    fclose(file);
-    return result;
-}
-
-int bn_golden_param(const char *path, const char *name, double *value) {
-    FILE *file = fopen(path, "r");
-    if (file == NULL)
-        return 0;
-    char token[256];
-    int found = 0;
-    while (!found && next_token(file, token, sizeof token)) {
-        if (strcmp(token, "param") != 0)
-            continue;
-        char key[256], text[256];
-        if (!next_token(file, key, sizeof key) || !next_token(file, text, sizeof text))
-            break;
-        if (strcmp(key, name) == 0) {
-            *value = strtod(text, NULL);
-            found = 1;
-        }
-    }
-    fclose(file);
-    return found;
 }

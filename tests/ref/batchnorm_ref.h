@@ -1,5 +1,5 @@
 /* Plain double-precision reference for batch normalisation (and the small
- * convolution the fold test needs), plus a reader for the golden files.
+ * convolution the fold test needs).
  * Layout: x is [batch, channels, inner] row-major; inner = H * W, L or 1.
  * gamma and beta may be NULL (1 and 0). Written plainly: straight loops,
  * two-pass statistics in double. */
@@ -40,14 +40,5 @@ void bn_ref_backward(const double *x, const double *dy, size_t batch, size_t cha
 void bn_ref_conv2d(const double *x, size_t batch, size_t in, size_t h, size_t w,
                    const double *weight, size_t out, size_t kh, size_t kw, const double *bias,
                    size_t pad, double *y);
-
-/* Reads tensor `name` of the golden file at `path` (format v1, see
- * shared/data/golden/README.md) into a malloc'ed array of *count values.
- * Returns NULL when the file or tensor is missing or malformed. */
-double *bn_golden_read(const char *path, const char *name, size_t *count);
-
-/* Reads parameter `name` ("param <name> <value>") as a number; returns 0 when
- * missing, 1 when found. */
-int bn_golden_param(const char *path, const char *name, double *value);
 
 #endif

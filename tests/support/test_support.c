@@ -59,6 +59,43 @@ clcnn_device_info ts_device_info(const clcnn_context *ctx) {
     return info;
 }
 
+static int info_is_oclgrind(const clcnn_device_info *info) {
+    return strstr(info->platform_name, "Oclgrind") != NULL ||
+           strstr(info->device_name, "Oclgrind") != NULL;
+}
+
+int ts_oclgrind(const clcnn_context *ctx) {
+    clcnn_device_info info = ts_device_info(ctx);
+    return info_is_oclgrind(&info);
+}
+
+int ts_setup_context(void **state) {
+    /* A failure inside a group fixture fails the group, as returning -1
+     * would, after ts_context_create has printed why. */
+    *state = ts_context_create();
+    return 0;
+}
+
+int ts_teardown_context(void **state) {
+    clcnn_context_destroy(*state);
+    return 0;
+}
+
+void ts_poison_pool(clcnn_context *ctx) {
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    for (size_t i = 0; i < ctx->pool_count; i++) {
+        const clcnn__pool_buffer *buffer = &ctx->pool[i];
+        if (buffer->in_use)
+            continue;
+        unsigned char *nan_bytes = ts_malloc(buffer->bytes);
+        memset(nan_bytes, 0xff, buffer->bytes);
+        assert_int_equal(clEnqueueWriteBuffer(ctx->queue, buffer->mem, CL_TRUE, 0, buffer->bytes,
+                                              nan_bytes, 0, NULL, NULL),
+                         CL_SUCCESS);
+        free(nan_bytes);
+    }
+}
+
 /* --------------------------------------------------------------- environment */
 
 void ts_env_set(ts_saved_env *saved, const char *name, const char *value) {
@@ -186,6 +223,19 @@ void *ts_malloc(size_t bytes) {
     return p;
 }
 
+float *ts_random_floats(size_t count, uint32_t seed, float low, float high) {
+    float *data = ts_malloc(count * sizeof *data);
+    ts_fill_random(data, count, seed, low, high);
+    return data;
+}
+
+double *ts_to_double(const float *data, size_t count) {
+    double *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = data[i];
+    return out;
+}
+
 void ts_fill_random(float *data, size_t count, uint32_t seed, float low, float high) {
     uint32_t state = seed != 0 ? seed : 0x9e3779b9u;
     for (size_t i = 0; i < count; i++) {
@@ -234,6 +284,39 @@ void ts_check_floats_near(const float *got, const double *expected, size_t count
                     bad, count, atol, rtol, worst, (double)got[worst], expected[worst]);
         _fail(file, line);
     }
+}
+
+/* ------------------------------------------------------------------- tensors */
+
+clcnn_tensor *ts_tensor_create(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                               const float *data) {
+    clcnn_tensor *tensor = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &tensor));
+    if (data != NULL)
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, data, clcnn_tensor_numel(tensor)));
+    return tensor;
+}
+
+clcnn_tensor *ts_vector_create(clcnn_context *ctx, size_t n, const float *data) {
+    return ts_tensor_create(ctx, 1, &n, data);
+}
+
+clcnn_tensor *ts_tensor_filled(clcnn_context *ctx, size_t ndim, const size_t *dims, float value) {
+    clcnn_tensor *tensor = ts_tensor_create(ctx, ndim, dims, NULL);
+    size_t count = clcnn_tensor_numel(tensor);
+    float *values = ts_malloc(count * sizeof *values);
+    for (size_t i = 0; i < count; i++)
+        values[i] = value;
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, values, count));
+    free(values);
+    return tensor;
+}
+
+float *ts_tensor_read_all(const clcnn_tensor *tensor) {
+    size_t count = clcnn_tensor_numel(tensor);
+    float *data = ts_malloc(count * sizeof *data);
+    TS_ASSERT_OK(clcnn_tensor_context(tensor), clcnn_tensor_read(tensor, 0, data, count));
+    return data;
 }
 
 /* ------------------------------------------------------------------- kernels */
@@ -298,7 +381,156 @@ char *ts_shared_path(const char *relative) {
     return path;
 }
 
+/* Whether the device a default context would get is Oclgrind's; looked up
+ * once (device enumeration is slow under a simulator). */
+static int default_device_is_oclgrind(void) {
+    static int known = -1;
+    if (known < 0) {
+        clcnn_device_list *list = NULL;
+        clcnn_device_info info;
+        size_t index = 0;
+        known = 0;
+        if (clcnn_device_list_create(&list) == CLCNN_OK &&
+            clcnn_device_list_select(list, getenv("CLCNN_DEVICE"), NULL, 0, &index) == CLCNN_OK &&
+            clcnn_device_list_get(list, index, &info) == CLCNN_OK)
+            known = info_is_oclgrind(&info);
+        clcnn_device_list_destroy(list);
+    }
+    return known;
+}
+
 int ts_small(void) {
     const char *small = getenv("CLCNN_TEST_SMALL");
-    return small != NULL && small[0] != '\0' && strcmp(small, "0") != 0;
+    if (small != NULL && small[0] != '\0' && strcmp(small, "0") != 0)
+        return 1;
+    return default_device_is_oclgrind();
+}
+
+/* ------------------------------------------------------------- golden files */
+
+/* Next whitespace-separated token, skipping '#' comments; 0 at the end. */
+static int golden_token(FILE *file, char *token, size_t size) {
+    int ch;
+    for (;;) {
+        ch = fgetc(file);
+        if (ch == EOF)
+            return 0;
+        if (ch == '#') {
+            while (ch != EOF && ch != '\n')
+                ch = fgetc(file);
+            continue;
+        }
+        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
+            break;
+    }
+    size_t used = 0;
+    while (ch != EOF && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '#') {
+        if (used + 1 < size)
+            token[used++] = (char)ch;
+        ch = fgetc(file);
+    }
+    if (ch == '#')
+        ungetc(ch, file);
+    token[used] = '\0';
+    return 1;
+}
+
+static FILE *golden_open(const char *file, char **path) {
+    size_t size = strlen("data/golden/") + strlen(file) + 1;
+    char *relative = ts_malloc(size);
+    snprintf(relative, size, "data/golden/%s", file);
+    *path = ts_shared_path(relative);
+    free(relative);
+    FILE *in = fopen(*path, "r");
+    if (in == NULL) {
+        print_error("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ folder)\n",
+                    *path);
+        free(*path);
+        fail();
+    }
+    return in;
+}
+
+double *ts_golden_tensor(const char *file, const char *name, size_t *count) {
+    char *path = NULL;
+    FILE *in = golden_open(file, &path);
+    char token[256];
+    double *result = NULL;
+    while (result == NULL && golden_token(in, token, sizeof token)) {
+        if (strcmp(token, "tensor") != 0)
+            continue;
+        char tensor_name[256], dtype[16], text[64];
+        if (!golden_token(in, tensor_name, sizeof tensor_name) ||
+            !golden_token(in, dtype, sizeof dtype) || !golden_token(in, text, sizeof text))
+            break;
+        long ndim = strtol(text, NULL, 10);
+        size_t total = 1;
+        for (long d = 0; d < ndim; d++) {
+            if (!golden_token(in, text, sizeof text))
+                break;
+            total *= (size_t)strtoul(text, NULL, 10);
+        }
+        int wanted = strcmp(tensor_name, name) == 0;
+        double *values = wanted ? ts_malloc(total * sizeof *values) : NULL;
+        size_t got = 0;
+        for (; got < total && golden_token(in, text, sizeof text); got++)
+            if (values != NULL)
+                values[got] = strtod(text, NULL);
+        if (wanted) {
+            if (got == total) {
+                result = values;
+                *count = total;
+            } else {
+                free(values);
+            }
+            break;
+        }
+    }
+    fclose(in);
+    if (result == NULL) {
+        print_error("golden tensor '%s' not found (or cut short) in %s\n", name, path);
+        free(path);
+        fail();
+    }
+    free(path);
+    return result;
+}
+
+double *ts_golden_tensor_sized(const char *file, const char *name, size_t expected_count) {
+    size_t count = 0;
+    double *values = ts_golden_tensor(file, name, &count);
+    if (count != expected_count) {
+        print_error("golden tensor '%s' of %s holds %zu values, expected %zu\n", name, file, count,
+                    expected_count);
+        free(values);
+        fail();
+    }
+    return values;
+}
+
+double ts_golden_param(const char *file, const char *name) {
+    char *path = NULL;
+    FILE *in = golden_open(file, &path);
+    char token[256];
+    int found = 0;
+    double value = 0.0;
+    while (!found && golden_token(in, token, sizeof token)) {
+        if (strcmp(token, "param") != 0)
+            continue;
+        char key[256], text[256];
+        if (!golden_token(in, key, sizeof key) || !golden_token(in, text, sizeof text))
+            break;
+        if (strcmp(key, name) == 0) {
+            value = strtod(text, NULL);
+            found = 1;
+        }
+    }
+    fclose(in);
+    if (!found) {
+        print_error("golden parameter '%s' not found in %s\n", name, path);
+        free(path);
+        fail();
+    }
+    free(path);
+    return value;
 }

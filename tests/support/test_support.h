@@ -1,6 +1,8 @@
-/* Shared helpers for the cmocka tests: a context on the default device,
- * status assertions that print the context's last error, temporary
- * directories, deterministic random data and float comparisons with a stated
+/* Shared helpers for the cmocka tests: a context on the default device (and
+ * the group fixtures that hold one), status assertions that print the
+ * context's last error, small mode, temporary directories, golden files,
+ * deterministic random data, tensors made from and read back to host arrays,
+ * NaN-poisoning of the buffer pool and float comparisons with a stated
  * tolerance. Includes <cmocka.h> with its prerequisites and the internal
  * runtime header, so a test includes just this. */
 #ifndef CLCNN_TEST_SUPPORT_H
@@ -44,6 +46,27 @@ clcnn_context *ts_context_create_with(const clcnn_context_options *options);
  * POCL (they also run under Oclgrind). */
 clcnn_device_info ts_device_info(const clcnn_context *ctx);
 
+/* Non-zero when ctx's device is Oclgrind's simulator (by platform or device
+ * name). */
+int ts_oclgrind(const clcnn_context *ctx);
+
+/* cmocka group fixtures: ts_setup_context puts ts_context_create()'s context
+ * in *state (when none can be made, the group fails with the reason);
+ * ts_teardown_context destroys it. */
+int ts_setup_context(void **state);
+int ts_teardown_context(void **state);
+
+/* Overwrites every free buffer of ctx's pool, whole, with NaN (all bits set),
+ * after finishing the queue. A kernel that reads workspace it never wrote
+ * then gives NaN that the checks catch, on every device. It also keeps
+ * Oclgrind's uninitialised-value check meaningful: Oclgrind 21.10 shrinks its
+ * record of a buffer's initialised bytes to the extent of the last host write
+ * or fill (clEnqueueFillBuffer leaves 4 bytes) and drops kernel writes past
+ * it, so a pooled buffer that was once a smaller tensor reads as
+ * uninitialised when it comes back as a workspace; a whole-buffer host write
+ * resets that record. */
+void ts_poison_pool(clcnn_context *ctx);
+
 /* --------------------------------------------------------------- environment */
 
 /* A saved environment variable, restored by ts_env_restore. */
@@ -76,9 +99,41 @@ char *ts_dir_find(const char *dir, const char *suffix);
  * ../shared beside the source tree. malloc'ed. */
 char *ts_shared_path(const char *relative);
 
-/* Non-zero when CLCNN_TEST_SMALL is set (the Oclgrind runs): tests then use
- * small shapes only. */
+/* Non-zero when tests should use small shapes only: CLCNN_TEST_SMALL is set
+ * (and not "0"), as in the Oclgrind runs, or the default device (CLCNN_DEVICE
+ * when set) is on Oclgrind's platform. The device is looked up once per
+ * process. */
 int ts_small(void);
+
+/* Runs body with `const type *var` at each element of the array small_cases,
+ * then of large_cases unless ts_small(). */
+#define TS_FOR_EACH_CASE(type, var, small_cases, large_cases, body)                            \
+    do {                                                                                       \
+        for (size_t ts_index_ = 0; ts_index_ < sizeof(small_cases) / sizeof((small_cases)[0]); \
+             ts_index_++) {                                                                    \
+            const type *var = &(small_cases)[ts_index_];                                       \
+            body;                                                                              \
+        }                                                                                      \
+        for (size_t ts_index_ = 0;                                                             \
+             !ts_small() && ts_index_ < sizeof(large_cases) / sizeof((large_cases)[0]);        \
+             ts_index_++) {                                                                    \
+            const type *var = &(large_cases)[ts_index_];                                       \
+            body;                                                                              \
+        }                                                                                      \
+    } while (0)
+
+/* The values of tensor `name` (any dtype, as doubles) in the golden file
+ * shared/data/golden/<file> (format v1, see its README.md); *count gets
+ * their number. malloc'ed. Fails the test when the file, the tensor or any
+ * of its values is missing. */
+double *ts_golden_tensor(const char *file, const char *name, size_t *count);
+
+/* ts_golden_tensor of a tensor that must hold expected_count values. */
+double *ts_golden_tensor_sized(const char *file, const char *name, size_t expected_count);
+
+/* The value of "param <name> <value>" in the golden file, as a number;
+ * fails the test when it is missing. */
+double ts_golden_param(const char *file, const char *name);
 
 /* ---------------------------------------------------------------------- data */
 
@@ -101,6 +156,32 @@ void ts_check_floats_near(const float *got, const double *expected, size_t count
 
 /* malloc that fails the test instead of returning NULL. */
 void *ts_malloc(size_t bytes);
+
+/* A malloc'ed array of count values from ts_fill_random. */
+float *ts_random_floats(size_t count, uint32_t seed, float low, float high);
+
+/* The count values as doubles (malloc'ed). */
+double *ts_to_double(const float *data, size_t count);
+
+/* ------------------------------------------------------------------- tensors */
+
+/* A tensor of the given shape holding `data` (its numel values); data NULL
+ * leaves it as clcnn_tensor_create made it (zeros, set on the device). The
+ * caller destroys it. Fails the test on any error. */
+clcnn_tensor *ts_tensor_create(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                               const float *data);
+
+/* ts_tensor_create of a 1-D tensor of n elements. */
+clcnn_tensor *ts_vector_create(clcnn_context *ctx, size_t n, const float *data);
+
+/* A tensor of the given shape with every element `value`, written from the
+ * host: NaN shows an element an op fails to write, and unlike the device
+ * fill of clcnn_tensor_create, Oclgrind 21.10 counts a host write as
+ * initialised. */
+clcnn_tensor *ts_tensor_filled(clcnn_context *ctx, size_t ndim, const size_t *dims, float value);
+
+/* Every element of the tensor, read back to a malloc'ed array. */
+float *ts_tensor_read_all(const clcnn_tensor *tensor);
 
 /* ------------------------------------------------------------------- kernels */
 
