@@ -10,11 +10,13 @@
 
 #include "clcnn/activation.h"
 #include "clcnn/batchnorm.h"
+#include "clcnn/conv2d.h"
 #include "clcnn/dense.h"
 #include "clcnn/dropout.h"
 #include "clcnn/elementwise.h"
 #include "clcnn/gemm.h"
 #include "clcnn/idx.h"
+#include "clcnn/net.h"
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"
 #include "clcnn/safetensors.h"

@@ -1,0 +1,81 @@
+/* The layout of a network and its layers, shared by the files of src/nn/net*.c:
+ * building (net.c), running (net_run.c), checkpoints and folding
+ * (net_io.c). */
+#ifndef CLCNN_NET_INTERNAL_H
+#define CLCNN_NET_INTERNAL_H
+
+#include "clcnn/dropout.h"
+#include "clcnn/net.h"
+#include "runtime/internal.h"
+
+#define CLCNN__NAME_MAX 32
+#define CLCNN__TENSOR_NAME_MAX 64
+#define CLCNN__SAMPLE_DIMS 3
+
+/* Names of a layer's state-dict entries. */
+typedef struct clcnn__layer_names {
+    char weight[CLCNN__TENSOR_NAME_MAX];
+    char bias[CLCNN__TENSOR_NAME_MAX];
+    char running_mean[CLCNN__TENSOR_NAME_MAX];
+    char running_var[CLCNN__TENSOR_NAME_MAX];
+    char num_batches_tracked[CLCNN__TENSOR_NAME_MAX];
+} clcnn__layer_names;
+
+typedef struct clcnn__layer {
+    clcnn_layer_kind kind;
+    char name[CLCNN__NAME_MAX];
+    clcnn__layer_names names;
+    size_t in_ndim, in_dims[CLCNN__SAMPLE_DIMS]; /* one sample */
+    size_t out_ndim, out_dims[CLCNN__SAMPLE_DIMS];
+
+    /* Parameters (conv, dense: weight and optional bias; batch norm: gamma
+     * in weight, beta in bias) and their gradients. */
+    clcnn_tensor *weight, *bias, *weight_grad, *bias_grad;
+    int has_bias; /* conv and dense: the bias exists (batch norm: always) */
+
+    clcnn_conv2d_params conv;
+    size_t kernel_h, kernel_w;
+    clcnn_batchnorm_params bn;
+    clcnn_batchnorm_state bn_state;
+    clcnn_activation_params activation;
+    int in_place; /* activation written over its input */
+    clcnn_pool2d_params pool;
+    float dropout_p;
+    clcnn_dropout_state dropout;
+    clcnn_dropout_mask *mask;
+
+    /* Per-batch memory: the output, the gradient of the loss with respect to
+     * the output, and batch norm's saved statistics. A flatten's (and an
+     * in-place activation's) are views of / the same as the previous
+     * layer's. */
+    clcnn_tensor *output, *output_grad;
+    clcnn_tensor *save_mean, *save_invstd;
+} clcnn__layer;
+
+struct clcnn_net {
+    clcnn_context *ctx;
+    size_t in_ndim, in_dims[CLCNN__SAMPLE_DIMS];
+    clcnn__layer *layers;
+    size_t layer_count;
+    clcnn_net_tensor *parameters; /* trainable, state-dict order */
+    size_t parameter_count;
+    int training;
+    int initialised; /* parameters exist (first forward or init done) */
+    size_t batch;    /* the batch the per-batch memory is sized for; 0: none */
+    const clcnn_tensor *last_input;
+    int loss_ready;
+};
+
+/* Shape [batch, dims...] into out; returns the rank. */
+size_t clcnn__net_batch_shape(size_t batch, size_t ndim, const size_t *dims, size_t *out);
+
+/* Frees the per-batch memory of every layer (back to the pool). */
+void clcnn__net_release_batch(clcnn_net *net);
+
+/* Parameters and buffers: creates every layer's tensors if not yet done. */
+clcnn_status clcnn__net_create_parameters(clcnn_net *net);
+
+/* Element count of one sample of a layer's output. */
+size_t clcnn__layer_out_features(const clcnn__layer *layer);
+
+#endif

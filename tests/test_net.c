@@ -1,0 +1,521 @@
+/* Networks: PyTorch state-dict names and shapes, Philox initialisation
+ * against a host reference, backward against finite differences of the
+ * network's own loss, determinism, checkpoints (save -> load -> identical
+ * predictions; malformed checkpoints rejected), folded inference, and a
+ * short training run on real Fashion-MNIST whose loss must fall and whose
+ * accuracy must be far above chance. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+#include "clcnn/idx.h"
+#include "clcnn/net.h"
+#include "clcnn/optim.h"
+#include "clcnn/safetensors.h"
+#include "ref/philox_ref.h"
+
+static clcnn_context *ctx;
+
+static int setup(void **state) {
+    (void)state;
+    ctx = ts_context_create();
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    clcnn_context_destroy(ctx);
+    return 0;
+}
+
+/* Image side for the tests that run the seed network: 28 (Fashion-MNIST),
+ * or 8 (the central crop) in small mode, where Oclgrind simulates every
+ * work-item. */
+static size_t test_side(void) {
+    return ts_small() ? 8 : 28;
+}
+
+static clcnn_net *seed_net(size_t channels, size_t side, float dropout) {
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create_seed(ctx, channels, side, side, 10, dropout, &net));
+    return net;
+}
+
+static clcnn_tensor *tensor4(size_t n, size_t c, size_t h, size_t w) {
+    size_t dims[4] = {n, c, h, w};
+    clcnn_tensor *t = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 4, dims, &t));
+    return t;
+}
+
+static float *read_all(const clcnn_tensor *t) {
+    size_t n = clcnn_tensor_numel(t);
+    float *host = ts_malloc(n * sizeof *host);
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, host, n));
+    return host;
+}
+
+/* The seed network's parameters carry exactly PyTorch's state_dict names,
+ * in its order, with its shapes (for conv1..fc2 attributes). */
+static void test_parameter_names(void **state) {
+    (void)state;
+    clcnn_net *net = seed_net(1, 28, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 42));
+    static const struct {
+        const char *name;
+        size_t ndim, dims[4];
+    } expected[] = {
+        {"conv1.weight", 4, {32, 1, 3, 3}},
+        {"conv1.bias", 1, {32}},
+        {"bn1.weight", 1, {32}},
+        {"bn1.bias", 1, {32}},
+        {"conv2.weight", 4, {64, 32, 3, 3}},
+        {"conv2.bias", 1, {64}},
+        {"bn2.weight", 1, {64}},
+        {"bn2.bias", 1, {64}},
+        {"fc1.weight", 2, {128, 3136}},
+        {"fc1.bias", 1, {128}},
+        {"fc2.weight", 2, {10, 128}},
+        {"fc2.bias", 1, {10}},
+    };
+    size_t count = sizeof expected / sizeof expected[0];
+    assert_int_equal(clcnn_net_parameter_count(net), count);
+    for (size_t i = 0; i < count; i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        assert_string_equal(p.name, expected[i].name);
+        assert_int_equal(clcnn_tensor_ndim(p.value), expected[i].ndim);
+        for (size_t d = 0; d < expected[i].ndim; d++)
+            assert_int_equal(clcnn_tensor_dim(p.value, d), expected[i].dims[d]);
+        assert_int_equal(clcnn_tensor_numel(p.grad), clcnn_tensor_numel(p.value));
+    }
+    clcnn_net_tensor p;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_net_parameter(net, count, &p));
+    assert_int_equal(clcnn_net_output_features(net), 10);
+    clcnn_net_destroy(net);
+}
+
+/* Weights are low + u (high - low) with u from the Philox stream
+ * (seed, 2^63 + parameter index), bound 1/sqrt(fan_in); batch norm starts at
+ * gamma 1, beta 0. */
+static void test_initialisation(void **state) {
+    (void)state;
+    const size_t side = test_side();
+    clcnn_net *net = seed_net(1, side, 0.5f);
+    const uint64_t seed = 1234;
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, seed));
+    const double flat = 64.0 * (double)(side / 4) * (double)(side / 4);
+    const double fan_in[12] = {9, 9, 0, 0, 288, 288, 0, 0, flat, flat, 128, 128};
+    for (size_t i = 0; i < 12; i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        float *values = read_all(p.value);
+        size_t n = clcnn_tensor_numel(p.value);
+        for (size_t e = 0; e < n; e++) {
+            float expected;
+            if (fan_in[i] == 0) {
+                expected = strstr(p.name, "weight") != NULL ? 1.0f : 0.0f;
+            } else {
+                float bound = (float)(1.0 / sqrt(fan_in[i]));
+                uint32_t word = philox_ref_stream_word(seed, (UINT64_C(1) << 63) + i, e);
+                float u = (float)(word >> 8) * 0x1.0p-24f;
+                float scaled = u * (bound - -bound);
+                expected = -bound + scaled;
+            }
+            if (values[e] != expected)
+                fail_msg("%s[%zu] = %.9g, expected %.9g", p.name, e, (double)values[e],
+                         (double)expected);
+        }
+        free(values);
+    }
+    clcnn_net_destroy(net);
+}
+
+/* A small network without dropout, for gradient checks. */
+static clcnn_net *small_net(void) {
+    size_t dims[3] = {2, 6, 5};
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, dims, &net));
+    clcnn_conv2d_params conv = clcnn_conv2d_params_default();
+    conv.pad_h = conv.pad_w = 1;
+    clcnn_activation_params tanh_params = clcnn_activation_params_default();
+    tanh_params.kind = CLCNN_ACTIVATION_TANH;
+    clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+    pool.mode = CLCNN_POOL2D_AVG;
+    pool.kernel_h = pool.kernel_w = 2;
+    pool.stride_h = pool.stride_w = 2;
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv", 3, 3, 3, &conv, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "bn", NULL));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &tanh_params));
+    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
+    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc", 4, 1));
+    return net;
+}
+
+static double loss_of(clcnn_net *net, const clcnn_tensor *input, const clcnn_labels *labels,
+                      clcnn_tensor *loss) {
+    const clcnn_tensor *logits;
+    float value;
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+    TS_ASSERT_OK(ctx, clcnn_net_loss(net, labels, loss));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(loss, 0, &value, 1));
+    return value;
+}
+
+/* Every parameter gradient matches central differences of the network's
+ * own loss (fp32, so the tolerance is loose: 3e-2 relative to the largest
+ * gradient of the tensor); checks the wiring of forward and backward. */
+static void test_backward_matches_finite_differences(void **state) {
+    (void)state;
+    clcnn_net *net = small_net();
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 7));
+    clcnn_tensor *input = tensor4(3, 2, 6, 5), *loss = NULL;
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    float x[180];
+    ts_fill_random(x, 180, 11, -2.0f, 2.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, x, 180));
+    clcnn_labels *labels = NULL;
+    const int32_t label_values[3] = {0, 3, 1};
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, 3, 4, &labels));
+    TS_ASSERT_OK(ctx, clcnn_labels_write(labels, label_values, 3));
+
+    TS_ASSERT_OK(ctx, clcnn_net_zero_grad(net));
+    loss_of(net, input, labels, loss);
+    TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+    for (size_t i = 0; i < clcnn_net_parameter_count(net); i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        float *grad = read_all(p.grad), *value = read_all(p.value);
+        size_t n = clcnn_tensor_numel(p.value);
+        double largest = 1e-3;
+        for (size_t e = 0; e < n; e++)
+            largest = fmax(largest, fabs(grad[e]));
+        size_t samples = ts_small() ? 3 : 12;
+        for (size_t e = 0; e < n; e += (n > samples ? n / samples : 1)) {
+            const float h = 1e-2f, original = value[e];
+            float plus = original + h, minus = original - h;
+            TS_ASSERT_OK(ctx, clcnn_tensor_write(p.value, e, &plus, 1));
+            double up = loss_of(net, input, labels, loss);
+            TS_ASSERT_OK(ctx, clcnn_tensor_write(p.value, e, &minus, 1));
+            double down = loss_of(net, input, labels, loss);
+            TS_ASSERT_OK(ctx, clcnn_tensor_write(p.value, e, &original, 1));
+            double numeric = (up - down) / (2.0 * h);
+            if (fabs(numeric - grad[e]) > 3e-2 * largest)
+                fail_msg("%s[%zu]: backward %.6g, finite difference %.6g", p.name, e,
+                         (double)grad[e], numeric);
+        }
+        free(grad);
+        free(value);
+    }
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(input);
+    clcnn_tensor_destroy(loss);
+    clcnn_net_destroy(net);
+}
+
+/* ------------------------------------------------------------- real data */
+
+typedef struct dataset {
+    size_t count, side;
+    float *pixels; /* normalised */
+    int32_t *labels;
+} dataset;
+
+/* Samples are side x side: the whole 28 x 28 image, or its central crop. */
+static dataset load_fashion(const char *prefix, size_t limit, size_t side) {
+    const char *dir = getenv("CLCNN_FASHION_MNIST_DIR");
+    char path[512], error[512];
+    clcnn_idx *images = NULL, *labels = NULL;
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz",
+             dir != NULL ? dir : "/usr/share/datasets/fashion-mnist", prefix);
+    TS_ASSERT_OK(NULL, clcnn_idx_load(path, error, sizeof error, &images));
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte.gz",
+             dir != NULL ? dir : "/usr/share/datasets/fashion-mnist", prefix);
+    TS_ASSERT_OK(NULL, clcnn_idx_load(path, error, sizeof error, &labels));
+    dataset d = {limit < images->dims[0] ? limit : images->dims[0], 0, NULL, NULL};
+    d.side = side;
+    d.pixels = ts_malloc(d.count * side * side * sizeof *d.pixels);
+    d.labels = ts_malloc(d.count * sizeof *d.labels);
+    size_t margin = (28 - side) / 2;
+    for (size_t i = 0; i < d.count; i++)
+        for (size_t y = 0; y < side; y++)
+            for (size_t x = 0; x < side; x++) {
+                unsigned char byte =
+                    ((unsigned char *)images->data)[i * 784 + (y + margin) * 28 + x + margin];
+                d.pixels[(i * side + y) * side + x] = (float)((byte / 255.0 - 0.2860) / 0.3530);
+            }
+    for (size_t i = 0; i < d.count; i++)
+        d.labels[i] = ((unsigned char *)labels->data)[i];
+    clcnn_idx_destroy(images);
+    clcnn_idx_destroy(labels);
+    return d;
+}
+
+static void free_dataset(dataset *d) {
+    free(d->pixels);
+    free(d->labels);
+}
+
+/* Predictions (argmax) of `net` on the first n samples, in batches of b. */
+static size_t count_correct(clcnn_net *net, const dataset *d, size_t n, size_t b,
+                            int32_t *predictions) {
+    size_t image = d->side * d->side;
+    clcnn_tensor *input = tensor4(b, 1, d->side, d->side);
+    float *logits_host = ts_malloc(b * 10 * sizeof *logits_host);
+    size_t correct = 0;
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 0));
+    for (size_t first = 0; first + b <= n; first += b) {
+        const clcnn_tensor *logits;
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, d->pixels + first * image, b * image));
+        TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+        TS_ASSERT_OK(ctx, clcnn_tensor_read(logits, 0, logits_host, b * 10));
+        for (size_t i = 0; i < b; i++) {
+            int32_t best = 0;
+            for (int32_t c = 1; c < 10; c++)
+                if (logits_host[i * 10 + c] > logits_host[i * 10 + best])
+                    best = c;
+            predictions[first + i] = best;
+            correct += best == d->labels[first + i];
+        }
+    }
+    free(logits_host);
+    clcnn_tensor_destroy(input);
+    return correct;
+}
+
+/* Trains for `steps` SGD steps of batch b and returns the per-step losses. */
+static void train(clcnn_net *net, const dataset *d, size_t steps, size_t b, float *losses) {
+    size_t count = clcnn_net_parameter_count(net);
+    clcnn_tensor *params[16], *grads[16];
+    for (size_t i = 0; i < count; i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        params[i] = p.value;
+        grads[i] = p.grad;
+    }
+    clcnn_sgd_params sgd = clcnn_sgd_params_default();
+    sgd.lr = 0.01;
+    sgd.momentum = 0.9;
+    sgd.weight_decay = 5e-4;
+    clcnn_optimizer *optimizer = NULL;
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &sgd, count, params, grads, &optimizer));
+    size_t image = d->side * d->side;
+    clcnn_tensor *input = tensor4(b, 1, d->side, d->side), *loss = NULL;
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    clcnn_labels *labels = NULL;
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, b, 10, &labels));
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 1));
+    for (size_t step = 0; step < steps; step++) {
+        size_t first = (step * b) % (d->count - b + 1);
+        const clcnn_tensor *logits;
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, d->pixels + first * image, b * image));
+        TS_ASSERT_OK(ctx, clcnn_labels_write(labels, d->labels + first, b));
+        TS_ASSERT_OK(ctx, clcnn_net_zero_grad(net));
+        TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+        TS_ASSERT_OK(ctx, clcnn_net_loss(net, labels, loss));
+        TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(optimizer));
+        TS_ASSERT_OK(ctx, clcnn_tensor_read(loss, 0, &losses[step], 1));
+    }
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(input);
+    clcnn_tensor_destroy(loss);
+    clcnn_optimizer_destroy(optimizer);
+}
+
+static double mean_of(const float *v, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    return sum / (double)n;
+}
+
+/* A CI-sized run: the loss falls, test accuracy is far above chance (10 %);
+ * the same seed gives the same losses bit for bit; save -> load gives the
+ * same predictions; the folded network predicts the same. */
+static void test_training_run(void **state) {
+    (void)state;
+    const size_t side = test_side(), steps = ts_small() ? 2 : 100;
+    const size_t batch = ts_small() ? 4 : 32, tested = ts_small() ? 8 : 512;
+    dataset train_set = load_fashion("train", steps * batch, side);
+    dataset test_set = load_fashion("t10k", tested, side);
+    clcnn_net *net = seed_net(1, side, 0.5f), *twin = seed_net(1, side, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 42));
+    TS_ASSERT_OK(ctx, clcnn_net_init(twin, 42));
+    float *losses = ts_malloc(steps * sizeof *losses), *twin_losses = ts_malloc(steps * 4);
+    train(net, &train_set, steps, batch, losses);
+    train(twin, &train_set, steps, batch, twin_losses);
+    TS_ASSERT_FLOATS_IDENTICAL(twin_losses, losses, steps);
+    int32_t *predictions = ts_malloc(tested * sizeof *predictions);
+    int32_t *again = ts_malloc(tested * sizeof *again);
+    size_t correct = count_correct(net, &test_set, tested, batch, predictions);
+    if (!ts_small()) {
+        double first = mean_of(losses, 10), last = mean_of(losses + steps - 10, 10);
+        fprintf(stderr, "training run: loss %.4f -> %.4f, %zu / %zu correct\n", first, last,
+                correct, tested);
+        if (!(last < 0.75 * first))
+            fail_msg("loss did not fall: first 10 steps %.4f, last 10 %.4f", first, last);
+        if (!(correct > tested * 2 / 5))
+            fail_msg("test accuracy %zu / %zu is not far above chance", correct, tested);
+    }
+
+    char *dir = ts_temp_dir_create(), path[512];
+    snprintf(path, sizeof path, "%s/net.safetensors", dir);
+    const char *metadata[] = {"input_mean", "0.2860", "input_std", "0.3530", NULL};
+    TS_ASSERT_OK(ctx, clcnn_net_save(net, path, metadata));
+    clcnn_net *loaded = seed_net(1, side, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_load(loaded, path));
+    count_correct(loaded, &test_set, tested, batch, again);
+    assert_memory_equal(again, predictions, tested * sizeof *again);
+
+    clcnn_net *folded = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create_folded(net, &folded));
+    assert_true(clcnn_net_layer_count(folded) < clcnn_net_layer_count(net));
+    size_t folded_correct = count_correct(folded, &test_set, tested, batch, again);
+    size_t differ = 0;
+    for (size_t i = 0; i < tested; i++)
+        differ += again[i] != predictions[i];
+    if (differ > tested / 100 + 1 ||
+        (folded_correct > correct ? folded_correct - correct : correct - folded_correct) > 2)
+        fail_msg("folded network disagrees on %zu of %zu predictions", differ, tested);
+
+    clcnn_safetensors *file = NULL;
+    char error[256];
+    TS_ASSERT_OK(NULL, clcnn_safetensors_load(path, error, sizeof error, &file));
+    assert_string_equal(clcnn_safetensors_metadata(file, "input_mean"), "0.2860");
+    assert_non_null(clcnn_safetensors_metadata(file, "architecture"));
+    const clcnn_safetensors_tensor *tracked =
+        clcnn_safetensors_find(file, "bn1.num_batches_tracked");
+    assert_non_null(tracked);
+    assert_int_equal(tracked->dtype, CLCNN_DTYPE_I64);
+    assert_int_equal(*(const int64_t *)tracked->data, (int64_t)steps);
+    assert_int_equal(clcnn_safetensors_count(file), 18);
+    clcnn_safetensors_destroy(file);
+
+    clcnn_net_destroy(folded);
+    clcnn_net_destroy(loaded);
+    clcnn_net_destroy(twin);
+    clcnn_net_destroy(net);
+    ts_temp_dir_remove(dir);
+    free(losses);
+    free(twin_losses);
+    free(predictions);
+    free(again);
+    free_dataset(&train_set);
+    free_dataset(&test_set);
+}
+
+/* ---------------------------------------------------------- bad arguments */
+
+/* Writes a copy of the seed net's checkpoint with one tensor changed. */
+static void write_variant(const char *from, const char *to, const char *drop, const char *add) {
+    clcnn_safetensors *in = NULL, *out = NULL;
+    char error[256];
+    TS_ASSERT_OK(NULL, clcnn_safetensors_load(from, error, sizeof error, &in));
+    TS_ASSERT_OK(NULL, clcnn_safetensors_create(&out));
+    for (size_t i = 0; i < clcnn_safetensors_count(in); i++) {
+        const clcnn_safetensors_tensor *t = clcnn_safetensors_at(in, i);
+        if (drop != NULL && strcmp(t->name, drop) == 0)
+            continue;
+        TS_ASSERT_OK(NULL,
+                     clcnn_safetensors_add(out, t->name, t->dtype, t->ndim, t->dims, t->data));
+    }
+    if (add != NULL) {
+        const float value[2] = {1, 2};
+        const size_t dims[1] = {2};
+        TS_ASSERT_OK(NULL, clcnn_safetensors_add(out, add, CLCNN_DTYPE_F32, 1, dims, value));
+    }
+    TS_ASSERT_OK(NULL, clcnn_safetensors_save(out, to, error, sizeof error));
+    clcnn_safetensors_destroy(in);
+    clcnn_safetensors_destroy(out);
+}
+
+static void test_bad_checkpoints(void **state) {
+    (void)state;
+    const size_t side = test_side();
+    clcnn_net *net = seed_net(1, side, 0.5f), *other = seed_net(1, side, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 3));
+    TS_ASSERT_OK(ctx, clcnn_net_init(other, 4));
+    char *dir = ts_temp_dir_create(), good[512], bad[512];
+    snprintf(good, sizeof good, "%s/good.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    TS_ASSERT_OK(ctx, clcnn_net_save(net, good, NULL));
+    clcnn_net_tensor before;
+    TS_ASSERT_OK(ctx, clcnn_net_parameter(other, 0, &before));
+    float *original = read_all(before.value);
+
+    write_variant(good, bad, "fc2.bias", NULL);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CORRUPT_FILE, clcnn_net_load(other, bad));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "fc2.bias");
+    write_variant(good, bad, "fc2.bias", "fc2.bias");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CORRUPT_FILE, clcnn_net_load(other, bad));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "fc2.bias");
+    write_variant(good, bad, NULL, "fc3.weight");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CORRUPT_FILE, clcnn_net_load(other, bad));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "fc3.weight");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_net_load(other, "/nonexistent.safetensors"));
+    /* A rejected file leaves the network as it was. */
+    float *after = read_all(before.value);
+    TS_ASSERT_FLOATS_IDENTICAL(after, original, clcnn_tensor_numel(before.value));
+
+    /* The wrong architecture: a 3-channel network's conv1 is [32, 3, 3, 3]. */
+    clcnn_net *rgb = seed_net(3, side, 0.5f);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CORRUPT_FILE, clcnn_net_load(rgb, good));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "conv1.weight");
+    clcnn_net_destroy(rgb);
+    free(original);
+    free(after);
+    ts_temp_dir_remove(dir);
+    clcnn_net_destroy(net);
+    clcnn_net_destroy(other);
+}
+
+static void test_bad_arguments(void **state) {
+    (void)state;
+    size_t dims[3] = {1, 28, 28}, zero[3] = {1, 0, 28};
+    clcnn_net *net = NULL;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_create(NULL, 3, dims, &net));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_create(ctx, 4, dims, &net));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_create(ctx, 3, zero, &net));
+    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, dims, &net));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_add_dense(net, "fc", 10, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_net_add_conv2d(net, "conv", 4, 3, 3, NULL, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "fc", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "a.b", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dropout(net, 1.0f));
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 42));
+
+    clcnn_tensor *wrong = tensor4(2, 1, 28, 27), *right = tensor4(2, 1, 28, 28);
+    const clcnn_tensor *logits;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_forward(net, wrong, &logits));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_backward(net));
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, right, &logits));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_flatten(net));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_backward(net)); /* no loss */
+    assert_int_equal(clcnn_tensor_dim(logits, 1), 10);
+    clcnn_tensor_destroy(wrong);
+    clcnn_tensor_destroy(right);
+    clcnn_net_destroy(net);
+    clcnn_net_destroy(NULL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parameter_names),
+        cmocka_unit_test(test_initialisation),
+        cmocka_unit_test(test_backward_matches_finite_differences),
+        cmocka_unit_test(test_training_run),
+        cmocka_unit_test(test_bad_checkpoints),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
