@@ -27,19 +27,12 @@ install(TARGETS clcnn clcnn_static
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 
-if(TARGET clcnn-bench)
-  # When clcnn-bench links the shared library, let the installed tool find
-  # libclcnn.so in a non-system prefix.
-  get_target_property(clcnn_bench_rpath clcnn-bench INSTALL_RPATH)
-  get_target_property(clcnn_bench_links clcnn-bench LINK_LIBRARIES)
-  if(NOT clcnn_bench_rpath AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}"
-     AND ("clcnn" IN_LIST clcnn_bench_links OR "clcnn::clcnn" IN_LIST clcnn_bench_links))
-    file(RELATIVE_PATH clcnn_bin_to_lib "/prefix/${CMAKE_INSTALL_BINDIR}"
-         "/prefix/${CMAKE_INSTALL_LIBDIR}")
-    set_target_properties(clcnn-bench PROPERTIES INSTALL_RPATH "$ORIGIN/${clcnn_bin_to_lib}")
+# The tools link the static library, so they need no run-time search path.
+foreach(tool clcnn-bench clcnn-train)
+  if(TARGET ${tool})
+    install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   endif()
-  install(TARGETS clcnn-bench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
-endif()
+endforeach()
 
 # ------------------------------------------------------------ CMake package
 install(EXPORT clcnnTargets

@@ -10,16 +10,27 @@
 
 /* ------------------------------------------------------------------ results */
 
-#define BENCH_MAX_EXTRAS 6
+#define BENCH_MAX_EXTRAS 16
 
 typedef struct bench_extra {
     const char *key;
     double value;
-    int is_flag; /* printed as yes/no, true/false */
+    int is_flag;      /* printed as yes/no, true/false */
+    const char *text; /* non-NULL: a string (static storage), not a number */
 } bench_extra;
 
+/* A published figure to compare a result with (bench_reference.c). */
+typedef struct bench_reference {
+    const char *source; /* who measured it and where; NULL: no reference */
+    const char *unit;   /* "ms" (a time) or "gflops" (a throughput) */
+    double value;
+    /* libclcnn ms / reference ms for a time, libclcnn gflops / reference
+     * gflops for a throughput. */
+    double x_vs_ref;
+} bench_reference;
+
 /* One measured benchmark. `ms` is always the median time; the headline
- * figure is `value` in `unit` ("us", "gbps" or "ms"). */
+ * figure is `value` in `unit` ("us", "gbps", "gflops" or "ms"). */
 typedef struct bench_result {
     const char *name;
     double ms;
@@ -28,11 +39,14 @@ typedef struct bench_result {
     size_t samples;
     bench_extra extras[BENCH_MAX_EXTRAS];
     size_t extra_count;
+    bench_reference reference;
 } bench_result;
 
 void bench_result_init(bench_result *result, const char *name, const char *unit);
 void bench_result_extra(bench_result *result, const char *key, double value);
 void bench_result_flag(bench_result *result, const char *key, int value);
+/* `text` must outlive the report of the result (a literal, say). */
+void bench_result_text(bench_result *result, const char *key, const char *text);
 
 /* ------------------------------------------------------------------- output */
 
@@ -66,16 +80,103 @@ typedef struct bench_run {
     const char *temp_root; /* private folder for cache directories */
     const char *filter;    /* NULL: every benchmark */
     size_t repeats;
+    size_t batch; /* batch size of the network benchmarks */
     bench_report *report;
 } bench_run;
 
 /* Every benchmark name, in the order they run. */
-extern const char *const bench_names[];
-extern const size_t bench_name_count;
+size_t bench_name_count(void);
+const char *bench_name_at(size_t index);
 
 /* Runs the selected benchmarks on one device; 0, or -1 after printing the
  * error. */
 int bench_run_device(const bench_run *run);
+
+/* What the device benchmarks of one device share: launch latency runs on a
+ * plain queue (as applications use it), device times on a profiling one. */
+typedef struct bench_session {
+    const bench_run *run;
+    clcnn_context *plain;
+    clcnn_context *profiled;
+    double *samples;  /* run->repeats each: the measured figure */
+    double *wall;     /* host wall time, or the second figure of a benchmark */
+    double copy_gbps; /* the `copy` figure once measured in this run, else 0 */
+    char *cache_dir;  /* program disk cache of bench_own_context, made on first use */
+} bench_session;
+
+/* The session's plain or profiling context, made on first use. */
+int bench_session_context(bench_session *s, int profiling, clcnn_context **out);
+/* A new profiling context of its own (fresh memory statistics) on the
+ * session's device, with a program disk cache shared by such contexts in
+ * this run; the caller destroys it. */
+int bench_own_context(bench_session *s, clcnn_context **out);
+/* The device's `copy` bandwidth in this run: the reported figure, or a
+ * measurement made now (unreported) when `copy` was not selected. */
+int bench_session_copy_gbps(bench_session *s, double *out);
+
+/* A device benchmark: fills *result; 0, or -1 after printing the error.
+ * `param` is the entry's (a shape, say). */
+typedef struct bench_entry bench_entry;
+typedef int (*bench_entry_fn)(bench_session *s, const bench_entry *entry, bench_result *result);
+struct bench_entry {
+    const char *name;
+    bench_entry_fn run;
+    const void *param;
+};
+
+/* The start-up benchmarks, run first, and the basic device benchmarks
+ * (bench_suite.c); the operator benchmarks (bench_ops.c) and the network
+ * ones (bench_net.c). */
+extern const char *const bench_startup_names[];
+extern const size_t bench_startup_name_count;
+int bench_run_startup(const bench_run *run, double *samples);
+extern const bench_entry bench_basic_entries[];
+extern const size_t bench_basic_entry_count;
+extern const bench_entry bench_op_entries[];
+extern const size_t bench_op_entry_count;
+extern const bench_entry bench_net_entries[];
+extern const size_t bench_net_entry_count;
+
+/* ------------------------------------------------------------ timed regions */
+
+/* Enqueues one run of the measured work on the region's context. */
+typedef int (*bench_region_fn)(void *state);
+
+typedef struct bench_region {
+    const char *name; /* benchmark name, for messages */
+    clcnn_context *ctx;
+    bench_region_fn run;
+    void *state;
+} bench_region;
+
+typedef struct bench_timing {
+    double ms;      /* median: device time when device_timed, else wall */
+    double wall_ms; /* median host wall time, queue drained before and after */
+    size_t samples;
+    int device_timed; /* ms comes from profiling markers */
+    long launches;    /* kernel launches libclcnn made in one run; -1: not counted */
+} bench_timing;
+
+/* Warm-up runs, then samples (bench_sample_count of s->run->repeats), each
+ * with clcnn_context_finish before and after it; with profiling, markers
+ * around the run give its device time. */
+int bench_time_region(bench_session *s, const bench_region *region, bench_timing *out);
+/* Starts *result from a timing: ms, samples and the extras every timed
+ * region reports (wall_ms, launches). */
+void bench_result_from_timing(bench_result *result, const char *name, const char *unit,
+                              const bench_timing *timing);
+/* Kernel launches libclcnn has made so far in this process (-1 when the
+ * build cannot count them). */
+long bench_launch_count(void);
+
+/* -------------------------------------------------------------- references */
+
+/* Sets result->reference to docs/benchmarks.md's figure for this device
+ * kind and benchmark, when there is one (batch: the network batch size;
+ * figures are for 128). */
+void bench_reference_attach(bench_result *result, const clcnn_device_info *info, size_t batch);
+/* The reference set this device is compared with, for headers; NULL: none. */
+const char *bench_reference_source(const clcnn_device_info *info);
 
 /* ------------------------------------------------------------------ helpers */
 

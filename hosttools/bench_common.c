@@ -23,21 +23,27 @@ void bench_result_init(bench_result *result, const char *name, const char *unit)
     result->unit = unit;
 }
 
-static void add_extra(bench_result *result, const char *key, double value, int is_flag) {
+static void add_extra(bench_result *result, const char *key, double value, int is_flag,
+                      const char *text) {
     if (result->extra_count == BENCH_MAX_EXTRAS)
         return;
     bench_extra *extra = &result->extras[result->extra_count++];
     extra->key = key;
     extra->value = value;
     extra->is_flag = is_flag;
+    extra->text = text;
 }
 
 void bench_result_extra(bench_result *result, const char *key, double value) {
-    add_extra(result, key, value, 0);
+    add_extra(result, key, value, 0, NULL);
 }
 
 void bench_result_flag(bench_result *result, const char *key, int value) {
-    add_extra(result, key, value ? 1.0 : 0.0, 1);
+    add_extra(result, key, value ? 1.0 : 0.0, 1, NULL);
+}
+
+void bench_result_text(bench_result *result, const char *key, const char *text) {
+    add_extra(result, key, 0.0, 0, text);
 }
 
 double bench_now_ms(void) {

@@ -178,26 +178,63 @@ int bench_report_device(bench_report *report, const clcnn_device_info *info) {
         return json_device(report, info);
     printf("\n== %zu:%zu %s (%s, %s) ==\n", info->platform_index, info->device_index,
            info->device_name, info->platform_name, clcnn_device_type_name(info->type));
-    printf("  %-14s %12s  %-5s %s\n", "name", "median", "unit", "extra");
+    const char *source = bench_reference_source(info);
+    if (source != NULL)
+        printf(
+            "  ref: %s.\n"
+            "  x_vs_ref: libclcnn ms / ref ms where ref is a time (\"t\", lower is better),\n"
+            "  libclcnn gflops / ref gflops where it is a throughput (\"g\", higher is better).\n"
+            "  Not measured in this run: hosttools/pytorch/compare.py compares live.\n",
+            source);
+    printf("  %-22s %12s  %-6s %12s %9s  %s\n", "name", "median", "unit", "ref", "x_vs_ref",
+           "extra");
     fflush(stdout);
     return 0;
 }
 
 static void print_extra(const bench_extra *extra) {
-    if (extra->is_flag)
+    if (extra->text != NULL)
+        printf(" %s=\"%s\"", extra->key, extra->text);
+    else if (extra->is_flag)
         printf(" %s=%s", extra->key, extra->value != 0.0 ? "yes" : "no");
     else
         printf(" %s=%.4g", extra->key, extra->value);
 }
 
+static void print_reference(const bench_reference *ref) {
+    if (ref->source == NULL) {
+        printf(" %12s %9s ", "-", "-");
+        return;
+    }
+    char figure[32];
+    snprintf(figure, sizeof figure, "%.4g %s", ref->value, ref->unit);
+    printf(" %12s %7.3f %c ", figure, ref->x_vs_ref, strcmp(ref->unit, "ms") == 0 ? 't' : 'g');
+}
+
 static void print_result(const bench_result *result) {
-    printf("  %-14s %12.3f  %-5s", result->name, result->value, result->unit);
+    printf("  %-22s %12.3f  %-6s", result->name, result->value, result->unit);
+    print_reference(&result->reference);
     if (strcmp(result->unit, "ms") != 0 && strcmp(result->unit, "us") != 0)
         printf(" ms=%.4g", result->ms);
     for (size_t i = 0; i < result->extra_count; i++)
         print_extra(&result->extras[i]);
     printf(" samples=%zu\n", result->samples);
     fflush(stdout);
+}
+
+/* ref_ms or ref_gflops, x_vs_ref and what they mean. */
+static void set_reference(json_t *object, const bench_reference *ref, int *failed) {
+    if (ref->source == NULL)
+        return;
+    int time = strcmp(ref->unit, "ms") == 0;
+    set_value(object, time ? "ref_ms" : "ref_gflops", json_real(ref->value), failed);
+    set_value(object, "x_vs_ref", json_real(ref->x_vs_ref), failed);
+    set_value(object, "x_vs_ref_is",
+              json_string(time ? "time ratio: libclcnn ms / ref ms (lower is better)"
+                               : "throughput ratio: libclcnn gflops / ref gflops "
+                                 "(higher is better)"),
+              failed);
+    set_value(object, "ref_source", json_string(ref->source), failed);
 }
 
 static json_t *result_json(const bench_result *result) {
@@ -212,9 +249,12 @@ static json_t *result_json(const bench_result *result) {
     set_value(object, "samples", json_integer((json_int_t)result->samples), &failed);
     for (size_t i = 0; i < result->extra_count; i++) {
         const bench_extra *extra = &result->extras[i];
-        json_t *value = extra->is_flag ? json_boolean(extra->value != 0.0) : number(extra->value);
+        json_t *value = extra->text != NULL ? json_string(extra->text)
+                        : extra->is_flag    ? json_boolean(extra->value != 0.0)
+                                            : number(extra->value);
         set_value(object, extra->key, value, &failed);
     }
+    set_reference(object, &result->reference, &failed);
     if (failed) {
         json_decref(object);
         return NULL;

@@ -1,6 +1,7 @@
-/* clcnn-bench's suite: start-up time, kernel launch cost, device copies and
- * host transfers, with the names of docs/benchmarks.md. Device times come
- * from profiling events; launch latency and start-up from the host clock. */
+/* clcnn-bench's basic benchmarks: start-up time, kernel launch cost, device
+ * copies and host transfers, with the names of docs/benchmarks.md. Device
+ * times come from profiling events; launch latency and start-up from the
+ * host clock. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -19,9 +20,8 @@
 #define STARTUP_TARGET_RATIO 0.1
 #define COPY_FILL_VALUE 1.5f
 
-const char *const bench_names[] = {"startup_cold", "startup_warm", "launch", "copy",
-                                   "copy_kernel",  "write",        "read"};
-const size_t bench_name_count = sizeof bench_names / sizeof bench_names[0];
+const char *const bench_startup_names[] = {"startup_cold", "startup_warm"};
+const size_t bench_startup_name_count = sizeof bench_startup_names / sizeof bench_startup_names[0];
 
 /* --------------------------------------------------------------- start-up */
 
@@ -91,7 +91,7 @@ static int startup_warm(const bench_run *run, const char *cache_dir, double cold
 }
 
 /* startup_warm needs the cold run before it, reported or not. */
-static int run_startup(const bench_run *run, double *samples) {
+int bench_run_startup(const bench_run *run, double *samples) {
     int want_cold = bench_selected(run->filter, "startup_cold");
     int want_warm = bench_selected(run->filter, "startup_warm");
     if (!want_cold && !want_warm)
@@ -112,35 +112,7 @@ static int run_startup(const bench_run *run, double *samples) {
     return result;
 }
 
-/* ---------------------------------------------------------------- sessions */
-
-/* Contexts shared by the device benchmarks of one device: launch latency on
- * a plain queue (as applications use it), device times on a profiling one. */
-typedef struct session {
-    const bench_run *run;
-    clcnn_context *plain;
-    clcnn_context *profiled;
-    double *samples; /* run->repeats each: the measured figure */
-    double *wall;    /* host wall time, or the second figure of a benchmark */
-} session;
-
-static int session_context(session *s, int profiling, clcnn_context **out) {
-    clcnn_context **slot = profiling ? &s->profiled : &s->plain;
-    if (*slot == NULL) {
-        char error[2048] = "";
-        clcnn_context_options options = clcnn_context_options_default();
-        options.device = s->run->device_spec;
-        options.enable_profiling = profiling;
-        options.disk_cache = CLCNN_CACHE_OFF;
-        options.error_buffer = error;
-        options.error_buffer_size = sizeof error;
-        clcnn_status status = clcnn_context_create(&options, slot);
-        if (status != CLCNN_OK)
-            return bench_fail_message("creating a context", status, error);
-    }
-    *out = *slot;
-    return 0;
-}
+/* ----------------------------------------------------------------- helpers */
 
 static int finish_queue(clcnn_context *ctx, const char *what) {
     cl_int err = clFinish(clcnn_context_cl_queue(ctx));
@@ -174,10 +146,11 @@ static int launch_pipelined(clcnn_context *ctx, cl_kernel kernel, double *ms_per
     return result;
 }
 
-static int bench_launch(session *s, bench_result *result) {
+static int bench_launch(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
     clcnn_context *ctx = NULL;
     cl_kernel kernel = NULL;
-    if (session_context(s, 0, &ctx) != 0)
+    if (bench_session_context(s, 0, &ctx) != 0)
         return -1;
     clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "empty_kernel", &kernel);
     if (status != CLCNN_OK)
@@ -268,7 +241,7 @@ static int op_run(clcnn_context *ctx, const device_op *op, double *device_ms, do
 
 /* Warm-up, then the median of the samples; `traffic` bytes cross memory per
  * run (read + write for a copy). */
-static int op_measure(session *s, clcnn_context *ctx, const device_op *op, size_t traffic,
+static int op_measure(bench_session *s, clcnn_context *ctx, const device_op *op, size_t traffic,
                       bench_result *result) {
     double device_ms = 0.0, wall_ms = 0.0;
     for (size_t i = 0; i < WARMUP_RUNS; i++)
@@ -350,7 +323,7 @@ static int prepare_copy(clcnn_context *ctx, device_op *op, clcnn_tensor **src, c
     return op->kind == OP_COPY_KERNEL ? set_copy_kernel(ctx, op) : 0;
 }
 
-static int run_copy(session *s, clcnn_context *ctx, device_op *op, bench_result *result) {
+static int run_copy(bench_session *s, clcnn_context *ctx, device_op *op, bench_result *result) {
     clcnn_tensor *src = NULL, *dst = NULL;
     int failed = prepare_copy(ctx, op, &src, &dst) != 0 ||
                  op_measure(s, ctx, op, 2 * op->bytes, result) != 0 ||
@@ -361,28 +334,43 @@ static int run_copy(session *s, clcnn_context *ctx, device_op *op, bench_result 
     return failed ? -1 : 0;
 }
 
-static int bench_copy_with(session *s, op_kind kind, const char *name, bench_result *result) {
+static int bench_copy_with(bench_session *s, op_kind kind, const char *name, bench_result *result) {
     clcnn_context *ctx = NULL;
-    if (session_context(s, 1, &ctx) != 0)
+    if (bench_session_context(s, 1, &ctx) != 0)
         return -1;
     device_op op = {kind, name, NULL, NULL, NULL, NULL, NULL, 0};
     op.bytes = buffer_bytes(s->run->info, COPY_BYTES, 2);
     return run_copy(s, ctx, &op, result);
 }
 
-static int bench_copy(session *s, bench_result *result) {
-    return bench_copy_with(s, OP_COPY_BUFFER, "copy", result);
+static int bench_copy(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
+    if (bench_copy_with(s, OP_COPY_BUFFER, "copy", result) != 0)
+        return -1;
+    s->copy_gbps = result->value;
+    return 0;
 }
 
-static int bench_copy_kernel(session *s, bench_result *result) {
+static int bench_copy_kernel(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
     return bench_copy_with(s, OP_COPY_KERNEL, "copy_kernel", result);
+}
+
+int bench_session_copy_gbps(bench_session *s, double *out) {
+    if (s->copy_gbps <= 0.0) {
+        bench_result unreported;
+        if (bench_copy(s, NULL, &unreported) != 0)
+            return -1;
+    }
+    *out = s->copy_gbps;
+    return 0;
 }
 
 /* --------------------------------------------------------------- transfers */
 
-static int bench_transfer(session *s, op_kind kind, const char *name, bench_result *result) {
+static int bench_transfer(bench_session *s, op_kind kind, const char *name, bench_result *result) {
     clcnn_context *ctx = NULL;
-    if (session_context(s, 1, &ctx) != 0)
+    if (bench_session_context(s, 1, &ctx) != 0)
         return -1;
     device_op op = {kind, name, NULL, NULL, NULL, NULL, NULL, 0};
     op.bytes = buffer_bytes(s->run->info, TRANSFER_BYTES, 1);
@@ -403,54 +391,21 @@ static int bench_transfer(session *s, op_kind kind, const char *name, bench_resu
     return failed ? -1 : 0;
 }
 
-static int bench_write(session *s, bench_result *result) {
+static int bench_write(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
     return bench_transfer(s, OP_WRITE, "write", result);
 }
 
-static int bench_read(session *s, bench_result *result) {
+static int bench_read(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
     return bench_transfer(s, OP_READ, "read", result);
 }
 
 /* ------------------------------------------------------------------- suite */
 
-typedef int (*device_benchmark_fn)(session *s, bench_result *result);
-
-static const struct {
-    const char *name;
-    device_benchmark_fn run;
-} device_benchmarks[] = {{"launch", bench_launch},
-                         {"copy", bench_copy},
-                         {"copy_kernel", bench_copy_kernel},
-                         {"write", bench_write},
-                         {"read", bench_read}};
-
-static int run_device_benchmarks(session *s) {
-    size_t count = sizeof device_benchmarks / sizeof device_benchmarks[0];
-    for (size_t i = 0; i < count; i++) {
-        if (!bench_selected(s->run->filter, device_benchmarks[i].name))
-            continue;
-        bench_result result;
-        if (device_benchmarks[i].run(s, &result) != 0 ||
-            bench_report_result(s->run->report, &result) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-int bench_run_device(const bench_run *run) {
-    if (bench_report_device(run->report, run->info) != 0)
-        return -1;
-    session s = {run, NULL, NULL, NULL, NULL};
-    s.samples = calloc(run->repeats, sizeof *s.samples);
-    s.wall = calloc(run->repeats, sizeof *s.wall);
-    int result = -1;
-    if (s.samples == NULL || s.wall == NULL)
-        bench_fail_message("allocating samples", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
-    else if (run_startup(run, s.samples) == 0)
-        result = run_device_benchmarks(&s);
-    clcnn_context_destroy(s.plain);
-    clcnn_context_destroy(s.profiled);
-    free(s.samples);
-    free(s.wall);
-    return result;
-}
+const bench_entry bench_basic_entries[] = {{"launch", bench_launch, NULL},
+                                           {"copy", bench_copy, NULL},
+                                           {"copy_kernel", bench_copy_kernel, NULL},
+                                           {"write", bench_write, NULL},
+                                           {"read", bench_read, NULL}};
+const size_t bench_basic_entry_count = sizeof bench_basic_entries / sizeof bench_basic_entries[0];

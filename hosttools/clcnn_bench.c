@@ -1,7 +1,9 @@
 /* clcnn-bench: lists OpenCL devices and measures libclcnn's benchmark suite
  * (docs/benchmarks.md) on one device or all of them, as a table or JSON.
  * Command line, device choice and the private temporary folders live here;
- * the measurements are in bench_suite.c, the output in bench_report.c. */
+ * the run over one device in bench_run.c, the measurements in bench_suite.c
+ * (start-up, launch, copies), bench_ops.c (operators) and bench_net.c
+ * (networks), the output in bench_report.c with bench_reference.c's figures. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -14,14 +16,18 @@
 
 #define DEFAULT_REPEATS 10
 #define MAX_REPEATS 100000
+#define DEFAULT_BATCH 128
+#define MAX_BATCH 65536
 #define EXIT_USAGE 2
 #define HELP_SHOWN (-1) /* parse_arguments printed --help: stop, successfully */
 
 typedef struct cli_options {
     int list;
+    int list_benchmarks;
     int json;
     int all_devices;
     size_t repeats;
+    size_t batch;
     const char *device;
     const char *filter;
 } cli_options;
@@ -30,10 +36,11 @@ typedef struct cli_options {
 
 static void print_usage(FILE *out) {
     fprintf(out,
-            "usage: clcnn-bench [--list] [--device SPEC | --all-devices] [--filter PATTERN]\n"
-            "                   [--repeats N] [--json] [--help]\n"
+            "usage: clcnn-bench [--list | --list-benchmarks] [--device SPEC | --all-devices]\n"
+            "                   [--filter PATTERN] [--repeats N] [--batch N] [--json] [--help]\n"
             "\n"
             "  --list           list every OpenCL device and exit\n"
+            "  --list-benchmarks print every benchmark name, one a line, and exit\n"
             "  --device SPEC    \"P:D\", gpu, cpu, accelerator or part of a device or\n"
             "                   platform name (default: $CLCNN_DEVICE, else the default\n"
             "                   device: first GPU, else first CPU)\n"
@@ -44,11 +51,13 @@ static void print_usage(FILE *out) {
             "  --repeats N      samples per benchmark, median reported (default %d;\n"
             "                   fewer, at least 3, when one run is slow; startup_cold is\n"
             "                   always one sample)\n"
+            "  --batch N        batch size of the net_* benchmarks (default %d; the\n"
+            "                   reference figures are for %d)\n"
             "  --json           print one JSON document instead of tables\n"
             "\nbenchmarks:",
-            DEFAULT_REPEATS);
-    for (size_t i = 0; i < bench_name_count; i++)
-        fprintf(out, " %s", bench_names[i]);
+            DEFAULT_REPEATS, DEFAULT_BATCH, DEFAULT_BATCH);
+    for (size_t i = 0; i < bench_name_count(); i++)
+        fprintf(out, "%s%s", i % 6 == 0 ? "\n  " : " ", bench_name_at(i));
     fprintf(out, "\n");
 }
 
@@ -74,12 +83,11 @@ static int option_value(int argc, char **argv, int *index, const char *name, con
     return 1;
 }
 
-static int parse_repeats(const char *text, size_t *out) {
+static int parse_count(const char *text, long max, size_t *out) {
     char *end = NULL;
     errno = 0;
     long value = text != NULL ? strtol(text, &end, 10) : 0;
-    if (text == NULL || end == text || *end != '\0' || errno != 0 || value < 1 ||
-        value > MAX_REPEATS)
+    if (text == NULL || end == text || *end != '\0' || errno != 0 || value < 1 || value > max)
         return -1;
     *out = (size_t)value;
     return 0;
@@ -92,8 +100,12 @@ static int parse_value_option(int argc, char **argv, int *i, cli_options *option
     } else if (option_value(argc, argv, i, "--filter", &value)) {
         options->filter = value;
     } else if (option_value(argc, argv, i, "--repeats", &value)) {
-        if (parse_repeats(value, &options->repeats) != 0)
+        if (parse_count(value, MAX_REPEATS, &options->repeats) != 0)
             return usage_error("--repeats needs a number from 1 to 100000", "");
+        return 0;
+    } else if (option_value(argc, argv, i, "--batch", &value)) {
+        if (parse_count(value, MAX_BATCH, &options->batch) != 0)
+            return usage_error("--batch needs a number from 1 to 65536", "");
         return 0;
     } else {
         return usage_error("unknown option ", argv[*i]);
@@ -105,6 +117,7 @@ static int parse_value_option(int argc, char **argv, int *i, cli_options *option
 static int parse_arguments(int argc, char **argv, cli_options *options) {
     memset(options, 0, sizeof *options);
     options->repeats = DEFAULT_REPEATS;
+    options->batch = DEFAULT_BATCH;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int status = 0;
@@ -113,6 +126,8 @@ static int parse_arguments(int argc, char **argv, cli_options *options) {
             return HELP_SHOWN;
         } else if (strcmp(arg, "--list") == 0) {
             options->list = 1;
+        } else if (strcmp(arg, "--list-benchmarks") == 0) {
+            options->list_benchmarks = 1;
         } else if (strcmp(arg, "--json") == 0) {
             options->json = 1;
         } else if (strcmp(arg, "--all-devices") == 0) {
@@ -129,9 +144,15 @@ static int parse_arguments(int argc, char **argv, cli_options *options) {
 }
 
 static int filter_selects_any(const char *filter) {
-    for (size_t i = 0; i < bench_name_count; i++)
-        if (bench_selected(filter, bench_names[i]))
+    for (size_t i = 0; i < bench_name_count(); i++)
+        if (bench_selected(filter, bench_name_at(i)))
             return 1;
+    return 0;
+}
+
+static int list_benchmarks(void) {
+    for (size_t i = 0; i < bench_name_count(); i++)
+        printf("%s\n", bench_name_at(i));
     return 0;
 }
 
@@ -221,7 +242,8 @@ static int resolve_device(const clcnn_device_list *list, const char *spec,
 static int bench_one_device(const cli_options *options, const char *spec,
                             const clcnn_device_info *info, const char *temp_root,
                             bench_report *report) {
-    bench_run run = {spec, info, temp_root, options->filter, options->repeats, report};
+    bench_run run = {spec,           info,  temp_root, options->filter, options->repeats,
+                     options->batch, report};
     return bench_run_device(&run);
 }
 
@@ -272,6 +294,8 @@ int main(int argc, char **argv) {
     int status = parse_arguments(argc, argv, &options);
     if (status != 0)
         return status == HELP_SHOWN ? EXIT_SUCCESS : status;
+    if (options.list_benchmarks)
+        return list_benchmarks() == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     if (options.list)
         return list_devices(options.json) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     return run_benchmarks(&options);

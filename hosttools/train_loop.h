@@ -1,0 +1,37 @@
+/* The training loop of clcnn-train: options, and one run (training epochs or
+ * an evaluation) on prepared data. */
+#ifndef CLCNN_TRAIN_LOOP_H
+#define CLCNN_TRAIN_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "train_data.h"
+
+typedef enum train_optimizer { TRAIN_SGD, TRAIN_NESTEROV, TRAIN_ADAM, TRAIN_ADAMW } train_optimizer;
+
+typedef enum train_schedule { TRAIN_COSINE, TRAIN_STEP, TRAIN_CONSTANT } train_schedule;
+
+typedef struct train_options {
+    size_t epochs, batch;
+    double lr, momentum, weight_decay;
+    train_optimizer optimizer;
+    train_schedule schedule;
+    uint64_t seed;
+    const char *device, *data_dir, *save_path, *resume_path, *eval_path;
+    size_t train_limit, test_limit; /* 0: all */
+    int json;
+} train_options;
+
+/* The default recipe: SGD lr 0.05, momentum 0.9, weight decay 5e-4, cosine
+ * schedule over 10 epochs, batch 128, seed 1. */
+train_options train_options_default(void);
+
+int train_optimizer_from_name(const char *name, train_optimizer *out);
+int train_schedule_from_name(const char *name, train_schedule *out);
+
+/* Trains (or only evaluates, with eval_path) and prints progress and
+ * results. Normalises `data` in place. Returns the process exit code. */
+int train_run(const train_options *options, train_data *data);
+
+#endif
