@@ -54,11 +54,11 @@
 __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const float *dyt,
                                         __global float *partial, int ins, int outs_padded,
                                         int groups, int padded_h, int padded_w, int out_h,
-                                        int out_w, int batch, int chunk_images) {
+                                        int out_w, int chunk_images, int chunks, int batch) {
     const int taps = KH * KW, count_j = ins * taps, row_blocks = KH / RT;
     const int tiles = ins / CT * row_blocks, out_tiles = outs_padded / (VW * KV);
     const int tile = get_global_id(0), tile_id = get_global_id(1), chunk = get_global_id(2);
-    if (tile >= tiles || tile_id >= groups * out_tiles)
+    if (tile >= tiles || tile_id >= groups * out_tiles || chunk >= chunks)
         return;
     const int c_tile = tile / row_blocks, r0 = (tile - c_tile * row_blocks) * RT;
     const int c0 = c_tile * CT;
@@ -108,7 +108,6 @@ __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const
     }
 
     /* partial[group][j][chunk][k]: the chunks of one (group, j) together. */
-    const int chunks = get_global_size(2);
     __global float *slice = partial + (group * count_j * chunks + chunk) * outs_padded + k0;
 #pragma unroll
     for (int ci = 0; ci < CT; ci++)

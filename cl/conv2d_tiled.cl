@@ -19,7 +19,8 @@
  * values of q of both operands in local memory. */
 #include "common.h"
 
-/* Work-items per work-group side (16: 256 work-items). */
+/* Work-items per work-group side (16: 256 work-items; 8 and 4 for thin
+ * products; a multiple of 4). */
 #ifndef TS
 #define TS 16
 #endif

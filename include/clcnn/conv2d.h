@@ -22,6 +22,9 @@
  * group count of 0, an unknown algorithm or grad mode are
  * CLCNN_ERROR_INVALID_ARGUMENT.
  *
+ * The kernels index with 32 bits: a tensor of more than 2^31 - 1 elements,
+ * or a padded input height or width past that, is CLCNN_ERROR_SIZE_OVERFLOW.
+ *
  * Every call is asynchronous (see clcnn/ops.h), returns the exact status and
  * sets the context's last error with the shapes involved. Results are
  * deterministic: the same inputs give the same bits run after run on one
@@ -37,12 +40,16 @@ extern "C" {
 #endif
 
 /* Values of clcnn_conv2d_params.algorithm. AUTO picks per device type and
- * shape from the library's table; the others force one implementation (for
- * tuning and tests) and give CLCNN_ERROR_UNSUPPORTED where it does not accept
- * the parameters. Results of different algorithms agree to rounding. */
+ * shape from the library's table (today: DIRECT on CPUs where it applies,
+ * else GENERAL; TILED on GPUs; GENERAL elsewhere); the others force one
+ * implementation (for tuning and tests) and give CLCNN_ERROR_UNSUPPORTED
+ * where it does not accept the parameters. Results of different algorithms
+ * agree to rounding. */
 typedef enum clcnn_conv2d_algorithm {
     CLCNN_CONV2D_ALGO_AUTO = 0,
-    /* Direct loops with bounds checks, any parameters; the fallback. */
+    /* Direct loops with bounds checks, several outputs per work-item on
+     * CPUs: any parameters; the fallback (and strided convolutions on
+     * CPUs). */
     CLCNN_CONV2D_ALGO_GENERAL = 1,
     /* Register-tiled direct convolution on a zero-padded copy of the input,
      * vector loads along rows, no local memory: the fast path for CPU

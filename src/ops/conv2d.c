@@ -3,7 +3,6 @@
  * conv2d_general.c (any parameters), conv2d_direct.c (CPU fast path) and
  * conv2d_tiled.c (GPU path); kernels in cl/conv2d*.cl. */
 #include <stdio.h>
-#include <stdlib.h> /* DEBUG-HACK */
 
 #include "ops/conv2d_internal.h"
 
@@ -94,10 +93,6 @@ clcnn_status clcnn_conv2d_output_shape(const clcnn_conv2d_params *params, const 
     return shape_rules(params, x_dims, w_dims, y_dims, NULL, 0);
 }
 
-int clcnn__conv2d_fits(size_t count) {
-    return count > 0 && count <= CLCNN__CONV2D_MAX_ELEMENTS;
-}
-
 /* The three tensors of one pass in the roles of conv2d_forward: the input
  * (x or dx), the weights (w or dw) and the output (y or dy). */
 typedef struct conv2d_operands {
@@ -141,7 +136,16 @@ static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcn
                            "kernels index with 32 bits)",
                            op, t->input_name, in_shape, t->weights_name, w_shape, t->output_name,
                            out_shape);
+    /* Padded sizes and strides too: every position a kernel computes lies
+     * within the padded input. (pad <= dilated kernel < padded size.) */
     const size_t *xd = t->input->dims, *wd = t->weights->dims;
+    if (!clcnn__conv2d_fits(xd[2] + 2 * p->pad_h) || !clcnn__conv2d_fits(xd[3] + 2 * p->pad_w) ||
+        !clcnn__conv2d_fits(p->stride_h) || !clcnn__conv2d_fits(p->stride_w))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: padded size %zux%zu or stride %zux%zu exceeds 2^31 - 1 (the "
+                           "kernels index with 32 bits)",
+                           op, xd[2] + 2 * p->pad_h, xd[3] + 2 * p->pad_w, p->stride_h,
+                           p->stride_w);
     *g = (clcnn__conv2d_geometry){.n = xd[0],
                                   .c = xd[1],
                                   .h = xd[2],
@@ -400,38 +404,4 @@ clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__conv2d_bias_grad(context, &g, dym, db->storage->mem, accumulate);
     return status;
-}
-
-/* ------------------------------------------------------- kernel arguments */
-
-clcnn__conv2d_args clcnn__conv2d_args_begin(cl_kernel kernel) {
-    clcnn__conv2d_args args = {kernel, 0, CL_SUCCESS};
-    return args;
-}
-
-void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem) {
-    if (args->error == CL_SUCCESS)
-        args->error = clSetKernelArg(args->kernel, args->index, sizeof mem, &mem);
-    args->index++;
-}
-
-void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value) {
-    cl_int v = (cl_int)value;
-    if (args->error == CL_SUCCESS)
-        args->error = clSetKernelArg(args->kernel, args->index, sizeof v, &v);
-    args->index++;
-}
-
-clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args) {
-    if (getenv("DBG_KERNEL")) { char nm[128]; clGetKernelInfo(args->kernel, CL_KERNEL_FUNCTION_NAME, sizeof nm, nm, NULL); fprintf(stderr, "KERNEL %s\n", nm); clFinish(ctx->queue); } /* DEBUG-HACK */
-    if (args->error == CL_SUCCESS)
-        return CLCNN_OK;
-    char name[128] = "?";
-    if (clGetKernelInfo(args->kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) !=
-        CL_SUCCESS)
-        snprintf(name, sizeof name, "?");
-    name[sizeof name - 1] = '\0';
-    return clcnn__fail(ctx, clcnn__status_from_cl(args->error),
-                       "setting the arguments of kernel '%s': %s (%d)", name,
-                       clcnn__cl_error_name(args->error), (int)args->error);
 }

@@ -4,12 +4,8 @@
  * forward kernel on padded dy with flipped, transposed weights. Workspaces
  * come from the context's pool and go back right after enqueueing (the
  * in-order queue keeps their reuse safe). */
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h> /* TUNE-HACK */
-static size_t tune(const char *n, size_t v) {
-    const char *e = getenv(n);
-    return e ? (size_t)atoi(e) : v;
-} /* TUNE-HACK */
 
 #include "ops/conv2d_internal.h"
 
@@ -38,23 +34,38 @@ static size_t round_up(size_t value, size_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
-/* Lanes per vector for rows of `row` elements: 8 or 16 (few widths, few
+/* Lanes per vector for `count` output channels: 8 or 16 (few widths, few
  * program variants to build). */
-static size_t vector_width(size_t row) {
-    return row > 8 ? 16 : 8;
+static size_t vector_width(size_t count) {
+    return count > 8 ? 16 : 8;
 }
 
-/* KT x WV accumulators: 8 output channels (measured on POCL/Zen 4: 8 beat 16
- * with one vector per row, and 8 x 2 keeps half of the 32 vector registers
- * for the loaded row and the broadcast weights). */
+/* Forward register tiles by output row width, the last row the default:
+ * 16 vector accumulators (KT x WV), half of AVX-512's registers, the rest
+ * for the loaded rows and broadcast weights. Measured with POCL 3.1 on Zen
+ * 4: 16-lane rows 8 x 2 (conv_a, 32 wide) about 190 GFLOP/s against 160
+ * with KT 4 or 16; one 16-lane vector (conv_b, 16 wide) KT 16 about 260
+ * against 130 with KT 8. */
+typedef struct forward_tile_row {
+    size_t widest; /* output rows up to this wide */
+    forward_tiles tiles;
+} forward_tile_row;
+
+static const forward_tile_row forward_tile_table[] = {
+    {8, {16, 8, 1}},
+    {16, {16, 16, 1}},
+    {SIZE_MAX, {8, 16, 2}},
+};
+
 static forward_tiles choose_forward_tiles(size_t outs, size_t out_w) {
-    forward_tiles t;
-    t.vw = vector_width(out_w);
-    t.wv = out_w > t.vw ? 2 : 1;
-    t.kt = outs <= 4 ? 4 : 8;
-    t.kt = tune("T_KT", t.kt);
-    t.vw = tune("T_VW", t.vw);
-    t.wv = tune("T_WV", t.wv); /* TUNE-HACK */
+    size_t row = 0;
+    while (out_w > forward_tile_table[row].widest)
+        row++;
+    forward_tiles t = forward_tile_table[row].tiles;
+    /* Few output channels: 8 per tile, less padding computed (and no
+     * smaller sizes: each size is one more program to build). */
+    if (outs <= 8)
+        t.kt = 8;
     return t;
 }
 
@@ -66,7 +77,9 @@ static weight_tiles choose_weight_tiles(const clcnn__conv2d_geometry *g) {
     t.kv = g->kg > 16 && g->kw <= 12 ? 2 : 1;
     size_t row_budget = 24 / (t.kv * g->kw); /* tap rows that fit */
     t.rt = divisor_at_most(g->kh, row_budget);
-    t.ct = t.rt == g->kh ? divisor_at_most(g->cg, row_budget / g->kh) : 1;
+    /* Several input channels only for 1 x 1 kernels (otherwise one channel's
+     * taps fill the tile well enough, and fewer variants get built). */
+    t.ct = g->kh * g->kw == 1 ? divisor_at_most(g->cg, row_budget) : 1;
     t.outs_padded = round_up(g->kg, t.vw * t.kv);
     /* Chunks of images whose padded input and transposed dy stay in a
      * core's cache together (about 512 KiB), so the work-items of a chunk
@@ -79,12 +92,6 @@ static weight_tiles choose_weight_tiles(const clcnn__conv2d_geometry *g) {
         t.chunk_images = 1;
     if (t.chunk_images > g->n)
         t.chunk_images = g->n;
-    t.vw = tune("W_VW", t.vw);                     /* TUNE-HACK */
-    t.kv = tune("W_KV", t.kv);                     /* TUNE-HACK */
-    t.ct = tune("W_CT", t.ct);                     /* TUNE-HACK */
-    t.rt = tune("W_RT", t.rt);                     /* TUNE-HACK */
-    t.chunk_images = tune("W_CH", t.chunk_images); /* TUNE-HACK */
-    t.outs_padded = round_up(g->kg, t.vw * t.kv);  /* TUNE-HACK */
     return t;
 }
 
@@ -180,9 +187,8 @@ static clcnn_status enqueue_pad(clcnn_context *ctx, cl_mem src, cl_mem dst, size
         clcnn__conv2d_arg_int(&args, values[i]);
     if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
         return status;
-    const size_t global = planes * dst_h;
-    if (getenv("DBG_KERNEL")) fprintf(stderr, "PAD %p -> %p planes %zu %zux%zu -> %zux%zu at %zu,%zu\n", (void *)src, (void *)dst, planes, h, w, dst_h, dst_w, top, left); /* DEBUG-HACK */
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    const size_t global = planes * dst_h, local = 16;
+    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
 }
 
 static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, const forward_plan *p,
@@ -201,8 +207,8 @@ static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, co
         clcnn__conv2d_arg_int(&args, values[i]);
     if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
         return status;
-    const size_t global = p->packed_count;
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    const size_t global = p->packed_count, local = 64;
+    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
 }
 
 /* Pads the input, packs the weights and runs conv2d_fwd_direct. */
@@ -226,7 +232,6 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
         status = enqueue_pad(ctx, input, padded, p->n * p->groups * p->ins, p->h, p->w, p->padded_h,
                              p->padded_w, p->top, p->left);
     }
-    if (getenv("DBG_KERNEL")) fprintf(stderr, "FWD input %p padded %p (%zu floats) out %p\n", (void *)input, (void *)padded, p->padded_count, (void *)out); /* DEBUG-HACK */
     if (status == CLCNN_OK)
         status = clcnn__buffer_acquire(ctx, p->packed_count * sizeof(float), &packed);
     if (status == CLCNN_OK)
@@ -247,7 +252,8 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
     if (status == CLCNN_OK) {
         size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
         const size_t global[3] = {p->out_h * p->row_tiles, p->groups * out_tiles, p->n};
-        status = clcnn__enqueue_kernel(ctx, kernel, 3, global, NULL);
+        const size_t local[3] = {4, 1, 1};
+        status = clcnn__conv2d_launch(ctx, kernel, 3, global, local);
     }
     if (packed != NULL)
         clcnn__buffer_release(ctx, packed);
@@ -270,10 +276,11 @@ clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn_
     return run_forward(ctx, &p, dy, w, 1, NULL, dx, accumulate);
 }
 
-/* Sets the arguments from `values` after the buffers and enqueues. */
+/* Sets the arguments from `values` after the buffers and enqueues (see
+ * clcnn__conv2d_launch for cpu_local). */
 static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, const cl_mem *buffers,
                            size_t buffer_count, const size_t *values, size_t value_count,
-                           cl_uint dims, const size_t *global) {
+                           cl_uint dims, const size_t *global, const size_t *cpu_local) {
     clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     for (size_t i = 0; i < buffer_count; i++)
         clcnn__conv2d_arg_mem(&args, buffers[i]);
@@ -281,7 +288,7 @@ static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, const cl_mem *b
         clcnn__conv2d_arg_int(&args, values[i]);
     clcnn_status status = clcnn__conv2d_args_done(ctx, &args);
     if (status == CLCNN_OK)
-        status = clcnn__enqueue_kernel(ctx, kernel, dims, global, NULL);
+        status = clcnn__conv2d_launch(ctx, kernel, dims, global, cpu_local);
     return status;
 }
 
@@ -309,6 +316,8 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
     if (status != CLCNN_OK)
         return status;
 
+    /* The input padded (unless there is no padding), dy transposed to
+     * pixel-major order, the partial sums of each chunk of images. */
     cl_mem xp = NULL, dyt = NULL, partial = NULL;
     if (g->ph == 0 && g->pw == 0) {
         xp = x;
@@ -324,29 +333,27 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
     if (status == CLCNN_OK) {
         const cl_mem buffers[] = {dy, dyt};
         const size_t values[] = {g->n, g->groups, g->kg, t.outs_padded, positions};
-        const size_t global[2] = {(positions + 3) / 4, g->n * g->groups};
-        if (!getenv("W_SKIPTR")) /* TUNE-HACK */
-            status = launch(ctx, transpose, buffers, 2, values, 5, 2, global);
+        const size_t global[2] = {(positions + 3) / 4, g->n * g->groups}, local[2] = {16, 1};
+        status = launch(ctx, transpose, buffers, 2, values, 5, 2, global, local);
     }
     if (status == CLCNN_OK)
         status = clcnn__buffer_acquire(
             ctx, chunks * g->groups * count_j * t.outs_padded * sizeof(float), &partial);
     if (status == CLCNN_OK) {
         const cl_mem buffers[] = {xp, dyt, partial};
-        const size_t values[] = {g->cg, t.outs_padded, g->groups, padded_h,      padded_w,
-                                 g->ho, g->wo,         g->n,      t.chunk_images};
+        const size_t values[] = {g->cg, t.outs_padded, g->groups,      padded_h, padded_w,
+                                 g->ho, g->wo,         t.chunk_images, chunks,   g->n};
         const size_t global[3] = {g->cg / t.ct * (g->kh / t.rt),
                                   g->groups * (t.outs_padded / (t.vw * t.kv)), chunks};
-        if (!getenv("W_SKIPMAIN")) /* TUNE-HACK */
-            status = launch(ctx, kernel, buffers, 3, values, 9, 3, global);
+        const size_t local[3] = {4, 1, 1};
+        status = launch(ctx, kernel, buffers, 3, values, 10, 3, global, local);
     }
     if (status == CLCNN_OK) {
         const cl_mem buffers[] = {partial, dw};
         const size_t values[] = {g->groups, g->kg,  t.outs_padded,
                                  count_j,   chunks, (size_t)accumulate};
-        const size_t global = g->groups * count_j;
-        if (!getenv("W_SKIPRED")) /* TUNE-HACK */
-            status = launch(ctx, reduce, buffers, 2, values, 6, 1, &global);
+        const size_t global = g->groups * count_j, local = 16;
+        status = launch(ctx, reduce, buffers, 2, values, 6, 1, &global, &local);
     }
     if (partial != NULL)
         clcnn__buffer_release(ctx, partial);

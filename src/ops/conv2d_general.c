@@ -10,10 +10,6 @@ static const char *general_options(const clcnn_context *ctx, size_t *outputs_per
     return clcnn__conv2d_helper_options(ctx);
 }
 
-const char *clcnn__conv2d_helper_options(const clcnn_context *ctx) {
-    return ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? NULL : "-DGW=1";
-}
-
 /* Appends the geometry in the order of CONV2D_GEOMETRY in cl/conv2d.cl. */
 static void arg_geometry(clcnn__conv2d_args *args, const clcnn__conv2d_geometry *g) {
     const size_t values[] = {g->n,  g->c,  g->h,  g->w,  g->k,  g->kh, g->kw, g->ho, g->wo,
@@ -41,7 +37,8 @@ clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv
     if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
         return status;
     const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
-    return clcnn__enqueue_kernel(ctx, kernel, 3, global, NULL);
+    const size_t local[3] = {4, 1, 1};
+    return clcnn__conv2d_launch(ctx, kernel, 3, global, local);
 }
 
 clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
@@ -63,7 +60,8 @@ clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
     if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
         return status;
     const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
-    return clcnn__enqueue_kernel(ctx, kernel, 3, global, NULL);
+    const size_t local[3] = {4, 1, 1};
+    return clcnn__conv2d_launch(ctx, kernel, 3, global, local);
 }
 
 clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
@@ -84,8 +82,8 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
     arg_geometry(&args, g);
     if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
         return status;
-    const size_t global = g->k * g->cg * g->kh * g->kw;
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    const size_t global = g->k * g->cg * g->kh * g->kw, local = 4;
+    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
 }
 
 /* Work-items per group of conv2d_bias_grad_groups (BIAS_WG in conv2d.cl). */

@@ -1,6 +1,7 @@
 /* Internal interface of the conv2d op, shared by its host files: the checked
- * geometry of one convolution and the entry points of each algorithm
- * (conv2d_general.c, conv2d_direct.c, conv2d_tiled.c). Not installed. */
+ * geometry of one convolution, the launch helpers (conv2d_launch.c) and the
+ * entry points of each algorithm (conv2d_general.c, conv2d_direct.c,
+ * conv2d_tiled.c), chosen in conv2d.c. Not installed. */
 #ifndef CLCNN_OPS_CONV2D_INTERNAL_H
 #define CLCNN_OPS_CONV2D_INTERNAL_H
 
@@ -42,6 +43,15 @@ void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem);
 void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value);
 clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args);
 
+/* Enqueues kernel over global[0..dims-1]. On CPU devices with cpu_local
+ * given, work-groups have that fixed size (global rounded up to it, the
+ * kernels guard their ranges): POCL compiles a kernel once per work-group
+ * size, and
+ * left to choose it would pick one from each global size, compiling again
+ * for every new shape. Elsewhere the driver chooses. */
+clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
+                                  const size_t *global, const size_t *cpu_local);
+
 /* Whether count elements fit the kernels' 32-bit indices. */
 int clcnn__conv2d_fits(size_t count);
 
@@ -74,7 +84,7 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
                                                    cl_mem dy, cl_mem dw, int accumulate);
 
 /* ALGO_TILED: every geometry whose workspace fits the index limit, on
- * devices that run work-groups of 64 work-items or more. */
+ * devices that run work-groups of 16 work-items or more. */
 int clcnn__conv2d_tiled_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                  clcnn__conv2d_pass pass);
 clcnn_status clcnn__conv2d_tiled_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,

@@ -13,13 +13,16 @@ enum { MODE_FORWARD = 0, MODE_BACKWARD_DATA = 1, MODE_BACKWARD_WEIGHTS = 2 };
 
 /* Work-items per work-group side for a rows x cols product: 16 (256
  * work-items, 64 x 64 outputs) where the device allows it and the product
- * fills such tiles, else 8 (32 x 32 outputs). 0 when the device runs fewer
- * than 64 work-items per group. */
+ * fills such tiles, 8 (32 x 32) or 4 (16 x 16) for thinner products
+ * (depthwise convolutions have one row per group). 0 when the device runs
+ * fewer than 16 work-items per group. */
 static size_t tile_side(const clcnn_context *ctx, size_t rows, size_t cols) {
-    size_t most = ctx->info.max_work_group_size;
-    if (most < 64)
-        return 0;
-    return most >= 256 && rows > 32 && cols > 32 ? 16 : 8;
+    size_t most = ctx->info.max_work_group_size, thin = rows < cols ? rows : cols;
+    if (most >= 256 && thin > 32)
+        return 16;
+    if (most >= 64 && thin > 16)
+        return 8;
+    return most >= 16 ? 4 : 0;
 }
 
 /* Chunks of the backward-weights reduction: enough work-groups to fill a
@@ -144,7 +147,7 @@ clcnn_status clcnn__conv2d_tiled_backward_weights(clcnn_context *ctx,
         clcnn__conv2d_arg_int(&args, (size_t)accumulate);
         status = clcnn__conv2d_args_done(ctx, &args);
         if (status == CLCNN_OK)
-            status = clcnn__enqueue_kernel(ctx, reduce, 1, &count, NULL);
+            status = clcnn__conv2d_launch(ctx, reduce, 1, &count, (const size_t[1]){64});
     }
     clcnn__buffer_release(ctx, partial);
     return status;
