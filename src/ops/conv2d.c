@@ -196,6 +196,19 @@ static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_gr
 
 /* An output must not share device memory with an input: the kernels would
  * read what they are writing. */
+/* A bias or its gradient: NULL, or [k] with k the output channels of
+ * `owner`. */
+static clcnn_status check_channel_vector(clcnn_context *ctx, const char *op,
+                                         const clcnn_tensor *vector, const char *name,
+                                         const char *owner, size_t k) {
+    if (vector == NULL || (vector->ndim == 1 && vector->dims[0] == k))
+        return CLCNN_OK;
+    char shape[96];
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                       "%s: %s is %s, expected [%zu] (the output channels of %s)", op, name,
+                       clcnn__shape_string(vector, shape, sizeof shape), k, owner);
+}
+
 static clcnn_status check_no_alias(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
                                    const char *out_name, const clcnn_tensor *in,
                                    const char *in_name) {
@@ -296,12 +309,8 @@ clcnn_status clcnn_conv2d_forward(clcnn_context *context, const clcnn_conv2d_par
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if (bias != NULL && (bias->ndim != 1 || bias->dims[0] != g.k)) {
-        char b_shape[96];
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s: bias is %s, expected [%zu] (the output channels of w)", op,
-                           clcnn__shape_string(bias, b_shape, sizeof b_shape), g.k);
-    }
+    if ((status = check_channel_vector(context, op, bias, "bias", "w", g.k)) != CLCNN_OK)
+        return status;
     if ((status = check_no_alias(context, op, y, "y", x, "x")) != CLCNN_OK ||
         (status = check_no_alias(context, op, y, "y", w, "w")) != CLCNN_OK ||
         (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK)
@@ -372,12 +381,8 @@ clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if (db != NULL && (db->ndim != 1 || db->dims[0] != g.k)) {
-        char b_shape[96];
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s: db is %s, expected [%zu] (the output channels of dw)", op,
-                           clcnn__shape_string(db, b_shape, sizeof b_shape), g.k);
-    }
+    if ((status = check_channel_vector(context, op, db, "db", "dw", g.k)) != CLCNN_OK)
+        return status;
     if ((status = check_no_alias(context, op, dw, "dw", x, "x")) != CLCNN_OK ||
         (status = check_no_alias(context, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
         (db != NULL && ((status = check_no_alias(context, op, db, "db", x, "x")) != CLCNN_OK ||
