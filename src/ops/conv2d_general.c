@@ -18,72 +18,77 @@ static void arg_geometry(clcnn__conv2d_args *args, const clcnn__conv2d_geometry 
         clcnn__conv2d_arg_int(args, values[i]);
 }
 
+/* The general kernel `name` with its argument list started. */
+static clcnn_status begin_general(clcnn_context *ctx, const char *name, size_t *per_item,
+                                  clcnn__conv2d_args *args) {
+    cl_kernel kernel;
+    clcnn_status status =
+        clcnn__kernel_get(ctx, "conv2d.cl", general_options(ctx, per_item), name, &kernel);
+    if (status == CLCNN_OK)
+        *args = clcnn__conv2d_args_begin(kernel);
+    return status;
+}
+
+/* Appends the geometry, which ends every general kernel's arguments, and
+ * enqueues. */
+static clcnn_status launch_general(clcnn_context *ctx, clcnn__conv2d_args *args,
+                                   const clcnn__conv2d_geometry *g, cl_uint dims,
+                                   const size_t *global, const size_t *local) {
+    arg_geometry(args, g);
+    clcnn_status status = clcnn__conv2d_args_done(ctx, args);
+    if (status != CLCNN_OK)
+        return status;
+    return clcnn__conv2d_launch(ctx, args->kernel, dims, global, local);
+}
+
 clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                            cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
     size_t per_item;
-    const char *options = general_options(ctx, &per_item);
-    cl_kernel kernel;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", options, "conv2d_fwd_general", &kernel);
+    clcnn__conv2d_args args;
+    clcnn_status status = begin_general(ctx, "conv2d_fwd_general", &per_item, &args);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     clcnn__conv2d_arg_mem(&args, x);
     clcnn__conv2d_arg_mem(&args, w);
     clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : w); /* unread without a bias */
     clcnn__conv2d_arg_int(&args, bias != NULL);
     clcnn__conv2d_arg_mem(&args, y);
-    arg_geometry(&args, g);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
     const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
     const size_t local[3] = {4, 1, 1};
-    return clcnn__conv2d_launch(ctx, kernel, 3, global, local);
+    return launch_general(ctx, &args, g, 3, global, local);
 }
 
 clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
                                                  const clcnn__conv2d_geometry *g, cl_mem dy,
                                                  cl_mem w, cl_mem dx, int accumulate) {
     size_t per_item;
-    const char *options = general_options(ctx, &per_item);
-    cl_kernel kernel;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", options, "conv2d_bwd_data_general", &kernel);
+    clcnn__conv2d_args args;
+    clcnn_status status = begin_general(ctx, "conv2d_bwd_data_general", &per_item, &args);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     clcnn__conv2d_arg_mem(&args, dy);
     clcnn__conv2d_arg_mem(&args, w);
     clcnn__conv2d_arg_mem(&args, dx);
     clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    arg_geometry(&args, g);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
     const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
     const size_t local[3] = {4, 1, 1};
-    return clcnn__conv2d_launch(ctx, kernel, 3, global, local);
+    return launch_general(ctx, &args, g, 3, global, local);
 }
 
 clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
                                                     const clcnn__conv2d_geometry *g, cl_mem x,
                                                     cl_mem dy, cl_mem dw, int accumulate) {
     size_t per_item;
-    const char *options = general_options(ctx, &per_item);
-    cl_kernel kernel;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", options, "conv2d_bwd_weights_general", &kernel);
+    clcnn__conv2d_args args;
+    clcnn_status status = begin_general(ctx, "conv2d_bwd_weights_general", &per_item, &args);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     clcnn__conv2d_arg_mem(&args, x);
     clcnn__conv2d_arg_mem(&args, dy);
     clcnn__conv2d_arg_mem(&args, dw);
     clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    arg_geometry(&args, g);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
     const size_t global = g->k * g->cg * g->kh * g->kw, local = 4;
-    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
+    return launch_general(ctx, &args, g, 1, &global, &local);
 }
 
 /* Work-items per group of conv2d_bias_grad_groups (BIAS_WG in conv2d.cl). */
