@@ -110,68 +110,23 @@ static int open_session(train_session *s) {
         status = clcnn_net_init(s->net, s->options->seed);
     if (status == CLCNN_OK)
         status = create_optimizer(s);
-    size_t one = 1, image = train->height * train->width, batch = s->options->batch;
+    size_t one = 1;
     if (status == CLCNN_OK)
         status = clcnn_tensor_create(s->ctx, 1, &one, &s->loss);
-    s->host_pixels = malloc(batch * image * sizeof *s->host_pixels);
-    s->host_labels = malloc(batch * sizeof *s->host_labels);
-    s->host_logits = malloc(batch * 10 * sizeof *s->host_logits);
-    if (status == CLCNN_OK && (!s->host_pixels || !s->host_labels || !s->host_logits))
+    train_feed_init(&s->feed, s->ctx, s->options->batch, 10);
+    s->host_logits = malloc(s->options->batch * 10 * sizeof *s->host_logits);
+    if (status == CLCNN_OK && s->host_logits == NULL)
         status = CLCNN_ERROR_OUT_OF_HOST_MEMORY;
     return status == CLCNN_OK ? 0 : train_fail(s, "setting up the network", status);
 }
 
 static void close_session(train_session *s) {
-    for (int i = 0; i < 2; i++) {
-        clcnn_tensor_destroy(s->slots[i].input);
-        clcnn_labels_destroy(s->slots[i].labels);
-    }
+    train_feed_free(&s->feed);
     clcnn_tensor_destroy(s->loss);
     clcnn_optimizer_destroy(s->optimizer);
     clcnn_net_destroy(s->net);
     clcnn_context_destroy(s->ctx);
-    free(s->host_pixels);
-    free(s->host_labels);
     free(s->host_logits);
-}
-
-/* The device buffers for a batch of n samples, made on first use. */
-static clcnn_status slot_for(train_session *s, size_t n, batch_slot **out) {
-    for (int i = 0; i < 2; i++) {
-        batch_slot *slot = &s->slots[i];
-        if (slot->size == n) {
-            *out = slot;
-            return CLCNN_OK;
-        }
-        if (slot->size != 0)
-            continue;
-        size_t dims[4] = {n, 1, s->data->train.height, s->data->train.width};
-        clcnn_status status = clcnn_tensor_create(s->ctx, 4, dims, &slot->input);
-        if (status == CLCNN_OK)
-            status = clcnn_labels_create(s->ctx, n, 10, &slot->labels);
-        slot->size = n;
-        *out = slot;
-        return status;
-    }
-    /* A third size (only with a different evaluation batch): replace slot 1. */
-    clcnn_tensor_destroy(s->slots[1].input);
-    clcnn_labels_destroy(s->slots[1].labels);
-    memset(&s->slots[1], 0, sizeof s->slots[1]);
-    return slot_for(s, n, out);
-}
-
-/* Uploads samples order[first..first+n-1] (order NULL: in sequence). */
-static clcnn_status upload_batch(train_session *s, const train_split *split, const size_t *order,
-                                 size_t first, size_t n, batch_slot **slot) {
-    clcnn_status status = slot_for(s, n, slot);
-    if (status != CLCNN_OK)
-        return status;
-    train_gather(split, order, first, n, s->host_pixels, s->host_labels);
-    size_t image = split->height * split->width;
-    status = clcnn_tensor_write((*slot)->input, 0, s->host_pixels, n * image);
-    if (status == CLCNN_OK)
-        status = clcnn_labels_write((*slot)->labels, s->host_labels, n);
-    return status;
 }
 
 /* ------------------------------------------------------------------ training */
@@ -189,7 +144,7 @@ static double learning_rate(const train_options *o, size_t epoch) {
 
 /* One step on an uploaded batch; the loss is read back asynchronously into
  * *loss_value (complete once *event has been waited for). */
-static clcnn_status train_step(train_session *s, batch_slot *slot, float *loss_value,
+static clcnn_status train_step(train_session *s, const feed_slot *slot, float *loss_value,
                                clcnn_event **event) {
     const clcnn_tensor *logits = NULL;
     clcnn_status status = clcnn_net_zero_grad(s->net);
@@ -235,20 +190,23 @@ static int train_epoch(train_session *s, size_t epoch, train_progress *progress,
     if (order != NULL)
         train_shuffle(order, split->count, s->options->seed, epoch);
     double start = now_seconds(), loss_sum = 0.0;
-    size_t collected = 0;
+    size_t collected = 0, seen = 0;
     train_progress_start_epoch(progress);
+    if (status == CLCNN_OK)
+        status = train_feed_begin(&s->feed, split, order);
     for (size_t step = 0; step < steps && status == CLCNN_OK; step++) {
-        size_t first = step * batch,
-               n = split->count - first < batch ? split->count - first : batch;
-        batch_slot *slot = NULL;
-        status = upload_batch(s, split, order, first, n, &slot);
+        feed_slot *slot = NULL;
+        status = train_feed_next(&s->feed, &slot);
         if (status == CLCNN_OK)
             status = train_step(s, slot, &losses[step], &events[step]);
+        if (status == CLCNN_OK)
+            status = train_feed_release(&s->feed, slot);
+        seen += slot != NULL ? slot->size : 0;
         if (status == CLCNN_OK && train_progress_due(progress, step + 1, steps)) {
             status = collect_losses(events, losses, collected, step + 1, &loss_sum);
             collected = step + 1;
             train_progress_show(progress, epoch, step + 1, steps, losses[step],
-                                (step * batch + n) / (now_seconds() - start));
+                                seen / (now_seconds() - start));
         }
     }
     if (status == CLCNN_OK)
@@ -290,17 +248,22 @@ static int train_evaluate(train_session *s, clcnn_net *net, double *accuracy, do
     size_t batch = s->options->batch, correct = 0;
     double loss_sum = 0.0;
     clcnn_status status = clcnn_net_set_training(net, 0);
+    if (status == CLCNN_OK)
+        status = train_feed_begin(&s->feed, split, NULL);
     for (size_t first = 0; first < split->count && status == CLCNN_OK; first += batch) {
-        size_t n = split->count - first < batch ? split->count - first : batch;
-        batch_slot *slot = NULL;
+        feed_slot *slot = NULL;
         const clcnn_tensor *logits = NULL;
-        status = upload_batch(s, split, NULL, first, n, &slot);
+        status = train_feed_next(&s->feed, &slot);
         if (status == CLCNN_OK)
             status = clcnn_net_forward(net, slot->input, &logits);
+        /* The release uploads the next batch into the other slot while this
+         * one's logits come back; this slot's labels stay as they are. */
         if (status == CLCNN_OK)
-            status = clcnn_tensor_read(logits, 0, s->host_logits, n * 10);
+            status = train_feed_release(&s->feed, slot);
         if (status == CLCNN_OK)
-            score_logits(s->host_logits, s->host_labels, n, &correct, &loss_sum);
+            status = clcnn_tensor_read(logits, 0, s->host_logits, slot->size * 10);
+        if (status == CLCNN_OK)
+            score_logits(s->host_logits, slot->host_labels, slot->size, &correct, &loss_sum);
     }
     *accuracy = 100.0 * (double)correct / (double)split->count;
     *loss = loss_sum / (double)split->count;

@@ -9,14 +9,8 @@
 #include <clcnn/optim.h>
 #include <clcnn/softmax.h>
 
+#include "train_feed.h"
 #include "train_loop.h"
-
-/* Device tensors for one batch size: reused every step of that size. */
-typedef struct batch_slot {
-    size_t size;
-    clcnn_tensor *input;
-    clcnn_labels *labels;
-} batch_slot;
 
 typedef struct train_session {
     const train_options *options;
@@ -25,9 +19,7 @@ typedef struct train_session {
     clcnn_net *net;
     clcnn_optimizer *optimizer;
     clcnn_tensor *loss;
-    batch_slot slots[2]; /* the full batch and the last, partial one */
-    float *host_pixels;
-    int32_t *host_labels;
+    train_feed feed; /* double-buffered batch uploads */
     float *host_logits;
     size_t first_epoch; /* 0, or the epoch after a resumed checkpoint */
 } train_session;

@@ -323,6 +323,20 @@ static void test_labels(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_labels_write(labels, high, 4));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "label 3 is 3, outside [0, 3)");
 
+    /* The asynchronous form checks the same things, and a refused upload
+     * starts nothing. */
+    clcnn_event *uploaded = NULL;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_labels_upload_async(NULL, good, 4, NULL, &uploaded));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_labels_upload_async(labels, good, 4, NULL, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_labels_upload_async(labels, good, 3, NULL, &uploaded));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                     clcnn_labels_upload_async(labels, high, 4, NULL, &uploaded));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "labels_upload_async: label 3 is 3");
+    assert_null(uploaded);
+
     /* A refused write leaves the earlier labels: the loss is the one of
      * `good`. */
     ts_poison_pool(ctx);
@@ -337,6 +351,17 @@ static void test_labels(void **state) {
     double expected = cross_entropy_ref(4, 3, logits_d, good);
     check_close(got, &expected, 1, 1e-5, 1e-5, "loss after a refused write");
     free(got);
+
+    /* An accepted upload replaces them once the compute queue waits for it. */
+    const int32_t other[4] = {2, 0, 0, 1};
+    TS_ASSERT_OK(ctx, clcnn_labels_upload_async(labels, other, 4, NULL, &uploaded));
+    TS_ASSERT_OK(ctx, clcnn_context_wait_event(ctx, uploaded));
+    TS_ASSERT_OK(ctx, clcnn_softmax_cross_entropy_forward(ctx, t_logits, labels, t_loss));
+    got = ts_tensor_read_all(t_loss);
+    expected = cross_entropy_ref(4, 3, logits_d, other);
+    check_close(got, &expected, 1, 1e-5, 1e-5, "loss after an asynchronous upload");
+    free(got);
+    clcnn_event_destroy(uploaded);
     free(logits_d);
     clcnn_tensor_destroy(t_logits);
     clcnn_tensor_destroy(t_loss);

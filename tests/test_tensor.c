@@ -368,6 +368,84 @@ static void test_read_async(void **state) {
     clcnn_tensor_destroy(tensor);
 }
 
+/* Double buffering: an upload on the upload queue waits for the marker of
+ * the work that still reads the old contents, and the compute queue waits
+ * for the upload before reading the new ones. */
+static void test_upload_async(void **state) {
+    clcnn_context *ctx = *state;
+    size_t n = 513;
+    clcnn_tensor *tensor = ts_vector_create(ctx, n, NULL), *before = ts_vector_create(ctx, n, NULL),
+                 *after = ts_vector_create(ctx, n, NULL);
+    float *old_data = ts_malloc(n * sizeof *old_data), *new_data = ts_malloc(n * sizeof *new_data);
+    ts_fill_random(old_data, n, 21, -1.0f, 1.0f);
+    ts_fill_random(new_data, n, 22, -1.0f, 1.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(tensor, 0, old_data, n));
+
+    TS_ASSERT_OK(ctx, clcnn_tensor_copy(before, tensor));
+    clcnn_event *read_done = NULL, *uploaded = NULL;
+    TS_ASSERT_OK(ctx, clcnn_context_marker(ctx, &read_done));
+    TS_ASSERT_OK(ctx, clcnn_tensor_upload_async(tensor, 0, new_data, n, read_done, &uploaded));
+    assert_non_null(uploaded);
+    TS_ASSERT_OK(ctx, clcnn_context_wait_event(ctx, uploaded));
+    clcnn_event_destroy(read_done);
+    TS_ASSERT_OK(ctx, clcnn_tensor_copy(after, tensor));
+    float *seen = read_all(before);
+    TS_ASSERT_FLOATS_IDENTICAL(seen, old_data, n);
+    free(seen);
+    seen = read_all(after);
+    TS_ASSERT_FLOATS_IDENTICAL(seen, new_data, n);
+    free(seen);
+    TS_ASSERT_OK(ctx, clcnn_event_wait(uploaded));
+    clcnn_event_destroy(uploaded);
+
+    /* A partial upload with no event to wait for; finish covers it. */
+    uploaded = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_upload_async(tensor, 500, old_data, 13, NULL, &uploaded));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    seen = read_all(tensor);
+    TS_ASSERT_FLOATS_IDENTICAL(seen + 500, old_data, 13);
+    TS_ASSERT_FLOATS_IDENTICAL(seen, new_data, 500);
+    free(seen);
+    clcnn_event_destroy(uploaded);
+
+    free(old_data);
+    free(new_data);
+    clcnn_tensor_destroy(after);
+    clcnn_tensor_destroy(before);
+    clcnn_tensor_destroy(tensor);
+}
+
+static void test_upload_async_errors(void **state) {
+    clcnn_context *ctx = *state;
+    clcnn_context *second = ts_context_create();
+    size_t n = 16;
+    float data[16] = {0};
+    clcnn_tensor *tensor = ts_vector_create(ctx, n, NULL);
+    clcnn_event *event = NULL, *foreign = NULL;
+    TS_ASSERT_OK(second, clcnn_context_marker(second, &foreign));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_tensor_upload_async(NULL, 0, data, n, NULL, &event));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_tensor_upload_async(tensor, 0, data, n, NULL, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_tensor_upload_async(tensor, 0, NULL, n, NULL, &event));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                     clcnn_tensor_upload_async(tensor, 1, data, n, NULL, &event));
+    assert_null(event);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_tensor_upload_async(tensor, 0, data, n, foreign, &event));
+    assert_null(event);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_context_wait_event(ctx, foreign));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_wait_event(ctx, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_wait_event(NULL, foreign));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_marker(ctx, NULL));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_marker(NULL, &event));
+    TS_ASSERT_OK(second, clcnn_event_wait(foreign));
+    clcnn_event_destroy(foreign);
+    clcnn_tensor_destroy(tensor);
+    clcnn_context_destroy(second);
+}
+
 static void test_buffer_pool(void **state) {
     clcnn_context *ctx = *state;
     size_t dims[2] = {33, 65};
@@ -436,6 +514,8 @@ int main(void) {
         cmocka_unit_test(test_size_overflow),
         cmocka_unit_test(test_out_of_device_memory),
         cmocka_unit_test(test_read_async),
+        cmocka_unit_test(test_upload_async),
+        cmocka_unit_test(test_upload_async_errors),
         cmocka_unit_test(test_buffer_pool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

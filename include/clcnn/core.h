@@ -236,6 +236,27 @@ typedef struct clcnn_event clcnn_event;
 CLCNN_API clcnn_status clcnn_tensor_read_async(const clcnn_tensor *tensor, size_t offset,
                                                float *host, size_t count, clcnn_event **out);
 
+/* Starts copying `count` floats from host into the tensor at `offset` and
+ * returns at once. The copy runs on the context's upload queue, a second
+ * in-order queue on the same device, so it can overlap kernels already
+ * enqueued (double buffering). It starts once `after` has completed (NULL:
+ * at once): pass the clcnn_context_marker taken after the last work that
+ * reads the tensor's old contents. Work enqueued on the context does not wait
+ * for the copy until clcnn_context_wait_event(context, *out) is called.
+ * `host` must stay valid and unchanged until *out has completed. */
+CLCNN_API clcnn_status clcnn_tensor_upload_async(clcnn_tensor *tensor, size_t offset,
+                                                 const float *host, size_t count,
+                                                 const clcnn_event *after, clcnn_event **out);
+
+/* An event that completes once all work enqueued on the context so far has
+ * completed. Does not block. */
+CLCNN_API clcnn_status clcnn_context_marker(clcnn_context *context, clcnn_event **out);
+
+/* Makes all work enqueued on the context from now on wait for `event` (e.g.
+ * an upload) without blocking the host. The event may be destroyed after the
+ * call. CLCNN_ERROR_CONTEXT_MISMATCH for an event of another context. */
+CLCNN_API clcnn_status clcnn_context_wait_event(clcnn_context *context, const clcnn_event *event);
+
 /* Blocks until the command has completed; returns its error if it failed. */
 CLCNN_API clcnn_status clcnn_event_wait(clcnn_event *event);
 CLCNN_API void clcnn_event_destroy(clcnn_event *event);

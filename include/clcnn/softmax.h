@@ -24,12 +24,11 @@ extern "C" {
 /* ------------------------------------------------------------------ labels */
 
 /* `count` class labels (int32) in device memory, each in [0, num_classes).
- * Labels enter only through clcnn_labels_write, which checks their range on
- * the host, so the device never sees an invalid one (and the kernels still
- * guard: a label outside the range would give a NaN loss, never an access
- * out of bounds). Owned by the caller; freed by clcnn_labels_destroy (NULL
- * is a no-op), before the context. Used by one thread at a time, like its
- * context. */
+ * Labels enter only through clcnn_labels_write or clcnn_labels_upload_async, which check their
+ * range on the host, so the device never sees an invalid one (and the kernels still guard: a label
+ * outside the range would give a NaN loss, never an access out of bounds). Owned by the caller;
+ * freed by clcnn_labels_destroy (NULL is a no-op), before the context. Used by one thread at a
+ * time, like its context. */
 typedef struct clcnn_labels clcnn_labels;
 
 /* Labels for a batch of `count` samples over `num_classes` classes, all 0 at
@@ -48,6 +47,15 @@ CLCNN_API size_t clcnn_labels_num_classes(const clcnn_labels *labels);
  * written. Errors: CLCNN_ERROR_INVALID_ARGUMENT (NULL, count mismatch),
  * CLCNN_ERROR_OUT_OF_RANGE, OpenCL failures. */
 CLCNN_API clcnn_status clcnn_labels_write(clcnn_labels *labels, const int32_t *host, size_t count);
+
+/* The asynchronous form of clcnn_labels_write, for double buffering: the
+ * labels are checked on the host at once, then copied on the upload queue as
+ * clcnn_tensor_upload_async describes (after `after`, completing *out; the
+ * compute queue waits only after clcnn_context_wait_event). `host` must stay
+ * unchanged until *out has completed. */
+CLCNN_API clcnn_status clcnn_labels_upload_async(clcnn_labels *labels, const int32_t *host,
+                                                 size_t count, const clcnn_event *after,
+                                                 clcnn_event **out);
 
 /* ------------------------------------------------------------------- softmax */
 

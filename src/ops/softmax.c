@@ -56,25 +56,46 @@ size_t clcnn_labels_num_classes(const clcnn_labels *labels) {
     return labels != NULL ? labels->num_classes : 0;
 }
 
+/* Labels are checked on the host: a kernel never sees one out of range. */
+static clcnn_status check_labels(const clcnn_labels *labels, const int32_t *host, size_t count,
+                                 const char *what) {
+    clcnn_context *ctx = labels->ctx;
+    if (host == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: host is NULL", what);
+    if (count != labels->count)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "%s: %zu labels given for an object of %zu", what, count, labels->count);
+    for (size_t i = 0; i < count; i++) {
+        if (host[i] < 0 || (size_t)host[i] >= labels->num_classes)
+            return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                               "%s: label %zu is %ld, outside [0, %zu)", what, i, (long)host[i],
+                               labels->num_classes);
+    }
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn_labels_write(clcnn_labels *labels, const int32_t *host, size_t count) {
     if (labels == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_context *ctx = labels->ctx;
-    if (host == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "labels_write: host is NULL");
-    if (count != labels->count)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "labels_write: %zu labels given for an object of %zu", count,
-                           labels->count);
-    for (size_t i = 0; i < count; i++) {
-        if (host[i] < 0 || (size_t)host[i] >= labels->num_classes)
-            return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
-                               "labels_write: label %zu is %ld, outside [0, %zu)", i, (long)host[i],
-                               labels->num_classes);
-    }
+    clcnn_status status = check_labels(labels, host, count, "labels_write");
+    if (status != CLCNN_OK)
+        return status;
     cl_int err = clEnqueueWriteBuffer(ctx->queue, labels->mem, CL_TRUE, 0, count * sizeof(cl_int),
                                       host, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "labels_write");
+}
+
+clcnn_status clcnn_labels_upload_async(clcnn_labels *labels, const int32_t *host, size_t count,
+                                       const clcnn_event *after, clcnn_event **out) {
+    if (labels == NULL || out == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    *out = NULL;
+    clcnn_status status = check_labels(labels, host, count, "labels_upload_async");
+    if (status != CLCNN_OK)
+        return status;
+    return clcnn__upload_async(labels->ctx, labels->mem, 0, count * sizeof(cl_int), host, after,
+                               out);
 }
 
 /* ------------------------------------------------------------------ helpers */

@@ -101,10 +101,14 @@ clcnn_status clcnn_context_create(const clcnn_context_options *options, clcnn_co
 void clcnn_context_destroy(clcnn_context *context) {
     if (context == NULL)
         return;
+    if (context->upload_queue != NULL)
+        clFinish(context->upload_queue);
     if (context->queue != NULL)
         clFinish(context->queue);
     clcnn__programs_release(context);
     clcnn__pool_destroy(context);
+    if (context->upload_queue != NULL)
+        clReleaseCommandQueue(context->upload_queue);
     if (context->queue != NULL)
         clReleaseCommandQueue(context->queue);
     if (context->cl != NULL)
@@ -126,7 +130,9 @@ clcnn_status clcnn_context_device_info(const clcnn_context *context, clcnn_devic
 clcnn_status clcnn_context_finish(clcnn_context *context) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    cl_int err = clFinish(context->queue);
+    cl_int err = context->upload_queue != NULL ? clFinish(context->upload_queue) : CL_SUCCESS;
+    if (err == CL_SUCCESS)
+        err = clFinish(context->queue);
     if (err != CL_SUCCESS)
         return clcnn__fail_cl(context, err, "clFinish");
     return CLCNN_OK;

@@ -78,6 +78,7 @@ struct clcnn_context {
     cl_device_id device;
     cl_context cl;
     cl_command_queue queue;
+    cl_command_queue upload_queue; /* made by the first asynchronous upload */
     int profiling;
 
     int disk_cache_enabled;
@@ -220,6 +221,11 @@ struct clcnn_event {
     clcnn_context *ctx;
     cl_event event;
 };
+
+/* Enqueues a non-blocking copy of `bytes` from host into mem on the upload
+ * queue, after `after` (may be NULL); *out completes with the copy. */
+clcnn_status clcnn__upload_async(clcnn_context *ctx, cl_mem mem, size_t byte_offset, size_t bytes,
+                                 const void *host, const clcnn_event *after, clcnn_event **out);
 
 /* Checks that a tensor is non-NULL and belongs to ctx. */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);

@@ -199,6 +199,18 @@ clcnn_status clcnn_tensor_write(clcnn_tensor *tensor, size_t offset, const float
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueWriteBuffer");
 }
 
+clcnn_status clcnn_tensor_upload_async(clcnn_tensor *tensor, size_t offset, const float *host,
+                                       size_t count, const clcnn_event *after, clcnn_event **out) {
+    if (tensor == NULL || out == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    *out = NULL;
+    clcnn_status status = check_range(tensor, offset, count, host, "tensor_upload_async");
+    if (status != CLCNN_OK)
+        return status;
+    return clcnn__upload_async(tensor->storage->ctx, tensor->storage->mem, offset * sizeof(float),
+                               count * sizeof(float), host, after, out);
+}
+
 static clcnn_status enqueue_read(const clcnn_tensor *tensor, size_t offset, float *host,
                                  size_t count, cl_bool blocking, cl_event *event) {
     clcnn_status status = check_range(tensor, offset, count, host, "tensor_read");
