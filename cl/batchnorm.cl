@@ -24,7 +24,15 @@
  *
  * Partials and coefficients are stored as planes (see reduce.h): moment
  * partials as 4 planes of channels * parts floats, gradient sums as 2, the
- * per-channel coefficients as 4 planes of `channels` floats. */
+ * per-channel coefficients as 4 planes of `channels` floats.
+ *
+ * A fused ReLU (flag BN_RELU): the forwards store max(y, 0) and the backward
+ * takes dy masked where that output is <= 0 (y, the fused forward's output,
+ * comes as an extra argument), with the arithmetic of activation.cl, so the
+ * results are the bits of batch norm and a separate ReLU. (The flag is
+ * tested per vector: one predictable branch per 8 or 16 values. Helpers
+ * specialised by always_inline bodies leave intrinsics that Oclgrind cannot
+ * run.) */
 #include "common.h"
 #include "reduce.h"
 
@@ -42,8 +50,28 @@
 #define BN_WANT_DBETA 32u
 #define BN_ACCUMULATE 64u
 #define BN_HAS_BIAS 128u
+#define BN_RELU 256u
 
 /* ---------------------------------------------------------------- helpers */
+
+/* ReLU forward and its backward from the output, as activation.cl: x < 0 is
+ * false for NaN (NaN passes); the gradient is +0 where y <= 0 (the zero
+ * built from dy, see activation.cl). */
+float8 bn_relu8(float8 v) {
+    return select(v, (float8)(0.0f), isless(v, (float8)(0.0f)));
+}
+
+float bn_relu1(float v) {
+    return isless(v, 0.0f) ? 0.0f : v;
+}
+
+float8 bn_relu_grad8(float8 dy, float8 y) {
+    return select(dy, copysign((float8)(0.0f), dy) + 0.0f, islessequal(y, (float8)(0.0f)));
+}
+
+float bn_relu_grad1(float dy, float y) {
+    return islessequal(y, 0.0f) ? copysign(0.0f, dy) + 0.0f : dy;
+}
 
 /* Index in x of channel c's flat element f. */
 uint bn_index(uint f, uint c, uint channels, uint inner) {
@@ -104,14 +132,20 @@ bn_grad_sums bn_grad_sums_add(bn_grad_sums a, bn_grad_sums b) {
     return sums;
 }
 
-/* Gradient sums over one contiguous run. */
-bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy, uint length,
-                              float mean) {
+/* Gradient sums over one contiguous run; dy masked by the ReLU output y
+ * when flags has BN_RELU. */
+bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy,
+                              __global const float *y, uint length, float mean, uint flags) {
+    const uint relu = flags & BN_RELU;
     float8 dy_even = (float8)(0.0f), dy_odd = (float8)(0.0f);
     float8 centered_even = (float8)(0.0f), centered_odd = (float8)(0.0f);
     uint i = 0;
     for (; i + 16 <= length; i += 16) {
         float8 g = vload8(0, dy + i), h = vload8(0, dy + i + 8);
+        if (relu) {
+            g = bn_relu_grad8(g, vload8(0, y + i));
+            h = bn_relu_grad8(h, vload8(0, y + i + 8));
+        }
         dy_even += g;
         dy_odd += h;
         centered_even += g * (vload8(0, x + i) - mean);
@@ -119,8 +153,9 @@ bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy,
     }
     float dy_tail = 0.0f, centered_tail = 0.0f;
     for (; i < length; i++) {
-        dy_tail += dy[i];
-        centered_tail += dy[i] * (x[i] - mean);
+        float g = relu ? bn_relu_grad1(dy[i], y[i]) : dy[i];
+        dy_tail += g;
+        centered_tail += g * (x[i] - mean);
     }
     bn_grad_sums sums = {clcnn_lanes_total(dy_even, dy_odd, dy_tail),
                          clcnn_lanes_total(centered_even, centered_odd, centered_tail)};
@@ -128,14 +163,15 @@ bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy,
 }
 
 /* Gradient sums over channel c's flat elements [begin, end). */
-bn_grad_sums bn_range_grad_sums(__global const float *x, __global const float *dy, uint c,
-                                uint begin, uint end, uint channels, uint inner, float mean) {
+bn_grad_sums bn_range_grad_sums(__global const float *x, __global const float *dy,
+                                __global const float *y, uint c, uint begin, uint end,
+                                uint channels, uint inner, float mean, uint flags) {
     bn_grad_sums sums = bn_grad_sums_zero();
     bn_run run;
     for (uint f = begin; f < end; f += run.length) {
         run = bn_run_at(f, end, c, channels, inner);
-        sums = bn_grad_sums_add(sums,
-                                bn_grad_sums_run(x + run.index, dy + run.index, run.length, mean));
+        sums = bn_grad_sums_add(sums, bn_grad_sums_run(x + run.index, dy + run.index, y + run.index,
+                                                       run.length, mean, flags));
     }
     return sums;
 }
@@ -171,23 +207,38 @@ void bn_coef_store(__global float *planes, uint channels, uint channel, bn_coef 
     planes[3 * channels + channel] = k.d;
 }
 
-/* y = ((x - k.a) - k.b) * k.c + k.d over one contiguous run. */
-void bn_normalize_run(__global const float *x, __global float *y, uint length, bn_coef k) {
+/* y = ((x - k.a) - k.b) * k.c + k.d over one contiguous run, then max(y, 0)
+ * when flags has BN_RELU. */
+void bn_normalize_run(__global const float *x, __global float *y, uint length, bn_coef k,
+                      uint flags) {
+    const uint relu = flags & BN_RELU;
     uint i = 0;
-    for (; i + 8 <= length; i += 8)
-        vstore8(((vload8(0, x + i) - k.a) - k.b) * k.c + k.d, 0, y + i);
-    for (; i < length; i++)
-        y[i] = ((x[i] - k.a) - k.b) * k.c + k.d;
+    for (; i + 8 <= length; i += 8) {
+        float8 v = ((vload8(0, x + i) - k.a) - k.b) * k.c + k.d;
+        vstore8(relu ? bn_relu8(v) : v, 0, y + i);
+    }
+    for (; i < length; i++) {
+        float v = ((x[i] - k.a) - k.b) * k.c + k.d;
+        y[i] = relu ? bn_relu1(v) : v;
+    }
 }
 
-/* dx = dy * k.b + (x - k.a) * k.c + k.d over one contiguous run. */
-void bn_dx_run(__global const float *x, __global const float *dy, __global float *dx, uint length,
-               bn_coef k) {
+/* dx = dy * k.b + (x - k.a) * k.c + k.d over one contiguous run, dy masked
+ * by the ReLU output y when flags has BN_RELU. */
+void bn_dx_run(__global const float *x, __global const float *dy, __global const float *y,
+               __global float *dx, uint length, bn_coef k, uint flags) {
+    const uint relu = flags & BN_RELU;
     uint i = 0;
-    for (; i + 8 <= length; i += 8)
-        vstore8(vload8(0, dy + i) * k.b + (vload8(0, x + i) - k.a) * k.c + k.d, 0, dx + i);
-    for (; i < length; i++)
-        dx[i] = dy[i] * k.b + (x[i] - k.a) * k.c + k.d;
+    for (; i + 8 <= length; i += 8) {
+        float8 g = vload8(0, dy + i);
+        if (relu)
+            g = bn_relu_grad8(g, vload8(0, y + i));
+        vstore8(g * k.b + (vload8(0, x + i) - k.a) * k.c + k.d, 0, dx + i);
+    }
+    for (; i < length; i++) {
+        float g = relu ? bn_relu_grad1(dy[i], y[i]) : dy[i];
+        dx[i] = g * k.b + (x[i] - k.a) * k.c + k.d;
+    }
 }
 
 /* From channel c's batch moments: writes save_mean/save_invstd, updates the
@@ -250,7 +301,7 @@ __kernel void bn_train_small(__global const float *x, __global float *y,
     bn_run run;
     for (uint f = 0; f < count; f += run.length) {
         run = bn_run_at(f, count, c, channels, inner);
-        bn_normalize_run(x + run.index, y + run.index, run.length, k);
+        bn_normalize_run(x + run.index, y + run.index, run.length, k, flags);
     }
 }
 
@@ -371,11 +422,12 @@ __kernel void bn_train_finalize(__global const float *partials, uint parts,
                                     running_var, save_mean, save_invstd));
 }
 
-/* y from x with per-channel coefficients over the whole tensor: each
- * work-item takes `span` consecutive elements (span 1: one element per
- * work-item, the GPU form). Global size >= ceil(total / span). */
+/* y from x with per-channel coefficients over the whole tensor (then the
+ * ReLU when flags has BN_RELU): each work-item takes `span` consecutive
+ * elements (span 1: one element per work-item, the GPU form). Global size
+ * >= ceil(total / span). */
 __kernel void bn_normalize(__global const float *x, __global float *y, __global const float *coef,
-                           uint channels, uint inner, uint total, uint span) {
+                           uint channels, uint inner, uint total, uint span, uint flags) {
     uint begin = (uint)get_global_id(0) * span;
     if (begin >= total)
         return;
@@ -384,7 +436,7 @@ __kernel void bn_normalize(__global const float *x, __global float *y, __global 
     for (uint e = begin; e < end; e += length) {
         uint row = e / inner;
         length = min(end, (row + 1) * inner) - e;
-        bn_normalize_run(x + e, y + e, length, bn_coef_load(coef, channels, row % channels));
+        bn_normalize_run(x + e, y + e, length, bn_coef_load(coef, channels, row % channels), flags);
     }
 }
 
@@ -401,6 +453,24 @@ __kernel void bn_eval_coef(__global const float *running_mean, __global const fl
     bn_coef k = {running_mean[c], 0.0f, (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd,
                  (flags & BN_HAS_BETA) ? beta[c] : 0.0f};
     bn_coef_store(coef, channels, c, k);
+}
+
+/* The per-channel affine of eval-mode batch norm, y = x * scale + shift:
+ * scale = gamma / sqrt(running_var + eps), shift = beta - running_mean *
+ * scale. Global size: channels. */
+__kernel void bn_eval_affine(__global const float *running_mean, __global const float *running_var,
+                             __global const float *gamma, __global const float *beta,
+                             __global float *scale, __global float *shift, uint channels, float eps,
+                             uint flags) {
+    uint c = get_global_id(0);
+    if (c >= channels)
+        return;
+    float invstd = 1.0f / sqrt(running_var[c] + eps);
+    float s = (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd;
+    float b = (flags & BN_HAS_BETA) ? beta[c] : 0.0f;
+    float m = running_mean[c];
+    scale[c] = s;
+    shift[c] = b - m * s;
 }
 
 /* Folds eval-mode batch norm into the convolution before it:
@@ -429,16 +499,18 @@ __kernel void bn_fold_conv(__global const float *weight, __global const float *b
 
 /* ------------------------------------------------------------- backward */
 
-/* The whole backward of channel c in one work-item (small channels). */
+/* The whole backward of channel c in one work-item (small channels). y is
+ * read only under BN_RELU (the fused forward's output). */
 __kernel void bn_backward_small(__global const float *x, __global const float *dy,
-                                __global const float *gamma, __global const float *save_mean,
-                                __global const float *save_invstd, __global float *dx,
-                                __global float *dgamma, __global float *dbeta, uint channels,
-                                uint inner, uint count, uint flags) {
+                                __global const float *y, __global const float *gamma,
+                                __global const float *save_mean, __global const float *save_invstd,
+                                __global float *dx, __global float *dgamma, __global float *dbeta,
+                                uint channels, uint inner, uint count, uint flags) {
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    bn_grad_sums sums = bn_range_grad_sums(x, dy, c, 0, count, channels, inner, save_mean[c]);
+    bn_grad_sums sums =
+        bn_range_grad_sums(x, dy, y, c, 0, count, channels, inner, save_mean[c], flags);
     bn_coef k =
         bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
     if (!(flags & BN_WANT_DX))
@@ -446,30 +518,34 @@ __kernel void bn_backward_small(__global const float *x, __global const float *d
     bn_run run;
     for (uint f = 0; f < count; f += run.length) {
         run = bn_run_at(f, count, c, channels, inner);
-        bn_dx_run(x + run.index, dy + run.index, dx + run.index, run.length, k);
+        bn_dx_run(x + run.index, dy + run.index, y + run.index, dx + run.index, run.length, k,
+                  flags);
     }
 }
 
-/* Gradient sums per (chunk, channel): global size (parts, channels). */
+/* Gradient sums per (chunk, channel): global size (parts, channels). y as
+ * for bn_backward_small. */
 __kernel void bn_grad_sums_rows(__global const float *x, __global const float *dy,
-                                __global const float *save_mean, __global float *partials,
-                                uint channels, uint inner, uint count, uint chunk, uint parts) {
+                                __global const float *y, __global const float *save_mean,
+                                __global float *partials, uint channels, uint inner, uint count,
+                                uint chunk, uint parts, uint flags) {
     uint part = get_global_id(0);
     uint c = get_global_id(1);
     if (part >= parts || c >= channels)
         return;
     uint begin = part * chunk;
     uint end = min(count, begin + chunk);
-    bn_grad_sums_store(partials, channels * parts, c * parts + part,
-                       bn_range_grad_sums(x, dy, c, begin, end, channels, inner, save_mean[c]));
+    bn_grad_sums_store(
+        partials, channels * parts, c * parts + part,
+        bn_range_grad_sums(x, dy, y, c, begin, end, channels, inner, save_mean[c], flags));
 }
 
 /* Gradient sums per (group of batch rows, channel) in memory order, as
  * bn_stats_batch_rows. Global size: parts. */
 __kernel void bn_grad_sums_batch_rows(__global const float *x, __global const float *dy,
-                                      __global const float *save_mean, __global float *partials,
-                                      uint channels, uint inner, uint batch, uint batches,
-                                      uint parts) {
+                                      __global const float *y, __global const float *save_mean,
+                                      __global float *partials, uint channels, uint inner,
+                                      uint batch, uint batches, uint parts, uint flags) {
     uint part = get_global_id(0);
     if (part >= parts)
         return;
@@ -479,7 +555,8 @@ __kernel void bn_grad_sums_batch_rows(__global const float *x, __global const fl
     for (uint n = first; n < last; n++)
         for (uint c = 0; c < channels; c++) {
             uint at = (n * channels + c) * inner;
-            bn_grad_sums sums = bn_grad_sums_run(x + at, dy + at, inner, save_mean[c]);
+            bn_grad_sums sums =
+                bn_grad_sums_run(x + at, dy + at, y + at, inner, save_mean[c], flags);
             uint slot = c * parts + part;
             if (n != first)
                 sums = bn_grad_sums_add(bn_grad_sums_load(partials, stride, slot), sums);
@@ -490,8 +567,9 @@ __kernel void bn_grad_sums_batch_rows(__global const float *x, __global const fl
 /* Gradient sums per (chunk of size * BN_ITEMS, channel) as bn_stats_wg;
  * `slots` is 2 * size floats of local memory. */
 __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
-                              __global const float *save_mean, __global float *partials,
-                              uint channels, uint inner, uint count, __local float *slots) {
+                              __global const float *y, __global const float *save_mean,
+                              __global float *partials, uint channels, uint inner, uint count,
+                              uint flags, __local float *slots) {
     uint size = get_local_size(0);
     uint lid = get_local_id(0);
     uint part = get_group_id(0);
@@ -504,7 +582,7 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
         uint f = begin + k * size;
         if (f < count) {
             uint at = bn_index(f, c, channels, inner);
-            float g = dy[at];
+            float g = (flags & BN_RELU) ? bn_relu_grad1(dy[at], y[at]) : dy[at];
             sum_dy += g;
             sum_centered += g * (x[at] - mean);
         }
@@ -555,10 +633,12 @@ __kernel void bn_backward_finalize(__global const float *partials, uint parts,
         bn_coef_store(coef, channels, c, k);
 }
 
-/* dx over the whole tensor, `span` consecutive elements per work-item. */
-__kernel void bn_backward_dx(__global const float *x, __global const float *dy, __global float *dx,
+/* dx over the whole tensor, `span` consecutive elements per work-item; y as
+ * for bn_backward_small. */
+__kernel void bn_backward_dx(__global const float *x, __global const float *dy,
+                             __global const float *y, __global float *dx,
                              __global const float *coef, uint channels, uint inner, uint total,
-                             uint span) {
+                             uint span, uint flags) {
     uint begin = (uint)get_global_id(0) * span;
     if (begin >= total)
         return;
@@ -567,6 +647,7 @@ __kernel void bn_backward_dx(__global const float *x, __global const float *dy, 
     for (uint e = begin; e < end; e += length) {
         uint row = e / inner;
         length = min(end, (row + 1) * inner) - e;
-        bn_dx_run(x + e, dy + e, dx + e, length, bn_coef_load(coef, channels, row % channels));
+        bn_dx_run(x + e, dy + e, y + e, dx + e, length,
+                  bn_coef_load(coef, channels, row % channels), flags);
     }
 }

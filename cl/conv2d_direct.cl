@@ -13,7 +13,13 @@
  *
  * The same kernel computes backward data of a stride-1 convolution: the
  * convolution of dy padded by dilation * (kernel - 1) - padding with the
- * flipped, transposed weights. */
+ * flipped, transposed weights.
+ *
+ * The forward's epilogue (clcnn_conv2d_forward_fused) runs in the stores:
+ * per output channel k, value = (acc + bias[k]) * scale[k] + shift[k], then
+ * an optional ReLU, each part present when its bit of `flags` is set (bits
+ * as CLCNN__CONV2D_* in src/ops/conv2d_internal.h), then optionally a max
+ * pool (POOL). */
 #include "common.h"
 
 /* Kernel taps (compile-time so the tap loops unroll). */
@@ -38,82 +44,176 @@
 #ifndef WV
 #define WV 2
 #endif
+/* A 2x2 max pool of stride 2 (floor) after the epilogue, y then the pooled
+ * output, each work-item computing the two rows of a pooled row one after
+ * the other and keeping the first row's column maxima in y: 1 with vector
+ * selects on half vectors (CPUs), 2 scalar from a private copy of the
+ * vector (other devices; Oclgrind's uninitialised-value checker also
+ * misreads the vector form). 0: no pool. */
+#ifndef POOL
+#define POOL 0
+#endif
 
 #include "conv2d_vector.h"
 
+/* Bits of `flags`. */
+#define CONV_HAS_BIAS 1
+#define CONV_HAS_SCALE 2
+#define CONV_HAS_SHIFT 4
+#define CONV_RELU 8
+
+/* Half vectors: the window maxima of one vector's column pairs. */
+#if VW == 16
+typedef float8 halfv;
+#define LOADH(p) vload8(0, (p))
+#define STOREH(v, p) vstore8((v), 0, (p))
+#elif VW == 8
+typedef float4 halfv;
+#define LOADH(p) vload4(0, (p))
+#define STOREH(v, p) vstore4((v), 0, (p))
+#else
+typedef float2 halfv;
+#define LOADH(p) vload2(0, (p))
+#define STOREH(v, p) vstore2((v), 0, (p))
+#endif
+
+/* The running maximum takes `next` when larger or NaN: pool2d.cl's scan,
+ * so the pooled bits equal the separate pool's. */
+float pool_step(float best, float next) {
+    return (isgreater(next, best) || isnan(next)) ? next : best;
+}
+
+halfv pool_step_vector(halfv best, halfv next) {
+    return select(best, next, isgreater(next, best) | isnan(next));
+}
+
 /* y[n, group * outs + t * KT + j, oh, ow0 + ...] for global ids
  * (oh * row_tiles + tile, group * out_tiles + t, n), where ow0 = tile * VW *
- * WV. xp is the padded input [N, groups * ins, padded_h, padded_w] with
- * padded_w >= row_tiles * VW * WV + DW * (KW - 1); packed holds the weights
- * [groups][out_tiles][ins][KH][KW][KT]. Lanes past out_w are computed from
- * padding and not stored. accumulate adds onto y; bias is read only when
- * has_bias. */
+ * WV (with POOL, oh runs over the pooled rows out_h / 2 and y is
+ * [N, groups * outs, out_h / 2, out_w / 2]). xp is the padded input
+ * [N, groups * ins, padded_h, padded_w] with padded_w >= row_tiles * VW * WV
+ * + DW * (KW - 1); packed holds the weights [groups][out_tiles][ins][KH][KW][KT].
+ * Lanes past out_w are computed from padding and not stored. accumulate
+ * adds onto y (after the epilogue, which backward data never asks for; not
+ * with POOL); bias, scale and shift are read only when their bit of flags
+ * is set. */
 __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *packed,
-                                __global const float *bias, int has_bias, __global float *y,
+                                __global const float *bias, __global const float *scale,
+                                __global const float *shift, int flags, __global float *y,
                                 int accumulate, int ins, int outs, int groups, int padded_h,
                                 int padded_w, int out_h, int out_w, int row_tiles) {
     const int out_tiles = (outs + KT - 1) / KT;
+    const int rows = POOL ? out_h / 2 : out_h;
     const int id = get_global_id(0), tile_id = get_global_id(1), n = get_global_id(2);
-    if (id >= out_h * row_tiles || tile_id >= groups * out_tiles)
+    if (id >= rows * row_tiles || tile_id >= groups * out_tiles)
         return;
-    const int oh = id / row_tiles, ow0 = (id - oh * row_tiles) * (VW * WV);
+    const int row = id / row_tiles, ow0 = (id - row * row_tiles) * (VW * WV);
     const int group = tile_id / out_tiles, t = tile_id - group * out_tiles;
     const int plane = padded_h * padded_w;
-    __global const float *in = xp + (n * groups + group) * ins * plane + oh * padded_w + ow0;
-    __global const float *weights = packed + tile_id * ins * (KH * KW * KT);
 
-    floatv acc[KT][WV];
-#pragma unroll
-    for (int j = 0; j < KT; j++)
-#pragma unroll
-        for (int v = 0; v < WV; v++)
-            acc[j][v] = (floatv)(0.0f);
+    for (int r = 0; r < (POOL ? 2 : 1); r++) {
+        const int oh = POOL ? 2 * row + r : row;
+        __global const float *in = xp + (n * groups + group) * ins * plane + oh * padded_w + ow0;
+        __global const float *weights = packed + tile_id * ins * (KH * KW * KT);
 
-    for (int i = 0; i < ins; i++) {
+        floatv acc[KT][WV];
 #pragma unroll
-        for (int r = 0; r < KH; r++) {
+        for (int j = 0; j < KT; j++)
 #pragma unroll
-            for (int s = 0; s < KW; s++) {
-                __global const float *src = in + r * DH * padded_w + s * DW;
-                __global const float *tap = weights + (r * KW + s) * KT;
-                floatv xv[WV];
+            for (int v = 0; v < WV; v++)
+                acc[j][v] = (floatv)(0.0f);
+
+        for (int i = 0; i < ins; i++) {
 #pragma unroll
-                for (int v = 0; v < WV; v++)
-                    xv[v] = LOADV(src + v * VW);
+            for (int rr = 0; rr < KH; rr++) {
 #pragma unroll
-                for (int j = 0; j < KT; j++) {
-                    const floatv wj = (floatv)(tap[j]);
+                for (int s = 0; s < KW; s++) {
+                    __global const float *src = in + rr * DH * padded_w + s * DW;
+                    __global const float *tap = weights + (rr * KW + s) * KT;
+                    floatv xv[WV];
 #pragma unroll
                     for (int v = 0; v < WV; v++)
-                        acc[j][v] = fma(wj, xv[v], acc[j][v]);
+                        xv[v] = LOADV(src + v * VW);
+#pragma unroll
+                    for (int j = 0; j < KT; j++) {
+                        const floatv wj = (floatv)(tap[j]);
+#pragma unroll
+                        for (int v = 0; v < WV; v++)
+                            acc[j][v] = fma(wj, xv[v], acc[j][v]);
+                    }
                 }
             }
+            in += plane;
+            weights += KH * KW * KT;
         }
-        in += plane;
-        weights += KH * KW * KT;
-    }
 
 #pragma unroll
-    for (int j = 0; j < KT; j++) {
-        const int o = t * KT + j;
-        if (o >= outs)
-            break;
-        const int k = group * outs + o;
-        const float b = has_bias ? bias[k] : 0.0f;
-        __global float *out = y + ((n * groups * outs + k) * out_h + oh) * out_w + ow0;
+        for (int j = 0; j < KT; j++) {
+            const int o = t * KT + j;
+            if (o >= outs)
+                break;
+            const int k = group * outs + o;
+            const float b = (flags & CONV_HAS_BIAS) ? bias[k] : 0.0f;
+            const float sc = (flags & CONV_HAS_SCALE) ? scale[k] : 1.0f;
+            const float sh = (flags & CONV_HAS_SHIFT) ? shift[k] : 0.0f;
 #pragma unroll
-        for (int v = 0; v < WV; v++) {
-            const int col = ow0 + v * VW;
-            floatv value = acc[j][v] + b;
-            if (col + VW <= out_w) {
-                if (accumulate)
-                    value += LOADV(out + v * VW);
-                STOREV(value, out + v * VW);
-            } else if (col < out_w) {
+            for (int v = 0; v < WV; v++) {
+                const int col = ow0 + v * VW;
+                floatv value = acc[j][v] + b;
+                if (flags & (CONV_HAS_SCALE | CONV_HAS_SHIFT))
+                    value = value * sc + sh;
+                /* value < 0 is false for NaN: NaN passes, as in activation.cl. */
+                if (flags & CONV_RELU)
+                    value = select(value, (floatv)(0.0f), isless(value, (floatv)(0.0f)));
+#if POOL
+                /* Pooled columns col / 2 + l, those below out_w / 2 stored;
+                 * the second row folds in the first's maxima. */
+                const int pooled_w = out_w / 2, pcol = col / 2;
+                __global float *out = y + ((n * groups * outs + k) * rows + row) * pooled_w + pcol;
+#if POOL == 1
+                halfv best = value.even;
+                if (r == 1) {
+                    if (pcol + VW / 2 <= pooled_w) {
+                        best = LOADH(out);
+                    } else {
+                        float lanes[VW / 2];
+                        for (int l = 0; l < VW / 2; l++)
+                            lanes[l] = pcol + l < pooled_w ? out[l] : 0.0f;
+                        best = LOADH(lanes);
+                    }
+                    best = pool_step_vector(best, value.even);
+                }
+                best = pool_step_vector(best, value.odd);
+                if (pcol + VW / 2 <= pooled_w) {
+                    STOREH(best, out);
+                } else if (pcol < pooled_w) {
+                    float lanes[VW / 2];
+                    STOREH(best, lanes);
+                    for (int l = 0; l < pooled_w - pcol; l++)
+                        out[l] = lanes[l];
+                }
+#else
+                /* Scalar, over the vector's lanes in a private array. */
                 float lanes[VW];
                 STOREV(value, lanes);
-                for (int l = 0; l < out_w - col; l++)
-                    out[v * VW + l] = accumulate ? out[v * VW + l] + lanes[l] : lanes[l];
+                for (int l = 0; l < VW / 2 && pcol + l < pooled_w; l++) {
+                    float best = r == 0 ? lanes[2 * l] : pool_step(out[l], lanes[2 * l]);
+                    out[l] = pool_step(best, lanes[2 * l + 1]);
+                }
+#endif
+#else
+                __global float *out = y + ((n * groups * outs + k) * out_h + oh) * out_w + col;
+                if (col + VW <= out_w) {
+                    if (accumulate)
+                        value += LOADV(out);
+                    STOREV(value, out);
+                } else if (col < out_w) {
+                    float lanes[VW];
+                    STOREV(value, lanes);
+                    for (int l = 0; l < out_w - col; l++)
+                        out[l] = accumulate ? out[l] + lanes[l] : lanes[l];
+                }
+#endif
             }
         }
     }

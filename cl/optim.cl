@@ -1,6 +1,7 @@
 /* Optimizer updates (see include/clcnn/optim.h for the formulas): PyTorch's
- * SGD (with or without momentum) and Adam/AdamW, element-wise on one
- * parameter tensor per launch.
+ * SGD (with or without momentum) and Adam/AdamW, element-wise over one
+ * parameter tensor, or over every parameter of a network at once (its
+ * arenas, with the zero gaps between the tensors: zeros stay zeros).
  *
  * Kernels:
  *   sgd_step           p -= lr * (g + wd * p)

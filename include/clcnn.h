@@ -19,7 +19,9 @@
 #include "clcnn/net.h"
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"
+#include "clcnn/profile.h"
 #include "clcnn/safetensors.h"
 #include "clcnn/softmax.h"
+#include "clcnn/tune.h"
 
 #endif

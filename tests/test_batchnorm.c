@@ -9,9 +9,11 @@
  * under CLCNN_TEST_SMALL (and Oclgrind). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support/test_support.h"
 
+#include "clcnn/activation.h"
 #include "clcnn/batchnorm.h"
 #include "ops/batchnorm_internal.h"
 #include "ref/batchnorm_ref.h"
@@ -420,7 +422,7 @@ static void check_golden(clcnn_context *ctx, const named_plan *np, const char *f
     clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
                  *save_invstd = ts_vector_create(ctx, C, NULL);
     clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
-    clcnn_batchnorm_params params = {(float)eps, (float)momentum, 0};
+    clcnn_batchnorm_params params = {(float)eps, (float)momentum, 0, 0};
 
     TS_ASSERT_OK(ctx,
                  clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &params, x, gamma, beta,
@@ -1120,6 +1122,375 @@ static void test_large_tensor(void **state) {
     free(y);
 }
 
+/* ------------------------------------------------------------ fused ReLU */
+
+static int tensors_identical(const clcnn_tensor *a, const clcnn_tensor *b) {
+    float *x = ts_tensor_read_all(a), *y = ts_tensor_read_all(b);
+    int same = memcmp(x, y, clcnn_tensor_numel(a) * sizeof *x) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* The reference's backward of relu(batch norm): dy masked where the
+ * forward's output (the device's, as the ReLU's derivative is taken at the
+ * computed output) is <= 0, then bn_ref_backward. */
+static void masked_ref_backward(const bn_data *d, const float *y, double *dx, double *dgamma,
+                                double *dbeta) {
+    double *masked = ts_malloc(d->total * sizeof *masked);
+    for (size_t i = 0; i < d->total; i++)
+        masked[i] = y[i] > 0.0f ? d->dyd[i] : 0.0;
+    bn_ref_backward(d->xd, masked, d->batch, d->channels, d->inner, d->gammad, 1e-5, dx, dgamma,
+                    dbeta);
+    free(masked);
+}
+
+/* One shape under one plan: the fused ReLU's training forward, backward
+ * (both grad modes) and eval forward against batch norm then
+ * clcnn_activation's ReLU -- bitwise, the arithmetic being the same -- and
+ * against the double reference (relu of its output; its backward of dy
+ * masked), with check_case's tolerances. */
+static void check_fused_relu(clcnn_context *ctx, const named_plan *np, const bn_shape *shape,
+                             uint32_t seed) {
+    bn_data d = make_data(shape, seed, -2.0f, 3.0f);
+    const size_t C = d.channels;
+    clcnn_tensor *x = ts_tensor_create(ctx, shape->ndim, shape->dims, d.x);
+    clcnn_tensor *dy = ts_tensor_create(ctx, shape->ndim, shape->dims, d.dy);
+    clcnn_tensor *gamma = ts_vector_create(ctx, C, d.gamma);
+    clcnn_tensor *beta = ts_vector_create(ctx, C, d.beta);
+    clcnn_tensor *masked = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+    /* [unfused, fused] x {y, dx, save_mean, save_invstd, dgamma, dbeta}. */
+    clcnn_tensor *t[2][6];
+    clcnn_batchnorm_state states[2];
+    for (int f = 0; f < 2; f++) {
+        t[f][0] = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+        t[f][1] = ts_tensor_create(ctx, shape->ndim, shape->dims, NULL);
+        for (int i = 2; i < 6; i++)
+            t[f][i] = ts_vector_create(ctx, C, NULL);
+        states[f] = (clcnn_batchnorm_state){ts_vector_create(ctx, C, d.running_mean),
+                                            ts_vector_create(ctx, C, d.running_var), 3};
+    }
+    clcnn_batchnorm_params plain = clcnn_batchnorm_params_default(), fused = plain;
+    fused.relu = 1;
+    clcnn_activation_params relu = clcnn_activation_params_default();
+
+    /* Training forward. */
+    TS_ASSERT_OK(ctx,
+                 clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &plain, x, gamma, beta,
+                                                        &states[0], t[0][0], t[0][2], t[0][3]));
+    TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &relu, t[0][0], t[0][0]));
+    TS_ASSERT_OK(ctx,
+                 clcnn__batchnorm_forward_train_planned(ctx, &np->plan, &fused, x, gamma, beta,
+                                                        &states[1], t[1][0], t[1][2], t[1][3]));
+    for (int i = 0; i < 4; i++)
+        if (i != 1)
+            assert_true(tensors_identical(t[0][i], t[1][i]));
+    assert_true(tensors_identical(states[0].running_mean, states[1].running_mean));
+    assert_true(tensors_identical(states[0].running_var, states[1].running_var));
+    assert_int_equal(states[1].num_batches_tracked, 4);
+    double *y_ref = ts_malloc(d.total * sizeof *y_ref);
+    bn_ref_forward_train(d.xd, d.batch, C, d.inner, d.gammad, d.betad, 1e-5, y_ref, NULL, NULL);
+    size_t negatives = 0;
+    for (size_t i = 0; i < d.total; i++) {
+        negatives += y_ref[i] < 0.0;
+        y_ref[i] = fmax(y_ref[i], 0.0);
+    }
+    assert_true(negatives > 0 && negatives < d.total); /* the ReLU has work */
+    assert_tensor_near(t[1][0], y_ref, 1e-5, 1e-5, "fused relu: y", np->name);
+
+    /* Backward, overwrite then accumulate (the second doubles dgamma and
+     * dbeta). dx may be y itself: checked last. */
+    float *y_fused = ts_tensor_read_all(t[1][0]);
+    double *dx_ref = ts_malloc(d.total * sizeof *dx_ref);
+    double *dgamma_ref = ts_malloc(C * sizeof *dgamma_ref),
+           *dbeta_ref = ts_malloc(C * sizeof *dbeta_ref);
+    masked_ref_backward(&d, y_fused, dx_ref, dgamma_ref, dbeta_ref);
+    double sum_atol = 4e-6 * sqrt((double)d.n) + 1e-6 * (double)d.n / 64.0;
+    double dx_atol = 1e-5 * fmax(1.0, 1.5 * max_abs(d.dyd, d.total) * 10.0);
+    for (int mode = 0; mode < 2; mode++) {
+        clcnn_grad_mode gm = mode ? CLCNN_GRAD_ACCUMULATE : CLCNN_GRAD_OVERWRITE;
+        TS_ASSERT_OK(
+            ctx, clcnn_activation_backward(ctx, &relu, t[0][0], dy, masked, CLCNN_GRAD_OVERWRITE));
+        TS_ASSERT_OK(ctx,
+                     clcnn__batchnorm_backward_planned(ctx, &np->plan, x, masked, gamma, t[0][2],
+                                                       t[0][3], t[0][1], t[0][4], t[0][5], gm));
+        TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_relu_planned(ctx, &np->plan, x, t[1][0], dy,
+                                                                 gamma, t[1][2], t[1][3], t[1][1],
+                                                                 t[1][4], t[1][5], gm));
+        for (int i = 1; i < 6; i++)
+            assert_true(tensors_identical(t[0][i], t[1][i]));
+        double factor = mode ? 2.0 : 1.0;
+        for (size_t c = 0; c < C && mode; c++) {
+            dgamma_ref[c] *= 2.0;
+            dbeta_ref[c] *= 2.0;
+        }
+        assert_tensor_near(t[1][1], dx_ref, dx_atol, 1e-4, "fused relu: dx", np->name);
+        assert_tensor_near(t[1][4], dgamma_ref, factor * sum_atol, 1e-4, "fused relu: dgamma",
+                           np->name);
+        assert_tensor_near(t[1][5], dbeta_ref, factor * sum_atol, 1e-4, "fused relu: dbeta",
+                           np->name);
+    }
+    /* dx written over y: the same bits. */
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_backward_relu_planned(ctx, &np->plan, x, t[1][0], dy, gamma,
+                                                             t[1][2], t[1][3], t[1][0], NULL, NULL,
+                                                             CLCNN_GRAD_OVERWRITE));
+    assert_true(tensors_identical(t[0][1], t[1][0]));
+
+    /* Eval forward with the updated running statistics. */
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_eval_planned(ctx, &np->plan, &plain, x, gamma, beta,
+                                                            &states[0], t[0][0]));
+    TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &relu, t[0][0], t[0][0]));
+    TS_ASSERT_OK(ctx, clcnn__batchnorm_forward_eval_planned(ctx, &np->plan, &fused, x, gamma, beta,
+                                                            &states[1], t[1][0]));
+    assert_true(tensors_identical(t[0][0], t[1][0]));
+
+    for (int f = 0; f < 2; f++) {
+        for (int i = 0; i < 6; i++)
+            clcnn_tensor_destroy(t[f][i]);
+        clcnn_batchnorm_state_release(&states[f]);
+    }
+    clcnn_tensor *tensors[] = {x, dy, gamma, beta, masked};
+    for (size_t i = 0; i < 5; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    free(y_fused);
+    free(y_ref);
+    free(dx_ref);
+    free(dgamma_ref);
+    free(dbeta_ref);
+    free_data(&d);
+}
+
+/* Every plan (one fused kernel, multi-stage per-work-item, batch rows,
+ * work-groups) on small odd shapes, larger ones unless small. */
+static void test_fused_relu(void **state) {
+    clcnn_context *ctx = *state;
+    const bn_shape shapes[] = {{4, {2, 3, 5, 7}}, {4, {1, 2, 3, 3}},    {3, {4, 5, 9}},
+                               {2, {9, 4}},       {4, {16, 3, 31, 29}}, {4, {20, 4, 16, 17}}};
+    named_plan plans[8];
+    size_t plan_count = test_plans(ctx, plans);
+    size_t shape_count = ts_small() ? 4 : 6;
+    for (size_t s = 0; s < shape_count; s++)
+        for (size_t p = 0; p < plan_count; p++)
+            check_fused_relu(ctx, &plans[p], &shapes[s], (uint32_t)(5000 + 100 * s + p));
+}
+
+/* The reference's masked backward is the gradient of L = sum(r * relu(bn(x)))
+ * by central differences in double (elements whose output lies within 1e-3
+ * of the ReLU's kink would make the difference one-sided: the data keeps
+ * them out by construction, asserted). */
+static void test_fused_relu_finite_differences(void **state) {
+    (void)state;
+    const bn_shape shape = {4, {2, 3, 2, 3}};
+    bn_data d;
+    double *y = ts_malloc(36 * sizeof *y), *dx = ts_malloc(36 * sizeof *dx);
+    /* The first data set from seed 77 on whose outputs all keep clear of
+     * the kink. */
+    int clear = 0;
+    for (uint32_t seed = 77; !clear && seed < 177; seed++) {
+        d = make_data(&shape, seed, -2.0f, 3.0f);
+        bn_ref_forward_train(d.xd, d.batch, d.channels, d.inner, d.gammad, d.betad, 1e-5, y, NULL,
+                             NULL);
+        clear = 1;
+        for (size_t i = 0; i < d.total; i++)
+            clear &= fabs(y[i]) > 1e-3;
+        if (!clear)
+            free_data(&d);
+    }
+    assert_true(clear);
+    float *yf = ts_malloc(d.total * sizeof *yf);
+    size_t zeros = 0;
+    for (size_t i = 0; i < d.total; i++) {
+        yf[i] = y[i] > 0.0 ? 1.0f : 0.0f;
+        zeros += y[i] <= 0.0;
+    }
+    assert_true(zeros > 0);
+    double dgamma[3], dbeta[3];
+    masked_ref_backward(&d, yf, dx, dgamma, dbeta);
+    const double h = 1e-6;
+    for (size_t j = 0; j < d.total; j++) {
+        double loss[2];
+        for (int side = 0; side < 2; side++) {
+            double saved = d.xd[j];
+            d.xd[j] = saved + (side ? -h : h);
+            bn_ref_forward_train(d.xd, d.batch, d.channels, d.inner, d.gammad, d.betad, 1e-5, y,
+                                 NULL, NULL);
+            d.xd[j] = saved;
+            loss[side] = 0.0;
+            for (size_t i = 0; i < d.total; i++)
+                loss[side] += d.dyd[i] * fmax(y[i], 0.0);
+        }
+        double numeric = (loss[0] - loss[1]) / (2.0 * h);
+        assert_true(fabs(numeric - dx[j]) <= 1e-6 + 1e-5 * fabs(dx[j]));
+    }
+    free(y);
+    free(dx);
+    free(yf);
+    free_data(&d);
+}
+
+/* The eval affine against the double formula (with and without gamma and
+ * beta, and written over gamma and beta themselves), and x * scale + shift
+ * against the eval forward. Tolerance: 4 ulp-ish of the terms' sizes,
+ * 1e-6 * (|beta| + |mean * scale|) + 1e-6 * |scale|. */
+static void test_eval_affine(void **state) {
+    clcnn_context *ctx = *state;
+    const bn_shape shape = {4, {3, 5, 2, 3}};
+    bn_data d = make_data(&shape, 91, -2.0f, 3.0f);
+    const size_t C = d.channels;
+    clcnn_batchnorm_state st = {ts_vector_create(ctx, C, d.running_mean),
+                                ts_vector_create(ctx, C, d.running_var), 0};
+    clcnn_tensor *scale = ts_vector_create(ctx, C, NULL), *shift = ts_vector_create(ctx, C, NULL);
+    clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
+    p.eps = 1e-3f;
+    double *scale_ref = ts_malloc(C * sizeof *scale_ref),
+           *shift_ref = ts_malloc(C * sizeof *shift_ref);
+    double *scale_tol = ts_malloc(C * sizeof *scale_tol),
+           *shift_tol = ts_malloc(C * sizeof *shift_tol);
+    for (int affine = 0; affine < 3; affine++) {
+        /* 0: no gamma/beta; 1: separate outputs; 2: in place over gamma, beta. */
+        clcnn_tensor *gamma = affine ? ts_vector_create(ctx, C, d.gamma) : NULL;
+        clcnn_tensor *beta = affine ? ts_vector_create(ctx, C, d.beta) : NULL;
+        for (size_t c = 0; c < C; c++) {
+            double s = 1.0 / sqrt(d.running_vard[c] + (double)p.eps);
+            s *= affine ? d.gammad[c] : 1.0;
+            scale_ref[c] = s;
+            shift_ref[c] = (affine ? d.betad[c] : 0.0) - d.running_meand[c] * s;
+            double tol = 1e-6 * (fabs(affine ? d.betad[c] : 0.0) + fabs(d.running_meand[c] * s));
+            shift_tol[c] = tol;
+            scale_tol[c] = 1e-6 * fabs(s);
+        }
+        clcnn_tensor *out_scale = affine == 2 ? gamma : scale,
+                     *out_shift = affine == 2 ? beta : shift;
+        TS_ASSERT_OK(ctx,
+                     clcnn_batchnorm_eval_affine(ctx, &p, gamma, beta, &st, out_scale, out_shift));
+        float *got_scale = ts_tensor_read_all(out_scale),
+              *got_shift = ts_tensor_read_all(out_shift);
+        for (size_t c = 0; c < C; c++) {
+            assert_true(fabs(got_scale[c] - scale_ref[c]) <= scale_tol[c]);
+            assert_true(fabs(got_shift[c] - shift_ref[c]) <= shift_tol[c]);
+        }
+        /* x * scale + shift agrees with the eval forward. */
+        if (affine == 1) {
+            clcnn_tensor *x = ts_tensor_create(ctx, 4, shape.dims, d.x);
+            clcnn_tensor *y = ts_tensor_create(ctx, 4, shape.dims, NULL);
+            TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, &p, x, gamma, beta, &st, y));
+            float *yv = ts_tensor_read_all(y);
+            for (size_t i = 0; i < d.total; i++) {
+                size_t c = (i / d.inner) % C;
+                double mine = (double)d.x[i] * got_scale[c] + got_shift[c];
+                double size = fabs((double)d.x[i] * got_scale[c]) + fabs((double)got_shift[c]) +
+                              fabs(d.running_meand[c] * scale_ref[c]);
+                assert_true(fabs(yv[i] - mine) <= 1e-6 * size + 1e-7);
+            }
+            free(yv);
+            clcnn_tensor_destroy(x);
+            clcnn_tensor_destroy(y);
+        }
+        free(got_scale);
+        free(got_shift);
+        clcnn_tensor_destroy(gamma);
+        clcnn_tensor_destroy(beta);
+    }
+    clcnn_tensor_destroy(scale);
+    clcnn_tensor_destroy(shift);
+    clcnn_batchnorm_state_release(&st);
+    free(scale_ref);
+    free(shift_ref);
+    free(scale_tol);
+    free(shift_tol);
+    free_data(&d);
+}
+
+/* Bad arguments of the eval affine and the fused backward, exact statuses. */
+static void test_fused_bad_arguments(void **state) {
+    clcnn_context *ctx = *state;
+    const size_t dims[4] = {2, 3, 2, 2}, other_dims[4] = {2, 3, 2, 3}, C = 3;
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
+                 *y = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *dy = ts_tensor_create(ctx, 4, dims, NULL),
+                 *dx = ts_tensor_create(ctx, 4, dims, NULL);
+    clcnn_tensor *y_wrong = ts_tensor_create(ctx, 4, other_dims, NULL);
+    clcnn_tensor *sm = ts_vector_create(ctx, C, NULL), *si = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *scale = ts_vector_create(ctx, C, NULL), *shift = ts_vector_create(ctx, C, NULL);
+    clcnn_tensor *four = ts_vector_create(ctx, 4, NULL);
+    clcnn_context *other = ts_context_create();
+    clcnn_tensor *foreign = ts_vector_create(other, C, NULL);
+    clcnn_tensor *foreign_y = ts_tensor_create(other, 4, dims, NULL);
+    clcnn_batchnorm_state st;
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
+    clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT, shape = CLCNN_ERROR_INVALID_SHAPE;
+    assert_int_equal(p.relu, 0);
+
+    /* Valid calls first. */
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(x, 0.5f));
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(dy, 1.0f));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, scale, shift));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, si));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward_relu(ctx, x, y, dy, NULL, sm, si, dx, NULL, NULL,
+                                                    CLCNN_GRAD_OVERWRITE));
+
+    /* Eval affine. */
+    assert_int_equal(clcnn_batchnorm_eval_affine(NULL, &p, NULL, NULL, &st, scale, shift), bad);
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, NULL, scale, shift));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, NULL, shift));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, scale, NULL));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, scale, scale));
+    clcnn_batchnorm_state broken = {NULL, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &broken, scale, shift));
+    clcnn_batchnorm_params q = p;
+    q.eps = -1.0f;
+    TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_eval_affine(ctx, &q, NULL, NULL, &st, scale, shift));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, four, shift));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, scale, four));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, four, NULL, &st, scale, shift));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, four, &st, scale, shift));
+    broken = (clcnn_batchnorm_state){st.running_mean, four, 0};
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &broken, scale, shift));
+    broken = (clcnn_batchnorm_state){x, st.running_var, 0};
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &broken, scale, shift));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, foreign, shift));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_batchnorm_eval_affine(ctx, &p, foreign, NULL, &st, scale, shift));
+
+    /* Fused backward: y required, of x's shape and context. */
+    const clcnn_grad_mode over = CLCNN_GRAD_OVERWRITE;
+    assert_int_equal(
+        clcnn_batchnorm_backward_relu(NULL, x, y, dy, NULL, sm, si, dx, NULL, NULL, over), bad);
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward_relu(ctx, x, NULL, dy, NULL, sm, si, dx, NULL, NULL, over));
+    TS_ASSERT_STATUS(
+        ctx, bad,
+        clcnn_batchnorm_backward_relu(ctx, NULL, y, dy, NULL, sm, si, dx, NULL, NULL, over));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_backward_relu(ctx, x, y, dy, NULL, sm, si, dx, NULL, NULL,
+                                                   (clcnn_grad_mode)7));
+    TS_ASSERT_STATUS(
+        ctx, shape,
+        clcnn_batchnorm_backward_relu(ctx, x, y_wrong, dy, NULL, sm, si, dx, NULL, NULL, over));
+    TS_ASSERT_STATUS(
+        ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+        clcnn_batchnorm_backward_relu(ctx, x, foreign_y, dy, NULL, sm, si, dx, NULL, NULL, over));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+
+    clcnn_tensor *tensors[] = {x,  y,     dy,    dx,   y_wrong, sm,
+                               si, scale, shift, four, foreign, foreign_y};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        clcnn_tensor_destroy(tensors[i]);
+    clcnn_batchnorm_state_release(&st);
+    clcnn_context_destroy(other);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_gradients),
@@ -1137,6 +1508,10 @@ int main(void) {
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_large_tensor),
+        cmocka_unit_test(test_fused_relu),
+        cmocka_unit_test(test_fused_relu_finite_differences),
+        cmocka_unit_test(test_eval_affine),
+        cmocka_unit_test(test_fused_bad_arguments),
     };
     return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

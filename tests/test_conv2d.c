@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clcnn/activation.h"
 #include "clcnn/conv2d.h"
+#include "clcnn/pool2d.h"
 #include "ref/conv2d_ref.h"
 #include "support/test_support.h"
 
@@ -786,6 +788,288 @@ static void test_bad_arguments(void **state) {
     clcnn_tensor_destroy(bo);
 }
 
+/* ------------------------------------------------------- fused epilogue */
+
+/* The forward with an epilogue (scale and shift of mixed signs, each
+ * present or not, ReLU or none, 2x2 max pool or none) against the double
+ * reference conv + affine + ReLU + pool, on the small cases with every
+ * algorithm that accepts them. The tolerance scales as the convolution's:
+ * 2e-5 * (S * |scale| + |shift|), S the sum of |terms| of the conv (a ReLU
+ * only shrinks errors; a pooled element takes its window's largest). */
+static void run_fused_case(clcnn_context *ctx, const conv_case *cc, int algorithm, int variant,
+                           int pool) {
+    fresh_buffers(ctx);
+    conv2d_ref_shape s = ref_shape(cc);
+    size_t xn = conv2d_ref_x_count(&s), wn = conv2d_ref_w_count(&s), yn = conv2d_ref_y_count(&s);
+    size_t x_dims[4] = {s.n, s.c, s.h, s.w}, w_dims[4] = {s.k, s.c / s.groups, s.kh, s.kw};
+    size_t y_dims[4] = {s.n, s.k, pool ? s.ho / 2 : s.ho, pool ? s.wo / 2 : s.wo};
+    size_t k_dims[1] = {s.k};
+    clcnn_conv2d_params p = case_params(cc, algorithm);
+    int has_scale = variant != 1, has_shift = variant != 2, relu = variant != 3;
+    float *x = random_floats(xn, 21), *w = random_floats(wn, 22), *b = random_floats(s.k, 23);
+    float *scale = random_floats(s.k, 24), *shift = random_floats(s.k, 25);
+    for (size_t k = 0; k < s.k; k++)
+        scale[k] *= 2.0f; /* magnitudes up to 2, both signs */
+    double *xd = to_double(x, xn, 0), *wd = to_double(w, wn, 0), *bd = to_double(b, s.k, 0);
+    double *xa = to_double(x, xn, 1), *wa = to_double(w, wn, 1), *ba = to_double(b, s.k, 1);
+    double *ref = ts_malloc(yn * sizeof *ref), *mag = ts_malloc(yn * sizeof *mag);
+    conv2d_ref_forward(&s, xd, wd, cc->bias ? bd : NULL, ref);
+    conv2d_ref_forward(&s, xa, wa, cc->bias ? ba : NULL, mag);
+    size_t plane = s.ho * s.wo;
+    for (size_t i = 0; i < yn; i++) {
+        size_t k = (i / plane) % s.k;
+        double sc = has_scale ? (double)scale[k] : 1.0, sh = has_shift ? (double)shift[k] : 0.0;
+        ref[i] = ref[i] * sc + sh;
+        if (relu && ref[i] < 0.0)
+            ref[i] = 0.0;
+        mag[i] = mag[i] * fabs(sc) + fabs(sh);
+    }
+    size_t out_count = yn;
+    if (pool) { /* 2x2, stride 2, floor: in place over the first elements */
+        size_t ph = s.ho / 2, pw = s.wo / 2, at = 0;
+        for (size_t plane_index = 0; plane_index < s.n * s.k; plane_index++)
+            for (size_t i = 0; i < ph; i++)
+                for (size_t j = 0; j < pw; j++, at++) {
+                    double best = -INFINITY, size = 0.0;
+                    for (size_t u = 0; u < 2; u++)
+                        for (size_t v = 0; v < 2; v++) {
+                            size_t from = plane_index * plane + (2 * i + u) * s.wo + 2 * j + v;
+                            best = fmax(best, ref[from]);
+                            size = fmax(size, mag[from]);
+                        }
+                    ref[at] = best;
+                    mag[at] = size;
+                }
+        out_count = at;
+    }
+    clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, w);
+    clcnn_tensor *bt = make_tensor(ctx, 1, k_dims, b), *yt = make_tensor(ctx, 4, y_dims, NULL);
+    clcnn_tensor *st = make_tensor(ctx, 1, k_dims, scale), *tt = make_tensor(ctx, 1, k_dims, shift);
+    clcnn_conv2d_epilogue e = clcnn_conv2d_epilogue_default();
+    e.scale = has_scale ? st : NULL;
+    e.shift = has_shift ? tt : NULL;
+    e.activation = relu ? CLCNN_CONV2D_ACTIVATION_RELU : CLCNN_CONV2D_ACTIVATION_NONE;
+    e.max_pool = pool;
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(yt, 123.0f));
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, xt, wt, cc->bias ? bt : NULL, &e, yt));
+    float *got = read_tensor(yt);
+    assert_int_equal(clcnn_tensor_numel(yt), out_count);
+    check_close(pool ? "forward_fused (pooled)" : "forward_fused", cc->name, algorithm, got, NULL,
+                ref, mag, out_count);
+    if (relu)
+        for (size_t i = 0; i < out_count; i++)
+            assert_true(got[i] >= 0.0f);
+    free(got);
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
+    clcnn_tensor_destroy(yt), clcnn_tensor_destroy(st), clcnn_tensor_destroy(tt);
+    free(x), free(w), free(b), free(scale), free(shift);
+    free(xd), free(wd), free(bd), free(xa), free(wa), free(ba), free(ref), free(mag);
+}
+
+static void test_fused_epilogue(void **state) {
+    fixture *f = *state;
+    const int algorithms[] = {CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_DIRECT,
+                              CLCNN_CONV2D_ALGO_TILED, CLCNN_CONV2D_ALGO_AUTO};
+    size_t run = 0;
+    for (size_t a = 0; a < 4; a++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            if (cases[i].large || !algorithm_accepts(algorithms[a], &cases[i]))
+                continue;
+            /* Four variants (all, no scale, no shift, no ReLU) spread over
+             * the cases, each with and without the pool where the output
+             * has 2 x 2; under CLCNN_TEST_SMALL every third case. */
+            conv2d_ref_shape s = ref_shape(&cases[i]);
+            if (!f->small || i % 3 == 0) {
+                run_fused_case(f->ctx, &cases[i], algorithms[a], (int)((i + a) % 4), 0);
+                if (s.ho >= 2 && s.wo >= 2)
+                    run_fused_case(f->ctx, &cases[i], algorithms[a], (int)((i + a + 1) % 4), 1);
+            }
+            run++;
+        }
+    assert_true(run > 0);
+}
+
+/* A ReLU-only epilogue gives the bits of the forward followed by
+ * clcnn_activation_forward's ReLU (the same value before the ReLU, the
+ * same select), and with the pool those followed by clcnn_pool2d_forward's
+ * 2x2 max pool (the same scan), on each algorithm and on odd sizes. */
+static void check_fused_bitwise(clcnn_context *ctx, const conv_case *cc) {
+    fresh_buffers(ctx);
+    conv2d_ref_shape s = ref_shape(cc);
+    size_t xn = conv2d_ref_x_count(&s), wn = conv2d_ref_w_count(&s), yn = conv2d_ref_y_count(&s);
+    size_t x_dims[4] = {s.n, s.c, s.h, s.w}, w_dims[4] = {s.k, s.c / s.groups, s.kh, s.kw};
+    size_t y_dims[4] = {s.n, s.k, s.ho, s.wo}, k_dims[1] = {s.k};
+    float *x = random_floats(xn, 31), *w = random_floats(wn, 32), *b = random_floats(s.k, 33);
+    clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, w);
+    clcnn_tensor *bt = make_tensor(ctx, 1, k_dims, b), *yt = make_tensor(ctx, 4, y_dims, NULL);
+    clcnn_tensor *ft = make_tensor(ctx, 4, y_dims, NULL);
+    clcnn_activation_params relu = clcnn_activation_params_default();
+    clcnn_conv2d_epilogue e = clcnn_conv2d_epilogue_default();
+    e.activation = CLCNN_CONV2D_ACTIVATION_RELU;
+    const int algorithms[] = {CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_DIRECT,
+                              CLCNN_CONV2D_ALGO_TILED};
+    for (size_t a = 0; a < 3; a++) {
+        clcnn_conv2d_params p = case_params(cc, algorithms[a]);
+        TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, bt, yt));
+        TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &relu, yt, yt));
+        TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, xt, wt, bt, &e, ft));
+        float *unfused = read_tensor(yt), *fused = read_tensor(ft);
+        size_t zeros = 0;
+        for (size_t i = 0; i < yn; i++)
+            zeros += unfused[i] == 0.0f;
+        assert_true(zeros > 0 && zeros < yn); /* the ReLU did something */
+        assert_memory_equal(unfused, fused, yn * sizeof *fused);
+        /* Pooled: 7 x 5 gives 3 x 2, the last row and column dropped. */
+        assert_true(s.ho >= 2 && s.wo >= 2);
+        size_t pooled_dims[4] = {s.n, s.k, s.ho / 2, s.wo / 2};
+        clcnn_tensor *pooled = make_tensor(ctx, 4, pooled_dims, NULL);
+        clcnn_tensor *fused_pooled = make_tensor(ctx, 4, pooled_dims, NULL);
+        clcnn_pool2d_params pp = clcnn_pool2d_params_default();
+        TS_ASSERT_OK(ctx, clcnn_pool2d_forward(ctx, &pp, yt, pooled));
+        e.max_pool = 1;
+        TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, xt, wt, bt, &e, fused_pooled));
+        e.max_pool = 0;
+        float *a_pool = read_tensor(pooled), *b_pool = read_tensor(fused_pooled);
+        assert_memory_equal(a_pool, b_pool, clcnn_tensor_numel(pooled) * sizeof *a_pool);
+        free(a_pool), free(b_pool);
+        clcnn_tensor_destroy(pooled), clcnn_tensor_destroy(fused_pooled);
+        free(unfused), free(fused);
+    }
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
+    clcnn_tensor_destroy(yt), clcnn_tensor_destroy(ft);
+    free(x), free(w), free(b);
+}
+
+static void test_fused_relu_bitwise(void **state) {
+    fixture *f = *state;
+    /* 7 x 5 (partial vectors only) and 6 x 32 (whole vectors of pooled
+     * columns on every vector width). */
+    static const conv_case wide = {"wide_pool", 2, 3, 6, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+    check_fused_bitwise(f->ctx, &cases[0]);
+    check_fused_bitwise(f->ctx, &wide);
+}
+
+/* Every bad epilogue argument with its exact status; the default epilogue
+ * (and NULL) is the plain forward. */
+static void test_fused_bad_arguments(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = f->ctx;
+    fresh_buffers(ctx);
+    const size_t x_dims[4] = {1, 2, 1, 1}, w_dims[4] = {3, 2, 1, 1}, y_dims[4] = {1, 3, 1, 1};
+    const size_t k_dims[1] = {3}, k_wrong[1] = {4}, k2_dims[2] = {1, 3};
+    const float xv[2] = {1.0f, -2.0f}, wv[6] = {1, 2, 3, 4, 5, 6}, bv[3] = {0.5f, 0.25f, -1.0f};
+    clcnn_tensor *x = make_tensor(ctx, 4, x_dims, xv), *w = make_tensor(ctx, 4, w_dims, wv);
+    clcnn_tensor *b = make_tensor(ctx, 1, k_dims, bv), *y = make_tensor(ctx, 4, y_dims, NULL);
+    clcnn_tensor *scale = make_tensor(ctx, 1, k_dims, bv), *shift = make_tensor(ctx, 1, k_dims, bv);
+    clcnn_tensor *wrong = make_tensor(ctx, 1, k_wrong, NULL);
+    clcnn_tensor *two_d = make_tensor(ctx, 2, k2_dims, NULL);
+    clcnn_tensor *y_view = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_reshape(y, 1, k_dims, &y_view));
+    if (f->other == NULL)
+        f->other = ts_context_create();
+    clcnn_tensor *foreign = make_tensor(f->other, 1, k_dims, NULL);
+    clcnn_conv2d_params p = clcnn_conv2d_params_default();
+
+    /* Valid: NULL and the default are the plain forward, exactly. */
+    clcnn_conv2d_epilogue e = clcnn_conv2d_epilogue_default();
+    assert_null(e.scale);
+    assert_null(e.shift);
+    assert_int_equal(e.activation, CLCNN_CONV2D_ACTIVATION_NONE);
+    float plain[3], got[3];
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, x, w, b, y));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(y, 0, plain, 3));
+    assert_true(plain[0] == 1.0f - 4.0f + 0.5f && plain[1] == 3.0f - 8.0f + 0.25f);
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, x, w, b, NULL, y));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(y, 0, got, 3));
+    assert_memory_equal(plain, got, sizeof got);
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(y, 0, got, 3));
+    assert_memory_equal(plain, got, sizeof got);
+    /* y = relu((conv + b) * scale + shift) by hand: -2.5 * 0.5 + 0.5 = -0.75 -> 0,
+     * -4.75 * 0.25 + 0.25 = -0.9375 -> 0, (5 - 12 - 1) * -1 - 1 = 7. */
+    e.scale = scale, e.shift = shift, e.activation = CLCNN_CONV2D_ACTIVATION_RELU;
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(y, 0, got, 3));
+    assert_true(got[0] == 0.0f && got[1] == 0.0f && got[2] == 7.0f);
+
+    /* NULL context, params, operands. */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(NULL, &p, x, w, b, &e, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, NULL, x, w, b, &e, y));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, NULL));
+    /* Unknown activation. */
+    e.activation = 2;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.activation = -1;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.activation = CLCNN_CONV2D_ACTIVATION_RELU;
+    /* Wrong shapes. */
+    e.scale = wrong;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.scale = two_d;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.scale = scale, e.shift = wrong;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    /* Another context. */
+    e.shift = foreign;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.shift = shift, e.scale = foreign;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    /* y sharing memory with scale or shift. */
+    e.scale = y_view;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.scale = scale, e.shift = y_view;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    /* Pooling: y must be the pooled shape, and the output at least 2 x 2
+     * (here it is 1 x 1). */
+    e.max_pool = 1;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    e.max_pool = 0;
+    /* The forward's own rules still hold (a stride DIRECT rejects). */
+    e.shift = shift;
+    p.stride_h = 2, p.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                     clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
+    /* A 5 x 4 convolution pools to 2 x 2: y of 5 x 4 or 3 x 2 is refused,
+     * 2 x 2 accepted. */
+    const size_t x54[4] = {1, 2, 5, 4}, y22[4] = {1, 3, 2, 2}, y32[4] = {1, 3, 3, 2};
+    const size_t y54[4] = {1, 3, 5, 4};
+    clcnn_tensor *xb = make_tensor(ctx, 4, x54, NULL), *p22 = make_tensor(ctx, 4, y22, NULL);
+    clcnn_tensor *p32 = make_tensor(ctx, 4, y32, NULL), *p54 = make_tensor(ctx, 4, y54, NULL);
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(xb, 1.0f));
+    p = clcnn_conv2d_params_default();
+    e.max_pool = 1;
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward_fused(ctx, &p, xb, w, b, &e, p22));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, xb, w, b, &e, p32));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_forward_fused(ctx, &p, xb, w, b, &e, p54));
+    float pooled_got[12];
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(p22, 0, pooled_got, 12));
+    /* Every window holds relu((3 + 0.5) * 0.5 + 0.5) = 2.25, relu((7 + 0.25)
+     * * 0.25 + 0.25) = 2.0625 and relu((11 - 1) * -1 - 1) = 0. */
+    for (size_t i = 0; i < 12; i++)
+        assert_true(pooled_got[i] == (i < 4 ? 2.25f : i < 8 ? 2.0625f : 0.0f));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    clcnn_tensor_destroy(xb), clcnn_tensor_destroy(p22), clcnn_tensor_destroy(p32);
+    clcnn_tensor_destroy(p54);
+    clcnn_tensor *all[] = {x, w, b, y, scale, shift, wrong, two_d, y_view, foreign};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clcnn_tensor_destroy(all[i]);
+}
+
 /* An optional argument selects tests by name pattern (cmocka's filter). */
 int main(int argc, char **argv) {
     if (argc > 1)
@@ -800,6 +1084,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_tiled),
         cmocka_unit_test(test_auto),
         cmocka_unit_test(test_deterministic_and_pooled),
+        cmocka_unit_test(test_fused_epilogue),
+        cmocka_unit_test(test_fused_relu_bitwise),
+        cmocka_unit_test(test_fused_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,10 +11,13 @@
 
 #include "support/test_support.h"
 
+#include "clcnn/dense.h"
 #include "clcnn/idx.h"
 #include "clcnn/net.h"
 #include "clcnn/optim.h"
+#include "clcnn/profile.h"
 #include "clcnn/safetensors.h"
+#include "nn/net_internal.h"
 #include "ref/philox_ref.h"
 
 static clcnn_context *ctx;
@@ -508,6 +511,315 @@ static void test_bad_arguments(void **state) {
     clcnn_net_destroy(NULL);
 }
 
+/* ------------------------------------------------------------------ fusion */
+
+/* A network whose ReLUs the runtime fuses (kind RELU: into the batch norm
+ * before it in both modes, into the convolution before it -- with the batch
+ * norm in eval -- or right after a convolution in training), or its twin
+ * with leaky ReLUs of slope 0, the same function that nothing fuses. */
+static clcnn_net *fusion_net(int fused) {
+    size_t dims[3] = {2, 7, 6};
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, dims, &net));
+    clcnn_conv2d_params same = clcnn_conv2d_params_default(), one = same;
+    same.pad_h = same.pad_w = 1;
+    clcnn_activation_params act = clcnn_activation_params_default();
+    if (!fused) {
+        act.kind = CLCNN_ACTIVATION_LEAKY_RELU;
+        act.negative_slope = 0.0f;
+    }
+    clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+    pool.kernel_h = pool.kernel_w = 2;
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv1", 5, 3, 3, &same, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "bn1", NULL));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &act));
+    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv2", 4, 3, 3, &same, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &act));
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv3", 3, 1, 1, &one, 0));
+    TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "bn3", NULL));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &act));
+    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc", 3, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 5));
+    return net;
+}
+
+/* |a - b| <= tol * (1 + |b|) element-wise, naming the first failure. */
+static void assert_close(const char *what, const float *a, const float *b, size_t n, double tol) {
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)a[i] - (double)b[i]) <= tol * (1.0 + fabs((double)b[i]))))
+            fail_msg("%s[%zu]: %.9g vs %.9g", what, i, (double)a[i], (double)b[i]);
+}
+
+/* The eval forward of `net` layer by layer with the plain ops (nothing
+ * fused, batch norm from its running statistics): the composition that the
+ * fused forward must equal. Covers the layer kinds of fusion_net. */
+static float *unfused_eval_logits(clcnn_net *net, const clcnn_tensor *input) {
+    const clcnn_tensor *x = input;
+    clcnn_tensor *outputs[16] = {NULL};
+    assert_true(net->layer_count <= 16);
+    for (size_t i = 0; i < net->layer_count; i++) {
+        clcnn__layer *l = &net->layers[i];
+        size_t dims[4], ndim = clcnn__net_batch_shape(clcnn_tensor_dim(input, 0), l->out_ndim,
+                                                      l->out_dims, dims);
+        if (l->kind == CLCNN_LAYER_FLATTEN) {
+            TS_ASSERT_OK(ctx, clcnn_tensor_reshape(x, ndim, dims, &outputs[i]));
+        } else {
+            TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &outputs[i]));
+        }
+        clcnn_tensor *y = outputs[i];
+        switch (l->kind) {
+        case CLCNN_LAYER_CONV2D:
+            TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &l->conv, x, l->weight, l->bias, y));
+            break;
+        case CLCNN_LAYER_BATCHNORM:
+            assert_int_equal(l->bn.relu, 0);
+            TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, &l->bn, x, l->weight, l->bias,
+                                                           &l->bn_state, y));
+            break;
+        case CLCNN_LAYER_ACTIVATION:
+            TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &l->activation, x, y));
+            break;
+        case CLCNN_LAYER_POOL2D:
+            TS_ASSERT_OK(ctx, clcnn_pool2d_forward(ctx, &l->pool, x, y));
+            break;
+        case CLCNN_LAYER_DENSE:
+            TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, x, l->weight, l->bias, y));
+            break;
+        case CLCNN_LAYER_FLATTEN:
+            break;
+        default:
+            fail_msg("layer kind %d not covered", (int)l->kind);
+        }
+        x = y;
+    }
+    float *logits = read_all(x);
+    for (size_t i = 0; i < net->layer_count; i++)
+        clcnn_tensor_destroy(outputs[i]);
+    return logits;
+}
+
+static float *logits_of(clcnn_net *net, const clcnn_tensor *input) {
+    const clcnn_tensor *logits = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+    return read_all(logits);
+}
+
+/* One SGD step (lr 0.1, momentum 0.9) of each network on the same batch;
+ * returns the losses. */
+static void sgd_steps(clcnn_net *nets[2], clcnn_optimizer *optimizers[2], const clcnn_tensor *input,
+                      const clcnn_labels *labels, clcnn_tensor *loss, float losses[2]) {
+    for (int k = 0; k < 2; k++) {
+        TS_ASSERT_OK(ctx, clcnn_net_set_training(nets[k], 1));
+        TS_ASSERT_OK(ctx, clcnn_net_zero_grad(nets[k]));
+        losses[k] = (float)loss_of(nets[k], input, labels, loss);
+        TS_ASSERT_OK(ctx, clcnn_net_backward(nets[k]));
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(optimizers[k]));
+    }
+}
+
+/* Training with the fusions gives the unfused twin's losses and parameters
+ * (the same arithmetic: 1e-6 relative); eval with batch norm, ReLU and max
+ * pool fused into the convolutions' epilogues gives the logits of the plain
+ * ops one layer at a time, of the twin (whose eval fuses batch norm only)
+ * and of the folded network, within 1e-4 relative to the logits' size --
+ * also after the parameters and running statistics change (no stale
+ * affine). */
+static void test_fused_matches_unfused(void **state) {
+    (void)state;
+    clcnn_net *nets[2] = {fusion_net(1), fusion_net(0)};
+    const size_t batch = 3, count = batch * 2 * 7 * 6;
+    clcnn_tensor *input = tensor4(batch, 2, 7, 6), *loss = NULL;
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    float *x = ts_malloc(count * sizeof *x);
+    ts_fill_random(x, count, 21, -2.0f, 2.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, x, count));
+    clcnn_labels *labels = NULL;
+    const int32_t label_values[3] = {2, 0, 1};
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, batch, 3, &labels));
+    TS_ASSERT_OK(ctx, clcnn_labels_write(labels, label_values, batch));
+
+    size_t params = clcnn_net_parameter_count(nets[0]);
+    assert_int_equal(params, clcnn_net_parameter_count(nets[1]));
+    clcnn_optimizer *optimizers[2];
+    for (int k = 0; k < 2; k++) {
+        clcnn_tensor *values[16], *grads[16];
+        assert_true(params <= 16);
+        for (size_t i = 0; i < params; i++) {
+            clcnn_net_tensor p;
+            TS_ASSERT_OK(ctx, clcnn_net_parameter(nets[k], i, &p));
+            values[i] = p.value;
+            grads[i] = p.grad;
+        }
+        clcnn_sgd_params sgd = clcnn_sgd_params_default();
+        sgd.lr = 0.1;
+        sgd.momentum = 0.9;
+        TS_ASSERT_OK(ctx,
+                     clcnn_optimizer_create_sgd(ctx, &sgd, params, values, grads, &optimizers[k]));
+    }
+
+    for (int round = 0; round < 2; round++) {
+        /* Two training steps, then eval of both, the folded network too. */
+        for (int step = 0; step < 2; step++) {
+            float losses[2];
+            sgd_steps(nets, optimizers, input, labels, loss, losses);
+            assert_true(isfinite(losses[0]));
+            assert_close("loss", &losses[0], &losses[1], 1, 1e-6);
+        }
+        for (size_t i = 0; i < params; i++) {
+            clcnn_net_tensor p[2];
+            TS_ASSERT_OK(ctx, clcnn_net_parameter(nets[0], i, &p[0]));
+            TS_ASSERT_OK(ctx, clcnn_net_parameter(nets[1], i, &p[1]));
+            float *a = read_all(p[0].value), *b = read_all(p[1].value);
+            assert_close(p[0].name, a, b, clcnn_tensor_numel(p[0].value), 1e-6);
+            free(a);
+            free(b);
+        }
+        TS_ASSERT_OK(ctx, clcnn_net_set_training(nets[0], 0));
+        TS_ASSERT_OK(ctx, clcnn_net_set_training(nets[1], 0));
+        float *fused = logits_of(nets[0], input), *plain = logits_of(nets[1], input);
+        float *composed = unfused_eval_logits(nets[0], input);
+        clcnn_net *folded = NULL;
+        TS_ASSERT_OK(ctx, clcnn_net_create_folded(nets[0], &folded));
+        float *from_folded = logits_of(folded, input);
+        double size = 0.0, spread = 0.0;
+        for (size_t i = 0; i < batch * 3; i++) {
+            size = fmax(size, fabs((double)plain[i]));
+            spread = fmax(spread, fabs((double)plain[i] - (double)plain[0]));
+        }
+        assert_true(spread > 1e-3); /* the logits say something */
+        for (size_t i = 0; i < batch * 3; i++) {
+            assert_true(fabs((double)fused[i] - (double)plain[i]) <= 1e-4 * (1.0 + size));
+            assert_true(fabs((double)from_folded[i] - (double)plain[i]) <= 1e-4 * (1.0 + size));
+            assert_true(fabs((double)composed[i] - (double)fused[i]) <= 1e-4 * (1.0 + size));
+        }
+        free(composed);
+        /* Eval twice gives the same bits. */
+        float *again = logits_of(nets[0], input);
+        assert_memory_equal(again, fused, batch * 3 * sizeof *again);
+        free(again);
+        free(fused);
+        free(plain);
+        free(from_folded);
+        clcnn_net_destroy(folded);
+    }
+    clcnn_optimizer_destroy(optimizers[0]);
+    clcnn_optimizer_destroy(optimizers[1]);
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(input);
+    clcnn_tensor_destroy(loss);
+    clcnn_net_destroy(nets[0]);
+    clcnn_net_destroy(nets[1]);
+    free(x);
+}
+
+/* ------------------------------------------------- one-launch zero_grad, step */
+
+/* The kernel launches of the profile: every one, and those of `kernel`. */
+static uint64_t profiled_launches(clcnn_context *pctx, const char *kernel, uint64_t *of_kernel) {
+    clcnn_profile *profile = NULL;
+    TS_ASSERT_OK(pctx, clcnn_context_profile_stop(pctx, &profile));
+    clcnn_profile_totals totals;
+    TS_ASSERT_OK(pctx, clcnn_profile_totals_get(profile, &totals));
+    clcnn_profile_entry entry;
+    clcnn_status found = clcnn_profile_find(profile, kernel, &entry);
+    *of_kernel = found == CLCNN_OK ? entry.launches : 0;
+    clcnn_profile_destroy(profile);
+    return totals.launches;
+}
+
+/* The seed network's parameters live in two arenas: zero_grad is one fill
+ * that zeroes every gradient, and a plain SGD step over the parameters in
+ * state-dict order is one launch that gives every element exactly
+ * p - lr * g (float, no contraction, as the per-tensor kernel computes). */
+static void test_zero_grad_and_step_one_launch(void **state) {
+    (void)state;
+    clcnn_context_options options = clcnn_context_options_default();
+    options.enable_profiling = 1;
+    clcnn_context *pctx = ts_context_create_with(&options);
+    const size_t side = 8, batch = 3;
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(pctx, clcnn_net_create_seed(pctx, 1, side, side, 10, 0.0f, &net));
+    TS_ASSERT_OK(pctx, clcnn_net_init(net, 77));
+    const size_t in_dims[4] = {batch, 1, side, side}, one = 1;
+    float *pixels = ts_random_floats(batch * side * side, 78u, -1.0f, 1.0f);
+    clcnn_tensor *input = ts_tensor_create(pctx, 4, in_dims, pixels);
+    clcnn_tensor *loss = ts_tensor_create(pctx, 1, &one, NULL);
+    clcnn_labels *labels = NULL;
+    const int32_t classes[3] = {1, 7, 4};
+    TS_ASSERT_OK(pctx, clcnn_labels_create(pctx, batch, 10, &labels));
+    TS_ASSERT_OK(pctx, clcnn_labels_write(labels, classes, batch));
+    const clcnn_tensor *logits = NULL;
+    TS_ASSERT_OK(pctx, clcnn_net_forward(net, input, &logits));
+    TS_ASSERT_OK(pctx, clcnn_net_loss(net, labels, loss));
+    TS_ASSERT_OK(pctx, clcnn_net_backward(net));
+
+    size_t count = clcnn_net_parameter_count(net), nonzero = 0;
+    assert_int_equal(count, 12);
+    clcnn_tensor *params[12], *grads[12];
+    float *before[12], *grad_values[12];
+    for (size_t i = 0; i < count; i++) {
+        clcnn_net_tensor t;
+        TS_ASSERT_OK(pctx, clcnn_net_parameter(net, i, &t));
+        params[i] = t.value;
+        grads[i] = t.grad;
+        before[i] = ts_tensor_read_all(params[i]);
+        grad_values[i] = ts_tensor_read_all(grads[i]);
+        for (size_t e = 0; e < clcnn_tensor_numel(grads[i]); e++)
+            nonzero += grad_values[i][e] != 0.0f;
+    }
+    assert_true(nonzero > 0);
+
+    const float lr = 0.125f;
+    clcnn_sgd_params sgd = clcnn_sgd_params_default();
+    sgd.lr = lr;
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(pctx, clcnn_optimizer_create_sgd(pctx, &sgd, count, params, grads, &opt));
+    uint64_t updates = 0, fills = 0;
+    TS_ASSERT_OK(pctx, clcnn_context_profile_start(pctx));
+    TS_ASSERT_OK(pctx, clcnn_optimizer_step(opt));
+    assert_int_equal(profiled_launches(pctx, "sgd_step", &updates), 1);
+    assert_int_equal(updates, 1);
+    for (size_t i = 0; i < count; i++) {
+        size_t n = clcnn_tensor_numel(params[i]);
+        float *after = ts_tensor_read_all(params[i]);
+        float *expected = ts_malloc(n * sizeof *expected);
+        for (size_t e = 0; e < n; e++) {
+            float step = lr * grad_values[i][e];
+            expected[e] = before[i][e] - step;
+        }
+        TS_ASSERT_FLOATS_IDENTICAL(after, expected, n);
+        free(after);
+        free(expected);
+    }
+
+    TS_ASSERT_OK(pctx, clcnn_context_profile_start(pctx));
+    TS_ASSERT_OK(pctx, clcnn_net_zero_grad(net));
+    assert_int_equal(profiled_launches(pctx, "fill_float", &fills), 1);
+    assert_int_equal(fills, 1);
+    for (size_t i = 0; i < count; i++) {
+        float *zeroed = ts_tensor_read_all(grads[i]);
+        for (size_t e = 0; e < clcnn_tensor_numel(grads[i]); e++)
+            if (zeroed[e] != 0.0f) {
+                print_error("%zu: gradient element %zu is %g after zero_grad\n", i, e,
+                            (double)zeroed[e]);
+                fail();
+            }
+        free(zeroed);
+        free(before[i]);
+        free(grad_values[i]);
+    }
+    clcnn_optimizer_destroy(opt);
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(loss);
+    clcnn_tensor_destroy(input);
+    free(pixels);
+    clcnn_net_destroy(net);
+    clcnn_context_destroy(pctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parameter_names),
@@ -516,6 +828,8 @@ int main(void) {
         cmocka_unit_test(test_training_run),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_fused_matches_unfused),
+        cmocka_unit_test(test_zero_grad_and_step_one_launch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

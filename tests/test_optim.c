@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clcnn/optim.h"
+#include "clcnn/profile.h"
 #include "nn/optim_internal.h"
 #include "ref/optim_ref.h"
 
@@ -835,6 +836,289 @@ static void test_bad_calls(void **state) {
     clcnn_tensor_destroy(grad);
 }
 
+/* ---------------------------------------------------------------- fused path */
+
+/* The set_shapes tensors twice: as views of a parameter arena and a gradient
+ * arena laid out as a network lays them out (each at the next multiple of
+ * the view alignment, zero gaps, arenas marked), and as separate tensors
+ * with the same values. */
+typedef struct arena_set {
+    clcnn_context *ctx;
+    size_t count, align, total;
+    size_t offset[MAX_TENSORS], numel[MAX_TENSORS];
+    clcnn_tensor *param_arena, *grad_arena;
+    clcnn_tensor *views[2][MAX_TENSORS];    /* [0] parameters, [1] gradients */
+    clcnn_tensor *separate[2][MAX_TENSORS]; /* the same, as ordinary tensors */
+} arena_set;
+
+static clcnn_tensor *zero_arena(clcnn_context *ctx, size_t total) {
+    float *zeros = calloc(total, sizeof *zeros);
+    assert_non_null(zeros);
+    clcnn_tensor *arena =
+        ts_vector_create(ctx, total, zeros); /* host-written: see prepare_states */
+    free(zeros);
+    arena->storage->arena = 1;
+    return arena;
+}
+
+static void arena_set_create(clcnn_context *ctx, arena_set *a, uint32_t seed) {
+    memset(a, 0, sizeof *a);
+    a->ctx = ctx;
+    a->count = ts_small() ? MAX_TENSORS - 1 : MAX_TENSORS;
+    size_t align_bytes = 0;
+    TS_ASSERT_OK(ctx, clcnn__view_alignment(ctx, &align_bytes));
+    a->align = align_bytes / sizeof(float);
+    for (size_t i = 0; i < a->count; i++) {
+        a->numel[i] = 1;
+        for (size_t d = 0; d < set_shapes[i][0]; d++)
+            a->numel[i] *= set_shapes[i][1 + d];
+        a->offset[i] = clcnn__round_up(a->total, a->align);
+        a->total = a->offset[i] + a->numel[i];
+    }
+    a->param_arena = zero_arena(ctx, a->total);
+    a->grad_arena = zero_arena(ctx, a->total);
+    for (size_t i = 0; i < a->count; i++) {
+        const size_t ndim = set_shapes[i][0], *dims = &set_shapes[i][1];
+        TS_ASSERT_OK(ctx, clcnn__storage_view(a->param_arena->storage, a->offset[i], ndim, dims,
+                                              &a->views[0][i]));
+        TS_ASSERT_OK(ctx, clcnn__storage_view(a->grad_arena->storage, a->offset[i], ndim, dims,
+                                              &a->views[1][i]));
+        float *values = ts_random_floats(a->numel[i], seed + 7u * (uint32_t)i, -1.0f, 1.0f);
+        a->separate[0][i] = ts_tensor_create(ctx, ndim, dims, values);
+        a->separate[1][i] = ts_tensor_filled(ctx, ndim, dims, 0.0f);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(a->views[0][i], 0, values, a->numel[i]));
+        free(values);
+    }
+}
+
+static void arena_set_grads(arena_set *a, uint32_t seed) {
+    for (size_t i = 0; i < a->count; i++) {
+        float *g = ts_random_floats(a->numel[i], seed + 13u * (uint32_t)i, -1.0f, 1.0f);
+        TS_ASSERT_OK(a->ctx, clcnn_tensor_write(a->views[1][i], 0, g, a->numel[i]));
+        TS_ASSERT_OK(a->ctx, clcnn_tensor_write(a->separate[1][i], 0, g, a->numel[i]));
+        free(g);
+    }
+}
+
+static void arena_set_destroy(arena_set *a) {
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < a->count; i++) {
+            clcnn_tensor_destroy(a->views[k][i]);
+            clcnn_tensor_destroy(a->separate[k][i]);
+        }
+    clcnn_tensor_destroy(a->param_arena);
+    clcnn_tensor_destroy(a->grad_arena);
+}
+
+/* Under Oclgrind, the state arenas (gaps included) once more written with
+ * zeros from the host, for the reason prepare_states gives. */
+static void prepare_state_arenas(clcnn_context *ctx, clcnn_optimizer *opt) {
+    if (!ts_oclgrind(ctx))
+        return;
+    for (size_t k = 0; k < clcnn_optimizer_state_count(opt); k++) {
+        clcnn_optimizer_state st;
+        TS_ASSERT_OK(ctx, clcnn_optimizer_state_get(opt, k, &st));
+        const clcnn__storage *arena = st.tensor->storage->parent;
+        if (arena == NULL)
+            continue;
+        void *zeros = calloc(1, arena->bytes);
+        assert_non_null(zeros);
+        assert_int_equal(clEnqueueWriteBuffer(ctx->queue, arena->mem, CL_TRUE, 0, arena->bytes,
+                                              zeros, 0, NULL, NULL),
+                         CL_SUCCESS);
+        free(zeros);
+    }
+}
+
+/* The kernel launches of one step. */
+static uint64_t step_launches(clcnn_context *ctx, clcnn_optimizer *opt) {
+    clcnn_profile *profile = NULL;
+    TS_ASSERT_OK(ctx, clcnn_context_profile_start(ctx));
+    TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
+    TS_ASSERT_OK(ctx, clcnn_context_profile_stop(ctx, &profile));
+    clcnn_profile_totals totals;
+    TS_ASSERT_OK(ctx, clcnn_profile_totals_get(profile, &totals));
+    clcnn_profile_destroy(profile);
+    return totals.launches;
+}
+
+/* The parameters and states of two optimizers hold the same bits. */
+static void assert_optimizers_identical(clcnn_optimizer *x, clcnn_tensor *const *x_params,
+                                        clcnn_optimizer *y, clcnn_tensor *const *y_params,
+                                        size_t count) {
+    for (size_t i = 0; i < count; i++)
+        assert_tensors_identical(x_params[i], y_params[i]);
+    assert_int_equal(clcnn_optimizer_state_count(x), clcnn_optimizer_state_count(y));
+    for (size_t k = 0; k < clcnn_optimizer_state_count(x); k++) {
+        clcnn_optimizer_state a, b;
+        assert_int_equal(clcnn_optimizer_state_get(x, k, &a), CLCNN_OK);
+        assert_int_equal(clcnn_optimizer_state_get(y, k, &b), CLCNN_OK);
+        assert_string_equal(a.name, b.name);
+        assert_tensors_identical(a.tensor, b.tensor);
+    }
+}
+
+/* Every element of the arena outside the views is still exactly 0. */
+static void assert_gaps_zero(const arena_set *a, const clcnn_tensor *arena) {
+    float *all = ts_tensor_read_all(arena);
+    size_t end = 0;
+    for (size_t i = 0; i <= a->count; i++) {
+        size_t start = i < a->count ? a->offset[i] : a->total;
+        for (size_t e = end; e < start; e++)
+            if (all[e] != 0.0f) {
+                print_error("gap element %zu holds %.9g\n", e, (double)all[e]);
+                fail();
+            }
+        end = i < a->count ? start + a->numel[i] : end;
+    }
+    free(all);
+}
+
+/* Picks tensors of an arena_set by index (order and subset). */
+static void pick(const arena_set *a, int separate, const size_t *order, size_t count,
+                 clcnn_tensor **params, clcnn_tensor **grads) {
+    for (size_t i = 0; i < count; i++) {
+        params[i] = separate ? a->separate[0][order[i]] : a->views[0][order[i]];
+        grads[i] = separate ? a->separate[1][order[i]] : a->views[1][order[i]];
+    }
+}
+
+typedef struct fused_case {
+    int adam; /* 0: sgd below, 1: adam below */
+    clcnn_sgd_params sgd;
+    clcnn_adam_params adam_params;
+    unsigned width; /* 0: the device's choice */
+} fused_case;
+
+static fused_case sgd_case(clcnn_sgd_params p, unsigned width) {
+    fused_case c;
+    memset(&c, 0, sizeof c);
+    c.sgd = p;
+    c.width = width;
+    return c;
+}
+
+static fused_case adam_case(clcnn_adam_params p, unsigned width) {
+    fused_case c;
+    memset(&c, 0, sizeof c);
+    c.adam = 1;
+    c.adam_params = p;
+    c.width = width;
+    return c;
+}
+
+static clcnn_optimizer *make_optimizer(clcnn_context *ctx, const fused_case *c, size_t count,
+                                       clcnn_tensor **params, clcnn_tensor **grads) {
+    clcnn_optimizer *opt = NULL;
+    if (c->adam)
+        TS_ASSERT_OK(ctx,
+                     clcnn_optimizer_create_adam(ctx, &c->adam_params, count, params, grads, &opt));
+    else
+        TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &c->sgd, count, params, grads, &opt));
+    if (c->width != 0)
+        TS_ASSERT_OK(ctx, clcnn__optimizer_set_width(opt, c->width));
+    prepare_states(ctx, opt);
+    prepare_state_arenas(ctx, opt);
+    return opt;
+}
+
+/* The optimizer over the views listed in `order` against one over the
+ * separate tensors in the same order: `fused` says whether a step must be
+ * one launch (else one per tensor); the bits agree after every step, and
+ * the arenas' gaps stay 0. */
+static void run_fused_case(clcnn_context *ctx, const fused_case *c, const size_t *order,
+                           size_t count, int fused, uint32_t seed) {
+    arena_set a;
+    arena_set_create(ctx, &a, seed);
+    if (order == NULL) {
+        static const size_t all[MAX_TENSORS] = {0, 1, 2, 3, 4};
+        order = all;
+        count = a.count;
+    }
+    clcnn_tensor *view_params[MAX_TENSORS], *view_grads[MAX_TENSORS];
+    clcnn_tensor *sep_params[MAX_TENSORS], *sep_grads[MAX_TENSORS];
+    pick(&a, 0, order, count, view_params, view_grads);
+    pick(&a, 1, order, count, sep_params, sep_grads);
+    clcnn_optimizer *on_views = make_optimizer(ctx, c, count, view_params, view_grads);
+    clcnn_optimizer *on_separate = make_optimizer(ctx, c, count, sep_params, sep_grads);
+    for (int step = 0; step < 4; step++) {
+        arena_set_grads(&a, seed + 100u * (uint32_t)(step + 1));
+        assert_int_equal(step_launches(ctx, on_views), fused ? 1 : count);
+        assert_int_equal(step_launches(ctx, on_separate), count);
+        assert_optimizers_identical(on_views, view_params, on_separate, sep_params, count);
+    }
+    assert_gaps_zero(&a, a.param_arena);
+    assert_gaps_zero(&a, a.grad_arena);
+    clcnn_optimizer_destroy(on_views);
+    clcnn_optimizer_destroy(on_separate);
+    arena_set_destroy(&a);
+}
+
+static clcnn_context *profiling_context(void) {
+    clcnn_context_options options = clcnn_context_options_default();
+    options.enable_profiling = 1;
+    return ts_context_create_with(&options);
+}
+
+/* Views laid out as a network's: one launch per step for every kind of
+ * update and kernel width, bit-identical to the per-tensor path. */
+static void test_fused_matches_per_tensor(void **state) {
+    (void)state;
+    clcnn_context *ctx = profiling_context();
+    const fused_case cases[] = {
+        sgd_case(sgd(0.1, 0.0, 0.0, 0.0, 0), 0),
+        sgd_case(sgd(0.05, 0.9, 0.0, 1e-2, 1), 0),
+        sgd_case(sgd(0.05, 0.9, 0.3, 1e-2, 0), 4),
+        adam_case(adam(0.01, 0.9, 0.999, 0.0, 0, 0), 0),
+        adam_case(adam(0.01, 0.9, 0.99, 0.1, 0, 1), 8),
+        adam_case(adam(0.01, 0.8, 0.5, 0.1, 1, 1), 16),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_fused_case(ctx, &cases[i], NULL, 0, 1, 5001u + 10u * (uint32_t)i);
+    clcnn_context_destroy(ctx);
+}
+
+/* A consecutive run of the views is still fused; views out of order, with
+ * one left out, or mixed with an ordinary tensor are updated one tensor at
+ * a time, with the same results; so are factors that could turn the gaps'
+ * zeros into NaN (Adam's eps of 0, a learning rate beyond float). */
+static void test_fused_fallbacks(void **state) {
+    (void)state;
+    clcnn_context *ctx = profiling_context();
+    const fused_case momentum = sgd_case(sgd(0.05, 0.9, 0.0, 1e-2, 0), 0);
+    const size_t run[] = {1, 2, 3}, reversed[] = {3, 2, 1, 0}, gap[] = {0, 2, 3};
+    run_fused_case(ctx, &momentum, run, 3, 1, 6001u);
+    run_fused_case(ctx, &momentum, reversed, 4, 0, 6002u);
+    run_fused_case(ctx, &momentum, gap, 3, 0, 6003u);
+    clcnn_adam_params no_eps = adam(0.01, 0.9, 0.999, 0.0, 0, 0);
+    no_eps.eps = 0.0;
+    const fused_case adam_no_eps = adam_case(no_eps, 0);
+    run_fused_case(ctx, &adam_no_eps, NULL, 0, 0, 6004u);
+    const fused_case huge_lr = sgd_case(sgd(1e300, 0.0, 0.0, 0.0, 0), 0);
+    run_fused_case(ctx, &huge_lr, NULL, 0, 0, 6005u);
+
+    arena_set a;
+    arena_set_create(ctx, &a, 6006u);
+    clcnn_tensor *params[2] = {a.views[0][0], a.separate[0][1]};
+    clcnn_tensor *grads[2] = {a.views[1][0], a.views[1][1]};
+    clcnn_optimizer *opt = make_optimizer(ctx, &momentum, 2, params, grads);
+    assert_int_equal(step_launches(ctx, opt), 2);
+    clcnn_optimizer_destroy(opt);
+    /* Views that overlap are refused like a tensor listed twice: a [7, 1]
+     * view inside the 945 elements of parameter 2. */
+    clcnn_tensor *overlapping = NULL;
+    TS_ASSERT_OK(ctx, clcnn__storage_view(a.param_arena->storage, a.offset[2] + a.align,
+                                          set_shapes[1][0], &set_shapes[1][1], &overlapping));
+    clcnn_tensor *twice[2] = {a.views[0][2], overlapping};
+    clcnn_tensor *twice_grads[2] = {a.views[1][2], a.separate[1][1]};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_optimizer_create_sgd(ctx, &momentum.sgd, 2, twice, twice_grads, &opt));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "overlap");
+    clcnn_tensor_destroy(overlapping);
+    arena_set_destroy(&a);
+    clcnn_context_destroy(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -859,6 +1143,8 @@ int main(void) {
         cmocka_unit_test(test_bad_hyper_parameters),
         cmocka_unit_test(test_bad_lists),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_fused_matches_per_tensor),
+        cmocka_unit_test(test_fused_fallbacks),
     };
     return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

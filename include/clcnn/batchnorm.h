@@ -44,9 +44,16 @@ typedef struct clcnn_batchnorm_params {
     /* Non-zero: PyTorch's momentum=None, a cumulative moving average with
      * weight 1 / num_batches_tracked; `momentum` is then not used. */
     int cumulative_average;
+    /* Non-zero: a ReLU fused into the forwards (training and eval), which
+     * then output max(y, 0) in one pass (NaN kept, the same bits as
+     * clcnn_activation_forward's ReLU on the unfused output). Its gradient
+     * is clcnn_batchnorm_backward_relu. Not used by the fold and the eval
+     * affine (the ReLU stays the caller's there). */
+    int relu;
 } clcnn_batchnorm_params;
 
-/* eps 1e-5, momentum 0.1, cumulative_average 0 (PyTorch's defaults). */
+/* eps 1e-5, momentum 0.1, cumulative_average 0, relu 0 (PyTorch's
+ * defaults, no fused ReLU). */
 CLCNN_API clcnn_batchnorm_params clcnn_batchnorm_params_default(void);
 
 /* The running statistics of one batch-norm layer (PyTorch's buffers). The
@@ -103,6 +110,34 @@ CLCNN_API clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const cl
                                                 const clcnn_tensor *save_invstd, clcnn_tensor *dx,
                                                 clcnn_tensor *dgamma, clcnn_tensor *dbeta,
                                                 clcnn_grad_mode param_grad_mode);
+
+/* The backward of the forward with params.relu set: as
+ * clcnn_batchnorm_backward with dy replaced by dy masked where the fused
+ * forward's output y is <= 0 (the gradient of the ReLU from its output, +0
+ * there, as clcnn_activation_backward), without storing the masked dy.
+ * y has x's shape; dx may also be y itself. The same bits as
+ * clcnn_activation_backward then clcnn_batchnorm_backward. */
+CLCNN_API clcnn_status clcnn_batchnorm_backward_relu(
+    clcnn_context *context, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
+    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
+    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode);
+
+/* Eval-mode batch norm as a per-channel affine y = x * scale + shift, for
+ * fusing it into the layer before (clcnn_conv2d_forward_fused's epilogue):
+ * scale = gamma / sqrt(running_var + eps), shift = beta - running_mean *
+ * scale, computed on the device from the current parameters (so call it
+ * again after they change). gamma and beta are optional (1, 0); state is
+ * required; scale and shift are [C], C = running_mean's length, required,
+ * and must not share memory with each other (CLCNN_ERROR_INVALID_ARGUMENT);
+ * either may be an input itself (in place). Rounds differently from
+ * clcnn_batchnorm_forward_eval's (x - mean) * scale + beta: the two agree to
+ * a few ulp of |x * scale| + |mean * scale| + |beta|. */
+CLCNN_API clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
+                                                   const clcnn_batchnorm_params *params,
+                                                   const clcnn_tensor *gamma,
+                                                   const clcnn_tensor *beta,
+                                                   const clcnn_batchnorm_state *state,
+                                                   clcnn_tensor *scale, clcnn_tensor *shift);
 
 /* Folds eval-mode batch norm into the convolution (or dense layer) before
  * it, so that conv(x, folded_weight, folded_bias) = batchnorm_eval(conv(x,

@@ -39,9 +39,10 @@
 extern "C" {
 #endif
 
-/* Values of clcnn_conv2d_params.algorithm. AUTO picks per device type and
- * shape from the library's table (today: DIRECT on CPUs where it applies,
- * else GENERAL; TILED on GPUs; GENERAL elsewhere); the others force one
+/* Values of clcnn_conv2d_params.algorithm. AUTO takes what the auto-tuner
+ * stored for this device, pass and shape (clcnn/tune.h), else picks per
+ * device type from the library's built-in table (today: DIRECT on CPUs where
+ * it applies, else GENERAL; TILED on GPUs; GENERAL elsewhere); the others force one
  * implementation (for tuning and tests) and give CLCNN_ERROR_UNSUPPORTED
  * where it does not accept the parameters. Results of different algorithms
  * agree to rounding. */
@@ -85,6 +86,47 @@ CLCNN_API clcnn_status clcnn_conv2d_forward(clcnn_context *context,
                                             const clcnn_conv2d_params *params,
                                             const clcnn_tensor *x, const clcnn_tensor *w,
                                             const clcnn_tensor *bias, clcnn_tensor *y);
+
+/* Activations the forward's epilogue can apply. */
+typedef enum clcnn_conv2d_activation {
+    CLCNN_CONV2D_ACTIVATION_NONE = 0,
+    /* max(v, 0), NaN kept: the same bits as clcnn_activation_forward's ReLU
+     * on the unfused output. */
+    CLCNN_CONV2D_ACTIVATION_RELU = 1
+} clcnn_conv2d_activation;
+
+/* A per-output-channel epilogue fused into the forward (e.g. eval-mode
+ * batch norm as scale = gamma / sqrt(running_var + eps), shift = beta -
+ * running_mean * scale, see clcnn_batchnorm_eval_affine, then a ReLU):
+ *   v[n,k,i,j] = act((conv(x, w)[n,k,i,j] + bias[k]) * scale[k] + shift[k]),
+ * and y = v, or with max_pool y = the 2x2 max pool of stride 2 of v (floor
+ * mode: an odd last row or column is dropped; NaN wins, the same bits as
+ * clcnn_pool2d_forward's max pool), y then [N, K, HO / 2, WO / 2] (HO and
+ * WO at least 2). The struct only borrows the tensors. */
+typedef struct clcnn_conv2d_epilogue {
+    const clcnn_tensor *scale; /* [K], or NULL: 1 */
+    const clcnn_tensor *shift; /* [K], or NULL: 0 */
+    int activation;            /* a clcnn_conv2d_activation */
+    int max_pool;              /* non-zero: the 2x2 max pool above */
+} clcnn_conv2d_epilogue;
+
+/* No scale, no shift, no activation, no pool: the plain forward. */
+CLCNN_API clcnn_conv2d_epilogue clcnn_conv2d_epilogue_default(void);
+
+/* clcnn_conv2d_forward followed by `epilogue` (NULL: the default), in the
+ * convolution kernel's own stores on the DIRECT path and as one extra pass
+ * on the others (over y in place, or from a pooled workspace). Errors as for
+ * the forward (y's shape being the pooled one with max_pool), and:
+ * an unknown activation, or y sharing memory with scale or shift:
+ * CLCNN_ERROR_INVALID_ARGUMENT; scale or shift not [K]:
+ * CLCNN_ERROR_INVALID_SHAPE; either of another context:
+ * CLCNN_ERROR_CONTEXT_MISMATCH. */
+CLCNN_API clcnn_status clcnn_conv2d_forward_fused(clcnn_context *context,
+                                                  const clcnn_conv2d_params *params,
+                                                  const clcnn_tensor *x, const clcnn_tensor *w,
+                                                  const clcnn_tensor *bias,
+                                                  const clcnn_conv2d_epilogue *epilogue,
+                                                  clcnn_tensor *y);
 
 /* dx = dL/dx from dy = dL/dy [N, K, HO, WO] and w; dx has x's shape. mode
  * CLCNN_GRAD_OVERWRITE sets dx, CLCNN_GRAD_ACCUMULATE adds onto it (for an

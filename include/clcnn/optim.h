@@ -34,8 +34,12 @@
  * correctly rounded). Results are deterministic on a given device: each
  * element is updated by one work-item, with no reductions.
  *
- * One kernel launch per parameter tensor (bandwidth-bound, vectorised). A
- * fused version that updates every parameter in a single launch is planned.
+ * Bandwidth-bound, vectorised kernels. A step is one kernel launch over
+ * every parameter when the parameters and gradients are those of a
+ * clcnn_net, listed in its order (or a consecutive run of them): the network
+ * keeps them in two buffers, and the optimizer its state likewise; for other
+ * tensors, or with factors that are not finite or Adam's eps of 0, it is one
+ * launch per parameter tensor. Both give the same bits.
  * Like every op, clcnn_optimizer_step only enqueues work (no host reads, no
  * allocation); errors the device raises surface at the next blocking call. */
 #ifndef CLCNN_OPTIM_H

@@ -45,6 +45,8 @@ void clcnn_net_destroy(clcnn_net *net) {
     clcnn__net_release_batch(net);
     for (size_t i = 0; i < net->layer_count; i++)
         release_parameters(&net->layers[i]);
+    clcnn_tensor_destroy(net->value_arena);
+    clcnn_tensor_destroy(net->grad_arena);
     free(net->layers);
     free(net->parameters);
     free(net);
@@ -311,50 +313,100 @@ clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t channels, size
 
 /* -------------------------------------------------------------- parameters */
 
-static clcnn_status make_tensor(clcnn_context *ctx, size_t ndim, const size_t *dims,
-                                clcnn_tensor **out) {
-    return clcnn_tensor_create(ctx, ndim, dims, out);
-}
-
-/* Weight [K, C/groups, kh, kw] or [out, in], bias [K]. */
-static clcnn_status create_weights(clcnn_context *ctx, clcnn__layer *layer) {
-    size_t dims[4], ndim;
+/* The shapes of a layer's trainable parameters in state-dict order: conv
+ * weight [K, C/groups, kh, kw] and bias [K], dense weight [out, in] and bias
+ * [out], batch norm gamma and beta [C]. Returns how many (0 to 2). */
+static size_t parameter_shapes(const clcnn__layer *layer, size_t ndim[2], size_t dims[2][4]) {
     if (layer->kind == CLCNN_LAYER_CONV2D) {
         size_t groups = layer->conv.groups ? layer->conv.groups : 1;
         size_t conv_dims[4] = {layer->out_dims[0], layer->in_dims[0] / groups, layer->kernel_h,
                                layer->kernel_w};
-        memcpy(dims, conv_dims, sizeof conv_dims);
-        ndim = 4;
+        memcpy(dims[0], conv_dims, sizeof conv_dims);
+        ndim[0] = 4;
+    } else if (layer->kind == CLCNN_LAYER_DENSE) {
+        dims[0][0] = layer->out_dims[0];
+        dims[0][1] = layer->in_dims[0];
+        ndim[0] = 2;
+    } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
+        dims[0][0] = layer->in_dims[0];
+        ndim[0] = 1;
     } else {
-        dims[0] = layer->out_dims[0];
-        dims[1] = layer->in_dims[0];
-        ndim = 2;
+        return 0;
     }
-    clcnn_status status = make_tensor(ctx, ndim, dims, &layer->weight);
-    if (status == CLCNN_OK)
-        status = make_tensor(ctx, ndim, dims, &layer->weight_grad);
-    if (status == CLCNN_OK && layer->has_bias)
-        status = make_tensor(ctx, 1, dims, &layer->bias);
-    if (status == CLCNN_OK && layer->has_bias)
-        status = make_tensor(ctx, 1, dims, &layer->bias_grad);
-    return status;
+    dims[1][0] = dims[0][0];
+    ndim[1] = 1;
+    return layer->kind == CLCNN_LAYER_BATCHNORM || layer->has_bias ? 2 : 1;
 }
 
-static clcnn_status create_batchnorm(clcnn_context *ctx, clcnn__layer *layer) {
-    size_t channels = layer->in_dims[0];
-    layer->has_bias = 1;
-    clcnn_status status = make_tensor(ctx, 1, &channels, &layer->weight);
+static size_t element_count(size_t ndim, const size_t *dims) {
+    size_t count = 1;
+    for (size_t i = 0; i < ndim; i++)
+        count *= dims[i];
+    return count;
+}
+
+/* Where parameters and gradients are made: views of the network's value and
+ * gradient arenas, each tensor at the next multiple of `align` elements (the
+ * layout an optimizer updates in one launch, src/nn/optim.c), or separate
+ * tensors when no arena was made. */
+typedef struct param_placement {
+    clcnn_tensor *values, *grads; /* the arenas, or NULL */
+    size_t align, used;
+} param_placement;
+
+/* Elements of an arena holding every parameter of the network; 0 when the
+ * byte size overflows. */
+static size_t arena_elements(const clcnn_net *net, size_t align) {
+    size_t end = 0;
+    for (size_t i = 0; i < net->layer_count; i++) {
+        size_t ndim[2], dims[2][4];
+        size_t count = parameter_shapes(&net->layers[i], ndim, dims);
+        for (size_t j = 0; j < count; j++) {
+            size_t start = clcnn__round_up(end, align);
+            size_t numel = element_count(ndim[j], dims[j]);
+            if (start < end || numel > SIZE_MAX / sizeof(float) - start)
+                return 0;
+            end = start + numel;
+        }
+    }
+    return end;
+}
+
+/* The two arenas (zero-filled, gaps included, and marked so), unless the
+ * parameters would not fit in one allocation of the device. */
+static clcnn_status make_arenas(clcnn_net *net, param_placement *place) {
+    memset(place, 0, sizeof *place);
+    size_t align_bytes = 0;
+    clcnn_status status = clcnn__view_alignment(net->ctx, &align_bytes);
+    if (status != CLCNN_OK)
+        return status;
+    place->align = align_bytes / sizeof(float);
+    size_t total = arena_elements(net, place->align);
+    if (total == 0 || total * sizeof(float) > net->ctx->info.max_alloc_bytes)
+        return CLCNN_OK;
+    status = clcnn_tensor_create(net->ctx, 1, &total, &net->value_arena);
     if (status == CLCNN_OK)
-        status = make_tensor(ctx, 1, &channels, &layer->bias);
-    if (status == CLCNN_OK)
-        status = make_tensor(ctx, 1, &channels, &layer->weight_grad);
-    if (status == CLCNN_OK)
-        status = make_tensor(ctx, 1, &channels, &layer->bias_grad);
-    if (status == CLCNN_OK)
-        status = clcnn_batchnorm_state_init(ctx, channels, &layer->bn_state);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->weight, 1.0f);
-    return status;
+        status = clcnn_tensor_create(net->ctx, 1, &total, &net->grad_arena);
+    if (status != CLCNN_OK)
+        return status;
+    net->value_arena->storage->arena = 1;
+    net->grad_arena->storage->arena = 1;
+    place->values = net->value_arena;
+    place->grads = net->grad_arena;
+    return CLCNN_OK;
+}
+
+static clcnn_status make_pair(clcnn_context *ctx, param_placement *place, size_t ndim,
+                              const size_t *dims, clcnn_tensor **value, clcnn_tensor **grad) {
+    if (place->values == NULL) {
+        clcnn_status status = clcnn_tensor_create(ctx, ndim, dims, value);
+        return status == CLCNN_OK ? clcnn_tensor_create(ctx, ndim, dims, grad) : status;
+    }
+    size_t start = clcnn__round_up(place->used, place->align);
+    place->used = start + element_count(ndim, dims);
+    clcnn_status status = clcnn__storage_view(place->values->storage, start, ndim, dims, value);
+    return status == CLCNN_OK ? clcnn__storage_view(place->grads->storage, start, ndim, dims, grad)
+                              : status;
 }
 
 static clcnn_status add_parameter(clcnn_net *net, const char *name, clcnn_tensor *value,
@@ -368,19 +420,45 @@ static clcnn_status add_parameter(clcnn_net *net, const char *name, clcnn_tensor
     return CLCNN_OK;
 }
 
-static clcnn_status create_layer_parameters(clcnn_net *net, clcnn__layer *layer) {
+static clcnn_status create_layer_parameters(clcnn_net *net, param_placement *place,
+                                            clcnn__layer *layer) {
+    size_t ndim[2], dims[2][4];
+    size_t count = parameter_shapes(layer, ndim, dims);
+    clcnn_tensor **values[2] = {&layer->weight, &layer->bias};
+    clcnn_tensor **grads[2] = {&layer->weight_grad, &layer->bias_grad};
+    const char *names[2] = {layer->names.weight, layer->names.bias};
     clcnn_status status = CLCNN_OK;
-    if (layer->kind == CLCNN_LAYER_CONV2D || layer->kind == CLCNN_LAYER_DENSE)
-        status = create_weights(net->ctx, layer);
-    else if (layer->kind == CLCNN_LAYER_BATCHNORM)
-        status = create_batchnorm(net->ctx, layer);
-    else
-        return CLCNN_OK;
-    if (status == CLCNN_OK)
-        status = add_parameter(net, layer->names.weight, layer->weight, layer->weight_grad);
-    if (status == CLCNN_OK && layer->has_bias)
-        status = add_parameter(net, layer->names.bias, layer->bias, layer->bias_grad);
+    for (size_t j = 0; j < count && status == CLCNN_OK; j++) {
+        status = make_pair(net->ctx, place, ndim[j], dims[j], values[j], grads[j]);
+        if (status == CLCNN_OK)
+            status = add_parameter(net, names[j], *values[j], *grads[j]);
+    }
+    if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM) {
+        layer->has_bias = 1;
+        status = clcnn_batchnorm_state_init(net->ctx, layer->in_dims[0], &layer->bn_state);
+        if (status == CLCNN_OK)
+            status = clcnn_tensor_fill(layer->weight, 1.0f);
+    }
     return status;
+}
+
+/* Undoes a failed clcnn__net_create_parameters, so that a later call starts
+ * afresh. */
+static void drop_parameters(clcnn_net *net) {
+    for (size_t i = 0; i < net->layer_count; i++) {
+        clcnn__layer *layer = &net->layers[i];
+        clcnn_tensor **tensors[4] = {&layer->weight, &layer->bias, &layer->weight_grad,
+                                     &layer->bias_grad};
+        for (size_t j = 0; j < 4; j++) {
+            clcnn_tensor_destroy(*tensors[j]);
+            *tensors[j] = NULL;
+        }
+        clcnn_batchnorm_state_release(&layer->bn_state);
+    }
+    clcnn_tensor_destroy(net->value_arena);
+    clcnn_tensor_destroy(net->grad_arena);
+    net->value_arena = net->grad_arena = NULL;
+    net->parameter_count = 0;
 }
 
 clcnn_status clcnn__net_create_parameters(clcnn_net *net) {
@@ -388,10 +466,13 @@ clcnn_status clcnn__net_create_parameters(clcnn_net *net) {
         return CLCNN_OK;
     if (net->layer_count == 0)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "the network has no layers");
-    for (size_t i = 0; i < net->layer_count; i++) {
-        clcnn_status status = create_layer_parameters(net, &net->layers[i]);
-        if (status != CLCNN_OK)
-            return status;
+    param_placement place;
+    clcnn_status status = make_arenas(net, &place);
+    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
+        status = create_layer_parameters(net, &place, &net->layers[i]);
+    if (status != CLCNN_OK) {
+        drop_parameters(net);
+        return status;
     }
     net->initialised = 1;
     return CLCNN_OK;

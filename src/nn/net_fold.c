@@ -1,5 +1,8 @@
 /* The folded inference network: each batch norm merged into the convolution
- * or dense layer before it, dropout (the identity in evaluation) dropped. */
+ * or dense layer before it, dropout (the identity in evaluation) dropped.
+ * Being a network in eval mode, it runs through net_run.c's fusions: a
+ * folded convolution takes the ReLU and 2x2 max pool after it into its
+ * epilogue (bias + ReLU + pool in the convolution's stores). */
 #include <string.h>
 
 #include "nn/net_internal.h"

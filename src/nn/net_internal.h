@@ -50,6 +50,9 @@ typedef struct clcnn__layer {
      * layer's. */
     clcnn_tensor *output, *output_grad;
     clcnn_tensor *save_mean, *save_invstd;
+    /* Batch norm after a convolution: its eval-mode affine ([C] each),
+     * recomputed on every eval forward and fused into the convolution. */
+    clcnn_tensor *fused_scale, *fused_shift;
 } clcnn__layer;
 
 struct clcnn_net {
@@ -59,6 +62,11 @@ struct clcnn_net {
     size_t layer_count;
     clcnn_net_tensor *parameters; /* trainable, state-dict order */
     size_t parameter_count;
+    /* One buffer for every parameter value and one for every gradient, each
+     * parameter tensor a view into them (src/nn/net.c), so that zero_grad is
+     * one fill and an optimizer step one launch; NULL when they would not
+     * fit in one allocation (separate tensors then). */
+    clcnn_tensor *value_arena, *grad_arena;
     int training;
     int initialised; /* parameters exist (first forward or init done) */
     size_t batch;    /* the batch the per-batch memory is sized for; 0: none */

@@ -1,5 +1,16 @@
 /* Running a network: per-batch memory, forward, loss and backward. Every
- * call only enqueues work; nothing is read back. */
+ * call only enqueues work; nothing is read back.
+ *
+ * Fusions (the same results as the layers one by one, to rounding):
+ * - a ReLU after a batch norm runs inside it (params.relu), forward and
+ *   backward (clcnn_batchnorm_backward_relu), in both modes;
+ * - in eval mode a convolution takes the batch norm after it (as its
+ *   per-channel affine, recomputed from the current parameters on every
+ *   forward), a ReLU after either, and then a 2x2 max pool of stride 2 into
+ *   its epilogue; in training mode only a ReLU right after it (whose
+ *   backward stays separate: it needs only the output, which the fused
+ *   forward writes; pooling's backward needs its input, so no pool).
+ * A fusable ReLU is one written in place over its input. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +24,11 @@ static void release_layer_batch(clcnn__layer *layer) {
     clcnn_tensor_destroy(layer->output_grad);
     clcnn_tensor_destroy(layer->save_mean);
     clcnn_tensor_destroy(layer->save_invstd);
+    clcnn_tensor_destroy(layer->fused_scale);
+    clcnn_tensor_destroy(layer->fused_shift);
     clcnn_dropout_mask_destroy(layer->mask);
     layer->output = layer->output_grad = layer->save_mean = layer->save_invstd = NULL;
+    layer->fused_scale = layer->fused_shift = NULL;
     layer->mask = NULL;
 }
 
@@ -48,6 +62,11 @@ static clcnn_status allocate_layer_batch(clcnn_net *net, size_t index, size_t ba
         status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->save_mean);
         if (status == CLCNN_OK)
             status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->save_invstd);
+        if (status == CLCNN_OK && index > 0 && net->layers[index - 1].kind == CLCNN_LAYER_CONV2D) {
+            status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_scale);
+            if (status == CLCNN_OK)
+                status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_shift);
+        }
     }
     if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_DROPOUT)
         status = clcnn_dropout_mask_create(net->ctx, clcnn_tensor_numel(layer->output), NULL,
@@ -89,21 +108,104 @@ static clcnn_status check_input(clcnn_net *net, const clcnn_tensor *input) {
     return CLCNN_OK;
 }
 
+/* ----------------------------------------------------------------- fusion */
+
+/* Layer `index` is a ReLU written over its input's memory (so that a layer
+ * before it may write the ReLU's output in its place). */
+static int is_fusable_relu(const clcnn_net *net, size_t index) {
+    if (index == 0 || index >= net->layer_count)
+        return 0;
+    const clcnn__layer *layer = &net->layers[index];
+    return layer->kind == CLCNN_LAYER_ACTIVATION && layer->in_place &&
+           layer->activation.kind == CLCNN_ACTIVATION_RELU;
+}
+
+/* The batch norm at `index` runs the ReLU after it (both modes). */
+static int batchnorm_takes_relu(const clcnn_net *net, size_t index) {
+    return net->layers[index].kind == CLCNN_LAYER_BATCHNORM && is_fusable_relu(net, index + 1);
+}
+
+/* Layer `index` is a max pool of 2x2 windows, stride 2, no padding, whose
+ * output is the floor half of its input (the conv epilogue's pool). */
+static int is_fusable_pool(const clcnn_net *net, size_t index) {
+    if (index >= net->layer_count || net->layers[index].kind != CLCNN_LAYER_POOL2D)
+        return 0;
+    const clcnn__layer *layer = &net->layers[index];
+    const clcnn_pool2d_params *p = &layer->pool;
+    return p->mode == CLCNN_POOL2D_MAX && p->kernel_h == 2 && p->kernel_w == 2 &&
+           (p->stride_h == 0 || p->stride_h == 2) && (p->stride_w == 0 || p->stride_w == 2) &&
+           p->pad_h == 0 && p->pad_w == 0 && layer->in_ndim == 3 &&
+           layer->out_dims[1] == layer->in_dims[1] / 2 &&
+           layer->out_dims[2] == layer->in_dims[2] / 2 && layer->in_dims[1] >= 2 &&
+           layer->in_dims[2] >= 2;
+}
+
+/* The convolution at `index` in the current mode: *bn the batch norm it
+ * takes (eval only; NULL: none), *relu whether it takes a ReLU, *pool a max
+ * pool (eval only); returns the index of the last layer it computes. */
+static size_t conv_fusion(const clcnn_net *net, size_t index, clcnn__layer **bn, int *relu,
+                          int *pool) {
+    size_t last = index;
+    *bn = NULL;
+    if (!net->training && index + 1 < net->layer_count &&
+        net->layers[index + 1].kind == CLCNN_LAYER_BATCHNORM &&
+        net->layers[index + 1].fused_scale != NULL) {
+        *bn = &net->layers[index + 1];
+        last = index + 1;
+    }
+    *relu = is_fusable_relu(net, last + 1);
+    last += *relu ? 1 : 0;
+    *pool = !net->training && is_fusable_pool(net, last + 1);
+    return *pool ? last + 1 : last;
+}
+
 /* ----------------------------------------------------------------- forward */
 
+/* A convolution with what it takes of the layers after it (conv_fusion);
+ * *last is the last layer computed, whose output holds the result. */
+static clcnn_status forward_conv(clcnn_net *net, size_t index, const clcnn_tensor *x,
+                                 size_t *last) {
+    clcnn_context *ctx = net->ctx;
+    clcnn__layer *layer = &net->layers[index], *bn;
+    int relu, pool;
+    *last = conv_fusion(net, index, &bn, &relu, &pool);
+    clcnn_conv2d_epilogue epilogue = clcnn_conv2d_epilogue_default();
+    epilogue.activation = relu ? CLCNN_CONV2D_ACTIVATION_RELU : CLCNN_CONV2D_ACTIVATION_NONE;
+    epilogue.max_pool = pool;
+    clcnn_status status = CLCNN_OK;
+    if (bn != NULL) {
+        status = clcnn_batchnorm_eval_affine(ctx, &bn->bn, bn->weight, bn->bias, &bn->bn_state,
+                                             bn->fused_scale, bn->fused_shift);
+        epilogue.scale = bn->fused_scale;
+        epilogue.shift = bn->fused_shift;
+    }
+    if (status == CLCNN_OK)
+        status = clcnn_conv2d_forward_fused(ctx, &layer->conv, x, layer->weight, layer->bias,
+                                            &epilogue, net->layers[*last].output);
+    return status;
+}
+
+/* Batch norm, with the ReLU after it when batchnorm_takes_relu. */
+static clcnn_status forward_batchnorm(clcnn_net *net, size_t index, const clcnn_tensor *x) {
+    clcnn_context *ctx = net->ctx;
+    clcnn__layer *layer = &net->layers[index];
+    clcnn_batchnorm_params params = layer->bn;
+    params.relu = batchnorm_takes_relu(net, index);
+    if (net->training)
+        return clcnn_batchnorm_forward_train(ctx, &params, x, layer->weight, layer->bias,
+                                             &layer->bn_state, layer->output, layer->save_mean,
+                                             layer->save_invstd);
+    return clcnn_batchnorm_forward_eval(ctx, &params, x, layer->weight, layer->bias,
+                                        &layer->bn_state, layer->output);
+}
+
+/* The layers that need no fusion. */
 static clcnn_status forward_layer(clcnn_net *net, clcnn__layer *layer, const clcnn_tensor *x) {
     clcnn_context *ctx = net->ctx;
     switch (layer->kind) {
     case CLCNN_LAYER_CONV2D:
-        return clcnn_conv2d_forward(ctx, &layer->conv, x, layer->weight, layer->bias,
-                                    layer->output);
     case CLCNN_LAYER_BATCHNORM:
-        if (net->training)
-            return clcnn_batchnorm_forward_train(ctx, &layer->bn, x, layer->weight, layer->bias,
-                                                 &layer->bn_state, layer->output, layer->save_mean,
-                                                 layer->save_invstd);
-        return clcnn_batchnorm_forward_eval(ctx, &layer->bn, x, layer->weight, layer->bias,
-                                            &layer->bn_state, layer->output);
+        return CLCNN_OK; /* forward_conv, forward_batchnorm */
     case CLCNN_LAYER_ACTIVATION:
         return clcnn_activation_forward(ctx, &layer->activation, x, layer->output);
     case CLCNN_LAYER_POOL2D:
@@ -136,11 +238,17 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
     const clcnn_tensor *x = input;
     for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++) {
         clcnn__layer *layer = &net->layers[i];
-        if (i == 0 && layer->kind == CLCNN_LAYER_FLATTEN)
+        if (i == 0 && layer->kind == CLCNN_LAYER_FLATTEN) {
             status = clcnn_tensor_copy(layer->output, x);
-        else
+        } else if (layer->kind == CLCNN_LAYER_CONV2D) {
+            status = forward_conv(net, i, x, &i);
+        } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
+            status = forward_batchnorm(net, i, x);
+            i += batchnorm_takes_relu(net, i) ? 1 : 0;
+        } else {
             status = forward_layer(net, layer, x);
-        x = layer->output;
+        }
+        x = net->layers[i].output;
     }
     net->loss_ready = 0;
     if (status != CLCNN_OK)
@@ -223,9 +331,15 @@ static clcnn_status backward_data(clcnn_net *net, clcnn__layer *layer, const clc
 }
 
 /* Batch norm computes dx, dgamma and dbeta in one call; dgamma and dbeta
- * accumulate. */
-static clcnn_status backward_batchnorm(clcnn_net *net, clcnn__layer *layer, const clcnn_tensor *x,
+ * accumulate. With the ReLU after it fused, its output (the ReLU's) masks
+ * the gradient. */
+static clcnn_status backward_batchnorm(clcnn_net *net, size_t index, const clcnn_tensor *x,
                                        clcnn_tensor *dx) {
+    clcnn__layer *layer = &net->layers[index];
+    if (batchnorm_takes_relu(net, index))
+        return clcnn_batchnorm_backward_relu(
+            net->ctx, x, layer->output, layer->output_grad, layer->weight, layer->save_mean,
+            layer->save_invstd, dx, layer->weight_grad, layer->bias_grad, CLCNN_GRAD_ACCUMULATE);
     return clcnn_batchnorm_backward(net->ctx, x, layer->output_grad, layer->weight,
                                     layer->save_mean, layer->save_invstd, dx, layer->weight_grad,
                                     layer->bias_grad, CLCNN_GRAD_ACCUMULATE);
@@ -243,9 +357,11 @@ clcnn_status clcnn_net_backward(clcnn_net *net) {
         clcnn__layer *layer = &net->layers[i];
         const clcnn_tensor *x = i > 0 ? net->layers[i - 1].output : net->last_input;
         clcnn_tensor *dx = i > 0 ? net->layers[i - 1].output_grad : NULL;
+        if (is_fusable_relu(net, i) && batchnorm_takes_relu(net, i - 1))
+            continue; /* in the batch norm's backward */
         status = backward_parameters(net, layer, x);
         if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM)
-            status = backward_batchnorm(net, layer, x, dx);
+            status = backward_batchnorm(net, i, x, dx);
         else if (status == CLCNN_OK && dx != NULL)
             status = backward_data(net, layer, x, dx);
     }
@@ -257,6 +373,8 @@ clcnn_status clcnn_net_zero_grad(clcnn_net *net) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_status status = clcnn__net_create_parameters(net);
+    if (status == CLCNN_OK && net->grad_arena != NULL)
+        return clcnn_tensor_fill(net->grad_arena, 0.0f); /* one launch, gaps included */
     for (size_t i = 0; i < net->parameter_count && status == CLCNN_OK; i++)
         status = clcnn_tensor_fill(net->parameters[i].grad, 0.0f);
     return status;

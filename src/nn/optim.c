@@ -1,7 +1,16 @@
 /* SGD, Adam and AdamW on the kernels of cl/optim.cl (see
  * include/clcnn/optim.h): hyper-parameter checks with PyTorch's rules, state
  * tensors owned by the optimizer, scalar factors computed on the host in
- * double, one launch per parameter tensor. */
+ * double, and the launches: one over every parameter at once when the
+ * parameters and gradients are views laid out alike in two arenas (a
+ * network's, see src/nn/net.c), else one per parameter tensor.
+ *
+ * The fused launch also updates the alignment gaps between the views. The
+ * arenas keep them zero (clcnn__storage.arena), and an update of zeros
+ * gives zeros as long as every factor is finite and Adam's eps is not 0
+ * (0 / (sqrt(0) + 0) would be NaN); otherwise the step falls back to one
+ * launch per tensor. Each element goes through the same arithmetic either
+ * way, so both paths give bit-identical results. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +48,8 @@ static const optim_tuning *tuning_for(const clcnn_context *ctx) {
 
 typedef enum optimizer_kind { OPTIMIZER_SGD, OPTIMIZER_ADAM } optimizer_kind;
 
+#define MAX_STATES 3
+
 /* State names per kind, in state_get order (PyTorch's state_dict keys). */
 static const char *const sgd_state_names[] = {"momentum_buffer"};
 static const char *const adam_state_names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
@@ -54,7 +65,15 @@ struct clcnn_optimizer {
     clcnn_tensor **params; /* the caller's tensors, not owned */
     clcnn_tensor **grads;
     size_t states_per_param;
-    clcnn_tensor **states; /* owned: count * states_per_param */
+    clcnn_tensor **states; /* owned: count * states_per_param, views of state_arenas */
+    /* Owned: one buffer per state name holding the states of every
+     * parameter, laid out as arena_elements says (NULL: separate tensors). */
+    clcnn_tensor *state_arenas[MAX_STATES];
+    /* Fused path: views over every parameter and every gradient at once
+     * (with the gaps between them), span elements long; NULL when the
+     * parameters do not lie in one arena as the states do. */
+    clcnn_tensor *param_span, *grad_span;
+    size_t span;
     const char *kernel_name;
     cl_kernel kernel;
     unsigned width; /* elements per work-item (OPTIM_WIDTH) */
@@ -84,6 +103,10 @@ void clcnn_optimizer_destroy(clcnn_optimizer *optimizer) {
     if (optimizer->states != NULL)
         for (size_t i = 0; i < optimizer->count * optimizer->states_per_param; i++)
             clcnn_tensor_destroy(optimizer->states[i]);
+    for (size_t k = 0; k < MAX_STATES; k++)
+        clcnn_tensor_destroy(optimizer->state_arenas[k]);
+    clcnn_tensor_destroy(optimizer->param_span);
+    clcnn_tensor_destroy(optimizer->grad_span);
     free(optimizer->states);
     free(optimizer->params);
     free(optimizer->grads);
@@ -151,6 +174,18 @@ static int same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
     return 1;
 }
 
+/* Whether two tensors share elements: one storage, a buffer and a view of
+ * it, or overlapping views of one buffer. */
+static int overlap(const clcnn_tensor *a, const clcnn_tensor *b) {
+    const clcnn__storage *x = a->storage, *y = b->storage;
+    if (x == y || x->parent == y || y->parent == x)
+        return 1;
+    if (x->parent == NULL || x->parent != y->parent)
+        return 0;
+    return x->offset < y->offset + y->bytes / sizeof(float) &&
+           y->offset < x->offset + x->bytes / sizeof(float);
+}
+
 /* The (parameter, gradient) list: present, of this context, matching shapes,
  * no parameter twice. */
 static clcnn_status check_pairs(clcnn_context *ctx, const char *op, size_t count,
@@ -178,10 +213,10 @@ static clcnn_status check_pairs(clcnn_context *ctx, const char *op, size_t count
                                clcnn__shape_string(grads[i], b, sizeof b));
         }
         for (size_t j = 0; j < i; j++)
-            if (params[j]->storage == params[i]->storage)
+            if (overlap(params[j], params[i]))
                 return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                                    "%s: parameters %zu and %zu are the same tensor (or views of "
-                                   "one storage)",
+                                   "one storage, or overlap)",
                                    op, j, i);
     }
     return CLCNN_OK;
@@ -213,6 +248,82 @@ clcnn_status clcnn__optimizer_set_width(clcnn_optimizer *optimizer, unsigned wid
     return select_kernel(optimizer, width);
 }
 
+/* ------------------------------------------------------------------ layout */
+
+/* Elements in an arena holding the parameters' elements one after another,
+ * each starting at a multiple of `align` elements; 0 when the byte size
+ * overflows. */
+static size_t arena_elements(const clcnn_optimizer *opt, size_t align) {
+    size_t end = 0;
+    for (size_t i = 0; i < opt->count; i++) {
+        size_t start = clcnn__round_up(end, align);
+        if (start < end || opt->params[i]->numel > SIZE_MAX / sizeof(float) - start)
+            return 0;
+        end = start + opt->params[i]->numel;
+    }
+    return end;
+}
+
+/* Zero state tensors shaped as their parameters: per state name, views of
+ * one arena laid out as arena_elements says, so that a fused step can run
+ * over the arena whole; separate tensors when the arena would not fit in one
+ * allocation of the device. */
+static clcnn_status make_states(clcnn_optimizer *opt, size_t align) {
+    clcnn_context *ctx = opt->ctx;
+    size_t total = arena_elements(opt, align);
+    int in_arena = total != 0 && total * sizeof(float) <= ctx->info.max_alloc_bytes;
+    for (size_t k = 0; k < opt->states_per_param; k++) {
+        clcnn_status status = CLCNN_OK;
+        if (in_arena)
+            status = clcnn_tensor_create(ctx, 1, &total, &opt->state_arenas[k]);
+        size_t end = 0;
+        for (size_t i = 0; i < opt->count && status == CLCNN_OK; i++) {
+            const clcnn_tensor *param = opt->params[i];
+            clcnn_tensor **state = &opt->states[i * opt->states_per_param + k];
+            size_t start = clcnn__round_up(end, align);
+            end = start + param->numel;
+            if (in_arena)
+                status = clcnn__storage_view(opt->state_arenas[k]->storage, start, param->ndim,
+                                             param->dims, state);
+            else
+                status = clcnn_tensor_create(ctx, param->ndim, param->dims, state);
+        }
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return CLCNN_OK;
+}
+
+/* Decides the fused path: every parameter a view of one arena and every
+ * gradient of another, placed as the states are (from the first one's
+ * offset on), and the states in arenas. Then makes the two span views. */
+static clcnn_status plan_fused(clcnn_optimizer *opt, size_t align) {
+    if (opt->states_per_param != 0 && opt->state_arenas[0] == NULL)
+        return CLCNN_OK;
+    clcnn__storage *param_root = opt->params[0]->storage->parent;
+    clcnn__storage *grad_root = opt->grads[0]->storage->parent;
+    if (param_root == NULL || grad_root == NULL || !param_root->arena || !grad_root->arena ||
+        param_root == grad_root)
+        return CLCNN_OK;
+    size_t param_first = opt->params[0]->storage->offset;
+    size_t grad_first = opt->grads[0]->storage->offset;
+    size_t end = 0;
+    for (size_t i = 0; i < opt->count; i++) {
+        const clcnn__storage *param = opt->params[i]->storage, *grad = opt->grads[i]->storage;
+        size_t start = clcnn__round_up(end, align);
+        if (param->parent != param_root || grad->parent != grad_root ||
+            param->offset != param_first + start || grad->offset != grad_first + start)
+            return CLCNN_OK;
+        end = start + opt->params[i]->numel;
+    }
+    clcnn_status status = clcnn__storage_view(param_root, param_first, 1, &end, &opt->param_span);
+    if (status == CLCNN_OK)
+        status = clcnn__storage_view(grad_root, grad_first, 1, &end, &opt->grad_span);
+    if (status == CLCNN_OK)
+        opt->span = end;
+    return status;
+}
+
 /* Everything after the checks: the object, its arrays, zero state tensors
  * shaped as their parameters, and the kernel (built now, not at the first
  * step). */
@@ -231,12 +342,14 @@ static clcnn_status optimizer_make(clcnn_context *ctx, clcnn_optimizer *opt, siz
         return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     memcpy(opt->params, params, count * sizeof *params);
     memcpy(opt->grads, grads, count * sizeof *grads);
-    for (size_t i = 0; i < state_total; i++) {
-        const clcnn_tensor *param = params[i / opt->states_per_param];
-        clcnn_status status = clcnn_tensor_create(ctx, param->ndim, param->dims, &opt->states[i]);
-        if (status != CLCNN_OK)
-            return status;
-    }
+    size_t align = 0;
+    clcnn_status status = clcnn__view_alignment(ctx, &align);
+    if (status == CLCNN_OK)
+        status = make_states(opt, align / sizeof(float));
+    if (status == CLCNN_OK)
+        status = plan_fused(opt, align / sizeof(float));
+    if (status != CLCNN_OK)
+        return status;
     const optim_tuning *tuning = tuning_for(ctx);
     opt->kernel_name = kernel_name;
     opt->local_size = tuning->local_size;
@@ -334,10 +447,40 @@ typedef struct sgd_scalars {
     cl_uint first_step, nesterov;
 } sgd_scalars;
 
+/* The buffers of one launch: parameter `index`, or with index SIZE_MAX the
+ * spans of the fused path. */
+typedef struct launch_buffers {
+    cl_mem param, grad;
+    cl_mem state[MAX_STATES];
+    cl_ulong count;
+} launch_buffers;
+
+static launch_buffers buffers_for(const clcnn_optimizer *opt, size_t index) {
+    launch_buffers b;
+    memset(&b, 0, sizeof b);
+    int fused = index == SIZE_MAX;
+    b.param = (fused ? opt->param_span : opt->params[index])->storage->mem;
+    b.grad = (fused ? opt->grad_span : opt->grads[index])->storage->mem;
+    b.count = fused ? opt->span : opt->params[index]->numel;
+    for (size_t k = 0; k < opt->states_per_param; k++)
+        b.state[k] = (fused ? opt->state_arenas[k] : opt->states[index * opt->states_per_param + k])
+                         ->storage->mem;
+    return b;
+}
+
+/* Whether every float factor is finite: then an update of the zero gaps
+ * of the arenas leaves them zero (with Adam's eps > 0 too). */
+static int all_finite(const cl_float *values, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(values[i]))
+            return 0;
+    return 1;
+}
+
 static clcnn_status sgd_launch(clcnn_optimizer *opt, size_t index, const sgd_scalars *s) {
-    cl_mem param = opt->params[index]->storage->mem;
-    cl_mem grad = opt->grads[index]->storage->mem;
-    cl_ulong count = opt->params[index]->numel;
+    launch_buffers b = buffers_for(opt, index);
+    cl_mem param = b.param, grad = b.grad;
+    cl_ulong count = b.count;
     clcnn_status status;
     if (opt->states_per_param == 0) {
         const size_t sizes[] = {sizeof param, sizeof grad, sizeof count, sizeof s->lr,
@@ -345,7 +488,7 @@ static clcnn_status sgd_launch(clcnn_optimizer *opt, size_t index, const sgd_sca
         const void *const values[] = {&param, &grad, &count, &s->lr, &s->weight_decay};
         status = set_args(opt->ctx, opt->kernel, 5, sizes, values);
     } else {
-        cl_mem buf = opt->states[index]->storage->mem;
+        cl_mem buf = b.state[0];
         const size_t sizes[] = {sizeof param,         sizeof grad,
                                 sizeof buf,           sizeof count,
                                 sizeof s->lr,         sizeof s->weight_decay,
@@ -370,6 +513,9 @@ static clcnn_status sgd_step(clcnn_optimizer *opt) {
     s.one_minus_dampening = (cl_float)(1.0 - h->dampening);
     s.first_step = opt->step == 0;
     s.nesterov = h->nesterov != 0;
+    const cl_float factors[] = {s.lr, s.weight_decay, s.momentum, s.one_minus_dampening};
+    if (opt->param_span != NULL && all_finite(factors, sizeof factors / sizeof factors[0]))
+        return sgd_launch(opt, SIZE_MAX, &s);
     for (size_t i = 0; i < opt->count; i++) {
         clcnn_status status = sgd_launch(opt, i, &s);
         if (status != CLCNN_OK)
@@ -405,14 +551,13 @@ static adam_scalars adam_scalars_for(const clcnn_optimizer *opt, uint64_t t) {
 }
 
 static clcnn_status adam_launch(clcnn_optimizer *opt, size_t index, const adam_scalars *s) {
-    cl_mem param = opt->params[index]->storage->mem;
-    cl_mem grad = opt->grads[index]->storage->mem;
-    clcnn_tensor *const *state = opt->states + index * opt->states_per_param;
-    cl_mem exp_avg = state[0]->storage->mem;
-    cl_mem exp_avg_sq = state[1]->storage->mem;
+    launch_buffers b = buffers_for(opt, index);
+    cl_mem param = b.param, grad = b.grad;
+    cl_mem exp_avg = b.state[0];
+    cl_mem exp_avg_sq = b.state[1];
     /* Without amsgrad the kernel never touches this argument. */
-    cl_mem max_exp_avg_sq = s->amsgrad ? state[2]->storage->mem : exp_avg_sq;
-    cl_ulong count = opt->params[index]->numel;
+    cl_mem max_exp_avg_sq = s->amsgrad ? b.state[2] : exp_avg_sq;
+    cl_ulong count = b.count;
     const size_t sizes[] = {sizeof param,
                             sizeof grad,
                             sizeof exp_avg,
@@ -449,6 +594,12 @@ static clcnn_status adam_launch(clcnn_optimizer *opt, size_t index, const adam_s
 
 static clcnn_status adam_step(clcnn_optimizer *opt) {
     adam_scalars s = adam_scalars_for(opt, opt->step + 1);
+    const cl_float factors[] = {
+        s.decoupled_factor, s.coupled_decay, s.lerp_weight,          s.beta2,
+        s.one_minus_beta2,  s.step_size,     s.bias_correction2_sqrt};
+    if (opt->param_span != NULL && s.eps > 0.0f && s.bias_correction2_sqrt > 0.0f &&
+        all_finite(factors, sizeof factors / sizeof factors[0]))
+        return adam_launch(opt, SIZE_MAX, &s);
     for (size_t i = 0; i < opt->count; i++) {
         clcnn_status status = adam_launch(opt, i, &s);
         if (status != CLCNN_OK)

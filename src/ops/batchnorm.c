@@ -10,7 +10,7 @@
 #define MAX_ELEMENTS ((size_t)1 << 31)
 
 clcnn_batchnorm_params clcnn_batchnorm_params_default(void) {
-    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0};
+    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0, 0};
     return params;
 }
 
@@ -217,7 +217,8 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status != CLCNN_OK)
         return status;
 
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
+                     (p.relu ? CLCNN__BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
         flags |= CLCNN__BN_TRACK_RUNNING;
@@ -295,7 +296,8 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.beta = mem_of(beta);
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
+                     (p.relu ? CLCNN__BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -312,19 +314,21 @@ clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
 
 /* ------------------------------------------------------------ backward */
 
-clcnn_status clcnn__batchnorm_backward_planned(
-    clcnn_context *context, const clcnn__batchnorm_plan *plan, const clcnn_tensor *x,
-    const clcnn_tensor *dy, const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
-    const clcnn_tensor *save_invstd, clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-    clcnn_grad_mode param_grad_mode) {
+/* The backward, with the fused ReLU's mask when relu (y then required). */
+static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchnorm_plan *plan,
+                                     const clcnn_tensor *x, int relu, const clcnn_tensor *y,
+                                     const clcnn_tensor *dy, const clcnn_tensor *gamma,
+                                     const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
+                                     clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+                                     clcnn_grad_mode param_grad_mode) {
     if (context == NULL || plan == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "batchnorm_backward: context is NULL");
-    const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd};
-    const char *required_names[] = {"x", "dy", "save_mean", "save_invstd"};
+    const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd, y};
+    const char *required_names[] = {"x", "dy", "save_mean", "save_invstd", "y"};
     const clcnn_tensor *optional[] = {gamma, dx, dgamma, dbeta};
     const char *optional_names[] = {"gamma", "dx", "dgamma", "dbeta"};
-    clcnn_status status = check_required(context, required, required_names, 4);
+    clcnn_status status = check_required(context, required, required_names, relu ? 5 : 4);
     if (status == CLCNN_OK)
         status = check_optional(context, optional, optional_names, 4);
     if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
@@ -340,6 +344,8 @@ clcnn_status clcnn__batchnorm_backward_planned(
         status = check_like(context, dy, "dy", x, "x");
     if (status == CLCNN_OK)
         status = check_like(context, dx, "dx", x, "x");
+    if (status == CLCNN_OK && relu)
+        status = check_like(context, y, "y", x, "x");
     if (status == CLCNN_OK) {
         const clcnn_tensor *per_channel[] = {gamma, save_mean, save_invstd, dgamma, dbeta};
         const char *names[] = {"gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
@@ -349,9 +355,11 @@ clcnn_status clcnn__batchnorm_backward_planned(
         return status;
     unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (dx ? CLCNN__BN_WANT_DX : 0u) |
                      (dgamma ? CLCNN__BN_WANT_DGAMMA : 0u) | (dbeta ? CLCNN__BN_WANT_DBETA : 0u) |
-                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? CLCNN__BN_ACCUMULATE : 0u);
+                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? CLCNN__BN_ACCUMULATE : 0u) |
+                     (relu ? CLCNN__BN_RELU : 0u);
     clcnn__batchnorm_buffers buffers = {0};
     buffers.x = mem_of(x);
+    buffers.y = relu ? mem_of(y) : NULL;
     buffers.dy = mem_of(dy);
     buffers.dx = mem_of(dx);
     buffers.gamma = mem_of(gamma);
@@ -360,6 +368,24 @@ clcnn_status clcnn__batchnorm_backward_planned(
     buffers.dgamma = mem_of(dgamma);
     buffers.dbeta = mem_of(dbeta);
     return clcnn__batchnorm_enqueue_backward(context, plan, &shape, &buffers, flags);
+}
+
+clcnn_status clcnn__batchnorm_backward_planned(
+    clcnn_context *context, const clcnn__batchnorm_plan *plan, const clcnn_tensor *x,
+    const clcnn_tensor *dy, const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
+    const clcnn_tensor *save_invstd, clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+    clcnn_grad_mode param_grad_mode) {
+    return backward_planned(context, plan, x, 0, NULL, dy, gamma, save_mean, save_invstd, dx,
+                            dgamma, dbeta, param_grad_mode);
+}
+
+clcnn_status clcnn__batchnorm_backward_relu_planned(
+    clcnn_context *context, const clcnn__batchnorm_plan *plan, const clcnn_tensor *x,
+    const clcnn_tensor *y, const clcnn_tensor *dy, const clcnn_tensor *gamma,
+    const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd, clcnn_tensor *dx,
+    clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode) {
+    return backward_planned(context, plan, x, 1, y, dy, gamma, save_mean, save_invstd, dx, dgamma,
+                            dbeta, param_grad_mode);
 }
 
 clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
@@ -373,6 +399,70 @@ clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor
     clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
     return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
                                              dx, dgamma, dbeta, param_grad_mode);
+}
+
+clcnn_status clcnn_batchnorm_backward_relu(clcnn_context *context, const clcnn_tensor *x,
+                                           const clcnn_tensor *y, const clcnn_tensor *dy,
+                                           const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
+                                           const clcnn_tensor *save_invstd, clcnn_tensor *dx,
+                                           clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+                                           clcnn_grad_mode param_grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_backward_relu_planned(context, &plan, x, y, dy, gamma, save_mean,
+                                                  save_invstd, dx, dgamma, dbeta, param_grad_mode);
+}
+
+/* ------------------------------------------------------------ eval affine */
+
+clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
+                                         const clcnn_batchnorm_params *params,
+                                         const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                         const clcnn_batchnorm_state *state, clcnn_tensor *scale,
+                                         clcnn_tensor *shift) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    const clcnn_tensor *required[] = {scale, shift};
+    const char *required_names[] = {"scale", "shift"};
+    const clcnn_tensor *optional[] = {gamma, beta};
+    const char *optional_names[] = {"gamma", "beta"};
+    if (status == CLCNN_OK)
+        status = check_required(context, required, required_names, 2);
+    if (status == CLCNN_OK)
+        status = check_optional(context, optional, optional_names, 2);
+    if (status == CLCNN_OK && state == NULL)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm_eval_affine: state is NULL");
+    if (status == CLCNN_OK)
+        status = check_state(context, state);
+    if (status == CLCNN_OK && scale->storage == shift->storage)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                             "batchnorm_eval_affine: scale and shift share memory");
+    if (status != CLCNN_OK)
+        return status;
+    const clcnn_tensor *mean = state->running_mean;
+    char text[96];
+    if (mean->ndim != 1)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
+                           "batchnorm_eval_affine: running_mean %s must be [C]",
+                           clcnn__shape_string(mean, text, sizeof text));
+    if (mean->numel >= MAX_ELEMENTS)
+        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "batchnorm_eval_affine: running_mean %s has 2^31 or more elements",
+                           clcnn__shape_string(mean, text, sizeof text));
+    size_t channels = mean->dims[0];
+    const clcnn_tensor *per_channel[] = {state->running_var, gamma, beta, scale, shift};
+    const char *names[] = {"running_var", "gamma", "beta", "scale", "shift"};
+    status = check_channels(context, per_channel, names, 5, channels, mean, "running_mean");
+    if (status != CLCNN_OK)
+        return status;
+    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    return clcnn__batchnorm_enqueue_eval_affine(context, channels, mem_of(gamma), mem_of(beta),
+                                                mem_of(mean), mem_of(state->running_var),
+                                                mem_of(scale), mem_of(shift), p.eps, flags);
 }
 
 /* ---------------------------------------------------------------- fold */

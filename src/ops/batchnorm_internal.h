@@ -53,8 +53,11 @@ typedef struct clcnn__batchnorm_shape {
 #define CLCNN__BN_WANT_DBETA 32u
 #define CLCNN__BN_ACCUMULATE 64u
 #define CLCNN__BN_HAS_BIAS 128u
+#define CLCNN__BN_RELU 256u /* forward: ReLU on y; backward: dy masked by y */
 
-/* Device buffers of one call; NULL where an optional tensor is absent. */
+/* Device buffers of one call; NULL where an optional tensor is absent (in
+ * the backward, y is the fused ReLU forward's output, read under
+ * CLCNN__BN_RELU only). */
 typedef struct clcnn__batchnorm_buffers {
     cl_mem x, y, dy, dx;
     cl_mem gamma, beta, running_mean, running_var;
@@ -81,6 +84,11 @@ clcnn_status clcnn__batchnorm_enqueue_fold(clcnn_context *ctx, size_t channels, 
                                            cl_mem folded_weight, cl_mem folded_bias, float eps,
                                            unsigned flags);
 
+clcnn_status clcnn__batchnorm_enqueue_eval_affine(clcnn_context *ctx, size_t channels, cl_mem gamma,
+                                                  cl_mem beta, cl_mem running_mean,
+                                                  cl_mem running_var, cl_mem scale, cl_mem shift,
+                                                  float eps, unsigned flags);
+
 /* The public calls with an explicit plan (the public ones pass
  * clcnn__batchnorm_plan_for(context)). */
 clcnn_status
@@ -99,5 +107,12 @@ clcnn_status clcnn__batchnorm_backward_planned(
     const clcnn_tensor *dy, const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
     const clcnn_tensor *save_invstd, clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
     clcnn_grad_mode param_grad_mode);
+
+/* clcnn_batchnorm_backward_relu with an explicit plan. */
+clcnn_status clcnn__batchnorm_backward_relu_planned(
+    clcnn_context *context, const clcnn__batchnorm_plan *plan, const clcnn_tensor *x,
+    const clcnn_tensor *y, const clcnn_tensor *dy, const clcnn_tensor *gamma,
+    const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd, clcnn_tensor *dx,
+    clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode);
 
 #endif

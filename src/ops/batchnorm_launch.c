@@ -246,12 +246,13 @@ static clcnn__batchnorm_buffers fill_absent(const clcnn__batchnorm_buffers *buff
 /* --------------------------------------------------------------- forward */
 
 static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
-                              const clcnn__batchnorm_shape *shape, cl_mem x, cl_mem y,
-                              cl_mem coef) {
+                              const clcnn__batchnorm_shape *shape, cl_mem x, cl_mem y, cl_mem coef,
+                              unsigned flags) {
     cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
     cl_uint total = (cl_uint)shape->total, span = (cl_uint)plan->span;
-    kernel_arg args[] = {arg_mem(&x),      arg_mem(&y),      arg_mem(&coef), arg_uint(&channels),
-                         arg_uint(&inner), arg_uint(&total), arg_uint(&span)};
+    cl_uint flag_bits = flags;
+    kernel_arg args[] = {arg_mem(&x),      arg_mem(&y),      arg_mem(&coef),  arg_uint(&channels),
+                         arg_uint(&inner), arg_uint(&total), arg_uint(&span), arg_uint(&flag_bits)};
     size_t global = ceil_div(shape->total, plan->span);
     return launch_items(ctx, plan, "bn_normalize", args, ARG_COUNT(args), 1, &global);
 }
@@ -336,7 +337,7 @@ clcnn_status clcnn__batchnorm_enqueue_train(clcnn_context *ctx, const clcnn__bat
         status = launch_items(ctx, &fitted, "bn_train_finalize", args, ARG_COUNT(args), 1, &global);
     }
     if (status == CLCNN_OK)
-        status = normalize(ctx, &fitted, shape, b->x, b->y, work.coef);
+        status = normalize(ctx, &fitted, shape, b->x, b->y, work.coef, flags);
     release_partials(ctx, &work);
     return status;
 }
@@ -362,7 +363,7 @@ clcnn_status clcnn__batchnorm_enqueue_eval(clcnn_context *ctx, const clcnn__batc
     size_t global = shape->channels;
     status = launch_items(ctx, &fitted, "bn_eval_coef", args, ARG_COUNT(args), 1, &global);
     if (status == CLCNN_OK)
-        status = normalize(ctx, &fitted, shape, b->x, b->y, coef);
+        status = normalize(ctx, &fitted, shape, b->x, b->y, coef, flags);
     clcnn__buffer_release(ctx, coef);
     return status;
 }
@@ -371,11 +372,12 @@ clcnn_status clcnn__batchnorm_enqueue_eval(clcnn_context *ctx, const clcnn__batc
 
 static clcnn_status backward_dx(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
                                 const clcnn__batchnorm_shape *shape,
-                                const clcnn__batchnorm_buffers *b, cl_mem coef) {
+                                const clcnn__batchnorm_buffers *b, cl_mem coef, unsigned flags) {
     cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
-    cl_uint total = (cl_uint)shape->total, span = (cl_uint)plan->span;
-    kernel_arg args[] = {arg_mem(&b->x),      arg_mem(&b->dy),  arg_mem(&b->dx),  arg_mem(&coef),
-                         arg_uint(&channels), arg_uint(&inner), arg_uint(&total), arg_uint(&span)};
+    cl_uint total = (cl_uint)shape->total, span = (cl_uint)plan->span, flag_bits = flags;
+    kernel_arg args[] = {arg_mem(&b->x),  arg_mem(&b->dy),     arg_mem(&b->y),   arg_mem(&b->dx),
+                         arg_mem(&coef),  arg_uint(&channels), arg_uint(&inner), arg_uint(&total),
+                         arg_uint(&span), arg_uint(&flag_bits)};
     size_t global = ceil_div(shape->total, plan->span);
     return launch_items(ctx, plan, "bn_backward_dx", args, ARG_COUNT(args), 1, &global);
 }
@@ -395,10 +397,11 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
     cl_uint count = (cl_uint)shape->count, flag_bits = flags;
 
     if (shape->count <= fitted.small_limit) {
-        kernel_arg args[] = {
-            arg_mem(&b->x),           arg_mem(&b->dy),  arg_mem(&b->gamma),  arg_mem(&b->save_mean),
-            arg_mem(&b->save_invstd), arg_mem(&b->dx),  arg_mem(&b->dgamma), arg_mem(&b->dbeta),
-            arg_uint(&channels),      arg_uint(&inner), arg_uint(&count),    arg_uint(&flag_bits)};
+        kernel_arg args[] = {arg_mem(&b->x),      arg_mem(&b->dy),        arg_mem(&b->y),
+                             arg_mem(&b->gamma),  arg_mem(&b->save_mean), arg_mem(&b->save_invstd),
+                             arg_mem(&b->dx),     arg_mem(&b->dgamma),    arg_mem(&b->dbeta),
+                             arg_uint(&channels), arg_uint(&inner),       arg_uint(&count),
+                             arg_uint(&flag_bits)};
         size_t global = shape->channels;
         return launch_items(ctx, &fitted, "bn_backward_small", args, ARG_COUNT(args), 1, &global);
     }
@@ -413,10 +416,11 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
         return status;
     if (fitted.work_group_reduce) {
         kernel_arg args[] = {
-            arg_mem(&b->x),         arg_mem(&b->dy),
-            arg_mem(&b->save_mean), arg_mem(&work.first),
-            arg_uint(&channels),    arg_uint(&inner),
-            arg_uint(&count),       arg_local(2 * sizeof(cl_float) * fitted.work_group_size)};
+            arg_mem(&b->x),       arg_mem(&b->dy),
+            arg_mem(&b->y),       arg_mem(&b->save_mean),
+            arg_mem(&work.first), arg_uint(&channels),
+            arg_uint(&inner),     arg_uint(&count),
+            arg_uint(&flag_bits), arg_local(2 * sizeof(cl_float) * fitted.work_group_size)};
         size_t global[2] = {parts * fitted.work_group_size, shape->channels};
         size_t local[2] = {fitted.work_group_size, 1};
         char options[64];
@@ -424,17 +428,19 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
                         args, ARG_COUNT(args), 2, global, local);
     } else if (batches > 0) {
         cl_uint batch = (cl_uint)shape->batch, batch_rows = (cl_uint)batches;
-        kernel_arg args[] = {arg_mem(&b->x),       arg_mem(&b->dy),       arg_mem(&b->save_mean),
-                             arg_mem(&work.first), arg_uint(&channels),   arg_uint(&inner),
-                             arg_uint(&batch),     arg_uint(&batch_rows), arg_uint(&parts)};
+        kernel_arg args[] = {arg_mem(&b->x),         arg_mem(&b->dy),      arg_mem(&b->y),
+                             arg_mem(&b->save_mean), arg_mem(&work.first), arg_uint(&channels),
+                             arg_uint(&inner),       arg_uint(&batch),     arg_uint(&batch_rows),
+                             arg_uint(&parts),       arg_uint(&flag_bits)};
         size_t global = parts;
         status = launch_items(ctx, &fitted, "bn_grad_sums_batch_rows", args, ARG_COUNT(args), 1,
                               &global);
     } else {
         cl_uint chunk = (cl_uint)fitted.chunk;
-        kernel_arg args[] = {arg_mem(&b->x),       arg_mem(&b->dy),     arg_mem(&b->save_mean),
-                             arg_mem(&work.first), arg_uint(&channels), arg_uint(&inner),
-                             arg_uint(&count),     arg_uint(&chunk),    arg_uint(&parts)};
+        kernel_arg args[] = {arg_mem(&b->x),         arg_mem(&b->dy),      arg_mem(&b->y),
+                             arg_mem(&b->save_mean), arg_mem(&work.first), arg_uint(&channels),
+                             arg_uint(&inner),       arg_uint(&count),     arg_uint(&chunk),
+                             arg_uint(&parts),       arg_uint(&flag_bits)};
         size_t global[2] = {parts, shape->channels};
         status = launch_items(ctx, &fitted, "bn_grad_sums_rows", args, ARG_COUNT(args), 2, global);
     }
@@ -451,7 +457,7 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
             launch_items(ctx, &fitted, "bn_backward_finalize", args, ARG_COUNT(args), 1, &global);
     }
     if (status == CLCNN_OK && (flags & CLCNN__BN_WANT_DX))
-        status = backward_dx(ctx, &fitted, shape, b, work.coef);
+        status = backward_dx(ctx, &fitted, shape, b, work.coef, flags);
     release_partials(ctx, &work);
     return status;
 }
@@ -478,4 +484,25 @@ clcnn_status clcnn__batchnorm_enqueue_fold(clcnn_context *ctx, size_t channels, 
                          arg_mem(&folded_weight), arg_mem(&folded_bias),  arg_uint(&channel_count),
                          arg_uint(&inner_count),  arg_float(&eps),        arg_uint(&flag_bits)};
     return launch_items(ctx, &plan, "bn_fold_conv", args, ARG_COUNT(args), 1, &channels);
+}
+
+/* ----------------------------------------------------------- eval affine */
+
+clcnn_status clcnn__batchnorm_enqueue_eval_affine(clcnn_context *ctx, size_t channels, cl_mem gamma,
+                                                  cl_mem beta, cl_mem running_mean,
+                                                  cl_mem running_var, cl_mem scale, cl_mem shift,
+                                                  float eps, unsigned flags) {
+    clcnn__batchnorm_plan plan;
+    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
+    clcnn_status status = fit_plan(ctx, &device_plan, &plan);
+    if (status != CLCNN_OK)
+        return status;
+    /* Absent optional buffers: see fill_absent. */
+    gamma = gamma != NULL ? gamma : running_mean;
+    beta = beta != NULL ? beta : running_mean;
+    cl_uint channel_count = (cl_uint)channels, flag_bits = flags;
+    kernel_arg args[] = {arg_mem(&running_mean),   arg_mem(&running_var), arg_mem(&gamma),
+                         arg_mem(&beta),           arg_mem(&scale),       arg_mem(&shift),
+                         arg_uint(&channel_count), arg_float(&eps),       arg_uint(&flag_bits)};
+    return launch_items(ctx, &plan, "bn_eval_affine", args, ARG_COUNT(args), 1, &channels);
 }

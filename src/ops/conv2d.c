@@ -4,7 +4,7 @@
  * conv2d_tiled.c (GPU path); kernels in cl/conv2d*.cl. */
 #include <stdio.h>
 
-#include "ops/conv2d_internal.h"
+#include "ops/conv2d_tune.h"
 
 clcnn_conv2d_params clcnn_conv2d_params_default(void) {
     clcnn_conv2d_params params = {1, 1, 0, 0, 1, 1, 1, CLCNN_CONV2D_ALGO_AUTO};
@@ -279,56 +279,162 @@ static clcnn_status choose_algorithm(clcnn_context *ctx, const char *op,
         *out = (clcnn_conv2d_algorithm)p->algorithm;
         return CLCNN_OK;
     }
+    *out = clcnn__conv2d_auto_algorithm(ctx, g, pass);
+    return CLCNN_OK;
+}
+
+clcnn_conv2d_algorithm clcnn__conv2d_auto_algorithm(clcnn_context *ctx,
+                                                    const clcnn__conv2d_geometry *g,
+                                                    clcnn__conv2d_pass pass) {
+    /* The tuning table first (conv2d_tune.c), when its choice applies. */
+    clcnn__conv2d_choice tuned;
+    if (clcnn__conv2d_tuned(ctx, g, pass, &tuned) &&
+        algorithm_supports(ctx, tuned.algorithm, g, pass))
+        return tuned.algorithm;
     size_t rows = sizeof algorithm_table / sizeof algorithm_table[0];
     const conv2d_algorithm_row *row = &algorithm_table[rows - 1];
     for (size_t i = 0; i < rows; i++)
         if (!algorithm_table[i].is_default && algorithm_table[i].type == ctx->info.type)
             row = &algorithm_table[i];
     for (size_t i = 0; i < 3; i++)
-        if (algorithm_supports(ctx, row->order[i], g, pass)) {
-            *out = row->order[i];
-            return CLCNN_OK;
-        }
-    *out = CLCNN_CONV2D_ALGO_GENERAL;
-    return CLCNN_OK;
+        if (algorithm_supports(ctx, row->order[i], g, pass))
+            return row->order[i];
+    return CLCNN_CONV2D_ALGO_GENERAL;
 }
 
 /* ---------------------------------------------------------- entry points */
 
-clcnn_status clcnn_conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
-                                  const clcnn_tensor *x, const clcnn_tensor *w,
-                                  const clcnn_tensor *bias, clcnn_tensor *y) {
-    static const char op[] = "conv2d_forward";
+clcnn_conv2d_epilogue clcnn_conv2d_epilogue_default(void) {
+    clcnn_conv2d_epilogue epilogue = {NULL, NULL, CLCNN_CONV2D_ACTIVATION_NONE, 0};
+    return epilogue;
+}
+
+/* The epilogue's own checks that need no geometry: the activation, and
+ * scale and shift (when given) are tensors of this context. */
+static clcnn_status check_epilogue(clcnn_context *ctx, const char *op,
+                                   const clcnn_conv2d_epilogue *e) {
+    if (e == NULL)
+        return CLCNN_OK;
+    if (e->activation != CLCNN_CONV2D_ACTIVATION_NONE &&
+        e->activation != CLCNN_CONV2D_ACTIVATION_RELU)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown epilogue activation %d",
+                           op, e->activation);
+    clcnn_status status = CLCNN_OK;
+    if (e->scale != NULL)
+        status = clcnn__check_tensor(ctx, e->scale, "conv2d_forward_fused: scale");
+    if (status == CLCNN_OK && e->shift != NULL)
+        status = clcnn__check_tensor(ctx, e->shift, "conv2d_forward_fused: shift");
+    return status;
+}
+
+/* With a pooling epilogue: checks that y is the 2x2 max pool of the
+ * convolution's output and makes *view, y with the convolution's shape, for
+ * the geometry. Shapes that give no convolution output are left to
+ * make_geometry (with y itself) to report. */
+static clcnn_status pooled_view(clcnn_context *ctx, const char *op,
+                                const clcnn_conv2d_params *params, const clcnn_tensor *x,
+                                const clcnn_tensor *w, const clcnn_tensor *y, clcnn_tensor *view,
+                                const clcnn_tensor **geometry_output) {
+    size_t conv[4];
+    *geometry_output = y;
+    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 ||
+        clcnn_conv2d_output_shape(params, x->dims, w->dims, conv) != CLCNN_OK)
+        return CLCNN_OK;
+    if (conv[2] < 2 || conv[3] < 2 || y->dims[0] != conv[0] || y->dims[1] != conv[1] ||
+        y->dims[2] != conv[2] / 2 || y->dims[3] != conv[3] / 2) {
+        char shape[96];
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "%s: y is %s but the 2x2 max pool of the convolution's [%zu, %zu, "
+                           "%zu, %zu] is [%zu, %zu, %zu, %zu] (at least 2 x 2 needed)",
+                           op, clcnn__shape_string(y, shape, sizeof shape), conv[0], conv[1],
+                           conv[2], conv[3], conv[0], conv[1], conv[2] / 2, conv[3] / 2);
+    }
+    size_t count = 1;
+    for (int i = 0; i < 4; i++)
+        if (!clcnn__mul_size(count, conv[i], &count))
+            return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                               "%s: the convolution's size overflows", op);
+    *view = *y;
+    for (int i = 0; i < 4; i++)
+        view->dims[i] = conv[i];
+    view->numel = count;
+    *geometry_output = view;
+    return CLCNN_OK;
+}
+
+/* The forward with an optional epilogue; op names the entry point in
+ * messages. */
+static clcnn_status forward_with(clcnn_context *context, const char *op,
+                                 const clcnn_conv2d_params *params, const clcnn_tensor *x,
+                                 const clcnn_tensor *w, const clcnn_tensor *bias,
+                                 const clcnn_conv2d_epilogue *epilogue, clcnn_tensor *y) {
     conv2d_operands t = {x, w, y, "x", "w", "y"};
     clcnn_status status = check_common(context, op, params, &t);
     if (status == CLCNN_OK && bias != NULL)
         status = clcnn__check_tensor(context, bias, "conv2d_forward: bias");
+    if (status == CLCNN_OK)
+        status = check_epilogue(context, op, epilogue);
+    clcnn_tensor conv_view;
+    if (status == CLCNN_OK && epilogue != NULL && epilogue->max_pool)
+        status = pooled_view(context, op, params, x, w, y, &conv_view, &t.output);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_geometry g;
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if ((status = check_channel_vector(context, op, bias, "bias", "w", g.k)) != CLCNN_OK)
+    const clcnn_tensor *scale = epilogue != NULL ? epilogue->scale : NULL;
+    const clcnn_tensor *shift = epilogue != NULL ? epilogue->shift : NULL;
+    if ((status = check_channel_vector(context, op, bias, "bias", "w", g.k)) != CLCNN_OK ||
+        (status = check_channel_vector(context, op, scale, "scale", "w", g.k)) != CLCNN_OK ||
+        (status = check_channel_vector(context, op, shift, "shift", "w", g.k)) != CLCNN_OK)
         return status;
     if ((status = check_no_alias(context, op, y, "y", x, "x")) != CLCNN_OK ||
         (status = check_no_alias(context, op, y, "y", w, "w")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK)
+        (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, y, "y", scale, "scale")) != CLCNN_OK ||
+        (status = check_no_alias(context, op, y, "y", shift, "shift")) != CLCNN_OK)
         return status;
     clcnn_conv2d_algorithm algorithm;
     status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_FORWARD, &algorithm);
     if (status != CLCNN_OK)
         return status;
+    clcnn__conv2d_epilogue fused = {
+        scale != NULL ? scale->storage->mem : NULL, shift != NULL ? shift->storage->mem : NULL,
+        epilogue != NULL && epilogue->activation == CLCNN_CONV2D_ACTIVATION_RELU,
+        epilogue != NULL && epilogue->max_pool};
     cl_mem bias_mem = bias != NULL ? bias->storage->mem : NULL;
     cl_mem xm = x->storage->mem, wm = w->storage->mem, ym = y->storage->mem;
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return clcnn__conv2d_direct_forward(context, &g, xm, wm, bias_mem, ym);
-    case CLCNN_CONV2D_ALGO_TILED:
-        return clcnn__conv2d_tiled_forward(context, &g, xm, wm, bias_mem, ym);
-    default:
-        return clcnn__conv2d_general_forward(context, &g, xm, wm, bias_mem, ym);
-    }
+    if (algorithm == CLCNN_CONV2D_ALGO_DIRECT)
+        return clcnn__conv2d_direct_forward(context, &g, xm, wm, bias_mem, &fused, ym);
+    /* The others write the convolution (into a workspace when pooled), then
+     * the epilogue runs as a pass of its own. */
+    cl_mem conv = ym;
+    if (fused.pool && (status = clcnn__buffer_acquire(
+                           context, g.n * g.k * g.ho * g.wo * sizeof(float), &conv)) != CLCNN_OK)
+        return status;
+    if (algorithm == CLCNN_CONV2D_ALGO_TILED)
+        status = clcnn__conv2d_tiled_forward(context, &g, xm, wm, bias_mem, conv);
+    else
+        status = clcnn__conv2d_general_forward(context, &g, xm, wm, bias_mem, conv);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_epilogue_apply(context, &g, &fused, conv, ym);
+    if (conv != ym)
+        clcnn__buffer_release(context, conv);
+    return status;
+}
+
+clcnn_status clcnn_conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
+                                  const clcnn_tensor *x, const clcnn_tensor *w,
+                                  const clcnn_tensor *bias, clcnn_tensor *y) {
+    return forward_with(context, "conv2d_forward", params, x, w, bias, NULL, y);
+}
+
+clcnn_status clcnn_conv2d_forward_fused(clcnn_context *context, const clcnn_conv2d_params *params,
+                                        const clcnn_tensor *x, const clcnn_tensor *w,
+                                        const clcnn_tensor *bias,
+                                        const clcnn_conv2d_epilogue *epilogue, clcnn_tensor *y) {
+    return forward_with(context, "conv2d_forward_fused", params, x, w, bias, epilogue, y);
 }
 
 clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,

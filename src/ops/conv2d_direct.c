@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ops/conv2d_internal.h"
+#include "ops/conv2d_tune.h"
 
 /* Register tiles of the forward kernel: KT output channels x WV vectors of
  * VW lanes. */
@@ -106,7 +106,9 @@ typedef struct forward_plan {
     int needs_padding;
 } forward_plan;
 
-static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data) {
+/* tiles NULL: the built-in table's. */
+static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data,
+                                 const forward_tiles *tiles) {
     forward_plan p;
     p.n = g->n;
     p.groups = g->groups;
@@ -122,7 +124,7 @@ static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_d
         p.top = g->dh * (g->kh - 1) - g->ph, p.left = g->dw * (g->kw - 1) - g->pw;
         p.out_h = g->h, p.out_w = g->w;
     }
-    p.tiles = choose_forward_tiles(p.outs, p.out_w);
+    p.tiles = tiles != NULL ? *tiles : choose_forward_tiles(p.outs, p.out_w);
     size_t span = p.tiles.vw * p.tiles.wv;
     p.row_tiles = (p.out_w + span - 1) / span;
     p.padded_h = p.h + 2 * p.top;
@@ -164,8 +166,53 @@ int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d
                          (double)(g->cg * g->kh * g->kw) * (double)t.outs_padded;
         return padded <= limit && grad <= limit && partial <= limit;
     }
-    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA);
+    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
     return plan_fits(&p);
+}
+
+/* ----------------------------------------------------------------- tuning */
+
+size_t clcnn__conv2d_direct_tile_candidates(const clcnn__conv2d_geometry *g,
+                                            clcnn__conv2d_pass pass, clcnn__conv2d_tiles *out) {
+    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
+    size_t count = 0, rows = sizeof forward_tile_table / sizeof forward_tile_table[0];
+    for (size_t i = 0; i <= rows && count < CLCNN__CONV2D_MAX_TILE_CANDIDATES; i++) {
+        forward_tiles t = i == 0 ? p.tiles : forward_tile_table[i - 1].tiles;
+        int seen = 0;
+        for (size_t j = 0; j < count; j++)
+            seen |= out[j].kt == t.kt && out[j].vw == t.vw && out[j].wv == t.wv;
+        if (!seen)
+            out[count++] = (clcnn__conv2d_tiles){t.kt, t.vw, t.wv};
+    }
+    return count;
+}
+
+/* The plan with the tuning table's tiles when they are candidates and fit,
+ * else with the built-in table's. */
+static forward_plan plan_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                               clcnn__conv2d_pass pass) {
+    int backward_data = pass == CLCNN__CONV2D_BACKWARD_DATA;
+    forward_plan p = plan_forward(g, backward_data, NULL);
+    clcnn__conv2d_choice tuned;
+    if (!clcnn__conv2d_tuned(ctx, g, pass, &tuned) || tuned.algorithm != CLCNN_CONV2D_ALGO_DIRECT)
+        return p;
+    clcnn__conv2d_tiles candidates[CLCNN__CONV2D_MAX_TILE_CANDIDATES];
+    size_t count = clcnn__conv2d_direct_tile_candidates(g, pass, candidates);
+    for (size_t i = 0; i < count; i++) {
+        const clcnn__conv2d_tiles *c = &candidates[i];
+        if (c->kt != tuned.tiles.kt || c->vw != tuned.tiles.vw || c->wv != tuned.tiles.wv)
+            continue;
+        forward_tiles tiles = {c->kt, c->vw, c->wv};
+        forward_plan q = plan_forward(g, backward_data, &tiles);
+        return plan_fits(&q) ? q : p;
+    }
+    return p;
+}
+
+clcnn__conv2d_tiles clcnn__conv2d_direct_tiles(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                               clcnn__conv2d_pass pass) {
+    forward_plan p = plan_tuned(ctx, g, pass);
+    return (clcnn__conv2d_tiles){p.tiles.kt, p.tiles.vw, p.tiles.wv};
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -213,12 +260,19 @@ static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, co
 
 /* Pads the input, packs the weights and runs conv2d_fwd_direct. */
 static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_mem input, cl_mem w,
-                                int transpose, cl_mem bias, cl_mem out, int accumulate) {
+                                int transpose, cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
+                                cl_mem out, int accumulate) {
+    /* The pool's vector form on CPUs, its scalar form elsewhere (POOL in
+     * cl/conv2d_direct.cl). */
+    int pool = epilogue != NULL && epilogue->pool;
+    const char *pool_option = !pool                                     ? ""
+                              : ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? " -DPOOL=1"
+                                                                        : " -DPOOL=2";
     char options[160];
     snprintf(options, sizeof options,
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "
-             "-DWV=%zu",
-             p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv);
+             "-DWV=%zu%s",
+             p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv, pool_option);
     cl_kernel kernel;
     clcnn_status status =
         clcnn__kernel_get(ctx, "conv2d_direct.cl", options, "conv2d_fwd_direct", &kernel);
@@ -240,8 +294,17 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
         clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
         clcnn__conv2d_arg_mem(&args, padded);
         clcnn__conv2d_arg_mem(&args, packed);
-        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : packed); /* unread without one */
-        clcnn__conv2d_arg_int(&args, bias != NULL);
+        /* Absent operands are never read: any buffer will do. */
+        cl_mem scale = epilogue != NULL ? epilogue->scale : NULL;
+        cl_mem shift = epilogue != NULL ? epilogue->shift : NULL;
+        int flags = (bias != NULL ? CLCNN__CONV2D_HAS_BIAS : 0) |
+                    (scale != NULL ? CLCNN__CONV2D_HAS_SCALE : 0) |
+                    (shift != NULL ? CLCNN__CONV2D_HAS_SHIFT : 0) |
+                    (epilogue != NULL && epilogue->relu ? CLCNN__CONV2D_RELU : 0);
+        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : packed);
+        clcnn__conv2d_arg_mem(&args, scale != NULL ? scale : packed);
+        clcnn__conv2d_arg_mem(&args, shift != NULL ? shift : packed);
+        clcnn__conv2d_arg_int(&args, (size_t)flags);
         clcnn__conv2d_arg_mem(&args, out);
         const size_t values[] = {(size_t)accumulate, p->ins,   p->outs,  p->groups,   p->padded_h,
                                  p->padded_w,        p->out_h, p->out_w, p->row_tiles};
@@ -251,7 +314,9 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
     }
     if (status == CLCNN_OK) {
         size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
-        const size_t global[3] = {p->out_h * p->row_tiles, p->groups * out_tiles, p->n};
+        /* Pooled: one work-item per pooled row (two output rows). */
+        size_t rows = pool ? p->out_h / 2 : p->out_h;
+        const size_t global[3] = {rows * p->row_tiles, p->groups * out_tiles, p->n};
         const size_t local[3] = {4, 1, 1};
         status = clcnn__conv2d_launch(ctx, kernel, 3, global, local);
     }
@@ -265,15 +330,16 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
 /* ------------------------------------------------------------ entry points */
 
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
-    forward_plan p = plan_forward(g, 0);
-    return run_forward(ctx, &p, x, w, 0, bias, y, 0);
+                                          cl_mem x, cl_mem w, cl_mem bias,
+                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y) {
+    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_FORWARD);
+    return run_forward(ctx, &p, x, w, 0, bias, epilogue, y, 0);
 }
 
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                                 cl_mem dy, cl_mem w, cl_mem dx, int accumulate) {
-    forward_plan p = plan_forward(g, 1);
-    return run_forward(ctx, &p, dy, w, 1, NULL, dx, accumulate);
+    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_BACKWARD_DATA);
+    return run_forward(ctx, &p, dy, w, 1, NULL, NULL, dx, accumulate);
 }
 
 /* Sets the arguments from `values` after the buffers and enqueues (see

@@ -30,6 +30,32 @@ typedef enum clcnn__conv2d_pass {
     CLCNN__CONV2D_BACKWARD_WEIGHTS = 2
 } clcnn__conv2d_pass;
 
+/* A checked epilogue (clcnn_conv2d_epilogue): buffers NULL where absent;
+ * pool: the 2x2 max pool, the output then [N, K, HO / 2, WO / 2]. */
+typedef struct clcnn__conv2d_epilogue {
+    cl_mem scale, shift;
+    int relu;
+    int pool;
+} clcnn__conv2d_epilogue;
+
+/* Bits of the `flags` argument of conv2d_fwd_direct and conv2d_epilogue. */
+#define CLCNN__CONV2D_HAS_BIAS 1
+#define CLCNN__CONV2D_HAS_SCALE 2
+#define CLCNN__CONV2D_HAS_SHIFT 4
+#define CLCNN__CONV2D_RELU 8
+
+/* Whether the epilogue changes anything (NULL: nothing to do). */
+int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue);
+
+/* Applies epilogue to the convolution src [N, K, HO, WO], whose bias (if
+ * any) is already added, into y: in place (src == y) without the pool, else
+ * src is a workspace and y the pooled output. The epilogue of the
+ * algorithms without one of their own (conv2d_epilogue.c,
+ * cl/conv2d_epilogue.cl). */
+clcnn_status clcnn__conv2d_epilogue_apply(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                          const clcnn__conv2d_epilogue *epilogue, cl_mem src,
+                                          cl_mem y);
+
 /* Kernel arguments set one after the other; the first failure sticks and is
  * reported by clcnn__conv2d_args_done. */
 typedef struct clcnn__conv2d_args {
@@ -75,8 +101,10 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
 
 /* ALGO_DIRECT: stride 1 only, and workspaces within the index limit. */
 int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass);
+/* epilogue may be NULL (none); it is applied in the kernel's stores. */
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias, cl_mem y);
+                                          cl_mem x, cl_mem w, cl_mem bias,
+                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y);
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                                 cl_mem dy, cl_mem w, cl_mem dx, int accumulate);
 clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,

@@ -105,6 +105,7 @@ void clcnn_context_destroy(clcnn_context *context) {
         clFinish(context->upload_queue);
     if (context->queue != NULL)
         clFinish(context->queue);
+    clcnn__profile_discard(context);
     clcnn__programs_release(context);
     clcnn__pool_destroy(context);
     if (context->upload_queue != NULL)

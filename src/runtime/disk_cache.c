@@ -26,8 +26,7 @@ static char *join_path(const char *a, const char *b) {
     return path;
 }
 
-/* $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn. */
-static char *default_cache_dir(void) {
+char *clcnn__default_cache_dir(void) {
     const char *dir = getenv("CLCNN_CACHE_DIR");
     if (dir != NULL && dir[0] != '\0')
         return clcnn__strdup(dir);
@@ -55,14 +54,14 @@ clcnn_status clcnn__disk_cache_configure(clcnn_context *ctx, const clcnn_context
         if (ctx->cache_dir == NULL)
             return CLCNN_ERROR_OUT_OF_HOST_MEMORY;
     } else {
-        ctx->cache_dir = default_cache_dir(); /* NULL: nowhere to cache */
+        ctx->cache_dir = clcnn__default_cache_dir(); /* NULL: nowhere to cache */
     }
     ctx->disk_cache_enabled = ctx->cache_dir != NULL;
     return CLCNN_OK;
 }
 
-/* 64-bit FNV-1a, for file names; identity is checked on the full key. */
-static uint64_t fnv1a64(const void *data, size_t length, uint64_t hash) {
+uint64_t clcnn__fnv1a64(const void *data, size_t length) {
+    uint64_t hash = UINT64_C(0xcbf29ce484222325);
     const unsigned char *bytes = data;
     for (size_t i = 0; i < length; i++) {
         hash ^= bytes[i];
@@ -70,8 +69,6 @@ static uint64_t fnv1a64(const void *data, size_t length, uint64_t hash) {
     }
     return hash;
 }
-
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 
 /* Everything that makes a compiled binary valid for reuse. */
 #define CACHE_KEY_FORMAT                                                                   \
@@ -95,7 +92,7 @@ clcnn_status clcnn__cache_key_make(clcnn_context *ctx, const char *source, const
                                    clcnn__cache_key *out) {
     const clcnn_device_info *info = &ctx->info;
     size_t source_length = strlen(source);
-    unsigned long long source_hash = fnv1a64(source, source_length, FNV_OFFSET);
+    unsigned long long source_hash = clcnn__fnv1a64(source, source_length);
     unsigned long source_crc = crc_of(source, source_length);
     int length = snprintf(NULL, 0, CACHE_KEY_FORMAT, clcnn_version(), info->platform_name,
                           info->platform_version, info->device_name, info->vendor,
@@ -108,7 +105,7 @@ clcnn_status clcnn__cache_key_make(clcnn_context *ctx, const char *source, const
              info->platform_version, info->device_name, info->vendor, (unsigned)info->vendor_id,
              info->driver_version, info->device_version, full_options, source_length, source_hash,
              source_crc);
-    unsigned long long key_hash = fnv1a64(out->text, (size_t)length, FNV_OFFSET);
+    unsigned long long key_hash = clcnn__fnv1a64(out->text, (size_t)length);
     snprintf(out->file_name, sizeof out->file_name, "%016llx-%08lx.bin", key_hash,
              (unsigned long)crc_of(out->text, (size_t)length));
     return CLCNN_OK;
@@ -220,8 +217,7 @@ int clcnn__disk_cache_load(clcnn_context *ctx, const clcnn__cache_key *key, unsi
 
 /* ------------------------------------------------------------------ writing */
 
-/* mkdir -p; returns 0 on failure. */
-static int make_directories(const char *dir) {
+int clcnn__make_directories(const char *dir) {
     char *path = clcnn__strdup(dir);
     if (path == NULL)
         return 0;
@@ -264,19 +260,15 @@ static int write_cache_file(FILE *file, const char *key, const unsigned char *bi
            write_all(file, crc_field, sizeof crc_field);
 }
 
-void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
-                             const unsigned char *binary, size_t size) {
-    if (!ctx->disk_cache_enabled || size == 0)
-        return;
-    char *path = join_path(ctx->cache_dir, key->file_name);
-    char *temp = join_path(ctx->cache_dir, ".tmp-XXXXXX");
-    int ok = path != NULL && temp != NULL && make_directories(ctx->cache_dir);
+int clcnn__write_file_atomically(const char *dir, const char *path,
+                                 int (*write)(FILE *file, const void *arg), const void *arg) {
+    char *temp = join_path(dir, ".tmp-XXXXXX");
+    int ok = temp != NULL && clcnn__make_directories(dir);
     int fd = ok ? mkstemp(temp) : -1;
     FILE *file = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (file == NULL && fd >= 0)
         close(fd);
-    ok = file != NULL && strlen(key->text) <= UINT32_MAX &&
-         write_cache_file(file, key->text, binary, size);
+    ok = file != NULL && write(file, arg);
     if (file != NULL) {
         ok = fflush(file) == 0 && fsync(fileno(file)) == 0 && ok;
         ok = fclose(file) == 0 && ok;
@@ -285,9 +277,32 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
         if (!ok)
             remove(temp);
     }
+    free(temp);
+    return ok;
+}
+
+typedef struct cache_file_content {
+    const char *key;
+    const unsigned char *binary;
+    size_t size;
+} cache_file_content;
+
+static int write_cache_content(FILE *file, const void *arg) {
+    const cache_file_content *content = arg;
+    return strlen(content->key) <= UINT32_MAX &&
+           write_cache_file(file, content->key, content->binary, content->size);
+}
+
+void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
+                             const unsigned char *binary, size_t size) {
+    if (!ctx->disk_cache_enabled || size == 0)
+        return;
+    char *path = join_path(ctx->cache_dir, key->file_name);
+    cache_file_content content = {key->text, binary, size};
+    int ok = path != NULL &&
+             clcnn__write_file_atomically(ctx->cache_dir, path, write_cache_content, &content);
     if (!ok)
         ctx->cache_stats.disk_write_failures++;
-    free(temp);
     free(path);
 }
 

@@ -12,9 +12,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clcnn.h"
 #include "clcnn/opencl.h"
+#include "clcnn/tune.h"
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -71,6 +73,23 @@ typedef struct clcnn__pool_buffer {
     int in_use;
 } clcnn__pool_buffer;
 
+/* One stored choice of the tuning table (runtime/tuning.c): for a key naming
+ * an op, pass and shape, the choice as text the op parses, e.g.
+ * "direct kt=8 vw=16 wv=2", with the medians that decided it (0: unknown). */
+typedef struct clcnn__tuning_entry {
+    char key[CLCNN_TUNE_KEY_MAX];
+    char choice[CLCNN_TUNE_CHOICE_MAX];
+    double ms, default_ms;
+} clcnn__tuning_entry;
+
+/* A context's tuning table, held inline (no teardown needed). `loaded` is
+ * set once the stored file has been consulted (or must not be). */
+typedef struct clcnn__tuning_table {
+    int loaded;
+    size_t count;
+    clcnn__tuning_entry entries[CLCNN_TUNE_MAX_ENTRIES];
+} clcnn__tuning_table;
+
 struct clcnn_context {
     clcnn_device_info info;
     char *extensions;
@@ -80,12 +99,14 @@ struct clcnn_context {
     cl_command_queue queue;
     cl_command_queue upload_queue; /* made by the first asynchronous upload */
     int profiling;
+    struct clcnn__profile_state *profile; /* a running kernel profile, else NULL */
 
     int disk_cache_enabled;
     char *cache_dir; /* NULL when the disk cache is off */
     clcnn_cache_stats cache_stats;
     clcnn__program_entry *programs;
     size_t program_count;
+    clcnn__tuning_table tuning;
 
     clcnn__pool_buffer *pool;
     size_t pool_count;
@@ -186,6 +207,40 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
 /* Removes the cache file for key (a binary the driver refused). */
 void clcnn__disk_cache_drop(clcnn_context *ctx, const clcnn__cache_key *key);
 
+/* $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn,
+ * malloc'ed; NULL when none can be named (or out of memory). */
+char *clcnn__default_cache_dir(void);
+
+/* 64-bit FNV-1a, for cache file names (identity is checked on the content). */
+uint64_t clcnn__fnv1a64(const void *data, size_t length);
+
+/* mkdir -p; 0 on failure. */
+int clcnn__make_directories(const char *dir);
+
+/* Writes path through a temporary file in dir (made when missing), fsync and
+ * rename, so a crash never leaves a half-written file; `write` fills the
+ * file and returns non-zero on success. Returns non-zero on success. */
+int clcnn__write_file_atomically(const char *dir, const char *path,
+                                 int (*write)(FILE *file, const void *arg), const void *arg);
+
+/* ------------------------------------------------------------------ tuning */
+
+/* The number of entries in the context's tuning table, after reading the
+ * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off).
+ * Ops call this before building a key: 0 means built-in choices only. */
+size_t clcnn__tuning_count(clcnn_context *ctx);
+
+/* The entry for key, or NULL (after the same first-use read). */
+const clcnn__tuning_entry *clcnn__tuning_find(clcnn_context *ctx, const char *key);
+
+/* Adds or replaces the entry for key. CLCNN_ERROR_INVALID_ARGUMENT when key
+ * or choice does not fit, CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
+clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key, const char *choice, double ms,
+                               double default_ms);
+
+/* Removes the entry for key (nothing when there is none). */
+void clcnn__tuning_remove(clcnn_context *ctx, const char *key);
+
 /* ------------------------------------------------------------- buffer pool */
 
 /* A device buffer of at least `bytes` bytes, reused from the pool when a free
@@ -202,12 +257,20 @@ void clcnn__pool_destroy(clcnn_context *ctx);
 
 /* ------------------------------------------------------------------- tensors */
 
-/* Storage shared by a tensor and its views. */
+/* Storage shared by a tensor and its views. A storage made by
+ * clcnn__storage_view is an OpenCL sub-buffer of its parent's buffer. */
 typedef struct clcnn__storage {
     clcnn_context *ctx;
     cl_mem mem;
     size_t bytes;
     size_t refcount;
+    struct clcnn__storage *parent; /* sub-buffer views: holds a reference; else NULL */
+    size_t offset;                 /* sub-buffer views: first element in the parent */
+    /* Set by the owner of a buffer carved into views (a network's parameter
+     * and gradient arenas) to promise that the gaps between its views are
+     * used by nothing else and stay zero, so that an element-wise update
+     * may run over the whole span of views at once (src/nn/optim.c). */
+    int arena;
 } clcnn__storage;
 
 struct clcnn_tensor {
@@ -227,6 +290,18 @@ struct clcnn_event {
 clcnn_status clcnn__upload_async(clcnn_context *ctx, cl_mem mem, size_t byte_offset, size_t bytes,
                                  const void *host, const clcnn_event *after, clcnn_event **out);
 
+/* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (at least sizeof(float)): the
+ * alignment of a view's first byte within its parent buffer. */
+clcnn_status clcnn__view_alignment(clcnn_context *ctx, size_t *bytes);
+
+/* A tensor of shape dims viewing the elements [offset, offset + numel) of
+ * root's buffer through an OpenCL sub-buffer. root must not itself be a view
+ * (no parent); offset * sizeof(float) must be a multiple of
+ * clcnn__view_alignment (else CLCNN_ERROR_INVALID_ARGUMENT) and the range
+ * inside root (else CLCNN_ERROR_OUT_OF_RANGE). The view keeps root alive. */
+clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndim,
+                                 const size_t *dims, clcnn_tensor **out);
+
 /* Checks that a tensor is non-NULL and belongs to ctx. */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
 
@@ -242,5 +317,17 @@ clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint
 
 /* Rounds value up to a multiple of `multiple` (> 0). */
 size_t clcnn__round_up(size_t value, size_t multiple);
+
+/* ------------------------------------------------------------- profiling */
+
+/* The state of a running kernel profile (runtime/profile.c). */
+typedef struct clcnn__profile_state clcnn__profile_state;
+
+/* Called by clcnn__enqueue_kernel for each launch while ctx->profile is set:
+ * takes over `event` (NULL: the launch is counted, not timed). Never fails. */
+void clcnn__profile_record(clcnn_context *ctx, cl_kernel kernel, cl_event event);
+
+/* Drops a running profile without reading it (context teardown). */
+void clcnn__profile_discard(clcnn_context *ctx);
 
 #endif

@@ -425,10 +425,14 @@ clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
 
 clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint work_dim,
                                    const size_t *global, const size_t *local) {
-    cl_int err =
-        clEnqueueNDRangeKernel(ctx->queue, kernel, work_dim, NULL, global, local, 0, NULL, NULL);
-    if (err == CL_SUCCESS)
+    cl_event event = NULL;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, work_dim, NULL, global, local, 0, NULL,
+                                        ctx->profile != NULL ? &event : NULL);
+    if (err == CL_SUCCESS) {
+        if (ctx->profile != NULL)
+            clcnn__profile_record(ctx, kernel, event);
         return CLCNN_OK;
+    }
     char name[128] = "?";
     if (clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) != CL_SUCCESS)
         snprintf(name, sizeof name, "?");

@@ -114,14 +114,24 @@ clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size
     return CLCNN_OK;
 }
 
+/* Drops one reference; the last one gives the buffer back to the pool (a
+ * view's sub-buffer to the driver, and its reference on the parent). */
+static void storage_release(clcnn__storage *storage) {
+    if (--storage->refcount != 0)
+        return;
+    if (storage->parent != NULL) {
+        clReleaseMemObject(storage->mem);
+        storage_release(storage->parent);
+    } else {
+        clcnn__buffer_release(storage->ctx, storage->mem);
+    }
+    free(storage);
+}
+
 void clcnn_tensor_destroy(clcnn_tensor *tensor) {
     if (tensor == NULL)
         return;
-    clcnn__storage *storage = tensor->storage;
-    if (--storage->refcount == 0) {
-        clcnn__buffer_release(storage->ctx, storage->mem);
-        free(storage);
-    }
+    storage_release(tensor->storage);
     free(tensor);
 }
 
@@ -146,6 +156,62 @@ clcnn_status clcnn_tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const
         return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     tensor->storage->refcount++;
     *out = view;
+    return CLCNN_OK;
+}
+
+/* ------------------------------------------------------- sub-buffer views */
+
+clcnn_status clcnn__view_alignment(clcnn_context *ctx, size_t *bytes) {
+    cl_uint bits = 0;
+    cl_int err =
+        clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof bits, &bits, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn__fail_cl(ctx, err, "clGetDeviceInfo (CL_DEVICE_MEM_BASE_ADDR_ALIGN)");
+    *bytes = bits / 8 > sizeof(float) ? bits / 8 : sizeof(float);
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndim,
+                                 const size_t *dims, clcnn_tensor **out) {
+    clcnn_context *ctx = root->ctx;
+    *out = NULL;
+    size_t numel = 0, align = 0;
+    clcnn_status status = check_shape(ctx, ndim, dims, &numel);
+    if (status == CLCNN_OK)
+        status = clcnn__view_alignment(ctx, &align);
+    if (status != CLCNN_OK)
+        return status;
+    if (root->parent != NULL || (offset * sizeof(float)) % align != 0)
+        return clcnn__fail(
+            ctx, CLCNN_ERROR_INVALID_ARGUMENT, "a view %s (element %zu, alignment %zu bytes)",
+            root->parent != NULL ? "of a view" : "at an unaligned offset", offset, align);
+    size_t root_numel = root->bytes / sizeof(float);
+    if (offset > root_numel || numel > root_numel - offset)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                           "a view of elements %zu..%zu of a buffer of %zu elements", offset,
+                           offset + numel - 1, root_numel);
+    clcnn__storage *storage = calloc(1, sizeof *storage);
+    clcnn_tensor *tensor = storage != NULL ? tensor_alloc(storage, ndim, dims, numel) : NULL;
+    if (tensor == NULL) {
+        free(storage);
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    cl_buffer_region region = {offset * sizeof(float), numel * sizeof(float)};
+    cl_int err = CL_SUCCESS;
+    storage->mem = clCreateSubBuffer(root->mem, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                     &region, &err);
+    if (err != CL_SUCCESS) {
+        free(tensor);
+        free(storage);
+        return clcnn__fail_cl(ctx, err, "clCreateSubBuffer");
+    }
+    storage->ctx = ctx;
+    storage->bytes = numel * sizeof(float);
+    storage->refcount = 1;
+    storage->parent = root;
+    storage->offset = offset;
+    root->refcount++;
+    *out = tensor;
     return CLCNN_OK;
 }
 

@@ -1,0 +1,638 @@
+/* Auto-tuning (clcnn/tune.h, runtime/tuning.c, ops/conv2d_tune.c): tuning a
+ * conv shape stores a winner per pass that AUTO then runs; the table saved
+ * beside the program cache is read back by a new context; every choice the
+ * tuner can store computes what the double reference does; corrupt,
+ * truncated, foreign-version and other-device files are ignored (and
+ * reported by the explicit load); inapplicable entries fall back to the
+ * built-in choice; CLCNN_TUNING=0, the disk cache switch and clear; every
+ * bad argument with its exact status.
+ *
+ * Tolerance (as test_conv2d): |got - ref| <= 2e-5 * S per element, S the
+ * sum of the absolute values of the products that make it. Every context
+ * shares one temporary cache directory (so programs build once); each test
+ * starts with no tuning file in it. Under CLCNN_TEST_SMALL the shapes are
+ * tiny and the tuner measures each candidate once. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clcnn/conv2d.h"
+#include "clcnn/tune.h"
+#include "ops/conv2d_tune.h"
+#include "ref/conv2d_ref.h"
+#include "support/test_support.h"
+
+#define CONV_TOLERANCE 2e-5
+
+static const char *const pass_prefix[3] = {
+    "conv2d.fwd:", "conv2d.bwd_data:", "conv2d.bwd_weights:"};
+
+/* ---------------------------------------------------------------- fixture */
+
+typedef struct fixture {
+    char *dir;            /* the shared cache directory */
+    clcnn_context *plain; /* never tuned: the built-in choices */
+} fixture;
+
+static clcnn_context *context_on(const char *dir, int disk_cache) {
+    clcnn_context_options options = clcnn_context_options_default();
+    options.cache_dir = dir;
+    options.disk_cache = disk_cache;
+    return ts_context_create_with(&options);
+}
+
+/* Removes the tuning files (and any temporary one) from dir. */
+static void remove_tuning_files(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL) {
+        if (strncmp(entry->d_name, "tuning-", 7) != 0 && strncmp(entry->d_name, ".tmp-", 5) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        assert_int_equal(unlink(path), 0);
+    }
+    closedir(d);
+}
+
+static size_t count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL)
+        count += strncmp(entry->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return count;
+}
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->dir = ts_temp_dir_create();
+    f->plain = context_on(f->dir, CLCNN_CACHE_ON);
+    if (clcnn_context_clear_tuning(f->plain) != CLCNN_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    clcnn_context_destroy(f->plain);
+    ts_temp_dir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static int before_each(void **state) {
+    fixture *f = *state;
+    remove_tuning_files(f->dir);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- shapes */
+
+typedef struct shape {
+    size_t x[4], w[4];
+    clcnn_conv2d_params p;
+} shape;
+
+/* Odd sizes, a width no tile divides; stride 1 so DIRECT applies. */
+static shape stride1_shape(void) {
+    shape s = {{2, 3, 7, 19}, {5, 3, 3, 3}, clcnn_conv2d_params_default()};
+    if (!ts_small()) {
+        s.x[0] = 3, s.x[1] = 6, s.x[2] = 11, s.x[3] = 37;
+        s.w[0] = 10, s.w[1] = 6;
+    }
+    s.p.pad_h = s.p.pad_w = 1;
+    return s;
+}
+
+static shape stride2_shape(void) {
+    shape s = {{1, 2, 7, 8}, {3, 2, 3, 3}, clcnn_conv2d_params_default()};
+    s.p.stride_h = s.p.stride_w = 2;
+    s.p.pad_h = s.p.pad_w = 1;
+    return s;
+}
+
+static size_t tune_repeats(void) {
+    return ts_small() ? 1 : 3;
+}
+
+static void choice_of(clcnn_context *ctx, const shape *s, int pass, char *out) {
+    TS_ASSERT_OK(ctx, clcnn__conv2d_auto_choice(ctx, &s->p, s->x, s->w, (clcnn__conv2d_pass)pass,
+                                                out, CLCNN_TUNE_CHOICE_MAX));
+}
+
+static void key_of(const shape *s, int pass, char *key) {
+    clcnn__conv2d_geometry g = {0};
+    g.n = s->x[0], g.c = s->x[1], g.h = s->x[2], g.w = s->x[3];
+    g.k = s->w[0], g.kh = s->w[2], g.kw = s->w[3];
+    g.sh = s->p.stride_h, g.sw = s->p.stride_w, g.ph = s->p.pad_h, g.pw = s->p.pad_w;
+    g.dh = s->p.dilation_h, g.dw = s->p.dilation_w, g.groups = s->p.groups;
+    assert_true(clcnn__conv2d_tuning_key(&g, (clcnn__conv2d_pass)pass, key, CLCNN_TUNE_KEY_MAX));
+}
+
+/* Asserts AUTO's choice on ctx for the pass is `expected`. */
+static void assert_choice(clcnn_context *ctx, const shape *s, int pass, const char *expected) {
+    char got[CLCNN_TUNE_CHOICE_MAX];
+    choice_of(ctx, s, pass, got);
+    assert_string_equal(got, expected);
+}
+
+/* Asserts AUTO on ctx picks the built-in choice for every pass. */
+static void assert_defaults(const fixture *f, clcnn_context *ctx, const shape *s) {
+    for (int pass = 0; pass < 3; pass++) {
+        char expected[CLCNN_TUNE_CHOICE_MAX];
+        choice_of(f->plain, s, pass, expected);
+        assert_choice(ctx, s, pass, expected);
+    }
+}
+
+/* ------------------------------------------------------- checked results */
+
+static conv2d_ref_shape ref_of(const shape *s) {
+    conv2d_ref_shape r = {s->x[0],         s->x[1],     s->x[2],    s->x[3],
+                          s->w[0],         s->w[2],     s->w[3],    s->p.stride_h,
+                          s->p.stride_w,   s->p.pad_h,  s->p.pad_w, s->p.dilation_h,
+                          s->p.dilation_w, s->p.groups, 0,          0};
+    assert_true(conv2d_ref_complete(&r));
+    return r;
+}
+
+static double *doubles(const float *data, size_t count, int absolute) {
+    double *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = absolute ? fabs((double)data[i]) : (double)data[i];
+    return out;
+}
+
+static void assert_close(const float *got, const double *ref, const double *scale, size_t count,
+                         const char *what) {
+    for (size_t i = 0; i < count; i++) {
+        double limit = CONV_TOLERANCE * scale[i] + 1e-30;
+        if (!(fabs((double)got[i] - ref[i]) <= limit)) {
+            print_error("%s: element %zu is %.9g, reference %.9g (limit %.3g)\n", what, i,
+                        (double)got[i], ref[i], limit);
+            fail();
+        }
+    }
+}
+
+/* Runs pass `pass` with AUTO on ctx on random data and checks it against
+ * the reference. */
+static void check_pass(clcnn_context *ctx, const shape *s, int pass, const char *what) {
+    conv2d_ref_shape r = ref_of(s);
+    size_t xn = conv2d_ref_x_count(&r), wn = conv2d_ref_w_count(&r), yn = conv2d_ref_y_count(&r);
+    size_t y_dims[4];
+    TS_ASSERT_OK(NULL, clcnn_conv2d_output_shape(&s->p, s->x, s->w, y_dims));
+    float *x = ts_random_floats(xn, 11, -1.0f, 1.0f);
+    float *w = ts_random_floats(wn, 12, -1.0f, 1.0f);
+    float *dy = ts_random_floats(yn, 13, -1.0f, 1.0f);
+    clcnn_tensor *xt = ts_tensor_create(ctx, 4, s->x, x);
+    clcnn_tensor *wt = ts_tensor_create(ctx, 4, s->w, w);
+    clcnn_tensor *yt = ts_tensor_create(ctx, 4, y_dims, dy);
+    clcnn_tensor *out = NULL;
+    double *a = NULL, *b = NULL, *abs_a = NULL, *abs_b = NULL, *ref = NULL, *scale = NULL;
+    size_t count = 0;
+    if (pass == CLCNN__CONV2D_FORWARD) {
+        out = ts_tensor_filled(ctx, 4, y_dims, NAN);
+        TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &s->p, xt, wt, NULL, out));
+        count = yn, a = doubles(x, xn, 0), b = doubles(w, wn, 0);
+        abs_a = doubles(x, xn, 1), abs_b = doubles(w, wn, 1);
+        ref = ts_malloc(count * sizeof *ref), scale = ts_malloc(count * sizeof *scale);
+        conv2d_ref_forward(&r, a, b, NULL, ref);
+        conv2d_ref_forward(&r, abs_a, abs_b, NULL, scale);
+    } else if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
+        out = ts_tensor_filled(ctx, 4, s->x, NAN);
+        TS_ASSERT_OK(ctx,
+                     clcnn_conv2d_backward_data(ctx, &s->p, yt, wt, out, CLCNN_GRAD_OVERWRITE));
+        count = xn, a = doubles(dy, yn, 0), b = doubles(w, wn, 0);
+        abs_a = doubles(dy, yn, 1), abs_b = doubles(w, wn, 1);
+        ref = ts_malloc(count * sizeof *ref), scale = ts_malloc(count * sizeof *scale);
+        conv2d_ref_backward_data(&r, a, b, ref);
+        conv2d_ref_backward_data(&r, abs_a, abs_b, scale);
+    } else {
+        out = ts_tensor_filled(ctx, 4, s->w, NAN);
+        TS_ASSERT_OK(ctx, clcnn_conv2d_backward_weights(ctx, &s->p, xt, yt, out, NULL,
+                                                        CLCNN_GRAD_OVERWRITE));
+        count = wn, a = doubles(x, xn, 0), b = doubles(dy, yn, 0);
+        abs_a = doubles(x, xn, 1), abs_b = doubles(dy, yn, 1);
+        ref = ts_malloc(count * sizeof *ref), scale = ts_malloc(count * sizeof *scale);
+        conv2d_ref_backward_weights(&r, a, b, ref);
+        conv2d_ref_backward_weights(&r, abs_a, abs_b, scale);
+    }
+    float *got = ts_tensor_read_all(out);
+    assert_close(got, ref, scale, count, what);
+    free(got);
+    free(a), free(b), free(abs_a), free(abs_b), free(ref), free(scale);
+    clcnn_tensor_destroy(out);
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(yt);
+    free(x), free(w), free(dy);
+}
+
+/* ------------------------------------------------------------------ files */
+
+static char *tuning_file(const char *dir) {
+    char *path = ts_dir_find(dir, ".json");
+    assert_non_null(path);
+    return path;
+}
+
+static char *read_text(const char *path) {
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    assert_int_equal(fseek(file, 0, SEEK_END), 0);
+    long length = ftell(file);
+    assert_true(length > 0);
+    rewind(file);
+    char *text = ts_malloc((size_t)length + 1);
+    assert_int_equal(fread(text, 1, (size_t)length, file), (size_t)length);
+    text[length] = '\0';
+    fclose(file);
+    return text;
+}
+
+static void write_text(const char *path, const char *text, size_t length) {
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(text, 1, length, file), length);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* text with the first `from` replaced by `to` (malloc'ed). */
+static char *replaced(const char *text, const char *from, const char *to) {
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - text), size = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = ts_malloc(size);
+    snprintf(out, size, "%.*s%s%s", (int)head, text, to, at + strlen(from));
+    return out;
+}
+
+/* Saves a table in which the stride-1 shape's forward runs GENERAL (never
+ * the built-in choice of a stride-1 shape on any device). */
+static void save_general_forward(const fixture *f, const shape *s) {
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    char key[CLCNN_TUNE_KEY_MAX];
+    key_of(s, CLCNN__CONV2D_FORWARD, key);
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 1.0, 2.0));
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* Tuning stores a winner per pass, AUTO runs it, the saved table is read
+ * back by a new context on the same directory, and results stay right. */
+static void test_tune_save_reload(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    clcnn_tune_result results[CLCNN_CONV2D_TUNE_PASSES];
+    size_t count = 99;
+    TS_ASSERT_OK(ctx, clcnn_conv2d_tune(ctx, &s.p, s.x, s.w, tune_repeats(), results, &count));
+    assert_int_equal(count, 3);
+    for (int pass = 0; pass < 3; pass++) {
+        const clcnn_tune_result *r = &results[pass];
+        char key[CLCNN_TUNE_KEY_MAX], expected[CLCNN_TUNE_CHOICE_MAX];
+        key_of(&s, pass, key);
+        assert_string_equal(r->key, key);
+        TS_ASSERT_CONTAINS(r->key, pass_prefix[pass]);
+        choice_of(f->plain, &s, pass, expected);
+        assert_string_equal(r->default_choice, expected);
+        assert_true(r->default_ms > 0.0 && r->best_ms > 0.0 && r->best_ms <= r->default_ms);
+        /* GENERAL and DIRECT at least (stride 1), besides the default. */
+        assert_true(r->candidates >= 2);
+        assert_choice(ctx, &s, pass, r->choice);
+        const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
+        assert_non_null(entry);
+        assert_string_equal(entry->choice, r->choice);
+        assert_true(entry->ms == r->best_ms && entry->default_ms == r->default_ms);
+    }
+    assert_int_equal(count_prefixed(f->dir, "tuning-"), 0); /* not saved yet */
+    /* Make the forward's entry a choice that is never the default, so the
+     * reload is visible whatever won. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, results[0].key, "general", 1.0, 2.0));
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    assert_int_equal(count_prefixed(f->dir, "tuning-"), 1);
+    assert_int_equal(count_prefixed(f->dir, ".tmp-"), 0); /* no temporary left */
+    clcnn_context_destroy(ctx);
+
+    clcnn_context *again = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(again, &s, 0, "general");
+    for (int pass = 1; pass < 3; pass++)
+        assert_choice(again, &s, pass, results[pass].choice);
+    for (int pass = 0; pass < 3; pass++)
+        check_pass(again, &s, pass, results[pass].key);
+    /* Results and count are optional. */
+    TS_ASSERT_OK(again, clcnn_conv2d_tune(again, &s.p, s.x, s.w, 1, NULL, NULL));
+    clcnn_context_destroy(again);
+}
+
+/* Every choice the tuner may store is applied as stored and computes what
+ * the reference does. */
+static void test_every_choice_correct(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    clcnn__conv2d_geometry g = {0};
+    g.n = s.x[0], g.c = s.x[1], g.h = s.x[2], g.w = s.x[3], g.k = s.w[0], g.kh = 3, g.kw = 3;
+    g.sh = g.sw = g.dh = g.dw = g.groups = 1, g.ph = g.pw = 1;
+    g.ho = s.x[2], g.wo = s.x[3], g.cg = s.x[1], g.kg = s.w[0];
+    for (int pass = 0; pass < 3; pass++) {
+        char key[CLCNN_TUNE_KEY_MAX];
+        key_of(&s, pass, key);
+        char choices[8][CLCNN_TUNE_CHOICE_MAX];
+        size_t count = 0;
+        snprintf(choices[count++], CLCNN_TUNE_CHOICE_MAX, "general");
+        if (clcnn__conv2d_tiled_supports(ctx, &g, (clcnn__conv2d_pass)pass))
+            snprintf(choices[count++], CLCNN_TUNE_CHOICE_MAX, "tiled");
+        if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
+            snprintf(choices[count++], CLCNN_TUNE_CHOICE_MAX, "direct");
+        } else {
+            clcnn__conv2d_tiles tiles[CLCNN__CONV2D_MAX_TILE_CANDIDATES];
+            size_t n = clcnn__conv2d_direct_tile_candidates(&g, (clcnn__conv2d_pass)pass, tiles);
+            assert_true(n >= 3); /* the built-in table's rows */
+            for (size_t i = 0; i < n; i++)
+                snprintf(choices[count++], CLCNN_TUNE_CHOICE_MAX, "direct kt=%zu vw=%zu wv=%zu",
+                         tiles[i].kt, tiles[i].vw, tiles[i].wv);
+        }
+        for (size_t i = 0; i < count; i++) {
+            TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, choices[i], 0.0, 0.0));
+            assert_choice(ctx, &s, pass, choices[i]);
+            char what[CLCNN_TUNE_KEY_MAX + CLCNN_TUNE_CHOICE_MAX];
+            snprintf(what, sizeof what, "%s %s", key, choices[i]);
+            check_pass(ctx, &s, pass, what);
+        }
+    }
+    clcnn_context_destroy(ctx);
+}
+
+/* Broken files are ignored by contexts (built-in choices, conv still
+ * right) and reported by the explicit load. */
+static void test_bad_files_ignored(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    save_general_forward(f, &s);
+    char *path = tuning_file(f->dir);
+    char *good = read_text(path);
+    char *wrong_version = replaced(good, "\"version\": 1", "\"version\": 2");
+    char *other_device = replaced(good, "\"device\": \"", "\"device\": \"another ");
+    char *no_entries = replaced(good, "\"entries\": {", "\"entries\": [], \"x\": {");
+    const struct {
+        const char *name, *text;
+        size_t length;
+    } files[] = {
+        {"garbage", "\x01\x02not json at all", 17},
+        {"truncated", good, strlen(good) / 2},
+        {"empty", "", 0},
+        {"wrong version", wrong_version, strlen(wrong_version)},
+        {"other device", other_device, strlen(other_device)},
+        {"entries not an object", no_entries, strlen(no_entries)},
+        {"array", "[1, 2, 3]", 9},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        write_text(path, files[i].text, files[i].length);
+        clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+        assert_defaults(f, ctx, &s);
+        check_pass(ctx, &s, CLCNN__CONV2D_FORWARD, files[i].name);
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CORRUPT_FILE, clcnn_context_load_tuning(ctx, NULL));
+        TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "tuning");
+        assert_defaults(f, ctx, &s);
+        clcnn_context_destroy(ctx);
+    }
+    /* The intact file still works, and a missing one is NOT_FOUND. */
+    write_text(path, good, strlen(good));
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, NULL));
+    assert_int_equal(unlink(path), 0);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, NULL));
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general"); /* table kept */
+    clcnn_context_destroy(ctx);
+    free(good), free(wrong_version), free(other_device), free(no_entries), free(path);
+}
+
+/* Entries that do not apply fall back to the built-in choice; unknown keys
+ * and malformed entries are ignored. */
+static void test_inapplicable_entries(void **state) {
+    fixture *f = *state;
+    shape s1 = stride1_shape(), s2 = stride2_shape();
+    char key1[CLCNN_TUNE_KEY_MAX], key2[CLCNN_TUNE_KEY_MAX];
+    key_of(&s1, CLCNN__CONV2D_FORWARD, key1);
+    key_of(&s2, CLCNN__CONV2D_FORWARD, key2);
+    char default2[CLCNN_TUNE_CHOICE_MAX];
+    choice_of(f->plain, &s2, CLCNN__CONV2D_FORWARD, default2);
+
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    /* DIRECT does not accept stride 2. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key2, "direct", 0.0, 0.0));
+    assert_choice(ctx, &s2, CLCNN__CONV2D_FORWARD, default2);
+    check_pass(ctx, &s2, CLCNN__CONV2D_FORWARD, "stride 2 with a direct entry");
+    /* Tiles that are not candidates: DIRECT with the built-in tiles. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, "direct", 0.0, 0.0));
+    char direct_default[CLCNN_TUNE_CHOICE_MAX];
+    choice_of(ctx, &s1, CLCNN__CONV2D_FORWARD, direct_default);
+    TS_ASSERT_CONTAINS(direct_default, "direct kt=");
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, "direct kt=7 vw=16 wv=2", 0.0, 0.0));
+    assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, direct_default);
+    check_pass(ctx, &s1, CLCNN__CONV2D_FORWARD, "direct with tiles that are not candidates");
+    /* Names that are no choice at all. */
+    const char *nonsense[] = {"winograd", "direct kt=8", "direct kt=8 vw=16 wv=2 extra", "GENERAL"};
+    char default1[CLCNN_TUNE_CHOICE_MAX];
+    choice_of(f->plain, &s1, CLCNN__CONV2D_FORWARD, default1);
+    for (size_t i = 0; i < sizeof nonsense / sizeof nonsense[0]; i++) {
+        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, nonsense[i], 0.0, 0.0));
+        assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, default1);
+    }
+    /* The same through a file, with entries of unknown ops and bad values. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, "gemm.future:1x2x3", "something", 0.0, 0.0));
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+    char *path = tuning_file(f->dir);
+    char *text = read_text(path);
+    char *edited = replaced(text, "\"entries\": {",
+                            "\"entries\": {\"conv2d.fwd:bad\": 5, \"conv2d.fwd:x\": {\"ms\": 1},");
+    write_text(path, edited, strlen(edited));
+    ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, default1);
+    assert_choice(ctx, &s2, CLCNN__CONV2D_FORWARD, default2);
+    assert_non_null(clcnn__tuning_find(ctx, "gemm.future:1x2x3"));
+    assert_null(clcnn__tuning_find(ctx, "conv2d.fwd:bad"));
+    assert_null(clcnn__tuning_find(ctx, "conv2d.fwd:x"));
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+    free(text), free(edited), free(path);
+}
+
+/* CLCNN_TUNING=0 makes contexts ignore the stored table. */
+static void test_environment_switch(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    save_general_forward(f, &s);
+    ts_saved_env saved;
+    ts_env_set(&saved, "CLCNN_TUNING", "0");
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_defaults(f, ctx, &s);
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, NULL));
+    assert_defaults(f, ctx, &s);
+    clcnn_context_destroy(ctx);
+    ts_env_restore(&saved);
+    ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    clcnn_context_destroy(ctx);
+}
+
+/* With the disk cache off tuning stays in memory; explicit directories
+ * still save and load. */
+static void test_cache_off_and_directories(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    save_general_forward(f, &s);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    assert_defaults(f, ctx, &s); /* the file beside the (off) cache is not read */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, NULL));
+    char key[CLCNN_TUNE_KEY_MAX];
+    key_of(&s, CLCNN__CONV2D_BACKWARD_WEIGHTS, key);
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+    assert_choice(ctx, &s, CLCNN__CONV2D_BACKWARD_WEIGHTS, "general");
+    char *other = ts_temp_dir_create();
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL)); /* memory only */
+    assert_int_equal(count_prefixed(other, "tuning-"), 0);
+    char nested[4096];
+    snprintf(nested, sizeof nested, "%s/a/b", other);
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, nested)); /* made on demand */
+    assert_int_equal(count_prefixed(nested, "tuning-"), 1);
+    clcnn_context_destroy(ctx);
+
+    ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, f->dir));
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, nested)); /* merges */
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    assert_choice(ctx, &s, CLCNN__CONV2D_BACKWARD_WEIGHTS, "general");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, other));
+    clcnn_context_destroy(ctx);
+    ts_temp_dir_remove(other);
+}
+
+/* clear forgets the table and keeps the file from being read again. */
+static void test_clear(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    save_general_forward(f, &s);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    TS_ASSERT_OK(ctx, clcnn_context_clear_tuning(ctx));
+    assert_defaults(f, ctx, &s);
+    assert_int_equal(clcnn__tuning_count(ctx), 0);
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+    ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_defaults(f, ctx, &s);
+    assert_int_equal(clcnn__tuning_count(ctx), 0);
+    clcnn_context_destroy(ctx);
+}
+
+static void test_bad_arguments(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    clcnn_tune_result results[3];
+    size_t count = 7;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(NULL, &s.p, s.x, s.w, 1, results, &count));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(ctx, NULL, s.x, s.w, 1, results, &count));
+    assert_int_equal(count, 0);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(ctx, &s.p, NULL, s.w, 1, results, &count));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(ctx, &s.p, s.x, NULL, 1, results, &count));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(ctx, &s.p, s.x, s.w, 0, results, &count));
+    shape bad = s;
+    bad.p.stride_w = 0;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_tune(ctx, &bad.p, bad.x, bad.w, 1, results, &count));
+    bad = s;
+    bad.w[1] = s.x[1] + 1; /* input channels disagree */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_tune(ctx, &bad.p, bad.x, bad.w, 1, results, &count));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "conv2d_tune");
+    bad = s;
+    bad.x[2] = 0;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_conv2d_tune(ctx, &bad.p, bad.x, bad.w, 1, results, &count));
+    assert_int_equal(clcnn__tuning_count(ctx), 0); /* nothing stored */
+
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_save_tuning(NULL, NULL));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_load_tuning(NULL, NULL));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_clear_tuning(NULL));
+    /* A directory below a regular file cannot be made. */
+    char blocked[4096];
+    snprintf(blocked, sizeof blocked, "%s/plain-file", f->dir);
+    write_text(blocked, "x", 1);
+    snprintf(blocked, sizeof blocked, "%s/plain-file/sub", f->dir);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, blocked));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "plain-file");
+    snprintf(blocked, sizeof blocked, "%s/plain-file", f->dir);
+    assert_int_equal(unlink(blocked), 0);
+    /* Keys and choices that do not fit. */
+    char long_key[CLCNN_TUNE_KEY_MAX + 1];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__tuning_set(ctx, long_key, "general", 0.0, 0.0));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__tuning_set(ctx, "conv2d.fwd:1", "", 0.0, 0.0));
+    clcnn_context_destroy(ctx);
+}
+
+/* A full table refuses new keys before measuring and stays as it was. */
+static void test_table_full(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    for (int i = 0; i < CLCNN_TUNE_MAX_ENTRIES; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "other.op:%d", i);
+        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+    }
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                     clcnn__tuning_set(ctx, "one.more:1", "general", 0.0, 0.0));
+    /* Replacing an existing key still works. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, "other.op:3", "tiled", 0.0, 0.0));
+    size_t count = 5;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
+                     clcnn_conv2d_tune(ctx, &s.p, s.x, s.w, 1, NULL, &count));
+    assert_int_equal(count, 0);
+    assert_int_equal(clcnn__tuning_count(ctx), CLCNN_TUNE_MAX_ENTRIES);
+    assert_string_equal(clcnn__tuning_find(ctx, "other.op:3")->choice, "tiled");
+    clcnn_context_destroy(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_tune_save_reload, before_each),
+        cmocka_unit_test_setup(test_every_choice_correct, before_each),
+        cmocka_unit_test_setup(test_bad_files_ignored, before_each),
+        cmocka_unit_test_setup(test_inapplicable_entries, before_each),
+        cmocka_unit_test_setup(test_environment_switch, before_each),
+        cmocka_unit_test_setup(test_cache_off_and_directories, before_each),
+        cmocka_unit_test_setup(test_clear, before_each),
+        cmocka_unit_test_setup(test_bad_arguments, before_each),
+        cmocka_unit_test_setup(test_table_full, before_each),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
