@@ -40,6 +40,10 @@ typedef struct bench_result {
     bench_extra extras[BENCH_MAX_EXTRAS];
     size_t extra_count;
     bench_reference reference;
+    /* --profile (bench_profile.c): the kernel profile, owned (bench_run.c
+     * releases it after the report): printed under the result's line, or
+     * "profile" in its JSON. NULL: none. */
+    json_t *profile;
 } bench_result;
 
 void bench_result_init(bench_result *result, const char *name, const char *unit);
@@ -50,16 +54,28 @@ void bench_result_text(bench_result *result, const char *key, const char *text);
 
 /* ------------------------------------------------------------------- output */
 
-/* Prints results as they come (table) or gathers one JSON document that
- * bench_report_finish prints. */
+/* Output formats of bench_report_init. */
+#define BENCH_FORMAT_TABLE 0
+#define BENCH_FORMAT_JSON 1
+#define BENCH_FORMAT_CSV 2
+
+/* Prints results as they come (table, CSV rows) or gathers one JSON
+ * document that bench_report_finish prints. */
 typedef struct bench_report {
-    int json;
+    int format; /* BENCH_FORMAT_* */
     json_t *root;
     json_t *devices; /* borrowed from root */
     json_t *results; /* borrowed: results of the current device */
+    /* The current device (CSV rows name it). */
+    clcnn_device_info device;
+    /* The current device's peaks once measured in this run, else 0: every
+     * later gflops result gets fraction_of_peak against peak_gflops
+     * (`peak_fma`), every gbps one against copy_gbps (`copy`). */
+    double peak_gflops;
+    double copy_gbps;
 } bench_report;
 
-int bench_report_init(bench_report *report, int json, int repeats);
+int bench_report_init(bench_report *report, int format, int repeats);
 int bench_report_device(bench_report *report, const clcnn_device_info *info);
 int bench_report_result(bench_report *report, const bench_result *result);
 int bench_report_finish(bench_report *report);
@@ -82,6 +98,7 @@ typedef struct bench_run {
     size_t repeats;
     size_t batch; /* batch size of the network benchmarks */
     bench_report *report;
+    int profile; /* --profile: the net_* benchmarks also run with a kernel profile */
 } bench_run;
 
 /* Every benchmark name, in the order they run. */
@@ -91,6 +108,15 @@ const char *bench_name_at(size_t index);
 /* Runs the selected benchmarks on one device; 0, or -1 after printing the
  * error. */
 int bench_run_device(const bench_run *run);
+
+/* --tune (bench_tune.c): tunes the suite's and the seed network's conv
+ * shapes on one device (NULL: the default), prints the outcome (a table, or
+ * JSON) and saves the table in the default program cache directory; 0, or
+ * -1 after printing the error. */
+int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json);
+/* Loads the table saved by --tune into a benchmark context (missing: the
+ * built-in choices). */
+void bench_tuning_apply(clcnn_context *ctx);
 
 /* What the device benchmarks of one device share: launch latency runs on a
  * plain queue (as applications use it), device times on a profiling one. */
@@ -130,6 +156,9 @@ struct bench_entry {
 extern const char *const bench_startup_names[];
 extern const size_t bench_startup_name_count;
 int bench_run_startup(const bench_run *run, double *samples);
+/* `peak_fma` (bench_peak.c): the best FMA throughput of cl/peak.cl's
+ * kernels, in the basic entries after `copy`. */
+int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *result);
 extern const bench_entry bench_basic_entries[];
 extern const size_t bench_basic_entry_count;
 extern const bench_entry bench_op_entries[];
@@ -168,6 +197,13 @@ void bench_result_from_timing(bench_result *result, const char *name, const char
 /* Kernel launches libclcnn has made so far in this process (-1 when the
  * build cannot count them). */
 long bench_launch_count(void);
+
+/* --profile (bench_profile.c): a few more runs of the region (its context
+ * made with profiling) under the library's kernel profile, kept in
+ * result->profile; 0, or -1 after printing the error. */
+int bench_profile_region(const bench_region *region, bench_result *result);
+/* The table of a result's profile, under the result's line. */
+void bench_profile_print(const json_t *profile);
 
 /* -------------------------------------------------------------- references */
 

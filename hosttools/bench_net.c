@@ -194,6 +194,10 @@ static int bench_net(bench_session *s, const bench_entry *entry, bench_result *r
         bench_result_from_timing(result, entry->name, "ms", &timing);
         failed = net_extras(&n, nc, s->run->batch, result) != 0;
     }
+    if (!failed && s->run->profile) {
+        bench_region region = {entry->name, n.ctx, nc->training ? train_step : infer_step, &n};
+        failed = bench_profile_region(&region, result) != 0;
+    }
     net_release(&n);
     return failed ? -1 : 0;
 }

@@ -1,5 +1,8 @@
-/* clcnn-bench output: device descriptions and results, as readable text or
- * as one JSON document built with jansson. */
+/* clcnn-bench output: device descriptions and results, as readable text, as
+ * one JSON document built with jansson, or as CSV (RFC 4180 quoting, one row
+ * per device and benchmark). Each result with a throughput also gets its
+ * fraction of the device's peak measured in the same run: gflops over
+ * `peak_fma`, gbps over `copy`. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
@@ -130,16 +133,139 @@ int bench_print_json(json_t *document) {
     return result;
 }
 
+/* ------------------------------------------------------------- peak share */
+
+/* A result's fraction of the device's peak in this run; peak NULL: none
+ * (no throughput, or that peak was not measured before it). */
+typedef struct peak_share {
+    const char *peak; /* the benchmark it is measured against */
+    const char *meaning;
+    double fraction;
+} peak_share;
+
+static peak_share peak_share_of(const bench_report *report, const bench_result *result) {
+    peak_share share = {NULL, NULL, 0.0};
+    if (strcmp(result->unit, "gflops") == 0 && report->peak_gflops > 0.0) {
+        share.peak = "peak_fma";
+        share.meaning = "gflops / peak_fma gflops of this device in this run";
+        share.fraction = result->value / report->peak_gflops;
+    } else if (strcmp(result->unit, "gbps") == 0 && report->copy_gbps > 0.0) {
+        share.peak = "copy";
+        share.meaning = "gbps / copy gbps of this device in this run";
+        share.fraction = result->value / report->copy_gbps;
+    }
+    return share;
+}
+
+/* -------------------------------------------------------------------- CSV */
+
+#define CSV_COLUMNS                                                                             \
+    "device_id,device,device_type,platform,benchmark,ms,value,unit,samples,ref_value,ref_unit," \
+    "x_vs_ref,speedup_vs_ref,fraction_of_peak,peak,extras"
+
+static int csv_header(void) {
+    printf("%s\n", CSV_COLUMNS);
+    fflush(stdout);
+    return 0;
+}
+
+/* One field, quoted as RFC 4180 says when it holds a comma, a quote, a line
+ * break or an outer space; control bytes and non-ASCII become '?' (device
+ * strings come from drivers). `first`: no comma before it. */
+static void csv_text(const char *text, int first) {
+    size_t length = strlen(text);
+    int quote = strpbrk(text, ",\"\r\n") != NULL ||
+                (length > 0 && (text[0] == ' ' || text[length - 1] == ' '));
+    if (!first)
+        putchar(',');
+    if (quote)
+        putchar('"');
+    for (const char *c = text; *c != '\0'; c++) {
+        unsigned char byte = (unsigned char)*c;
+        if (byte == '"')
+            fputs("\"\"", stdout);
+        else if (byte == '\r' || byte == '\n' || (byte >= 0x20 && byte < 0x7f))
+            putchar((char)byte);
+        else
+            putchar('?');
+    }
+    if (quote)
+        putchar('"');
+}
+
+/* A number, or an empty field when `present` is 0. */
+static void csv_number(double value, int present) {
+    if (present)
+        printf(",%.6g", value);
+    else
+        putchar(',');
+}
+
+/* The extras as "key=value;key=value" (one field). */
+static void csv_extras(const bench_result *result) {
+    char text[4096] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < result->extra_count && used < sizeof text; i++) {
+        const bench_extra *extra = &result->extras[i];
+        const char *separator = i == 0 ? "" : ";";
+        int written;
+        if (extra->text != NULL)
+            written = snprintf(text + used, sizeof text - used, "%s%s=%s", separator, extra->key,
+                               extra->text);
+        else if (extra->is_flag)
+            written = snprintf(text + used, sizeof text - used, "%s%s=%s", separator, extra->key,
+                               extra->value != 0.0 ? "true" : "false");
+        else
+            written = snprintf(text + used, sizeof text - used, "%s%s=%.6g", separator, extra->key,
+                               extra->value);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+    csv_text(text, 0);
+}
+
+static int csv_row(const clcnn_device_info *info, const bench_result *result,
+                   const peak_share *share) {
+    char id[48];
+    snprintf(id, sizeof id, "%zu:%zu", info->platform_index, info->device_index);
+    const bench_reference *ref = &result->reference;
+    int has_ref = ref->source != NULL;
+    int time_ref = has_ref && strcmp(ref->unit, "ms") == 0;
+    double speedup = time_ref && ref->x_vs_ref > 0.0 ? 1.0 / ref->x_vs_ref : ref->x_vs_ref;
+    csv_text(id, 1);
+    csv_text(info->device_name, 0);
+    csv_text(clcnn_device_type_name(info->type), 0);
+    csv_text(info->platform_name, 0);
+    csv_text(result->name, 0);
+    csv_number(result->ms, 1);
+    csv_number(result->value, 1);
+    csv_text(result->unit, 0);
+    csv_number((double)result->samples, 1);
+    csv_number(ref->value, has_ref);
+    csv_text(has_ref ? ref->unit : "", 0);
+    csv_number(ref->x_vs_ref, has_ref);
+    csv_number(speedup, has_ref);
+    csv_number(share->fraction, share->peak != NULL);
+    csv_text(share->peak != NULL ? share->peak : "", 0);
+    csv_extras(result);
+    putchar('\n');
+    fflush(stdout);
+    return ferror(stdout) ? bench_fail_message("writing CSV", CLCNN_ERROR_IO, NULL) : 0;
+}
+
 /* ----------------------------------------------------------------- results */
 
 static int json_failure(void) {
     return bench_fail_message("building JSON", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
 }
 
-int bench_report_init(bench_report *report, int json, int repeats) {
+int bench_report_init(bench_report *report, int format, int repeats) {
     memset(report, 0, sizeof *report);
-    report->json = json;
-    if (!json)
+    report->format = format;
+    if (format == BENCH_FORMAT_CSV)
+        return csv_header();
+    if (format != BENCH_FORMAT_JSON)
         return 0;
     report->root = json_object();
     if (report->root == NULL)
@@ -174,7 +300,12 @@ static int json_device(bench_report *report, const clcnn_device_info *info) {
 }
 
 int bench_report_device(bench_report *report, const clcnn_device_info *info) {
-    if (report->json)
+    report->device = *info;
+    report->peak_gflops = 0.0;
+    report->copy_gbps = 0.0;
+    if (report->format == BENCH_FORMAT_CSV)
+        return 0;
+    if (report->format == BENCH_FORMAT_JSON)
         return json_device(report, info);
     printf("\n== %zu:%zu %s (%s, %s) ==\n", info->platform_index, info->device_index,
            info->device_name, info->platform_name, clcnn_device_type_name(info->type));
@@ -186,8 +317,9 @@ int bench_report_device(bench_report *report, const clcnn_device_info *info) {
             "  libclcnn gflops / ref gflops where it is a throughput (\"g\", higher is better).\n"
             "  Not measured in this run: hosttools/pytorch/compare.py compares live.\n",
             source);
-    printf("  %-22s %12s  %-6s %12s %9s  %s\n", "name", "median", "unit", "ref", "x_vs_ref",
-           "extra");
+    printf("  of_peak: gflops / peak_fma gflops, gbps / copy gbps (this run, this device).\n");
+    printf("  %-22s %12s  %-6s %12s %9s  %7s  %s\n", "name", "median", "unit", "ref", "x_vs_ref",
+           "of_peak", "extra");
     fflush(stdout);
     return 0;
 }
@@ -211,15 +343,21 @@ static void print_reference(const bench_reference *ref) {
     printf(" %12s %7.3f %c ", figure, ref->x_vs_ref, strcmp(ref->unit, "ms") == 0 ? 't' : 'g');
 }
 
-static void print_result(const bench_result *result) {
+static void print_result(const bench_result *result, const peak_share *share) {
     printf("  %-22s %12.3f  %-6s", result->name, result->value, result->unit);
     print_reference(&result->reference);
+    if (share->peak != NULL)
+        printf(" %7.3f ", share->fraction);
+    else
+        printf(" %7s ", "-");
     if (strcmp(result->unit, "ms") != 0 && strcmp(result->unit, "us") != 0)
         printf(" ms=%.4g", result->ms);
     for (size_t i = 0; i < result->extra_count; i++)
         print_extra(&result->extras[i]);
     printf(" samples=%zu\n", result->samples);
     fflush(stdout);
+    if (result->profile != NULL)
+        bench_profile_print(result->profile);
 }
 
 /* ref_ms or ref_gflops, x_vs_ref and what they mean. */
@@ -237,7 +375,14 @@ static void set_reference(json_t *object, const bench_reference *ref, int *faile
     set_value(object, "ref_source", json_string(ref->source), failed);
 }
 
-static json_t *result_json(const bench_result *result) {
+static void set_peak_share(json_t *object, const peak_share *share, int *failed) {
+    if (share->peak == NULL)
+        return;
+    set_value(object, "fraction_of_peak", json_real(share->fraction), failed);
+    set_value(object, "fraction_of_peak_is", json_string(share->meaning), failed);
+}
+
+static json_t *result_json(const bench_result *result, const peak_share *share) {
     json_t *object = json_object();
     if (object == NULL)
         return NULL;
@@ -255,6 +400,9 @@ static json_t *result_json(const bench_result *result) {
         set_value(object, extra->key, value, &failed);
     }
     set_reference(object, &result->reference, &failed);
+    set_peak_share(object, share, &failed);
+    if (result->profile != NULL)
+        set_value(object, "profile", json_incref(result->profile), &failed);
     if (failed) {
         json_decref(object);
         return NULL;
@@ -263,17 +411,21 @@ static json_t *result_json(const bench_result *result) {
 }
 
 int bench_report_result(bench_report *report, const bench_result *result) {
-    if (!report->json) {
-        print_result(result);
+    peak_share share = peak_share_of(report, result);
+    if (report->format == BENCH_FORMAT_CSV)
+        return csv_row(&report->device, result, &share);
+    if (report->format != BENCH_FORMAT_JSON) {
+        print_result(result, &share);
         return 0;
     }
-    if (report->results == NULL || json_array_append_new(report->results, result_json(result)))
+    if (report->results == NULL ||
+        json_array_append_new(report->results, result_json(result, &share)) != 0)
         return json_failure();
     return 0;
 }
 
 int bench_report_finish(bench_report *report) {
-    if (!report->json)
+    if (report->format != BENCH_FORMAT_JSON)
         return 0;
     json_t *root = report->root;
     report->root = NULL;

@@ -21,6 +21,8 @@ static int create_context(bench_session *s, int profiling, const char *cache_dir
     options.error_buffer = error;
     options.error_buffer_size = sizeof error;
     clcnn_status status = clcnn_context_create(&options, out);
+    if (status == CLCNN_OK)
+        bench_tuning_apply(*out); /* what --tune saved, as other programs would find it */
     return status == CLCNN_OK ? 0 : bench_fail_message("creating a context", status, error);
 }
 
@@ -88,7 +90,9 @@ static int run_device_benchmarks(bench_session *s) {
             if (entry->run(s, entry, &result) != 0)
                 return -1;
             bench_reference_attach(&result, s->run->info, s->run->batch);
-            if (bench_report_result(s->run->report, &result) != 0)
+            int reported = bench_report_result(s->run->report, &result);
+            json_decref(result.profile);
+            if (reported != 0)
                 return -1;
         }
     }

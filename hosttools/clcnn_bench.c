@@ -1,5 +1,6 @@
 /* clcnn-bench: lists OpenCL devices and measures libclcnn's benchmark suite
- * (docs/benchmarks.md) on one device or all of them, as a table or JSON.
+ * (docs/benchmarks.md) on one device or all of them, as a table, JSON or
+ * CSV.
  * Command line, device choice and the private temporary folders live here;
  * the run over one device in bench_run.c, the measurements in bench_suite.c
  * (start-up, launch, copies), bench_ops.c (operators) and bench_net.c
@@ -25,7 +26,10 @@ typedef struct cli_options {
     int list;
     int list_benchmarks;
     int json;
+    int profile;
+    int csv;
     int all_devices;
+    int tune;
     size_t repeats;
     size_t batch;
     const char *device;
@@ -37,7 +41,8 @@ typedef struct cli_options {
 static void print_usage(FILE *out) {
     fprintf(out,
             "usage: clcnn-bench [--list | --list-benchmarks] [--device SPEC | --all-devices]\n"
-            "                   [--filter PATTERN] [--repeats N] [--batch N] [--json] [--help]\n"
+            "                   [--filter PATTERN] [--repeats N] [--batch N] [--json | --csv]\n"
+            "                   [--help]\n"
             "\n"
             "  --list           list every OpenCL device and exit\n"
             "  --list-benchmarks print every benchmark name, one a line, and exit\n"
@@ -54,6 +59,16 @@ static void print_usage(FILE *out) {
             "  --batch N        batch size of the net_* benchmarks (default %d; the\n"
             "                   reference figures are for %d)\n"
             "  --json           print one JSON document instead of tables\n"
+            "  --tune           tune the conv shapes of the suite and of the seed network\n"
+            "                   (at --batch) on one device, print the winners against the\n"
+            "                   built-in choices, save them in the program cache directory\n"
+            "                   ($CLCNN_CACHE_DIR, else ~/.cache/clcnn) and exit; later\n"
+            "                   runs use them (CLCNN_TUNING=0: ignore them)\n"
+            "  --csv            print CSV instead: a header row, then one row per device\n"
+            "                   and benchmark (clcnn-chart draws --json output as SVG)\n"
+            "  --profile        after timing each net_* benchmark, run it a few more times\n"
+            "                   with the library's kernel profile: top kernels, launches\n"
+            "                   per step, kernel time against wall time (JSON: \"profile\")\n"
             "\nbenchmarks:",
             DEFAULT_REPEATS, DEFAULT_BATCH, DEFAULT_BATCH);
     for (size_t i = 0; i < bench_name_count(); i++)
@@ -130,6 +145,12 @@ static int parse_arguments(int argc, char **argv, cli_options *options) {
             options->list_benchmarks = 1;
         } else if (strcmp(arg, "--json") == 0) {
             options->json = 1;
+        } else if (strcmp(arg, "--profile") == 0) {
+            options->profile = 1;
+        } else if (strcmp(arg, "--csv") == 0) {
+            options->csv = 1;
+        } else if (strcmp(arg, "--tune") == 0) {
+            options->tune = 1;
         } else if (strcmp(arg, "--all-devices") == 0) {
             options->all_devices = 1;
         } else {
@@ -140,6 +161,10 @@ static int parse_arguments(int argc, char **argv, cli_options *options) {
     }
     if (options->all_devices && options->device != NULL)
         return usage_error("--device and --all-devices exclude each other", "");
+    if (options->tune && (options->all_devices || options->list || options->list_benchmarks))
+        return usage_error("--tune works on one device and excludes the --list options", "");
+    if (options->csv && (options->json || options->list))
+        return usage_error("--csv excludes --json and --list", "");
     return 0;
 }
 
@@ -242,8 +267,8 @@ static int resolve_device(const clcnn_device_list *list, const char *spec,
 static int bench_one_device(const cli_options *options, const char *spec,
                             const clcnn_device_info *info, const char *temp_root,
                             bench_report *report) {
-    bench_run run = {spec,           info,  temp_root, options->filter, options->repeats,
-                     options->batch, report};
+    bench_run run = {spec,           info,   temp_root,       options->filter, options->repeats,
+                     options->batch, report, options->profile};
     return bench_run_device(&run);
 }
 
@@ -275,7 +300,10 @@ static int run_benchmarks(const cli_options *options) {
         return EXIT_FAILURE;
     clcnn_device_list *list = NULL;
     bench_report report;
-    int failed = bench_report_init(&report, options->json, (int)options->repeats) != 0;
+    int format = options->csv    ? BENCH_FORMAT_CSV
+                 : options->json ? BENCH_FORMAT_JSON
+                                 : BENCH_FORMAT_TABLE;
+    int failed = bench_report_init(&report, format, (int)options->repeats) != 0;
     clcnn_status status = failed ? CLCNN_OK : clcnn_device_list_create(&list);
     if (status != CLCNN_OK)
         failed = bench_fail_message("listing devices", status, NULL) != 0;
@@ -296,6 +324,10 @@ int main(int argc, char **argv) {
         return status == HELP_SHOWN ? EXIT_SUCCESS : status;
     if (options.list_benchmarks)
         return list_benchmarks() == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (options.tune)
+        return bench_tune(options.device, options.batch, options.repeats, options.json) == 0
+                   ? EXIT_SUCCESS
+                   : EXIT_FAILURE;
     if (options.list)
         return list_devices(options.json) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     return run_benchmarks(&options);

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Trains the seed net on Fashion-MNIST in PyTorch with clcnn-train's default
+recipe, to compare accuracy per epoch with `clcnn-train --json`.
+
+Recipe (docs/benchmarks.md): SGD lr 0.05, momentum 0.9, weight decay 5e-4,
+cosine schedule over the epochs (stepped once per epoch), batch 128 with the
+last partial batch kept, inputs normalised by the training set's mean and
+std, a fresh shuffle every epoch. Prints one line per epoch, or with --json
+one document shaped like clcnn-train's."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_checkpoint import DEFAULT_DATA, evaluate, load_split, normalise  # noqa: E402
+from seednet import SeedNet  # noqa: E402
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    images, labels = load_split(args.data, "train")
+    test_images, test_labels = load_split(args.data, "t10k")
+    mean, std = images.double().mean().item(), images.double().std(unbiased=False).item()
+    images, test_images = normalise(images, mean, std), normalise(test_images, mean, std)
+    model = SeedNet(1, images.shape[2], images.shape[3], 10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    epochs = []
+    for epoch in range(args.epochs):
+        start, loss_sum, steps = time.monotonic(), 0.0, 0
+        model.train()
+        order = torch.randperm(len(images))
+        for first in range(0, len(images), args.batch):
+            index = order[first:first + args.batch]
+            loss = F.cross_entropy(model(images[index]), labels[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum, steps = loss_sum + loss.item(), steps + 1
+        seconds = time.monotonic() - start
+        accuracy = evaluate(model, test_images, test_labels)
+        epochs.append({"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                       "train_loss": loss_sum / steps, "train_seconds": seconds,
+                       "test_accuracy": accuracy})
+        schedule.step()
+        if not args.json:
+            print(f"epoch {epoch + 1}/{args.epochs}: train loss {loss_sum / steps:.4f}, "
+                  f"test accuracy {accuracy:.2f} %, {seconds:.1f} s", flush=True)
+    if args.json:
+        print(json.dumps({"tool": "train_torch.py", "torch": torch.__version__,
+                          "seed": args.seed, "epochs": epochs}, indent=2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    train(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
