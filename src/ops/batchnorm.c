@@ -93,6 +93,30 @@ static clcnn_status check_state(clcnn_context *ctx, const clcnn_batchnorm_state 
     return check_required(ctx, tensors, names, 2);
 }
 
+/* What both eval entry points check first: the parameters, two required
+ * tensors, optional gamma and beta, and running statistics (state NULL
+ * fails with state_missing as the message). */
+static clcnn_status check_eval_operands(clcnn_context *ctx, const clcnn_batchnorm_params *params,
+                                        clcnn_batchnorm_params *p,
+                                        const clcnn_tensor *const required[2],
+                                        const char *const required_names[2],
+                                        const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                        const clcnn_batchnorm_state *state,
+                                        const char *state_missing) {
+    const clcnn_tensor *optional[] = {gamma, beta};
+    const char *optional_names[] = {"gamma", "beta"};
+    clcnn_status status = check_params(ctx, params, p);
+    if (status == CLCNN_OK)
+        status = check_required(ctx, required, required_names, 2);
+    if (status == CLCNN_OK)
+        status = check_optional(ctx, optional, optional_names, 2);
+    if (status == CLCNN_OK && state == NULL)
+        status = clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s", state_missing);
+    if (status == CLCNN_OK)
+        status = check_state(ctx, state);
+    return status;
+}
+
 /* x as [N, C, inner]: rank 2 to 4 ([N, C], [N, C, L], [N, C, H, W]). */
 static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const char *name,
                                 clcnn__batchnorm_shape *out) {
@@ -262,21 +286,12 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "batchnorm_forward_eval: context is NULL");
     clcnn_batchnorm_params p;
-    clcnn_status status = check_params(context, params, &p);
     const clcnn_tensor *required[] = {x, y};
     const char *required_names[] = {"x", "y"};
-    const clcnn_tensor *optional[] = {gamma, beta};
-    const char *optional_names[] = {"gamma", "beta"};
-    if (status == CLCNN_OK)
-        status = check_required(context, required, required_names, 2);
-    if (status == CLCNN_OK)
-        status = check_optional(context, optional, optional_names, 2);
-    if (status == CLCNN_OK && state == NULL)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm_forward_eval: state is NULL (without running statistics "
-                             "use the training forward with state NULL)");
-    if (status == CLCNN_OK)
-        status = check_state(context, state);
+    clcnn_status status = check_eval_operands(
+        context, params, &p, required, required_names, gamma, beta, state,
+        "batchnorm_forward_eval: state is NULL (without running statistics use the training "
+        "forward with state NULL)");
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
         status = input_shape(context, x, "x", &shape);
@@ -424,20 +439,10 @@ clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_batchnorm_params p;
-    clcnn_status status = check_params(context, params, &p);
     const clcnn_tensor *required[] = {scale, shift};
     const char *required_names[] = {"scale", "shift"};
-    const clcnn_tensor *optional[] = {gamma, beta};
-    const char *optional_names[] = {"gamma", "beta"};
-    if (status == CLCNN_OK)
-        status = check_required(context, required, required_names, 2);
-    if (status == CLCNN_OK)
-        status = check_optional(context, optional, optional_names, 2);
-    if (status == CLCNN_OK && state == NULL)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm_eval_affine: state is NULL");
-    if (status == CLCNN_OK)
-        status = check_state(context, state);
+    clcnn_status status = check_eval_operands(context, params, &p, required, required_names, gamma,
+                                              beta, state, "batchnorm_eval_affine: state is NULL");
     if (status == CLCNN_OK && scale->storage == shift->storage)
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                              "batchnorm_eval_affine: scale and shift share memory");
