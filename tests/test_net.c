@@ -820,6 +820,48 @@ static void test_zero_grad_and_step_one_launch(void **state) {
     clcnn_context_destroy(pctx);
 }
 
+/* An inference-only network holds no training memory; its first training
+ * forward adds the output gradients (at least conv1's), and a change of mode
+ * forgets the last forward pass. */
+static void test_training_memory_is_lazy(void **state) {
+    (void)state;
+    size_t side = test_side(), n = 4;
+    clcnn_net *net = seed_net(1, side, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 3));
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 0));
+    clcnn_tensor *input = tensor4(n, 1, side, side), *loss = NULL;
+    float *pixels = ts_random_floats(n * side * side, 5, -1.0f, 1.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, pixels, n * side * side));
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    clcnn_labels *labels = NULL;
+    const int32_t classes[4] = {1, 7, 0, 9};
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, n, 10, &labels));
+    TS_ASSERT_OK(ctx, clcnn_labels_write(labels, classes, n));
+
+    clcnn_memory_stats eval_memory, train_memory;
+    double eval_loss = loss_of(net, input, labels, loss);
+    assert_true(isfinite(eval_loss) && eval_loss > 0.0);
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &eval_memory));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_backward(net));
+
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_loss(net, labels, loss));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "no forward pass");
+    double train_loss = loss_of(net, input, labels, loss);
+    assert_true(isfinite(train_loss) && train_loss > 0.0);
+    TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &train_memory));
+    uint64_t conv1_grad = (uint64_t)n * 32 * side * side * sizeof(float);
+    assert_true(train_memory.bytes_in_use >= eval_memory.bytes_in_use + conv1_grad);
+
+    free(pixels);
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(loss);
+    clcnn_tensor_destroy(input);
+    clcnn_net_destroy(net);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parameter_names),
@@ -830,6 +872,7 @@ int main(void) {
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_fused_matches_unfused),
         cmocka_unit_test(test_zero_grad_and_step_one_launch),
+        cmocka_unit_test(test_training_memory_is_lazy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -82,7 +82,11 @@ CLCNN_API clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t chan
  * and restart at offset 0. */
 CLCNN_API clcnn_status clcnn_net_init(clcnn_net *net, uint64_t seed);
 
-/* Training (batch statistics, dropout on) or evaluation mode. */
+/* Training (batch statistics, dropout on) or evaluation mode. A network
+ * holds the per-batch memory that only training needs (output gradients,
+ * batch-norm statistics, dropout masks) from its first training forward on;
+ * one used only for inference never allocates it. Changing the mode forgets
+ * the last forward pass (clcnn_net_loss needs one in the current mode). */
 CLCNN_API clcnn_status clcnn_net_set_training(clcnn_net *net, int training);
 
 /* Forward pass of a batch `input` [N, dims...]; *logits (owned by the
@@ -92,8 +96,8 @@ CLCNN_API clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *inp
                                          const clcnn_tensor **logits);
 
 /* Mean softmax cross-entropy of the last forward's logits against labels
- * into loss ([1] tensor, caller's), and the gradient of the logits kept for
- * clcnn_net_backward. Asynchronous. */
+ * into loss ([1] tensor, caller's), and in training mode the gradient of the
+ * logits kept for clcnn_net_backward. Asynchronous. */
 CLCNN_API clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels,
                                       clcnn_tensor *loss);
 

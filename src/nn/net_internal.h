@@ -68,8 +68,9 @@ struct clcnn_net {
      * fit in one allocation (separate tensors then). */
     clcnn_tensor *value_arena, *grad_arena;
     int training;
-    int initialised; /* parameters exist (first forward or init done) */
-    size_t batch;    /* the batch the per-batch memory is sized for; 0: none */
+    int initialised;    /* parameters exist (first forward or init done) */
+    size_t batch;       /* the batch the per-batch memory is sized for; 0: none */
+    int training_ready; /* the per-batch training buffers exist */
     const clcnn_tensor *last_input;
     int loss_ready;
 };

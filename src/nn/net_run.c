@@ -36,37 +36,54 @@ void clcnn__net_release_batch(clcnn_net *net) {
     for (size_t i = 0; i < net->layer_count; i++)
         release_layer_batch(&net->layers[i]);
     net->batch = 0;
+    net->training_ready = 0;
     net->last_input = NULL;
     net->loss_ready = 0;
 }
 
-/* A layer that reuses its input's memory gets views of the previous layer's
- * output and gradient; others get their own. */
+/* Flatten and in-place activations reuse their input's memory. */
+static int layer_reuses_input(const clcnn_net *net, size_t index) {
+    const clcnn__layer *layer = &net->layers[index];
+    return index > 0 && (layer->kind == CLCNN_LAYER_FLATTEN ||
+                         (layer->kind == CLCNN_LAYER_ACTIVATION && layer->in_place));
+}
+
+/* A layer that reuses its input's memory gets a view of the previous
+ * layer's output; others get their own. */
 static clcnn_status allocate_layer_batch(clcnn_net *net, size_t index, size_t batch) {
     clcnn__layer *layer = &net->layers[index];
     size_t dims[4], ndim = clcnn__net_batch_shape(batch, layer->out_ndim, layer->out_dims, dims);
     clcnn_status status;
-    int reuse = index > 0 && (layer->kind == CLCNN_LAYER_FLATTEN ||
-                              (layer->kind == CLCNN_LAYER_ACTIVATION && layer->in_place));
-    if (reuse) {
-        const clcnn__layer *previous = &net->layers[index - 1];
-        status = clcnn_tensor_reshape(previous->output, ndim, dims, &layer->output);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_reshape(previous->output_grad, ndim, dims, &layer->output_grad);
-    } else {
+    if (layer_reuses_input(net, index))
+        status = clcnn_tensor_reshape(net->layers[index - 1].output, ndim, dims, &layer->output);
+    else
         status = clcnn_tensor_create(net->ctx, ndim, dims, &layer->output);
+    if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM && index > 0 &&
+        net->layers[index - 1].kind == CLCNN_LAYER_CONV2D) {
+        status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_scale);
         if (status == CLCNN_OK)
-            status = clcnn_tensor_create(net->ctx, ndim, dims, &layer->output_grad);
+            status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_shift);
     }
+    return status;
+}
+
+/* What only training needs, made by the first training forward of a batch
+ * size: gradients of the outputs, batch-norm statistics, dropout masks. An
+ * inference-only network never holds them. */
+static clcnn_status allocate_layer_training(clcnn_net *net, size_t index) {
+    clcnn__layer *layer = &net->layers[index];
+    size_t dims[4],
+        ndim = clcnn__net_batch_shape(net->batch, layer->out_ndim, layer->out_dims, dims);
+    clcnn_status status;
+    if (layer_reuses_input(net, index))
+        status = clcnn_tensor_reshape(net->layers[index - 1].output_grad, ndim, dims,
+                                      &layer->output_grad);
+    else
+        status = clcnn_tensor_create(net->ctx, ndim, dims, &layer->output_grad);
     if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM) {
         status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->save_mean);
         if (status == CLCNN_OK)
             status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->save_invstd);
-        if (status == CLCNN_OK && index > 0 && net->layers[index - 1].kind == CLCNN_LAYER_CONV2D) {
-            status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_scale);
-            if (status == CLCNN_OK)
-                status = clcnn_tensor_create(net->ctx, 1, layer->in_dims, &layer->fused_shift);
-        }
     }
     if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_DROPOUT)
         status = clcnn_dropout_mask_create(net->ctx, clcnn_tensor_numel(layer->output), NULL,
@@ -74,19 +91,23 @@ static clcnn_status allocate_layer_batch(clcnn_net *net, size_t index, size_t ba
     return status;
 }
 
+/* Per-batch memory for a forward pass in the current mode. */
 static clcnn_status prepare_batch(clcnn_net *net, size_t batch) {
-    if (net->batch == batch)
-        return CLCNN_OK;
-    clcnn__net_release_batch(net);
-    for (size_t i = 0; i < net->layer_count; i++) {
-        clcnn_status status = allocate_layer_batch(net, i, batch);
-        if (status != CLCNN_OK) {
-            clcnn__net_release_batch(net);
-            return status;
-        }
+    clcnn_status status = CLCNN_OK;
+    if (net->batch != batch) {
+        clcnn__net_release_batch(net);
+        for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
+            status = allocate_layer_batch(net, i, batch);
+        net->batch = status == CLCNN_OK ? batch : 0;
     }
-    net->batch = batch;
-    return CLCNN_OK;
+    if (status == CLCNN_OK && net->training && !net->training_ready) {
+        for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
+            status = allocate_layer_training(net, i);
+        net->training_ready = status == CLCNN_OK;
+    }
+    if (status != CLCNN_OK)
+        clcnn__net_release_batch(net);
+    return status;
 }
 
 static clcnn_status check_input(clcnn_net *net, const clcnn_tensor *input) {
@@ -261,6 +282,8 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
 clcnn_status clcnn_net_set_training(clcnn_net *net, int training) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (net->training != (training != 0))
+        net->last_input = NULL; /* a forward of the other mode is no basis for a loss */
     net->training = training != 0;
     net->loss_ready = 0;
     return CLCNN_OK;
@@ -278,6 +301,8 @@ clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_te
                            "net_loss: no forward pass to take the loss of");
     clcnn__layer *last = &net->layers[net->layer_count - 1];
     clcnn_status status = clcnn_softmax_cross_entropy_forward(net->ctx, last->output, labels, loss);
+    if (status == CLCNN_OK && !net->training)
+        return CLCNN_OK; /* no backward follows an eval forward */
     if (status == CLCNN_OK)
         status = clcnn_softmax_cross_entropy_backward(net->ctx, last->output, labels,
                                                       last->output_grad, CLCNN_GRAD_OVERWRITE);
