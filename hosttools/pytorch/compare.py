@@ -93,6 +93,9 @@ def main():
     parser.add_argument("--filter", metavar="P", help="benchmarks to run (clcnn-bench syntax)")
     parser.add_argument("--repeats", type=int, default=10, help="samples per benchmark")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads")
+    parser.add_argument("--save", metavar="DIR",
+                        help="also write both documents there (clcnn.json, pytorch.json), "
+                             "e.g. for clcnn-chart")
     args = parser.parse_args()
     command = [args.clcnn_bench, "--json", "--repeats", str(args.repeats)]
     command += ["--device", args.device] if args.device else []
@@ -108,6 +111,11 @@ def main():
                "--threads", str(args.threads), "--filter", ",".join(sorted(names))]
     command += [] if "gpu" in types else ["--no-cuda"]
     pytorch = run_json(command)
+    if args.save:
+        os.makedirs(args.save, exist_ok=True)
+        for name, document in (("clcnn.json", clcnn), ("pytorch.json", pytorch)):
+            with open(os.path.join(args.save, name), "w") as f:
+                json.dump(document, f, indent=2)
     print(f"libclcnn {clcnn['version']}, PyTorch {pytorch['version']} "
           f"({args.threads} CPU threads), median of {args.repeats}; "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
