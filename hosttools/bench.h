@@ -110,9 +110,9 @@ const char *bench_name_at(size_t index);
 int bench_run_device(const bench_run *run);
 
 /* --tune (bench_tune.c): tunes the suite's and the seed network's conv
- * shapes on one device (NULL: the default), prints the outcome (a table, or
- * JSON) and saves the table in the default program cache directory; 0, or
- * -1 after printing the error. */
+ * shapes, GEMMs and element-wise kernels on one device (NULL: the default), prints the outcome (a
+ * table, or JSON) and saves the table in the default program cache directory; 0, or -1 after
+ * printing the error. */
 int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json);
 /* Loads the table saved by --tune into a benchmark context (missing: the
  * built-in choices). */

@@ -1,8 +1,11 @@
 /* clcnn-bench --tune: runs the library's auto-tuner (clcnn/tune.h) on the
  * convolutions the suite measures (conv_a, conv_b, conv_c) and on the conv
  * layers of the seed network for Fashion-MNIST (1x28x28) and CIFAR
- * (3x32x32) inputs at the --batch size, prints what won against the
- * built-in choice, and saves the table in the user's program cache
+ * (3x32x32) inputs at the --batch size, on the GEMMs of gemm_1024 and of
+ * the seed network's dense layers (forward, backward data and backward
+ * weights at --batch), and on the element-wise kernels' launch layout;
+ * prints what won against the built-in choice, and saves the table in the
+ * user's program cache
  * directory, where later runs, of clcnn-bench and of any program that uses
  * the default cache, find it. The benchmark contexts, whose program caches
  * are private to a run, read the table from there too
@@ -15,6 +18,7 @@
 
 #include "bench.h"
 #include "clcnn/tune.h"
+#include "ops/gemm.h"
 #include "runtime/internal.h"
 
 /* A 3x3, pad 1, stride 1 convolution of [n, c, h, w] to k channels. */
@@ -47,7 +51,8 @@ void bench_tuning_apply(clcnn_context *ctx) {
 /* ------------------------------------------------------------------ output */
 
 static void print_header(const clcnn_device_info *info, const char *dir, size_t repeats) {
-    printf("Tuning conv2d on %s (%s), %zu timed runs per candidate; table saved in %s\n\n",
+    printf("Tuning conv2d, gemm and pointwise kernels on %s (%s), %zu timed runs per "
+           "candidate; table saved in %s\n\n",
            info->device_name, info->platform_name, repeats, dir);
     printf("%-13s %-58s %-23s %9s  %-23s %9s %8s\n", "shape", "key", "winner", "tuned ms",
            "built-in", "ms", "speed-up");
@@ -65,9 +70,22 @@ static json_t *result_json(const char *name, const clcnn_tune_result *r) {
                      "candidates", (json_int_t)r->candidates);
 }
 
+/* Prints the result, or appends it to json_results when not NULL; non-zero
+ * on failure. */
+static int emit(const char *name, const clcnn_tune_result *r, json_t *json_results) {
+    if (json_results == NULL) {
+        print_result(name, r);
+        fflush(stdout);
+        return 0;
+    }
+    if (json_array_append_new(json_results, result_json(name, r)) != 0)
+        return bench_fail_message("building JSON", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
+    return 0;
+}
+
 /* ------------------------------------------------------------------- tuning */
 
-static int tune_all(clcnn_context *ctx, size_t batch, size_t repeats, json_t *json_results) {
+static int tune_convs(clcnn_context *ctx, size_t batch, size_t repeats, json_t *json_results) {
     size_t seen[SHAPE_COUNT][5];
     size_t seen_count = 0;
     for (size_t i = 0; i < SHAPE_COUNT; i++) {
@@ -89,17 +107,79 @@ static int tune_all(clcnn_context *ctx, size_t batch, size_t repeats, json_t *js
             clcnn_conv2d_tune(ctx, &params, x_dims, w_dims, repeats, results, &count);
         if (status != CLCNN_OK)
             return bench_fail(t->name, status, ctx);
-        for (size_t r = 0; r < count; r++) {
-            if (json_results == NULL) {
-                print_result(t->name, &results[r]);
-                fflush(stdout);
-            } else if (json_array_append_new(json_results, result_json(t->name, &results[r])) !=
-                       0) {
-                return bench_fail_message("building JSON", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
-            }
-        }
+        for (size_t r = 0; r < count; r++)
+            if (emit(t->name, &results[r], json_results) != 0)
+                return -1;
     }
     return 0;
+}
+
+/* The products to tune: gemm_1024 and, for each seed network's flattened
+ * features (Fashion-MNIST 64x7x7, CIFAR 64x8x8), fc1 (to 128) and fc2 (to
+ * 10 classes), each as its forward (batch x out x in), backward data
+ * (batch x in x out) and backward weights (out x in x batch) product.
+ * Products whose bucket (clcnn_gemm_tune) is already tuned are skipped. */
+typedef struct gemm_shape {
+    const char *name;
+    size_t m, n, k; /* 0: the --batch size */
+} gemm_shape;
+
+static const gemm_shape gemm_shapes[] = {
+    {"gemm_1024", 1024, 1024, 1024}, {"fmnist_fc1", 0, 128, 3136}, {"fmnist_fc1.bd", 0, 3136, 128},
+    {"fmnist_fc1.bw", 128, 3136, 0}, {"cifar_fc1", 0, 128, 4096},  {"cifar_fc1.bd", 0, 4096, 128},
+    {"cifar_fc1.bw", 128, 4096, 0},  {"seed_fc2", 0, 10, 128},     {"seed_fc2.bd", 0, 128, 10},
+    {"seed_fc2.bw", 10, 128, 0},
+};
+
+#define GEMM_SHAPE_COUNT (sizeof gemm_shapes / sizeof gemm_shapes[0])
+
+static int tune_gemms(clcnn_context *ctx, size_t batch, size_t repeats, json_t *json_results) {
+    char seen[GEMM_SHAPE_COUNT][CLCNN_TUNE_KEY_MAX];
+    size_t seen_count = 0;
+    for (size_t i = 0; i < GEMM_SHAPE_COUNT; i++) {
+        const gemm_shape *g = &gemm_shapes[i];
+        size_t m = g->m != 0 ? g->m : batch, n = g->n, k = g->k != 0 ? g->k : batch;
+        clcnn_tune_result result;
+        int duplicate = 0;
+        char key[CLCNN_TUNE_KEY_MAX];
+        clcnn__gemm_tuning_key(m, n, k, key, sizeof key);
+        for (size_t j = 0; j < seen_count; j++)
+            duplicate |= strcmp(seen[j], key) == 0;
+        if (duplicate)
+            continue;
+        snprintf(seen[seen_count++], CLCNN_TUNE_KEY_MAX, "%s", key);
+        clcnn_status status = clcnn_gemm_tune(ctx, m, n, k, repeats, &result);
+        if (status != CLCNN_OK)
+            return bench_fail(g->name, status, ctx);
+        if (emit(g->name, &result, json_results) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The element-wise kernels on 4 Mi floats (16 MiB a tensor): large enough
+ * for memory to decide, small enough to measure quickly. */
+#define POINTWISE_ELEMENTS ((size_t)1 << 22)
+
+static int tune_pointwise(clcnn_context *ctx, size_t repeats, json_t *json_results) {
+    static const char *const names[CLCNN_POINTWISE_TUNE_FAMILIES] = {"relu_fwd", "add"};
+    clcnn_tune_result results[CLCNN_POINTWISE_TUNE_FAMILIES];
+    size_t count = 0;
+    clcnn_status status = clcnn_pointwise_tune(ctx, POINTWISE_ELEMENTS, repeats, results, &count);
+    if (status != CLCNN_OK)
+        return bench_fail("pointwise", status, ctx);
+    for (size_t r = 0; r < count; r++)
+        if (emit(names[r], &results[r], json_results) != 0)
+            return -1;
+    return 0;
+}
+
+static int tune_all(clcnn_context *ctx, size_t batch, size_t repeats, json_t *json_results) {
+    if (tune_convs(ctx, batch, repeats, json_results) != 0)
+        return -1;
+    if (tune_gemms(ctx, batch, repeats, json_results) != 0)
+        return -1;
+    return tune_pointwise(ctx, repeats, json_results);
 }
 
 int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json) {

@@ -7,8 +7,13 @@
  * built-in choice; CLCNN_TUNING=0, the disk cache switch and clear; every
  * bad argument with its exact status.
  *
+ * The same for the GEMM (clcnn_gemm_tune) and the element-wise launch
+ * layouts (clcnn_pointwise_tune).
+ *
  * Tolerance (as test_conv2d): |got - ref| <= 2e-5 * S per element, S the
- * sum of the absolute values of the products that make it. Every context
+ * sum of the absolute values of the products that make it; GEMM as
+ * test_gemm: (k + 4) * FLT_EPSILON * S; ReLU and add must be exact (the
+ * reference rounded to float). Every context
  * shares one temporary cache directory (so programs build once); each test
  * starts with no tuning file in it. Under CLCNN_TEST_SMALL the shapes are
  * tiny and the tuner measures each candidate once. */
@@ -21,10 +26,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <float.h>
+
+#include "clcnn/activation.h"
 #include "clcnn/conv2d.h"
+#include "clcnn/elementwise.h"
+#include "clcnn/gemm.h"
 #include "clcnn/tune.h"
 #include "ops/conv2d_tune.h"
+#include "ops/gemm.h"
+#include "ops/pointwise.h"
 #include "ref/conv2d_ref.h"
+#include "ref/gemm_ref.h"
 #include "support/test_support.h"
 
 #define CONV_TOLERANCE 2e-5
@@ -622,6 +635,299 @@ static void test_table_full(void **state) {
     clcnn_context_destroy(ctx);
 }
 
+/* ------------------------------------------------------------------- gemm */
+
+/* An odd product no tile divides (bucket 16x64x32 small, 64x128x64). */
+static void gemm_shape(size_t *m, size_t *n, size_t *k) {
+    *m = ts_small() ? 11 : 45, *n = ts_small() ? 37 : 70, *k = ts_small() ? 19 : 61;
+}
+
+static void gemm_choice_is(clcnn_context *ctx, size_t m, size_t n, size_t k, const char *expected) {
+    char got[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__gemm_choice(ctx, m, n, k, got, sizeof got);
+    assert_string_equal(got, expected);
+}
+
+/* A candidate that is not the built-in choice of the shape on f->plain. */
+static void gemm_other_candidate(const fixture *f, size_t m, size_t n, size_t k, char *out) {
+    char texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX], builtin[CLCNN_TUNE_CHOICE_MAX];
+    size_t count = clcnn__gemm_candidates(f->plain, texts);
+    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(texts[i], builtin) != 0) {
+            snprintf(out, CLCNN_TUNE_CHOICE_MAX, "%s", texts[i]);
+            return;
+        }
+    fail_msg("no gemm candidate besides %s", builtin);
+}
+
+/* c = op(a) . op(b) with AUTO on ctx against the reference. */
+static void check_gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                       const char *what) {
+    const size_t a_dims[2] = {trans_a ? k : m, trans_a ? m : k};
+    const size_t b_dims[2] = {trans_b ? n : k, trans_b ? k : n}, c_dims[2] = {m, n};
+    float *a = ts_random_floats(m * k, 21, -1.0f, 1.0f),
+          *b = ts_random_floats(k * n, 22, -1.0f, 1.0f);
+    clcnn_tensor *at = ts_tensor_create(ctx, 2, a_dims, a),
+                 *bt = ts_tensor_create(ctx, 2, b_dims, b);
+    clcnn_tensor *ct = ts_tensor_filled(ctx, 2, c_dims, NAN);
+    TS_ASSERT_OK(ctx, clcnn_gemm(ctx, trans_a, trans_b, 1.0f, at, bt, 0.0f, ct));
+    double *ref = ts_malloc(m * n * sizeof *ref), *magnitude = ts_malloc(m * n * sizeof *ref);
+    gemm_ref(trans_a, trans_b, m, n, k, 1.0, a, a_dims[1], b, b_dims[1], 0.0, NULL, n, ref,
+             magnitude);
+    float *got = ts_tensor_read_all(ct);
+    for (size_t i = 0; i < m * n; i++) {
+        double bound = (double)(k + 4) * FLT_EPSILON * magnitude[i] + 1e-30;
+        if (!(fabs((double)got[i] - ref[i]) <= bound))
+            fail_msg("%s (trans %d%d): C[%zu] = %.9g, expected %.9g", what, trans_a, trans_b, i,
+                     (double)got[i], ref[i]);
+    }
+    free(got), free(ref), free(magnitude), free(a), free(b);
+    clcnn_tensor_destroy(at), clcnn_tensor_destroy(bt), clcnn_tensor_destroy(ct);
+}
+
+/* Tuning a product stores a winner under its bucket's key, AUTO runs it for
+ * every product of the bucket, and a new context reads it back. */
+static void test_gemm_tune_save_reload(void **state) {
+    fixture *f = *state;
+    size_t m, n, k;
+    gemm_shape(&m, &n, &k);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    clcnn_tune_result r;
+    TS_ASSERT_OK(ctx, clcnn_gemm_tune(ctx, m, n, k, tune_repeats(), &r));
+    char key[CLCNN_TUNE_KEY_MAX], builtin[CLCNN_TUNE_CHOICE_MAX];
+    assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
+    assert_string_equal(r.key, key);
+    assert_string_equal(key, ts_small() ? "gemm:16x64x32" : "gemm:64x128x64");
+    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    assert_string_equal(r.default_choice, builtin);
+    char texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
+    size_t count = clcnn__gemm_candidates(ctx, texts), others = 0, winner_listed = 0;
+    for (size_t i = 0; i < count; i++) {
+        others += strcmp(texts[i], builtin) != 0;
+        winner_listed |= strcmp(texts[i], r.choice) == 0;
+    }
+    assert_true(count >= 6 && winner_listed);
+    assert_int_equal(r.candidates, others + 1);
+    assert_true(r.default_ms > 0.0 && r.best_ms > 0.0 && r.best_ms <= r.default_ms);
+    gemm_choice_is(ctx, m, n, k, r.choice);
+    gemm_choice_is(ctx, m + 1, n - 1, k - 2, r.choice); /* same bucket */
+    assert_string_equal(clcnn__tuning_find(ctx, key)->choice, r.choice);
+    char other[CLCNN_TUNE_CHOICE_MAX];
+    gemm_other_candidate(f, m, n, k, other);
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, other, 1.0, 2.0));
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+
+    clcnn_context *again = context_on(f->dir, CLCNN_CACHE_ON);
+    gemm_choice_is(again, m, n, k, other);
+    clcnn__gemm_choice(f->plain, 2 * m, n, k, builtin, sizeof builtin);
+    gemm_choice_is(again, 2 * m, n, k, builtin); /* another bucket */
+    check_gemm(again, 0, 0, m, n, k, other);
+    TS_ASSERT_OK(again, clcnn_gemm_tune(again, m, n, k, 1, NULL)); /* result optional */
+    clcnn_context_destroy(again);
+}
+
+/* Every candidate, stored, is what AUTO runs and computes the product. */
+static void test_gemm_every_candidate_correct(void **state) {
+    fixture *f = *state;
+    size_t m, n, k;
+    gemm_shape(&m, &n, &k);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    char key[CLCNN_TUNE_KEY_MAX], texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
+    assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
+    size_t count = clcnn__gemm_candidates(ctx, texts);
+    for (size_t i = 0; i < count; i++) {
+        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, texts[i], 0.0, 0.0));
+        gemm_choice_is(ctx, m, n, k, texts[i]);
+        check_gemm(ctx, 0, 0, m, n, k, texts[i]);
+        check_gemm(ctx, 0, 1, m, n, k, texts[i]); /* dense forward */
+        check_gemm(ctx, 1, 0, m, n, k, texts[i]); /* dense weight gradient */
+    }
+    clcnn_context_destroy(ctx);
+}
+
+/* Entries naming no candidate of the device fall back to the built-in
+ * choice, which still computes the product. */
+static void test_gemm_inapplicable_entries(void **state) {
+    fixture *f = *state;
+    size_t m, n, k;
+    gemm_shape(&m, &n, &k);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    char key[CLCNN_TUNE_KEY_MAX], builtin[CLCNN_TUNE_CHOICE_MAX];
+    assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
+    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    const char *nonsense[] = {"tiled nr=24 wg=auto",
+                              "tiled nr=32 wg=2x2",
+                              "tiled nr=16",
+                              "tiled nr=16 wg=auto extra",
+                              "direct",
+                              "clblast"};
+    for (size_t i = 0; i < sizeof nonsense / sizeof nonsense[0]; i++) {
+        if (strcmp(nonsense[i], "clblast") == 0 &&
+            clcnn__gemm_backend_for(ctx) == CLCNN__GEMM_CLBLAST)
+            continue; /* a candidate where CLBlast is the built-in backend */
+        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, nonsense[i], 0.0, 0.0));
+        gemm_choice_is(ctx, m, n, k, builtin);
+    }
+    check_gemm(ctx, 0, 0, m, n, k, "fallback");
+    clcnn_context_destroy(ctx);
+}
+
+/* -------------------------------------------------------------- pointwise */
+
+/* Not a multiple of any chunk: the last work-item takes the scalar path. */
+static size_t pointwise_elements(void) {
+    return ts_small() ? 16 * 16 * 3 + 5 : 16 * 16 * 64 + 5;
+}
+
+static void pointwise_choice_is(clcnn_context *ctx, int family, const char *expected) {
+    char got[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__pointwise_choice(ctx, (clcnn__pointwise_family)family, got, sizeof got);
+    assert_string_equal(got, expected);
+}
+
+static void assert_floats_exact(const float *got, const double *ref, size_t count,
+                                const char *what) {
+    for (size_t i = 0; i < count; i++)
+        if (got[i] != (float)ref[i])
+            fail_msg("%s: element %zu is %.9g, expected %.9g", what, i, (double)got[i], ref[i]);
+}
+
+/* ReLU forward and backward and add on ctx against the reference. */
+static void check_pointwise(clcnn_context *ctx, const char *what) {
+    size_t count = pointwise_elements();
+    float *x = ts_random_floats(count, 31, -1.0f, 1.0f),
+          *y = ts_random_floats(count, 32, -1.0f, 1.0f);
+    clcnn_tensor *xt = ts_vector_create(ctx, count, x), *yt = ts_vector_create(ctx, count, y);
+    clcnn_tensor *out = ts_tensor_filled(ctx, 1, &count, NAN);
+    double *ref = ts_malloc(count * sizeof *ref);
+    clcnn_activation_params relu = clcnn_activation_params_default();
+    for (int op = 0; op < 3; op++) {
+        if (op == 0)
+            TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &relu, xt, out));
+        else if (op == 1)
+            TS_ASSERT_OK(ctx,
+                         clcnn_activation_backward(ctx, &relu, xt, yt, out, CLCNN_GRAD_OVERWRITE));
+        else
+            TS_ASSERT_OK(ctx, clcnn_add(ctx, xt, yt, out));
+        for (size_t i = 0; i < count; i++)
+            ref[i] = op == 0   ? (x[i] > 0.0f ? x[i] : 0.0)
+                     : op == 1 ? (x[i] > 0.0f ? y[i] : 0.0)
+                               : (double)x[i] + (double)y[i];
+        float *got = ts_tensor_read_all(out);
+        assert_floats_exact(got, ref, count, what);
+        free(got);
+    }
+    free(ref), free(x), free(y);
+    clcnn_tensor_destroy(xt), clcnn_tensor_destroy(yt), clcnn_tensor_destroy(out);
+}
+
+/* Tuning stores a layout per family that the kernels then use, and a new
+ * context reads them back. */
+static void test_pointwise_tune_save_reload(void **state) {
+    fixture *f = *state;
+    static const char *const keys[2] = {"pointwise:activation", "pointwise:elementwise"};
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    clcnn_tune_result results[CLCNN_POINTWISE_TUNE_FAMILIES];
+    size_t count = 99;
+    TS_ASSERT_OK(ctx,
+                 clcnn_pointwise_tune(ctx, pointwise_elements(), tune_repeats(), results, &count));
+    assert_int_equal(count, CLCNN_POINTWISE_TUNE_FAMILIES);
+    char texts[CLCNN__POINTWISE_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
+    size_t candidates = clcnn__pointwise_candidates(texts);
+    for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
+        const clcnn_tune_result *r = &results[family];
+        char builtin[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__pointwise_choice(f->plain, (clcnn__pointwise_family)family, builtin, sizeof builtin);
+        assert_string_equal(r->key, keys[family]);
+        assert_string_equal(r->default_choice, builtin);
+        assert_int_equal(r->candidates, candidates); /* the built-in layout is one of them */
+        assert_true(r->default_ms > 0.0 && r->best_ms > 0.0 && r->best_ms <= r->default_ms);
+        pointwise_choice_is(ctx, family, r->choice);
+        assert_string_equal(clcnn__tuning_find(ctx, keys[family])->choice, r->choice);
+    }
+    /* A layout that is never the built-in one, to see the reload. */
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, keys[0], "vec=8 items=4 wg=64", 1.0, 2.0));
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
+    clcnn_context_destroy(ctx);
+    clcnn_context *again = context_on(f->dir, CLCNN_CACHE_ON);
+    pointwise_choice_is(again, 0, "vec=8 items=4 wg=64");
+    pointwise_choice_is(again, 1, results[1].choice);
+    check_pointwise(again, "reloaded");
+    TS_ASSERT_OK(again, clcnn_pointwise_tune(again, 100, 1, NULL, NULL));
+    clcnn_context_destroy(again);
+}
+
+/* Every candidate layout computes the ops exactly. */
+static void test_pointwise_every_candidate_correct(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    char texts[CLCNN__POINTWISE_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
+    size_t count = clcnn__pointwise_candidates(texts);
+    assert_true(count >= 4);
+    for (size_t i = 0; i < count; i++) {
+        for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
+            const char *key = clcnn__pointwise_key((clcnn__pointwise_family)family);
+            TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, texts[i], 0.0, 0.0));
+            pointwise_choice_is(ctx, family, texts[i]);
+        }
+        check_pointwise(ctx, texts[i]);
+    }
+    /* Layouts that are no candidate: the built-in table's. */
+    const char *nonsense[] = {"vec=3 items=1 wg=64", "vec=16 items=8 wg=128", "vec=16 items=8",
+                              "vec=16 items=8 wg=64 extra"};
+    for (size_t i = 0; i < sizeof nonsense / sizeof nonsense[0]; i++) {
+        for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
+            char builtin[CLCNN_TUNE_CHOICE_MAX];
+            clcnn__pointwise_choice(f->plain, (clcnn__pointwise_family)family, builtin,
+                                    sizeof builtin);
+            TS_ASSERT_OK(
+                ctx, clcnn__tuning_set(ctx, clcnn__pointwise_key((clcnn__pointwise_family)family),
+                                       nonsense[i], 0.0, 0.0));
+            pointwise_choice_is(ctx, family, builtin);
+        }
+    }
+    check_pointwise(ctx, "fallback");
+    clcnn_context_destroy(ctx);
+}
+
+/* Bad arguments of the GEMM and pointwise tuners, and a full table. */
+static void test_gemm_pointwise_bad_arguments(void **state) {
+    fixture *f = *state;
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    clcnn_tune_result r[CLCNN_POINTWISE_TUNE_FAMILIES];
+    size_t count = 7;
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_gemm_tune(NULL, 4, 4, 4, 1, r));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_gemm_tune(ctx, 4, 4, 4, 0, r));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "gemm_tune");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_gemm_tune(ctx, 0, 4, 4, 1, r));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_gemm_tune(ctx, 4, 4, 0, 1, r));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                     clcnn_gemm_tune(ctx, 4, (size_t)UINT32_MAX + 1, 4, 1, r));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_pointwise_tune(NULL, 100, 1, r, &count));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_pointwise_tune(ctx, 100, 0, r, &count));
+    assert_int_equal(count, 0);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "pointwise_tune");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, clcnn_pointwise_tune(ctx, 0, 1, r, &count));
+    assert_int_equal(clcnn__tuning_count(ctx), 0); /* nothing stored */
+    /* A table one short of full: gemm fits, the two pointwise keys do not. */
+    for (int i = 0; i < CLCNN_TUNE_MAX_ENTRIES - 1; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "other.op:%d", i);
+        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+    }
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_pointwise_tune(ctx, 100, 1, r, &count));
+    assert_int_equal(clcnn__tuning_count(ctx), CLCNN_TUNE_MAX_ENTRIES - 1);
+    TS_ASSERT_OK(ctx, clcnn_gemm_tune(ctx, 4, 4, 4, 1, r));
+    assert_int_equal(clcnn__tuning_count(ctx), CLCNN_TUNE_MAX_ENTRIES);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_gemm_tune(ctx, 40, 4, 4, 1, r));
+    TS_ASSERT_OK(ctx, clcnn_gemm_tune(ctx, 3, 3, 3, 1, r)); /* its bucket's entry is replaced */
+    clcnn_context_destroy(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_tune_save_reload, before_each),
@@ -633,6 +939,12 @@ int main(void) {
         cmocka_unit_test_setup(test_clear, before_each),
         cmocka_unit_test_setup(test_bad_arguments, before_each),
         cmocka_unit_test_setup(test_table_full, before_each),
+        cmocka_unit_test_setup(test_gemm_tune_save_reload, before_each),
+        cmocka_unit_test_setup(test_gemm_every_candidate_correct, before_each),
+        cmocka_unit_test_setup(test_gemm_inapplicable_entries, before_each),
+        cmocka_unit_test_setup(test_pointwise_tune_save_reload, before_each),
+        cmocka_unit_test_setup(test_pointwise_every_candidate_correct, before_each),
+        cmocka_unit_test_setup(test_gemm_pointwise_bad_arguments, before_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

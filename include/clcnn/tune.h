@@ -1,7 +1,10 @@
 /* Auto-tuning of per-device kernel choices.
  *
  * Which implementation an op runs on a device (for conv2d: the algorithm of
- * each pass and, for the DIRECT algorithm, its register tiles) comes from
+ * each pass and, for the DIRECT algorithm, its register tiles; for GEMM:
+ * the backend and the tiled kernel's tile width and work-group; for the
+ * element-wise kernels: vector width, vectors per work-item and work-group
+ * size) comes from
  * the context's tuning table when it holds an entry for that op, pass and
  * shape, else from the library's built-in table (a row per device type and
  * a default row). The tuner fills the table by measuring a handful of
@@ -46,10 +49,11 @@ typedef struct clcnn_tune_result {
     /* The op, pass and shape, e.g.
      * "conv2d.fwd:64x64x32x32,k64x3x3,s1x1,p1x1,d1x1,g1" (N x C x H x W,
      * K x KH x KW, stride, padding, dilation, groups); passes are fwd,
-     * bwd_data and bwd_weights. */
+     * bwd_data and bwd_weights. "gemm:1024x1024x1024" (see
+     * clcnn_gemm_tune), "pointwise:activation". */
     char key[CLCNN_TUNE_KEY_MAX];
     /* The winner now stored in the table, e.g. "direct kt=8 vw=16 wv=2",
-     * "general" or "tiled". */
+     * "general", "tiled", "tiled nr=32 wg=4x8", "vec=16 items=8 wg=64". */
     char choice[CLCNN_TUNE_CHOICE_MAX];
     /* What the built-in table picks for this shape on this device. */
     char default_choice[CLCNN_TUNE_CHOICE_MAX];
@@ -93,6 +97,59 @@ typedef struct clcnn_tune_result {
 CLCNN_API clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
                                          const size_t x_dims[4], const size_t w_dims[4],
                                          size_t repeats, clcnn_tune_result *results, size_t *count);
+
+/* Measures the candidates of the library's single-precision GEMM (the
+ * product behind clcnn_gemm and the dense layers) for an m x n x k product
+ * (C [m, n] = A [m, k] . B [k, n], no transposes) on the context's device
+ * and stores the fastest in the context's table, replacing an earlier
+ * entry of the same key, as clcnn_conv2d_tune does (same timing, cutoff
+ * and 3 % margin; constant inputs; blocks until done).
+ *
+ * The candidates are the library's own register-tiled kernel with 16 or 32
+ * columns per work-item, each with the driver's work-group or a fixed 4x8
+ * or 8x4 one ("tiled nr=32 wg=4x8", "tiled nr=16 wg=auto"), and, on
+ * devices where the built-in table picks CLBlast (GPUs), "clblast" (whose
+ * own kernels CLBlast's tuner tunes, not this one). The key,
+ * "gemm:<M>x<N>x<K>", rounds each size up to a power of two: the entry
+ * serves every product of that bucket, whatever its transposes, so tune a
+ * shape typical of the bucket. An entry that names no candidate of the
+ * device falls back to the built-in choice.
+ *
+ * result: NULL, or receives the outcome.
+ * Errors: NULL context is CLCNN_ERROR_INVALID_ARGUMENT (no message);
+ * repeats 0 is CLCNN_ERROR_INVALID_ARGUMENT; m, n or k 0 is
+ * CLCNN_ERROR_INVALID_SHAPE; a size past 2^32 - 1 or operands whose size
+ * overflows is CLCNN_ERROR_SIZE_OVERFLOW; a full table is
+ * CLCNN_ERROR_OUT_OF_RANGE; allocation and OpenCL failures of the measured
+ * runs return their status. On any error the table is left as it was. */
+CLCNN_API clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k,
+                                       size_t repeats, clcnn_tune_result *result);
+
+/* The kernel families clcnn_pointwise_tune measures, in this order: the
+ * activations (clcnn/activation.h, measured on ReLU forward; key
+ * "pointwise:activation") and the element-wise arithmetic
+ * (clcnn/elementwise.h, measured on clcnn_add; key "pointwise:elementwise").
+ * A family's entry applies to all its kernels, forward and backward. */
+#define CLCNN_POINTWISE_TUNE_FAMILIES 2
+
+/* Measures the launch layouts of the element-wise kernels on tensors of
+ * `elements` floats (a few million make memory, not launch cost, decide)
+ * and stores the fastest of each family in the context's table, as
+ * clcnn_conv2d_tune does (same timing, cutoff and margin). A layout is the
+ * vector width, vectors per work-item and work-group size, as text
+ * "vec=16 items=8 wg=64"; an entry that names no candidate falls back to
+ * the built-in per-device table. One entry per family and device: the best
+ * layout hardly depends on the size once it is large.
+ *
+ * results: NULL, or room for CLCNN_POINTWISE_TUNE_FAMILIES results, in the
+ * order above; count: NULL, or receives how many were written.
+ * Errors: NULL context is CLCNN_ERROR_INVALID_ARGUMENT (no message);
+ * repeats 0 is CLCNN_ERROR_INVALID_ARGUMENT; elements 0 is
+ * CLCNN_ERROR_INVALID_SHAPE; a full table is CLCNN_ERROR_OUT_OF_RANGE;
+ * allocation and OpenCL failures return their status. On any error the
+ * table is left as it was. */
+CLCNN_API clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,
+                                            clcnn_tune_result *results, size_t *count);
 
 /* Writes the context's tuning table (the stored entries it loaded plus those
  * tuned since, less any cleared) as the tuning file of the context's device

@@ -1,33 +1,11 @@
 /* Element-wise activations (cl/activation.cl): argument checks and launch.
  * The activation kind is a -D option (one small program per kind); the
- * vector width and the vectors per work-item come from a per-device table. */
+ * launch layout (vector width, vectors per work-item, work-group size) is
+ * the activation family's (ops/pointwise.h: tuned, else per device). */
 #include <stdio.h>
 
 #include "clcnn/activation.h"
-#include "runtime/internal.h"
-
-/* POCL: long float16 runs per work-item (it pays per work-group and runs a
- * work-item's loop as it is written); GPUs: one float4 per work-item so
- * that neighbouring work-items read neighbouring memory. */
-typedef struct activation_tuning {
-    clcnn_device_type type;
-    int vec;      /* floats per vector: 2, 4, 8 or 16 */
-    int items;    /* vectors per work-item */
-    size_t local; /* work-group size (clamped to the device limit) */
-} activation_tuning;
-
-static const activation_tuning tunings[] = {
-    {CLCNN_DEVICE_TYPE_CPU, 16, 8, 64},
-    {CLCNN_DEVICE_TYPE_GPU, 4, 1, 256},
-};
-static const activation_tuning default_tuning = {CLCNN_DEVICE_TYPE_OTHER, 4, 1, 64};
-
-static const activation_tuning *tuning_for(const clcnn_context *ctx) {
-    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
-        if (tunings[i].type == ctx->info.type)
-            return &tunings[i];
-    return &default_tuning;
-}
+#include "ops/pointwise.h"
 
 clcnn_activation_params clcnn_activation_params_default(void) {
     clcnn_activation_params params;
@@ -69,21 +47,12 @@ static clcnn_status set_common_args(clcnn_context *ctx, cl_kernel kernel, size_t
 }
 
 static clcnn_status get_kernel(clcnn_context *ctx, const clcnn_activation_params *params,
-                               const char *name, cl_kernel *out) {
-    const activation_tuning *t = tuning_for(ctx);
-    char options[96];
-    snprintf(options, sizeof options, "-DACTIVATION=%d -DVEC=%d -DITEMS=%d", (int)params->kind,
-             t->vec, t->items);
+                               const clcnn__pointwise_layout *layout, const char *name,
+                               cl_kernel *out) {
+    char layout_options[64], options[96];
+    clcnn__pointwise_options(layout, layout_options, sizeof layout_options);
+    snprintf(options, sizeof options, "-DACTIVATION=%d %s", (int)params->kind, layout_options);
     return clcnn__kernel_get(ctx, "activation.cl", options, name, out);
-}
-
-static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, size_t numel) {
-    const activation_tuning *t = tuning_for(ctx);
-    const size_t chunk = (size_t)t->vec * (size_t)t->items;
-    size_t local =
-        t->local < ctx->info.max_work_group_size ? t->local : ctx->info.max_work_group_size;
-    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, &local);
 }
 
 clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activation_params *params,
@@ -99,8 +68,10 @@ clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activa
     if (status == CLCNN_OK)
         status = check_count(context, what, x, "x", y, "y");
     cl_kernel kernel = NULL;
+    clcnn__pointwise_layout layout =
+        clcnn__pointwise_layout_for(context, CLCNN__POINTWISE_ACTIVATION);
     if (status == CLCNN_OK)
-        status = get_kernel(context, params, "activation_forward", &kernel);
+        status = get_kernel(context, params, &layout, "activation_forward", &kernel);
     if (status == CLCNN_OK)
         status = set_common_args(context, kernel, x->numel, params->negative_slope);
     if (status != CLCNN_OK)
@@ -110,7 +81,7 @@ clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activa
         err = clSetKernelArg(kernel, 3, sizeof(cl_mem), &y->storage->mem);
     if (err != CL_SUCCESS)
         return clcnn__fail_cl(context, err, "activation_forward: clSetKernelArg");
-    return launch(context, kernel, x->numel);
+    return clcnn__pointwise_launch(context, kernel, &layout, x->numel);
 }
 
 clcnn_status clcnn_activation_backward(clcnn_context *context,
@@ -136,8 +107,10 @@ clcnn_status clcnn_activation_backward(clcnn_context *context,
     if (status == CLCNN_OK)
         status = check_count(context, what, dx, "dx", dy, "dy");
     cl_kernel kernel = NULL;
+    clcnn__pointwise_layout layout =
+        clcnn__pointwise_layout_for(context, CLCNN__POINTWISE_ACTIVATION);
     if (status == CLCNN_OK)
-        status = get_kernel(context, params, "activation_backward", &kernel);
+        status = get_kernel(context, params, &layout, "activation_backward", &kernel);
     if (status == CLCNN_OK)
         status = set_common_args(context, kernel, dy->numel, params->negative_slope);
     if (status != CLCNN_OK)
@@ -152,5 +125,5 @@ clcnn_status clcnn_activation_backward(clcnn_context *context,
         err = clSetKernelArg(kernel, 5, sizeof(cl_mem), &dx->storage->mem);
     if (err != CL_SUCCESS)
         return clcnn__fail_cl(context, err, "activation_backward: clSetKernelArg");
-    return launch(context, kernel, dy->numel);
+    return clcnn__pointwise_launch(context, kernel, &layout, dy->numel);
 }

@@ -11,17 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ops/conv2d_tune.h"
-
-/* A candidate whose first timed run is slower than this many times the best
- * median so far is not run again. */
-#define TUNE_CUTOFF_FACTOR 3.0
-
-/* Another candidate replaces the built-in choice only when faster by more
- * than this fraction: noise alone should not churn the table. */
-#define TUNE_MARGIN 0.03
+#include "ops/tune_common.h"
 
 #define MAX_CANDIDATES (CLCNN__CONV2D_MAX_TILE_CANDIDATES + 3)
 
@@ -216,101 +208,47 @@ static clcnn_status tensors_make(clcnn_context *ctx, const clcnn__conv2d_geometr
     return status;
 }
 
-static clcnn_status run_pass(clcnn_context *ctx, const clcnn_conv2d_params *p,
-                             const tune_tensors *t, clcnn__conv2d_pass pass) {
-    switch (pass) {
+/* What one measured run needs: the pass, its parameters and tensors. */
+typedef struct pass_run {
+    clcnn_conv2d_params params;
+    const tune_tensors *tensors;
+    clcnn__conv2d_pass pass;
+} pass_run;
+
+static clcnn_status run_pass(clcnn_context *ctx, void *arg) {
+    const pass_run *r = arg;
+    const tune_tensors *t = r->tensors;
+    switch (r->pass) {
     case CLCNN__CONV2D_FORWARD:
-        return clcnn_conv2d_forward(ctx, p, t->x, t->w, NULL, t->y);
+        return clcnn_conv2d_forward(ctx, &r->params, t->x, t->w, NULL, t->y);
     case CLCNN__CONV2D_BACKWARD_DATA:
-        return clcnn_conv2d_backward_data(ctx, p, t->y, t->w, t->dx, CLCNN_GRAD_OVERWRITE);
+        return clcnn_conv2d_backward_data(ctx, &r->params, t->y, t->w, t->dx, CLCNN_GRAD_OVERWRITE);
     default:
-        return clcnn_conv2d_backward_weights(ctx, p, t->x, t->y, t->dw, NULL, CLCNN_GRAD_OVERWRITE);
+        return clcnn_conv2d_backward_weights(ctx, &r->params, t->x, t->y, t->dw, NULL,
+                                             CLCNN_GRAD_OVERWRITE);
     }
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* One unmeasured run, then up to `repeats` runs each timed from an idle
- * queue to its end; *median gets their median. Stops after the first timed
- * run when that is above cutoff_ms (0: no cutoff). */
-static clcnn_status measure(clcnn_context *ctx, const clcnn_conv2d_params *p, const tune_tensors *t,
-                            clcnn__conv2d_pass pass, size_t repeats, double cutoff_ms,
-                            double *samples, double *median) {
-    clcnn_status status = run_pass(ctx, p, t, pass);
-    if (status == CLCNN_OK)
-        status = clcnn_context_finish(ctx);
-    size_t taken = 0;
-    while (status == CLCNN_OK && taken < repeats) {
-        double start = now_ms();
-        status = run_pass(ctx, p, t, pass);
-        if (status == CLCNN_OK)
-            status = clcnn_context_finish(ctx);
-        samples[taken++] = now_ms() - start;
-        if (taken == 1 && cutoff_ms > 0.0 && samples[0] > cutoff_ms)
-            break;
-    }
-    if (status != CLCNN_OK)
-        return status;
-    qsort(samples, taken, sizeof *samples, compare_doubles);
-    *median =
-        taken % 2 == 1 ? samples[taken / 2] : 0.5 * (samples[taken / 2 - 1] + samples[taken / 2]);
-    return CLCNN_OK;
 }
 
 /* Measures the built-in choice and every other candidate of one pass,
  * leaving the winner in the table and its outcome in *result. */
 static clcnn_status tune_pass(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                               const tune_tensors *t, clcnn__conv2d_pass pass, size_t repeats,
-                              double *samples, clcnn_tune_result *result) {
-    clcnn_conv2d_params p = {g->sh, g->sw, g->ph,     g->pw,
-                             g->dh, g->dw, g->groups, CLCNN_CONV2D_ALGO_AUTO};
-    memset(result, 0, sizeof *result);
-    if (!clcnn__conv2d_tuning_key(g, pass, result->key, sizeof result->key))
+                              clcnn_tune_result *result) {
+    pass_run run = {
+        {g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups, CLCNN_CONV2D_ALGO_AUTO}, t, pass};
+    char key[CLCNN_TUNE_KEY_MAX], default_text[CLCNN_TUNE_CHOICE_MAX];
+    if (!clcnn__conv2d_tuning_key(g, pass, key, sizeof key))
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
                            "conv2d_tune: the shape's key is too long");
-    clcnn__tuning_remove(ctx, result->key);
+    clcnn__tuning_remove(ctx, key);
     clcnn__conv2d_choice defaults = auto_choice(ctx, g, pass);
-    format_choice(&defaults, result->default_choice, sizeof result->default_choice);
-    clcnn_status status = measure(ctx, &p, t, pass, repeats, 0.0, samples, &result->default_ms);
-    if (status != CLCNN_OK)
-        return status;
-    memcpy(result->choice, result->default_choice, sizeof result->choice);
-    result->best_ms = result->default_ms;
-    result->candidates = 1;
+    format_choice(&defaults, default_text, sizeof default_text);
     clcnn__conv2d_choice candidates[MAX_CANDIDATES];
+    char texts[MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
     size_t count = candidates_of(ctx, g, pass, candidates);
-    for (size_t i = 0; i < count && status == CLCNN_OK; i++) {
-        char text[CLCNN_TUNE_CHOICE_MAX];
-        format_choice(&candidates[i], text, sizeof text);
-        if (strcmp(text, result->default_choice) == 0)
-            continue;
-        double ms = 0.0;
-        status = clcnn__tuning_set(ctx, result->key, text, 0.0, 0.0);
-        if (status == CLCNN_OK)
-            status = measure(ctx, &p, t, pass, repeats, TUNE_CUTOFF_FACTOR * result->best_ms,
-                             samples, &ms);
-        if (status == CLCNN_OK) {
-            result->candidates++;
-            int default_leads = strcmp(result->choice, result->default_choice) == 0;
-            if (ms < result->best_ms * (default_leads ? 1.0 - TUNE_MARGIN : 1.0)) {
-                result->best_ms = ms;
-                memcpy(result->choice, text, sizeof text);
-            }
-        }
-    }
-    if (status == CLCNN_OK)
-        status = clcnn__tuning_set(ctx, result->key, result->choice, result->best_ms,
-                                   result->default_ms);
-    return status;
+    for (size_t i = 0; i < count; i++)
+        format_choice(&candidates[i], texts[i], sizeof texts[i]);
+    return clcnn__tune_key(ctx, key, default_text, texts, count, repeats, run_pass, &run, result);
 }
 
 clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -329,50 +267,24 @@ clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params
         return status;
     /* The entries as they were, restored on failure; room for the new keys
      * checked before any measurement. */
-    clcnn__tuning_entry saved[CLCNN_CONV2D_TUNE_PASSES];
-    int had[CLCNN_CONV2D_TUNE_PASSES];
-    size_t new_keys = 0;
+    char keys[CLCNN_CONV2D_TUNE_PASSES][CLCNN_TUNE_KEY_MAX];
+    const char *key_list[CLCNN_CONV2D_TUNE_PASSES];
     for (int pass = 0; pass < CLCNN_CONV2D_TUNE_PASSES; pass++) {
-        if (!clcnn__conv2d_tuning_key(&g, (clcnn__conv2d_pass)pass, saved[pass].key,
-                                      sizeof saved[pass].key))
+        if (!clcnn__conv2d_tuning_key(&g, (clcnn__conv2d_pass)pass, keys[pass], sizeof keys[pass]))
             return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
                                "%s: the shape's key is too long", op);
-        const clcnn__tuning_entry *old = clcnn__tuning_find(context, saved[pass].key);
-        had[pass] = old != NULL;
-        if (old != NULL)
-            saved[pass] = *old;
-        new_keys += old == NULL;
+        key_list[pass] = keys[pass];
     }
-    if (clcnn__tuning_count(context) + new_keys > CLCNN_TUNE_MAX_ENTRIES)
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_RANGE,
-                           "%s: the tuning table holds %zu of its %d entries, no room for %zu "
-                           "more; clear it to tune more shapes",
-                           op, clcnn__tuning_count(context), CLCNN_TUNE_MAX_ENTRIES, new_keys);
-    tune_tensors t = {NULL, NULL, NULL, NULL, NULL};
-    double *samples =
-        repeats <= SIZE_MAX / sizeof(double) ? malloc(repeats * sizeof(double)) : NULL;
-    clcnn_tune_result outcome[CLCNN_CONV2D_TUNE_PASSES];
-    if (samples == NULL)
-        status = clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", op);
-    else
-        status = tensors_make(context, &g, &t);
-    for (int pass = 0; pass < CLCNN_CONV2D_TUNE_PASSES && status == CLCNN_OK; pass++)
-        status =
-            tune_pass(context, &g, &t, (clcnn__conv2d_pass)pass, repeats, samples, &outcome[pass]);
-    tensors_free(&t);
-    free(samples);
-    if (status != CLCNN_OK) {
-        for (int pass = 0; pass < CLCNN_CONV2D_TUNE_PASSES; pass++) {
-            clcnn__tuning_remove(context, saved[pass].key);
-            if (had[pass])
-                clcnn__tuning_set(context, saved[pass].key, saved[pass].choice, saved[pass].ms,
-                                  saved[pass].default_ms);
-        }
+    clcnn__tune_snapshot snapshot;
+    status = clcnn__tune_snapshot_take(context, op, key_list, CLCNN_CONV2D_TUNE_PASSES, &snapshot);
+    if (status != CLCNN_OK)
         return status;
-    }
-    if (results != NULL)
-        memcpy(results, outcome, sizeof outcome);
-    if (count != NULL)
-        *count = CLCNN_CONV2D_TUNE_PASSES;
-    return CLCNN_OK;
+    tune_tensors t = {NULL, NULL, NULL, NULL, NULL};
+    clcnn_tune_result outcome[CLCNN_CONV2D_TUNE_PASSES];
+    status = tensors_make(context, &g, &t);
+    for (int pass = 0; pass < CLCNN_CONV2D_TUNE_PASSES && status == CLCNN_OK; pass++)
+        status = tune_pass(context, &g, &t, (clcnn__conv2d_pass)pass, repeats, &outcome[pass]);
+    tensors_free(&t);
+    return clcnn__tune_finish(context, status, &snapshot, outcome, CLCNN_CONV2D_TUNE_PASSES,
+                              results, count);
 }

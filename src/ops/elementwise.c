@@ -1,33 +1,10 @@
 /* Element-wise arithmetic (cl/elementwise.cl): add, scale, axpby. One
- * program per device configuration; the vector width and the vectors per
- * work-item come from a per-device table. */
+ * program per launch layout, the element-wise family's (ops/pointwise.h:
+ * tuned, else per device). */
 #include <stdio.h>
 
 #include "clcnn/elementwise.h"
-#include "runtime/internal.h"
-
-/* POCL: long float16 runs per work-item (it pays per work-group and runs a
- * work-item's loop as it is written); GPUs: one float4 per work-item so
- * that neighbouring work-items read neighbouring memory. */
-typedef struct elementwise_tuning {
-    clcnn_device_type type;
-    int vec;      /* floats per vector: 2, 4, 8 or 16 */
-    int items;    /* vectors per work-item */
-    size_t local; /* work-group size (clamped to the device limit) */
-} elementwise_tuning;
-
-static const elementwise_tuning tunings[] = {
-    {CLCNN_DEVICE_TYPE_CPU, 16, 8, 64},
-    {CLCNN_DEVICE_TYPE_GPU, 4, 1, 256},
-};
-static const elementwise_tuning default_tuning = {CLCNN_DEVICE_TYPE_OTHER, 4, 1, 64};
-
-static const elementwise_tuning *tuning_for(const clcnn_context *ctx) {
-    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
-        if (tunings[i].type == ctx->info.type)
-            return &tunings[i];
-    return &default_tuning;
-}
+#include "ops/pointwise.h"
 
 /* Checks every operand (non-NULL, this context, same element count as the
  * first). names[i] labels operands[i] in messages. */
@@ -64,9 +41,9 @@ typedef struct kernel_arg {
 /* Runs `name` over numel elements with arguments (n, args...). */
 static clcnn_status run(clcnn_context *ctx, const char *name, size_t numel, const kernel_arg *args,
                         cl_uint arg_count) {
-    const elementwise_tuning *t = tuning_for(ctx);
+    clcnn__pointwise_layout layout = clcnn__pointwise_layout_for(ctx, CLCNN__POINTWISE_ELEMENTWISE);
     char options[64];
-    snprintf(options, sizeof options, "-DVEC=%d -DITEMS=%d", t->vec, t->items);
+    clcnn__pointwise_options(&layout, options, sizeof options);
     cl_kernel kernel = NULL;
     clcnn_status status = clcnn__kernel_get(ctx, "elementwise.cl", options, name, &kernel);
     if (status != CLCNN_OK)
@@ -81,11 +58,7 @@ static clcnn_status run(clcnn_context *ctx, const char *name, size_t numel, cons
     }
     if (err != CL_SUCCESS)
         return clcnn__fail_cl(ctx, err, "elementwise: clSetKernelArg");
-    const size_t chunk = (size_t)t->vec * (size_t)t->items;
-    size_t local =
-        t->local < ctx->info.max_work_group_size ? t->local : ctx->info.max_work_group_size;
-    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, &local);
+    return clcnn__pointwise_launch(ctx, kernel, &layout, numel);
 }
 
 clcnn_status clcnn_add(clcnn_context *context, const clcnn_tensor *a, const clcnn_tensor *b,

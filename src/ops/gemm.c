@@ -1,7 +1,10 @@
 /* Single-precision GEMM: argument checks, the per-device choice of backend
- * (CLBlast or the register-tiled kernels of cl/gemm.cl) and the public
- * tensor-level clcnn_gemm. */
+ * (CLBlast or the register-tiled kernels of cl/gemm.cl) and of the tiled
+ * kernel's tile width and work-group (the tuning table's entry for the
+ * shape's bucket, else the built-in table's row; the tuner is
+ * gemm_tune.c), and the public tensor-level clcnn_gemm. */
 #include <clblast_c.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +56,99 @@ static const gemm_device_row *device_row(const clcnn_context *ctx) {
 
 clcnn__gemm_backend clcnn__gemm_backend_for(const clcnn_context *ctx) {
     return device_row(ctx)->backend;
+}
+
+/* ------------------------------------------------------------ tuned choices */
+
+/* What runs one GEMM: the backend and, for the tiled kernel, its tiles and
+ * work-group. */
+typedef struct gemm_config {
+    clcnn__gemm_backend backend;
+    size_t tile_cols, group_cols, group_rows;
+} gemm_config;
+
+/* The tiled configurations the tuner tries on every device: both tile
+ * widths of cl/gemm.cl, each with the driver's work-group and two fixed
+ * ones (which cover every row of the built-in table). */
+static const gemm_config tiled_candidates[] = {
+    {CLCNN__GEMM_TILED, 16, 0, 0}, {CLCNN__GEMM_TILED, 16, 4, 8}, {CLCNN__GEMM_TILED, 16, 8, 4},
+    {CLCNN__GEMM_TILED, 32, 0, 0}, {CLCNN__GEMM_TILED, 32, 4, 8}, {CLCNN__GEMM_TILED, 32, 8, 4},
+};
+
+#define TILED_CANDIDATES (sizeof tiled_candidates / sizeof tiled_candidates[0])
+
+static gemm_config builtin_config(const clcnn_context *ctx) {
+    const gemm_device_row *row = device_row(ctx);
+    return (gemm_config){row->backend, row->tile_cols, row->group_cols, row->group_rows};
+}
+
+static void format_config(const gemm_config *c, char *text, size_t size) {
+    if (c->backend == CLCNN__GEMM_CLBLAST)
+        snprintf(text, size, "clblast");
+    else if (c->group_cols == 0)
+        snprintf(text, size, "tiled nr=%zu wg=auto", c->tile_cols);
+    else
+        snprintf(text, size, "tiled nr=%zu wg=%zux%zu", c->tile_cols, c->group_cols, c->group_rows);
+}
+
+/* The candidates on ctx's device: CLBlast first where it is the built-in
+ * backend (it is not tried where it is not: it is slow to build and slow
+ * on CPUs), then the tiled configurations. */
+static size_t candidate_configs(const clcnn_context *ctx, gemm_config *out) {
+    size_t count = 0;
+    if (device_row(ctx)->backend == CLCNN__GEMM_CLBLAST)
+        out[count++] = builtin_config(ctx);
+    for (size_t i = 0; i < TILED_CANDIDATES; i++)
+        out[count++] = tiled_candidates[i];
+    return count;
+}
+
+size_t clcnn__gemm_candidates(const clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
+    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
+    size_t count = candidate_configs(ctx, configs);
+    for (size_t i = 0; i < count; i++)
+        format_config(&configs[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+    return count;
+}
+
+/* Each size rounded up to a power of two: one tuned entry serves the
+ * shapes of a bucket (a network's GEMMs change with the batch). */
+static size_t bucket(size_t size) {
+    size_t b = 1;
+    while (b < size && b <= SIZE_MAX / 2)
+        b *= 2;
+    return b;
+}
+
+int clcnn__gemm_tuning_key(size_t m, size_t n, size_t k, char *key, size_t size) {
+    int length = snprintf(key, size, "gemm:%zux%zux%zu", bucket(m), bucket(n), bucket(k));
+    return length > 0 && (size_t)length < size;
+}
+
+/* The table's choice for the shape's bucket when it names a candidate of
+ * this device, else the built-in row's. */
+static gemm_config config_for(clcnn_context *ctx, size_t m, size_t n, size_t k) {
+    gemm_config builtin = builtin_config(ctx);
+    char key[CLCNN_TUNE_KEY_MAX];
+    if (clcnn__tuning_count(ctx) == 0 || !clcnn__gemm_tuning_key(m, n, k, key, sizeof key))
+        return builtin;
+    const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
+    if (entry == NULL)
+        return builtin;
+    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
+    size_t count = candidate_configs(ctx, configs);
+    for (size_t i = 0; i < count; i++) {
+        char text[CLCNN_TUNE_CHOICE_MAX];
+        format_config(&configs[i], text, sizeof text);
+        if (strcmp(text, entry->choice) == 0)
+            return configs[i];
+    }
+    return builtin;
+}
+
+void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, char *text, size_t size) {
+    gemm_config config = config_for(ctx, m, n, k);
+    format_config(&config, text, size);
 }
 
 /* -------------------------------------------------------------- checks */
@@ -138,7 +234,7 @@ typedef struct a_layout {
 } a_layout;
 
 /* The tile kernel over C, reading A as `al` says and B from its panels. */
-static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_device_row *row, const char *options,
+static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_config *config, const char *options,
                                 size_t m, size_t n, size_t k, float alpha, const a_layout *al,
                                 cl_mem b_packed, float beta, cl_mem c, size_t c_offset,
                                 size_t ldc) {
@@ -160,8 +256,9 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_device_row *row, 
     status = set_args(ctx, kernel, "gemm_tile", 14, sizes, values);
     if (status != CLCNN_OK)
         return status;
-    size_t tiles[2] = {(n + row->tile_cols - 1) / row->tile_cols, (m + TILE_ROWS - 1) / TILE_ROWS};
-    size_t local[2] = {row->group_cols, row->group_rows};
+    size_t tiles[2] = {(n + config->tile_cols - 1) / config->tile_cols,
+                       (m + TILE_ROWS - 1) / TILE_ROWS};
+    size_t local[2] = {config->group_cols, config->group_rows};
     int use_local = local[0] > 0 && local[1] > 0 &&
                     local[0] * local[1] <= ctx->info.max_work_group_size &&
                     local[0] * local[1] <= 256;
@@ -180,17 +277,16 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_device_row *row, 
 static clcnn_status gemm_tiled(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
                                size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda,
                                cl_mem b, size_t b_offset, size_t ldb, float beta, cl_mem c,
-                               size_t c_offset, size_t ldc) {
-    const gemm_device_row *row = device_row(ctx);
+                               size_t c_offset, size_t ldc, const gemm_config *config) {
     char options[32];
-    snprintf(options, sizeof options, "-DNR=%zu", row->tile_cols);
+    snprintf(options, sizeof options, "-DNR=%zu", config->tile_cols);
     a_layout al = {a, a_offset, TILE_ROWS * lda, lda, 1};
     if (k == 0) {
         al.mem = c;
-        return tile_kernel(ctx, row, options, m, n, 0, alpha, &al, c, beta, c, c_offset, ldc);
+        return tile_kernel(ctx, config, options, m, n, 0, alpha, &al, c, beta, c, c_offset, ldc);
     }
 
-    size_t a_rows = clcnn__round_up(m, TILE_ROWS), b_cols = clcnn__round_up(n, row->tile_cols);
+    size_t a_rows = clcnn__round_up(m, TILE_ROWS), b_cols = clcnn__round_up(n, config->tile_cols);
     size_t a_bytes = 0, b_bytes = 0;
     if (!clcnn__mul_size(a_rows, k, &a_bytes) ||
         !clcnn__mul_size(a_bytes, sizeof(float), &a_bytes) ||
@@ -208,10 +304,10 @@ static clcnn_status gemm_tiled(clcnn_context *ctx, int trans_a, int trans_b, siz
     }
     if (status == CLCNN_OK)
         status = pack(ctx, options, "gemm_pack_b", b, b_offset, trans_b ? ldb : 1,
-                      trans_b ? 1 : ldb, n, k, row->tile_cols, b_packed);
+                      trans_b ? 1 : ldb, n, k, config->tile_cols, b_packed);
     if (status == CLCNN_OK)
-        status =
-            tile_kernel(ctx, row, options, m, n, k, alpha, &al, b_packed, beta, c, c_offset, ldc);
+        status = tile_kernel(ctx, config, options, m, n, k, alpha, &al, b_packed, beta, c, c_offset,
+                             ldc);
     /* The in-order queue runs every later user of these buffers after the
      * kernels above, so they can go back to the pool right away. */
     if (a_packed != NULL)
@@ -262,13 +358,20 @@ clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, i
         status = check_matrix(ctx, "B", b, b_offset, trans_b ? n : k, trans_b ? k : n, ldb);
     if (status != CLCNN_OK || m == 0 || n == 0)
         return status;
+    gemm_config config = config_for(ctx, m, n, k);
     if (backend == CLCNN__GEMM_AUTO)
-        backend = clcnn__gemm_backend_for(ctx);
+        backend = config.backend;
     if (backend == CLCNN__GEMM_CLBLAST && depth > 0)
         return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
                             ldb, beta, c, c_offset, ldc);
+    /* Forced onto the tiled kernel where the choice is CLBlast: the built-in
+     * row's tiles. */
+    if (config.backend != CLCNN__GEMM_TILED) {
+        config = builtin_config(ctx);
+        config.backend = CLCNN__GEMM_TILED;
+    }
     return gemm_tiled(ctx, trans_a, trans_b, m, n, depth, alpha, a, a_offset, lda, b, b_offset, ldb,
-                      beta, c, c_offset, ldc);
+                      beta, c, c_offset, ldc, &config);
 }
 
 clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,

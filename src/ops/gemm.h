@@ -4,19 +4,44 @@
 #ifndef CLCNN_OPS_GEMM_H
 #define CLCNN_OPS_GEMM_H
 
+#include "clcnn/tune.h"
 #include "runtime/internal.h"
 
-/* Which implementation runs a GEMM. AUTO picks from the per-device table in
- * gemm.c (CLBlast on GPUs, the register-tiled kernel of cl/gemm.cl on CPUs
- * and by default); the others force one (tests, benchmarks). */
+/* Which implementation runs a GEMM. AUTO picks the tuning table's choice
+ * for the shape's bucket, else the per-device table in gemm.c (CLBlast on
+ * GPUs, the register-tiled kernel of cl/gemm.cl on CPUs and by default);
+ * the others force one (tests, benchmarks); TILED then still takes tuned
+ * tiles. */
 typedef enum clcnn__gemm_backend {
     CLCNN__GEMM_AUTO = 0,
     CLCNN__GEMM_TILED = 1,
     CLCNN__GEMM_CLBLAST = 2
 } clcnn__gemm_backend;
 
-/* The backend AUTO resolves to on this context's device. */
+/* The backend the built-in table picks on this context's device (AUTO
+ * follows a tuned entry instead where one applies; see below). */
 clcnn__gemm_backend clcnn__gemm_backend_for(const clcnn_context *ctx);
+
+/* ------------------------------------------------------------------ tuning */
+
+/* The most candidates clcnn__gemm_candidates gives. */
+#define CLCNN__GEMM_MAX_CANDIDATES 8
+
+/* The tuning key of an m x n x k product into key: "gemm:<M>x<N>x<K>" with
+ * each size rounded up to a power of two, so one entry serves a bucket of
+ * shapes (transposes and leading dimensions are not part of it). 0 when it
+ * does not fit in size. */
+int clcnn__gemm_tuning_key(size_t m, size_t n, size_t k, char *key, size_t size);
+
+/* The choices the tuner tries on ctx's device, as text into texts (room for
+ * CLCNN__GEMM_MAX_CANDIDATES): "clblast" where CLBlast is the built-in
+ * backend, and the tiled kernel's "tiled nr=<16|32> wg=<auto|CxR>". A
+ * tuned entry naming anything else is ignored. Returns how many. */
+size_t clcnn__gemm_candidates(const clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]);
+
+/* What an AUTO GEMM of this shape runs on ctx now (tuning included), as
+ * text into text (for the tuner, tests and tools). */
+void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, char *text, size_t size);
 
 /* C = alpha * op(A) * op(B) + beta * C, row-major, where op(X) is X or its
  * transpose (trans_x non-zero); op(A) is m x k, op(B) k x n, C m x n.
