@@ -1,5 +1,5 @@
 /* clcnn-bench's `peak_fma`: the device's floating-point peak, clpeak-style.
- * cl/peak.cl's kernels run independent mad chains of float, float4, float8
+ * cl/peak.cl's kernels run independent fma chains of float, float4, float8
  * and float16 per work-item over enough work-items to fill the device; the
  * best width's GFLOP/s (of its fastest sample) is the peak that gflops
  * results are compared with (fraction_of_peak). Each width's trip count is scaled until one launch

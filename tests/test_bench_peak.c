@@ -1,6 +1,6 @@
 /* cl/peak.cl, the kernels of clcnn-bench's `peak_fma`: each width's kernel
  * writes, for every work-item below `count` and nothing past it, the sum of
- * its mad chains (a vector of that width), compared lane by lane with a
+ * its fma chains (a vector of that width), compared lane by lane with a
  * double-precision reference stepped one by one. Small sizes: also runs
  * under Oclgrind. */
 #include <math.h>
