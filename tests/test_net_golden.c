@@ -1,0 +1,451 @@
+/* A whole training step against PyTorch: three SGD steps (momentum 0.9,
+ * weight decay 5e-4) of a small network with the seed network's layer kinds
+ * and order (conv-bn-relu-pool twice, flatten, dense-relu-dropout(0)-dense,
+ * mean softmax cross-entropy), then an eval-mode forward, compared with
+ * tests/data/net_step_golden.txt (float64 PyTorch, written by
+ * hosttools/pytorch/gen_net_golden.py). Per step: the loss, every parameter
+ * gradient, every parameter and batch-norm running statistic after the
+ * update; then the eval logits. This checks the network's wiring (layer
+ * order, gradient accumulation, running statistics, weight decay, momentum),
+ * which the per-op goldens do not.
+ *
+ * Tolerance: |got - ref| <= tol * (1 + |ref|). The golden's generator replays
+ * the same steps in float32 PyTorch; its largest error in those units was
+ * 2.5e-7 (eval logits), 1.5e-7 (gradients), 8.8e-8 (loss), 8.5e-8 (running
+ * statistics) and 4.8e-8 (parameters). The bounds allow ~40x that for other
+ * summation orders: 1e-5 for the loss, gradients and logits, 2e-6 for the
+ * parameters and running statistics. A missing weight decay moves a
+ * parameter p by 0.05 * 5e-4 * |p| = 2.5e-5 |p| in the first step alone,
+ * above the parameter bound from |p| = 0.1 on; test_detects_wrong_recipes
+ * checks that such recipe errors do fail. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+#include "clcnn/net.h"
+#include "clcnn/optim.h"
+#include "nn/net_internal.h"
+
+#define GOLDEN_FILE CLCNN_TEST_SOURCE_DIR "/tests/data/net_step_golden.txt"
+#define STEPS 3
+#define BATCH 4
+#define SIDE 8
+#define CLASSES 10
+#define TOL_GRAD 1e-5  /* loss, gradients, logits */
+#define TOL_STATE 2e-6 /* parameters and running statistics after a step */
+
+static clcnn_context *ctx;
+
+/* ------------------------------------------------------------------- golden */
+
+typedef struct golden_tensor {
+    char name[96];
+    size_t count;
+    double *values;
+} golden_tensor;
+
+typedef struct golden {
+    golden_tensor *tensors;
+    size_t count;
+} golden;
+
+static golden g;
+
+/* Reads the next whitespace-separated token, skipping '#' comments. */
+static int next_token(FILE *in, char *token, size_t size) {
+    int ch;
+    for (;;) {
+        ch = fgetc(in);
+        if (ch == EOF)
+            return 0;
+        if (ch == '#') {
+            while (ch != EOF && ch != '\n')
+                ch = fgetc(in);
+            continue;
+        }
+        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
+            break;
+    }
+    size_t used = 0;
+    while (ch != EOF && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '#') {
+        if (used + 1 < size)
+            token[used++] = (char)ch;
+        ch = fgetc(in);
+    }
+    if (ch == '#')
+        ungetc(ch, in);
+    token[used] = '\0';
+    return 1;
+}
+
+/* Loads every tensor of the golden file (format v1) into g. */
+static int golden_load(void) {
+    FILE *in = fopen(GOLDEN_FILE, "r");
+    if (in == NULL) {
+        print_error("cannot open %s\n", GOLDEN_FILE);
+        return -1;
+    }
+    char token[128];
+    size_t capacity = 0;
+    int ok = 1;
+    while (ok && next_token(in, token, sizeof token)) {
+        if (strcmp(token, "tensor") != 0)
+            continue;
+        if (g.count == capacity) {
+            capacity = capacity ? 2 * capacity : 64;
+            golden_tensor *grown = realloc(g.tensors, capacity * sizeof *grown);
+            if (grown == NULL) {
+                ok = 0;
+                break;
+            }
+            g.tensors = grown;
+        }
+        golden_tensor *t = &g.tensors[g.count];
+        char dtype[16], text[64];
+        ok = next_token(in, t->name, sizeof t->name) && next_token(in, dtype, sizeof dtype) &&
+             next_token(in, text, sizeof text);
+        long ndim = ok ? strtol(text, NULL, 10) : 0;
+        t->count = 1;
+        for (long d = 0; ok && d < ndim; d++) {
+            ok = next_token(in, text, sizeof text);
+            t->count *= (size_t)strtoul(text, NULL, 10);
+        }
+        t->values = ok ? malloc(t->count * sizeof *t->values) : NULL;
+        ok = ok && t->values != NULL;
+        for (size_t i = 0; ok && i < t->count; i++) {
+            ok = next_token(in, text, sizeof text);
+            t->values[i] = strtod(text, NULL);
+        }
+        if (ok)
+            g.count++;
+        else
+            free(t->values);
+    }
+    fclose(in);
+    if (!ok)
+        print_error("%s is cut short or unreadable after %zu tensors\n", GOLDEN_FILE, g.count);
+    return ok ? 0 : -1;
+}
+
+static void golden_free(void) {
+    for (size_t i = 0; i < g.count; i++)
+        free(g.tensors[i].values);
+    free(g.tensors);
+    memset(&g, 0, sizeof g);
+}
+
+/* The golden tensor "<prefix><name>", which must hold `count` values. */
+static const double *golden_get(const char *prefix, const char *name, size_t count) {
+    char full[160];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    for (size_t i = 0; i < g.count; i++) {
+        if (strcmp(g.tensors[i].name, full) != 0)
+            continue;
+        if (g.tensors[i].count != count) {
+            print_error("golden %s holds %zu values, expected %zu\n", full, g.tensors[i].count,
+                        count);
+            fail();
+        }
+        return g.tensors[i].values;
+    }
+    print_error("golden tensor %s missing from %s\n", full, GOLDEN_FILE);
+    fail();
+    return NULL;
+}
+
+/* ----------------------------------------------------------------- compare */
+
+/* Worst |got - ref| / (tol * (1 + |ref|)) per kind: above 1 is a failure. */
+enum { KIND_LOSS, KIND_GRAD, KIND_PARAM, KIND_RUNNING, KIND_LOGITS, KIND_COUNT };
+static const char *const kind_names[KIND_COUNT] = {"loss", "gradient", "parameter", "running stat",
+                                                   "eval logits"};
+static const double kind_tol[KIND_COUNT] = {TOL_GRAD, TOL_GRAD, TOL_STATE, TOL_STATE, TOL_GRAD};
+
+typedef struct comparison {
+    double worst[KIND_COUNT];
+    size_t failures; /* tensors with an element over the bound */
+    int verbose;     /* print each failing tensor */
+} comparison;
+
+static void compare(comparison *c, int kind, const char *what, const float *got, const double *ref,
+                    size_t count) {
+    double worst = 0.0;
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+        double ratio = fabs((double)got[i] - ref[i]) / (kind_tol[kind] * (1.0 + fabs(ref[i])));
+        if (!(ratio <= worst)) { /* NaN counts as the worst */
+            worst = isnan(ratio) ? INFINITY : ratio;
+            at = i;
+        }
+    }
+    if (worst > c->worst[kind])
+        c->worst[kind] = worst;
+    if (worst > 1.0) {
+        c->failures++;
+        if (c->verbose)
+            print_error("%s[%zu]: got %.9g, PyTorch %.9g (|diff| %.3g, %.1fx the %s bound)\n", what,
+                        at, (double)got[at], ref[at], fabs((double)got[at] - ref[at]), worst,
+                        kind_names[kind]);
+    }
+}
+
+static float *read_tensor(const clcnn_tensor *t) {
+    size_t n = clcnn_tensor_numel(t);
+    float *host = ts_malloc(n * sizeof *host);
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(t, 0, host, n));
+    return host;
+}
+
+static void compare_tensor(comparison *c, int kind, const char *prefix, const char *name,
+                           const clcnn_tensor *t) {
+    size_t n = clcnn_tensor_numel(t);
+    float *got = read_tensor(t);
+    char what[160];
+    snprintf(what, sizeof what, "%s%s", prefix, name);
+    compare(c, kind, what, got, golden_get(prefix, name, n), n);
+    free(got);
+}
+
+/* ------------------------------------------------------------------ network */
+
+/* The recipe a run follows; the golden's unless a test changes it. */
+typedef struct recipe {
+    clcnn_sgd_params sgd;
+    clcnn_batchnorm_params bn;
+} recipe;
+
+static recipe golden_recipe(void) {
+    recipe r;
+    r.sgd = clcnn_sgd_params_default();
+    r.sgd.lr = 0.05;
+    r.sgd.momentum = 0.9;
+    r.sgd.weight_decay = 5e-4;
+    r.bn = clcnn_batchnorm_params_default();
+    r.bn.eps = 1e-5f;
+    r.bn.momentum = 0.1f;
+    return r;
+}
+
+/* conv1 (1->4) - bn1 - ReLU - max pool 2 - conv2 (4->6) - bn2 - ReLU - max
+ * pool 2 - flatten - fc1 (24->8) - ReLU - dropout(0) - fc2 (8->10). */
+static clcnn_net *small_seed_net(const clcnn_batchnorm_params *bn) {
+    size_t dims[3] = {1, SIDE, SIDE};
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, dims, &net));
+    clcnn_conv2d_params same = clcnn_conv2d_params_default();
+    same.pad_h = same.pad_w = 1;
+    clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+    pool.mode = CLCNN_POOL2D_MAX;
+    pool.kernel_h = pool.kernel_w = 2;
+    pool.stride_h = pool.stride_w = 2;
+    clcnn_activation_params relu = clcnn_activation_params_default();
+    relu.kind = CLCNN_ACTIVATION_RELU;
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv1", 4, 3, 3, &same, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "bn1", bn));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
+    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv2", 6, 3, 3, &same, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "bn2", bn));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
+    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
+    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc1", 8, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dropout(net, 0.0f));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc2", CLASSES, 1));
+    return net;
+}
+
+static float *to_floats(const double *values, size_t count) {
+    float *out = ts_malloc(count * sizeof *out);
+    for (size_t i = 0; i < count; i++)
+        out[i] = (float)values[i];
+    return out;
+}
+
+/* The golden batch x<step> ([4, 1, 8, 8]) as a new tensor. */
+static clcnn_tensor *golden_batch(int step) {
+    char name[16];
+    snprintf(name, sizeof name, "x%d", step);
+    size_t dims[4] = {BATCH, 1, SIDE, SIDE}, n = BATCH * SIDE * SIDE;
+    float *x = to_floats(golden_get("", name, n), n);
+    clcnn_tensor *t = ts_tensor_create(ctx, 4, dims, x);
+    free(x);
+    return t;
+}
+
+/* Compares every batch norm running statistic with step<s>.<name>. */
+static void compare_running_stats(comparison *c, clcnn_net *net, const char *prefix) {
+    size_t seen = 0;
+    for (size_t i = 0; i < net->layer_count; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        if (l->kind != CLCNN_LAYER_BATCHNORM)
+            continue;
+        compare_tensor(c, KIND_RUNNING, prefix, l->names.running_mean, l->bn_state.running_mean);
+        compare_tensor(c, KIND_RUNNING, prefix, l->names.running_var, l->bn_state.running_var);
+        assert_int_equal(l->bn_state.num_batches_tracked, atoi(prefix + strlen("step")));
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+}
+
+/* Runs the golden's three steps and eval forward under recipe r, comparing
+ * everything into c. */
+static void run_golden(const recipe *r, comparison *c) {
+    static const char *const names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias",
+                                        "conv2.weight", "conv2.bias", "bn2.weight", "bn2.bias",
+                                        "fc1.weight",   "fc1.bias",   "fc2.weight", "fc2.bias"};
+    const size_t count = sizeof names / sizeof names[0];
+    clcnn_net *net = small_seed_net(&r->bn);
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 1));
+    assert_int_equal(clcnn_net_parameter_count(net), count);
+    clcnn_tensor *params[12], *grads[12];
+    for (size_t i = 0; i < count; i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        assert_string_equal(p.name, names[i]);
+        assert_non_null(p.grad);
+        size_t n = clcnn_tensor_numel(p.value);
+        float *init = to_floats(golden_get("init.", p.name, n), n);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(p.value, 0, init, n));
+        free(init);
+        params[i] = p.value;
+        grads[i] = p.grad;
+    }
+    if (net->value_arena != NULL) {
+        /* The parameters are views of one buffer. Rewrite it whole: Oclgrind
+         * 21.10 counts only the last host write's bytes as initialised (see
+         * ts_poison_pool), which would make every other parameter read as
+         * uninitialised under it. */
+        float *all = read_tensor(net->value_arena);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(net->value_arena, 0, all,
+                                             clcnn_tensor_numel(net->value_arena)));
+        free(all);
+    }
+    clcnn_optimizer *opt = NULL;
+    TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, &r->sgd, count, params, grads, &opt));
+    clcnn_labels *labels = NULL;
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, BATCH, CLASSES, &labels));
+    clcnn_tensor *loss = NULL;
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 1));
+
+    for (int step = 1; step <= STEPS; step++) {
+        char prefix[32], name[16];
+        snprintf(prefix, sizeof prefix, "step%d.", step);
+        snprintf(name, sizeof name, "labels%d", step);
+        const double *label_values = golden_get("", name, BATCH);
+        int32_t host_labels[BATCH];
+        for (size_t i = 0; i < BATCH; i++)
+            host_labels[i] = (int32_t)label_values[i];
+        TS_ASSERT_OK(ctx, clcnn_labels_write(labels, host_labels, BATCH));
+        clcnn_tensor *x = golden_batch(step);
+        const clcnn_tensor *logits = NULL;
+
+        TS_ASSERT_OK(ctx, clcnn_net_zero_grad(net));
+        TS_ASSERT_OK(ctx, clcnn_net_forward(net, x, &logits));
+        TS_ASSERT_OK(ctx, clcnn_net_loss(net, labels, loss));
+        TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+        compare_tensor(c, KIND_LOSS, prefix, "loss", loss);
+        char grad_prefix[48];
+        snprintf(grad_prefix, sizeof grad_prefix, "%sgrad.", prefix);
+        for (size_t i = 0; i < count; i++)
+            compare_tensor(c, KIND_GRAD, grad_prefix, names[i], grads[i]);
+
+        TS_ASSERT_OK(ctx, clcnn_optimizer_step(opt));
+        for (size_t i = 0; i < count; i++)
+            compare_tensor(c, KIND_PARAM, prefix, names[i], params[i]);
+        compare_running_stats(c, net, prefix);
+        clcnn_tensor_destroy(x);
+    }
+
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 0));
+    clcnn_tensor *x = golden_batch(STEPS + 1);
+    const clcnn_tensor *logits = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, x, &logits));
+    compare_tensor(c, KIND_LOGITS, "eval.", "logits", logits);
+
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(loss);
+    clcnn_labels_destroy(labels);
+    clcnn_optimizer_destroy(opt);
+    clcnn_net_destroy(net);
+}
+
+/* ------------------------------------------------------------------- tests */
+
+/* Everything matches PyTorch within the bounds of the header comment. */
+static void test_matches_pytorch(void **state) {
+    (void)state;
+    recipe r = golden_recipe();
+    comparison c = {{0}, 0, 1};
+    run_golden(&r, &c);
+    for (int k = 0; k < KIND_COUNT; k++)
+        print_message("worst %-12s |diff| / (1 + |ref|) = %.3g (bound %.0e)\n", kind_names[k],
+                      c.worst[k] * kind_tol[k], kind_tol[k]);
+    assert_int_equal(c.failures, 0);
+}
+
+/* The bounds are tight enough to catch a recipe that differs from PyTorch's
+ * in one small way: each of these must fail the comparison. */
+static void test_detects_wrong_recipes(void **state) {
+    (void)state;
+    static const char *const what[] = {"no weight decay", "lr 1% high", "SGD momentum 0.89",
+                                       "batch norm momentum 0.11", "batch norm eps 1e-4"};
+    for (size_t v = 0; v < sizeof what / sizeof what[0]; v++) {
+        recipe r = golden_recipe();
+        switch (v) {
+        case 0:
+            r.sgd.weight_decay = 0.0;
+            break;
+        case 1:
+            r.sgd.lr *= 1.01;
+            break;
+        case 2:
+            r.sgd.momentum = 0.89;
+            break;
+        case 3:
+            r.bn.momentum = 0.11f;
+            break;
+        default:
+            r.bn.eps = 1e-4f;
+            break;
+        }
+        comparison c = {{0}, 0, 0};
+        run_golden(&r, &c);
+        double worst = 0.0;
+        for (int k = 0; k < KIND_COUNT; k++)
+            worst = fmax(worst, c.worst[k]);
+        print_message("%-26s worst %.1fx the bound, %zu tensors fail\n", what[v], worst,
+                      c.failures);
+        if (c.failures == 0) {
+            print_error("the golden comparison does not notice: %s\n", what[v]);
+            fail();
+        }
+    }
+}
+
+static int setup(void **state) {
+    (void)state;
+    ctx = ts_context_create();
+    return golden_load();
+}
+
+static int teardown(void **state) {
+    (void)state;
+    golden_free();
+    clcnn_context_destroy(ctx);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matches_pytorch),
+        cmocka_unit_test(test_detects_wrong_recipes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
