@@ -41,119 +41,13 @@ static clcnn_context *ctx;
 
 /* ------------------------------------------------------------------- golden */
 
-typedef struct golden_tensor {
-    char name[96];
-    size_t count;
-    double *values;
-} golden_tensor;
-
-typedef struct golden {
-    golden_tensor *tensors;
-    size_t count;
-} golden;
-
-static golden g;
-
-/* Reads the next whitespace-separated token, skipping '#' comments. */
-static int next_token(FILE *in, char *token, size_t size) {
-    int ch;
-    for (;;) {
-        ch = fgetc(in);
-        if (ch == EOF)
-            return 0;
-        if (ch == '#') {
-            while (ch != EOF && ch != '\n')
-                ch = fgetc(in);
-            continue;
-        }
-        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
-            break;
-    }
-    size_t used = 0;
-    while (ch != EOF && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '#') {
-        if (used + 1 < size)
-            token[used++] = (char)ch;
-        ch = fgetc(in);
-    }
-    if (ch == '#')
-        ungetc(ch, in);
-    token[used] = '\0';
-    return 1;
-}
-
-/* Loads every tensor of the golden file (format v1) into g. */
-static int golden_load(void) {
-    FILE *in = fopen(GOLDEN_FILE, "r");
-    if (in == NULL) {
-        print_error("cannot open %s\n", GOLDEN_FILE);
-        return -1;
-    }
-    char token[128];
-    size_t capacity = 0;
-    int ok = 1;
-    while (ok && next_token(in, token, sizeof token)) {
-        if (strcmp(token, "tensor") != 0)
-            continue;
-        if (g.count == capacity) {
-            capacity = capacity ? 2 * capacity : 64;
-            golden_tensor *grown = realloc(g.tensors, capacity * sizeof *grown);
-            if (grown == NULL) {
-                ok = 0;
-                break;
-            }
-            g.tensors = grown;
-        }
-        golden_tensor *t = &g.tensors[g.count];
-        char dtype[16], text[64];
-        ok = next_token(in, t->name, sizeof t->name) && next_token(in, dtype, sizeof dtype) &&
-             next_token(in, text, sizeof text);
-        long ndim = ok ? strtol(text, NULL, 10) : 0;
-        t->count = 1;
-        for (long d = 0; ok && d < ndim; d++) {
-            ok = next_token(in, text, sizeof text);
-            t->count *= (size_t)strtoul(text, NULL, 10);
-        }
-        t->values = ok ? malloc(t->count * sizeof *t->values) : NULL;
-        ok = ok && t->values != NULL;
-        for (size_t i = 0; ok && i < t->count; i++) {
-            ok = next_token(in, text, sizeof text);
-            t->values[i] = strtod(text, NULL);
-        }
-        if (ok)
-            g.count++;
-        else
-            free(t->values);
-    }
-    fclose(in);
-    if (!ok)
-        print_error("%s is cut short or unreadable after %zu tensors\n", GOLDEN_FILE, g.count);
-    return ok ? 0 : -1;
-}
-
-static void golden_free(void) {
-    for (size_t i = 0; i < g.count; i++)
-        free(g.tensors[i].values);
-    free(g.tensors);
-    memset(&g, 0, sizeof g);
-}
+static ts_golden_file *golden;
 
 /* The golden tensor "<prefix><name>", which must hold `count` values. */
 static const double *golden_get(const char *prefix, const char *name, size_t count) {
     char full[160];
     snprintf(full, sizeof full, "%s%s", prefix, name);
-    for (size_t i = 0; i < g.count; i++) {
-        if (strcmp(g.tensors[i].name, full) != 0)
-            continue;
-        if (g.tensors[i].count != count) {
-            print_error("golden %s holds %zu values, expected %zu\n", full, g.tensors[i].count,
-                        count);
-            fail();
-        }
-        return g.tensors[i].values;
-    }
-    print_error("golden tensor %s missing from %s\n", full, GOLDEN_FILE);
-    fail();
-    return NULL;
+    return ts_golden_file_tensor(golden, full, count);
 }
 
 /* ----------------------------------------------------------------- compare */
@@ -432,12 +326,13 @@ static void test_detects_wrong_recipes(void **state) {
 static int setup(void **state) {
     (void)state;
     ctx = ts_context_create();
-    return golden_load();
+    golden = ts_golden_file_load(GOLDEN_FILE);
+    return golden != NULL ? 0 : -1;
 }
 
 static int teardown(void **state) {
     (void)state;
-    golden_free();
+    ts_golden_file_free(golden);
     clcnn_context_destroy(ctx);
     return 0;
 }

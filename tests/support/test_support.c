@@ -534,3 +534,99 @@ double ts_golden_param(const char *file, const char *name) {
     free(path);
     return value;
 }
+
+typedef struct golden_entry {
+    char name[160];
+    size_t count;
+    double *values;
+} golden_entry;
+
+struct ts_golden_file {
+    char *path;
+    golden_entry *entries;
+    size_t count, capacity;
+};
+
+/* Reads the tensor whose "tensor" token was just read into a new entry;
+ * 0 when the file ends or fails first. */
+static int golden_read_entry(FILE *in, ts_golden_file *file) {
+    if (file->count == file->capacity) {
+        size_t capacity = file->capacity ? 2 * file->capacity : 64;
+        golden_entry *grown = realloc(file->entries, capacity * sizeof *grown);
+        if (grown == NULL)
+            return 0;
+        file->entries = grown;
+        file->capacity = capacity;
+    }
+    golden_entry *entry = &file->entries[file->count];
+    char dtype[16], text[64];
+    int ok = golden_token(in, entry->name, sizeof entry->name) &&
+             golden_token(in, dtype, sizeof dtype) && golden_token(in, text, sizeof text);
+    long ndim = ok ? strtol(text, NULL, 10) : 0;
+    entry->count = 1;
+    for (long d = 0; ok && d < ndim; d++) {
+        ok = golden_token(in, text, sizeof text);
+        entry->count *= (size_t)strtoul(text, NULL, 10);
+    }
+    entry->values = ok ? malloc(entry->count * sizeof *entry->values) : NULL;
+    ok = ok && entry->values != NULL;
+    for (size_t i = 0; ok && i < entry->count; i++) {
+        ok = golden_token(in, text, sizeof text);
+        entry->values[i] = strtod(text, NULL);
+    }
+    if (ok)
+        file->count++;
+    else
+        free(entry->values);
+    return ok;
+}
+
+ts_golden_file *ts_golden_file_load(const char *path) {
+    FILE *in = fopen(path, "r");
+    if (in == NULL) {
+        print_error("cannot open golden file %s\n", path);
+        return NULL;
+    }
+    ts_golden_file *file = ts_malloc(sizeof *file);
+    memset(file, 0, sizeof *file);
+    file->path = ts_malloc(strlen(path) + 1);
+    strcpy(file->path, path);
+    char token[256];
+    int ok = 1;
+    while (ok && golden_token(in, token, sizeof token))
+        if (strcmp(token, "tensor") == 0)
+            ok = golden_read_entry(in, file);
+    fclose(in);
+    if (!ok) {
+        print_error("%s is cut short or unreadable after %zu tensors\n", path, file->count);
+        ts_golden_file_free(file);
+        return NULL;
+    }
+    return file;
+}
+
+void ts_golden_file_free(ts_golden_file *file) {
+    if (file == NULL)
+        return;
+    for (size_t i = 0; i < file->count; i++)
+        free(file->entries[i].values);
+    free(file->entries);
+    free(file->path);
+    free(file);
+}
+
+const double *ts_golden_file_tensor(const ts_golden_file *file, const char *name, size_t count) {
+    for (size_t i = 0; i < file->count; i++) {
+        const golden_entry *entry = &file->entries[i];
+        if (strcmp(entry->name, name) != 0)
+            continue;
+        if (entry->count != count) {
+            print_error("golden %s holds %zu values, expected %zu\n", name, entry->count, count);
+            fail();
+        }
+        return entry->values;
+    }
+    print_error("golden tensor %s missing from %s\n", name, file->path);
+    fail();
+    return NULL;
+}

@@ -135,6 +135,17 @@ double *ts_golden_tensor_sized(const char *file, const char *name, size_t expect
  * fails the test when it is missing. */
 double ts_golden_param(const char *file, const char *name);
 
+/* A whole golden file (format v1) in memory, for a test that reads many of
+ * its tensors; `path` is a full path (e.g. under tests/data/). NULL, after
+ * printing why, when the file is unreadable or cut short. */
+typedef struct ts_golden_file ts_golden_file;
+ts_golden_file *ts_golden_file_load(const char *path);
+void ts_golden_file_free(ts_golden_file *file);
+
+/* Tensor `name` of the loaded file, which must hold `count` values (fails
+ * the test otherwise); owned by the file. */
+const double *ts_golden_file_tensor(const ts_golden_file *file, const char *name, size_t count);
+
 /* ---------------------------------------------------------------------- data */
 
 /* Fills data with uniform values in [low, high) from a fixed seed. */
