@@ -11,7 +11,7 @@
  * (mod 2^32). Philox4x32-10 runs 10 rounds. The constants and the word order
  * are Random123's (include/Random123/philox.h), which cuRAND, PyTorch and
  * Triton share, so philox4x32_10 passes Random123's known-answer vectors
- * (shared/data/philox4x32_kat.txt, checked by tests/test_philox.c on the
+ * (tests/data/philox4x32_kat.txt, checked by tests/test_philox.c on the
  * device at every vector width).
  *
  * Counter and key layout (the convention of every libclcnn user). A random
@@ -39,7 +39,7 @@
  * bits: u = (word >> 8) * 2^-24, exact in fp32, in [0, 1 - 2^-24] with 24
  * random bits; u < p then agrees with word < floor(p * 2^32) for every p
  * that is a multiple of 2^-24. (cuRAND's curand_uniform instead returns
- * word * 2^-32 + 2^-33 in (0, 1], rounded; see shared/docs/dropout.md.)
+ * word * 2^-32 + 2^-33 in (0, 1], rounded; see docs/dropout.md.)
  *
  * Vector widths. philox4x32_10_vN (N = 1, 2, 4, 8, 16; _v1 on scalars)
  * replaces counters c0..c3 in place by the output, N independent generators
@@ -47,7 +47,7 @@
  * counters, ...). Lane j of the result is bit for bit philox4x32_10 of lane
  * j's counter and key: the width is a speed choice only. On CPU devices
  * (POCL) the 16-lane form is ~14-18x faster than the scalar one; on GPUs the
- * scalar one is (see shared/docs/benchmarks.md). philox4x32_rounds_vN takes
+ * scalar one is (see docs/benchmarks.md). philox4x32_rounds_vN takes
  * the number of rounds (tests; Random123 also publishes 7-round vectors). */
 #ifndef CLCNN_CL_PHILOX_H
 #define CLCNN_CL_PHILOX_H

@@ -374,72 +374,6 @@ static void test_reference_gradients(void **state) {
 
 /* ---------------------------------------------------------------- golden */
 
-static char *golden_path(const char *file) {
-    const char *shared = getenv("CLCNN_SHARED_DIR");
-    char *path = ts_malloc(4096);
-    if (shared != NULL && shared[0] != '\0') {
-        snprintf(path, 4096, "%s/data/golden/%s", shared, file);
-        return path;
-    }
-#ifdef CLCNN_SOURCE_DIR
-    snprintf(path, 4096, "%s/../shared/data/golden/%s", CLCNN_SOURCE_DIR, file);
-#else
-    /* This file is tests/test_conv2d.c under the source directory; the
-     * compiler sees it by its absolute path. */
-    const char *self = __FILE__;
-    const char *cut = strstr(self, "tests/test_conv2d.c");
-    int root = cut != NULL ? (int)(cut - self) : 0;
-    snprintf(path, 4096, "%.*s../shared/data/golden/%s", root, self, file);
-#endif
-    return path;
-}
-
-/* The values of tensor `name` in a golden file (format v1: tokens, '#'
- * comments), checked to hold expected_count values. */
-static double *golden_tensor(const char *file, const char *name, size_t expected_count) {
-    char *path = golden_path(file);
-    FILE *in = fopen(path, "r");
-    if (in == NULL) {
-        print_error("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ dir)\n", path);
-        free(path);
-        fail();
-    }
-    free(path);
-    char token[256];
-    double *values = NULL;
-    while (values == NULL && fscanf(in, "%255s", token) == 1) {
-        if (token[0] == '#') {
-            int ch;
-            while ((ch = fgetc(in)) != EOF && ch != '\n')
-                ;
-            continue;
-        }
-        if (strcmp(token, "tensor") != 0)
-            continue;
-        char tensor_name[64], dtype[16];
-        int ndim = 0;
-        assert_int_equal(fscanf(in, "%63s %15s %d", tensor_name, dtype, &ndim), 3);
-        size_t count = 1;
-        for (int i = 0; i < ndim; i++) {
-            long dim = 0;
-            assert_int_equal(fscanf(in, "%ld", &dim), 1);
-            count *= (size_t)dim;
-        }
-        if (strcmp(tensor_name, name) != 0)
-            continue;
-        assert_int_equal(count, expected_count);
-        values = ts_malloc(count * sizeof *values);
-        for (size_t i = 0; i < count; i++)
-            assert_int_equal(fscanf(in, "%lf", &values[i]), 1);
-    }
-    fclose(in);
-    if (values == NULL) {
-        print_error("tensor %s not found in %s\n", name, file);
-        fail();
-    }
-    return values;
-}
-
 static float *to_float(const double *data, size_t count) {
     float *out = ts_malloc(count * sizeof *out);
     for (size_t i = 0; i < count; i++)
@@ -457,10 +391,10 @@ static void test_golden(void **state) {
     const size_t x_dims[4] = {2, 3, 6, 6}, w_dims[4] = {4, 3, 3, 3}, b_dims[1] = {4};
     const size_t y_dims[4] = {2, 4, 6, 6};
     const size_t xn = 216, wn = 108, yn = 288;
-    double *x = golden_tensor(file, "x", xn), *w = golden_tensor(file, "w", wn);
-    double *b = golden_tensor(file, "b", 4), *dy = golden_tensor(file, "dy", yn);
-    double *y = golden_tensor(file, "y", yn), *dx = golden_tensor(file, "dx", xn);
-    double *dw = golden_tensor(file, "dw", wn), *db = golden_tensor(file, "db", 4);
+    double *x = ts_golden_tensor_sized(file, "x", xn), *w = ts_golden_tensor_sized(file, "w", wn);
+    double *b = ts_golden_tensor_sized(file, "b", 4), *dy = ts_golden_tensor_sized(file, "dy", yn);
+    double *y = ts_golden_tensor_sized(file, "y", yn), *dx = ts_golden_tensor_sized(file, "dx", xn);
+    double *dw = ts_golden_tensor_sized(file, "dw", wn), *db = ts_golden_tensor_sized(file, "db", 4);
     float *xf = to_float(x, xn), *wf = to_float(w, wn), *bf = to_float(b, 4);
     float *dyf = to_float(dy, yn);
     clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, xf), *wt = make_tensor(ctx, 4, w_dims, wf);

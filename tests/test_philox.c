@@ -2,8 +2,8 @@
  * device at every vector width and in the host reference (ref/philox_ref.c);
  * the stream layout against the host reference and against cuRAND's
  * documented outputs; the uint32 -> float conversion. Also runs under
- * Oclgrind. The KAT file is found at run time: $CLCNN_SHARED_DIR/data, else
- * shared/data beside the source tree. */
+ * Oclgrind. The vectors are read from tests/data at run time. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +28,10 @@ typedef struct kat_set {
 
 /* Every vector of philox4x32_kat.txt ("R c0 c1 c2 c3 k0 k1 -> o0 o1 o2 o3"). */
 static kat_set load_kat(void) {
-    char *path = ts_shared_path("data/philox4x32_kat.txt");
+    char *path = ts_data_path("philox4x32_kat.txt");
     FILE *in = fopen(path, "r");
     if (in == NULL) {
-        print_error("cannot open %s (set CLCNN_SHARED_DIR to the shared/ directory)\n", path);
+        print_error("cannot open %s: %s\n", path, strerror(errno));
         free(path);
         fail();
     }
@@ -210,23 +210,53 @@ static void device_stream(clcnn_context *ctx, uint64_t seed, uint64_t offset, ui
     clReleaseMemObject(out_mem);
 }
 
-/* The stream layout of philox.h is cuRAND's with subsequence = offset:
- * these are curand4() outputs of curand_init(seed, subsequence, offset) as
- * printed by shared/data/philox_examples.py (philox_examples_output.txt). */
+/* One worked example of cuRAND's layout: the first curand4() block after
+ * curand_init(seed, subsequence, offset). */
+typedef struct curand_example {
+    uint64_t seed, subsequence, first;
+    uint32_t words[4];
+} curand_example;
+
+/* The examples printed by tests/data/philox_examples.py into
+ * philox_examples_output.txt, lines of the form
+ * "seed=0x2a subseq=1 offset=0: ctr(before)=[...] key=[...] -> w0 w1 w2 w3". */
+static size_t load_curand_examples(curand_example *out, size_t capacity) {
+    char *path = ts_data_path("philox_examples_output.txt");
+    FILE *in = fopen(path, "r");
+    if (in == NULL) {
+        print_error("cannot open %s: %s\n", path, strerror(errno));
+        free(path);
+        fail();
+    }
+    size_t count = 0;
+    char line[512];
+    while (fgets(line, sizeof line, in) != NULL) {
+        const char *start = strstr(line, "seed=0x");
+        const char *arrow = strstr(line, "-> ");
+        if (start == NULL || arrow == NULL)
+            continue;
+        unsigned long long seed, subsequence, first;
+        unsigned w[4];
+        if (sscanf(start, "seed=%llx subseq=%llu offset=%llu", &seed, &subsequence, &first) != 3 ||
+            sscanf(arrow, "-> %x %x %x %x", &w[0], &w[1], &w[2], &w[3]) != 4 || count == capacity) {
+            print_error("%s: malformed or too many examples at: %s", path, line);
+            fail();
+        }
+        out[count] = (curand_example){seed, subsequence, first, {w[0], w[1], w[2], w[3]}};
+        count++;
+    }
+    fclose(in);
+    free(path);
+    return count;
+}
+
+/* The stream layout of philox.h is cuRAND's with subsequence = offset. */
 static void test_stream_matches_curand_examples(void **state) {
     clcnn_context *ctx = *state;
-    static const struct {
-        uint64_t seed, subsequence, first;
-        uint32_t words[4];
-    } examples[] = {
-        {0, 0, 0, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-        {42, 0, 0, {0x9ceaf053, 0x77f5493b, 0x12bf50ad, 0x5742b3d7}},
-        {42, 1, 0, {0x02933769, 0x2051e913, 0x3b68b038, 0xb62c409c}},
-        {42, 0, 4, {0xfcdb2127, 0x53ba6cfd, 0x838f5a6e, 0x744e06fb}},
-        {42, 0, 2, {0x12bf50ad, 0x5742b3d7, 0xfcdb2127, 0x53ba6cfd}},
-        {0x123456789ABCDEF0ull, 7, 8, {0xe4561148, 0x637844c4, 0xd25754ca, 0x94e92f17}},
-    };
-    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+    curand_example examples[32];
+    size_t count = load_curand_examples(examples, 32);
+    assert_true(count >= 6);
+    for (size_t i = 0; i < count; i++) {
         uint32_t device[4];
         device_stream(ctx, examples[i].seed, examples[i].subsequence, examples[i].first, 4, device);
         for (int w = 0; w < 4; w++) {

@@ -1,7 +1,7 @@
 /* Softmax, log-softmax and softmax cross-entropy against the double
  * references of tests/ref/softmax_ref.c (whose gradient is checked by
  * central finite differences) and PyTorch's float64 goldens
- * (shared/data/golden/cross_entropy*.txt): the loss and its gradient in both
+ * (tests/data/golden/cross_entropy*.txt): the loss and its gradient in both
  * grad modes, large logits, rows summing to 1, in-place softmax, labels
  * checked at write time and guarded in the kernels, determinism, and the
  * status of every bad argument. Tolerances: goldens rtol 1e-5 + atol 1e-5

@@ -17,7 +17,7 @@
  * 16 lanes (22.9 at 8, 88 at 1), REGENERATE 23.7 ms at 16 lanes (35.5 at 8,
  * 83 at 1): drawing a mask costs more than storing and reading 1 bit per
  * element. GPU row, not measured here: scalar Philox ran at ~1000 G words/s
- * on an H200 against 71 G for 16 lanes (shared/docs/benchmarks.md), far
+ * on an H200 against 71 G for 16 lanes (docs/benchmarks.md), far
  * faster than memory, so backward draws the mask again rather than keep a
  * buffer whose bits kernel gives each work-item 32 elements (poorly
  * coalesced at 1 lane). Other devices take the GPU-like default row. */

@@ -371,10 +371,8 @@ void ts_check_copy_float4(clcnn_context *ctx, const char *options, size_t count4
     free(output);
 }
 
-char *ts_shared_path(const char *relative) {
-    const char *root = getenv("CLCNN_SHARED_DIR");
-    if (root == NULL || root[0] == '\0')
-        root = CLCNN_TEST_SHARED_DIR;
+char *ts_data_path(const char *relative) {
+    const char *root = CLCNN_TEST_SOURCE_DIR "/tests/data";
     size_t length = strlen(root) + strlen(relative) + 2;
     char *path = ts_malloc(length);
     snprintf(path, length, "%s/%s", root, relative);
@@ -436,15 +434,14 @@ static int golden_token(FILE *file, char *token, size_t size) {
 }
 
 static FILE *golden_open(const char *file, char **path) {
-    size_t size = strlen("data/golden/") + strlen(file) + 1;
+    size_t size = strlen("golden/") + strlen(file) + 1;
     char *relative = ts_malloc(size);
-    snprintf(relative, size, "data/golden/%s", file);
-    *path = ts_shared_path(relative);
+    snprintf(relative, size, "golden/%s", file);
+    *path = ts_data_path(relative);
     free(relative);
     FILE *in = fopen(*path, "r");
     if (in == NULL) {
-        print_error("cannot open golden file %s (set CLCNN_SHARED_DIR to the shared/ folder)\n",
-                    *path);
+        print_error("cannot open golden file %s: %s\n", *path, strerror(errno));
         free(*path);
         fail();
     }

@@ -94,10 +94,9 @@ size_t ts_dir_count(const char *dir, const char *suffix);
  * NULL when there is none. */
 char *ts_dir_find(const char *dir, const char *suffix);
 
-/* The path of `relative` (e.g. "data/golden/conv2d_3x3_p1_s1.txt") inside
- * the project's shared/ folder: $CLCNN_SHARED_DIR when set, else the
- * ../shared beside the source tree. malloc'ed. */
-char *ts_shared_path(const char *relative);
+/* The path of `relative` (e.g. "golden/conv2d_3x3_p1_s1.txt") inside the
+ * repository's tests/data folder. malloc'ed. */
+char *ts_data_path(const char *relative);
 
 /* Non-zero when tests should use small shapes only: CLCNN_TEST_SMALL is set
  * (and not "0"), as in the Oclgrind runs, or the default device (CLCNN_DEVICE
@@ -123,7 +122,7 @@ int ts_small(void);
     } while (0)
 
 /* The values of tensor `name` (any dtype, as doubles) in the golden file
- * shared/data/golden/<file> (format v1, see its README.md); *count gets
+ * tests/data/golden/<file> (format v1, see its README.md); *count gets
  * their number. malloc'ed. Fails the test when the file, the tensor or any
  * of its values is missing. */
 double *ts_golden_tensor(const char *file, const char *name, size_t *count);
