@@ -3,6 +3,7 @@
  * chosen at build time; the layout of the work is in pointwise.h. */
 #include "common.h"
 #include "pointwise.h"
+#include "relu.h"
 
 /* 0 ReLU, 1 leaky ReLU, 2 sigmoid, 3 tanh (clcnn_activation). */
 #ifndef ACTIVATION
@@ -12,8 +13,7 @@
 static floatv activate(floatv x, float slope) {
 #if ACTIVATION == 0
     (void)slope;
-    /* x < 0 is false for NaN, so NaN passes through as in PyTorch. */
-    return select(x, (floatv)(0.0f), isless(x, (floatv)(0.0f)));
+    return RELU_VEC(x, VEC);
 #elif ACTIVATION == 1
     return select(x * slope, x, isgreater(x, (floatv)(0.0f)));
 #elif ACTIVATION == 2
@@ -29,12 +29,7 @@ static floatv activate(floatv x, float slope) {
 static floatv derivative(floatv saved, floatv dy, float slope) {
 #if ACTIVATION == 0
     (void)slope;
-    /* PyTorch's threshold_backward: x <= 0 ? 0 : dy (a NaN x passes dy).
-     * The zero is built from dy so that dy is always loaded: a plain
-     * select(0, dy, mask) became a masked load that ran 20 times slower on
-     * POCL (AVX-512, AMD Zen 4) when no lane was positive. copysign gives
-     * +-0 and adding +0 makes it +0. */
-    return select(dy, copysign((floatv)(0.0f), dy) + 0.0f, islessequal(saved, (floatv)(0.0f)));
+    return RELU_GRAD_VEC(dy, saved, VEC);
 #elif ACTIVATION == 1
     return select(dy * slope, dy, isgreater(saved, (floatv)(0.0f)));
 #elif ACTIVATION == 2

@@ -35,6 +35,7 @@
  * run.) */
 #include "common.h"
 #include "reduce.h"
+#include "relu.h"
 
 /* Values each work-item of the *_wg kernels holds in registers. */
 #ifndef BN_ITEMS
@@ -53,25 +54,6 @@
 #define BN_RELU 256u
 
 /* ---------------------------------------------------------------- helpers */
-
-/* ReLU forward and its backward from the output, as activation.cl: x < 0 is
- * false for NaN (NaN passes); the gradient is +0 where y <= 0 (the zero
- * built from dy, see activation.cl). */
-float8 bn_relu8(float8 v) {
-    return select(v, (float8)(0.0f), isless(v, (float8)(0.0f)));
-}
-
-float bn_relu1(float v) {
-    return isless(v, 0.0f) ? 0.0f : v;
-}
-
-float8 bn_relu_grad8(float8 dy, float8 y) {
-    return select(dy, copysign((float8)(0.0f), dy) + 0.0f, islessequal(y, (float8)(0.0f)));
-}
-
-float bn_relu_grad1(float dy, float y) {
-    return islessequal(y, 0.0f) ? copysign(0.0f, dy) + 0.0f : dy;
-}
 
 /* Index in x of channel c's flat element f. */
 uint bn_index(uint f, uint c, uint channels, uint inner) {
@@ -143,8 +125,8 @@ bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy,
     for (; i + 16 <= length; i += 16) {
         float8 g = vload8(0, dy + i), h = vload8(0, dy + i + 8);
         if (relu) {
-            g = bn_relu_grad8(g, vload8(0, y + i));
-            h = bn_relu_grad8(h, vload8(0, y + i + 8));
+            g = RELU_GRAD_VEC(g, vload8(0, y + i), 8);
+            h = RELU_GRAD_VEC(h, vload8(0, y + i + 8), 8);
         }
         dy_even += g;
         dy_odd += h;
@@ -153,7 +135,7 @@ bn_grad_sums bn_grad_sums_run(__global const float *x, __global const float *dy,
     }
     float dy_tail = 0.0f, centered_tail = 0.0f;
     for (; i < length; i++) {
-        float g = relu ? bn_relu_grad1(dy[i], y[i]) : dy[i];
+        float g = relu ? RELU_GRAD_1(dy[i], y[i]) : dy[i];
         dy_tail += g;
         centered_tail += g * (x[i] - mean);
     }
@@ -215,11 +197,11 @@ void bn_normalize_run(__global const float *x, __global float *y, uint length, b
     uint i = 0;
     for (; i + 8 <= length; i += 8) {
         float8 v = ((vload8(0, x + i) - k.a) - k.b) * k.c + k.d;
-        vstore8(relu ? bn_relu8(v) : v, 0, y + i);
+        vstore8(relu ? RELU_VEC(v, 8) : v, 0, y + i);
     }
     for (; i < length; i++) {
         float v = ((x[i] - k.a) - k.b) * k.c + k.d;
-        y[i] = relu ? bn_relu1(v) : v;
+        y[i] = relu ? RELU_1(v) : v;
     }
 }
 
@@ -232,11 +214,11 @@ void bn_dx_run(__global const float *x, __global const float *dy, __global const
     for (; i + 8 <= length; i += 8) {
         float8 g = vload8(0, dy + i);
         if (relu)
-            g = bn_relu_grad8(g, vload8(0, y + i));
+            g = RELU_GRAD_VEC(g, vload8(0, y + i), 8);
         vstore8(g * k.b + (vload8(0, x + i) - k.a) * k.c + k.d, 0, dx + i);
     }
     for (; i < length; i++) {
-        float g = relu ? bn_relu_grad1(dy[i], y[i]) : dy[i];
+        float g = relu ? RELU_GRAD_1(dy[i], y[i]) : dy[i];
         dx[i] = g * k.b + (x[i] - k.a) * k.c + k.d;
     }
 }
@@ -582,7 +564,7 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
         uint f = begin + k * size;
         if (f < count) {
             uint at = bn_index(f, c, channels, inner);
-            float g = (flags & BN_RELU) ? bn_relu_grad1(dy[at], y[at]) : dy[at];
+            float g = (flags & BN_RELU) ? RELU_GRAD_1(dy[at], y[at]) : dy[at];
             sum_dy += g;
             sum_centered += g * (x[at] - mean);
         }

@@ -55,6 +55,7 @@
 #endif
 
 #include "conv2d_vector.h"
+#include "relu.h"
 
 /* Bits of `flags`. */
 #define CONV_HAS_BIAS 1
@@ -162,9 +163,8 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                 floatv value = acc[j][v] + b;
                 if (flags & (CONV_HAS_SCALE | CONV_HAS_SHIFT))
                     value = value * sc + sh;
-                /* value < 0 is false for NaN: NaN passes, as in activation.cl. */
                 if (flags & CONV_RELU)
-                    value = select(value, (floatv)(0.0f), isless(value, (floatv)(0.0f)));
+                    value = RELU_VEC(value, VW);
 #if POOL
                 /* Pooled columns col / 2 + l, those below out_w / 2 stored;
                  * the second row folds in the first's maxima. */

@@ -4,6 +4,7 @@
  * act(v * scale[k] + shift[k]) per output channel k, in place, or into the
  * 2x2 max pool of it. */
 #include "common.h"
+#include "relu.h"
 
 /* Bits of `flags` (CLCNN__CONV2D_* in src/ops/conv2d_internal.h). */
 #define CONV_HAS_SCALE 2
@@ -13,9 +14,8 @@
 float4 conv2d_epilogue4(float4 value, float s, float t, int flags) {
     if (flags & (CONV_HAS_SCALE | CONV_HAS_SHIFT))
         value = value * s + t;
-    /* value < 0 is false for NaN: NaN passes, as in activation.cl. */
     if (flags & CONV_RELU)
-        value = select(value, (float4)(0.0f), isless(value, (float4)(0.0f)));
+        value = RELU_VEC(value, 4);
     return value;
 }
 

@@ -128,10 +128,27 @@ clcnn_status clcnn_context_device_info(const clcnn_context *context, clcnn_devic
     return CLCNN_OK;
 }
 
+/* Makes the compute queue wait for everything on the upload queue through
+ * an event, then finishes the upload queue. clFinish on both queues alone
+ * should be enough (it is a synchronisation point in OpenCL 1.2), but Mesa
+ * 22.3's rusticl does not make a write on one queue visible to a read on
+ * another unless an event links them (a driver bug; reproducer: write on
+ * queue B without blocking, clFinish(B), clFinish(A), blocking read on A
+ * still returns the old bytes; tests/test_tensor.c, test_upload_async). */
+static cl_int join_upload_queue(clcnn_context *context) {
+    cl_event uploads_done = NULL;
+    cl_int err = clEnqueueMarkerWithWaitList(context->upload_queue, 0, NULL, &uploads_done);
+    if (err == CL_SUCCESS)
+        err = clEnqueueBarrierWithWaitList(context->queue, 1, &uploads_done, NULL);
+    if (uploads_done != NULL)
+        clReleaseEvent(uploads_done);
+    return err == CL_SUCCESS ? clFinish(context->upload_queue) : err;
+}
+
 clcnn_status clcnn_context_finish(clcnn_context *context) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    cl_int err = context->upload_queue != NULL ? clFinish(context->upload_queue) : CL_SUCCESS;
+    cl_int err = context->upload_queue != NULL ? join_upload_queue(context) : CL_SUCCESS;
     if (err == CL_SUCCESS)
         err = clFinish(context->queue);
     if (err != CL_SUCCESS)
