@@ -25,10 +25,13 @@
         int out_h, int out_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h,   \
         int dilation_w, int group_in, int group_out
 
-/* y[n, k, oh, ow0 .. ow0+GW-1] for global ids (oh * row_chunks + chunk, k, n). */
+/* y[n, k, oh, ow0 .. ow0+GW-1] for global ids (oh * row_chunks + chunk, k, n),
+ * summed over the input channels [c_begin, c_end) of the group: the launch
+ * from channel 0 writes its sum plus the bias, later ones add theirs (the
+ * host splits the channels where a driver caps a work-item's loop trips). */
 __kernel void conv2d_fwd_general(__global const float *x, __global const float *w,
                                  __global const float *bias, int has_bias, __global float *y,
-                                 CONV2D_GEOMETRY) {
+                                 int c_begin, int c_end, CONV2D_GEOMETRY) {
     const int row_chunks = (out_w + GW - 1) / GW;
     const int id = get_global_id(0), k = get_global_id(1), n = get_global_id(2);
     if (id >= out_h * row_chunks || k >= out_channels || n >= batch)
@@ -38,7 +41,7 @@ __kernel void conv2d_fwd_general(__global const float *x, __global const float *
     float acc[GW];
     for (int l = 0; l < GW; l++)
         acc[l] = 0.0f;
-    for (int c = 0; c < group_in; c++) {
+    for (int c = c_begin; c < c_end; c++) {
         __global const float *plane = x + ((n * channels + group * group_in + c) * height) * width;
         __global const float *taps = w + (k * group_in + c) * kernel_h * kernel_w;
         for (int r = 0; r < kernel_h; r++) {
@@ -61,14 +64,17 @@ __kernel void conv2d_fwd_general(__global const float *x, __global const float *
     __global float *out = y + ((n * out_channels + k) * out_h + oh) * out_w;
     for (int l = 0; l < GW; l++)
         if (ow0 + l < out_w)
-            out[ow0 + l] = acc[l] + b;
+            out[ow0 + l] = c_begin > 0 ? out[ow0 + l] + acc[l] : acc[l] + b;
 }
 
 /* dx[n, c, ih, iw0 .. iw0+GW-1] for global ids (ih * row_chunks + chunk, c,
  * n): the sum over every (k, r, s) whose output position lands on the input
- * position, i.e. (ih + pad - r * dilation) divisible by the stride. */
+ * position, i.e. (ih + pad - r * dilation) divisible by the stride, for the
+ * output channels [j_begin, j_end) of the group (split as in
+ * conv2d_fwd_general; accumulate is set for every launch after the first). */
 __kernel void conv2d_bwd_data_general(__global const float *dy, __global const float *w,
-                                      __global float *dx, int accumulate, CONV2D_GEOMETRY) {
+                                      __global float *dx, int accumulate, int j_begin, int j_end,
+                                      CONV2D_GEOMETRY) {
     const int row_chunks = (width + GW - 1) / GW;
     const int id = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
     if (id >= height * row_chunks || c >= channels || n >= batch)
@@ -78,7 +84,7 @@ __kernel void conv2d_bwd_data_general(__global const float *dy, __global const f
     float acc[GW];
     for (int l = 0; l < GW; l++)
         acc[l] = 0.0f;
-    for (int j = 0; j < group_out; j++) {
+    for (int j = j_begin; j < j_end; j++) {
         const int k = group * group_out + j;
         __global const float *plane = dy + (n * out_channels + k) * out_h * out_w;
         __global const float *taps = w + (k * group_in + c_in_group) * kernel_h * kernel_w;
@@ -106,52 +112,75 @@ __kernel void conv2d_bwd_data_general(__global const float *dy, __global const f
 }
 
 /* dw[k, c, r, s] for global id ((k * group_in + c) * kernel_h + r) * kernel_w
- * + s: the sum over n, oh, ow of dy * x, in that order. */
+ * + s: the sum over n, oh, ow of dy * x, in that order. The output rows of
+ * all images (n * out_h + oh) come in chunks of chunk_rows, global id 1:
+ * with one chunk the sum goes to dw (added when accumulate), with several
+ * each chunk's partial sum goes to dw[chunk * count + id] for
+ * conv2d_reduce_partials (a driver may cap a work-item's loop trips). */
 __kernel void conv2d_bwd_weights_general(__global const float *x, __global const float *dy,
-                                         __global float *dw, int accumulate, CONV2D_GEOMETRY) {
-    const int id = get_global_id(0);
-    if (id >= out_channels * group_in * kernel_h * kernel_w)
+                                         __global float *dw, int accumulate, int chunk_rows,
+                                         int chunks, CONV2D_GEOMETRY) {
+    const int count = out_channels * group_in * kernel_h * kernel_w;
+    const int id = get_global_id(0), chunk = get_global_id(1);
+    if (id >= count || chunk >= chunks)
         return;
     const int id_r = id / kernel_w, s = id - id_r * kernel_w;
     const int id_c = id_r / kernel_h, r = id_r - id_c * kernel_h;
     const int k = id_c / group_in, c_in_group = id_c - k * group_in;
     const int c = (k / group_out) * group_in + c_in_group;
+    const int first = chunk * chunk_rows, last = min(first + chunk_rows, batch * out_h);
     float acc = 0.0f;
-    for (int n = 0; n < batch; n++) {
-        __global const float *plane = x + (n * channels + c) * height * width;
-        __global const float *grad = dy + (n * out_channels + k) * out_h * out_w;
-        for (int oh = 0; oh < out_h; oh++) {
-            const int ih = oh * stride_h - pad_h + r * dilation_h;
-            if (ih < 0 || ih >= height)
-                continue;
-            __global const float *row = plane + ih * width;
-            __global const float *grad_row = grad + oh * out_w;
-            for (int ow = 0; ow < out_w; ow++) {
-                const int iw = ow * stride_w - pad_w + s * dilation_w;
-                if (iw >= 0 && iw < width)
-                    acc = fma(grad_row[ow], row[iw], acc);
-            }
+    for (int flat_row = first; flat_row < last; flat_row++) {
+        const int n = flat_row / out_h, oh = flat_row - n * out_h;
+        const int ih = oh * stride_h - pad_h + r * dilation_h;
+        if (ih < 0 || ih >= height)
+            continue;
+        __global const float *row = x + ((n * channels + c) * height + ih) * width;
+        __global const float *grad_row = dy + ((n * out_channels + k) * out_h + oh) * out_w;
+        for (int ow = 0; ow < out_w; ow++) {
+            const int iw = ow * stride_w - pad_w + s * dilation_w;
+            if (iw >= 0 && iw < width)
+                acc = fma(grad_row[ow], row[iw], acc);
         }
     }
-    dw[id] = accumulate ? dw[id] + acc : acc;
+    if (chunks > 1)
+        dw[chunk * count + id] = acc;
+    else
+        dw[id] = accumulate ? dw[id] + acc : acc;
+}
+
+/* Writes a bias gradient's sum for channel k: to db (added when accumulate)
+ * with one chunk, else to the chunk's partial db[chunk * out_channels + k]. */
+void conv2d_store_bias_sum(__global float *db, int k, int out_channels, int chunk, int chunks,
+                           int accumulate, float sum) {
+    if (chunks > 1)
+        db[chunk * out_channels + k] = sum;
+    else
+        db[k] = accumulate ? db[k] + sum : sum;
 }
 
 /* db[k] (+)= the sum over n and positions of dy[n, k]; one work-item per
- * output channel, the positions summed in 8 interleaved lanes (a fixed
- * order) then added together. */
+ * output channel, the positions of each image summed in 8 interleaved lanes
+ * (a fixed order) then added together. The images' positions, flat index
+ * n * plane_size + i, come in chunks of chunk_len (global id 1), written as
+ * conv2d_store_bias_sum says: a chunk may start or end inside an image. */
 __kernel void conv2d_bias_grad(__global const float *dy, __global float *db, int accumulate,
-                               int batch, int out_channels, int plane_size) {
-    const int k = get_global_id(0);
-    if (k >= out_channels)
+                               int batch, int out_channels, int plane_size, int chunk_len,
+                               int chunks) {
+    const int k = get_global_id(0), chunk = get_global_id(1);
+    if (k >= out_channels || chunk >= chunks)
         return;
     float8 lanes = (float8)(0.0f);
     float tail = 0.0f;
-    const int whole = plane_size / 8 * 8;
-    for (int n = 0; n < batch; n++) {
+    const int first = chunk * chunk_len, last = min(first + chunk_len, batch * plane_size);
+    for (int n = first / plane_size; n * plane_size < last; n++) {
         __global const float *plane = dy + (n * out_channels + k) * plane_size;
-        for (int i = 0; i < whole; i += 8)
+        const int begin = max(first - n * plane_size, 0);
+        const int end = min(last - n * plane_size, plane_size);
+        const int whole = begin + (end - begin) / 8 * 8;
+        for (int i = begin; i < whole; i += 8)
             lanes += vload8(0, plane + i);
-        for (int i = whole; i < plane_size; i++)
+        for (int i = whole; i < end; i++)
             tail += plane[i];
     }
     /* Lanes added through a private array: a horizontal vector sum would
@@ -162,7 +191,7 @@ __kernel void conv2d_bias_grad(__global const float *dy, __global float *db, int
     float sum = tail;
     for (int l = 0; l < 8; l++)
         sum += parts[l];
-    db[k] = accumulate ? db[k] + sum : sum;
+    conv2d_store_bias_sum(db, k, out_channels, chunk, chunks, accumulate, sum);
 }
 
 /* Work-items per work-group of conv2d_bias_grad_groups (a power of two). */
@@ -171,17 +200,20 @@ __kernel void conv2d_bias_grad(__global const float *dy, __global float *db, int
 #endif
 
 /* db[k] (+)= the sum of dy[:, k] for GPUs: one work-group per output
- * channel; neighbouring work-items read neighbouring elements, then a tree
- * in local memory adds the work-items' sums (a fixed order). */
+ * channel and chunk (group ids k, chunk; chunks as in conv2d_bias_grad);
+ * neighbouring work-items read neighbouring elements, then a tree in local
+ * memory adds the work-items' sums (a fixed order). */
 __kernel __attribute__((reqd_work_group_size(BIAS_WG, 1, 1))) void
 conv2d_bias_grad_groups(__global const float *dy, __global float *db, int accumulate, int batch,
-                        int out_channels, int plane_size) {
+                        int out_channels, int plane_size, int chunk_len, int chunks) {
     __local float sums[BIAS_WG];
-    const int k = get_group_id(0), lid = get_local_id(0);
+    const int k = get_group_id(0), chunk = get_group_id(1), lid = get_local_id(0);
+    const int first = chunk * chunk_len, last = min(first + chunk_len, batch * plane_size);
     float sum = 0.0f;
-    for (int n = 0; n < batch; n++) {
+    for (int n = first / plane_size; n * plane_size < last; n++) {
         __global const float *plane = dy + (n * out_channels + k) * plane_size;
-        for (int i = lid; i < plane_size; i += BIAS_WG)
+        const int end = min(last - n * plane_size, plane_size);
+        for (int i = max(first - n * plane_size, 0) + lid; i < end; i += BIAS_WG)
             sum += plane[i];
     }
     sums[lid] = sum;
@@ -192,7 +224,7 @@ conv2d_bias_grad_groups(__global const float *dy, __global float *db, int accumu
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0)
-        db[k] = accumulate ? db[k] + sums[0] : sums[0];
+        conv2d_store_bias_sum(db, k, out_channels, chunk, chunks, accumulate, sums[0]);
 }
 
 /* dst[plane, row, col] for a [planes, dst_h, dst_w] copy of src [planes, h,

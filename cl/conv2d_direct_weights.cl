@@ -13,7 +13,9 @@
  * row pointer) and does that many times KV fused multiply-adds -- the
  * shape of the forward kernel.
  *
- * Each chunk of images writes its own partial sums, laid out
+ * Each chunk of output rows (the rows of every image, image after image;
+ * few enough that no work-item loops past a driver's trip limit) writes its
+ * own partial sums, laid out
  * [group][j][chunk][outs_padded]; conv2d_reduce_weight_partials (conv2d.cl)
  * adds them in chunk order (the same bits every run) into dw. */
 #include "common.h"
@@ -50,11 +52,11 @@
 /* Global ids (tile of CT input channels x RT tap rows, group * out_tiles +
  * output-channel tile, chunk). xp [N, groups * ins, padded_h, padded_w] with
  * padded_h >= out_h + DH * (KH - 1) and padded_w >= out_w + DW * (KW - 1);
- * partial [groups, ins * KH * KW, chunks, outs_padded]. */
+ * partial [groups, ins * KH * KW, chunks, outs_padded]; rows = N * out_h. */
 __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const float *dyt,
                                         __global float *partial, int ins, int outs_padded,
                                         int groups, int padded_h, int padded_w, int out_h,
-                                        int out_w, int chunk_images, int chunks, int batch) {
+                                        int out_w, int chunk_rows, int chunks, int rows) {
     const int taps = KH * KW, count_j = ins * taps, row_blocks = KH / RT;
     const int tiles = ins / CT * row_blocks, out_tiles = outs_padded / (VW * KV);
     const int tile = get_global_id(0), tile_id = get_global_id(1), chunk = get_global_id(2);
@@ -76,34 +78,32 @@ __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const
                 for (int v = 0; v < KV; v++)
                     acc[ci][ri][s][v] = (floatv)(0.0f);
 
-    const int first = chunk * chunk_images, last = min(first + chunk_images, batch);
-    for (int n = first; n < last; n++) {
-        __global const float *image =
-            xp + ((n * groups + group) * ins + c0) * plane + r0 * DH * padded_w;
-        __global const float *grad = dyt + ((n * groups + group) * positions) * outs_padded + k0;
-        for (int oh = 0; oh < out_h; oh++) {
-            /* Advanced by one element per position: the loads below sit at
-             * loop-invariant offsets from it. */
-            __global const float *at = image + oh * padded_w;
-            for (int ow = 0; ow < out_w; ow++, at++) {
-                floatv g[KV];
+    const int first = chunk * chunk_rows, last = min(first + chunk_rows, rows);
+    for (int row = first; row < last; row++) {
+        const int n = row / out_h, oh = row - n * out_h;
+        __global const float *grad =
+            dyt + ((n * groups + group) * positions + oh * out_w) * outs_padded + k0;
+        /* Advanced by one element per position: the loads below sit at
+         * loop-invariant offsets from it. */
+        __global const float *at =
+            xp + ((n * groups + group) * ins + c0) * plane + (r0 * DH + oh) * padded_w;
+        for (int ow = 0; ow < out_w; ow++, at++) {
+            floatv g[KV];
 #pragma unroll
-                for (int v = 0; v < KV; v++)
-                    g[v] = LOADV(grad + v * VW);
-                grad += outs_padded;
+            for (int v = 0; v < KV; v++)
+                g[v] = LOADV(grad + v * VW);
+            grad += outs_padded;
 #pragma unroll
-                for (int ci = 0; ci < CT; ci++)
+            for (int ci = 0; ci < CT; ci++)
 #pragma unroll
-                    for (int ri = 0; ri < RT; ri++)
+                for (int ri = 0; ri < RT; ri++)
 #pragma unroll
-                        for (int s = 0; s < KW; s++) {
-                            const floatv value =
-                                (floatv)(at[ci * plane + ri * DH * padded_w + s * DW]);
+                    for (int s = 0; s < KW; s++) {
+                        const floatv value = (floatv)(at[ci * plane + ri * DH * padded_w + s * DW]);
 #pragma unroll
-                            for (int v = 0; v < KV; v++)
-                                acc[ci][ri][s][v] = fma(value, g[v], acc[ci][ri][s][v]);
-                        }
-            }
+                        for (int v = 0; v < KV; v++)
+                            acc[ci][ri][s][v] = fma(value, g[v], acc[ci][ri][s][v]);
+                    }
         }
     }
 

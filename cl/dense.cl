@@ -19,14 +19,17 @@ __kernel void dense_bias_broadcast(__global const float *bias, __global float *y
         out[j] = bias[j];
 }
 
-/* db[j] (+)= sum over rows of dy[row][j], for the 16 columns j of one block
- * (global size: ceil(cols / 16)). Rows are added in order, so the sum is the
- * same bits every run. */
+/* db[j] (+)= sum over rows [first_row, first_row + rows) of dy[row][j],
+ * for the 16 columns j of one block (global size: ceil(cols / 16)). Rows
+ * are added in order, so the sum is the same bits every run. (The host
+ * splits the rows over launches where a driver caps a work-item's loop
+ * trips.) */
 __kernel void dense_bias_grad(__global const float *dy, __global float *db, uint rows, uint cols,
-                              uint accumulate) {
+                              uint accumulate, uint first_row) {
     uint col = CLCNN_GLOBAL_ID0() * 16;
     if (col >= cols)
         return;
+    dy += (size_t)first_row * cols;
     if (col + 16 <= cols) {
         float16 sum = (float16)(0.0f);
         for (uint row = 0; row < rows; row++)

@@ -86,9 +86,13 @@ static int peak_run_once(peak_state *st, double *ms) {
 }
 
 /* A first launch (the driver may compile the kernel then), then trip counts
- * growing until a launch takes about PEAK_TARGET_MS. */
+ * growing until a launch takes about PEAK_TARGET_MS, or until the most a
+ * work-item may loop on this device (llvmpipe ends loops after 65535
+ * trips). */
 static int peak_calibrate(peak_state *st) {
     double ms = 0.0;
+    size_t allowed = clcnn__loop_trips_allowed(st->ctx, 1);
+    cl_uint most = allowed < PEAK_MAX_ITERATIONS ? (cl_uint)allowed : PEAK_MAX_ITERATIONS;
     st->iterations = 1;
     if (peak_run_once(st, &ms) != 0)
         return -1;
@@ -96,14 +100,13 @@ static int peak_calibrate(peak_state *st) {
     for (;;) {
         if (peak_run_once(st, &ms) != 0)
             return -1;
-        if (ms >= PEAK_TARGET_MS / 2 || st->iterations >= PEAK_MAX_ITERATIONS)
+        if (ms >= PEAK_TARGET_MS / 2 || st->iterations >= most)
             return 0;
         double factor = ms > 1.0 ? PEAK_TARGET_MS / ms : 16.0;
         if (factor > 16.0)
             factor = 16.0;
         double next = (double)st->iterations * factor;
-        st->iterations =
-            next >= (double)PEAK_MAX_ITERATIONS ? PEAK_MAX_ITERATIONS : (cl_uint)ceil(next);
+        st->iterations = next >= (double)most ? most : (cl_uint)ceil(next);
     }
 }
 
@@ -191,6 +194,10 @@ int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *res
     cl_uint best_iterations = 0;
     int failed = 0;
     for (size_t i = 0; i < PEAK_WIDTH_COUNT && !failed; i++) {
+        /* Widths the device's compiler is known to choke on are left out
+         * (llvmpipe: float16 took minutes to build). */
+        if (peak_widths[i].width > st.ctx->traits.widest_vector)
+            continue;
         bench_timing timing;
         failed = peak_measure(s, &st, out, &peak_widths[i], &gflops[i], &timing) != 0;
         if (!failed && (i == 0 || gflops[i] > gflops[best])) {
@@ -206,7 +213,8 @@ int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *res
     bench_result_from_timing(result, "peak_fma", "gflops", &best_timing);
     result->value = gflops[best];
     for (size_t i = 0; i < PEAK_WIDTH_COUNT; i++)
-        bench_result_extra(result, peak_widths[i].key, gflops[i]);
+        if (peak_widths[i].width <= st.ctx->traits.widest_vector)
+            bench_result_extra(result, peak_widths[i].key, gflops[i]);
     bench_result_extra(result, "best_width", peak_widths[best].width);
     bench_result_extra(result, "work_items", (double)st.count);
     bench_result_extra(result, "iterations", (double)best_iterations);

@@ -34,6 +34,11 @@ static void check_peak(clcnn_context *ctx, cl_uint iterations, float scale, floa
     cl_uint count = COUNT;
     float got[GLOBAL * MAX_WIDTH];
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        /* Not built where the device's compiler chokes on the width (see
+         * runtime/device_traits.c); the same macro makes every width, and
+         * float16 is checked on every other device. */
+        if (widths[w].width > ctx->traits.widest_vector)
+            continue;
         cl_kernel kernel = NULL;
         TS_ASSERT_OK(ctx, clcnn__kernel_get(ctx, "peak.cl", NULL, widths[w].kernel, &kernel));
         TS_ASSERT_OK(ctx, clcnn_tensor_fill(out, SENTINEL));

@@ -121,6 +121,18 @@ typedef struct clcnn_context_options {
      * clcnn_context_create fails (there is no context then to ask). */
     char *error_buffer;
     size_t error_buffer_size;
+    /* Whose kernel choices (algorithms, tiles, launch shapes) the context
+     * takes: "cpu", "gpu" or "other"; NULL: $CLCNN_DEVICE_CLASS, and when
+     * that is unset the device's own type. Running the GPU choices on a CPU
+     * device shows the GPU code paths at full size; results agree either
+     * way. */
+    const char *device_class;
+    /* Clamps for tests, e.g. "work_group=32,local_mem=16384,max_alloc=
+     * 134217728": the context treats the device as if it allowed at most
+     * that many work-items per group, bytes of local memory and bytes per
+     * allocation (a clamp never raises a limit). NULL: $CLCNN_DEVICE_LIMITS,
+     * and when that is unset none. */
+    const char *device_limits;
 } clcnn_context_options;
 
 #define CLCNN_CACHE_DEFAULT (-1)

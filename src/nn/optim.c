@@ -39,7 +39,7 @@ static const optim_tuning tuning_default = {CLCNN_DEVICE_TYPE_OTHER, 4, 64};
 
 static const optim_tuning *tuning_for(const clcnn_context *ctx) {
     for (size_t i = 0; i < sizeof tuning_table / sizeof tuning_table[0]; i++)
-        if (tuning_table[i].type == ctx->info.type)
+        if (tuning_table[i].type == ctx->traits.kernel_class)
             return &tuning_table[i];
     return &tuning_default;
 }

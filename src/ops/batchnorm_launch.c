@@ -34,7 +34,7 @@ clcnn__batchnorm_plan clcnn__batchnorm_plan_work_group(void) {
 }
 
 clcnn__batchnorm_plan clcnn__batchnorm_plan_for(const clcnn_context *ctx) {
-    if (ctx->info.type == CLCNN_DEVICE_TYPE_CPU)
+    if (ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU)
         return clcnn__batchnorm_plan_rows();
     return clcnn__batchnorm_plan_work_group();
 }
@@ -158,11 +158,16 @@ static size_t ceil_div(size_t a, size_t b) {
 }
 
 /* Batch rows per work-item of the *_batch_rows kernels, or 0 when the plan
- * and shape call for per-channel chunks instead. */
-static size_t batch_rows_per_item(const clcnn__batchnorm_plan *plan,
+ * and shape call for per-channel chunks instead, or when one batch row is
+ * more than a work-item may loop over under the driver's loop-trip limit
+ * (two float8 passes: about one trip per two values, counted generously). */
+static size_t batch_rows_per_item(const clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
                                   const clcnn__batchnorm_shape *shape) {
     if (plan->work_group_reduce || plan->batch_rows_min_inner == 0 ||
         shape->inner < plan->batch_rows_min_inner || shape->batch < plan->batch_rows_min_parts)
+        return 0;
+    size_t trips = clcnn__loop_trips_allowed(ctx, 1);
+    if (trips != SIZE_MAX && shape->channels * shape->inner > trips * 2)
         return 0;
     size_t by_span = plan->span / (shape->channels * shape->inner);
     size_t by_parallelism =
@@ -289,7 +294,7 @@ clcnn_status clcnn__batchnorm_enqueue_train(clcnn_context *ctx, const clcnn__bat
         return launch_items(ctx, &fitted, "bn_train_small", args, ARG_COUNT(args), 1, &global);
     }
 
-    size_t batches = batch_rows_per_item(&fitted, shape);
+    size_t batches = batch_rows_per_item(ctx, &fitted, shape);
     cl_uint parts = (cl_uint)(batches > 0 ? ceil_div(shape->batch, batches)
                                           : ceil_div(shape->count, fitted.chunk));
     partial_buffers work;
@@ -406,7 +411,7 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
         return launch_items(ctx, &fitted, "bn_backward_small", args, ARG_COUNT(args), 1, &global);
     }
 
-    size_t batches = batch_rows_per_item(&fitted, shape);
+    size_t batches = batch_rows_per_item(ctx, &fitted, shape);
     cl_uint parts = (cl_uint)(batches > 0 ? ceil_div(shape->batch, batches)
                                           : ceil_div(shape->count, fitted.chunk));
     partial_buffers work;

@@ -242,11 +242,11 @@ static const conv2d_algorithm_row algorithm_table[] = {
      {CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
 };
 
-static int algorithm_supports(const clcnn_context *ctx, clcnn_conv2d_algorithm algorithm,
+static int algorithm_supports(clcnn_context *ctx, clcnn_conv2d_algorithm algorithm,
                               const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass) {
     switch (algorithm) {
     case CLCNN_CONV2D_ALGO_DIRECT:
-        return clcnn__conv2d_direct_supports(g, pass);
+        return clcnn__conv2d_direct_supports(ctx, g, pass);
     case CLCNN_CONV2D_ALGO_TILED:
         return clcnn__conv2d_tiled_supports(ctx, g, pass);
     default:
@@ -273,9 +273,11 @@ static clcnn_status choose_algorithm(clcnn_context *ctx, const char *op,
     if (p->algorithm != CLCNN_CONV2D_ALGO_AUTO) {
         if (!algorithm_supports(ctx, (clcnn_conv2d_algorithm)p->algorithm, g, pass))
             return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
-                               "%s: the %s algorithm does not accept stride %zux%zu (or its "
-                               "workspaces exceed 2^31 - 1 elements)",
-                               op, algorithm_name(p->algorithm), g->sh, g->sw);
+                               "%s: the %s algorithm does not take this convolution on this "
+                               "device (stride %zux%zu, %zu input and %zu output channels per "
+                               "group): its stride, its workspaces (2^31 - 1 elements at most), "
+                               "its work-group size or its loop lengths do not fit",
+                               op, algorithm_name(p->algorithm), g->sh, g->sw, g->cg, g->kg);
         *out = (clcnn_conv2d_algorithm)p->algorithm;
         return CLCNN_OK;
     }
@@ -294,7 +296,7 @@ clcnn_conv2d_algorithm clcnn__conv2d_auto_algorithm(clcnn_context *ctx,
     size_t rows = sizeof algorithm_table / sizeof algorithm_table[0];
     const conv2d_algorithm_row *row = &algorithm_table[rows - 1];
     for (size_t i = 0; i < rows; i++)
-        if (!algorithm_table[i].is_default && algorithm_table[i].type == ctx->info.type)
+        if (!algorithm_table[i].is_default && algorithm_table[i].type == ctx->traits.kernel_class)
             row = &algorithm_table[i];
     for (size_t i = 0; i < 3; i++)
         if (algorithm_supports(ctx, row->order[i], g, pass))

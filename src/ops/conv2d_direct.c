@@ -17,9 +17,10 @@ typedef struct forward_tiles {
 
 /* Register tiles of the weight-gradient kernel: CT input channels x RT tap
  * rows x every tap column, times KV vectors of VW output channels, over
- * chunks of chunk_images. */
+ * chunks of chunk_rows output rows (the rows of all images, image after
+ * image). */
 typedef struct weight_tiles {
-    size_t vw, kv, ct, rt, outs_padded, chunk_images;
+    size_t vw, kv, ct, rt, outs_padded, chunk_rows;
 } weight_tiles;
 
 /* The largest divisor of value that is at most cap (at least 1). */
@@ -71,7 +72,14 @@ static forward_tiles choose_forward_tiles(size_t outs, size_t out_w) {
 
 /* About 24 vector accumulators (never fewer than one row of taps); output
  * channels of a group padded to whole vectors. */
-static weight_tiles choose_weight_tiles(const clcnn__conv2d_geometry *g) {
+/* Loop trips the weight-gradient kernel takes per output position: the
+ * position loop and every tile loop the compiler may keep rolled, doubled
+ * (llvmpipe measured about 43 where this counts 24). */
+static size_t weight_trips_per_position(const weight_tiles *t, size_t kw) {
+    return 2 * (2 + t->kv + t->ct * t->rt * (1 + kw * (1 + t->kv)));
+}
+
+static weight_tiles choose_weight_tiles(const clcnn_context *ctx, const clcnn__conv2d_geometry *g) {
     weight_tiles t;
     t.vw = vector_width(g->kg);
     t.kv = g->kg > 16 && g->kw <= 12 ? 2 : 1;
@@ -87,11 +95,17 @@ static weight_tiles choose_weight_tiles(const clcnn__conv2d_geometry *g) {
     size_t image_bytes = (g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw) +
                           g->groups * g->ho * g->wo * t.outs_padded) *
                          sizeof(float);
-    t.chunk_images = (512 * 1024) / image_bytes;
-    if (t.chunk_images < 1)
-        t.chunk_images = 1;
-    if (t.chunk_images > g->n)
-        t.chunk_images = g->n;
+    size_t chunk_images = (512 * 1024) / image_bytes;
+    if (chunk_images < 1)
+        chunk_images = 1;
+    if (chunk_images > g->n)
+        chunk_images = g->n;
+    t.chunk_rows = chunk_images * g->ho;
+    /* Fewer rows where the driver limits a work-item's loop trips. */
+    size_t positions = clcnn__loop_trips_allowed(ctx, weight_trips_per_position(&t, g->kw));
+    size_t rows = positions / g->wo > 0 ? positions / g->wo : 1;
+    if (t.chunk_rows > rows)
+        t.chunk_rows = rows;
     return t;
 }
 
@@ -149,14 +163,27 @@ static int plan_fits(const forward_plan *p) {
 }
 
 static size_t weight_chunks(const clcnn__conv2d_geometry *g, const weight_tiles *t) {
-    return (g->n + t->chunk_images - 1) / t->chunk_images;
+    return (g->n * g->ho + t->chunk_rows - 1) / t->chunk_rows;
 }
 
-int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass) {
+/* Whether a work-item's loop over the plan's input channels stays under the
+ * driver's loop-trip limit: per channel a trip per tap row, per tap and per
+ * register tile loop, doubled (llvmpipe failed at 256 channels of 3 x 3 taps
+ * with KT 8 x WV 2, where this counts 247 a channel). The channels cannot be
+ * split over launches (the epilogue needs the whole sum): where they do not
+ * fit, the general algorithm, which splits them, runs instead. */
+static int plan_loops_fit(const clcnn_context *ctx, const forward_plan *p) {
+    const forward_tiles *t = &p->tiles;
+    size_t per_channel = 2 * (1 + p->kh * (1 + p->kw * (1 + t->wv + t->kt * (1 + t->wv))));
+    return p->ins <= clcnn__loop_trips_allowed(ctx, per_channel);
+}
+
+int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                  clcnn__conv2d_pass pass) {
     if (g->sh != 1 || g->sw != 1)
         return 0;
     if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
-        weight_tiles t = choose_weight_tiles(g);
+        weight_tiles t = choose_weight_tiles(ctx, g);
         double limit = (double)CLCNN__CONV2D_MAX_ELEMENTS;
         double padded =
             (double)g->n * (double)g->c * (double)(g->h + 2 * g->ph) * (double)(g->w + 2 * g->pw);
@@ -167,7 +194,7 @@ int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d
         return padded <= limit && grad <= limit && partial <= limit;
     }
     forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
-    return plan_fits(&p);
+    return plan_fits(&p) && plan_loops_fit(ctx, &p);
 }
 
 /* ----------------------------------------------------------------- tuning */
@@ -204,7 +231,7 @@ static forward_plan plan_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry 
             continue;
         forward_tiles tiles = {c->kt, c->vw, c->wv};
         forward_plan q = plan_forward(g, backward_data, &tiles);
-        return plan_fits(&q) ? q : p;
+        return plan_fits(&q) && plan_loops_fit(ctx, &q) ? q : p;
     }
     return p;
 }
@@ -265,9 +292,9 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
     /* The pool's vector form on CPUs, its scalar form elsewhere (POOL in
      * cl/conv2d_direct.cl). */
     int pool = epilogue != NULL && epilogue->pool;
-    const char *pool_option = !pool                                     ? ""
-                              : ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? " -DPOOL=1"
-                                                                        : " -DPOOL=2";
+    const char *pool_option = !pool                                               ? ""
+                              : ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? " -DPOOL=1"
+                                                                                  : " -DPOOL=2";
     char options[160];
     snprintf(options, sizeof options,
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "
@@ -361,7 +388,7 @@ static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, const cl_mem *b
 clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
                                                    const clcnn__conv2d_geometry *g, cl_mem x,
                                                    cl_mem dy, cl_mem dw, int accumulate) {
-    weight_tiles t = choose_weight_tiles(g);
+    weight_tiles t = choose_weight_tiles(ctx, g);
     size_t padded_h = g->h + 2 * g->ph, padded_w = g->w + 2 * g->pw;
     size_t positions = g->ho * g->wo, count_j = g->cg * g->kh * g->kw;
     size_t chunks = weight_chunks(g, &t);
@@ -407,8 +434,8 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
             ctx, chunks * g->groups * count_j * t.outs_padded * sizeof(float), &partial);
     if (status == CLCNN_OK) {
         const cl_mem buffers[] = {xp, dyt, partial};
-        const size_t values[] = {g->cg, t.outs_padded, g->groups,      padded_h, padded_w,
-                                 g->ho, g->wo,         t.chunk_images, chunks,   g->n};
+        const size_t values[] = {g->cg, t.outs_padded, g->groups,    padded_h, padded_w,
+                                 g->ho, g->wo,         t.chunk_rows, chunks,   g->n * g->ho};
         const size_t global[3] = {g->cg / t.ct * (g->kh / t.rt),
                                   g->groups * (t.outs_padded / (t.vw * t.kv)), chunks};
         const size_t local[3] = {4, 1, 1};

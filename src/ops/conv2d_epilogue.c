@@ -6,7 +6,7 @@
 /* Positions of one output plane per work-item, by device type: long runs on
  * CPUs (few work-groups), one float4 on other devices. */
 static size_t epilogue_span(const clcnn_context *ctx) {
-    return ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? 1024 : 4;
+    return ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? 1024 : 4;
 }
 
 int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue) {

@@ -6,7 +6,7 @@
 /* Outputs per work-item along a row: several on CPUs, one elsewhere (see
  * GW in cl/conv2d.cl; the CPU value is the file's default). */
 static const char *general_options(const clcnn_context *ctx, size_t *outputs_per_item) {
-    *outputs_per_item = ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? 8 : 1;
+    *outputs_per_item = ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? 8 : 1;
     return clcnn__conv2d_helper_options(ctx);
 }
 
@@ -41,58 +41,128 @@ static clcnn_status launch_general(clcnn_context *ctx, clcnn__conv2d_args *args,
     return clcnn__conv2d_launch(ctx, args->kernel, dims, global, local);
 }
 
+/* Channels of the reduction one launch of a general kernel may sum under
+ * the driver's loop-trip limit (all of them where there is none): each
+ * costs a trip per tap row and per tap times the outputs per work-item. */
+static size_t channels_per_launch(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                  size_t per_item) {
+    return clcnn__loop_trips_allowed(ctx, 2 + g->kh * (1 + g->kw * (1 + per_item)));
+}
+
 clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                            cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
-    size_t per_item;
-    clcnn__conv2d_args args;
-    clcnn_status status = begin_general(ctx, "conv2d_fwd_general", &per_item, &args);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn__conv2d_arg_mem(&args, x);
-    clcnn__conv2d_arg_mem(&args, w);
-    clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : w); /* unread without a bias */
-    clcnn__conv2d_arg_int(&args, bias != NULL);
-    clcnn__conv2d_arg_mem(&args, y);
-    const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
-    const size_t local[3] = {4, 1, 1};
-    return launch_general(ctx, &args, g, 3, global, local);
+    size_t per_item = 1;
+    general_options(ctx, &per_item);
+    size_t step = channels_per_launch(ctx, g, per_item);
+    clcnn_status status = CLCNN_OK;
+    for (size_t begin = 0; status == CLCNN_OK && begin < g->cg; begin += step) {
+        clcnn__conv2d_args args;
+        status = begin_general(ctx, "conv2d_fwd_general", &per_item, &args);
+        if (status != CLCNN_OK)
+            return status;
+        clcnn__conv2d_arg_mem(&args, x);
+        clcnn__conv2d_arg_mem(&args, w);
+        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : w); /* unread without a bias */
+        clcnn__conv2d_arg_int(&args, bias != NULL);
+        clcnn__conv2d_arg_mem(&args, y);
+        clcnn__conv2d_arg_int(&args, begin);
+        clcnn__conv2d_arg_int(&args, g->cg - begin > step ? begin + step : g->cg);
+        const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
+        const size_t local[3] = {4, 1, 1};
+        status = launch_general(ctx, &args, g, 3, global, local);
+    }
+    return status;
 }
 
 clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
                                                  const clcnn__conv2d_geometry *g, cl_mem dy,
                                                  cl_mem w, cl_mem dx, int accumulate) {
-    size_t per_item;
-    clcnn__conv2d_args args;
-    clcnn_status status = begin_general(ctx, "conv2d_bwd_data_general", &per_item, &args);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn__conv2d_arg_mem(&args, dy);
-    clcnn__conv2d_arg_mem(&args, w);
-    clcnn__conv2d_arg_mem(&args, dx);
-    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
-    const size_t local[3] = {4, 1, 1};
-    return launch_general(ctx, &args, g, 3, global, local);
+    size_t per_item = 1;
+    general_options(ctx, &per_item);
+    size_t step = channels_per_launch(ctx, g, per_item);
+    clcnn_status status = CLCNN_OK;
+    for (size_t begin = 0; status == CLCNN_OK && begin < g->kg; begin += step) {
+        clcnn__conv2d_args args;
+        status = begin_general(ctx, "conv2d_bwd_data_general", &per_item, &args);
+        if (status != CLCNN_OK)
+            return status;
+        clcnn__conv2d_arg_mem(&args, dy);
+        clcnn__conv2d_arg_mem(&args, w);
+        clcnn__conv2d_arg_mem(&args, dx);
+        clcnn__conv2d_arg_int(&args, begin > 0 || accumulate);
+        clcnn__conv2d_arg_int(&args, begin);
+        clcnn__conv2d_arg_int(&args, g->kg - begin > step ? begin + step : g->kg);
+        const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
+        const size_t local[3] = {4, 1, 1};
+        status = launch_general(ctx, &args, g, 3, global, local);
+    }
+    return status;
 }
 
 clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
                                                     const clcnn__conv2d_geometry *g, cl_mem x,
                                                     cl_mem dy, cl_mem dw, int accumulate) {
+    /* A work-item sums whole output rows: as many as the driver's loop-trip
+     * limit allows (every row where there is none). */
+    size_t rows = g->n * g->ho, chunk_rows = clcnn__loop_trips_allowed(ctx, g->wo + 2);
+    if (chunk_rows > rows)
+        chunk_rows = rows;
+    size_t chunks = (rows + chunk_rows - 1) / chunk_rows, count = g->k * g->cg * g->kh * g->kw;
     size_t per_item;
     clcnn__conv2d_args args;
-    clcnn_status status = begin_general(ctx, "conv2d_bwd_weights_general", &per_item, &args);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn__conv2d_arg_mem(&args, x);
-    clcnn__conv2d_arg_mem(&args, dy);
-    clcnn__conv2d_arg_mem(&args, dw);
-    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    const size_t global = g->k * g->cg * g->kh * g->kw, local = 4;
-    return launch_general(ctx, &args, g, 1, &global, &local);
+    cl_mem partial, target;
+    clcnn_status status = clcnn__conv2d_partial_target(ctx, dw, count, chunks, &partial, &target);
+    if (status == CLCNN_OK)
+        status = begin_general(ctx, "conv2d_bwd_weights_general", &per_item, &args);
+    if (status == CLCNN_OK) {
+        clcnn__conv2d_arg_mem(&args, x);
+        clcnn__conv2d_arg_mem(&args, dy);
+        clcnn__conv2d_arg_mem(&args, target);
+        clcnn__conv2d_arg_int(&args, (size_t)accumulate);
+        clcnn__conv2d_arg_int(&args, chunk_rows);
+        clcnn__conv2d_arg_int(&args, chunks);
+        const size_t global[2] = {count, chunks}, local[2] = {4, 1};
+        status = launch_general(ctx, &args, g, 2, global, local);
+    }
+    if (status == CLCNN_OK && chunks > 1)
+        status = clcnn__conv2d_reduce_partials(ctx, partial, dw, count, chunks, accumulate);
+    if (partial != NULL)
+        clcnn__buffer_release(ctx, partial);
+    return status;
 }
 
 /* Work-items per group of conv2d_bias_grad_groups (BIAS_WG in conv2d.cl). */
 #define BIAS_GROUP_SIZE 64
+
+/* Elements of dy one work-item of the bias gradient may sum under the
+ * driver's loop-trip limit: about one trip per 8 elements, plus up to 8 per
+ * image it touches. */
+static size_t bias_chunk_length(const clcnn_context *ctx, const clcnn__conv2d_geometry *g) {
+    size_t total = g->n * g->ho * g->wo, trips = clcnn__loop_trips_allowed(ctx, 1);
+    if (trips == SIZE_MAX)
+        return total;
+    double per_element = 8.0 / (double)(g->ho * g->wo) + 1.0 / 8.0;
+    double length = (double)(trips > 16 ? trips - 16 : 1) / per_element;
+    return length >= (double)total ? total : length >= 1.0 ? (size_t)length : 1;
+}
+
+/* Whether the work-group bias kernel runs here: not on CPUs (one work-item
+ * per channel suits them), and only where the compiled kernel takes its
+ * fixed work-group size. */
+static clcnn_status bias_grouped(clcnn_context *ctx, const char *options, int *grouped) {
+    *grouped = 0;
+    if (ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ||
+        ctx->info.max_work_group_size < BIAS_GROUP_SIZE)
+        return CLCNN_OK;
+    cl_kernel kernel;
+    size_t allowed = 0;
+    clcnn_status status =
+        clcnn__kernel_get(ctx, "conv2d.cl", options, "conv2d_bias_grad_groups", &kernel);
+    if (status == CLCNN_OK)
+        status = clcnn__kernel_work_group_limit(ctx, kernel, &allowed);
+    *grouped = status == CLCNN_OK && allowed >= BIAS_GROUP_SIZE;
+    return status;
+}
 
 /* On CPUs one work-item per output channel, each its own work-group (spread
  * over the cores); elsewhere one work-group per channel with a tree sum. */
@@ -100,24 +170,37 @@ clcnn_status clcnn__conv2d_bias_grad(clcnn_context *ctx, const clcnn__conv2d_geo
                                      cl_mem db, int accumulate) {
     size_t per_item;
     const char *options = general_options(ctx, &per_item);
-    int grouped =
-        ctx->info.type != CLCNN_DEVICE_TYPE_CPU && ctx->info.max_work_group_size >= BIAS_GROUP_SIZE;
+    size_t total = g->n * g->ho * g->wo, chunk_len = bias_chunk_length(ctx, g);
+    size_t chunks = (total + chunk_len - 1) / chunk_len;
+    int grouped = 0;
     cl_kernel kernel;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", options,
-                          grouped ? "conv2d_bias_grad_groups" : "conv2d_bias_grad", &kernel);
+    cl_mem partial, target;
+    clcnn_status status = bias_grouped(ctx, options, &grouped);
+    if (status == CLCNN_OK)
+        status =
+            clcnn__kernel_get(ctx, "conv2d.cl", options,
+                              grouped ? "conv2d_bias_grad_groups" : "conv2d_bias_grad", &kernel);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_partial_target(ctx, db, g->k, chunks, &partial, &target);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     clcnn__conv2d_arg_mem(&args, dy);
-    clcnn__conv2d_arg_mem(&args, db);
+    clcnn__conv2d_arg_mem(&args, target);
     clcnn__conv2d_arg_int(&args, (size_t)accumulate);
     clcnn__conv2d_arg_int(&args, g->n);
     clcnn__conv2d_arg_int(&args, g->k);
     clcnn__conv2d_arg_int(&args, g->ho * g->wo);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
-    const size_t local = grouped ? BIAS_GROUP_SIZE : 1;
-    const size_t global = g->k * local;
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, &local);
+    clcnn__conv2d_arg_int(&args, chunk_len);
+    clcnn__conv2d_arg_int(&args, chunks);
+    status = clcnn__conv2d_args_done(ctx, &args);
+    const size_t local[2] = {grouped ? BIAS_GROUP_SIZE : 1, 1};
+    const size_t global[2] = {g->k * local[0], chunks};
+    if (status == CLCNN_OK)
+        status = clcnn__enqueue_kernel(ctx, kernel, 2, global, local);
+    if (status == CLCNN_OK && chunks > 1)
+        status = clcnn__conv2d_reduce_partials(ctx, partial, db, g->k, chunks, accumulate);
+    if (partial != NULL)
+        clcnn__buffer_release(ctx, partial);
+    return status;
 }

@@ -56,6 +56,17 @@ clcnn_status clcnn__conv2d_epilogue_apply(clcnn_context *ctx, const clcnn__conv2
                                           const clcnn__conv2d_epilogue *epilogue, cl_mem src,
                                           cl_mem y);
 
+/* Where `chunks` partial sums of `count` values go: out itself for one
+ * chunk, else a pooled workspace of chunks x count floats (*partial, which
+ * the caller releases; NULL for one chunk). */
+clcnn_status clcnn__conv2d_partial_target(clcnn_context *ctx, cl_mem out, size_t count,
+                                          size_t chunks, cl_mem *partial, cl_mem *target);
+
+/* out[i] (+)= the sum over the chunks of partial[chunk * count + i], chunk
+ * 0 first (conv2d_reduce_partials): the same bits every run. */
+clcnn_status clcnn__conv2d_reduce_partials(clcnn_context *ctx, cl_mem partial, cl_mem out,
+                                           size_t count, size_t chunks, int accumulate);
+
 /* Kernel arguments set one after the other; the first failure sticks and is
  * reported by clcnn__conv2d_args_done. */
 typedef struct clcnn__conv2d_args {
@@ -100,7 +111,8 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
                                                     cl_mem dy, cl_mem dw, int accumulate);
 
 /* ALGO_DIRECT: stride 1 only, and workspaces within the index limit. */
-int clcnn__conv2d_direct_supports(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass);
+int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                  clcnn__conv2d_pass pass);
 /* epilogue may be NULL (none); it is applied in the kernel's stores. */
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                           cl_mem x, cl_mem w, cl_mem bias,
@@ -113,7 +125,7 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
 
 /* ALGO_TILED: every geometry whose workspace fits the index limit, on
  * devices that run work-groups of 16 work-items or more. */
-int clcnn__conv2d_tiled_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+int clcnn__conv2d_tiled_supports(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                  clcnn__conv2d_pass pass);
 clcnn_status clcnn__conv2d_tiled_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                          cl_mem x, cl_mem w, cl_mem bias, cl_mem y);

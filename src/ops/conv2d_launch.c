@@ -10,14 +10,14 @@ int clcnn__conv2d_fits(size_t count) {
 }
 
 const char *clcnn__conv2d_helper_options(const clcnn_context *ctx) {
-    return ctx->info.type == CLCNN_DEVICE_TYPE_CPU ? NULL : "-DGW=1";
+    return ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? NULL : "-DGW=1";
 }
 
 /* --------------------------------------------------------------- launching */
 
 clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
                                   const size_t *global, const size_t *cpu_local) {
-    if (ctx->info.type != CLCNN_DEVICE_TYPE_CPU || cpu_local == NULL)
+    if (ctx->traits.kernel_class != CLCNN_DEVICE_TYPE_CPU || cpu_local == NULL)
         return clcnn__enqueue_kernel(ctx, kernel, dims, global, NULL);
     size_t rounded[3], local[3];
     for (cl_uint i = 0; i < dims; i++) {
@@ -25,6 +25,43 @@ clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint 
         rounded[i] = clcnn__round_up(global[i], local[i]);
     }
     return clcnn__enqueue_kernel(ctx, kernel, dims, rounded, local);
+}
+
+/* ----------------------------------------------------------- partial sums */
+
+clcnn_status clcnn__conv2d_reduce_partials(clcnn_context *ctx, cl_mem partial, cl_mem out,
+                                           size_t count, size_t chunks, int accumulate) {
+    cl_kernel reduce;
+    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
+                                            "conv2d_reduce_partials", &reduce);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_args args = clcnn__conv2d_args_begin(reduce);
+    clcnn__conv2d_arg_mem(&args, partial);
+    clcnn__conv2d_arg_mem(&args, out);
+    clcnn__conv2d_arg_int(&args, count);
+    clcnn__conv2d_arg_int(&args, chunks);
+    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
+    status = clcnn__conv2d_args_done(ctx, &args);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_launch(ctx, reduce, 1, &count, (const size_t[1]){64});
+    return status;
+}
+
+clcnn_status clcnn__conv2d_partial_target(clcnn_context *ctx, cl_mem out, size_t count,
+                                          size_t chunks, cl_mem *partial, cl_mem *target) {
+    *partial = NULL;
+    *target = out;
+    if (chunks == 1)
+        return CLCNN_OK;
+    if (!clcnn__conv2d_fits(chunks * count))
+        return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
+                           "conv2d: %zu partial sums of %zu values exceed 2^31 - 1 elements",
+                           chunks, count);
+    clcnn_status status = clcnn__buffer_acquire(ctx, chunks * count * sizeof(float), partial);
+    if (status == CLCNN_OK)
+        *target = *partial;
+    return status;
 }
 
 /* ------------------------------------------------------- kernel arguments */

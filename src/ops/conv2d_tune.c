@@ -147,12 +147,12 @@ clcnn_status clcnn__conv2d_auto_choice(clcnn_context *ctx, const clcnn_conv2d_pa
 
 /* Every candidate of a pass: GENERAL, DIRECT (per tile candidate where the
  * pass has tiles) and TILED where they accept the shape. */
-static size_t candidates_of(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+static size_t candidates_of(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                             clcnn__conv2d_pass pass, clcnn__conv2d_choice *out) {
     size_t count = 0;
     memset(out, 0, MAX_CANDIDATES * sizeof *out);
     out[count++].algorithm = CLCNN_CONV2D_ALGO_GENERAL;
-    if (clcnn__conv2d_direct_supports(g, pass)) {
+    if (clcnn__conv2d_direct_supports(ctx, g, pass)) {
         if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
             out[count++].algorithm = CLCNN_CONV2D_ALGO_DIRECT;
         } else {

@@ -108,13 +108,15 @@ static clcnn_status bias_broadcast(clcnn_context *ctx, const clcnn_tensor *bias,
     return clcnn__enqueue_kernel(ctx, kernel, 1, &rows, NULL);
 }
 
-/* db (+)= column sums of dy [rows, cols]. */
-static clcnn_status bias_grad(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *db,
-                              size_t rows, size_t cols, clcnn_grad_mode mode) {
+/* db (+)= column sums of dy's rows [first, first + rows). */
+static clcnn_status bias_grad_rows(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *db,
+                                   size_t first, size_t rows, size_t cols, int accumulate_arg) {
     cl_kernel kernel = NULL;
     clcnn_status status = clcnn__kernel_get(ctx, "dense.cl", NULL, "dense_bias_grad", &kernel);
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)cols;
-    cl_uint accumulate = mode == CLCNN_GRAD_ACCUMULATE;
+    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)cols, first_arg = (cl_uint)first;
+    cl_uint accumulate = (cl_uint)accumulate_arg;
+    if (status == CLCNN_OK)
+        status = set_arg(ctx, kernel, 5, sizeof first_arg, &first_arg);
     if (status == CLCNN_OK)
         status = set_arg(ctx, kernel, 0, sizeof(cl_mem), &dy->storage->mem);
     if (status == CLCNN_OK)
@@ -129,6 +131,19 @@ static clcnn_status bias_grad(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_
         return status;
     size_t global = (cols + BIAS_GRAD_BLOCK - 1) / BIAS_GRAD_BLOCK;
     return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+}
+
+/* db (+)= column sums of dy [rows, cols], in launches of as many rows as the
+ * driver's loop-trip limit allows (one launch where there is none); every
+ * launch after the first adds on. */
+static clcnn_status bias_grad(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *db,
+                              size_t rows, size_t cols, clcnn_grad_mode mode) {
+    size_t step = clcnn__loop_trips_allowed(ctx, 2);
+    clcnn_status status = CLCNN_OK;
+    for (size_t first = 0; status == CLCNN_OK && first < rows; first += step)
+        status = bias_grad_rows(ctx, dy, db, first, rows - first < step ? rows - first : step, cols,
+                                first > 0 || mode == CLCNN_GRAD_ACCUMULATE);
+    return status;
 }
 
 clcnn_status clcnn_dense_forward(clcnn_context *context, const clcnn_tensor *x,

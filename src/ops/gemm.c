@@ -45,7 +45,7 @@ static const gemm_device_row *device_row(const clcnn_context *ctx) {
     size_t count = sizeof gemm_table / sizeof gemm_table[0];
     for (size_t i = 0; i + 1 < count; i++) {
         const gemm_device_row *row = &gemm_table[i];
-        if (!row->any_type && row->type != ctx->info.type)
+        if (!row->any_type && row->type != ctx->traits.kernel_class)
             continue;
         if (row->name_contains != NULL && strstr(ctx->info.device_name, row->name_contains) == NULL)
             continue;
@@ -339,6 +339,28 @@ static clcnn_status gemm_clblast(clcnn_context *ctx, int trans_a, int trans_b, s
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* Loop trips per depth step in the kernels' depth loops, counted generously
+ * (gemm_tile takes one; CLBlast's depend on its tuning). */
+#define GEMM_TRIPS_PER_DEPTH 8
+
+/* C = alpha op(A) op(B) + beta C as a sum over depth ranges of `step`,
+ * the first scaling C by beta and the rest adding onto it: where a driver
+ * caps a work-item's loop trips, no launch loops over the whole depth. */
+static clcnn_status gemm_in_depth_steps(clcnn_context *ctx, clcnn__gemm_backend backend,
+                                        int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                        size_t step, float alpha, cl_mem a, size_t a_offset,
+                                        size_t lda, cl_mem b, size_t b_offset, size_t ldb,
+                                        float beta, cl_mem c, size_t c_offset, size_t ldc) {
+    clcnn_status status = CLCNN_OK;
+    for (size_t d = 0; status == CLCNN_OK && d < k; d += step) {
+        size_t depth = k - d < step ? k - d : step;
+        size_t a_at = a_offset + (trans_a ? d * lda : d), b_at = b_offset + (trans_b ? d : d * ldb);
+        status = clcnn__gemm_with(ctx, backend, trans_a, trans_b, m, n, depth, alpha, a, a_at, lda,
+                                  b, b_at, ldb, d == 0 ? beta : 1.0f, c, c_offset, ldc);
+    }
+    return status;
+}
+
 clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
                               int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                               size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
@@ -358,6 +380,10 @@ clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, i
         status = check_matrix(ctx, "B", b, b_offset, trans_b ? n : k, trans_b ? k : n, ldb);
     if (status != CLCNN_OK || m == 0 || n == 0)
         return status;
+    size_t step = clcnn__loop_trips_allowed(ctx, GEMM_TRIPS_PER_DEPTH);
+    if (depth > step)
+        return gemm_in_depth_steps(ctx, backend, trans_a, trans_b, m, n, k, step, alpha, a,
+                                   a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
     gemm_config config = config_for(ctx, m, n, k);
     if (backend == CLCNN__GEMM_AUTO)
         backend = config.backend;

@@ -60,7 +60,7 @@ clcnn__pointwise_layout clcnn__pointwise_layout_for(clcnn_context *ctx,
             return candidates[i];
     }
     for (size_t i = 0; i < sizeof builtin_rows / sizeof builtin_rows[0]; i++)
-        if (builtin_rows[i].type == ctx->info.type)
+        if (builtin_rows[i].type == ctx->traits.kernel_class)
             return builtin_rows[i].layout;
     return builtin_default;
 }

@@ -31,7 +31,7 @@ static const pool_tuning default_tuning = {CLCNN_DEVICE_TYPE_OTHER, 1, 1, 0, 64,
 
 static const pool_tuning *tuning_for(const clcnn_context *ctx) {
     for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
-        if (tunings[i].type == ctx->info.type)
+        if (tunings[i].type == ctx->traits.kernel_class)
             return &tunings[i];
     return &default_tuning;
 }

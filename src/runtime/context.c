@@ -45,6 +45,10 @@ static clcnn_status choose_device(clcnn_context *ctx, const clcnn_context_option
     status = clcnn_device_list_select(list, selector, message, sizeof message, &index);
     if (status == CLCNN_OK) {
         ctx->info = list->infos[index];
+        status = clcnn__device_traits_resolve(&ctx->info, options, &ctx->traits, message,
+                                              sizeof message);
+    }
+    if (status == CLCNN_OK) {
         ctx->platform = list->platforms[index];
         ctx->device = list->devices[index];
         ctx->extensions = clcnn__strdup(list->extensions[index]);

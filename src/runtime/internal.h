@@ -90,8 +90,34 @@ typedef struct clcnn__tuning_table {
     clcnn__tuning_entry entries[CLCNN_TUNE_MAX_ENTRIES];
 } clcnn__tuning_table;
 
+/* ------------------------------------------------------------ device traits */
+
+/* What the library must know about a device beyond its OpenCL facts
+ * (runtime/device_traits.c). */
+typedef struct clcnn__device_traits {
+    /* Whose kernel choices the device takes: CPU, GPU, or OTHER (the
+     * generic rows). The device's type unless CLCNN_DEVICE_CLASS says
+     * otherwise. */
+    clcnn_device_type kernel_class;
+    /* The most loop trips one work-item may take, all its loops together,
+     * before the driver ends them; SIZE_MAX: no limit. */
+    size_t loop_trip_limit;
+    /* The widest float vector (lanes) worth building for the device. */
+    size_t widest_vector;
+} clcnn__device_traits;
+
+/* Fills the traits of the device described by info, with the class and the
+ * test clamps of options or the environment; the clamps lower info's
+ * limits (work-group size, local memory, largest allocation) in place.
+ * CLCNN_ERROR_INVALID_ARGUMENT with a message for a bad setting. */
+clcnn_status clcnn__device_traits_resolve(clcnn_device_info *info,
+                                          const clcnn_context_options *options,
+                                          clcnn__device_traits *out, char *message,
+                                          size_t message_size);
+
 struct clcnn_context {
-    clcnn_device_info info;
+    clcnn_device_info info; /* test clamps (CLCNN_DEVICE_LIMITS) applied */
+    clcnn__device_traits traits;
     char *extensions;
     cl_platform_id platform;
     cl_device_id device;
@@ -314,6 +340,17 @@ const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t
  * recorded against ctx with the kernel's name. */
 clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint work_dim,
                                    const size_t *global, const size_t *local);
+
+/* How many units of work one work-item may take when each costs about
+ * trips_per_unit loop trips, under the device's loop-trip limit (half of
+ * it, for safety); SIZE_MAX without a limit, at least 1. Ops whose kernels
+ * loop over a data-dependent range split the range to stay under it. */
+size_t clcnn__loop_trips_allowed(const clcnn_context *ctx, size_t trips_per_unit);
+
+/* The largest work-group the compiled kernel may run in on ctx's device:
+ * CL_KERNEL_WORK_GROUP_SIZE, which may be below the device's maximum, and
+ * never above the (possibly clamped) device maximum. */
+clcnn_status clcnn__kernel_work_group_limit(clcnn_context *ctx, cl_kernel kernel, size_t *out);
 
 /* Rounds value up to a multiple of `multiple` (> 0). */
 size_t clcnn__round_up(size_t value, size_t multiple);
