@@ -174,6 +174,14 @@ typedef struct clcnn_cache_stats {
     uint64_t builds;              /* program compiled from source */
     uint64_t disk_rejects;        /* cached file dropped: truncated, corrupt or refused */
     uint64_t disk_write_failures; /* binary could not be saved (only costs speed) */
+    /* Cached binaries and tuning files not loaded because they may not be
+     * trusted: the file or its directory is not owned by this user, or its
+     * group or others may write it, or the file is not a regular file. The
+     * program is built from source instead (only costs speed). */
+    uint64_t disk_untrusted;
+    /* The latest such refusal as one line, e.g. "/tmp/clcnn is writable by
+     * others (mode 0777)"; "" when there was none. */
+    char untrusted_reason[512];
 } clcnn_cache_stats;
 
 CLCNN_API clcnn_status clcnn_context_cache_stats(const clcnn_context *context,

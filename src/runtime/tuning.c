@@ -9,8 +9,10 @@
  * vendor, driver, library version), which it also holds in full, so a file
  * of another device or version is recognised and ignored. Stored tuning is
  * only advice: the lazy read ignores every problem, and writes go through a
- * temporary file renamed into place. The runtime knows nothing of what a
- * choice means: the ops parse their own entries (ops/conv2d_tune.c). */
+ * temporary file renamed into place. Like a cached binary, the file is read
+ * only when it and its directory belong to this user and no one else may
+ * write them (runtime/disk_cache.c), and is written private (0600). The runtime knows nothing of
+ * what a choice means: the ops parse their own entries (ops/conv2d_tune.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
@@ -39,13 +41,24 @@ static void device_identity(const clcnn_context *ctx, char *out, size_t size) {
 
 #define IDENTITY_MAX (8 * CLCNN_NAME_MAX)
 
+/* "tuning-<hash>.json", the file name for a device identity. */
+typedef struct tuning_name {
+    char text[64];
+} tuning_name;
+
+static tuning_name tuning_file_name(const char *identity) {
+    tuning_name name;
+    snprintf(name.text, sizeof name.text, "tuning-%016llx.json",
+             (unsigned long long)clcnn__fnv1a64(identity, strlen(identity)));
+    return name;
+}
+
 /* "<directory>/tuning-<hash>.json", malloc'ed (NULL: out of memory). */
 static char *tuning_path(const char *directory, const char *identity) {
     size_t length = strlen(directory) + 64;
     char *path = malloc(length);
     if (path != NULL)
-        snprintf(path, length, "%s/tuning-%016llx.json", directory,
-                 (unsigned long long)clcnn__fnv1a64(identity, strlen(identity)));
+        snprintf(path, length, "%s/%s", directory, tuning_file_name(identity).text);
     return path;
 }
 
@@ -92,24 +105,53 @@ static int put_entry(clcnn__tuning_table *table, const char *key, const char *ch
 
 /* ---------------------------------------------------------------- reading */
 
-/* Parses the file at path into table (entries merged). Returns CLCNN_OK,
- * or the status of the problem with its reason in why. */
-static clcnn_status read_tuning_file(const char *path, const char *identity,
-                                     clcnn__tuning_table *table, char *why, size_t why_size) {
-    FILE *file = fopen(path, "rb");
+/* Opens the tuning file of identity in directory for reading (see
+ * clcnn__open_trusted), as a stream; NULL with the status and reason in
+ * *status and why, and *refused set when the file may not be trusted. */
+static FILE *open_tuning_file(const char *directory, const char *identity, clcnn_status *status,
+                              int *refused, char *why, size_t why_size) {
+    int fd = -1;
+    clcnn__open_result opened =
+        clcnn__open_trusted(directory, tuning_file_name(identity).text, &fd, why, why_size);
+    *refused = opened == CLCNN__OPEN_REFUSED;
+    *status = opened == CLCNN__OPEN_ABSENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
+    if (opened != CLCNN__OPEN_OK)
+        return NULL;
+    FILE *file = fdopen(fd, "rb");
     if (file == NULL) {
-        snprintf(why, why_size, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
+        snprintf(why, why_size, "%s: %s", directory, strerror(errno));
+        close(fd);
     }
+    return file;
+}
+
+/* Parses the tuning file of identity in directory into table (entries
+ * merged). Returns CLCNN_OK, or the status of the problem with its reason in
+ * why (and *refused set when the file may not be trusted). */
+static clcnn_status read_tuning_file(const char *directory, const char *identity,
+                                     clcnn__tuning_table *table, int *refused, char *why,
+                                     size_t why_size) {
+    clcnn_status status = CLCNN_OK;
+    FILE *file = open_tuning_file(directory, identity, &status, refused, why, why_size);
+    if (file == NULL)
+        return status;
+    char *path = tuning_path(directory, identity);
+    if (path == NULL) {
+        fclose(file);
+        snprintf(why, why_size, "out of host memory");
+        return CLCNN_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    errno = 0;
     json_error_t error;
     json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &error);
-    int read_error = ferror(file);
+    int read_error = ferror(file) ? (errno != 0 ? errno : EIO) : 0;
     fclose(file);
     if (root == NULL) {
-        snprintf(why, why_size, "%s: %s", path, read_error ? "read error" : error.text);
+        snprintf(why, why_size, "%s: %s", path, read_error ? strerror(read_error) : error.text);
+        free(path);
         return read_error ? CLCNN_ERROR_IO : CLCNN_ERROR_CORRUPT_FILE;
     }
-    clcnn_status status = CLCNN_ERROR_CORRUPT_FILE;
+    status = CLCNN_ERROR_CORRUPT_FILE;
     json_t *version = json_object_get(root, "version");
     json_t *device = json_object_get(root, "device");
     json_t *entries = json_object_get(root, "entries");
@@ -138,6 +180,7 @@ static clcnn_status read_tuning_file(const char *path, const char *identity,
         status = CLCNN_OK;
     }
     json_decref(root);
+    free(path);
     return status;
 }
 
@@ -151,20 +194,19 @@ static clcnn__tuning_table *loaded_table(clcnn_context *ctx) {
     const char *directory = context_directory(ctx, NULL);
     if (directory == NULL || tuning_disabled_by_environment())
         return table;
-    char identity[IDENTITY_MAX], why[256];
+    char identity[IDENTITY_MAX], why[sizeof ctx->cache_stats.untrusted_reason];
     device_identity(ctx, identity, sizeof identity);
-    char *path = tuning_path(directory, identity);
-    if (path == NULL)
-        return table;
     clcnn__tuning_table *scratch = malloc(sizeof *scratch);
     if (scratch != NULL) {
         /* All or nothing: a file that fails half-way leaves no entries. */
         *scratch = *table;
-        if (read_tuning_file(path, identity, scratch, why, sizeof why) == CLCNN_OK)
+        int refused = 0;
+        if (read_tuning_file(directory, identity, scratch, &refused, why, sizeof why) == CLCNN_OK)
             *table = *scratch;
+        else if (refused)
+            clcnn__cache_note_untrusted(ctx, why);
         free(scratch);
     }
-    free(path);
     return table;
 }
 
@@ -236,7 +278,7 @@ clcnn_status clcnn_context_save_tuning(clcnn_context *context, const char *direc
     const char *dir = context_directory(context, directory);
     if (dir == NULL)
         return CLCNN_OK; /* the disk cache is off: memory only */
-    char identity[IDENTITY_MAX];
+    char identity[IDENTITY_MAX], why[CLCNN_NAME_MAX * 4];
     device_identity(context, identity, sizeof identity);
     char *path = tuning_path(dir, identity);
     json_t *root = path != NULL ? table_json(table, identity) : NULL;
@@ -248,12 +290,8 @@ clcnn_status clcnn_context_save_tuning(clcnn_context *context, const char *direc
     if (text == NULL)
         status = clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                              "saving tuning: out of host memory");
-    else if (!clcnn__make_directories(dir))
-        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: cannot create %s: %s", dir,
-                             strerror(errno));
-    else if (!clcnn__write_file_atomically(dir, path, write_text, text))
-        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: cannot write %s: %s", path,
-                             strerror(errno));
+    else if (!clcnn__write_file_atomically(dir, path, write_text, text, why, sizeof why))
+        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: %s", why);
     free(text);
     free(path);
     return status;
@@ -271,22 +309,20 @@ clcnn_status clcnn_context_load_tuning(clcnn_context *context, const char *direc
                            "loading tuning: no directory given and the disk cache is off");
     char identity[IDENTITY_MAX], why[CLCNN_NAME_MAX * 4];
     device_identity(context, identity, sizeof identity);
-    char *path = tuning_path(dir, identity);
     clcnn__tuning_table *scratch = malloc(sizeof *scratch);
-    if (path == NULL || scratch == NULL) {
-        free(path);
-        free(scratch);
+    if (scratch == NULL)
         return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                            "loading tuning: out of host memory");
-    }
     *scratch = *table;
-    clcnn_status status = read_tuning_file(path, identity, scratch, why, sizeof why);
+    int refused = 0;
+    clcnn_status status = read_tuning_file(dir, identity, scratch, &refused, why, sizeof why);
     if (status == CLCNN_OK)
         *table = *scratch;
+    else if (refused)
+        clcnn__fail(context, status, "loading tuning: refused to read an untrusted file: %s", why);
     else
         clcnn__fail(context, status, "loading tuning: %s", why);
     free(scratch);
-    free(path);
     return status;
 }
 
