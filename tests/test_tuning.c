@@ -21,6 +21,7 @@
  * tiny and the tuner measures each candidate once. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -669,8 +670,20 @@ static void test_bad_arguments(void **state) {
     snprintf(blocked, sizeof blocked, "%s/plain-file/sub", f->dir);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, blocked));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "plain-file");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), strerror(ENOTDIR));
     snprintf(blocked, sizeof blocked, "%s/plain-file", f->dir);
     assert_int_equal(unlink(blocked), 0);
+    /* A directory where the file goes: the system's reason and the path. */
+    char *other = ts_temp_dir_create();
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, other));
+    char *path = tuning_file(other);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, other));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), path);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), strerror(EISDIR));
+    free(path);
+    ts_temp_dir_remove(other);
     /* Keys and choices that do not fit. */
     char long_key[CLCNN_TUNE_KEY_MAX + 1];
     memset(long_key, 'k', sizeof long_key - 1);
