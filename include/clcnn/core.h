@@ -88,11 +88,16 @@ CLCNN_API clcnn_status clcnn_device_list_get(const clcnn_device_list *list, size
                                              clcnn_device_info *out);
 
 /* Resolves a device choice against the list, giving the index in the list.
- * `selector` is "P:D" (platform and device indices), "gpu", "cpu",
- * "accelerator", or a case-insensitive substring of the device or platform
- * name; NULL or "" means the default: the first GPU, else the first CPU,
- * else the first device. An unknown choice gives CLCNN_ERROR_DEVICE_NOT_FOUND
- * and, when message is not NULL, a message listing the devices that exist
+ * `selector` is one of:
+ *   "P:D"  platform and device indices (decimal), e.g. "0:0";
+ *   "gpu", "cpu", "accelerator"  (any case) the first device of that type;
+ *   any other text  the first device, in list order, of which one of these
+ *     contains the text, ignoring case: device_name, platform_name,
+ *     platform_version, vendor, driver_version (so "pocl" finds POCL by its
+ *     platform version, "nvidia" by the device or vendor name).
+ * NULL or "" means the default: the first GPU, else the first CPU, else the
+ * first device. An unknown choice gives CLCNN_ERROR_DEVICE_NOT_FOUND and,
+ * when message is not NULL, a message listing the devices that exist
  * (truncated to message_size bytes, always NUL-terminated). */
 CLCNN_API clcnn_status clcnn_device_list_select(const clcnn_device_list *list, const char *selector,
                                                 char *message, size_t message_size, size_t *out);

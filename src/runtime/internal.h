@@ -51,6 +51,12 @@ struct clcnn_device_list {
     char **extensions; /* CL_DEVICE_EXTENSIONS of each device */
 };
 
+/* The rules of clcnn_device_list_select over count device facts: sets *out
+ * to the index of the device `selector` names and returns 1, or returns 0
+ * when it names none. */
+int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
+                       size_t *out);
+
 /* --------------------------------------------------------- program caching */
 
 typedef struct clcnn__kernel_entry {
