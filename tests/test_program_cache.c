@@ -6,6 +6,7 @@
  * clcnn_context_prepare_programs. Every case uses its own temporary cache
  * directory. The ownership cases need root (chown to another user): they
  * are registered only when the test runs as root. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,7 @@ static void test_memory_and_disk_hits(void **state) {
     get_util(ctx, NULL);
     ASSERT_CACHE_STATS(ctx, 1, 0, 1, 0);
     assert_int_equal(cache_stats(ctx).disk_write_failures, 0);
+    assert_string_equal(cache_stats(ctx).write_failure_reason, "");
     clcnn_context_destroy(ctx);
 
     ctx = cache_context(dir, CLCNN_CACHE_ON);
@@ -502,6 +504,9 @@ static void test_unwritable_dir(void **state) {
     get_util(ctx, NULL);
     ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
     assert_true(cache_stats(ctx).disk_write_failures >= 1);
+    /* Why, with the path and the system's words. */
+    TS_ASSERT_CONTAINS(cache_stats(ctx).write_failure_reason, below);
+    TS_ASSERT_CONTAINS(cache_stats(ctx).write_failure_reason, strerror(ENOTDIR));
     ts_check_copy_float4(ctx, NULL, 7);
     assert_string_equal(clcnn_context_last_error(ctx), "");
     clcnn_context_destroy(ctx);

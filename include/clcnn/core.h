@@ -187,6 +187,10 @@ typedef struct clcnn_cache_stats {
     /* The latest such refusal as one line, e.g. "/tmp/clcnn is writable by
      * others (mode 0777)"; "" when there was none. */
     char untrusted_reason[512];
+    /* Why the latest failed write of a binary failed, with the path and the
+     * system's reason, e.g. "/x/cache/ab12.bin: cannot write: No space left
+     * on device"; "" when none failed. */
+    char write_failure_reason[512];
 } clcnn_cache_stats;
 
 CLCNN_API clcnn_status clcnn_context_cache_stats(const clcnn_context *context,

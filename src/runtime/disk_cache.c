@@ -268,11 +268,14 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
         return;
     char *path = join_path(ctx->cache_dir, key->file_name);
     cache_file_content content = {key->text, binary, size};
-    char why[256];
-    int ok = path != NULL && clcnn__write_file_atomically(ctx->cache_dir, path, write_cache_content,
-                                                          &content, why, sizeof why);
-    if (!ok)
-        ctx->cache_stats.disk_write_failures++;
+    clcnn_cache_stats *stats = &ctx->cache_stats;
+    char *why = stats->write_failure_reason;
+    size_t why_size = sizeof stats->write_failure_reason;
+    if (path == NULL)
+        snprintf(why, why_size, "out of host memory");
+    if (path == NULL || !clcnn__write_file_atomically(ctx->cache_dir, path, write_cache_content,
+                                                      &content, why, why_size))
+        stats->disk_write_failures++;
     free(path);
 }
 
