@@ -11,8 +11,9 @@
  * only advice: the lazy read ignores every problem, and writes go through a
  * temporary file renamed into place. Like a cached binary, the file is read
  * only when it and its directory belong to this user and no one else may
- * write them (runtime/disk_cache.c), and is written private (0600). The runtime knows nothing of
- * what a choice means: the ops parse their own entries (ops/conv2d_tune.c). */
+ * write them (runtime/cache_files.c), and is written private (0600). The
+ * runtime knows nothing of what a choice means: the ops parse their own
+ * entries (ops/conv2d_tune.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
@@ -105,79 +106,77 @@ static int put_entry(clcnn__tuning_table *table, const char *key, const char *ch
 
 /* ---------------------------------------------------------------- reading */
 
-/* Opens the tuning file of identity in directory for reading (see
- * clcnn__open_trusted), as a stream; NULL with the status and reason in
- * *status and why, and *refused set when the file may not be trusted. */
-static FILE *open_tuning_file(const char *directory, const char *identity, clcnn_status *status,
-                              int *refused, char *why, size_t why_size) {
-    int fd = -1;
-    clcnn__open_result opened =
-        clcnn__open_trusted(directory, tuning_file_name(identity).text, &fd, why, why_size);
-    *refused = opened == CLCNN__OPEN_REFUSED;
-    *status = opened == CLCNN__OPEN_ABSENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
-    if (opened != CLCNN__OPEN_OK)
-        return NULL;
-    FILE *file = fdopen(fd, "rb");
-    if (file == NULL) {
-        snprintf(why, why_size, "%s: %s", directory, strerror(errno));
-        close(fd);
-    }
-    return file;
-}
-
-/* Parses the tuning file of identity in directory into table (entries
- * merged). Returns CLCNN_OK, or the status of the problem with its reason in
- * why (and *refused set when the file may not be trusted). */
-static clcnn_status read_tuning_file(const char *directory, const char *identity,
-                                     clcnn__tuning_table *table, int *refused, char *why,
-                                     size_t why_size) {
-    clcnn_status status = CLCNN_OK;
-    FILE *file = open_tuning_file(directory, identity, &status, refused, why, why_size);
-    if (file == NULL)
-        return status;
-    char *path = tuning_path(directory, identity);
-    if (path == NULL) {
-        fclose(file);
-        snprintf(why, why_size, "out of host memory");
-        return CLCNN_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    errno = 0;
-    json_error_t error;
-    json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &error);
-    int read_error = ferror(file) ? (errno != 0 ? errno : EIO) : 0;
-    fclose(file);
-    if (root == NULL) {
-        snprintf(why, why_size, "%s: %s", path, read_error ? strerror(read_error) : error.text);
-        free(path);
-        return read_error ? CLCNN_ERROR_IO : CLCNN_ERROR_CORRUPT_FILE;
-    }
-    status = CLCNN_ERROR_CORRUPT_FILE;
+/* Merges the entries of a parsed tuning file into table when it is this
+ * version's file for this device; else the status, with why. */
+static clcnn_status apply_tuning_json(json_t *root, const char *path, const char *identity,
+                                      clcnn__tuning_table *table, char *why, size_t why_size) {
     json_t *version = json_object_get(root, "version");
     json_t *device = json_object_get(root, "device");
     json_t *entries = json_object_get(root, "entries");
     if (!json_is_object(root) || !json_is_integer(version) || !json_is_string(device) ||
         !json_is_object(entries)) {
         snprintf(why, why_size, "%s: not a libclcnn tuning file", path);
-    } else if (json_integer_value(version) != TUNING_FORMAT_VERSION) {
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    if (json_integer_value(version) != TUNING_FORMAT_VERSION) {
         snprintf(why, why_size, "%s: format version %lld, this library reads %d", path,
                  (long long)json_integer_value(version), TUNING_FORMAT_VERSION);
-    } else if (strcmp(json_string_value(device), identity) != 0) {
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    if (strcmp(json_string_value(device), identity) != 0) {
         snprintf(why, why_size, "%s: made for another device or library version (%s)", path,
                  json_string_value(device));
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(entries, key, value) {
+        json_t *choice = json_object_get(value, "choice");
+        json_t *ms = json_object_get(value, "ms");
+        json_t *default_ms = json_object_get(value, "default_ms");
+        if (!json_is_string(choice))
+            continue; /* not an entry this version understands */
+        put_entry(table, key, json_string_value(choice),
+                  json_is_number(ms) ? json_number_value(ms) : 0.0,
+                  json_is_number(default_ms) ? json_number_value(default_ms) : 0.0);
+    }
+    return CLCNN_OK;
+}
+
+/* Parses the tuning file of identity in directory into table (entries
+ * merged), opening it only when it may be trusted (clcnn__open_trusted).
+ * Returns CLCNN_OK, or the status of the problem with its reason in why
+ * (and *refused set when the file may not be trusted). */
+static clcnn_status read_tuning_file(const char *directory, const char *identity,
+                                     clcnn__tuning_table *table, int *refused, char *why,
+                                     size_t why_size) {
+    int fd = -1;
+    clcnn__open_result opened =
+        clcnn__open_trusted(directory, tuning_file_name(identity).text, &fd, why, why_size);
+    *refused = opened == CLCNN__OPEN_REFUSED;
+    if (opened != CLCNN__OPEN_OK)
+        return opened == CLCNN__OPEN_ABSENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
+    char *path = tuning_path(directory, identity);
+    FILE *file = path != NULL ? fdopen(fd, "rb") : NULL;
+    if (file == NULL) {
+        int saved = errno;
+        snprintf(why, why_size, "%s: %s", path != NULL ? path : directory,
+                 path != NULL ? strerror(saved) : "out of host memory");
+        close(fd);
+        free(path);
+        return path == NULL ? CLCNN_ERROR_OUT_OF_HOST_MEMORY : CLCNN_ERROR_IO;
+    }
+    errno = 0;
+    json_error_t error;
+    json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &error);
+    int read_error = ferror(file) ? (errno != 0 ? errno : EIO) : 0;
+    fclose(file);
+    clcnn_status status = CLCNN_OK;
+    if (root == NULL) {
+        snprintf(why, why_size, "%s: %s", path, read_error ? strerror(read_error) : error.text);
+        status = read_error ? CLCNN_ERROR_IO : CLCNN_ERROR_CORRUPT_FILE;
     } else {
-        const char *key;
-        json_t *value;
-        json_object_foreach(entries, key, value) {
-            json_t *choice = json_object_get(value, "choice");
-            json_t *ms = json_object_get(value, "ms");
-            json_t *default_ms = json_object_get(value, "default_ms");
-            if (!json_is_string(choice))
-                continue; /* not an entry this version understands */
-            put_entry(table, key, json_string_value(choice),
-                      json_is_number(ms) ? json_number_value(ms) : 0.0,
-                      json_is_number(default_ms) ? json_number_value(default_ms) : 0.0);
-        }
-        status = CLCNN_OK;
+        status = apply_tuning_json(root, path, identity, table, why, why_size);
     }
     json_decref(root);
     free(path);
