@@ -174,14 +174,17 @@ CLCNN_API clcnn_status clcnn_context_memory_stats(const clcnn_context *context,
 CLCNN_API void clcnn_context_trim_pool(clcnn_context *context);
 
 typedef struct clcnn_cache_stats {
-    uint64_t memory_hits;         /* program found already built in this context */
-    uint64_t disk_hits;           /* program loaded from a cached binary */
-    uint64_t builds;              /* program compiled from source */
-    uint64_t disk_rejects;        /* cached file dropped: truncated, corrupt or refused */
+    uint64_t memory_hits; /* program found already built in this context */
+    uint64_t disk_hits;   /* program loaded from a cached binary */
+    uint64_t builds;      /* program compiled from source */
+    /* Cached file dropped and rebuilt from source: truncated, corrupt,
+     * refused by the driver, or without the kernels wanted */
+    uint64_t disk_rejects;
     uint64_t disk_write_failures; /* binary could not be saved (only costs speed) */
     /* Cached binaries and tuning files not loaded because they may not be
      * trusted: the file or its directory is not owned by this user, or its
-     * group or others may write it, or the file is not a regular file. The
+     * group or others may write it, or the file is not a regular file (a
+     * FIFO, device or symbolic link). The
      * program is built from source instead (only costs speed). */
     uint64_t disk_untrusted;
     /* The latest such refusal as one line, e.g. "/tmp/clcnn is writable by
