@@ -184,8 +184,8 @@ typedef struct clcnn_cache_stats {
     /* Cached binaries and tuning files not loaded because they may not be
      * trusted: the file or its directory is not owned by this user, or its
      * group or others may write it, or the file is not a regular file (a
-     * FIFO, device or symbolic link). The
-     * program is built from source instead (only costs speed). */
+     * FIFO, device or symbolic link). The program is built from source
+     * instead (only costs speed). */
     uint64_t disk_untrusted;
     /* The latest such refusal as one line, e.g. "/tmp/clcnn is writable by
      * others (mode 0777)"; "" when there was none. */
