@@ -1,6 +1,7 @@
 # Installation and packaging: headers, the shared and static library, the
 # host tools, a CMake package (find_package(clcnn) giving clcnn::clcnn and
-# clcnn::clcnn_static) and a pkg-config file (clcnn.pc). Included at the end
+# clcnn::clcnn_static) and a pkg-config file (clcnn.pc), plus
+# clcnn-uninstalled.pc for using the build tree itself. Included at the end
 # of the top-level CMakeLists.txt, after every target is defined.
 include(CMakePackageConfigHelpers)
 
@@ -76,7 +77,26 @@ else()
 endif()
 clcnn_pc_path(CLCNN_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 clcnn_pc_path(CLCNN_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
-configure_file(${PROJECT_SOURCE_DIR}/cmake/clcnn.pc.in ${PROJECT_BINARY_DIR}/clcnn.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/clcnn.pc
+# The file to install is kept out of the build directory's top, where it
+# would name install paths that do not exist yet.
+configure_file(${PROJECT_SOURCE_DIR}/cmake/clcnn.pc.in
+               ${PROJECT_BINARY_DIR}/pkgconfig-install/clcnn.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/pkgconfig-install/clcnn.pc
         DESTINATION ${CLCNN_INSTALL_PKGCONFIGDIR}
         COMPONENT development)
+
+# For the build tree itself, pkg-config's -uninstalled convention:
+# clcnn-uninstalled.pc at the top of the build directory (of each
+# configuration's directory with a multi-configuration generator), which
+# pkg-config picks over clcnn.pc, pointing at the source headers and the
+# built libraries (both kinds land in one directory).
+set(CLCNN_UNINSTALLED_LIBDIR "$<TARGET_FILE_DIR:clcnn>")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/clcnn-uninstalled.pc.in
+               ${PROJECT_BINARY_DIR}/CMakeFiles/clcnn-uninstalled.pc.in @ONLY)
+if(CMAKE_CONFIGURATION_TYPES)
+  set(clcnn_uninstalled_dir "${PROJECT_BINARY_DIR}/$<CONFIG>")
+else()
+  set(clcnn_uninstalled_dir "${PROJECT_BINARY_DIR}")
+endif()
+file(GENERATE OUTPUT ${clcnn_uninstalled_dir}/clcnn-uninstalled.pc
+     INPUT ${PROJECT_BINARY_DIR}/CMakeFiles/clcnn-uninstalled.pc.in)

@@ -1,6 +1,7 @@
 /* Device enumeration and the selection rules of clcnn_device_list_select. The
  * expected answers are computed here from the list itself, so the test holds
- * on any machine (POCL's one CPU device in CI). */
+ * on any machine (POCL's one CPU device in CI); the rules themselves are also
+ * checked on a made-up list of devices (clcnn__device_find). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +65,18 @@ static size_t first_of_type(const fixture *f, clcnn_device_type type) {
     return f->count;
 }
 
-/* First index whose device or platform name contains needle, or count. */
+/* First index whose device name, platform name, platform version, vendor
+ * or driver version contains needle, or count. */
 static size_t first_matching_name(const fixture *f, const char *needle) {
-    for (size_t i = 0; i < f->count; i++)
-        if (contains_ignoring_case(f->infos[i].device_name, needle) ||
-            contains_ignoring_case(f->infos[i].platform_name, needle))
+    for (size_t i = 0; i < f->count; i++) {
+        const clcnn_device_info *info = &f->infos[i];
+        if (contains_ignoring_case(info->device_name, needle) ||
+            contains_ignoring_case(info->platform_name, needle) ||
+            contains_ignoring_case(info->platform_version, needle) ||
+            contains_ignoring_case(info->vendor, needle) ||
+            contains_ignoring_case(info->driver_version, needle))
             return i;
+    }
     return f->count;
 }
 
@@ -314,7 +321,114 @@ static void test_select_platform_name(void **state) {
     if (pocl < f->count) {
         expect_select(f, "portable", first_matching_name(f, "portable"));
         assert_true(first_matching_name(f, "portable") <= pocl);
+        /* The README's example: POCL says "pocl" only in its version. */
+        expect_select(f, "pocl", first_matching_name(f, "pocl"));
+        assert_true(first_matching_name(f, "pocl") <= pocl);
     }
+}
+
+/* Every device is found by a piece of its platform version, vendor and
+ * driver version too. */
+static void test_select_other_strings(void **state) {
+    fixture *f = *state;
+    for (size_t i = 0; i < f->count; i++) {
+        const char *texts[] = {f->infos[i].platform_version, f->infos[i].vendor,
+                               f->infos[i].driver_version};
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+            char piece[CLCNN_NAME_MAX];
+            middle_piece(texts[t], piece, sizeof piece);
+            if (piece[0] == '\0')
+                continue;
+            size_t expected = first_matching_name(f, piece);
+            assert_true(expected <= i);
+            expect_select(f, piece, expected);
+        }
+    }
+}
+
+/* ------------------------------------------ the rules, on made-up devices */
+
+static clcnn_device_info made_up(size_t platform, size_t device, clcnn_device_type type,
+                                 const char *platform_name, const char *platform_version,
+                                 const char *device_name, const char *vendor,
+                                 const char *driver_version) {
+    clcnn_device_info info;
+    memset(&info, 0, sizeof info);
+    info.platform_index = platform;
+    info.device_index = device;
+    info.type = type;
+    snprintf(info.platform_name, sizeof info.platform_name, "%s", platform_name);
+    snprintf(info.platform_version, sizeof info.platform_version, "%s", platform_version);
+    snprintf(info.device_name, sizeof info.device_name, "%s", device_name);
+    snprintf(info.vendor, sizeof info.vendor, "%s", vendor);
+    snprintf(info.driver_version, sizeof info.driver_version, "%s", driver_version);
+    snprintf(info.device_version, sizeof info.device_version, "OpenCL 3.0 DEVICEVERSIONONLY");
+    snprintf(info.opencl_c_version, sizeof info.opencl_c_version, "OpenCL C 1.2 CVERSIONONLY");
+    return info;
+}
+
+/* What each kind of selector matches, on a machine with an NVIDIA GPU, POCL,
+ * Mesa's rusticl and an Intel GPU, as their drivers describe themselves. */
+static void test_select_rules(void **state) {
+    (void)state;
+    const clcnn_device_info infos[] = {
+        made_up(0, 0, CLCNN_DEVICE_TYPE_GPU, "NVIDIA CUDA", "OpenCL 3.0 CUDA 12.2.140",
+                "NVIDIA GeForce RTX 3090", "NVIDIA Corporation", "535.104.05"),
+        made_up(1, 0, CLCNN_DEVICE_TYPE_CPU, "Portable Computing Language",
+                "OpenCL 3.0 PoCL 3.1+debian  Linux, None+Asserts, RELOC, LLVM 15.0.6",
+                "pthread-skylake-avx512-AMD EPYC", "AuthenticAMD", "3.1+debian"),
+        made_up(2, 0, CLCNN_DEVICE_TYPE_CPU, "rusticl", "OpenCL 3.0 ",
+                "llvmpipe (LLVM 15.0.6, 256 bits)", "Mesa/X.org", "23.2.1"),
+        made_up(3, 0, CLCNN_DEVICE_TYPE_GPU, "Intel(R) OpenCL Graphics", "OpenCL 3.0 ",
+                "Intel(R) UHD Graphics 770", "Intel(R) Corporation", "23.17.26241.33"),
+    };
+    const size_t count = sizeof infos / sizeof infos[0];
+    static const struct {
+        const char *selector;
+        size_t expected; /* SIZE_MAX: matches nothing */
+    } cases[] = {
+        {NULL, 0},                       /* the default: the first GPU */
+        {"", 0},                         /* the same */
+        {"gpu", 0},                      /* the first of a type */
+        {"CPU", 1},                      /* the same, any case */
+        {"accelerator", SIZE_MAX},       /* none of that type */
+        {"1:0", 1},                      /* indices */
+        {"3:0", 3},                      /* indices */
+        {"0:1", SIZE_MAX},               /* no such pair */
+        {"pocl", 1},                     /* platform version */
+        {"PoCL", 1},                     /* platform version */
+        {"cuda 12", 0},                  /* platform version */
+        {"portable", 1},                 /* platform name */
+        {"rusticl", 2},                  /* platform name */
+        {"LLVMPIPE", 2},                 /* device name */
+        {"uhd graphics", 3},             /* device name */
+        {"authenticamd", 1},             /* vendor */
+        {"mesa", 2},                     /* vendor */
+        {"535.104", 0},                  /* driver version */
+        {"23.17.26241", 3},              /* driver version */
+        {"nvidia", 0},                   /* device name and vendor */
+        {"intel", 3},                    /* device name and vendor */
+        {"opencl 3.0", 0},               /* all match: the first in order */
+        {"llvm 15.0.6", 1},              /* POCL's version comes before rusticl */
+        {"DEVICEVERSIONONLY", SIZE_MAX}, /* the device version is not matched */
+        {"CVERSIONONLY", SIZE_MAX},      /* nor the OpenCL C version */
+        {"nothing-like-this", SIZE_MAX},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t index = SIZE_MAX;
+        int found = clcnn__device_find(infos, count, cases[c].selector, &index);
+        if (found != (cases[c].expected != SIZE_MAX) || (found && index != cases[c].expected)) {
+            print_error("selector \"%s\": found %d index %zu, expected %s %zu\n",
+                        cases[c].selector ? cases[c].selector : "(NULL)", found, index,
+                        cases[c].expected == SIZE_MAX ? "nothing" : "index", cases[c].expected);
+            fail();
+        }
+    }
+    /* No GPU: the default is the first CPU; no device at all: nothing. */
+    size_t index = SIZE_MAX;
+    assert_true(clcnn__device_find(infos + 1, 2, NULL, &index));
+    assert_int_equal(index, 0);
+    assert_false(clcnn__device_find(infos, 0, NULL, &index));
 }
 
 static void test_select_not_found(void **state) {
@@ -376,6 +490,8 @@ int main(void) {
         cmocka_unit_test(test_select_default),
         cmocka_unit_test(test_select_device_name),
         cmocka_unit_test(test_select_platform_name),
+        cmocka_unit_test(test_select_other_strings),
+        cmocka_unit_test(test_select_rules),
         cmocka_unit_test(test_select_not_found),
         cmocka_unit_test(test_select_invalid_arguments),
         cmocka_unit_test(test_select_message_truncated),

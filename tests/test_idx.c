@@ -1,6 +1,7 @@
 /* IDX reader: valid files of every element type, raw and gzip, the real
- * Fashion-MNIST files, and a set of malformed files that must each fail
- * with their exact status. */
+ * Fashion-MNIST files, a set of malformed files that must each fail
+ * with their exact status, and file errors that carry the system's reason. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,13 @@ static void test_gzip_files(void **state) {
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO,
                      clcnn_idx_load("/nonexistent/file.gz", error, sizeof error, &idx));
     TS_ASSERT_CONTAINS(error, "/nonexistent/file.gz");
+    TS_ASSERT_CONTAINS(error, strerror(ENOENT));
+    /* A directory opens, but reading it fails: an IO error, not a corrupt
+     * stream, with the system's reason. */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO, clcnn_idx_load(dir, error, sizeof error, &idx));
+    assert_null(idx);
+    TS_ASSERT_CONTAINS(error, dir);
+    TS_ASSERT_CONTAINS(error, strerror(EISDIR));
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_idx_load(NULL, error, sizeof error, &idx));
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT,

@@ -1,10 +1,17 @@
 /* Program building and the program caches (internal API): build failures and
- * their logs, memory and disk hits, corrupt and unwritable cache files, the
- * switches that turn the disk cache off, and clcnn_context_prepare_programs.
- * Every case uses its own temporary cache directory. */
+ * their logs, memory and disk hits, corrupt and unwritable cache files, a
+ * cached binary whose kernels cannot be made, cache files and directories
+ * that may not be trusted (FIFOs, links, other users', writable by others),
+ * the switches that turn the disk cache off, and
+ * clcnn_context_prepare_programs. Every case uses its own temporary cache
+ * directory. The ownership cases need root (chown to another user): they
+ * are registered only when the test runs as root. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "support/test_support.h"
@@ -166,6 +173,7 @@ static void test_memory_and_disk_hits(void **state) {
     get_util(ctx, NULL);
     ASSERT_CACHE_STATS(ctx, 1, 0, 1, 0);
     assert_int_equal(cache_stats(ctx).disk_write_failures, 0);
+    assert_string_equal(cache_stats(ctx).write_failure_reason, "");
     clcnn_context_destroy(ctx);
 
     ctx = cache_context(dir, CLCNN_CACHE_ON);
@@ -273,6 +281,215 @@ static void test_file_of_other_key(void **state) {
     free(two);
 }
 
+/* ------------------------------------------- a binary without the kernels */
+
+/* The key text stored in a cache file (malloc'ed). */
+static char *stored_key(const char *path) {
+    size_t size = 0;
+    unsigned char *data = read_bytes(path, &size);
+    assert_true(size > 12);
+    size_t length =
+        (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 | (size_t)data[11] << 24;
+    assert_true(12 + length < size);
+    char *key = ts_malloc(length + 1);
+    memcpy(key, data + 12, length);
+    key[length] = '\0';
+    free(data);
+    return key;
+}
+
+/* The device binary of a built program (malloc'ed). */
+static unsigned char *binary_of(cl_program program, size_t *size) {
+    size_t sizes[1] = {0};
+    assert_int_equal(clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof sizes, sizes, NULL),
+                     CL_SUCCESS);
+    assert_true(sizes[0] > 0);
+    unsigned char *binary = ts_malloc(sizes[0]);
+    unsigned char *binaries[1] = {binary};
+    assert_int_equal(
+        clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL),
+        CL_SUCCESS);
+    *size = sizes[0];
+    return binary;
+}
+
+/* A valid binary of another program stored under util.cl's key: the driver
+ * loads it, but util.cl's kernels are not in it. The file is dropped and the
+ * program rebuilt from source, in the same call; the next run loads the
+ * rebuilt file. */
+static void test_binary_without_the_kernels(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, "-DPLANTED=1");
+    char *util_path = ts_dir_find(dir, ".bin");
+    assert_non_null(util_path);
+    clcnn__cache_key key = {stored_key(util_path), ""};
+    snprintf(key.file_name, sizeof key.file_name, "%s", strrchr(util_path, '/') + 1);
+    cl_program other = NULL;
+    TS_ASSERT_OK(ctx, clcnn__program_build_source(
+                          ctx, "other.cl",
+                          "__kernel void other_kernel(__global float *x) { x[0] = 1.0f; }\n", NULL,
+                          &other));
+    size_t size = 0;
+    unsigned char *binary = binary_of(other, &size);
+    clReleaseProgram(other);
+    clcnn__disk_cache_store(ctx, &key, binary, size);
+    assert_int_equal(cache_stats(ctx).disk_write_failures, 0);
+    clcnn_context_destroy(ctx);
+
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    cl_kernel kernel = NULL;
+    TS_ASSERT_OK(ctx, clcnn__kernel_get(ctx, "util.cl", "-DPLANTED=1", "copy_float4", &kernel));
+    assert_non_null(kernel);
+    ASSERT_CACHE_STATS(ctx, 0, 1, 1, 1); /* loaded, found wanting, rebuilt */
+    ts_check_copy_float4(ctx, "-DPLANTED=1", 7);
+    clcnn_context_destroy(ctx);
+
+    ctx = cache_context(dir, CLCNN_CACHE_ON);
+    TS_ASSERT_OK(ctx, clcnn__kernel_get(ctx, "util.cl", "-DPLANTED=1", "copy_float4", &kernel));
+    ASSERT_CACHE_STATS(ctx, 0, 1, 0, 0);
+    clcnn_context_destroy(ctx);
+    free(binary);
+    free(key.text);
+    free(util_path);
+}
+
+/* ---------------------------------------------------------- untrusted files */
+
+static char *cache_file(const char *dir) {
+    char *path = ts_dir_find(dir, ".bin");
+    assert_non_null(path);
+    return path;
+}
+
+/* Builds util.cl into the cache in dir and returns its file (malloc'ed). */
+static char *fill_cache(const char *dir) {
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    clcnn_context_destroy(ctx);
+    return cache_file(dir);
+}
+
+/* A context on dir builds util.cl from source instead of loading the file,
+ * and counts one refusal whose reason names `what` and says `why`. Not an
+ * error: the last error stays empty. */
+static void expect_refused(const char *dir, const char *what, const char *why) {
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
+    clcnn_cache_stats stats = cache_stats(ctx);
+    assert_int_equal(stats.disk_untrusted, 1);
+    TS_ASSERT_CONTAINS(stats.untrusted_reason, what);
+    TS_ASSERT_CONTAINS(stats.untrusted_reason, why);
+    ts_check_copy_float4(ctx, NULL, 7);
+    assert_string_equal(clcnn_context_last_error(ctx), "");
+    clcnn_context_destroy(ctx);
+}
+
+/* A context on dir loads util.cl from the cache, refusing nothing. */
+static void expect_loaded(const char *dir) {
+    clcnn_context *ctx = cache_context(dir, CLCNN_CACHE_ON);
+    get_util(ctx, NULL);
+    ASSERT_CACHE_STATS(ctx, 0, 1, 0, 0);
+    assert_int_equal(cache_stats(ctx).disk_untrusted, 0);
+    assert_string_equal(cache_stats(ctx).untrusted_reason, "");
+    clcnn_context_destroy(ctx);
+}
+
+static unsigned mode_of(const char *path) {
+    struct stat info;
+    assert_int_equal(lstat(path, &info), 0);
+    return (unsigned)(info.st_mode & 07777);
+}
+
+/* Directories the cache makes are private to the user, and so are its
+ * files. */
+static void test_made_private(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    size_t size = strlen(dir) + 32;
+    char *a = ts_malloc(size), *ab = ts_malloc(size);
+    snprintf(a, size, "%s/a", dir);
+    snprintf(ab, size, "%s/a/b", dir);
+    char *file = fill_cache(ab);
+    assert_int_equal(mode_of(a), 0700);
+    assert_int_equal(mode_of(ab), 0700);
+    assert_int_equal(mode_of(file), 0600);
+    expect_loaded(ab);
+    free(a), free(ab), free(file);
+}
+
+/* A FIFO in place of a cache file: refused at once (opening it must not
+ * block; the alarm fails the test if it does), then replaced. */
+static void test_fifo_refused(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    char *file = fill_cache(dir);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(mkfifo(file, 0600), 0);
+    alarm(120);
+    expect_refused(dir, file, "not a regular file");
+    alarm(0);
+    assert_int_equal(mode_of(file), 0600); /* a regular file again */
+    expect_loaded(dir);
+    free(file);
+}
+
+/* A symbolic link in place of a cache file is not followed. */
+static void test_link_refused(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    char *file = fill_cache(dir);
+    size_t size = strlen(file) + 8;
+    char *moved = ts_malloc(size);
+    snprintf(moved, size, "%s.real", file);
+    assert_int_equal(rename(file, moved), 0);
+    assert_int_equal(symlink(moved, file), 0);
+    expect_refused(dir, file, "symbolic link");
+    expect_loaded(dir);
+    free(moved), free(file);
+}
+
+/* A cache directory that others or the group may write: nothing in it is
+ * loaded, whoever wrote it. */
+static void test_writable_dir_refused(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    char *file = fill_cache(dir);
+    assert_int_equal(chmod(dir, 0777), 0);
+    expect_refused(dir, dir, "writable by others");
+    assert_int_equal(chmod(dir, 0770), 0);
+    expect_refused(dir, dir, "writable by its group");
+    assert_int_equal(chmod(dir, 0755), 0);
+    expect_loaded(dir);
+    free(file);
+}
+
+/* A cache file that others or the group may write is refused, and replaced
+ * by a private one. */
+static void test_writable_file_refused(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    char *file = fill_cache(dir);
+    assert_int_equal(chmod(file, 0666), 0);
+    expect_refused(dir, file, "writable by others");
+    assert_int_equal(mode_of(file), 0600);
+    assert_int_equal(chmod(file, 0620), 0);
+    expect_refused(dir, file, "writable by its group");
+    expect_loaded(dir);
+    free(file);
+}
+
+/* Root only: a file or a directory owned by another user (nobody, 65534) is
+ * refused. */
+static void test_other_owner_refused(void **state) {
+    char *dir = ((dirs *)*state)->dir;
+    char *file = fill_cache(dir);
+    assert_int_equal(chown(file, 65534, 65534), 0);
+    expect_refused(dir, file, "owned by uid 65534");
+    expect_loaded(dir); /* replaced by the process's own file */
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    expect_refused(dir, dir, "owned by uid 65534");
+    assert_int_equal(chown(dir, geteuid(), getegid()), 0);
+    expect_loaded(dir);
+    free(file);
+}
+
 /* ----------------------------------------------------- unwritable directory */
 
 static void test_unwritable_dir(void **state) {
@@ -287,6 +504,9 @@ static void test_unwritable_dir(void **state) {
     get_util(ctx, NULL);
     ASSERT_CACHE_STATS(ctx, 0, 0, 1, 0);
     assert_true(cache_stats(ctx).disk_write_failures >= 1);
+    /* Why, with the path and the system's words. */
+    TS_ASSERT_CONTAINS(cache_stats(ctx).write_failure_reason, below);
+    TS_ASSERT_CONTAINS(cache_stats(ctx).write_failure_reason, strerror(ENOTDIR));
     ts_check_copy_float4(ctx, NULL, 7);
     assert_string_equal(clcnn_context_last_error(ctx), "");
     clcnn_context_destroy(ctx);
@@ -455,6 +675,19 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cache_dir_from_environment, make_dirs, remove_dirs),
         cmocka_unit_test_setup_teardown(test_options_separate_entries, make_dirs, remove_dirs),
         cmocka_unit_test_setup_teardown(test_prepare_programs, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_binary_without_the_kernels, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_made_private, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_fifo_refused, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_link_refused, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_writable_dir_refused, make_dirs, remove_dirs),
+        cmocka_unit_test_setup_teardown(test_writable_file_refused, make_dirs, remove_dirs),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Giving a file to another user needs root. */
+    const struct CMUnitTest root_tests[] = {
+        cmocka_unit_test_setup_teardown(test_other_owner_refused, make_dirs, remove_dirs),
+    };
+    int failures = cmocka_run_group_tests(tests, NULL, NULL);
+    if (geteuid() == 0)
+        failures += cmocka_run_group_tests_name("as root", root_tests, NULL, NULL);
+    return failures;
 }

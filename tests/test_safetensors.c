@@ -1,10 +1,15 @@
 /* safetensors: round trips of every dtype, a file from a tiny independent
- * writer, atomic saves, and malformed files that must each be rejected with
- * CLCNN_ERROR_CORRUPT_FILE (every truncation and single-byte damage of a
- * valid file included: none may crash). */
+ * writer, atomic saves, file errors that carry the system's reason, and
+ * malformed files that must each be rejected with CLCNN_ERROR_CORRUPT_FILE
+ * (every truncation and single-byte damage of a valid file included: none
+ * may crash). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "support/test_support.h"
 
@@ -161,6 +166,97 @@ static void test_atomic_save(void **state) {
     ts_temp_dir_remove(dir);
 }
 
+/* A set holding one float tensor of `count` elements. */
+static clcnn_safetensors *set_of_floats(size_t count) {
+    clcnn_safetensors *file = NULL;
+    TS_ASSERT_OK(NULL, clcnn_safetensors_create(&file));
+    float *values = ts_random_floats(count, 7, -1.0f, 1.0f);
+    const size_t dims[1] = {count};
+    TS_ASSERT_OK(NULL, clcnn_safetensors_add(file, "w", CLCNN_DTYPE_F32, 1, dims, values));
+    free(values);
+    return file;
+}
+
+/* Saving fails with CLCNN_ERROR_IO and a message naming the path and the
+ * system's reason. */
+static void expect_save_error(const clcnn_safetensors *file, const char *path, const char *reason) {
+    char error[512] = "";
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO, clcnn_safetensors_save(file, path, error, sizeof error));
+    TS_ASSERT_CONTAINS(error, path);
+    TS_ASSERT_CONTAINS(error, reason);
+}
+
+/* Every way a save can fail says why, with the system's words: the target
+ * is a directory, its parent is a file, the disk refuses the bytes; a
+ * device or FIFO is never replaced. No temporary file is left behind. */
+static void test_save_errors_say_why(void **state) {
+    (void)state;
+    char *dir = ts_temp_dir_create();
+    char *sub = path_in(dir, "sub"), *plain = path_in(dir, "plain");
+    char *below_plain = path_in(plain, "x.safetensors"), *fifo = path_in(dir, "fifo");
+    char *good = path_in(dir, "good.safetensors");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    clcnn_safetensors *file = set_of_floats(4096);
+    char error[512];
+    TS_ASSERT_OK(NULL, clcnn_safetensors_save(file, plain, error, sizeof error));
+
+    expect_save_error(file, sub, strerror(EISDIR));
+    expect_save_error(file, below_plain, strerror(ENOTDIR));
+    expect_save_error(file, fifo, "not a regular file");
+    struct stat info;
+    assert_int_equal(stat(fifo, &info), 0);
+    assert_true(S_ISFIFO(info.st_mode)); /* still the FIFO */
+
+    /* A write the system refuses (here the file size limit, EFBIG; a full
+     * disk fails the same write with ENOSPC): the previous file stays. */
+    clcnn_safetensors *small = set_of_floats(4);
+    TS_ASSERT_OK(NULL, clcnn_safetensors_save(small, good, error, sizeof error));
+    struct rlimit saved_limit, limit;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_limit), 0);
+    limit = saved_limit;
+    limit.rlim_cur = 1024;
+    void (*saved_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    clcnn_status status = clcnn_safetensors_save(file, good, error, sizeof error);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved_limit), 0);
+    signal(SIGXFSZ, saved_handler);
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO, status);
+    TS_ASSERT_CONTAINS(error, good);
+    TS_ASSERT_CONTAINS(error, "cannot write");
+    TS_ASSERT_CONTAINS(error, strerror(EFBIG));
+    clcnn_safetensors *back = NULL;
+    TS_ASSERT_OK(NULL, clcnn_safetensors_load(good, error, sizeof error, &back));
+    assert_int_equal(clcnn_safetensors_find(back, "w")->count, 4);
+    clcnn_safetensors_destroy(back);
+    /* plain, sub, fifo, good: no temporary file left by any failure */
+    assert_int_equal(ts_dir_count(dir, ""), 4);
+
+    clcnn_safetensors_destroy(file);
+    clcnn_safetensors_destroy(small);
+    free(sub), free(plain), free(below_plain), free(fifo), free(good);
+    ts_temp_dir_remove(dir);
+}
+
+/* Loading says why too: a directory, a missing file. */
+static void test_load_errors_say_why(void **state) {
+    (void)state;
+    char *dir = ts_temp_dir_create();
+    char *missing = path_in(dir, "missing.safetensors");
+    clcnn_safetensors *file = NULL;
+    char error[512];
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO, clcnn_safetensors_load(dir, error, sizeof error, &file));
+    TS_ASSERT_CONTAINS(error, dir);
+    TS_ASSERT_CONTAINS(error, strerror(EISDIR));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_IO,
+                     clcnn_safetensors_load(missing, error, sizeof error, &file));
+    TS_ASSERT_CONTAINS(error, missing);
+    TS_ASSERT_CONTAINS(error, strerror(ENOENT));
+    assert_null(file);
+    free(missing);
+    ts_temp_dir_remove(dir);
+}
+
 static void expect_rejected(const char *header, size_t payload_size, const char *phrase) {
     static const unsigned char payload[64] = {0};
     raw_file f;
@@ -261,9 +357,14 @@ static void test_every_truncation_and_flip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_independent_writer), cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_atomic_save),        cmocka_unit_test(test_malformed_headers),
-        cmocka_unit_test(test_bad_lengths),        cmocka_unit_test(test_every_truncation_and_flip),
+        cmocka_unit_test(test_independent_writer),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_atomic_save),
+        cmocka_unit_test(test_malformed_headers),
+        cmocka_unit_test(test_bad_lengths),
+        cmocka_unit_test(test_every_truncation_and_flip),
+        cmocka_unit_test(test_save_errors_say_why),
+        cmocka_unit_test(test_load_errors_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * tuner can store computes what the double reference does; corrupt,
  * truncated, foreign-version and other-device files are ignored (and
  * reported by the explicit load); inapplicable entries fall back to the
- * built-in choice; CLCNN_TUNING=0, the disk cache switch and clear; every
+ * built-in choice; CLCNN_TUNING=0, the disk cache switch and clear; files
+ * that may not be trusted (writable by others, a FIFO, in a directory others
+ * may write) are ignored and counted, and saved files are private; every
  * bad argument with its exact status.
  *
  * The same for the GEMM (clcnn_gemm_tune) and the element-wise launch
@@ -19,7 +21,9 @@
  * tiny and the tuner measures each candidate once. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +440,73 @@ static void test_bad_files_ignored(void **state) {
     free(good), free(wrong_version), free(other_device), free(no_entries), free(path);
 }
 
+static unsigned mode_of(const char *path) {
+    struct stat info;
+    assert_int_equal(lstat(path, &info), 0);
+    return (unsigned)(info.st_mode & 07777);
+}
+
+/* A context on f->dir ignores the stored table (built-in choices), counts
+ * one untrusted file with a reason saying `why`, and the explicit load
+ * refuses it with CLCNN_ERROR_IO and the same reason. */
+static void expect_tuning_refused(const fixture *f, const shape *s, const char *path,
+                                  const char *why) {
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_defaults(f, ctx, s);
+    clcnn_cache_stats stats;
+    TS_ASSERT_OK(ctx, clcnn_context_cache_stats(ctx, &stats));
+    assert_int_equal(stats.disk_untrusted, 1);
+    TS_ASSERT_CONTAINS(stats.untrusted_reason, path);
+    TS_ASSERT_CONTAINS(stats.untrusted_reason, why);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_load_tuning(ctx, NULL));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "untrusted");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), why);
+    assert_defaults(f, ctx, s);
+    clcnn_context_destroy(ctx);
+}
+
+/* Tuning files are saved private to the user, and one that others may
+ * write, a FIFO in its place (which must not hang the read: the alarm
+ * fails the test if it does) or one in a directory others may write is not
+ * read. */
+static void test_untrusted_files_refused(void **state) {
+    fixture *f = *state;
+    shape s = stride1_shape();
+    save_general_forward(f, &s);
+    char *path = tuning_file(f->dir);
+    assert_int_equal(mode_of(path), 0600);
+    assert_int_equal(chmod(path, 0666), 0);
+    expect_tuning_refused(f, &s, path, "writable by others");
+    assert_int_equal(chmod(path, 0660), 0);
+    expect_tuning_refused(f, &s, path, "writable by its group");
+
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(120);
+    expect_tuning_refused(f, &s, path, "not a regular file");
+    alarm(0);
+    save_general_forward(f, &s); /* replaces the FIFO */
+    assert_int_equal(mode_of(path), 0600);
+    clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+
+    char *other = ts_temp_dir_create();
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, other));
+    clcnn_context_destroy(ctx);
+    assert_int_equal(chmod(other, 0777), 0);
+    ctx = context_on(f->dir, CLCNN_CACHE_OFF);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_load_tuning(ctx, other));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), other);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "writable by others");
+    assert_defaults(f, ctx, &s);
+    assert_int_equal(chmod(other, 0700), 0);
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, other));
+    assert_choice(ctx, &s, CLCNN__CONV2D_FORWARD, "general");
+    clcnn_context_destroy(ctx);
+    ts_temp_dir_remove(other);
+    free(path);
+}
+
 /* Entries that do not apply fall back to the built-in choice; unknown keys
  * and malformed entries are ignored. */
 static void test_inapplicable_entries(void **state) {
@@ -599,8 +670,20 @@ static void test_bad_arguments(void **state) {
     snprintf(blocked, sizeof blocked, "%s/plain-file/sub", f->dir);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, blocked));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "plain-file");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), strerror(ENOTDIR));
     snprintf(blocked, sizeof blocked, "%s/plain-file", f->dir);
     assert_int_equal(unlink(blocked), 0);
+    /* A directory where the file goes: the system's reason and the path. */
+    char *other = ts_temp_dir_create();
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, other));
+    char *path = tuning_file(other);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, other));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), path);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), strerror(EISDIR));
+    free(path);
+    ts_temp_dir_remove(other);
     /* Keys and choices that do not fit. */
     char long_key[CLCNN_TUNE_KEY_MAX + 1];
     memset(long_key, 'k', sizeof long_key - 1);
@@ -933,6 +1016,7 @@ int main(void) {
         cmocka_unit_test_setup(test_tune_save_reload, before_each),
         cmocka_unit_test_setup(test_every_choice_correct, before_each),
         cmocka_unit_test_setup(test_bad_files_ignored, before_each),
+        cmocka_unit_test_setup(test_untrusted_files_refused, before_each),
         cmocka_unit_test_setup(test_inapplicable_entries, before_each),
         cmocka_unit_test_setup(test_environment_switch, before_each),
         cmocka_unit_test_setup(test_cache_off_and_directories, before_each),

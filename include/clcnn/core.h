@@ -88,11 +88,16 @@ CLCNN_API clcnn_status clcnn_device_list_get(const clcnn_device_list *list, size
                                              clcnn_device_info *out);
 
 /* Resolves a device choice against the list, giving the index in the list.
- * `selector` is "P:D" (platform and device indices), "gpu", "cpu",
- * "accelerator", or a case-insensitive substring of the device or platform
- * name; NULL or "" means the default: the first GPU, else the first CPU,
- * else the first device. An unknown choice gives CLCNN_ERROR_DEVICE_NOT_FOUND
- * and, when message is not NULL, a message listing the devices that exist
+ * `selector` is one of:
+ *   "P:D"  platform and device indices (decimal), e.g. "0:0";
+ *   "gpu", "cpu", "accelerator"  (any case) the first device of that type;
+ *   any other text  the first device, in list order, of which one of these
+ *     contains the text, ignoring case: device_name, platform_name,
+ *     platform_version, vendor, driver_version (so "pocl" finds POCL by its
+ *     platform version, "nvidia" by the device or vendor name).
+ * NULL or "" means the default: the first GPU, else the first CPU, else the
+ * first device. An unknown choice gives CLCNN_ERROR_DEVICE_NOT_FOUND and,
+ * when message is not NULL, a message listing the devices that exist
  * (truncated to message_size bytes, always NUL-terminated). */
 CLCNN_API clcnn_status clcnn_device_list_select(const clcnn_device_list *list, const char *selector,
                                                 char *message, size_t message_size, size_t *out);
@@ -181,11 +186,26 @@ CLCNN_API clcnn_status clcnn_context_memory_stats(const clcnn_context *context,
 CLCNN_API void clcnn_context_trim_pool(clcnn_context *context);
 
 typedef struct clcnn_cache_stats {
-    uint64_t memory_hits;         /* program found already built in this context */
-    uint64_t disk_hits;           /* program loaded from a cached binary */
-    uint64_t builds;              /* program compiled from source */
-    uint64_t disk_rejects;        /* cached file dropped: truncated, corrupt or refused */
+    uint64_t memory_hits; /* program found already built in this context */
+    uint64_t disk_hits;   /* program loaded from a cached binary */
+    uint64_t builds;      /* program compiled from source */
+    /* Cached file dropped and rebuilt from source: truncated, corrupt,
+     * refused by the driver, or without the kernels wanted */
+    uint64_t disk_rejects;
     uint64_t disk_write_failures; /* binary could not be saved (only costs speed) */
+    /* Cached binaries and tuning files not loaded because they may not be
+     * trusted: the file or its directory is not owned by this user, or its
+     * group or others may write it, or the file is not a regular file (a
+     * FIFO, device or symbolic link). The program is built from source
+     * instead (only costs speed). */
+    uint64_t disk_untrusted;
+    /* The latest such refusal as one line, e.g. "/tmp/clcnn is writable by
+     * others (mode 0777)"; "" when there was none. */
+    char untrusted_reason[512];
+    /* Why the latest failed write of a binary failed, with the path and the
+     * system's reason, e.g. "/x/cache/ab12.bin: cannot write: No space left
+     * on device"; "" when none failed. */
+    char write_failure_reason[512];
 } clcnn_cache_stats;
 
 CLCNN_API clcnn_status clcnn_context_cache_stats(const clcnn_context *context,

@@ -155,7 +155,8 @@ CLCNN_API clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t eleme
  * tuned since, less any cleared) as the tuning file of the context's device
  * in `directory`; NULL: the context's program cache directory. The file is
  * replaced atomically (a temporary file renamed into place), so a reader
- * never sees half of it; the directory is created when missing.
+ * never sees half of it; the directory is created when missing (0700) and
+ * the file is private to the user (0600).
  *
  * With directory NULL and the context's disk cache off nothing is written
  * and CLCNN_OK is returned (tuning is then kept in memory only). Errors:
@@ -172,9 +173,13 @@ CLCNN_API clcnn_status clcnn_context_save_tuning(clcnn_context *context, const c
  * With CLCNN_TUNING=0 in the environment stored tuning is ignored: nothing
  * is read and CLCNN_OK is returned. Errors: NULL context is
  * CLCNN_ERROR_INVALID_ARGUMENT; no file (or directory NULL with the disk
- * cache off) is CLCNN_ERROR_NOT_FOUND; an unreadable file is CLCNN_ERROR_IO;
- * a file that is not the tuning JSON of this version and device is
- * CLCNN_ERROR_CORRUPT_FILE; in each case the table is left as it was. */
+ * cache off) is CLCNN_ERROR_NOT_FOUND; an unreadable file is CLCNN_ERROR_IO,
+ * and so is one that may not be trusted (not a regular file, or the file or
+ * its directory not owned by this user or writable by group or others: the
+ * contexts' own lazy read skips such a file and counts it in
+ * clcnn_cache_stats.disk_untrusted); a file that is not the tuning JSON of
+ * this version and device is CLCNN_ERROR_CORRUPT_FILE; in each case the
+ * table is left as it was. */
 CLCNN_API clcnn_status clcnn_context_load_tuning(clcnn_context *context, const char *directory);
 
 /* Forgets every entry of the context's table: built-in choices are used from

@@ -1,6 +1,7 @@
 /* IDX reader. gzread reads raw files as they are, so one path serves both;
  * the data is read in growing chunks, so a header that lies about a huge
  * size fails at the end of the file instead of allocating it up front. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +88,16 @@ typedef struct byte_source {
     gzFile file;
     const unsigned char *bytes;
     size_t size, position;
+    int read_errno; /* after a failed read: the system's reason, 0 for a corrupt stream */
 } byte_source;
+
+/* The system's reason for a failed gzread, or 0 when the stream itself is
+ * bad (zlib reports that apart from a failed read). */
+static int read_failure_errno(gzFile file) {
+    int saved = errno, zlib_error = Z_OK;
+    gzerror(file, &zlib_error);
+    return zlib_error == Z_ERRNO ? (saved != 0 ? saved : EIO) : 0;
+}
 
 /* Reads up to `want` bytes; returns how many, or -1 on a read error. */
 static long long source_read(byte_source *source, void *into, size_t want) {
@@ -95,9 +105,12 @@ static long long source_read(byte_source *source, void *into, size_t want) {
         size_t got = 0;
         while (got < want) {
             unsigned chunk = want - got > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
+            errno = 0;
             int n = gzread(source->file, (unsigned char *)into + got, chunk);
-            if (n < 0)
+            if (n < 0) {
+                source->read_errno = read_failure_errno(source->file);
                 return -1;
+            }
             if (n == 0)
                 break;
             got += (size_t)n;
@@ -114,6 +127,9 @@ static long long source_read(byte_source *source, void *into, size_t want) {
 static clcnn_status read_exact(byte_source *source, void *into, size_t want, const char *what,
                                char *error, size_t error_size) {
     long long got = source_read(source, into, want);
+    if (got < 0 && source->read_errno != 0)
+        return clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "IDX %s: cannot read: %s", what,
+                               strerror(source->read_errno));
     if (got < 0)
         return clcnn__io_error(error, error_size, CLCNN_ERROR_CORRUPT_FILE,
                                "IDX %s: the compressed stream is corrupt", what);
@@ -187,9 +203,13 @@ clcnn_status clcnn_idx_load(const char *path, char *error, size_t error_size, cl
                                "path or out is NULL");
     *out = NULL;
     byte_source source = {0};
+    errno = 0;
     source.file = gzopen(path, "rb");
-    if (source.file == NULL)
-        return clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "cannot open %s", path);
+    if (source.file == NULL) {
+        int saved = errno;
+        return clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot open: %s", path,
+                               saved != 0 ? strerror(saved) : "zlib could not allocate its state");
+    }
     clcnn_status status = read_idx(&source, error, error_size, out);
     gzclose(source.file);
     if (status != CLCNN_OK)

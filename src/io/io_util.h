@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "clcnn.h"
 
@@ -27,5 +29,17 @@ void clcnn__io_clear(char *error, size_t error_size);
 int clcnn__io_mul(size_t a, size_t b, size_t *out);
 
 int clcnn__host_is_big_endian(void);
+
+/* Writes `path` through a temporary file beside it (path + ".tmp-XXXXXX")
+ * with permissions `mode`, flushed to disk and renamed into place, so a
+ * crash or a full disk never leaves a half-written file and a failure leaves
+ * the previous file as it was. `write` fills the file and returns non-zero
+ * on success (errno saying why otherwise). An existing path that is not a
+ * regular file is refused, never replaced (a device node, a directory).
+ * CLCNN_ERROR_IO (or OUT_OF_HOST_MEMORY) with "<path>: <step>: <system
+ * reason>" in error on failure. */
+clcnn_status clcnn__io_write_atomically(const char *path, mode_t mode,
+                                        int (*write)(FILE *file, const void *arg), const void *arg,
+                                        char *error, size_t error_size);
 
 #endif

@@ -1,11 +1,11 @@
 /* safetensors files: parsing with every size and offset checked before use,
  * and atomic writing. The JSON header is handled by jansson. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "io/io_util.h"
 #include "io/safetensors_internal.h"
@@ -220,23 +220,42 @@ clcnn_status clcnn_safetensors_parse(const void *bytes, size_t size, char *error
     return CLCNN_OK;
 }
 
-static unsigned char *read_whole_file(const char *path, size_t *size, clcnn_status *status) {
+/* The whole regular file at path, malloc'ed; NULL with the reason, the
+ * system's included, in error. */
+static unsigned char *read_whole_file(const char *path, size_t *size, clcnn_status *status,
+                                      char *error, size_t error_size) {
     FILE *f = fopen(path, "rb");
-    *status = CLCNN_ERROR_IO;
-    if (f == NULL)
+    if (f == NULL) {
+        int saved = errno;
+        *status = clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot open: %s", path,
+                                  strerror(saved));
         return NULL;
+    }
     unsigned char *data = NULL;
     struct stat info;
-    if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && info.st_size >= 0 &&
-        (unsigned long long)info.st_size < SIZE_MAX) {
+    if (fstat(fileno(f), &info) != 0) {
+        int saved = errno;
+        *status = clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot stat: %s", path,
+                                  strerror(saved));
+    } else if (!S_ISREG(info.st_mode)) {
+        *status = clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: %s", path,
+                                  S_ISDIR(info.st_mode) ? strerror(EISDIR) : "not a regular file");
+    } else if (info.st_size < 0 || (unsigned long long)info.st_size >= SIZE_MAX ||
+               (data = malloc(info.st_size > 0 ? (size_t)info.st_size : 1)) == NULL) {
+        *status =
+            clcnn__io_error(error, error_size, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
+                            "%s: out of host memory for %lld bytes", path, (long long)info.st_size);
+    } else {
         *size = (size_t)info.st_size;
-        data = malloc(*size > 0 ? *size : 1);
-        *status = data != NULL ? CLCNN_OK : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    if (data != NULL && fread(data, 1, *size, f) != *size) {
-        free(data);
-        data = NULL;
-        *status = CLCNN_ERROR_IO;
+        errno = 0;
+        if (fread(data, 1, *size, f) != *size) {
+            int saved = ferror(f) && errno != 0 ? errno : 0;
+            free(data);
+            data = NULL;
+            *status =
+                clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot read: %s", path,
+                                saved != 0 ? strerror(saved) : "the file shrank while it was read");
+        }
     }
     fclose(f);
     return data;
@@ -250,10 +269,10 @@ clcnn_status clcnn_safetensors_load(const char *path, char *error, size_t error_
                                "path or out is NULL");
     *out = NULL;
     size_t size = 0;
-    clcnn_status status;
-    unsigned char *data = read_whole_file(path, &size, &status);
+    clcnn_status status = CLCNN_OK;
+    unsigned char *data = read_whole_file(path, &size, &status, error, error_size);
     if (data == NULL)
-        return clcnn__io_error(error, error_size, status, "%s: cannot read the file", path);
+        return status;
     status = clcnn_safetensors_parse(data, size, error, error_size, out);
     free(data);
     if (status != CLCNN_OK)
@@ -324,39 +343,31 @@ static int write_file(FILE *f, const clcnn_safetensors *file, const char *header
            fwrite(header, 1, header_length, f) == header_length && write_tensors(f, file);
 }
 
+typedef struct file_content {
+    const clcnn_safetensors *file;
+    const char *header;
+    size_t header_length;
+} file_content;
+
+static int write_content(FILE *f, const void *arg) {
+    const file_content *content = arg;
+    return write_file(f, content->file, content->header, content->header_length);
+}
+
 clcnn_status clcnn_safetensors_save(const clcnn_safetensors *file, const char *path, char *error,
                                     size_t error_size) {
     clcnn__io_clear(error, error_size);
     if (file == NULL || path == NULL)
         return clcnn__io_error(error, error_size, CLCNN_ERROR_INVALID_ARGUMENT,
                                "file or path is NULL");
-    size_t header_length = 0;
-    char *header = build_header(file, &header_length);
-    size_t temp_length = strlen(path) + 16;
-    char *temp = malloc(temp_length);
-    if (header == NULL || temp == NULL) {
-        free(header);
-        free(temp);
+    file_content content = {file, NULL, 0};
+    char *header = build_header(file, &content.header_length);
+    if (header == NULL)
         return clcnn__io_error(error, error_size, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                                "out of host memory");
-    }
-    snprintf(temp, temp_length, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(temp);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (f == NULL && fd >= 0)
-        close(fd);
-    int ok = f != NULL && write_file(f, file, header, header_length);
-    if (f != NULL) {
-        ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-        ok = fclose(f) == 0 && ok;
-        chmod(temp, 0644);
-        ok = ok && rename(temp, path) == 0;
-        if (!ok)
-            remove(temp);
-    }
+    content.header = header;
+    clcnn_status status =
+        clcnn__io_write_atomically(path, 0644, write_content, &content, error, error_size);
     free(header);
-    free(temp);
-    return ok ? CLCNN_OK
-              : clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot write the file",
-                                path);
+    return status;
 }

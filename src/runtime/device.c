@@ -280,9 +280,10 @@ static int parse_index_pair(const char *text, size_t *platform, size_t *device) 
     return 1;
 }
 
-static int find_by_type(const clcnn_device_list *list, clcnn_device_type type, size_t *out) {
-    for (size_t i = 0; i < list->count; i++) {
-        if (list->infos[i].type == type) {
+static int find_by_type(const clcnn_device_info *infos, size_t count, clcnn_device_type type,
+                        size_t *out) {
+    for (size_t i = 0; i < count; i++) {
+        if (infos[i].type == type) {
             *out = i;
             return 1;
         }
@@ -290,19 +291,31 @@ static int find_by_type(const clcnn_device_list *list, clcnn_device_type type, s
     return 0;
 }
 
-static int find_device(const clcnn_device_list *list, const char *selector, size_t *out) {
+/* Whether the selector names the device by one of its strings: POCL is
+ * known by its platform version ("OpenCL 3.0 PoCL 3.1 ..."), not by its
+ * platform name ("Portable Computing Language"). */
+static int matches_text(const clcnn_device_info *info, const char *selector) {
+    const char *texts[] = {info->device_name, info->platform_name, info->platform_version,
+                           info->vendor, info->driver_version};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (contains_ignoring_case(texts[i], selector))
+            return 1;
+    return 0;
+}
+
+int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
+                       size_t *out) {
     if (selector == NULL || selector[0] == '\0') {
-        if (find_by_type(list, CLCNN_DEVICE_TYPE_GPU, out) ||
-            find_by_type(list, CLCNN_DEVICE_TYPE_CPU, out))
+        if (find_by_type(infos, count, CLCNN_DEVICE_TYPE_GPU, out) ||
+            find_by_type(infos, count, CLCNN_DEVICE_TYPE_CPU, out))
             return 1;
         *out = 0;
-        return list->count > 0;
+        return count > 0;
     }
     size_t platform, device;
     if (parse_index_pair(selector, &platform, &device)) {
-        for (size_t i = 0; i < list->count; i++) {
-            if (list->infos[i].platform_index == platform &&
-                list->infos[i].device_index == device) {
+        for (size_t i = 0; i < count; i++) {
+            if (infos[i].platform_index == platform && infos[i].device_index == device) {
                 *out = i;
                 return 1;
             }
@@ -313,10 +326,9 @@ static int find_device(const clcnn_device_list *list, const char *selector, size
                                               CLCNN_DEVICE_TYPE_ACCELERATOR};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         if (equals_ignoring_case(selector, clcnn_device_type_name(types[t])))
-            return find_by_type(list, types[t], out);
-    for (size_t i = 0; i < list->count; i++) {
-        if (contains_ignoring_case(list->infos[i].device_name, selector) ||
-            contains_ignoring_case(list->infos[i].platform_name, selector)) {
+            return find_by_type(infos, count, types[t], out);
+    for (size_t i = 0; i < count; i++) {
+        if (matches_text(&infos[i], selector)) {
             *out = i;
             return 1;
         }
@@ -347,7 +359,7 @@ clcnn_status clcnn_device_list_select(const clcnn_device_list *list, const char 
         message[0] = '\0';
     if (list == NULL || out == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    if (find_device(list, selector, out))
+    if (clcnn__device_find(list->infos, list->count, selector, out))
         return CLCNN_OK;
     describe_devices(list, selector, message, message_size);
     return CLCNN_ERROR_DEVICE_NOT_FOUND;

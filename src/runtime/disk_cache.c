@@ -2,7 +2,8 @@
  * cache key, the binary and a CRC-32 over all of it, so a truncated, corrupt
  * or colliding file is recognised and dropped. Writes go to a temporary file
  * that is renamed into place, so readers never see a partial file. Every
- * failure here only costs speed: the caller compiles from source. */
+ * failure here only costs speed: the caller compiles from source. A file is
+ * only read when it may be trusted with code (runtime/cache_files.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ void clcnn__cache_key_free(clcnn__cache_key *key) {
     key->text = NULL;
 }
 
-/* ------------------------------------------------------------------ reading */
+/* --------------------------------------------------------------- the format */
 
 static void put_u32(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++)
@@ -144,24 +145,30 @@ static uint64_t get_u64(const unsigned char *p) {
     return v;
 }
 
-/* Reads a whole file (at most CACHE_MAX_FILE_BYTES); NULL when absent or
- * unreadable. */
-static unsigned char *read_file(const char *path, size_t *size) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
+/* ------------------------------------------------------------------ reading */
+
+/* Reads a whole open file (at most CACHE_MAX_FILE_BYTES); NULL when it is
+ * too large or unreadable. */
+static unsigned char *read_file(int fd, size_t *size) {
+    struct stat info;
+    *size = 0;
+    if (fstat(fd, &info) != 0 || info.st_size < 0 ||
+        (unsigned long long)info.st_size > CACHE_MAX_FILE_BYTES)
         return NULL;
-    unsigned char *data = NULL;
-    long length = -1;
-    if (fseek(file, 0, SEEK_END) == 0)
-        length = ftell(file);
-    if (length >= 0 && (size_t)length <= CACHE_MAX_FILE_BYTES && fseek(file, 0, SEEK_SET) == 0)
-        data = malloc((size_t)length + 1);
-    if (data != NULL && fread(data, 1, (size_t)length, file) != (size_t)length) {
-        free(data);
-        data = NULL;
+    size_t length = (size_t)info.st_size;
+    unsigned char *data = malloc(length + 1);
+    size_t have = 0;
+    while (data != NULL && have < length) {
+        ssize_t got = read(fd, data + have, length - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            free(data);
+            return NULL;
+        }
+        have += (size_t)got;
     }
-    fclose(file);
-    *size = data != NULL ? (size_t)length : 0;
+    *size = data != NULL ? length : 0;
     return data;
 }
 
@@ -194,11 +201,17 @@ int clcnn__disk_cache_load(clcnn_context *ctx, const clcnn__cache_key *key, unsi
     *size = 0;
     if (!ctx->disk_cache_enabled)
         return 0;
-    char *path = join_path(ctx->cache_dir, key->file_name);
-    if (path == NULL)
+    int fd = -1;
+    char why[sizeof ctx->cache_stats.untrusted_reason];
+    clcnn__open_result opened =
+        clcnn__open_trusted(ctx->cache_dir, key->file_name, &fd, why, sizeof why);
+    if (opened == CLCNN__OPEN_REFUSED)
+        clcnn__cache_note_untrusted(ctx, why);
+    if (opened != CLCNN__OPEN_OK)
         return 0;
     size_t file_size = 0;
-    unsigned char *data = read_file(path, &file_size);
+    unsigned char *data = read_file(fd, &file_size);
+    close(fd);
     const unsigned char *found = NULL;
     size_t found_size = 0;
     int hit = data != NULL && parse_cache_file(data, file_size, key->text, &found, &found_size);
@@ -208,36 +221,13 @@ int clcnn__disk_cache_load(clcnn_context *ctx, const clcnn__cache_key *key, unsi
         *size = found_size;
     } else if (data != NULL) {
         ctx->cache_stats.disk_rejects++;
-        remove(path);
+        clcnn__disk_cache_drop(ctx, key);
         free(data);
     }
-    free(path);
     return hit;
 }
 
 /* ------------------------------------------------------------------ writing */
-
-int clcnn__make_directories(const char *dir) {
-    char *path = clcnn__strdup(dir);
-    if (path == NULL)
-        return 0;
-    int ok = 1;
-    for (char *p = path + 1; ok; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            ok = 0;
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    struct stat info;
-    ok = ok && stat(path, &info) == 0 && S_ISDIR(info.st_mode);
-    free(path);
-    return ok;
-}
 
 static int write_all(FILE *file, const void *data, size_t size) {
     return fwrite(data, 1, size, file) == size;
@@ -260,27 +250,6 @@ static int write_cache_file(FILE *file, const char *key, const unsigned char *bi
            write_all(file, crc_field, sizeof crc_field);
 }
 
-int clcnn__write_file_atomically(const char *dir, const char *path,
-                                 int (*write)(FILE *file, const void *arg), const void *arg) {
-    char *temp = join_path(dir, ".tmp-XXXXXX");
-    int ok = temp != NULL && clcnn__make_directories(dir);
-    int fd = ok ? mkstemp(temp) : -1;
-    FILE *file = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (file == NULL && fd >= 0)
-        close(fd);
-    ok = file != NULL && write(file, arg);
-    if (file != NULL) {
-        ok = fflush(file) == 0 && fsync(fileno(file)) == 0 && ok;
-        ok = fclose(file) == 0 && ok;
-        chmod(temp, 0644);
-        ok = ok && rename(temp, path) == 0;
-        if (!ok)
-            remove(temp);
-    }
-    free(temp);
-    return ok;
-}
-
 typedef struct cache_file_content {
     const char *key;
     const unsigned char *binary;
@@ -299,10 +268,14 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
         return;
     char *path = join_path(ctx->cache_dir, key->file_name);
     cache_file_content content = {key->text, binary, size};
-    int ok = path != NULL &&
-             clcnn__write_file_atomically(ctx->cache_dir, path, write_cache_content, &content);
-    if (!ok)
-        ctx->cache_stats.disk_write_failures++;
+    clcnn_cache_stats *stats = &ctx->cache_stats;
+    char *why = stats->write_failure_reason;
+    size_t why_size = sizeof stats->write_failure_reason;
+    if (path == NULL)
+        snprintf(why, why_size, "out of host memory");
+    if (path == NULL || !clcnn__write_file_atomically(ctx->cache_dir, path, write_cache_content,
+                                                      &content, why, why_size))
+        stats->disk_write_failures++;
     free(path);
 }
 

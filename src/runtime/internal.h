@@ -51,6 +51,12 @@ struct clcnn_device_list {
     char **extensions; /* CL_DEVICE_EXTENSIONS of each device */
 };
 
+/* The rules of clcnn_device_list_select over count device facts: sets *out
+ * to the index of the device `selector` names and returns 1, or returns 0
+ * when it names none. */
+int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
+                       size_t *out);
+
 /* --------------------------------------------------------- program caching */
 
 typedef struct clcnn__kernel_entry {
@@ -62,6 +68,7 @@ typedef struct clcnn__program_entry {
     char *source_name;
     char *options;
     cl_program program;
+    int from_disk_cache; /* program was loaded from a cached binary */
     clcnn__kernel_entry *kernels;
     size_t kernel_count;
 } clcnn__program_entry;
@@ -190,7 +197,11 @@ clcnn_status clcnn__program_get(clcnn_context *ctx, const char *source_name, con
                                 cl_program *out);
 
 /* The kernel `kernel_name` of that program, created once and then reused.
- * Owned by the context; set its arguments right before each enqueue. */
+ * Owned by the context; set its arguments right before each enqueue. When
+ * the kernel cannot be created from a program that came from the disk
+ * cache, the cached file is dropped and the program rebuilt from source
+ * once before the call gives up (a binary the driver loads can still be
+ * wrong: another program's, or one whose kernels the driver cannot make). */
 clcnn_status clcnn__kernel_get(clcnn_context *ctx, const char *source_name, const char *options,
                                const char *kernel_name, cl_kernel *out);
 
@@ -240,14 +251,39 @@ char *clcnn__default_cache_dir(void);
 /* 64-bit FNV-1a, for cache file names (identity is checked on the content). */
 uint64_t clcnn__fnv1a64(const void *data, size_t length);
 
-/* mkdir -p; 0 on failure. */
+/* mkdir -p, each directory it makes private to the user (0700); 0 on
+ * failure, with errno saying why. */
 int clcnn__make_directories(const char *dir);
 
-/* Writes path through a temporary file in dir (made when missing), fsync and
- * rename, so a crash never leaves a half-written file; `write` fills the
- * file and returns non-zero on success. Returns non-zero on success. */
+/* Makes dir when missing (clcnn__make_directories), then writes path
+ * through a temporary file beside it, private to the user (0600), with
+ * fsync and rename, so a crash never leaves a half-written file; `write`
+ * fills the file and returns non-zero on success. Returns non-zero on
+ * success; else why holds "<path>: <step>: <system reason>". */
 int clcnn__write_file_atomically(const char *dir, const char *path,
-                                 int (*write)(FILE *file, const void *arg), const void *arg);
+                                 int (*write)(FILE *file, const void *arg), const void *arg,
+                                 char *why, size_t why_size);
+
+/* What clcnn__open_trusted found. */
+typedef enum clcnn__open_result {
+    CLCNN__OPEN_OK,     /* *fd is open for reading */
+    CLCNN__OPEN_ABSENT, /* the directory or the file does not exist */
+    CLCNN__OPEN_FAILED, /* it exists but cannot be opened or examined */
+    CLCNN__OPEN_REFUSED /* it must not be trusted: see why */
+} clcnn__open_result;
+
+/* Opens dir/name for reading only when the file may be trusted with code
+ * the process will run: the directory and the file are owned by this user
+ * and not writable by group or others, and the file is a regular file
+ * (opened without blocking and without following a link, so a FIFO or a
+ * device never hangs the process). *fd (blocking, close-on-exec) is -1
+ * unless CLCNN__OPEN_OK; why gets a one-line reason otherwise. */
+clcnn__open_result clcnn__open_trusted(const char *dir, const char *name, int *fd, char *why,
+                                       size_t why_size);
+
+/* Counts a cache or tuning file not loaded because it may not be trusted,
+ * and keeps why as the context's latest such reason (the cache stats). */
+void clcnn__cache_note_untrusted(clcnn_context *ctx, const char *why);
 
 /* ------------------------------------------------------------------ tuning */
 

@@ -237,11 +237,19 @@ static clcnn_status build_from_source(clcnn_context *ctx, const char *label, con
     return CLCNN_OK;
 }
 
-clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, const char *source,
-                                         const char *options, cl_program *out) {
-    if (ctx == NULL || label == NULL || source == NULL || out == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "program build: NULL argument");
+/* Where a program may come from. */
+typedef enum build_route {
+    CACHE_OR_SOURCE, /* the disk cache when it holds the program, else source */
+    SOURCE_ONLY      /* source; the cached file, distrusted, is dropped first */
+} build_route;
+
+/* clcnn__program_build_source along `route`; *from_disk_cache tells whether
+ * the program came from a cached binary. */
+static clcnn_status build_program(clcnn_context *ctx, const char *label, const char *source,
+                                  const char *options, build_route route, int *from_disk_cache,
+                                  cl_program *out) {
     *out = NULL;
+    *from_disk_cache = 0;
     char *expanded = NULL;
     char *full_options = full_build_options(ctx, options);
     clcnn__cache_key key = {0};
@@ -252,15 +260,25 @@ clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, 
         status = clcnn__expand_includes(ctx, label, source, &expanded);
     if (status == CLCNN_OK)
         status = clcnn__cache_key_make(ctx, expanded, full_options, &key);
-    if (status == CLCNN_OK) {
+    if (status == CLCNN_OK && route == SOURCE_ONLY)
+        clcnn__disk_cache_drop(ctx, &key);
+    if (status == CLCNN_OK && route == CACHE_OR_SOURCE)
         *out = build_from_cache(ctx, &key, full_options);
-        if (*out == NULL)
-            status = build_from_source(ctx, label, expanded, full_options, &key, out);
-    }
+    *from_disk_cache = *out != NULL;
+    if (status == CLCNN_OK && *out == NULL)
+        status = build_from_source(ctx, label, expanded, full_options, &key, out);
     clcnn__cache_key_free(&key);
     free(expanded);
     free(full_options);
     return status;
+}
+
+clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, const char *source,
+                                         const char *options, cl_program *out) {
+    if (ctx == NULL || label == NULL || source == NULL || out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "program build: NULL argument");
+    int from_disk_cache = 0;
+    return build_program(ctx, label, source, options, CACHE_OR_SOURCE, &from_disk_cache, out);
 }
 
 /* ------------------------------------------------------------- memory cache */
@@ -314,8 +332,9 @@ static clcnn_status entry_get(clcnn_context *ctx, const char *source_name, const
         return clcnn__fail(ctx, CLCNN_ERROR_NOT_FOUND, "no embedded OpenCL source named '%s'",
                            source_name);
     cl_program program = NULL;
-    clcnn_status status =
-        clcnn__program_build_source(ctx, source_name, source->text, options, &program);
+    int from_disk_cache = 0;
+    clcnn_status status = build_program(ctx, source_name, source->text, options, CACHE_OR_SOURCE,
+                                        &from_disk_cache, &program);
     if (status != CLCNN_OK)
         return status;
     status = add_entry(ctx, source_name, options, program, out);
@@ -323,6 +342,7 @@ static clcnn_status entry_get(clcnn_context *ctx, const char *source_name, const
         clReleaseProgram(program);
         return clcnn__fail(ctx, status, "out of host memory");
     }
+    (*out)->from_disk_cache = from_disk_cache;
     return CLCNN_OK;
 }
 
@@ -336,6 +356,27 @@ clcnn_status clcnn__program_get(clcnn_context *ctx, const char *source_name, con
     return status;
 }
 
+/* Replaces the entry's program, loaded from a cached binary, by one built
+ * from source, dropping the cached file. Kernels already made keep the old
+ * program alive until they are released. */
+static clcnn_status rebuild_from_source(clcnn_context *ctx, clcnn__program_entry *entry) {
+    const clcnn__embedded_source *source = clcnn__find_embedded_source(entry->source_name);
+    if (source == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_NOT_FOUND, "no embedded OpenCL source named '%s'",
+                           entry->source_name);
+    cl_program program = NULL;
+    int from_disk_cache = 0;
+    clcnn_status status = build_program(ctx, entry->source_name, source->text, entry->options,
+                                        SOURCE_ONLY, &from_disk_cache, &program);
+    if (status != CLCNN_OK)
+        return status;
+    ctx->cache_stats.disk_rejects++;
+    clReleaseProgram(entry->program);
+    entry->program = program;
+    entry->from_disk_cache = 0;
+    return CLCNN_OK;
+}
+
 static clcnn_status create_kernel(clcnn_context *ctx, clcnn__program_entry *entry,
                                   const char *kernel_name, cl_kernel *out) {
     clcnn__kernel_entry *grown =
@@ -345,6 +386,15 @@ static clcnn_status create_kernel(clcnn_context *ctx, clcnn__program_entry *entr
     entry->kernels = grown;
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(entry->program, kernel_name, &err);
+    if (err != CL_SUCCESS && entry->from_disk_cache) {
+        /* The cached binary may be what is wrong (the driver loads another
+         * program's binary just as well): once, try the program from source. */
+        clcnn_status status = rebuild_from_source(ctx, entry);
+        if (status != CLCNN_OK)
+            return status;
+        err = CL_SUCCESS;
+        kernel = clCreateKernel(entry->program, kernel_name, &err);
+    }
     if (err != CL_SUCCESS)
         return clcnn__fail(
             ctx, err == CL_INVALID_KERNEL_NAME ? CLCNN_ERROR_NOT_FOUND : clcnn__status_from_cl(err),

@@ -9,8 +9,11 @@
  * vendor, driver, library version), which it also holds in full, so a file
  * of another device or version is recognised and ignored. Stored tuning is
  * only advice: the lazy read ignores every problem, and writes go through a
- * temporary file renamed into place. The runtime knows nothing of what a
- * choice means: the ops parse their own entries (ops/conv2d_tune.c). */
+ * temporary file renamed into place. Like a cached binary, the file is read
+ * only when it and its directory belong to this user and no one else may
+ * write them (runtime/cache_files.c), and is written private (0600). The
+ * runtime knows nothing of what a choice means: the ops parse their own
+ * entries (ops/conv2d_tune.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
@@ -39,13 +42,24 @@ static void device_identity(const clcnn_context *ctx, char *out, size_t size) {
 
 #define IDENTITY_MAX (8 * CLCNN_NAME_MAX)
 
+/* "tuning-<hash>.json", the file name for a device identity. */
+typedef struct tuning_name {
+    char text[64];
+} tuning_name;
+
+static tuning_name tuning_file_name(const char *identity) {
+    tuning_name name;
+    snprintf(name.text, sizeof name.text, "tuning-%016llx.json",
+             (unsigned long long)clcnn__fnv1a64(identity, strlen(identity)));
+    return name;
+}
+
 /* "<directory>/tuning-<hash>.json", malloc'ed (NULL: out of memory). */
 static char *tuning_path(const char *directory, const char *identity) {
     size_t length = strlen(directory) + 64;
     char *path = malloc(length);
     if (path != NULL)
-        snprintf(path, length, "%s/tuning-%016llx.json", directory,
-                 (unsigned long long)clcnn__fnv1a64(identity, strlen(identity)));
+        snprintf(path, length, "%s/%s", directory, tuning_file_name(identity).text);
     return path;
 }
 
@@ -92,52 +106,80 @@ static int put_entry(clcnn__tuning_table *table, const char *key, const char *ch
 
 /* ---------------------------------------------------------------- reading */
 
-/* Parses the file at path into table (entries merged). Returns CLCNN_OK,
- * or the status of the problem with its reason in why. */
-static clcnn_status read_tuning_file(const char *path, const char *identity,
-                                     clcnn__tuning_table *table, char *why, size_t why_size) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        snprintf(why, why_size, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
-    }
-    json_error_t error;
-    json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &error);
-    int read_error = ferror(file);
-    fclose(file);
-    if (root == NULL) {
-        snprintf(why, why_size, "%s: %s", path, read_error ? "read error" : error.text);
-        return read_error ? CLCNN_ERROR_IO : CLCNN_ERROR_CORRUPT_FILE;
-    }
-    clcnn_status status = CLCNN_ERROR_CORRUPT_FILE;
+/* Merges the entries of a parsed tuning file into table when it is this
+ * version's file for this device; else the status, with why. */
+static clcnn_status apply_tuning_json(json_t *root, const char *path, const char *identity,
+                                      clcnn__tuning_table *table, char *why, size_t why_size) {
     json_t *version = json_object_get(root, "version");
     json_t *device = json_object_get(root, "device");
     json_t *entries = json_object_get(root, "entries");
     if (!json_is_object(root) || !json_is_integer(version) || !json_is_string(device) ||
         !json_is_object(entries)) {
         snprintf(why, why_size, "%s: not a libclcnn tuning file", path);
-    } else if (json_integer_value(version) != TUNING_FORMAT_VERSION) {
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    if (json_integer_value(version) != TUNING_FORMAT_VERSION) {
         snprintf(why, why_size, "%s: format version %lld, this library reads %d", path,
                  (long long)json_integer_value(version), TUNING_FORMAT_VERSION);
-    } else if (strcmp(json_string_value(device), identity) != 0) {
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    if (strcmp(json_string_value(device), identity) != 0) {
         snprintf(why, why_size, "%s: made for another device or library version (%s)", path,
                  json_string_value(device));
+        return CLCNN_ERROR_CORRUPT_FILE;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(entries, key, value) {
+        json_t *choice = json_object_get(value, "choice");
+        json_t *ms = json_object_get(value, "ms");
+        json_t *default_ms = json_object_get(value, "default_ms");
+        if (!json_is_string(choice))
+            continue; /* not an entry this version understands */
+        put_entry(table, key, json_string_value(choice),
+                  json_is_number(ms) ? json_number_value(ms) : 0.0,
+                  json_is_number(default_ms) ? json_number_value(default_ms) : 0.0);
+    }
+    return CLCNN_OK;
+}
+
+/* Parses the tuning file of identity in directory into table (entries
+ * merged), opening it only when it may be trusted (clcnn__open_trusted).
+ * Returns CLCNN_OK, or the status of the problem with its reason in why
+ * (and *refused set when the file may not be trusted). */
+static clcnn_status read_tuning_file(const char *directory, const char *identity,
+                                     clcnn__tuning_table *table, int *refused, char *why,
+                                     size_t why_size) {
+    int fd = -1;
+    clcnn__open_result opened =
+        clcnn__open_trusted(directory, tuning_file_name(identity).text, &fd, why, why_size);
+    *refused = opened == CLCNN__OPEN_REFUSED;
+    if (opened != CLCNN__OPEN_OK)
+        return opened == CLCNN__OPEN_ABSENT ? CLCNN_ERROR_NOT_FOUND : CLCNN_ERROR_IO;
+    char *path = tuning_path(directory, identity);
+    FILE *file = path != NULL ? fdopen(fd, "rb") : NULL;
+    if (file == NULL) {
+        int saved = errno;
+        snprintf(why, why_size, "%s: %s", path != NULL ? path : directory,
+                 path != NULL ? strerror(saved) : "out of host memory");
+        close(fd);
+        free(path);
+        return path == NULL ? CLCNN_ERROR_OUT_OF_HOST_MEMORY : CLCNN_ERROR_IO;
+    }
+    errno = 0;
+    json_error_t error;
+    json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &error);
+    int read_error = ferror(file) ? (errno != 0 ? errno : EIO) : 0;
+    fclose(file);
+    clcnn_status status = CLCNN_OK;
+    if (root == NULL) {
+        snprintf(why, why_size, "%s: %s", path, read_error ? strerror(read_error) : error.text);
+        status = read_error ? CLCNN_ERROR_IO : CLCNN_ERROR_CORRUPT_FILE;
     } else {
-        const char *key;
-        json_t *value;
-        json_object_foreach(entries, key, value) {
-            json_t *choice = json_object_get(value, "choice");
-            json_t *ms = json_object_get(value, "ms");
-            json_t *default_ms = json_object_get(value, "default_ms");
-            if (!json_is_string(choice))
-                continue; /* not an entry this version understands */
-            put_entry(table, key, json_string_value(choice),
-                      json_is_number(ms) ? json_number_value(ms) : 0.0,
-                      json_is_number(default_ms) ? json_number_value(default_ms) : 0.0);
-        }
-        status = CLCNN_OK;
+        status = apply_tuning_json(root, path, identity, table, why, why_size);
     }
     json_decref(root);
+    free(path);
     return status;
 }
 
@@ -151,20 +193,19 @@ static clcnn__tuning_table *loaded_table(clcnn_context *ctx) {
     const char *directory = context_directory(ctx, NULL);
     if (directory == NULL || tuning_disabled_by_environment())
         return table;
-    char identity[IDENTITY_MAX], why[256];
+    char identity[IDENTITY_MAX], why[sizeof ctx->cache_stats.untrusted_reason];
     device_identity(ctx, identity, sizeof identity);
-    char *path = tuning_path(directory, identity);
-    if (path == NULL)
-        return table;
     clcnn__tuning_table *scratch = malloc(sizeof *scratch);
     if (scratch != NULL) {
         /* All or nothing: a file that fails half-way leaves no entries. */
         *scratch = *table;
-        if (read_tuning_file(path, identity, scratch, why, sizeof why) == CLCNN_OK)
+        int refused = 0;
+        if (read_tuning_file(directory, identity, scratch, &refused, why, sizeof why) == CLCNN_OK)
             *table = *scratch;
+        else if (refused)
+            clcnn__cache_note_untrusted(ctx, why);
         free(scratch);
     }
-    free(path);
     return table;
 }
 
@@ -236,7 +277,7 @@ clcnn_status clcnn_context_save_tuning(clcnn_context *context, const char *direc
     const char *dir = context_directory(context, directory);
     if (dir == NULL)
         return CLCNN_OK; /* the disk cache is off: memory only */
-    char identity[IDENTITY_MAX];
+    char identity[IDENTITY_MAX], why[CLCNN_NAME_MAX * 4];
     device_identity(context, identity, sizeof identity);
     char *path = tuning_path(dir, identity);
     json_t *root = path != NULL ? table_json(table, identity) : NULL;
@@ -248,12 +289,8 @@ clcnn_status clcnn_context_save_tuning(clcnn_context *context, const char *direc
     if (text == NULL)
         status = clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                              "saving tuning: out of host memory");
-    else if (!clcnn__make_directories(dir))
-        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: cannot create %s: %s", dir,
-                             strerror(errno));
-    else if (!clcnn__write_file_atomically(dir, path, write_text, text))
-        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: cannot write %s: %s", path,
-                             strerror(errno));
+    else if (!clcnn__write_file_atomically(dir, path, write_text, text, why, sizeof why))
+        status = clcnn__fail(context, CLCNN_ERROR_IO, "saving tuning: %s", why);
     free(text);
     free(path);
     return status;
@@ -271,22 +308,20 @@ clcnn_status clcnn_context_load_tuning(clcnn_context *context, const char *direc
                            "loading tuning: no directory given and the disk cache is off");
     char identity[IDENTITY_MAX], why[CLCNN_NAME_MAX * 4];
     device_identity(context, identity, sizeof identity);
-    char *path = tuning_path(dir, identity);
     clcnn__tuning_table *scratch = malloc(sizeof *scratch);
-    if (path == NULL || scratch == NULL) {
-        free(path);
-        free(scratch);
+    if (scratch == NULL)
         return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                            "loading tuning: out of host memory");
-    }
     *scratch = *table;
-    clcnn_status status = read_tuning_file(path, identity, scratch, why, sizeof why);
+    int refused = 0;
+    clcnn_status status = read_tuning_file(dir, identity, scratch, &refused, why, sizeof why);
     if (status == CLCNN_OK)
         *table = *scratch;
+    else if (refused)
+        clcnn__fail(context, status, "loading tuning: refused to read an untrusted file: %s", why);
     else
         clcnn__fail(context, status, "loading tuning: %s", why);
     free(scratch);
-    free(path);
     return status;
 }
 

@@ -2,7 +2,9 @@
 # Installs a libclcnn build tree into a temporary prefix and checks that an
 # outside program can use it: consumer.c is built with pkg-config and with
 # find_package(clcnn), each against the shared and the static library, and
-# every binary is run. Usage: check_install.sh BUILD_DIR
+# every binary is run. Then the same with pkg-config against the build tree
+# itself, before any install (clcnn-uninstalled.pc). Usage: check_install.sh
+# BUILD_DIR
 # Registered as the ctest test `install_consumer` (label `install`).
 set -euo pipefail
 export LC_ALL=C
@@ -129,5 +131,29 @@ step "find_package(clcnn): build clcnn::clcnn and clcnn::clcnn_static consumers"
     cmake --build "$work/cmake-build"
 run_consumer "$work/cmake-build/consumer_shared" shared
 run_consumer "$work/cmake-build/consumer_static" static
+
+# ------------------------------------------- the build tree (uninstalled)
+# With the build directory on PKG_CONFIG_PATH, pkg-config takes
+# clcnn-uninstalled.pc: the source headers and the libraries as built.
+source_dir=$(cache_value clcnn_SOURCE_DIR)
+PKG_CONFIG_PATH=$build_dir
+[[ "$(pkg-config --path clcnn)" == "$build_dir/clcnn-uninstalled.pc" ]] ||
+    fail "pkg-config in the build tree finds $(pkg-config --path clcnn), not clcnn-uninstalled.pc"
+[[ "$(pkg-config --variable=includedir clcnn)" == "$source_dir/include" ]] ||
+    fail "clcnn-uninstalled.pc includedir is not $source_dir/include"
+libdir=$(pkg-config --variable=libdir clcnn)
+[[ -f "$libdir/libclcnn.a" && -L "$libdir/libclcnn.so" ]] ||
+    fail "clcnn-uninstalled.pc libdir $libdir holds no built libclcnn"
+# shellcheck disable=SC2046
+step "pkg-config (build tree): build against the shared library" \
+    "$cc" "${cflags[@]}" "$here/consumer.c" -o "$work/consumer_tree_shared" \
+    $(pkg-config --cflags --libs clcnn)
+run_consumer "$work/consumer_tree_shared" shared
+# shellcheck disable=SC2046
+step "pkg-config --static (build tree): build against the static library" \
+    "$cc" "${cflags[@]}" "$here/consumer.c" -o "$work/consumer_tree_static" \
+    $(pkg-config --cflags --static clcnn) \
+    $(pkg-config --libs --static clcnn | sed 's/-lclcnn\b/-l:libclcnn.a/')
+run_consumer "$work/consumer_tree_static" static
 
 echo "check_install: OK"
