@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clcnn/profile.h"
+#include "runtime/internal.h"
 
 #define N 1000
 
@@ -102,6 +103,56 @@ static void test_counts_and_times(void **state) {
     clcnn_tensor_destroy(out);
 }
 
+/* The rule that decides whether a device's timestamps are believed, on the
+ * stamps rusticl (Mesa 22.3) gives every command and on ones that could be
+ * real. */
+static void test_timestamp_rule(void **state) {
+    (void)state;
+    const uint64_t rusticl[4] = {2, 3, 2, 3};
+    const uint64_t real[4] = {1000, 51000, 52000, 90000};
+    const uint64_t overlapping[4] = {1000, 51000, 50000, 90000};
+    const uint64_t backwards[2] = {5000, 4000};
+    const uint64_t zero[2] = {0, 4000};
+    assert_false(clcnn__timestamps_plausible(rusticl, 2, 30000000));
+    assert_true(clcnn__timestamps_plausible(real, 2, 100000));
+    assert_false(clcnn__timestamps_plausible(overlapping, 2, 100000));
+    assert_false(clcnn__timestamps_plausible(backwards, 1, 100000));
+    assert_false(clcnn__timestamps_plausible(zero, 1, 100000));
+    /* 5 ms of device time cannot have run in less than 4 ms of wall time
+     * (the rule allows a millisecond for clocks read apart). */
+    const uint64_t long_ones[4] = {1000, 3001000, 3002000, 5002000};
+    assert_false(clcnn__timestamps_plausible(long_ones, 2, 3999999));
+    assert_true(clcnn__timestamps_plausible(long_ones, 2, 4000000));
+}
+
+/* The profile times on the clock the check trusts: the device's where its
+ * timestamps are plausible (POCL), else the host's (rusticl), and either way
+ * every launch is timed and the span holds the kernel times. The answer is
+ * the same when asked again. */
+static void test_clock_follows_the_check(void **state) {
+    clcnn_context *ctx = *state;
+    int plausible = -1, again = -1;
+    TS_ASSERT_OK(ctx, clcnn_context_check_timestamps(ctx, &plausible));
+    TS_ASSERT_OK(ctx, clcnn_context_check_timestamps(ctx, &again));
+    assert_true(plausible == 0 || plausible == 1);
+    assert_int_equal(plausible, again);
+    clcnn_tensor *t = ts_vector_create(ctx, N, NULL);
+    TS_ASSERT_OK(ctx, clcnn_context_profile_start(ctx));
+    for (int i = 0; i < 4; i++)
+        TS_ASSERT_OK(ctx, clcnn_tensor_fill(t, (float)i));
+    clcnn_profile *profile = NULL;
+    TS_ASSERT_OK(ctx, clcnn_context_profile_stop(ctx, &profile));
+    clcnn_profile_totals totals;
+    TS_ASSERT_OK(NULL, clcnn_profile_totals_get(profile, &totals));
+    assert_int_equal(totals.clock,
+                     plausible ? CLCNN_PROFILE_CLOCK_DEVICE : CLCNN_PROFILE_CLOCK_HOST);
+    assert_int_equal(totals.timed_launches, 4);
+    assert_true(totals.total_ns > 0);
+    assert_true(totals.span_ns >= totals.total_ns);
+    clcnn_profile_destroy(profile);
+    clcnn_tensor_destroy(t);
+}
+
 /* More launches than are kept pending at once: every one counted and timed. */
 static void test_long_run(void **state) {
     clcnn_context *ctx = *state;
@@ -176,6 +227,11 @@ static void test_not_enabled(void **state) {
     clcnn_profile *profile = (clcnn_profile *)&profile;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_profile_stop(ctx, &profile));
     assert_null(profile);
+    int plausible = -1;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_context_check_timestamps(ctx, &plausible));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "enable_profiling");
+    assert_int_equal(plausible, -1);
     clcnn_context_destroy(ctx);
 }
 
@@ -185,6 +241,11 @@ static void test_null_arguments(void **state) {
     clcnn_profile_entry entry;
     clcnn_profile_totals totals;
     assert_int_equal(clcnn_context_profile_start(NULL), CLCNN_ERROR_INVALID_ARGUMENT);
+    int plausible = 0;
+    assert_int_equal(clcnn_context_check_timestamps(NULL, &plausible),
+                     CLCNN_ERROR_INVALID_ARGUMENT);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_check_timestamps(ctx, NULL));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "plausible is NULL");
     assert_int_equal(clcnn_context_profile_stop(NULL, &profile), CLCNN_ERROR_INVALID_ARGUMENT);
     TS_ASSERT_OK(ctx, clcnn_context_profile_start(ctx));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_profile_stop(ctx, NULL));
@@ -206,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_counts_and_times),  cmocka_unit_test(test_long_run),
         cmocka_unit_test(test_profiles_in_a_row), cmocka_unit_test(test_destroy_while_profiling),
         cmocka_unit_test(test_not_enabled),       cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_timestamp_rule),    cmocka_unit_test(test_clock_follows_the_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

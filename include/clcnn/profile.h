@@ -55,7 +55,27 @@ typedef struct clcnn_profile_totals {
      * the device waited for the host or ran transfers). 0 when nothing was
      * timed. */
     uint64_t span_ns;
+    /* Which clock timed the launches: CLCNN_PROFILE_CLOCK_DEVICE (the
+     * profiling timestamps), or CLCNN_PROFILE_CLOCK_HOST where the device's
+     * timestamps are implausible (clcnn_context_check_timestamps): each
+     * launch then ran alone, the queue drained before and after it, timed
+     * by the host from just before its enqueue to its completion. */
+    int clock;
 } clcnn_profile_totals;
+
+#define CLCNN_PROFILE_CLOCK_DEVICE 0
+#define CLCNN_PROFILE_CLOCK_HOST 1
+
+/* Whether the device's profiling timestamps can be believed: measured once
+ * per context, by two small launches whose device times must be in order
+ * and fit in the host time they took, then remembered. Some drivers fill in
+ * placeholders (Mesa 22.3's rusticl reports every command as starting at 2
+ * and ending at 3 ns); tools then time on the host (clcnn-bench does, and
+ * says so). *plausible is 1 or 0. Errors: NULL context:
+ * CLCNN_ERROR_INVALID_ARGUMENT; NULL plausible, or a context made without
+ * enable_profiling: CLCNN_ERROR_INVALID_ARGUMENT with a message; a failed
+ * probe: its status. */
+CLCNN_API clcnn_status clcnn_context_check_timestamps(clcnn_context *context, int *plausible);
 
 /* Starts recording the kernel launches of this context. Errors: NULL
  * context: CLCNN_ERROR_INVALID_ARGUMENT; a context made without

@@ -86,6 +86,7 @@ clcnn_status clcnn_context_create(const clcnn_context_options *options, clcnn_co
     clcnn_context *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return report(options, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    ctx->timestamps_plausible = -1;
     clcnn_status status = choose_device(ctx, options);
     if (status == CLCNN_OK)
         status = open_queue(ctx, options);

@@ -133,6 +133,7 @@ struct clcnn_context {
     cl_command_queue upload_queue; /* made by the first asynchronous upload */
     int profiling;
     struct clcnn__profile_state *profile; /* a running kernel profile, else NULL */
+    int timestamps_plausible;             /* -1 until clcnn_context_check_timestamps probes */
 
     int disk_cache_enabled;
     char *cache_dir; /* NULL when the disk cache is off */
@@ -396,9 +397,26 @@ size_t clcnn__round_up(size_t value, size_t multiple);
 /* The state of a running kernel profile (runtime/profile.c). */
 typedef struct clcnn__profile_state clcnn__profile_state;
 
+/* The host's monotonic clock in nanoseconds. */
+uint64_t clcnn__host_clock_ns(void);
+
+/* Whether the device timestamps of `count` commands that ran one after
+ * another on an in-order queue, within wall_ns of host time, can be true:
+ * stamps holds start, end of each in turn; each must end after it starts,
+ * none start before the previous one ended, and together they must fit in
+ * the wall time (runtime/timestamps.c). */
+int clcnn__timestamps_plausible(const uint64_t *stamps, size_t count, uint64_t wall_ns);
+
+/* Called by clcnn__enqueue_kernel right before each launch while
+ * ctx->profile is set; returns the host time to hand to
+ * clcnn__profile_record (0 unless the profile times launches on the host,
+ * in which case the queue is drained first). */
+uint64_t clcnn__profile_launch_begins(clcnn_context *ctx);
+
 /* Called by clcnn__enqueue_kernel for each launch while ctx->profile is set:
  * takes over `event` (NULL: the launch is counted, not timed). Never fails. */
-void clcnn__profile_record(clcnn_context *ctx, cl_kernel kernel, cl_event event);
+void clcnn__profile_record(clcnn_context *ctx, cl_kernel kernel, cl_event event,
+                           uint64_t host_start);
 
 /* Drops a running profile without reading it (context teardown). */
 void clcnn__profile_discard(clcnn_context *ctx);

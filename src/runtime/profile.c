@@ -34,6 +34,7 @@ struct clcnn__profile_state {
     size_t pending_count;
     clcnn_profile_totals totals;
     uint64_t first_start, last_end; /* of the timed launches */
+    uint64_t previous_end;          /* device clock: the end of the last launch read */
 };
 
 struct clcnn_profile {
@@ -118,19 +119,12 @@ static size_t entry_for_kernel(clcnn__profile_state *state, cl_kernel kernel) {
     return entry;
 }
 
-/* Reads the times of one finished launch into its entry and the totals; a
- * launch that failed or gives no times stays untimed. */
-static void read_times(clcnn__profile_state *state, const pending_launch *launch) {
-    cl_ulong start = 0, end = 0;
-    if (clWaitForEvents(1, &launch->event) != CL_SUCCESS ||
-        clGetEventProfilingInfo(launch->event, CL_PROFILING_COMMAND_START, sizeof start, &start,
-                                NULL) != CL_SUCCESS ||
-        clGetEventProfilingInfo(launch->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) !=
-            CL_SUCCESS ||
-        end < start)
-        return;
+/* Adds one launch's time [start, end] (ns of either clock) to its entry and
+ * the totals. */
+static void add_time(clcnn__profile_state *state, size_t entry_index, uint64_t start,
+                     uint64_t end) {
     uint64_t ns = end - start;
-    clcnn_profile_entry *entry = &state->entries[launch->entry];
+    clcnn_profile_entry *entry = &state->entries[entry_index];
     entry->min_ns = entry->timed_launches == 0 || ns < entry->min_ns ? ns : entry->min_ns;
     entry->max_ns = ns > entry->max_ns ? ns : entry->max_ns;
     entry->total_ns += ns;
@@ -143,6 +137,23 @@ static void read_times(clcnn__profile_state *state, const pending_launch *launch
     state->totals.timed_launches++;
 }
 
+/* Reads the device times of one finished launch; a launch that failed,
+ * gives no times or times that cannot be true (it ends before it starts,
+ * or starts before the launch before it ended) stays untimed. */
+static void read_times(clcnn__profile_state *state, const pending_launch *launch) {
+    cl_ulong start = 0, end = 0;
+    if (clWaitForEvents(1, &launch->event) != CL_SUCCESS ||
+        clGetEventProfilingInfo(launch->event, CL_PROFILING_COMMAND_START, sizeof start, &start,
+                                NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(launch->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) !=
+            CL_SUCCESS)
+        return;
+    if (end < start || start < state->previous_end)
+        return;
+    state->previous_end = end;
+    add_time(state, launch->entry, start, end);
+}
+
 /* Waits for every pending launch, reads it and lets its event go. */
 static void drain(clcnn__profile_state *state) {
     for (size_t i = 0; i < state->pending_count; i++) {
@@ -152,12 +163,29 @@ static void drain(clcnn__profile_state *state) {
     state->pending_count = 0;
 }
 
-void clcnn__profile_record(clcnn_context *ctx, cl_kernel kernel, cl_event event) {
+uint64_t clcnn__profile_launch_begins(clcnn_context *ctx) {
+    if (ctx->profile->totals.clock != CLCNN_PROFILE_CLOCK_HOST)
+        return 0;
+    clFinish(ctx->queue);
+    return clcnn__host_clock_ns();
+}
+
+void clcnn__profile_record(clcnn_context *ctx, cl_kernel kernel, cl_event event,
+                           uint64_t host_start) {
     clcnn__profile_state *state = ctx->profile;
     state->totals.launches++;
     size_t entry = entry_for_kernel(state, kernel);
     if (entry != SIZE_MAX)
         state->entries[entry].launches++;
+    if (state->totals.clock == CLCNN_PROFILE_CLOCK_HOST) {
+        /* Timed here and now: the launch runs alone. */
+        int finished = event != NULL && clWaitForEvents(1, &event) == CL_SUCCESS;
+        if (finished && entry != SIZE_MAX)
+            add_time(state, entry, host_start, clcnn__host_clock_ns());
+        if (event != NULL)
+            clReleaseEvent(event);
+        return;
+    }
     if (entry == SIZE_MAX || event == NULL) {
         if (event != NULL)
             clReleaseEvent(event);
@@ -186,6 +214,10 @@ clcnn_status clcnn_context_profile_start(clcnn_context *context) {
     if (context->profile != NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "context_profile_start: a profile is already running");
+    int plausible = 0;
+    clcnn_status status = clcnn_context_check_timestamps(context, &plausible);
+    if (status != CLCNN_OK)
+        return status;
     clcnn__profile_state *state = calloc(1, sizeof *state);
     if (state != NULL)
         state->pending = malloc(MAX_PENDING * sizeof *state->pending);
@@ -193,6 +225,7 @@ clcnn_status clcnn_context_profile_start(clcnn_context *context) {
         free(state);
         return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
+    state->totals.clock = plausible ? CLCNN_PROFILE_CLOCK_DEVICE : CLCNN_PROFILE_CLOCK_HOST;
     context->profile = state;
     return CLCNN_OK;
 }
