@@ -29,15 +29,17 @@
 
 /* ------------------------------------------------------------------ names */
 
-/* The identity a tuning file must carry to be used on this device. */
+/* The identity a tuning file must carry to be used on this device: the
+ * device and driver, and the class of kernel choices the context takes
+ * (CLCNN_DEVICE_CLASS), whose candidates the stored winners were among. */
 static void device_identity(const clcnn_context *ctx, char *out, size_t size) {
     const clcnn_device_info *info = &ctx->info;
     snprintf(out, size,
              "platform=%s; platform_version=%s; device=%s; vendor=%s (0x%x); driver=%s; "
-             "device_version=%s; library=%s",
+             "device_version=%s; kernel_class=%s; library=%s",
              info->platform_name, info->platform_version, info->device_name, info->vendor,
              (unsigned)info->vendor_id, info->driver_version, info->device_version,
-             clcnn_version());
+             clcnn_device_type_name(ctx->traits.kernel_class), clcnn_version());
 }
 
 #define IDENTITY_MAX (8 * CLCNN_NAME_MAX)
