@@ -137,6 +137,167 @@ static void test_initialisation(void **state) {
     clcnn_net_destroy(net);
 }
 
+/* The eval-mode logits of `net` for a fixed random batch of 3 (malloc'ed);
+ * *count gets their number. */
+static float *eval_logits(clcnn_net *net, size_t side, size_t *count) {
+    const size_t n = 3;
+    clcnn_tensor *input = tensor4(n, 1, side, side);
+    float *pixels = ts_random_floats(n * side * side, 11, -1.0f, 1.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, pixels, n * side * side));
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 0));
+    const clcnn_tensor *logits;
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+    float *values = read_all(logits);
+    *count = clcnn_tensor_numel(logits);
+    free(pixels);
+    clcnn_tensor_destroy(input);
+    return values;
+}
+
+/* A network is usable as built: its parameters are those of
+ * clcnn_net_init(net, CLCNN_NET_DEFAULT_SEED), so the logits are finite,
+ * not all zero, and the same as after that init; a checkpoint loaded into a
+ * network never used overwrites them. */
+static void test_built_network_is_initialised(void **state) {
+    (void)state;
+    const size_t side = test_side();
+    clcnn_net *fresh = seed_net(1, side, 0.5f), *drawn = seed_net(1, side, 0.5f);
+    assert_int_equal(clcnn_net_parameter_count(fresh), 12); /* before any use */
+    size_t count = 0, drawn_count = 0;
+    float *built = eval_logits(fresh, side, &count);
+    TS_ASSERT_OK(ctx, clcnn_net_init(drawn, CLCNN_NET_DEFAULT_SEED));
+    float *initialised = eval_logits(drawn, side, &drawn_count);
+    assert_int_equal(count, 3 * 10);
+    assert_int_equal(drawn_count, count);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < count; i++) {
+        assert_true(isfinite(built[i]));
+        nonzero += built[i] != 0.0f;
+    }
+    assert_true(nonzero > count / 2);
+    TS_ASSERT_FLOATS_IDENTICAL(built, initialised, count);
+
+    /* Another seed gives other logits; the default seed gives them back. */
+    TS_ASSERT_OK(ctx, clcnn_net_init(fresh, 7));
+    float *other = eval_logits(fresh, side, &count);
+    assert_true(memcmp(other, built, count * sizeof *built) != 0);
+    TS_ASSERT_OK(ctx, clcnn_net_init(fresh, CLCNN_NET_DEFAULT_SEED));
+    float *again = eval_logits(fresh, side, &count);
+    TS_ASSERT_FLOATS_IDENTICAL(again, built, count);
+
+    /* Loading into a network never used: the checkpoint's values. */
+    char *dir = ts_temp_dir_create(), path[512];
+    snprintf(path, sizeof path, "%s/seven.safetensors", dir);
+    TS_ASSERT_OK(ctx, clcnn_net_init(fresh, 7));
+    TS_ASSERT_OK(ctx, clcnn_net_save(fresh, path, NULL));
+    clcnn_net *loaded = seed_net(1, side, 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_net_load(loaded, path));
+    float *from_file = eval_logits(loaded, side, &count);
+    TS_ASSERT_FLOATS_IDENTICAL(from_file, other, count);
+
+    /* Handing out a parameter makes them all, so no layer can follow. */
+    clcnn_net *handed = seed_net(1, side, 0.5f);
+    clcnn_net_tensor p;
+    TS_ASSERT_OK(ctx, clcnn_net_parameter(handed, 11, &p));
+    assert_string_equal(p.name, "fc2.bias");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_flatten(handed));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_net_add_flatten");
+
+    ts_temp_dir_remove(dir);
+    free(built);
+    free(initialised);
+    free(other);
+    free(again);
+    free(from_file);
+    clcnn_net_destroy(fresh);
+    clcnn_net_destroy(drawn);
+    clcnn_net_destroy(loaded);
+    clcnn_net_destroy(handed);
+}
+
+/* A layer that does not fit says which layer, why, and with what numbers. */
+static void test_layer_shape_messages(void **state) {
+    (void)state;
+    static const struct {
+        size_t ndim, dims[3];
+        int layer; /* 0 conv2d, 1 pool2d, 2 dense, 3 batchnorm */
+        size_t out, kernel, pad, groups;
+        const char *needles[4];
+    } cases[] = {
+        {3,
+         {1, 28, 28},
+         0,
+         4,
+         99,
+         1,
+         1,
+         {"clcnn_net_add_conv2d: conv2d layer conv_big", "kernel 99x99", "input 28x28",
+          "padding 1"}},
+        {3, {1, 28, 28}, 0, 4, 3, 3, 1, {"conv2d layer conv_big", "padding 3", "3x3", "= 2"}},
+        {3, {3, 8, 8}, 0, 4, 3, 1, 2, {"conv_big", "groups 2", "3 input channels", "4 output"}},
+        {3,
+         {2, 5, 5},
+         1,
+         0,
+         7,
+         0,
+         1,
+         {"clcnn_net_add_pool2d: pool2d layer 0", "window 7x7", "input 5x5", "padding 0"}},
+        {3, {2, 5, 5}, 1, 0, 2, 2, 1, {"pool2d layer 0", "padding 2", "half", "2x2"}},
+        {3,
+         {3, 4, 4},
+         2,
+         10,
+         0,
+         0,
+         1,
+         {"clcnn_net_add_dense: dense layer fc", "flat", "3x4x4", ""}},
+        {1, {12}, 2, 0, 0, 0, 1, {"dense layer fc", "0 output features", "12 input", ""}},
+        {2, {5, 6}, 3, 0, 0, 0, 1, {"clcnn_net_add_batchnorm: batchnorm layer bn", "5x6", "", ""}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clcnn_net *net = NULL;
+        TS_ASSERT_OK(ctx, clcnn_net_create(ctx, cases[i].ndim, cases[i].dims, &net));
+        clcnn_status status;
+        if (cases[i].layer == 0) {
+            clcnn_conv2d_params conv = clcnn_conv2d_params_default();
+            conv.pad_h = conv.pad_w = cases[i].pad;
+            conv.groups = cases[i].groups;
+            status = clcnn_net_add_conv2d(net, "conv_big", cases[i].out, cases[i].kernel,
+                                          cases[i].kernel, &conv, 1);
+        } else if (cases[i].layer == 1) {
+            clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+            pool.kernel_h = pool.kernel_w = cases[i].kernel;
+            pool.pad_h = pool.pad_w = cases[i].pad;
+            status = clcnn_net_add_pool2d(net, &pool);
+        } else if (cases[i].layer == 2) {
+            status = clcnn_net_add_dense(net, "fc", cases[i].out, 1);
+        } else {
+            status = clcnn_net_add_batchnorm(net, "bn", NULL);
+        }
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE, status);
+        for (size_t k = 0; k < 4; k++)
+            TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), cases[i].needles[k]);
+        assert_int_equal(clcnn_net_layer_count(net), 0);
+        clcnn_net_destroy(net);
+    }
+}
+
+/* An index past the last layer (or no network) has no kind. */
+static void test_layer_kind_of_a_bad_index(void **state) {
+    (void)state;
+    clcnn_net *net = seed_net(1, 8, 0.5f);
+    size_t count = clcnn_net_layer_count(net);
+    assert_int_equal(count, 13);
+    assert_int_equal(clcnn_net_layer_kind(net, 0), CLCNN_LAYER_CONV2D);
+    assert_int_equal(clcnn_net_layer_kind(net, 8), CLCNN_LAYER_FLATTEN);
+    assert_int_equal(clcnn_net_layer_kind(net, count - 1), CLCNN_LAYER_DENSE);
+    assert_int_equal(clcnn_net_layer_kind(net, count), CLCNN_LAYER_NONE);
+    assert_int_equal(clcnn_net_layer_kind(net, SIZE_MAX), CLCNN_LAYER_NONE);
+    assert_int_equal(clcnn_net_layer_kind(NULL, 0), CLCNN_LAYER_NONE);
+    clcnn_net_destroy(net);
+}
+
 /* A small network without dropout, for gradient checks. */
 static clcnn_net *small_net(void) {
     size_t dims[3] = {2, 6, 5};
@@ -866,6 +1027,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parameter_names),
         cmocka_unit_test(test_initialisation),
+        cmocka_unit_test(test_built_network_is_initialised),
+        cmocka_unit_test(test_layer_shape_messages),
+        cmocka_unit_test(test_layer_kind_of_a_bad_index),
         cmocka_unit_test(test_backward_matches_finite_differences),
         cmocka_unit_test(test_training_run),
         cmocka_unit_test(test_bad_checkpoints),

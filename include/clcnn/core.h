@@ -5,8 +5,12 @@
  * success, negative is an error) and hands results back through its last
  * argument. A context keeps the message of its last failure, with details
  * (OpenCL error name and code, mismatched shapes, a kernel build log);
- * read it with clcnn_context_last_error(). The library never prints, never
- * exits and keeps no global mutable state.
+ * read it with clcnn_context_last_error(). Every call that fails on a valid
+ * handle records its own message, starting with the function's name
+ * ("clcnn_tensor_read: elements 4..4 are outside a tensor of 4 elements"),
+ * also through a const handle: the last error is the one thing such a call
+ * may change. The library never prints, never exits and keeps no global
+ * mutable state.
  *
  * Thread safety: distinct contexts may be used from distinct threads at the
  * same time. One context, and every tensor and event made from it, must be

@@ -7,6 +7,22 @@
  * module whose attributes carry the layer names ("conv1.weight",
  * "bn1.running_var", "fc2.bias", ...), so checkpoints move both ways.
  *
+ * A network is usable as soon as it is built, like a torch.nn module: its
+ * parameters are PyTorch's default initialisation drawn with
+ * CLCNN_NET_DEFAULT_SEED, exactly what clcnn_net_init(net,
+ * CLCNN_NET_DEFAULT_SEED) gives, so a network is deterministic from the
+ * start; clcnn_net_init draws them again with another seed, and
+ * clcnn_net_load overwrites them. Their device memory is allocated when
+ * they are first used (clcnn_net_init, forward, zero_grad,
+ * clcnn_net_parameter, save, load, create_folded), once the architecture
+ * is complete; from then on no layer can be added.
+ *
+ * Errors: every call that fails on a valid network records a message
+ * naming the function in the context's last error (clcnn_context_last_error),
+ * layer shape errors with the numbers that do not fit, e.g.
+ * "clcnn_net_add_conv2d: conv2d layer conv_big: kernel 99x99 does not fit
+ * input 28x28 with padding 1".
+ *
  * Memory: activations and gradients are allocated for a batch size on the
  * first forward pass of that size and reused; a later batch of another
  * size (the last, partial batch of an epoch) takes buffers from the
@@ -37,8 +53,14 @@ typedef enum clcnn_layer_kind {
     CLCNN_LAYER_POOL2D = 3,
     CLCNN_LAYER_FLATTEN = 4,
     CLCNN_LAYER_DENSE = 5,
-    CLCNN_LAYER_DROPOUT = 6
+    CLCNN_LAYER_DROPOUT = 6,
+    /* Not a layer: what clcnn_net_layer_kind gives for a NULL network or an
+     * index past the last layer. */
+    CLCNN_LAYER_NONE = -1
 } clcnn_layer_kind;
+
+/* The seed of the parameters a network has when built (see above). */
+#define CLCNN_NET_DEFAULT_SEED UINT64_C(0)
 
 /* A network whose samples have the shape dims[0..ndim-1] (C, H, W for
  * images; ndim 1 to 3). */
@@ -48,9 +70,11 @@ CLCNN_API void clcnn_net_destroy(clcnn_net *net);
 
 /* Layers, appended in order. `name` (parameterised layers only) is the
  * attribute name in PyTorch's module, e.g. "conv1"; at most 31 characters,
- * unique. Each call checks the layer against the current output shape and
- * fails with CLCNN_ERROR_INVALID_SHAPE when it does not fit. Adding layers
- * after the first forward pass is CLCNN_ERROR_INVALID_ARGUMENT. */
+ * unique (CLCNN_ERROR_INVALID_ARGUMENT otherwise; layers without parameters
+ * take no name). Each call checks the layer against the current output
+ * shape and fails with CLCNN_ERROR_INVALID_SHAPE when it does not fit.
+ * Adding a layer once the parameters exist (see above) is
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_channels,
                                             size_t kernel_h, size_t kernel_w,
                                             const clcnn_conv2d_params *params, int bias);
@@ -72,8 +96,9 @@ CLCNN_API clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t chan
                                              size_t width, size_t classes, float dropout_p,
                                              clcnn_net **out);
 
-/* PyTorch's default initialisation, drawn on the device with Philox4x32-10
- * (cl/philox.h): conv and dense weights and biases uniform in
+/* Draws every parameter again with PyTorch's default initialisation, on the
+ * device with Philox4x32-10 (cl/philox.h): conv and dense weights and
+ * biases uniform in
  * [-1/sqrt(fan_in), 1/sqrt(fan_in)] (kaiming_uniform_ with a = sqrt(5), and
  * the bias rule), batch norm gamma 1, beta 0, running mean 0, running
  * variance 1, num_batches_tracked 0. Parameter i of the state-dict order
@@ -119,12 +144,16 @@ typedef struct clcnn_net_tensor {
     clcnn_tensor *grad; /* NULL for buffers */
 } clcnn_net_tensor;
 
-/* The trainable parameters, in state-dict order (for optimizers). */
+/* The trainable parameters, in state-dict order (for optimizers). The count
+ * follows from the architecture. clcnn_net_parameter makes the parameters
+ * if they do not exist yet (so the network takes no more layers); an index
+ * of count or more is CLCNN_ERROR_OUT_OF_RANGE. */
 CLCNN_API size_t clcnn_net_parameter_count(const clcnn_net *net);
 CLCNN_API clcnn_status clcnn_net_parameter(const clcnn_net *net, size_t index,
                                            clcnn_net_tensor *out);
 
-/* The shape of one sample at the output, and the layer count. */
+/* The shape of one sample at the output, the layer count, and the kind of
+ * layer `index` (CLCNN_LAYER_NONE for a NULL network or index >= count). */
 CLCNN_API size_t clcnn_net_output_features(const clcnn_net *net);
 CLCNN_API size_t clcnn_net_layer_count(const clcnn_net *net);
 CLCNN_API clcnn_layer_kind clcnn_net_layer_kind(const clcnn_net *net, size_t index);

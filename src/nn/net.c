@@ -1,18 +1,19 @@
 /* Building a network: layers appended in order, each checked against the
- * shape the previous one produces; parameters created with PyTorch's names
- * and initialised from Philox streams. */
-#include <math.h>
+ * shape the previous one produces, with the numbers of the mismatch in the
+ * message when it does not fit. Parameters: net_params.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/net_internal.h"
 
-clcnn_status clcnn_net_create(clcnn_context *context, size_t ndim, const size_t *dims,
-                              clcnn_net **out) {
-    if (context == NULL || dims == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "net_create: NULL argument");
+static clcnn_status net_create(clcnn_context *context, size_t ndim, const size_t *dims,
+                               clcnn_net **out) {
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
+    if (dims == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "dims is NULL");
     if (ndim == 0 || ndim > CLCNN__SAMPLE_DIMS)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
                            "a sample has 1 to %d dimensions, not %zu", CLCNN__SAMPLE_DIMS, ndim);
@@ -30,25 +31,20 @@ clcnn_status clcnn_net_create(clcnn_context *context, size_t ndim, const size_t 
     return CLCNN_OK;
 }
 
-static void release_parameters(clcnn__layer *layer) {
-    clcnn_tensor_destroy(layer->weight);
-    clcnn_tensor_destroy(layer->bias);
-    clcnn_tensor_destroy(layer->weight_grad);
-    clcnn_tensor_destroy(layer->bias_grad);
-    clcnn_batchnorm_state_release(&layer->bn_state);
-    clcnn_dropout_mask_destroy(layer->mask);
+clcnn_status clcnn_net_create(clcnn_context *context, size_t ndim, const size_t *dims,
+                              clcnn_net **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, net_create(context, ndim, dims, out));
 }
 
 void clcnn_net_destroy(clcnn_net *net) {
     if (net == NULL)
         return;
     clcnn__net_release_batch(net);
-    for (size_t i = 0; i < net->layer_count; i++)
-        release_parameters(&net->layers[i]);
-    clcnn_tensor_destroy(net->value_arena);
-    clcnn_tensor_destroy(net->grad_arena);
+    clcnn__net_release_parameters(net);
     free(net->layers);
-    free(net->parameters);
     free(net);
 }
 
@@ -65,6 +61,12 @@ size_t clcnn__layer_out_features(const clcnn__layer *layer) {
     return count;
 }
 
+const char *clcnn__layer_kind_name(clcnn_layer_kind kind) {
+    static const char *const names[] = {"conv2d",  "batchnorm", "activation", "pool2d",
+                                        "flatten", "dense",     "dropout"};
+    return kind >= 0 && (size_t)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+}
+
 /* ------------------------------------------------------------------ layers */
 
 /* The shape the next layer receives. */
@@ -79,29 +81,54 @@ static void current_shape(const clcnn_net *net, size_t *ndim, size_t *dims) {
     }
 }
 
-static int name_taken(const clcnn_net *net, const char *name) {
+/* The index of the layer called `name`, or SIZE_MAX. */
+static size_t layer_named(const clcnn_net *net, const char *name) {
     for (size_t i = 0; i < net->layer_count; i++)
         if (net->layers[i].name[0] != '\0' && strcmp(net->layers[i].name, name) == 0)
-            return 1;
-    return 0;
+            return i;
+    return SIZE_MAX;
 }
 
-/* A zeroed layer of `kind` whose input is the current shape; NULL (with the
- * error recorded in *status) when it cannot be added. */
+/* A parameterised layer's name must work as a PyTorch attribute in a
+ * state-dict name ("conv1.weight"). */
+static clcnn_status check_name(clcnn_net *net, const char *name) {
+    if (name == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "name is NULL (a layer with parameters needs its PyTorch attribute "
+                           "name, e.g. \"conv1\")");
+    if (name[0] == '\0')
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "the layer name is empty");
+    if (strlen(name) >= CLCNN__NAME_MAX)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "layer name \"%s\" has %zu characters, more than %d", name, strlen(name),
+                           CLCNN__NAME_MAX - 1);
+    if (strchr(name, '.') != NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "layer name \"%s\" contains '.', the separator of state-dict names",
+                           name);
+    size_t taken = layer_named(net, name);
+    if (taken != SIZE_MAX)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "layer name \"%s\" is taken by layer %zu", name, taken);
+    return CLCNN_OK;
+}
+
+/* A zeroed layer of `kind` whose input is the current shape (name: NULL for
+ * a layer without parameters); NULL (with the error recorded in *status)
+ * when it cannot be added. */
 static clcnn__layer *begin_layer(clcnn_net *net, clcnn_layer_kind kind, const char *name,
                                  clcnn_status *status) {
     *status = CLCNN_OK;
     if (net->initialised || net->batch != 0) {
         *status = clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                              "layers cannot be added after the network has run");
+                              "layers cannot be added once the network's parameters exist (made "
+                              "by its first forward, init, parameter, save, load or fold)");
         return NULL;
     }
-    if (name != NULL && (name[0] == '\0' || strlen(name) >= CLCNN__NAME_MAX ||
-                         strchr(name, '.') != NULL || name_taken(net, name))) {
-        *status = clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                              "layer name \"%s\" is empty, too long, has a '.' or is taken", name);
+    int named =
+        kind == CLCNN_LAYER_CONV2D || kind == CLCNN_LAYER_BATCHNORM || kind == CLCNN_LAYER_DENSE;
+    if (named && (*status = check_name(net, name)) != CLCNN_OK)
         return NULL;
-    }
     clcnn__layer *grown = realloc(net->layers, (net->layer_count + 1) * sizeof *net->layers);
     if (grown == NULL) {
         *status = clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -111,7 +138,7 @@ static clcnn__layer *begin_layer(clcnn_net *net, clcnn_layer_kind kind, const ch
     clcnn__layer *layer = &net->layers[net->layer_count];
     memset(layer, 0, sizeof *layer);
     layer->kind = kind;
-    if (name != NULL)
+    if (named)
         snprintf(layer->name, sizeof layer->name, "%s", name);
     current_shape(net, &layer->in_ndim, layer->in_dims);
     layer->out_ndim = layer->in_ndim;
@@ -125,25 +152,113 @@ static clcnn_status commit_layer(clcnn_net *net) {
     return CLCNN_OK;
 }
 
-static clcnn_status fail_shape(clcnn_net *net, const char *what, const clcnn__layer *layer) {
-    return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_SHAPE,
-                       "%s does not fit an input of %zu dimensions per sample (%zu x %zu x %zu)",
-                       what, layer->in_ndim, layer->in_dims[0],
-                       layer->in_ndim > 1 ? layer->in_dims[1] : 1,
-                       layer->in_ndim > 2 ? layer->in_dims[2] : 1);
+/* "conv2d layer conv1" for a named layer, "pool2d layer 3" (its index)
+ * for the others: how messages name the layer being added. */
+static const char *layer_label(const clcnn_net *net, const clcnn__layer *layer, char *buffer,
+                               size_t size) {
+    if (layer->name[0] != '\0')
+        snprintf(buffer, size, "%s layer %s", clcnn__layer_kind_name(layer->kind), layer->name);
+    else
+        snprintf(buffer, size, "%s layer %zu", clcnn__layer_kind_name(layer->kind),
+                 net->layer_count);
+    return buffer;
 }
 
-clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_channels,
-                                  size_t kernel_h, size_t kernel_w,
-                                  const clcnn_conv2d_params *params, int bias) {
-    if (net == NULL || name == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+/* "1x28x28" or "3136": one sample of the layer's input. */
+static const char *input_string(const clcnn__layer *layer, char *buffer, size_t size) {
+    int used = snprintf(buffer, size, "%zu", layer->in_dims[0]);
+    for (size_t i = 1; i < layer->in_ndim && used >= 0 && (size_t)used < size; i++)
+        used += snprintf(buffer + used, size - (size_t)used, "x%zu", layer->in_dims[i]);
+    return buffer;
+}
+
+/* The layer needs samples of another rank than its input has. */
+static clcnn_status fail_rank(clcnn_net *net, const clcnn__layer *layer, const char *needs) {
+    char label[64], input[64];
+    return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_SHAPE,
+                       "%s needs %s; its input is %s (%zu dimensions per sample)",
+                       layer_label(net, layer, label, sizeof label), needs,
+                       input_string(layer, input, sizeof input), layer->in_ndim);
+}
+
+/* "1" when both sides agree, else "1x2". */
+static const char *pair_string(size_t h, size_t w, char *buffer, size_t size) {
+    if (h == w)
+        snprintf(buffer, size, "%zu", h);
+    else
+        snprintf(buffer, size, "%zux%zu", h, w);
+    return buffer;
+}
+
+/* The message for a convolution that clcnn_conv2d_output_shape rejected
+ * with `status`: the first of its rules (include/clcnn/conv2d.h) that
+ * fails, with the numbers. */
+static clcnn_status fail_conv_shape(clcnn_net *net, const clcnn__layer *layer, size_t out_channels,
+                                    clcnn_status status) {
+    const clcnn_conv2d_params *p = &layer->conv;
+    const size_t channels = layer->in_dims[0], size[2] = {layer->in_dims[1], layer->in_dims[2]};
+    const size_t kernel[2] = {layer->kernel_h, layer->kernel_w}, pad[2] = {p->pad_h, p->pad_w};
+    const size_t dilation[2] = {p->dilation_h, p->dilation_w};
+    char label[64], padding[48];
+    layer_label(net, layer, label, sizeof label);
+    pair_string(pad[0], pad[1], padding, sizeof padding);
+    if (p->stride_h == 0 || p->stride_w == 0 || p->dilation_h == 0 || p->dilation_w == 0 ||
+        p->groups == 0)
+        return clcnn__fail(net->ctx, status,
+                           "%s: stride %zux%zu, dilation %zux%zu and groups %zu must all be at "
+                           "least 1",
+                           label, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
+                           p->groups);
+    if (p->algorithm < CLCNN_CONV2D_ALGO_AUTO || p->algorithm > CLCNN_CONV2D_ALGO_TILED)
+        return clcnn__fail(net->ctx, status, "%s: unknown algorithm %d", label, p->algorithm);
+    if (out_channels == 0 || kernel[0] == 0 || kernel[1] == 0)
+        return clcnn__fail(net->ctx, status,
+                           "%s: %zu output channels with a %zux%zu kernel (none may be 0)", label,
+                           out_channels, kernel[0], kernel[1]);
+    if (channels % p->groups != 0 || out_channels % p->groups != 0)
+        return clcnn__fail(net->ctx, status,
+                           "%s: groups %zu must divide the %zu input channels and the %zu output "
+                           "channels",
+                           label, p->groups, channels, out_channels);
+    /* The rules go axis by axis; an overflow (SIZE_OVERFLOW) gets the
+     * general message, so the sums below cannot overflow. */
+    for (int i = 0; i < 2 && status == CLCNN_ERROR_INVALID_SHAPE; i++) {
+        size_t reach = dilation[i] * (kernel[i] - 1);
+        if (pad[i] > reach)
+            return clcnn__fail(net->ctx, status,
+                               "%s: padding %s is wider than kernel %zux%zu with dilation %zux%zu "
+                               "allows (at most dilation x (kernel - 1) = %zu along the %s)",
+                               label, padding, kernel[0], kernel[1], dilation[0], dilation[1],
+                               reach, i == 0 ? "height" : "width");
+        if (size[i] + 2 * pad[i] > reach)
+            continue;
+        if (dilation[0] == 1 && dilation[1] == 1)
+            return clcnn__fail(net->ctx, status,
+                               "%s: kernel %zux%zu does not fit input %zux%zu with padding %s",
+                               label, kernel[0], kernel[1], size[0], size[1], padding);
+        return clcnn__fail(net->ctx, status,
+                           "%s: kernel %zux%zu with dilation %zux%zu does not fit input %zux%zu "
+                           "with padding %s",
+                           label, kernel[0], kernel[1], dilation[0], dilation[1], size[0], size[1],
+                           padding);
+    }
+    return clcnn__fail(net->ctx, status,
+                       "%s: %zu output channels, kernel %zux%zu, stride %zux%zu, padding %zux%zu, "
+                       "dilation %zux%zu, groups %zu on input %zux%zux%zu: %s",
+                       label, out_channels, kernel[0], kernel[1], p->stride_h, p->stride_w, pad[0],
+                       pad[1], dilation[0], dilation[1], p->groups, channels, size[0], size[1],
+                       clcnn_status_string(status));
+}
+
+static clcnn_status add_conv2d(clcnn_net *net, const char *name, size_t out_channels,
+                               size_t kernel_h, size_t kernel_w, const clcnn_conv2d_params *params,
+                               int bias) {
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_CONV2D, name, &status);
     if (layer == NULL)
         return status;
     if (layer->in_ndim != 3)
-        return fail_shape(net, "a 2-D convolution", layer);
+        return fail_rank(net, layer, "samples of [C, H, W]");
     layer->conv = params != NULL ? *params : clcnn_conv2d_params_default();
     layer->kernel_h = kernel_h;
     layer->kernel_w = kernel_w;
@@ -153,8 +268,7 @@ clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_c
     size_t y_dims[4];
     status = clcnn_conv2d_output_shape(&layer->conv, x_dims, w_dims, y_dims);
     if (status != CLCNN_OK)
-        return clcnn__fail(net->ctx, status, "conv2d layer %s: impossible shape (%s)", name,
-                           clcnn_status_string(status));
+        return fail_conv_shape(net, layer, out_channels, status);
     memcpy(layer->out_dims, y_dims + 1, 3 * sizeof *y_dims);
     layer->has_bias = bias != 0;
     snprintf(layer->names.weight, sizeof layer->names.weight, "%s.weight", name);
@@ -162,17 +276,24 @@ clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_c
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_batchnorm(clcnn_net *net, const char *name,
-                                     const clcnn_batchnorm_params *params) {
-    if (net == NULL || name == NULL)
+clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_channels,
+                                  size_t kernel_h, size_t kernel_w,
+                                  const clcnn_conv2d_params *params, int bias) {
+    if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__,
+                        add_conv2d(net, name, out_channels, kernel_h, kernel_w, params, bias));
+}
+
+static clcnn_status add_batchnorm(clcnn_net *net, const char *name,
+                                  const clcnn_batchnorm_params *params) {
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_BATCHNORM, name, &status);
     if (layer == NULL)
         return status;
     if (layer->in_ndim != 3 && layer->in_ndim != 1)
-        return fail_shape(net, "batch norm (per channel of [C, H, W] or per feature of [F])",
-                          layer);
+        return fail_rank(net, layer, "samples of [C, H, W] (per channel) or [F] (per feature)");
     layer->bn = params != NULL ? *params : clcnn_batchnorm_params_default();
     clcnn__layer_names *names = &layer->names;
     snprintf(names->weight, sizeof names->weight, "%s.weight", name);
@@ -184,14 +305,26 @@ clcnn_status clcnn_net_add_batchnorm(clcnn_net *net, const char *name,
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_activation(clcnn_net *net, const clcnn_activation_params *params) {
+clcnn_status clcnn_net_add_batchnorm(clcnn_net *net, const char *name,
+                                     const clcnn_batchnorm_params *params) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_batchnorm(net, name, params));
+}
+
+static clcnn_status add_activation(clcnn_net *net, const clcnn_activation_params *params) {
+    clcnn_activation_params chosen = params != NULL ? *params : clcnn_activation_params_default();
+    if ((int)chosen.kind < (int)CLCNN_ACTIVATION_RELU ||
+        (int)chosen.kind > (int)CLCNN_ACTIVATION_TANH)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "activation layer %zu: unknown activation %d", net->layer_count,
+                           (int)chosen.kind);
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_ACTIVATION, NULL, &status);
     if (layer == NULL)
         return status;
-    layer->activation = params != NULL ? *params : clcnn_activation_params_default();
+    layer->activation = chosen;
     /* Backward can work from the output unless leaky ReLU's slope is
      * negative (see clcnn_activation_backward), so the output can replace
      * the input. */
@@ -200,27 +333,70 @@ clcnn_status clcnn_net_add_activation(clcnn_net *net, const clcnn_activation_par
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_pool2d(clcnn_net *net, const clcnn_pool2d_params *params) {
-    if (net == NULL || params == NULL)
+clcnn_status clcnn_net_add_activation(clcnn_net *net, const clcnn_activation_params *params) {
+    if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_activation(net, params));
+}
+
+/* The message for a pooling that clcnn_pool2d_output_shape rejected with
+ * `status`: the first of its rules (include/clcnn/pool2d.h) that fails,
+ * with the numbers. */
+static clcnn_status fail_pool_shape(clcnn_net *net, const clcnn__layer *layer,
+                                    clcnn_status status) {
+    const clcnn_pool2d_params *p = &layer->pool;
+    const size_t size[2] = {layer->in_dims[1], layer->in_dims[2]};
+    const size_t kernel[2] = {p->kernel_h, p->kernel_w}, pad[2] = {p->pad_h, p->pad_w};
+    char label[64], padding[48];
+    layer_label(net, layer, label, sizeof label);
+    pair_string(pad[0], pad[1], padding, sizeof padding);
+    if (p->mode != CLCNN_POOL2D_MAX && p->mode != CLCNN_POOL2D_AVG)
+        return clcnn__fail(net->ctx, status, "%s: unknown mode %d", label, (int)p->mode);
+    if (kernel[0] == 0 || kernel[1] == 0)
+        return clcnn__fail(net->ctx, status, "%s: window %zux%zu has a zero", label, kernel[0],
+                           kernel[1]);
+    if (pad[0] > kernel[0] / 2 || pad[1] > kernel[1] / 2)
+        return clcnn__fail(net->ctx, status, "%s: padding %s is more than half of window %zux%zu",
+                           label, padding, kernel[0], kernel[1]);
+    for (int i = 0; i < 2; i++)
+        if (status == CLCNN_ERROR_INVALID_SHAPE && size[i] + 2 * pad[i] < kernel[i])
+            return clcnn__fail(net->ctx, status,
+                               "%s: window %zux%zu does not fit input %zux%zu with padding %s",
+                               label, kernel[0], kernel[1], size[0], size[1], padding);
+    return clcnn__fail(net->ctx, status,
+                       "%s: window %zux%zu, stride %zux%zu, padding %zux%zu on input %zux%zux%zu: "
+                       "%s",
+                       label, kernel[0], kernel[1], p->stride_h, p->stride_w, pad[0], pad[1],
+                       layer->in_dims[0], size[0], size[1], clcnn_status_string(status));
+}
+
+static clcnn_status add_pool2d(clcnn_net *net, const clcnn_pool2d_params *params) {
+    if (params == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "params is NULL");
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_POOL2D, NULL, &status);
     if (layer == NULL)
         return status;
     if (layer->in_ndim != 3)
-        return fail_shape(net, "2-D pooling", layer);
+        return fail_rank(net, layer, "samples of [C, H, W]");
     layer->pool = *params;
     size_t x_dims[4] = {1, layer->in_dims[0], layer->in_dims[1], layer->in_dims[2]}, y_dims[4];
-    status = clcnn_pool2d_output_shape(net->ctx, &layer->pool, x_dims, y_dims);
+    status = clcnn_pool2d_output_shape(NULL, &layer->pool, x_dims, y_dims);
     if (status != CLCNN_OK)
-        return status;
+        return fail_pool_shape(net, layer, status);
     memcpy(layer->out_dims, y_dims + 1, 3 * sizeof *y_dims);
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_flatten(clcnn_net *net) {
+clcnn_status clcnn_net_add_pool2d(clcnn_net *net, const clcnn_pool2d_params *params) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_pool2d(net, params));
+}
+
+static clcnn_status add_flatten(clcnn_net *net) {
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_FLATTEN, NULL, &status);
     if (layer == NULL)
@@ -234,17 +410,24 @@ clcnn_status clcnn_net_add_flatten(clcnn_net *net) {
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_dense(clcnn_net *net, const char *name, size_t out_features, int bias) {
-    if (net == NULL || name == NULL)
+clcnn_status clcnn_net_add_flatten(clcnn_net *net) {
+    if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_flatten(net));
+}
+
+static clcnn_status add_dense(clcnn_net *net, const char *name, size_t out_features, int bias) {
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_DENSE, name, &status);
     if (layer == NULL)
         return status;
     if (layer->in_ndim != 1)
-        return fail_shape(net, "a dense layer (flatten first)", layer);
+        return fail_rank(net, layer, "flat samples of [F] (add a flatten layer first)");
     if (out_features == 0)
-        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_SHAPE, "dense layer %s: 0 outputs", name);
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_SHAPE,
+                           "dense layer %s: 0 output features (for %zu input features)", name,
+                           layer->in_dims[0]);
     layer->out_dims[0] = out_features;
     layer->has_bias = bias != 0;
     snprintf(layer->names.weight, sizeof layer->names.weight, "%s.weight", name);
@@ -252,23 +435,40 @@ clcnn_status clcnn_net_add_dense(clcnn_net *net, const char *name, size_t out_fe
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_add_dropout(clcnn_net *net, float p) {
+clcnn_status clcnn_net_add_dense(clcnn_net *net, const char *name, size_t out_features, int bias) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_dense(net, name, out_features, bias));
+}
+
+static clcnn_status add_dropout(clcnn_net *net, float p) {
     if (!(p >= 0.0f && p < 1.0f))
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout probability %g is outside [0, 1)", (double)p);
+                           "dropout layer %zu: probability %g is outside [0, 1)", net->layer_count,
+                           (double)p);
     clcnn_status status;
     clcnn__layer *layer = begin_layer(net, CLCNN_LAYER_DROPOUT, NULL, &status);
     if (layer == NULL)
         return status;
     layer->dropout_p = p;
-    layer->dropout = clcnn_dropout_state_init(0);
+    /* What clcnn_net_init(net, CLCNN_NET_DEFAULT_SEED) would set. */
+    layer->dropout = clcnn_dropout_state_init(CLCNN_NET_DEFAULT_SEED);
     return commit_layer(net);
 }
 
-clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t channels, size_t height,
-                                   size_t width, size_t classes, float dropout_p, clcnn_net **out) {
+clcnn_status clcnn_net_add_dropout(clcnn_net *net, float p) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, add_dropout(net, p));
+}
+
+static clcnn_status create_seed(clcnn_context *context, size_t channels, size_t height,
+                                size_t width, size_t classes, float dropout_p, clcnn_net **out) {
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
     size_t dims[3] = {channels, height, width};
     clcnn_net *net = NULL;
     clcnn_status status = clcnn_net_create(context, 3, dims, &net);
@@ -311,255 +511,16 @@ clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t channels, size
     return CLCNN_OK;
 }
 
-/* -------------------------------------------------------------- parameters */
-
-/* The shapes of a layer's trainable parameters in state-dict order: conv
- * weight [K, C/groups, kh, kw] and bias [K], dense weight [out, in] and bias
- * [out], batch norm gamma and beta [C]. Returns how many (0 to 2). */
-static size_t parameter_shapes(const clcnn__layer *layer, size_t ndim[2], size_t dims[2][4]) {
-    if (layer->kind == CLCNN_LAYER_CONV2D) {
-        size_t groups = layer->conv.groups ? layer->conv.groups : 1;
-        size_t conv_dims[4] = {layer->out_dims[0], layer->in_dims[0] / groups, layer->kernel_h,
-                               layer->kernel_w};
-        memcpy(dims[0], conv_dims, sizeof conv_dims);
-        ndim[0] = 4;
-    } else if (layer->kind == CLCNN_LAYER_DENSE) {
-        dims[0][0] = layer->out_dims[0];
-        dims[0][1] = layer->in_dims[0];
-        ndim[0] = 2;
-    } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
-        dims[0][0] = layer->in_dims[0];
-        ndim[0] = 1;
-    } else {
-        return 0;
-    }
-    dims[1][0] = dims[0][0];
-    ndim[1] = 1;
-    return layer->kind == CLCNN_LAYER_BATCHNORM || layer->has_bias ? 2 : 1;
-}
-
-static size_t element_count(size_t ndim, const size_t *dims) {
-    size_t count = 1;
-    for (size_t i = 0; i < ndim; i++)
-        count *= dims[i];
-    return count;
-}
-
-/* Where parameters and gradients are made: views of the network's value and
- * gradient arenas, each tensor at the next multiple of `align` elements (the
- * layout an optimizer updates in one launch, src/nn/optim.c), or separate
- * tensors when no arena was made. */
-typedef struct param_placement {
-    clcnn_tensor *values, *grads; /* the arenas, or NULL */
-    size_t align, used;
-} param_placement;
-
-/* Elements of an arena holding every parameter of the network; 0 when the
- * byte size overflows. */
-static size_t arena_elements(const clcnn_net *net, size_t align) {
-    size_t end = 0;
-    for (size_t i = 0; i < net->layer_count; i++) {
-        size_t ndim[2], dims[2][4];
-        size_t count = parameter_shapes(&net->layers[i], ndim, dims);
-        for (size_t j = 0; j < count; j++) {
-            size_t start = clcnn__round_up(end, align);
-            size_t numel = element_count(ndim[j], dims[j]);
-            if (start < end || numel > SIZE_MAX / sizeof(float) - start)
-                return 0;
-            end = start + numel;
-        }
-    }
-    return end;
-}
-
-/* The two arenas (zero-filled, gaps included, and marked so), unless the
- * parameters would not fit in one allocation of the device. */
-static clcnn_status make_arenas(clcnn_net *net, param_placement *place) {
-    memset(place, 0, sizeof *place);
-    size_t align_bytes = 0;
-    clcnn_status status = clcnn__view_alignment(net->ctx, &align_bytes);
-    if (status != CLCNN_OK)
-        return status;
-    place->align = align_bytes / sizeof(float);
-    size_t total = arena_elements(net, place->align);
-    if (total == 0 || total * sizeof(float) > net->ctx->info.max_alloc_bytes)
-        return CLCNN_OK;
-    status = clcnn_tensor_create(net->ctx, 1, &total, &net->value_arena);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_create(net->ctx, 1, &total, &net->grad_arena);
-    if (status != CLCNN_OK)
-        return status;
-    net->value_arena->storage->arena = 1;
-    net->grad_arena->storage->arena = 1;
-    place->values = net->value_arena;
-    place->grads = net->grad_arena;
-    return CLCNN_OK;
-}
-
-static clcnn_status make_pair(clcnn_context *ctx, param_placement *place, size_t ndim,
-                              const size_t *dims, clcnn_tensor **value, clcnn_tensor **grad) {
-    if (place->values == NULL) {
-        clcnn_status status = clcnn_tensor_create(ctx, ndim, dims, value);
-        return status == CLCNN_OK ? clcnn_tensor_create(ctx, ndim, dims, grad) : status;
-    }
-    size_t start = clcnn__round_up(place->used, place->align);
-    place->used = start + element_count(ndim, dims);
-    clcnn_status status = clcnn__storage_view(place->values->storage, start, ndim, dims, value);
-    return status == CLCNN_OK ? clcnn__storage_view(place->grads->storage, start, ndim, dims, grad)
-                              : status;
-}
-
-static clcnn_status add_parameter(clcnn_net *net, const char *name, clcnn_tensor *value,
-                                  clcnn_tensor *grad) {
-    clcnn_net_tensor *grown =
-        realloc(net->parameters, (net->parameter_count + 1) * sizeof *net->parameters);
-    if (grown == NULL)
-        return clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    net->parameters = grown;
-    net->parameters[net->parameter_count++] = (clcnn_net_tensor){name, value, grad};
-    return CLCNN_OK;
-}
-
-static clcnn_status create_layer_parameters(clcnn_net *net, param_placement *place,
-                                            clcnn__layer *layer) {
-    size_t ndim[2], dims[2][4];
-    size_t count = parameter_shapes(layer, ndim, dims);
-    clcnn_tensor **values[2] = {&layer->weight, &layer->bias};
-    clcnn_tensor **grads[2] = {&layer->weight_grad, &layer->bias_grad};
-    const char *names[2] = {layer->names.weight, layer->names.bias};
-    clcnn_status status = CLCNN_OK;
-    for (size_t j = 0; j < count && status == CLCNN_OK; j++) {
-        status = make_pair(net->ctx, place, ndim[j], dims[j], values[j], grads[j]);
-        if (status == CLCNN_OK)
-            status = add_parameter(net, names[j], *values[j], *grads[j]);
-    }
-    if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM) {
-        layer->has_bias = 1;
-        status = clcnn_batchnorm_state_init(net->ctx, layer->in_dims[0], &layer->bn_state);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_fill(layer->weight, 1.0f);
-    }
-    return status;
-}
-
-/* Undoes a failed clcnn__net_create_parameters, so that a later call starts
- * afresh. */
-static void drop_parameters(clcnn_net *net) {
-    for (size_t i = 0; i < net->layer_count; i++) {
-        clcnn__layer *layer = &net->layers[i];
-        clcnn_tensor **tensors[4] = {&layer->weight, &layer->bias, &layer->weight_grad,
-                                     &layer->bias_grad};
-        for (size_t j = 0; j < 4; j++) {
-            clcnn_tensor_destroy(*tensors[j]);
-            *tensors[j] = NULL;
-        }
-        clcnn_batchnorm_state_release(&layer->bn_state);
-    }
-    clcnn_tensor_destroy(net->value_arena);
-    clcnn_tensor_destroy(net->grad_arena);
-    net->value_arena = net->grad_arena = NULL;
-    net->parameter_count = 0;
-}
-
-clcnn_status clcnn__net_create_parameters(clcnn_net *net) {
-    if (net->initialised)
-        return CLCNN_OK;
-    if (net->layer_count == 0)
-        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "the network has no layers");
-    param_placement place;
-    clcnn_status status = make_arenas(net, &place);
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
-        status = create_layer_parameters(net, &place, &net->layers[i]);
-    if (status != CLCNN_OK) {
-        drop_parameters(net);
-        return status;
-    }
-    net->initialised = 1;
-    return CLCNN_OK;
-}
-
-/* ------------------------------------------------------------ initialisation */
-
-/* Fills `tensor` with uniform values in [-bound, bound] from the Philox
- * stream (seed, offset). */
-static clcnn_status init_uniform(clcnn_net *net, clcnn_tensor *tensor, float bound, uint64_t seed,
-                                 uint64_t offset) {
-    cl_kernel kernel;
-    clcnn_status status = clcnn__kernel_get(net->ctx, "init.cl", NULL, "init_uniform", &kernel);
-    if (status != CLCNN_OK)
-        return status;
-    cl_mem mem = clcnn_tensor_cl_mem(tensor);
-    cl_uint count = (cl_uint)clcnn_tensor_numel(tensor);
-    float low = -bound, high = bound;
-    cl_uint words[4] = {(cl_uint)seed, (cl_uint)(seed >> 32), (cl_uint)offset,
-                        (cl_uint)(offset >> 32)};
-    cl_int err = clSetKernelArg(kernel, 0, sizeof mem, &mem);
-    err |= clSetKernelArg(kernel, 1, sizeof count, &count);
-    err |= clSetKernelArg(kernel, 2, sizeof low, &low);
-    err |= clSetKernelArg(kernel, 3, sizeof high, &high);
-    for (cl_uint i = 0; i < 4; i++)
-        err |= clSetKernelArg(kernel, 4 + i, sizeof words[i], &words[i]);
-    if (err != CL_SUCCESS)
-        return clcnn__fail_cl(net->ctx, err, "init_uniform arguments");
-    size_t global = clcnn__round_up(count, 64);
-    return clcnn__enqueue_kernel(net->ctx, kernel, 1, &global, NULL);
-}
-
-/* fan_in = in_channels/groups * kh * kw for conv, in_features for dense. */
-static double fan_in(const clcnn__layer *layer) {
-    if (layer->kind == CLCNN_LAYER_CONV2D) {
-        size_t groups = layer->conv.groups ? layer->conv.groups : 1;
-        return (double)(layer->in_dims[0] / groups * layer->kernel_h * layer->kernel_w);
-    }
-    return (double)layer->in_dims[0];
-}
-
-static clcnn_status reset_batchnorm(clcnn__layer *layer) {
-    clcnn_status status = clcnn_tensor_fill(layer->weight, 1.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bias, 0.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bn_state.running_mean, 0.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bn_state.running_var, 1.0f);
-    layer->bn_state.num_batches_tracked = 0;
-    return status;
-}
-
-clcnn_status clcnn_net_init(clcnn_net *net, uint64_t seed) {
-    if (net == NULL)
+clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t channels, size_t height,
+                                   size_t width, size_t classes, float dropout_p, clcnn_net **out) {
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__net_create_parameters(net);
-    uint64_t stream = UINT64_C(1) << 63;
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++) {
-        clcnn__layer *layer = &net->layers[i];
-        if (layer->kind == CLCNN_LAYER_CONV2D || layer->kind == CLCNN_LAYER_DENSE) {
-            float bound = (float)(1.0 / sqrt(fan_in(layer)));
-            status = init_uniform(net, layer->weight, bound, seed, stream++);
-            if (status == CLCNN_OK && layer->has_bias)
-                status = init_uniform(net, layer->bias, bound, seed, stream++);
-        } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
-            status = reset_batchnorm(layer);
-            stream += 2;
-        } else if (layer->kind == CLCNN_LAYER_DROPOUT) {
-            layer->dropout = clcnn_dropout_state_init(seed);
-        }
-    }
-    return status;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        create_seed(context, channels, height, width, classes, dropout_p, out));
 }
 
-size_t clcnn_net_parameter_count(const clcnn_net *net) {
-    return net != NULL ? net->parameter_count : 0;
-}
-
-clcnn_status clcnn_net_parameter(const clcnn_net *net, size_t index, clcnn_net_tensor *out) {
-    if (net == NULL || out == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    if (index >= net->parameter_count)
-        return CLCNN_ERROR_OUT_OF_RANGE;
-    *out = net->parameters[index];
-    return CLCNN_OK;
-}
+/* ------------------------------------------------------------- inspection */
 
 size_t clcnn_net_output_features(const clcnn_net *net) {
     if (net == NULL || net->layer_count == 0)
@@ -572,5 +533,5 @@ size_t clcnn_net_layer_count(const clcnn_net *net) {
 }
 
 clcnn_layer_kind clcnn_net_layer_kind(const clcnn_net *net, size_t index) {
-    return net != NULL && index < net->layer_count ? net->layers[index].kind : CLCNN_LAYER_FLATTEN;
+    return net != NULL && index < net->layer_count ? net->layers[index].kind : CLCNN_LAYER_NONE;
 }

@@ -34,6 +34,8 @@ static clcnn_status add_equivalent(clcnn_net *folded, const clcnn_net *net, size
         return clcnn_net_add_flatten(folded);
     case CLCNN_LAYER_DROPOUT:
         return CLCNN_OK;
+    case CLCNN_LAYER_NONE:
+        break;
     }
     return CLCNN_ERROR_INVALID_ARGUMENT;
 }
@@ -80,19 +82,18 @@ static clcnn_status transfer_parameters(clcnn_net *folded, clcnn_net *net) {
     return status;
 }
 
-clcnn_status clcnn_net_create_folded(clcnn_net *net, clcnn_net **out) {
-    if (net == NULL || out == NULL)
-        return net != NULL ? clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL")
-                           : CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_create_folded(clcnn_net *net, clcnn_net **out) {
+    if (out == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     clcnn_net *folded = NULL;
-    clcnn_status status = clcnn__net_create_parameters(net);
+    clcnn_status status = clcnn__net_ensure_parameters(net);
     if (status == CLCNN_OK)
         status = clcnn_net_create(net->ctx, net->in_ndim, net->in_dims, &folded);
     for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
         status = add_equivalent(folded, net, i);
     if (status == CLCNN_OK)
-        status = clcnn__net_create_parameters(folded);
+        status = clcnn__net_allocate_parameters(folded); /* every value transferred below */
     if (status == CLCNN_OK)
         status = transfer_parameters(folded, net);
     if (status == CLCNN_OK)
@@ -103,4 +104,11 @@ clcnn_status clcnn_net_create_folded(clcnn_net *net, clcnn_net **out) {
     }
     *out = folded;
     return CLCNN_OK;
+}
+
+clcnn_status clcnn_net_create_folded(clcnn_net *net, clcnn_net **out) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_create_folded(net, out));
 }

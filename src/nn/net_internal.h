@@ -1,6 +1,6 @@
 /* The layout of a network and its layers, shared by the files of src/nn/net*.c:
- * building (net.c), running (net_run.c), checkpoints and folding
- * (net_io.c). */
+ * building (net.c), parameters (net_params.c), running (net_run.c),
+ * checkpoints (net_io.c) and folding (net_fold.c). */
 #ifndef CLCNN_NET_INTERNAL_H
 #define CLCNN_NET_INTERNAL_H
 
@@ -68,7 +68,7 @@ struct clcnn_net {
      * fit in one allocation (separate tensors then). */
     clcnn_tensor *value_arena, *grad_arena;
     int training;
-    int initialised;    /* parameters exist (first forward or init done) */
+    int initialised;    /* parameters exist (made by their first use or init) */
     size_t batch;       /* the batch the per-batch memory is sized for; 0: none */
     int training_ready; /* the per-batch training buffers exist */
     const clcnn_tensor *last_input;
@@ -81,8 +81,21 @@ size_t clcnn__net_batch_shape(size_t batch, size_t ndim, const size_t *dims, siz
 /* Frees the per-batch memory of every layer (back to the pool). */
 void clcnn__net_release_batch(clcnn_net *net);
 
-/* Parameters and buffers: creates every layer's tensors if not yet done. */
-clcnn_status clcnn__net_create_parameters(clcnn_net *net);
+/* Parameters and buffers (src/nn/net_params.c). A network has them, as far
+ * as its user can tell, from construction on; they are made on first use.
+ *
+ * clcnn__net_ensure_parameters: makes them if not done yet and draws them
+ * with CLCNN_NET_DEFAULT_SEED -- what every use of the parameters calls.
+ * clcnn__net_allocate_parameters: makes them without drawing (zeros, batch
+ * norm at its reset state), for a caller that writes every value at once.
+ * clcnn__net_release_parameters: frees them (the network may make them
+ * again). */
+clcnn_status clcnn__net_ensure_parameters(clcnn_net *net);
+clcnn_status clcnn__net_allocate_parameters(clcnn_net *net);
+void clcnn__net_release_parameters(clcnn_net *net);
+
+/* "conv2d", "batchnorm", ... as the checkpoint's architecture names them. */
+const char *clcnn__layer_kind_name(clcnn_layer_kind kind);
 
 /* Element count of one sample of a layer's output. */
 size_t clcnn__layer_out_features(const clcnn__layer *layer);

@@ -59,14 +59,8 @@ static clcnn_status save_entry(clcnn_net *net, const state_entry *entry, void *d
     return status;
 }
 
-static const char *layer_kind_name(clcnn_layer_kind kind) {
-    static const char *const names[] = {"conv2d",  "batchnorm", "activation", "pool2d",
-                                        "flatten", "dense",     "dropout"};
-    return (size_t)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
-}
-
 static json_t *describe_layer(const clcnn__layer *l) {
-    json_t *layer = json_pack("{s:s}", "kind", layer_kind_name(l->kind));
+    json_t *layer = json_pack("{s:s}", "kind", clcnn__layer_kind_name(l->kind));
     if (l->name[0] != '\0')
         json_object_set_new(layer, "name", json_string(l->name));
     if (l->kind == CLCNN_LAYER_CONV2D)
@@ -127,12 +121,11 @@ static clcnn_status add_metadata(clcnn_net *net, clcnn_safetensors *file,
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const char *const *metadata) {
-    if (net == NULL || path == NULL)
-        return net != NULL ? clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "path is NULL")
-                           : CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_save(clcnn_net *net, const char *path, const char *const *metadata) {
+    if (path == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "path is NULL");
     clcnn_safetensors *file = NULL;
-    clcnn_status status = clcnn__net_create_parameters(net);
+    clcnn_status status = clcnn__net_ensure_parameters(net);
     if (status == CLCNN_OK)
         status = clcnn_safetensors_create(&file);
     if (status == CLCNN_OK)
@@ -147,6 +140,13 @@ clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const char *const 
     }
     clcnn_safetensors_destroy(file);
     return status;
+}
+
+clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const char *const *metadata) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_save(net, path, metadata));
 }
 
 /* ------------------------------------------------------------------- load */
@@ -214,13 +214,12 @@ static const char *unknown_tensor(clcnn_net *net, const clcnn_safetensors *file)
     return NULL;
 }
 
-clcnn_status clcnn_net_load(clcnn_net *net, const char *path) {
-    if (net == NULL || path == NULL)
-        return net != NULL ? clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "path is NULL")
-                           : CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_load(clcnn_net *net, const char *path) {
+    if (path == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "path is NULL");
     clcnn_safetensors *file = NULL;
     char error[512] = "";
-    clcnn_status status = clcnn__net_create_parameters(net);
+    clcnn_status status = clcnn__net_ensure_parameters(net);
     if (status == CLCNN_OK) {
         status = clcnn_safetensors_load(path, error, sizeof error, &file);
         if (status != CLCNN_OK)
@@ -239,4 +238,11 @@ clcnn_status clcnn_net_load(clcnn_net *net, const char *path) {
         status = for_each_entry(net, load_entry, &state);
     clcnn_safetensors_destroy(file);
     return status;
+}
+
+clcnn_status clcnn_net_load(clcnn_net *net, const char *path) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_load(net, path));
 }

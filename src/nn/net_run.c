@@ -111,7 +111,7 @@ static clcnn_status prepare_batch(clcnn_net *net, size_t batch) {
 }
 
 static clcnn_status check_input(clcnn_net *net, const clcnn_tensor *input) {
-    clcnn_status status = clcnn__check_tensor(net->ctx, input, "network input");
+    clcnn_status status = clcnn__check_tensor(net->ctx, input, "input");
     if (status != CLCNN_OK)
         return status;
     int fits = clcnn_tensor_ndim(input) == net->in_ndim + 1;
@@ -120,7 +120,7 @@ static clcnn_status check_input(clcnn_net *net, const clcnn_tensor *input) {
     if (!fits) {
         char shape[96];
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "network input %s does not match the network's sample shape "
+                           "input %s does not match the network's sample shape "
                            "(%zu dimensions: %zu x %zu x %zu after the batch)",
                            clcnn__shape_string(input, shape, sizeof shape), net->in_ndim,
                            net->in_dims[0], net->in_ndim > 1 ? net->in_dims[1] : 1,
@@ -238,6 +238,8 @@ static clcnn_status forward_layer(clcnn_net *net, clcnn__layer *layer, const clc
     case CLCNN_LAYER_DROPOUT:
         return clcnn_dropout_forward(ctx, &layer->dropout, layer->dropout_p, net->training, x,
                                      layer->output, layer->mask);
+    case CLCNN_LAYER_NONE:
+        break;
     }
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown layer kind");
 }
@@ -245,15 +247,16 @@ static clcnn_status forward_layer(clcnn_net *net, clcnn__layer *layer, const clc
 /* The first layer reads the caller's input; a flatten over it needs a view,
  * which the per-batch memory cannot hold, so the network's first layer is
  * never a reusing one (see allocate_layer_batch's index > 0). */
-clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
-                               const clcnn_tensor **logits) {
-    if (net == NULL || logits == NULL)
-        return net != NULL ? clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "logits is NULL")
-                           : CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_forward(clcnn_net *net, const clcnn_tensor *input,
+                                const clcnn_tensor **logits) {
+    if (logits == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "logits is NULL");
     *logits = NULL;
+    if (net->layer_count == 0)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "the network has no layers");
     clcnn_status status = check_input(net, input);
     if (status == CLCNN_OK)
-        status = clcnn__net_create_parameters(net);
+        status = clcnn__net_ensure_parameters(net);
     if (status == CLCNN_OK)
         status = prepare_batch(net, clcnn_tensor_dim(input, 0));
     const clcnn_tensor *x = input;
@@ -279,6 +282,14 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
+                               const clcnn_tensor **logits) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_forward(net, input, logits));
+}
+
 clcnn_status clcnn_net_set_training(clcnn_net *net, int training) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
@@ -291,14 +302,13 @@ clcnn_status clcnn_net_set_training(clcnn_net *net, int training) {
 
 /* -------------------------------------------------------------------- loss */
 
-clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_tensor *loss) {
-    if (net == NULL || labels == NULL || loss == NULL)
-        return net != NULL
-                   ? clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "net_loss: NULL argument")
-                   : CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_tensor *loss) {
+    if (labels == NULL || loss == NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL",
+                           labels == NULL ? "labels" : "loss");
     if (net->last_input == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "net_loss: no forward pass to take the loss of");
+                           "no forward pass to take the loss of (in the current mode)");
     clcnn__layer *last = &net->layers[net->layer_count - 1];
     clcnn_status status = clcnn_softmax_cross_entropy_forward(net->ctx, last->output, labels, loss);
     if (status == CLCNN_OK && !net->training)
@@ -308,6 +318,13 @@ clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_te
                                                       last->output_grad, CLCNN_GRAD_OVERWRITE);
     net->loss_ready = status == CLCNN_OK;
     return status;
+}
+
+clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_tensor *loss) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_loss(net, labels, loss));
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -351,6 +368,8 @@ static clcnn_status backward_data(clcnn_net *net, clcnn__layer *layer, const clc
         return clcnn_dense_backward_data(ctx, dy, layer->weight, dx, CLCNN_GRAD_OVERWRITE);
     case CLCNN_LAYER_DROPOUT:
         return clcnn_dropout_backward(ctx, layer->mask, dy, dx, CLCNN_GRAD_OVERWRITE);
+    case CLCNN_LAYER_NONE:
+        break;
     }
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown layer kind");
 }
@@ -370,13 +389,11 @@ static clcnn_status backward_batchnorm(clcnn_net *net, size_t index, const clcnn
                                     layer->bias_grad, CLCNN_GRAD_ACCUMULATE);
 }
 
-clcnn_status clcnn_net_backward(clcnn_net *net) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status net_backward(clcnn_net *net) {
     if (!net->training || !net->loss_ready)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "net_backward needs training mode and a loss (clcnn_net_loss) of the "
-                           "last forward pass");
+                           "needs training mode and a loss (clcnn_net_loss) of the last forward "
+                           "pass");
     clcnn_status status = CLCNN_OK;
     for (size_t i = net->layer_count; i-- > 0 && status == CLCNN_OK;) {
         clcnn__layer *layer = &net->layers[i];
@@ -394,13 +411,25 @@ clcnn_status clcnn_net_backward(clcnn_net *net) {
     return status;
 }
 
-clcnn_status clcnn_net_zero_grad(clcnn_net *net) {
+clcnn_status clcnn_net_backward(clcnn_net *net) {
     if (net == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__net_create_parameters(net);
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_backward(net));
+}
+
+static clcnn_status net_zero_grad(clcnn_net *net) {
+    clcnn_status status = clcnn__net_ensure_parameters(net);
     if (status == CLCNN_OK && net->grad_arena != NULL)
         return clcnn_tensor_fill(net->grad_arena, 0.0f); /* one launch, gaps included */
     for (size_t i = 0; i < net->parameter_count && status == CLCNN_OK; i++)
         status = clcnn_tensor_fill(net->parameters[i].grad, 0.0f);
     return status;
+}
+
+clcnn_status clcnn_net_zero_grad(clcnn_net *net) {
+    if (net == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
+    return clcnn__named(net->ctx, mark, __func__, net_zero_grad(net));
 }

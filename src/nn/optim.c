@@ -125,7 +125,7 @@ static clcnn_status check_non_negative(clcnn_context *ctx, const char *op, const
 }
 
 static clcnn_status check_sgd_params(clcnn_context *ctx, const clcnn_sgd_params *p) {
-    const char *op = "optimizer_create_sgd";
+    const char *op = "clcnn_optimizer_create_sgd";
     clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
     if (status == CLCNN_OK)
         status = check_non_negative(ctx, op, "momentum", p->momentum);
@@ -147,12 +147,12 @@ static clcnn_status check_sgd_params(clcnn_context *ctx, const clcnn_sgd_params 
 static clcnn_status check_beta(clcnn_context *ctx, const char *name, double beta) {
     if (!(beta >= 0.0 && beta < 1.0))
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "optimizer_create_adam: %s = %g is outside [0, 1)", name, beta);
+                           "clcnn_optimizer_create_adam: %s = %g is outside [0, 1)", name, beta);
     return CLCNN_OK;
 }
 
 static clcnn_status check_adam_params(clcnn_context *ctx, const clcnn_adam_params *p) {
-    const char *op = "optimizer_create_adam";
+    const char *op = "clcnn_optimizer_create_adam";
     clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
     if (status == CLCNN_OK)
         status = check_non_negative(ctx, op, "eps", p->eps);
@@ -372,17 +372,17 @@ static clcnn_status optimizer_finish_create(clcnn_context *ctx, clcnn_optimizer 
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
-                                        size_t count, clcnn_tensor *const *parameters,
-                                        clcnn_tensor *const *grads, clcnn_optimizer **out) {
+static clcnn_status optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
+                                         size_t count, clcnn_tensor *const *parameters,
+                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
     if (context == NULL || out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "optimizer_create_sgd: context or out is NULL");
+                           "clcnn_optimizer_create_sgd: out is NULL");
     *out = NULL;
     clcnn_sgd_params chosen = params != NULL ? *params : clcnn_sgd_params_default();
     clcnn_status status = check_sgd_params(context, &chosen);
     if (status == CLCNN_OK)
-        status = check_pairs(context, "optimizer_create_sgd", count, parameters, grads);
+        status = check_pairs(context, "clcnn_optimizer_create_sgd", count, parameters, grads);
     if (status != CLCNN_OK)
         return status;
     clcnn_optimizer *opt = calloc(1, sizeof *opt);
@@ -396,17 +396,27 @@ clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_
                                    chosen.momentum != 0.0 ? "sgd_momentum_step" : "sgd_step", out);
 }
 
-clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
-                                         size_t count, clcnn_tensor *const *parameters,
-                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
+clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
+                                        size_t count, clcnn_tensor *const *parameters,
+                                        clcnn_tensor *const *grads, clcnn_optimizer **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        optimizer_create_sgd(context, params, count, parameters, grads, out));
+}
+
+static clcnn_status optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
+                                          size_t count, clcnn_tensor *const *parameters,
+                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
     if (context == NULL || out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "optimizer_create_adam: context or out is NULL");
+                           "clcnn_optimizer_create_adam: out is NULL");
     *out = NULL;
     clcnn_adam_params chosen = params != NULL ? *params : clcnn_adam_params_default();
     clcnn_status status = check_adam_params(context, &chosen);
     if (status == CLCNN_OK)
-        status = check_pairs(context, "optimizer_create_adam", count, parameters, grads);
+        status = check_pairs(context, "clcnn_optimizer_create_adam", count, parameters, grads);
     if (status != CLCNN_OK)
         return status;
     clcnn_optimizer *opt = calloc(1, sizeof *opt);
@@ -417,6 +427,16 @@ clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_ada
     opt->lr = chosen.lr;
     opt->states_per_param = chosen.amsgrad ? 3 : 2;
     return optimizer_finish_create(context, opt, count, parameters, grads, "adam_step", out);
+}
+
+clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
+                                         size_t count, clcnn_tensor *const *parameters,
+                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        optimizer_create_adam(context, params, count, parameters, grads, out));
 }
 
 /* ------------------------------------------------------------------- steps */
@@ -608,12 +628,12 @@ static clcnn_status adam_step(clcnn_optimizer *opt) {
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_optimizer_step(clcnn_optimizer *optimizer) {
+static clcnn_status optimizer_step(clcnn_optimizer *optimizer) {
     if (optimizer == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (optimizer->step == UINT64_MAX)
         return clcnn__fail(optimizer->ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "optimizer_step: the step counter is at its maximum");
+                           "clcnn_optimizer_step: the step counter is at its maximum");
     clcnn_status status =
         optimizer->kind == OPTIMIZER_SGD ? sgd_step(optimizer) : adam_step(optimizer);
     if (status == CLCNN_OK)
@@ -621,12 +641,19 @@ clcnn_status clcnn_optimizer_step(clcnn_optimizer *optimizer) {
     return status;
 }
 
+clcnn_status clcnn_optimizer_step(clcnn_optimizer *optimizer) {
+    if (optimizer == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(optimizer->ctx);
+    return clcnn__named(optimizer->ctx, mark, __func__, optimizer_step(optimizer));
+}
+
 /* ------------------------------------------------------ accessors and state */
 
 clcnn_status clcnn_optimizer_set_lr(clcnn_optimizer *optimizer, double lr) {
     if (optimizer == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = check_non_negative(optimizer->ctx, "optimizer_set_lr", "lr", lr);
+    clcnn_status status = check_non_negative(optimizer->ctx, "clcnn_optimizer_set_lr", "lr", lr);
     if (status == CLCNN_OK)
         optimizer->lr = lr;
     return status;
@@ -661,11 +688,13 @@ clcnn_status clcnn_optimizer_state_get(clcnn_optimizer *optimizer, size_t index,
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (out == NULL)
         return clcnn__fail(optimizer->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "optimizer_state_get: out is NULL");
+                           "clcnn_optimizer_state_get: out is NULL");
     size_t total = clcnn_optimizer_state_count(optimizer);
     if (index >= total)
         return clcnn__fail(optimizer->ctx, CLCNN_ERROR_OUT_OF_RANGE,
-                           "optimizer_state_get: state %zu of %zu", index, total);
+                           "clcnn_optimizer_state_get: index %zu is out of range (the optimizer "
+                           "has %zu states)",
+                           index, total);
     out->param_index = index / optimizer->states_per_param;
     out->name = state_names(optimizer)[index % optimizer->states_per_param];
     out->tensor = optimizer->states[index];

@@ -43,7 +43,7 @@ static clcnn_status set_common_args(clcnn_context *ctx, cl_kernel kernel, size_t
     cl_int err = clSetKernelArg(kernel, 0, sizeof n, &n);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(kernel, 1, sizeof slope, &slope);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "activation: clSetKernelArg");
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clSetKernelArg");
 }
 
 static clcnn_status get_kernel(clcnn_context *ctx, const clcnn_activation_params *params,
@@ -55,16 +55,17 @@ static clcnn_status get_kernel(clcnn_context *ctx, const clcnn_activation_params
     return clcnn__kernel_get(ctx, "activation.cl", options, name, out);
 }
 
-clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activation_params *params,
-                                      const clcnn_tensor *x, clcnn_tensor *y) {
-    const char *what = "activation_forward";
+static clcnn_status activation_forward(clcnn_context *context,
+                                       const clcnn_activation_params *params, const clcnn_tensor *x,
+                                       clcnn_tensor *y) {
+    const char *what = "clcnn_activation_forward";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_status status = check_params(context, what, params);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, x, "activation_forward: x");
+        status = clcnn__check_tensor(context, x, "clcnn_activation_forward: x");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "activation_forward: y");
+        status = clcnn__check_tensor(context, y, "clcnn_activation_forward: y");
     if (status == CLCNN_OK)
         status = check_count(context, what, x, "x", y, "y");
     cl_kernel kernel = NULL;
@@ -80,24 +81,32 @@ clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activa
     if (err == CL_SUCCESS)
         err = clSetKernelArg(kernel, 3, sizeof(cl_mem), &y->storage->mem);
     if (err != CL_SUCCESS)
-        return clcnn__fail_cl(context, err, "activation_forward: clSetKernelArg");
+        return clcnn__fail_cl(context, err, "clcnn_activation_forward: clSetKernelArg");
     return clcnn__pointwise_launch(context, kernel, &layout, x->numel);
 }
 
-clcnn_status clcnn_activation_backward(clcnn_context *context,
-                                       const clcnn_activation_params *params,
-                                       const clcnn_tensor *saved, const clcnn_tensor *dy,
-                                       clcnn_tensor *dx, clcnn_grad_mode grad_mode) {
-    const char *what = "activation_backward";
+clcnn_status clcnn_activation_forward(clcnn_context *context, const clcnn_activation_params *params,
+                                      const clcnn_tensor *x, clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, activation_forward(context, params, x, y));
+}
+
+static clcnn_status activation_backward(clcnn_context *context,
+                                        const clcnn_activation_params *params,
+                                        const clcnn_tensor *saved, const clcnn_tensor *dy,
+                                        clcnn_tensor *dx, clcnn_grad_mode grad_mode) {
+    const char *what = "clcnn_activation_backward";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_status status = check_params(context, what, params);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, saved, "activation_backward: saved");
+        status = clcnn__check_tensor(context, saved, "clcnn_activation_backward: saved");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dy, "activation_backward: dy");
+        status = clcnn__check_tensor(context, dy, "clcnn_activation_backward: dy");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dx, "activation_backward: dx");
+        status = clcnn__check_tensor(context, dx, "clcnn_activation_backward: dx");
     if (status == CLCNN_OK && grad_mode != CLCNN_GRAD_OVERWRITE &&
         grad_mode != CLCNN_GRAD_ACCUMULATE)
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d",
@@ -124,6 +133,17 @@ clcnn_status clcnn_activation_backward(clcnn_context *context,
     if (err == CL_SUCCESS)
         err = clSetKernelArg(kernel, 5, sizeof(cl_mem), &dx->storage->mem);
     if (err != CL_SUCCESS)
-        return clcnn__fail_cl(context, err, "activation_backward: clSetKernelArg");
+        return clcnn__fail_cl(context, err, "clcnn_activation_backward: clSetKernelArg");
     return clcnn__pointwise_launch(context, kernel, &layout, dy->numel);
+}
+
+clcnn_status clcnn_activation_backward(clcnn_context *context,
+                                       const clcnn_activation_params *params,
+                                       const clcnn_tensor *saved, const clcnn_tensor *dy,
+                                       clcnn_tensor *dx, clcnn_grad_mode grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        activation_backward(context, params, saved, dy, dx, grad_mode));
 }

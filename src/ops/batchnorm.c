@@ -16,11 +16,11 @@ clcnn_batchnorm_params clcnn_batchnorm_params_default(void) {
 
 /* ------------------------------------------------------------------ state */
 
-clcnn_status clcnn_batchnorm_state_init(clcnn_context *context, size_t channels,
-                                        clcnn_batchnorm_state *state) {
+static clcnn_status batchnorm_state_init(clcnn_context *context, size_t channels,
+                                         clcnn_batchnorm_state *state) {
     if (context == NULL || state == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm_state_init: context or state is NULL");
+                           "clcnn_batchnorm_state_init: state is NULL");
     *state = (clcnn_batchnorm_state){NULL, NULL, 0};
     clcnn_tensor *mean = NULL, *var = NULL;
     clcnn_status status = clcnn_tensor_create(context, 1, &channels, &mean);
@@ -38,6 +38,14 @@ clcnn_status clcnn_batchnorm_state_init(clcnn_context *context, size_t channels,
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_batchnorm_state_init(clcnn_context *context, size_t channels,
+                                        clcnn_batchnorm_state *state) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, batchnorm_state_init(context, channels, state));
+}
+
 void clcnn_batchnorm_state_release(clcnn_batchnorm_state *state) {
     if (state == NULL)
         return;
@@ -52,11 +60,11 @@ static clcnn_status check_params(clcnn_context *ctx, const clcnn_batchnorm_param
                                  clcnn_batchnorm_params *out) {
     *out = params != NULL ? *params : clcnn_batchnorm_params_default();
     if (!isfinite(out->eps) || out->eps < 0.0f)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm: eps must be finite and >= 0, not %g", (double)out->eps);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "eps must be finite and >= 0, not %g",
+                           (double)out->eps);
     if (!out->cumulative_average && !(out->momentum >= 0.0f && out->momentum <= 1.0f))
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm: momentum must be in [0, 1], not %g", (double)out->momentum);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "momentum must be in [0, 1], not %g",
+                           (double)out->momentum);
     return CLCNN_OK;
 }
 
@@ -87,7 +95,7 @@ static clcnn_status check_optional(clcnn_context *ctx, const clcnn_tensor *const
 static clcnn_status check_state(clcnn_context *ctx, const clcnn_batchnorm_state *state) {
     if (state->running_mean == NULL || state->running_var == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm: state->running_mean or state->running_var is NULL");
+                           "state->running_mean or state->running_var is NULL");
     const clcnn_tensor *tensors[] = {state->running_mean, state->running_var};
     const char *names[] = {"running_mean", "running_var"};
     return check_required(ctx, tensors, names, 2);
@@ -123,11 +131,10 @@ static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const
     char shape[96];
     if (x->ndim < 2)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "batchnorm: %s %s must be [N, C], [N, C, L] or [N, C, H, W]", name,
+                           "%s %s must be [N, C], [N, C, L] or [N, C, H, W]", name,
                            clcnn__shape_string(x, shape, sizeof shape));
     if (x->numel >= MAX_ELEMENTS)
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "batchnorm: %s %s has 2^31 or more elements", name,
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%s %s has 2^31 or more elements", name,
                            clcnn__shape_string(x, shape, sizeof shape));
     out->batch = x->dims[0];
     out->channels = x->dims[1];
@@ -147,7 +154,7 @@ static clcnn_status check_batch_size(clcnn_context *ctx, const clcnn_tensor *x,
         return CLCNN_OK;
     char text[96];
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                       "batchnorm: expected more than 1 value per channel when training, got "
+                       "expected more than 1 value per channel when training, got "
                        "input %s",
                        clcnn__shape_string(x, text, sizeof text));
 }
@@ -166,9 +173,9 @@ static clcnn_status check_like(clcnn_context *ctx, const clcnn_tensor *t, const 
     if (t == NULL || same_shape(t, x))
         return CLCNN_OK;
     char a[96], b[96];
-    return clcnn__fail(
-        ctx, CLCNN_ERROR_INVALID_SHAPE, "batchnorm: %s %s must have the shape of %s %s", name,
-        clcnn__shape_string(t, a, sizeof a), x_name, clcnn__shape_string(x, b, sizeof b));
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s %s must have the shape of %s %s", name,
+                       clcnn__shape_string(t, a, sizeof a), x_name,
+                       clcnn__shape_string(x, b, sizeof b));
 }
 
 /* Per-channel tensors (NULL entries skipped) must be 1-D [channels]. */
@@ -181,7 +188,7 @@ static clcnn_status check_channels(clcnn_context *ctx, const clcnn_tensor *const
             continue;
         char a[96], b[96];
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "batchnorm: %s %s must be [%zu], the channel count of %s %s", names[i],
+                           "%s %s must be [%zu], the channel count of %s %s", names[i],
                            clcnn__shape_string(t, a, sizeof a), channels, x_name,
                            clcnn__shape_string(x, b, sizeof b));
     }
@@ -202,7 +209,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
                                        clcnn_tensor *save_mean, clcnn_tensor *save_invstd) {
     if (context == NULL || plan == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm_forward_train: context is NULL");
+                           "clcnn_batchnorm_forward_train: context is NULL");
     clcnn_batchnorm_params p;
     clcnn_status status = check_params(context, params, &p);
     const clcnn_tensor *required[] = {x, y, save_mean, save_invstd};
@@ -218,7 +225,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status == CLCNN_OK && state != NULL &&
         (state->num_batches_tracked < 0 || state->num_batches_tracked == INT64_MAX))
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm: num_batches_tracked %lld is out of range",
+                             "num_batches_tracked %lld is out of range",
                              (long long)state->num_batches_tracked);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
@@ -264,6 +271,19 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     return status;
 }
 
+static clcnn_status batchnorm_forward_train(clcnn_context *context,
+                                            const clcnn_batchnorm_params *params,
+                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                            const clcnn_tensor *beta, clcnn_batchnorm_state *state,
+                                            clcnn_tensor *y, clcnn_tensor *save_mean,
+                                            clcnn_tensor *save_invstd) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_forward_train_planned(context, &plan, params, x, gamma, beta, state, y,
+                                                  save_mean, save_invstd);
+}
+
 clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
                                            const clcnn_batchnorm_params *params,
                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
@@ -272,9 +292,10 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
                                            clcnn_tensor *save_invstd) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_forward_train_planned(context, &plan, params, x, gamma, beta, state, y,
-                                                  save_mean, save_invstd);
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(
+        context, mark, __func__,
+        batchnorm_forward_train(context, params, x, gamma, beta, state, y, save_mean, save_invstd));
 }
 
 clcnn_status
@@ -284,13 +305,13 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
                                       const clcnn_batchnorm_state *state, clcnn_tensor *y) {
     if (context == NULL || plan == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm_forward_eval: context is NULL");
+                           "clcnn_batchnorm_forward_eval: context is NULL");
     clcnn_batchnorm_params p;
     const clcnn_tensor *required[] = {x, y};
     const char *required_names[] = {"x", "y"};
     clcnn_status status = check_eval_operands(
         context, params, &p, required, required_names, gamma, beta, state,
-        "batchnorm_forward_eval: state is NULL (without running statistics use the training "
+        "clcnn_batchnorm_forward_eval: state is NULL (without running statistics use the training "
         "forward with state NULL)");
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
@@ -316,6 +337,17 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
+static clcnn_status batchnorm_forward_eval(clcnn_context *context,
+                                           const clcnn_batchnorm_params *params,
+                                           const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                           const clcnn_tensor *beta,
+                                           const clcnn_batchnorm_state *state, clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_forward_eval_planned(context, &plan, params, x, gamma, beta, state, y);
+}
+
 clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
                                           const clcnn_batchnorm_params *params,
                                           const clcnn_tensor *x, const clcnn_tensor *gamma,
@@ -323,8 +355,9 @@ clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
                                           const clcnn_batchnorm_state *state, clcnn_tensor *y) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_forward_eval_planned(context, &plan, params, x, gamma, beta, state, y);
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        batchnorm_forward_eval(context, params, x, gamma, beta, state, y));
 }
 
 /* ------------------------------------------------------------ backward */
@@ -338,7 +371,7 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
                                      clcnn_grad_mode param_grad_mode) {
     if (context == NULL || plan == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "batchnorm_backward: context is NULL");
+                           "clcnn_batchnorm_backward: context is NULL");
     const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd, y};
     const char *required_names[] = {"x", "dy", "save_mean", "save_invstd", "y"};
     const clcnn_tensor *optional[] = {gamma, dx, dgamma, dbeta};
@@ -348,8 +381,9 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
         status = check_optional(context, optional, optional_names, 4);
     if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
         param_grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm_backward: unknown grad mode %d", (int)param_grad_mode);
+        status =
+            clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                        "clcnn_batchnorm_backward: unknown grad mode %d", (int)param_grad_mode);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
         status = input_shape(context, x, "x", &shape);
@@ -403,6 +437,19 @@ clcnn_status clcnn__batchnorm_backward_relu_planned(
                             dbeta, param_grad_mode);
 }
 
+static clcnn_status batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+                                       const clcnn_tensor *dy, const clcnn_tensor *gamma,
+                                       const clcnn_tensor *save_mean,
+                                       const clcnn_tensor *save_invstd, clcnn_tensor *dx,
+                                       clcnn_tensor *dgamma, clcnn_tensor *dbeta,
+                                       clcnn_grad_mode param_grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
+                                             dx, dgamma, dbeta, param_grad_mode);
+}
+
 clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
                                       const clcnn_tensor *dy, const clcnn_tensor *gamma,
                                       const clcnn_tensor *save_mean,
@@ -411,9 +458,21 @@ clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor
                                       clcnn_grad_mode param_grad_mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        batchnorm_backward(context, x, dy, gamma, save_mean, save_invstd, dx,
+                                           dgamma, dbeta, param_grad_mode));
+}
+
+static clcnn_status batchnorm_backward_relu(
+    clcnn_context *context, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
+    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
+    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
-                                             dx, dgamma, dbeta, param_grad_mode);
+    return clcnn__batchnorm_backward_relu_planned(context, &plan, x, y, dy, gamma, save_mean,
+                                                  save_invstd, dx, dgamma, dbeta, param_grad_mode);
 }
 
 clcnn_status clcnn_batchnorm_backward_relu(clcnn_context *context, const clcnn_tensor *x,
@@ -424,39 +483,41 @@ clcnn_status clcnn_batchnorm_backward_relu(clcnn_context *context, const clcnn_t
                                            clcnn_grad_mode param_grad_mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_relu_planned(context, &plan, x, y, dy, gamma, save_mean,
-                                                  save_invstd, dx, dgamma, dbeta, param_grad_mode);
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        batchnorm_backward_relu(context, x, y, dy, gamma, save_mean, save_invstd,
+                                                dx, dgamma, dbeta, param_grad_mode));
 }
 
 /* ------------------------------------------------------------ eval affine */
 
-clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
-                                         const clcnn_batchnorm_params *params,
-                                         const clcnn_tensor *gamma, const clcnn_tensor *beta,
-                                         const clcnn_batchnorm_state *state, clcnn_tensor *scale,
-                                         clcnn_tensor *shift) {
+static clcnn_status batchnorm_eval_affine(clcnn_context *context,
+                                          const clcnn_batchnorm_params *params,
+                                          const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                          const clcnn_batchnorm_state *state, clcnn_tensor *scale,
+                                          clcnn_tensor *shift) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_batchnorm_params p;
     const clcnn_tensor *required[] = {scale, shift};
     const char *required_names[] = {"scale", "shift"};
-    clcnn_status status = check_eval_operands(context, params, &p, required, required_names, gamma,
-                                              beta, state, "batchnorm_eval_affine: state is NULL");
+    clcnn_status status =
+        check_eval_operands(context, params, &p, required, required_names, gamma, beta, state,
+                            "clcnn_batchnorm_eval_affine: state is NULL");
     if (status == CLCNN_OK && scale->storage == shift->storage)
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm_eval_affine: scale and shift share memory");
+                             "clcnn_batchnorm_eval_affine: scale and shift share memory");
     if (status != CLCNN_OK)
         return status;
     const clcnn_tensor *mean = state->running_mean;
     char text[96];
     if (mean->ndim != 1)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "batchnorm_eval_affine: running_mean %s must be [C]",
+                           "clcnn_batchnorm_eval_affine: running_mean %s must be [C]",
                            clcnn__shape_string(mean, text, sizeof text));
     if (mean->numel >= MAX_ELEMENTS)
         return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "batchnorm_eval_affine: running_mean %s has 2^31 or more elements",
+                           "clcnn_batchnorm_eval_affine: running_mean %s has 2^31 or more elements",
                            clcnn__shape_string(mean, text, sizeof text));
     size_t channels = mean->dims[0];
     const clcnn_tensor *per_channel[] = {state->running_var, gamma, beta, scale, shift};
@@ -470,9 +531,21 @@ clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
                                                 mem_of(scale), mem_of(shift), p.eps, flags);
 }
 
+clcnn_status clcnn_batchnorm_eval_affine(clcnn_context *context,
+                                         const clcnn_batchnorm_params *params,
+                                         const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                         const clcnn_batchnorm_state *state, clcnn_tensor *scale,
+                                         clcnn_tensor *shift) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        batchnorm_eval_affine(context, params, gamma, beta, state, scale, shift));
+}
+
 /* ---------------------------------------------------------------- fold */
 
-clcnn_status clcnn_batchnorm_fold_into_conv(
+static clcnn_status batchnorm_fold_into_conv(
     clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *gamma,
     const clcnn_tensor *beta, const clcnn_batchnorm_state *state, const clcnn_tensor *conv_weight,
     const clcnn_tensor *conv_bias, clcnn_tensor *folded_weight, clcnn_tensor *folded_bias) {
@@ -490,7 +563,7 @@ clcnn_status clcnn_batchnorm_fold_into_conv(
         status = check_optional(context, optional, optional_names, 3);
     if (status == CLCNN_OK && state == NULL)
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "batchnorm_fold_into_conv: state is NULL");
+                             "clcnn_batchnorm_fold_into_conv: state is NULL");
     if (status == CLCNN_OK)
         status = check_state(context, state);
     if (status != CLCNN_OK)
@@ -498,12 +571,13 @@ clcnn_status clcnn_batchnorm_fold_into_conv(
     char text[96];
     if (conv_weight->ndim < 2)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "batchnorm_fold_into_conv: conv_weight %s must be [K, C, kh, kw]",
+                           "clcnn_batchnorm_fold_into_conv: conv_weight %s must be [K, C, kh, kw]",
                            clcnn__shape_string(conv_weight, text, sizeof text));
     if (conv_weight->numel >= MAX_ELEMENTS)
-        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "batchnorm_fold_into_conv: conv_weight %s has 2^31 or more elements",
-                           clcnn__shape_string(conv_weight, text, sizeof text));
+        return clcnn__fail(
+            context, CLCNN_ERROR_SIZE_OVERFLOW,
+            "clcnn_batchnorm_fold_into_conv: conv_weight %s has 2^31 or more elements",
+            clcnn__shape_string(conv_weight, text, sizeof text));
     size_t channels = conv_weight->dims[0];
     status = check_like(context, folded_weight, "folded_weight", conv_weight, "conv_weight");
     if (status == CLCNN_OK) {
@@ -522,4 +596,16 @@ clcnn_status clcnn_batchnorm_fold_into_conv(
         context, channels, conv_weight->numel / channels, mem_of(conv_weight), mem_of(conv_bias),
         mem_of(gamma), mem_of(beta), mem_of(state->running_mean), mem_of(state->running_var),
         mem_of(folded_weight), mem_of(folded_bias), p.eps, flags);
+}
+
+clcnn_status clcnn_batchnorm_fold_into_conv(
+    clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *gamma,
+    const clcnn_tensor *beta, const clcnn_batchnorm_state *state, const clcnn_tensor *conv_weight,
+    const clcnn_tensor *conv_bias, clcnn_tensor *folded_weight, clcnn_tensor *folded_bias) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        batchnorm_fold_into_conv(context, params, gamma, beta, state, conv_weight,
+                                                 conv_bias, folded_weight, folded_bias));
 }

@@ -323,9 +323,9 @@ static clcnn_status check_epilogue(clcnn_context *ctx, const char *op,
                            op, e->activation);
     clcnn_status status = CLCNN_OK;
     if (e->scale != NULL)
-        status = clcnn__check_tensor(ctx, e->scale, "conv2d_forward_fused: scale");
+        status = clcnn__check_tensor(ctx, e->scale, "clcnn_conv2d_forward_fused: scale");
     if (status == CLCNN_OK && e->shift != NULL)
-        status = clcnn__check_tensor(ctx, e->shift, "conv2d_forward_fused: shift");
+        status = clcnn__check_tensor(ctx, e->shift, "clcnn_conv2d_forward_fused: shift");
     return status;
 }
 
@@ -373,7 +373,7 @@ static clcnn_status forward_with(clcnn_context *context, const char *op,
     conv2d_operands t = {x, w, y, "x", "w", "y"};
     clcnn_status status = check_common(context, op, params, &t);
     if (status == CLCNN_OK && bias != NULL)
-        status = clcnn__check_tensor(context, bias, "conv2d_forward: bias");
+        status = clcnn__check_tensor(context, bias, "clcnn_conv2d_forward: bias");
     if (status == CLCNN_OK)
         status = check_epilogue(context, op, epilogue);
     clcnn_tensor conv_view;
@@ -426,23 +426,43 @@ static clcnn_status forward_with(clcnn_context *context, const char *op,
     return status;
 }
 
+static clcnn_status conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
+                                   const clcnn_tensor *x, const clcnn_tensor *w,
+                                   const clcnn_tensor *bias, clcnn_tensor *y) {
+    return forward_with(context, "clcnn_conv2d_forward", params, x, w, bias, NULL, y);
+}
+
 clcnn_status clcnn_conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
                                   const clcnn_tensor *x, const clcnn_tensor *w,
                                   const clcnn_tensor *bias, clcnn_tensor *y) {
-    return forward_with(context, "conv2d_forward", params, x, w, bias, NULL, y);
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, conv2d_forward(context, params, x, w, bias, y));
+}
+
+static clcnn_status conv2d_forward_fused(clcnn_context *context, const clcnn_conv2d_params *params,
+                                         const clcnn_tensor *x, const clcnn_tensor *w,
+                                         const clcnn_tensor *bias,
+                                         const clcnn_conv2d_epilogue *epilogue, clcnn_tensor *y) {
+    return forward_with(context, "clcnn_conv2d_forward_fused", params, x, w, bias, epilogue, y);
 }
 
 clcnn_status clcnn_conv2d_forward_fused(clcnn_context *context, const clcnn_conv2d_params *params,
                                         const clcnn_tensor *x, const clcnn_tensor *w,
                                         const clcnn_tensor *bias,
                                         const clcnn_conv2d_epilogue *epilogue, clcnn_tensor *y) {
-    return forward_with(context, "conv2d_forward_fused", params, x, w, bias, epilogue, y);
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        conv2d_forward_fused(context, params, x, w, bias, epilogue, y));
 }
 
-clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
-                                        const clcnn_tensor *dy, const clcnn_tensor *w,
-                                        clcnn_tensor *dx, clcnn_grad_mode mode) {
-    static const char op[] = "conv2d_backward_data";
+static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
+                                         const clcnn_tensor *dy, const clcnn_tensor *w,
+                                         clcnn_tensor *dx, clcnn_grad_mode mode) {
+    static const char op[] = "clcnn_conv2d_backward_data";
     conv2d_operands t = {dx, w, dy, "dx", "w", "dy"};
     clcnn_status status = check_common(context, op, params, &t);
     if (status == CLCNN_OK)
@@ -472,15 +492,26 @@ clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv
     }
 }
 
-clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
-                                           const clcnn_conv2d_params *params, const clcnn_tensor *x,
-                                           const clcnn_tensor *dy, clcnn_tensor *dw,
-                                           clcnn_tensor *db, clcnn_grad_mode mode) {
-    static const char op[] = "conv2d_backward_weights";
+clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
+                                        const clcnn_tensor *dy, const clcnn_tensor *w,
+                                        clcnn_tensor *dx, clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        conv2d_backward_data(context, params, dy, w, dx, mode));
+}
+
+static clcnn_status conv2d_backward_weights(clcnn_context *context,
+                                            const clcnn_conv2d_params *params,
+                                            const clcnn_tensor *x, const clcnn_tensor *dy,
+                                            clcnn_tensor *dw, clcnn_tensor *db,
+                                            clcnn_grad_mode mode) {
+    static const char op[] = "clcnn_conv2d_backward_weights";
     conv2d_operands t = {x, dw, dy, "x", "dw", "dy"};
     clcnn_status status = check_common(context, op, params, &t);
     if (status == CLCNN_OK && db != NULL)
-        status = clcnn__check_tensor(context, db, "conv2d_backward_weights: db");
+        status = clcnn__check_tensor(context, db, "clcnn_conv2d_backward_weights: db");
     if (status == CLCNN_OK)
         status = check_grad_mode(context, op, mode);
     if (status != CLCNN_OK)
@@ -517,4 +548,15 @@ clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__conv2d_bias_grad(context, &g, dym, db->storage->mem, accumulate);
     return status;
+}
+
+clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,
+                                           const clcnn_conv2d_params *params, const clcnn_tensor *x,
+                                           const clcnn_tensor *dy, clcnn_tensor *dw,
+                                           clcnn_tensor *db, clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        conv2d_backward_weights(context, params, x, dy, dw, db, mode));
 }

@@ -239,7 +239,7 @@ static clcnn_status tune_pass(clcnn_context *ctx, const clcnn__conv2d_geometry *
     char key[CLCNN_TUNE_KEY_MAX], default_text[CLCNN_TUNE_CHOICE_MAX];
     if (!clcnn__conv2d_tuning_key(g, pass, key, sizeof key))
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "conv2d_tune: the shape's key is too long");
+                           "clcnn_conv2d_tune: the shape's key is too long");
     clcnn__tuning_remove(ctx, key);
     clcnn__conv2d_choice defaults = auto_choice(ctx, g, pass);
     format_choice(&defaults, default_text, sizeof default_text);
@@ -251,10 +251,10 @@ static clcnn_status tune_pass(clcnn_context *ctx, const clcnn__conv2d_geometry *
     return clcnn__tune_key(ctx, key, default_text, texts, count, repeats, run_pass, &run, result);
 }
 
-clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
-                               const size_t x_dims[4], const size_t w_dims[4], size_t repeats,
-                               clcnn_tune_result *results, size_t *count) {
-    static const char op[] = "conv2d_tune";
+static clcnn_status conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
+                                const size_t x_dims[4], const size_t w_dims[4], size_t repeats,
+                                clcnn_tune_result *results, size_t *count) {
+    static const char op[] = "clcnn_conv2d_tune";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (count != NULL)
@@ -287,4 +287,14 @@ clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params
     tensors_free(&t);
     return clcnn__tune_finish(context, status, &snapshot, outcome, CLCNN_CONV2D_TUNE_PASSES,
                               results, count);
+}
+
+clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
+                               const size_t x_dims[4], const size_t w_dims[4], size_t repeats,
+                               clcnn_tune_result *results, size_t *count) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        conv2d_tune(context, params, x_dims, w_dims, repeats, results, count));
 }

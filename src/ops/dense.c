@@ -19,22 +19,21 @@ static clcnn_status as_matrix(clcnn_context *ctx, const clcnn_tensor *t, const c
     if (t->ndim < 2) {
         char shape[96];
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "dense: %s %s must have a batch dimension and at least one more", what,
+                           "%s %s must have a batch dimension and at least one more", what,
                            clcnn__shape_string(t, shape, sizeof shape));
     }
     out->rows = t->dims[0];
     out->cols = t->numel / t->dims[0];
     if (out->rows > UINT32_MAX || out->cols > UINT32_MAX)
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "dense: %s of %zu x %zu exceeds 2^32 - 1 rows or columns", what,
-                           out->rows, out->cols);
+                           "%s of %zu x %zu exceeds 2^32 - 1 rows or columns", what, out->rows,
+                           out->cols);
     return CLCNN_OK;
 }
 
 static clcnn_status check_mode(clcnn_context *ctx, clcnn_grad_mode mode) {
     if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "dense: unknown grad mode %d",
-                           (int)mode);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown grad mode %d", (int)mode);
     return CLCNN_OK;
 }
 
@@ -42,7 +41,7 @@ static clcnn_status check_distinct(clcnn_context *ctx, const clcnn_tensor *outpu
                                    const char *output_name, const clcnn_tensor *input,
                                    const char *input_name) {
     if (output != NULL && input != NULL && output->storage == input->storage)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "dense: %s shares its memory with %s",
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s shares its memory with %s",
                            output_name, input_name);
     return CLCNN_OK;
 }
@@ -54,7 +53,7 @@ static clcnn_status check_weight(clcnn_context *ctx, const clcnn_tensor *w, cons
     if (w->ndim != 2 || w->dims[1] != in) {
         char w_shape[96], x_shape[96];
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "dense: %s %s must be [out, %zu] to match %s %s", w_name,
+                           "%s %s must be [out, %zu] to match %s %s", w_name,
                            clcnn__shape_string(w, w_shape, sizeof w_shape), in, x_name,
                            clcnn__shape_string(x, x_shape, sizeof x_shape));
     }
@@ -67,8 +66,8 @@ static clcnn_status check_2d(clcnn_context *ctx, const clcnn_tensor *t, const ch
                              size_t rows, size_t cols) {
     if (t->ndim != 2 || t->dims[0] != rows || t->dims[1] != cols) {
         char shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "dense: %s is %s, expected [%zu, %zu]",
-                           what, clcnn__shape_string(t, shape, sizeof shape), rows, cols);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu, %zu]", what,
+                           clcnn__shape_string(t, shape, sizeof shape), rows, cols);
     }
     return CLCNN_OK;
 }
@@ -77,7 +76,7 @@ static clcnn_status check_bias(clcnn_context *ctx, const clcnn_tensor *b, const 
                                size_t out_features) {
     if (b->ndim != 1 || b->dims[0] != out_features) {
         char shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "dense: %s is %s, expected [%zu]", what,
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu]", what,
                            clcnn__shape_string(b, shape, sizeof shape), out_features);
     }
     return CLCNN_OK;
@@ -86,7 +85,7 @@ static clcnn_status check_bias(clcnn_context *ctx, const clcnn_tensor *b, const 
 static clcnn_status set_arg(clcnn_context *ctx, cl_kernel kernel, cl_uint index, size_t size,
                             const void *value) {
     cl_int err = clSetKernelArg(kernel, index, size, value);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "dense: clSetKernelArg");
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clSetKernelArg");
 }
 
 /* y[row] = bias for every row. */
@@ -146,17 +145,18 @@ static clcnn_status bias_grad(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_
     return status;
 }
 
-clcnn_status clcnn_dense_forward(clcnn_context *context, const clcnn_tensor *x,
-                                 const clcnn_tensor *w, const clcnn_tensor *bias, clcnn_tensor *y) {
+static clcnn_status dense_forward(clcnn_context *context, const clcnn_tensor *x,
+                                  const clcnn_tensor *w, const clcnn_tensor *bias,
+                                  clcnn_tensor *y) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "dense_forward: x");
+    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_dense_forward: x");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, w, "dense_forward: w");
+        status = clcnn__check_tensor(context, w, "clcnn_dense_forward: w");
     if (status == CLCNN_OK && bias != NULL)
-        status = clcnn__check_tensor(context, bias, "dense_forward: bias");
+        status = clcnn__check_tensor(context, bias, "clcnn_dense_forward: bias");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "dense_forward: y");
+        status = clcnn__check_tensor(context, y, "clcnn_dense_forward: y");
     matrix_view xm = {0, 0};
     size_t out_features = 0;
     if (status == CLCNN_OK)
@@ -189,16 +189,24 @@ clcnn_status clcnn_dense_forward(clcnn_context *context, const clcnn_tensor *x,
                        out_features);
 }
 
-clcnn_status clcnn_dense_backward_data(clcnn_context *context, const clcnn_tensor *dy,
-                                       const clcnn_tensor *w, clcnn_tensor *dx,
-                                       clcnn_grad_mode mode) {
+clcnn_status clcnn_dense_forward(clcnn_context *context, const clcnn_tensor *x,
+                                 const clcnn_tensor *w, const clcnn_tensor *bias, clcnn_tensor *y) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, dy, "dense_backward_data: dy");
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, dense_forward(context, x, w, bias, y));
+}
+
+static clcnn_status dense_backward_data(clcnn_context *context, const clcnn_tensor *dy,
+                                        const clcnn_tensor *w, clcnn_tensor *dx,
+                                        clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__check_tensor(context, dy, "clcnn_dense_backward_data: dy");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, w, "dense_backward_data: w");
+        status = clcnn__check_tensor(context, w, "clcnn_dense_backward_data: w");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dx, "dense_backward_data: dx");
+        status = clcnn__check_tensor(context, dx, "clcnn_dense_backward_data: dx");
     if (status == CLCNN_OK)
         status = check_mode(context, mode);
     matrix_view dxm = {0, 0};
@@ -221,18 +229,27 @@ clcnn_status clcnn_dense_backward_data(clcnn_context *context, const clcnn_tenso
                        mode == CLCNN_GRAD_ACCUMULATE ? 1.0f : 0.0f, dx->storage->mem, 0, dxm.cols);
 }
 
-clcnn_status clcnn_dense_backward_weights(clcnn_context *context, const clcnn_tensor *x,
-                                          const clcnn_tensor *dy, clcnn_tensor *dw,
-                                          clcnn_tensor *db, clcnn_grad_mode mode) {
+clcnn_status clcnn_dense_backward_data(clcnn_context *context, const clcnn_tensor *dy,
+                                       const clcnn_tensor *w, clcnn_tensor *dx,
+                                       clcnn_grad_mode mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "dense_backward_weights: x");
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, dense_backward_data(context, dy, w, dx, mode));
+}
+
+static clcnn_status dense_backward_weights(clcnn_context *context, const clcnn_tensor *x,
+                                           const clcnn_tensor *dy, clcnn_tensor *dw,
+                                           clcnn_tensor *db, clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_dense_backward_weights: x");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dy, "dense_backward_weights: dy");
+        status = clcnn__check_tensor(context, dy, "clcnn_dense_backward_weights: dy");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dw, "dense_backward_weights: dw");
+        status = clcnn__check_tensor(context, dw, "clcnn_dense_backward_weights: dw");
     if (status == CLCNN_OK && db != NULL)
-        status = clcnn__check_tensor(context, db, "dense_backward_weights: db");
+        status = clcnn__check_tensor(context, db, "clcnn_dense_backward_weights: db");
     if (status == CLCNN_OK)
         status = check_mode(context, mode);
     matrix_view xm = {0, 0};
@@ -263,4 +280,14 @@ clcnn_status clcnn_dense_backward_weights(clcnn_context *context, const clcnn_te
     if (status != CLCNN_OK || db == NULL)
         return status;
     return bias_grad(context, dy, db, xm.rows, out_features, mode);
+}
+
+clcnn_status clcnn_dense_backward_weights(clcnn_context *context, const clcnn_tensor *x,
+                                          const clcnn_tensor *dy, clcnn_tensor *dw,
+                                          clcnn_tensor *db, clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        dense_backward_weights(context, x, dy, dw, db, mode));
 }

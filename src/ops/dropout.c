@@ -87,12 +87,12 @@ static int supported_width(unsigned width) {
     return width == 1 || width == 8 || width == 16;
 }
 
-clcnn_status clcnn_dropout_mask_create(clcnn_context *context, size_t numel,
-                                       const clcnn_dropout_mask_options *options,
-                                       clcnn_dropout_mask **out) {
+static clcnn_status dropout_mask_create(clcnn_context *context, size_t numel,
+                                        const clcnn_dropout_mask_options *options,
+                                        clcnn_dropout_mask **out) {
     if (context == NULL || out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_mask_create: context or out is NULL");
+                           "clcnn_dropout_mask_create: out is NULL");
     *out = NULL;
     clcnn_dropout_mask_options chosen =
         options != NULL ? *options : clcnn_dropout_mask_options_default();
@@ -100,14 +100,14 @@ clcnn_status clcnn_dropout_mask_create(clcnn_context *context, size_t numel,
         chosen.strategy != CLCNN_DROPOUT_MASK_REGENERATE &&
         chosen.strategy != CLCNN_DROPOUT_MASK_BITS)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_mask_create: unknown strategy %d", (int)chosen.strategy);
+                           "clcnn_dropout_mask_create: unknown strategy %d", (int)chosen.strategy);
     if (chosen.vector_width != 0 && !supported_width(chosen.vector_width))
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_mask_create: vector width %u is not 0, 1, 8 or 16",
+                           "clcnn_dropout_mask_create: vector width %u is not 0, 1, 8 or 16",
                            chosen.vector_width);
     if (numel == 0)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "dropout_mask_create: a mask of 0 elements");
+                           "clcnn_dropout_mask_create: a mask of 0 elements");
     size_t bytes = bit_words(numel) * sizeof(uint32_t); /* <= numel / 8 + 4: no overflow */
 
     const dropout_tuning *tuning = tuning_for(context);
@@ -130,6 +130,15 @@ clcnn_status clcnn_dropout_mask_create(clcnn_context *context, size_t numel,
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_dropout_mask_create(clcnn_context *context, size_t numel,
+                                       const clcnn_dropout_mask_options *options,
+                                       clcnn_dropout_mask **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, dropout_mask_create(context, numel, options, out));
+}
+
 void clcnn_dropout_mask_destroy(clcnn_dropout_mask *mask) {
     if (mask == NULL)
         return;
@@ -140,8 +149,10 @@ void clcnn_dropout_mask_destroy(clcnn_dropout_mask *mask) {
 
 clcnn_status clcnn_dropout_mask_get_info(const clcnn_dropout_mask *mask,
                                          clcnn_dropout_mask_info *out) {
-    if (mask == NULL || out == NULL)
+    if (mask == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(mask->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     memset(out, 0, sizeof *out);
     out->numel = mask->numel;
     out->strategy = mask->strategy;
@@ -340,23 +351,24 @@ static clcnn_status check_mask(clcnn_context *ctx, const char *op, const clcnn_d
 
 /* --------------------------------------------------------------- forward */
 
-clcnn_status clcnn_dropout_forward(clcnn_context *context, clcnn_dropout_state *state, float p,
-                                   int training, const clcnn_tensor *x, clcnn_tensor *y,
-                                   clcnn_dropout_mask *mask) {
+static clcnn_status dropout_forward(clcnn_context *context, clcnn_dropout_state *state, float p,
+                                    int training, const clcnn_tensor *x, clcnn_tensor *y,
+                                    clcnn_dropout_mask *mask) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = check_pair(context, "dropout_forward", x, "x", y, "y");
+    clcnn_status status = check_pair(context, "clcnn_dropout_forward", x, "x", y, "y");
     if (status != CLCNN_OK)
         return status;
     if (!(p >= 0.0f && p < 1.0f))
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_forward: p = %g is outside [0, 1)", (double)p);
-    if (mask != NULL && (status = check_mask(context, "dropout_forward", mask, x, "x")) != CLCNN_OK)
+                           "clcnn_dropout_forward: p = %g is outside [0, 1)", (double)p);
+    if (mask != NULL &&
+        (status = check_mask(context, "clcnn_dropout_forward", mask, x, "x")) != CLCNN_OK)
         return status;
     int draws = training && p > 0.0f;
     if (draws && state == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_forward: state is NULL (needed to draw a mask)");
+                           "clcnn_dropout_forward: state is NULL (needed to draw a mask)");
 
     if (!draws) {
         status = clcnn_tensor_copy(y, x);
@@ -406,26 +418,37 @@ clcnn_status clcnn_dropout_forward(clcnn_context *context, clcnn_dropout_state *
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_dropout_forward(clcnn_context *context, clcnn_dropout_state *state, float p,
+                                   int training, const clcnn_tensor *x, clcnn_tensor *y,
+                                   clcnn_dropout_mask *mask) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        dropout_forward(context, state, p, training, x, y, mask));
+}
+
 /* -------------------------------------------------------------- backward */
 
-clcnn_status clcnn_dropout_backward(clcnn_context *context, const clcnn_dropout_mask *mask,
-                                    const clcnn_tensor *dy, clcnn_tensor *dx,
-                                    clcnn_grad_mode mode) {
+static clcnn_status dropout_backward(clcnn_context *context, const clcnn_dropout_mask *mask,
+                                     const clcnn_tensor *dy, clcnn_tensor *dx,
+                                     clcnn_grad_mode mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (mask == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "dropout_backward: mask is NULL");
-    clcnn_status status = check_pair(context, "dropout_backward", dy, "dy", dx, "dx");
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "clcnn_dropout_backward: mask is NULL");
+    clcnn_status status = check_pair(context, "clcnn_dropout_backward", dy, "dy", dx, "dx");
     if (status != CLCNN_OK)
         return status;
     if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_backward: unknown grad mode %d", (int)mode);
-    if ((status = check_mask(context, "dropout_backward", mask, dy, "dy")) != CLCNN_OK)
+                           "clcnn_dropout_backward: unknown grad mode %d", (int)mode);
+    if ((status = check_mask(context, "clcnn_dropout_backward", mask, dy, "dy")) != CLCNN_OK)
         return status;
     if (!mask->recorded)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_backward: no forward pass has filled the mask");
+                           "clcnn_dropout_backward: no forward pass has filled the mask");
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
     cl_mem src = dy->storage->mem, dst = dx->storage->mem;
     if (mask->identity)
@@ -438,24 +461,35 @@ clcnn_status clcnn_dropout_backward(clcnn_context *context, const clcnn_dropout_
     return enqueue_apply(context, mask->vector_width, &s, src, dst, dy->numel, accumulate);
 }
 
+clcnn_status clcnn_dropout_backward(clcnn_context *context, const clcnn_dropout_mask *mask,
+                                    const clcnn_tensor *dy, clcnn_tensor *dx,
+                                    clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, dropout_backward(context, mask, dy, dx, mode));
+}
+
 /* ------------------------------------------------------------- read back */
 
-clcnn_status clcnn_dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *words,
-                                     size_t word_count) {
+static clcnn_status dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *words,
+                                      size_t word_count) {
     if (mask == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_context *ctx = mask->ctx;
     size_t needed = bit_words(mask->numel);
     if (words == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "dropout_mask_read: words is NULL");
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "clcnn_dropout_mask_read: words is NULL");
     if (word_count < needed)
-        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
-                           "dropout_mask_read: %zu words cannot hold the %zu of a mask of %zu "
-                           "elements",
-                           word_count, needed, mask->numel);
+        return clcnn__fail(
+            ctx, CLCNN_ERROR_OUT_OF_RANGE,
+            "clcnn_dropout_mask_read: %zu words cannot hold the %zu of a mask of %zu "
+            "elements",
+            word_count, needed, mask->numel);
     if (!mask->recorded)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "dropout_mask_read: no forward pass has filled the mask");
+                           "clcnn_dropout_mask_read: no forward pass has filled the mask");
     if (mask->identity) {
         for (size_t i = 0; i < needed; i++)
             words[i] = 0xFFFFFFFFu;
@@ -482,4 +516,12 @@ clcnn_status clcnn_dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *w
     }
     clcnn__buffer_release(ctx, workspace);
     return status;
+}
+
+clcnn_status clcnn_dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *words,
+                                     size_t word_count) {
+    if (mask == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(mask->ctx);
+    return clcnn__named(mask->ctx, mark, __func__, dropout_mask_read(mask, words, word_count));
 }

@@ -57,37 +57,53 @@ static clcnn_status run(clcnn_context *ctx, const char *name, size_t numel, cons
             err = clSetKernelArg(kernel, i + 1, sizeof(float), &args[i].value);
     }
     if (err != CL_SUCCESS)
-        return clcnn__fail_cl(ctx, err, "elementwise: clSetKernelArg");
+        return clcnn__fail_cl(ctx, err, "clSetKernelArg");
     return clcnn__pointwise_launch(ctx, kernel, &layout, numel);
 }
 
-clcnn_status clcnn_add(clcnn_context *context, const clcnn_tensor *a, const clcnn_tensor *b,
-                       clcnn_tensor *out) {
+static clcnn_status add(clcnn_context *context, const clcnn_tensor *a, const clcnn_tensor *b,
+                        clcnn_tensor *out) {
     const clcnn_tensor *operands[3] = {a, b, out};
     const char *names[3] = {"a", "b", "out"};
-    clcnn_status status = check_operands(context, "add", operands, names, 3);
+    clcnn_status status = check_operands(context, "clcnn_add", operands, names, 3);
     if (status != CLCNN_OK)
         return status;
     const kernel_arg args[3] = {{a, 0.0f}, {b, 0.0f}, {out, 0.0f}};
     return run(context, "elementwise_add", a->numel, args, 3);
 }
 
-clcnn_status clcnn_scale(clcnn_context *context, const clcnn_tensor *x, float alpha,
-                         clcnn_tensor *out) {
+clcnn_status clcnn_add(clcnn_context *context, const clcnn_tensor *a, const clcnn_tensor *b,
+                       clcnn_tensor *out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, add(context, a, b, out));
+}
+
+static clcnn_status scale(clcnn_context *context, const clcnn_tensor *x, float alpha,
+                          clcnn_tensor *out) {
     const clcnn_tensor *operands[2] = {x, out};
     const char *names[2] = {"x", "out"};
-    clcnn_status status = check_operands(context, "scale", operands, names, 2);
+    clcnn_status status = check_operands(context, "clcnn_scale", operands, names, 2);
     if (status != CLCNN_OK)
         return status;
     const kernel_arg args[3] = {{NULL, alpha}, {x, 0.0f}, {out, 0.0f}};
     return run(context, "elementwise_scale", x->numel, args, 3);
 }
 
-clcnn_status clcnn_axpby(clcnn_context *context, float alpha, const clcnn_tensor *x, float beta,
-                         clcnn_tensor *y) {
+clcnn_status clcnn_scale(clcnn_context *context, const clcnn_tensor *x, float alpha,
+                         clcnn_tensor *out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, scale(context, x, alpha, out));
+}
+
+static clcnn_status axpby(clcnn_context *context, float alpha, const clcnn_tensor *x, float beta,
+                          clcnn_tensor *y) {
     const clcnn_tensor *operands[2] = {x, y};
     const char *names[2] = {"x", "y"};
-    clcnn_status status = check_operands(context, "axpby", operands, names, 2);
+    clcnn_status status = check_operands(context, "clcnn_axpby", operands, names, 2);
     if (status != CLCNN_OK)
         return status;
     if (beta == 0.0f) {
@@ -97,4 +113,12 @@ clcnn_status clcnn_axpby(clcnn_context *context, float alpha, const clcnn_tensor
     }
     const kernel_arg args[4] = {{NULL, alpha}, {x, 0.0f}, {NULL, beta}, {y, 0.0f}};
     return run(context, "elementwise_axpby", x->numel, args, 4);
+}
+
+clcnn_status clcnn_axpby(clcnn_context *context, float alpha, const clcnn_tensor *x, float beta,
+                         clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, axpby(context, alpha, x, beta, y));
 }

@@ -410,15 +410,16 @@ clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m,
 
 /* -------------------------------------------------------------- tensor API */
 
-clcnn_status clcnn_gemm(clcnn_context *context, int trans_a, int trans_b, float alpha,
-                        const clcnn_tensor *a, const clcnn_tensor *b, float beta, clcnn_tensor *c) {
+static clcnn_status gemm(clcnn_context *context, int trans_a, int trans_b, float alpha,
+                         const clcnn_tensor *a, const clcnn_tensor *b, float beta,
+                         clcnn_tensor *c) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, a, "gemm: a");
+    clcnn_status status = clcnn__check_tensor(context, a, "clcnn_gemm: a");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, b, "gemm: b");
+        status = clcnn__check_tensor(context, b, "clcnn_gemm: b");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, c, "gemm: c");
+        status = clcnn__check_tensor(context, c, "clcnn_gemm: c");
     if (status != CLCNN_OK)
         return status;
     char a_shape[96], b_shape[96], c_shape[96];
@@ -427,18 +428,29 @@ clcnn_status clcnn_gemm(clcnn_context *context, int trans_a, int trans_b, float 
     clcnn__shape_string(c, c_shape, sizeof c_shape);
     if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "gemm: a %s, b %s and c %s must all be 2-D", a_shape, b_shape, c_shape);
+                           "clcnn_gemm: a %s, b %s and c %s must all be 2-D", a_shape, b_shape,
+                           c_shape);
     size_t m = trans_a ? a->dims[1] : a->dims[0], k = trans_a ? a->dims[0] : a->dims[1];
     size_t k_b = trans_b ? b->dims[1] : b->dims[0], n = trans_b ? b->dims[0] : b->dims[1];
     if (k_b != k || c->dims[0] != m || c->dims[1] != n)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "gemm: op(a) of %s%s is %zu x %zu and op(b) of %s%s is %zu x %zu, so "
-                           "c must be [%zu, %zu], not %s",
-                           a_shape, trans_a ? " transposed" : "", m, k, b_shape,
-                           trans_b ? " transposed" : "", k_b, n, m, n, c_shape);
+        return clcnn__fail(
+            context, CLCNN_ERROR_INVALID_SHAPE,
+            "clcnn_gemm: op(a) of %s%s is %zu x %zu and op(b) of %s%s is %zu x %zu, so "
+            "c must be [%zu, %zu], not %s",
+            a_shape, trans_a ? " transposed" : "", m, k, b_shape, trans_b ? " transposed" : "", k_b,
+            n, m, n, c_shape);
     if (c->storage == a->storage || c->storage == b->storage)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "gemm: c shares its memory with a or b");
+                           "clcnn_gemm: c shares its memory with a or b");
     return clcnn__gemm(context, trans_a, trans_b, m, n, k, alpha, a->storage->mem, 0, a->dims[1],
                        b->storage->mem, 0, b->dims[1], beta, c->storage->mem, 0, c->dims[1]);
+}
+
+clcnn_status clcnn_gemm(clcnn_context *context, int trans_a, int trans_b, float alpha,
+                        const clcnn_tensor *a, const clcnn_tensor *b, float beta, clcnn_tensor *c) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        gemm(context, trans_a, trans_b, alpha, a, b, beta, c));
 }

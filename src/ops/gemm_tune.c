@@ -32,9 +32,9 @@ static clcnn_status operands_make(clcnn_context *ctx, size_t m, size_t n, size_t
     return status;
 }
 
-clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k, size_t repeats,
-                             clcnn_tune_result *result) {
-    static const char op[] = "gemm_tune";
+static clcnn_status gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k, size_t repeats,
+                              clcnn_tune_result *result) {
+    static const char op[] = "clcnn_gemm_tune";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (repeats == 0)
@@ -70,4 +70,12 @@ clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t 
     clcnn_tensor_destroy(run.b);
     clcnn_tensor_destroy(run.c);
     return clcnn__tune_finish(context, status, &snapshot, &outcome, 1, result, NULL);
+}
+
+clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k, size_t repeats,
+                             clcnn_tune_result *result) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, gemm_tune(context, m, n, k, repeats, result));
 }

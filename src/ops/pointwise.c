@@ -101,9 +101,9 @@ static clcnn_status run_family(clcnn_context *ctx, void *arg) {
     return clcnn_add(ctx, r->x, r->y, r->z);
 }
 
-clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,
-                                  clcnn_tune_result *results, size_t *count) {
-    static const char op[] = "pointwise_tune";
+static clcnn_status pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,
+                                   clcnn_tune_result *results, size_t *count) {
+    static const char op[] = "clcnn_pointwise_tune";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (count != NULL)
@@ -141,4 +141,13 @@ clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t elements, size_
     clcnn_tensor_destroy(run.z);
     return clcnn__tune_finish(context, status, &snapshot, outcome, CLCNN_POINTWISE_TUNE_FAMILIES,
                               results, count);
+}
+
+clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,
+                                  clcnn_tune_result *results, size_t *count) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        pointwise_tune(context, elements, repeats, results, count));
 }

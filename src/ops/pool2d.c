@@ -63,14 +63,14 @@ typedef struct pool_axis {
 static clcnn_status check_axis(clcnn_context *ctx, const char *axis, size_t kernel, size_t stride,
                                size_t pad, pool_axis *out) {
     if (kernel == 0)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: kernel_%s is 0", axis);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "kernel_%s is 0", axis);
     if (kernel > POOL_PARAM_LIMIT || stride > POOL_PARAM_LIMIT || pad > POOL_PARAM_LIMIT)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d: kernel_%s %zu, stride_%s %zu or pad_%s %zu exceeds %d", axis,
-                           kernel, axis, stride, axis, pad, POOL_PARAM_LIMIT);
+                           "kernel_%s %zu, stride_%s %zu or pad_%s %zu exceeds %d", axis, kernel,
+                           axis, stride, axis, pad, POOL_PARAM_LIMIT);
     if (pad > kernel / 2)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "pool2d: pad_%s %zu is more than half of kernel_%s %zu", axis, pad, axis,
+                           "pad_%s %zu is more than half of kernel_%s %zu", axis, pad, axis,
                            kernel);
     out->kernel = kernel;
     out->stride = stride == 0 ? kernel : stride;
@@ -81,10 +81,9 @@ static clcnn_status check_axis(clcnn_context *ctx, const char *axis, size_t kern
 static clcnn_status check_params(clcnn_context *ctx, const clcnn_pool2d_params *params,
                                  pool_axis *rows, pool_axis *cols) {
     if (params == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: params is NULL");
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "params is NULL");
     if (params->mode != CLCNN_POOL2D_MAX && params->mode != CLCNN_POOL2D_AVG)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "pool2d: unknown mode %d",
-                           (int)params->mode);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown mode %d", (int)params->mode);
     clcnn_status status =
         check_axis(ctx, "h", params->kernel_h, params->stride_h, params->pad_h, rows);
     if (status != CLCNN_OK)
@@ -98,11 +97,11 @@ static clcnn_status output_size(clcnn_context *ctx, const char *axis, size_t inp
     /* input is at most SIZE_MAX / 4 (it is a dimension of a float tensor)
      * and pad at most 2^24, so the sums below cannot overflow. */
     if (input == 0 || input > SIZE_MAX / 8)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: input %s is %zu", axis, input);
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "input %s is %zu", axis, input);
     const size_t reach = input + 2 * p->pad + (ceil_mode ? p->stride - 1 : 0);
     if (reach < p->kernel)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "pool2d: the %s window %zu does not fit in the padded input %zu "
+                           "the %s window %zu does not fit in the padded input %zu "
                            "(output size below 1)",
                            axis, p->kernel, input + 2 * p->pad);
     size_t size = (reach - p->kernel) / p->stride + 1;
@@ -121,8 +120,8 @@ static clcnn_status shape_of(clcnn_context *ctx, const clcnn_pool2d_params *para
         return status;
     if (input[0] == 0 || input[1] == 0)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "pool2d: input [%zu, %zu, %zu, %zu] has a zero dimension", input[0],
-                           input[1], input[2], input[3]);
+                           "input [%zu, %zu, %zu, %zu] has a zero dimension", input[0], input[1],
+                           input[2], input[3]);
     status = output_size(ctx, "height", input[2], rows, params->ceil_mode, &output[2]);
     if (status == CLCNN_OK)
         status = output_size(ctx, "width", input[3], cols, params->ceil_mode, &output[3]);
@@ -133,11 +132,11 @@ static clcnn_status shape_of(clcnn_context *ctx, const clcnn_pool2d_params *para
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_pool2d_output_shape(clcnn_context *context, const clcnn_pool2d_params *params,
-                                       const size_t input_dims[4], size_t output_dims[4]) {
+static clcnn_status pool2d_output_shape(clcnn_context *context, const clcnn_pool2d_params *params,
+                                        const size_t input_dims[4], size_t output_dims[4]) {
     if (input_dims == NULL || output_dims == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d_output_shape: input_dims or output_dims is NULL");
+                           "clcnn_pool2d_output_shape: input_dims or output_dims is NULL");
     pool_axis rows, cols;
     size_t result[4];
     clcnn_status status = shape_of(context, params, input_dims, result, &rows, &cols);
@@ -146,6 +145,13 @@ clcnn_status clcnn_pool2d_output_shape(clcnn_context *context, const clcnn_pool2
     for (int i = 0; i < 4; i++)
         output_dims[i] = result[i];
     return CLCNN_OK;
+}
+
+clcnn_status clcnn_pool2d_output_shape(clcnn_context *context, const clcnn_pool2d_params *params,
+                                       const size_t input_dims[4], size_t output_dims[4]) {
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        pool2d_output_shape(context, params, input_dims, output_dims));
 }
 
 /* Everything a launch needs, checked. */
@@ -168,9 +174,9 @@ static clcnn_status shape_error(clcnn_context *ctx, const char *what, const clcn
                                 const char *x_name) {
     char got[96], input[96];
     return clcnn__fail(
-        ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: %s is %s, expected [%zu, %zu, %zu, %zu] for %s %s",
-        what, clcnn__shape_string(t, got, sizeof got), expected[0], expected[1], expected[2],
-        expected[3], x_name, clcnn__shape_string(x, input, sizeof input));
+        ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu, %zu, %zu, %zu] for %s %s", what,
+        clcnn__shape_string(t, got, sizeof got), expected[0], expected[1], expected[2], expected[3],
+        x_name, clcnn__shape_string(x, input, sizeof input));
 }
 
 /* Checks the input-shaped tensor `in` and the output-shaped tensor `out`
@@ -180,8 +186,8 @@ static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *par
                               const char *out_name, pool_plan *plan) {
     if (in->ndim != 4) {
         char shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "pool2d: %s %s is not 4-D (NCHW)",
-                           in_name, clcnn__shape_string(in, shape, sizeof shape));
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s %s is not 4-D (NCHW)", in_name,
+                           clcnn__shape_string(in, shape, sizeof shape));
     }
     for (int i = 0; i < 4; i++)
         plan->input[i] = in->dims[i];
@@ -192,13 +198,12 @@ static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *par
     if (!same_dims(out, plan->output))
         return shape_error(ctx, out_name, out, plan->output, in, in_name);
     if (plan->input[0] > UINT_MAX / plan->input[1])
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "pool2d: %zu x %zu planes are more than %u", plan->input[0],
-                           plan->input[1], UINT_MAX);
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%zu x %zu planes are more than %u",
+                           plan->input[0], plan->input[1], UINT_MAX);
     if (plan->input[2] > POOL_PLANE_LIMIT / plan->input[3] ||
         plan->output[2] > POOL_PLANE_LIMIT / plan->output[3])
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "pool2d: a plane of %zu x %zu (output %zu x %zu) has more than %zu "
+                           "a plane of %zu x %zu (output %zu x %zu) has more than %zu "
                            "elements",
                            plan->input[2], plan->input[3], plan->output[2], plan->output[3],
                            POOL_PLANE_LIMIT);
@@ -267,16 +272,16 @@ static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const cl_mem 
     }
     for (cl_uint i = 0; i < mem_count && err == CL_SUCCESS; i++)
         err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &mems[i]);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "pool2d: clSetKernelArg");
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clSetKernelArg");
 }
 
-clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
-                                  const clcnn_tensor *x, clcnn_tensor *y) {
+static clcnn_status pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                   const clcnn_tensor *x, clcnn_tensor *y) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "pool2d_forward: x");
+    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_pool2d_forward: x");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "pool2d_forward: y");
+        status = clcnn__check_tensor(context, y, "clcnn_pool2d_forward: y");
     if (status != CLCNN_OK)
         return status;
     pool_plan plan;
@@ -285,7 +290,7 @@ clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_par
         return status;
     if (x->storage == y->storage)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d_forward: y shares memory with x");
+                           "clcnn_pool2d_forward: y shares memory with x");
     const int is_max = params->mode == CLCNN_POOL2D_MAX;
     const int vector = use_vector_2x2(context, &plan);
     const char *name = vector   ? "pool2d_forward_2x2"
@@ -306,27 +311,35 @@ clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_par
                   planes);
 }
 
-clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,
-                                   const clcnn_tensor *x, const clcnn_tensor *dy, clcnn_tensor *dx,
-                                   clcnn_grad_mode grad_mode) {
+clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                  const clcnn_tensor *x, clcnn_tensor *y) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, pool2d_forward(context, params, x, y));
+}
+
+static clcnn_status pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                    const clcnn_tensor *x, const clcnn_tensor *dy, clcnn_tensor *dx,
+                                    clcnn_grad_mode grad_mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (params == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d_backward: params is NULL");
+                           "clcnn_pool2d_backward: params is NULL");
     const int is_max = params->mode == CLCNN_POOL2D_MAX;
     clcnn_status status = CLCNN_OK;
     if (is_max || x != NULL)
-        status = clcnn__check_tensor(context, x, "pool2d_backward: x");
+        status = clcnn__check_tensor(context, x, "clcnn_pool2d_backward: x");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dy, "pool2d_backward: dy");
+        status = clcnn__check_tensor(context, dy, "clcnn_pool2d_backward: dy");
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dx, "pool2d_backward: dx");
+        status = clcnn__check_tensor(context, dx, "clcnn_pool2d_backward: dx");
     if (status != CLCNN_OK)
         return status;
     if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d_backward: unknown grad_mode %d", (int)grad_mode);
+                           "clcnn_pool2d_backward: unknown grad_mode %d", (int)grad_mode);
     pool_plan plan;
     status = make_plan(context, params, dx, "dx", dy, "dy", &plan);
     if (status != CLCNN_OK)
@@ -334,12 +347,12 @@ clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_pa
     if (x != NULL && !same_dims(x, plan.input)) {
         char got[96], want[96];
         return clcnn__fail(
-            context, CLCNN_ERROR_INVALID_SHAPE, "pool2d_backward: x is %s but dx is %s",
+            context, CLCNN_ERROR_INVALID_SHAPE, "clcnn_pool2d_backward: x is %s but dx is %s",
             clcnn__shape_string(x, got, sizeof got), clcnn__shape_string(dx, want, sizeof want));
     }
     if (dx->storage == dy->storage || (x != NULL && dx->storage == x->storage))
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "pool2d_backward: dx shares memory with %s",
+                           "clcnn_pool2d_backward: dx shares memory with %s",
                            dx->storage == dy->storage ? "dy" : "x");
     const int accumulate = grad_mode == CLCNN_GRAD_ACCUMULATE;
     const int vector = use_vector_2x2(context, &plan);
@@ -371,4 +384,14 @@ clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_pa
         return status;
     return launch(context, kernel, plan.input[3], tuning_for(context)->in_chunk, plan.input[2],
                   planes);
+}
+
+clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,
+                                   const clcnn_tensor *x, const clcnn_tensor *dy, clcnn_tensor *dx,
+                                   clcnn_grad_mode grad_mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        pool2d_backward(context, params, x, dy, dx, grad_mode));
 }

@@ -7,15 +7,15 @@
 
 /* ------------------------------------------------------------------ labels */
 
-clcnn_status clcnn_labels_create(clcnn_context *context, size_t count, size_t num_classes,
-                                 clcnn_labels **out) {
+static clcnn_status labels_create(clcnn_context *context, size_t count, size_t num_classes,
+                                  clcnn_labels **out) {
     if (context == NULL || out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "labels_create: context or out is NULL");
+                           "clcnn_labels_create: out is NULL");
     *out = NULL;
     if (count == 0 || num_classes == 0 || num_classes > INT32_MAX || count > UINT32_MAX)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "labels_create: %zu labels over %zu classes (need 1 to 2^32 - 1 "
+                           "clcnn_labels_create: %zu labels over %zu classes (need 1 to 2^32 - 1 "
                            "labels and 1 to 2^31 - 1 classes)",
                            count, num_classes);
     clcnn_labels *labels = calloc(1, sizeof *labels);
@@ -30,7 +30,7 @@ clcnn_status clcnn_labels_create(clcnn_context *context, size_t count, size_t nu
         cl_int err = clEnqueueFillBuffer(context->queue, labels->mem, &zero, sizeof zero, 0,
                                          count * sizeof(cl_int), 0, NULL, NULL);
         if (err != CL_SUCCESS)
-            status = clcnn__fail_cl(context, err, "labels_create: clEnqueueFillBuffer");
+            status = clcnn__fail_cl(context, err, "clcnn_labels_create: clEnqueueFillBuffer");
     }
     if (status != CLCNN_OK) {
         clcnn_labels_destroy(labels);
@@ -38,6 +38,14 @@ clcnn_status clcnn_labels_create(clcnn_context *context, size_t count, size_t nu
     }
     *out = labels;
     return CLCNN_OK;
+}
+
+clcnn_status clcnn_labels_create(clcnn_context *context, size_t count, size_t num_classes,
+                                 clcnn_labels **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, labels_create(context, count, num_classes, out));
 }
 
 void clcnn_labels_destroy(clcnn_labels *labels) {
@@ -74,28 +82,46 @@ static clcnn_status check_labels(const clcnn_labels *labels, const int32_t *host
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_labels_write(clcnn_labels *labels, const int32_t *host, size_t count) {
+static clcnn_status labels_write(clcnn_labels *labels, const int32_t *host, size_t count) {
     if (labels == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_context *ctx = labels->ctx;
-    clcnn_status status = check_labels(labels, host, count, "labels_write");
+    clcnn_status status = check_labels(labels, host, count, "clcnn_labels_write");
     if (status != CLCNN_OK)
         return status;
     cl_int err = clEnqueueWriteBuffer(ctx->queue, labels->mem, CL_TRUE, 0, count * sizeof(cl_int),
                                       host, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "labels_write");
+    return err == CL_SUCCESS ? CLCNN_OK
+                             : clcnn__fail_cl(ctx, err, "clcnn_labels_write: clEnqueueWriteBuffer");
 }
 
-clcnn_status clcnn_labels_upload_async(clcnn_labels *labels, const int32_t *host, size_t count,
-                                       const clcnn_event *after, clcnn_event **out) {
-    if (labels == NULL || out == NULL)
+clcnn_status clcnn_labels_write(clcnn_labels *labels, const int32_t *host, size_t count) {
+    if (labels == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(labels->ctx);
+    return clcnn__named(labels->ctx, mark, __func__, labels_write(labels, host, count));
+}
+
+static clcnn_status labels_upload_async(clcnn_labels *labels, const int32_t *host, size_t count,
+                                        const clcnn_event *after, clcnn_event **out) {
+    if (out == NULL)
+        return clcnn__fail(labels->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "clcnn_labels_upload_async: out is NULL");
     *out = NULL;
-    clcnn_status status = check_labels(labels, host, count, "labels_upload_async");
+    clcnn_status status = check_labels(labels, host, count, "clcnn_labels_upload_async");
     if (status != CLCNN_OK)
         return status;
     return clcnn__upload_async(labels->ctx, labels->mem, 0, count * sizeof(cl_int), host, after,
                                out);
+}
+
+clcnn_status clcnn_labels_upload_async(clcnn_labels *labels, const int32_t *host, size_t count,
+                                       const clcnn_event *after, clcnn_event **out) {
+    if (labels == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(labels->ctx);
+    return clcnn__named(labels->ctx, mark, __func__,
+                        labels_upload_async(labels, host, count, after, out));
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -139,7 +165,7 @@ static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, size_t count,
     for (size_t i = 0; i < count; i++) {
         cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
         if (err != CL_SUCCESS)
-            return clcnn__fail_cl(ctx, err, "softmax: clSetKernelArg");
+            return clcnn__fail_cl(ctx, err, "clSetKernelArg");
     }
     return CLCNN_OK;
 }
@@ -150,9 +176,12 @@ static clcnn_status softmax_launch(clcnn_context *context, const clcnn_tensor *x
                                    const char *op, const char *kernel_name) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "softmax: x");
+    char x_label[64], y_label[64];
+    snprintf(x_label, sizeof x_label, "%s: x", op);
+    snprintf(y_label, sizeof y_label, "%s: y", op);
+    clcnn_status status = clcnn__check_tensor(context, x, x_label);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "softmax: y");
+        status = clcnn__check_tensor(context, y, y_label);
     if (status == CLCNN_OK)
         status = check_same_shape(context, op, x, "x", y, "y");
     size_t rows = 0, cols = 0;
@@ -174,13 +203,29 @@ static clcnn_status softmax_launch(clcnn_context *context, const clcnn_tensor *x
     return clcnn__enqueue_kernel(context, kernel, 1, &rows, NULL);
 }
 
+static clcnn_status softmax_forward(clcnn_context *context, const clcnn_tensor *x,
+                                    clcnn_tensor *y) {
+    return softmax_launch(context, x, y, "clcnn_softmax_forward", "softmax_rows");
+}
+
 clcnn_status clcnn_softmax_forward(clcnn_context *context, const clcnn_tensor *x, clcnn_tensor *y) {
-    return softmax_launch(context, x, y, "softmax_forward", "softmax_rows");
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, softmax_forward(context, x, y));
+}
+
+static clcnn_status log_softmax_forward(clcnn_context *context, const clcnn_tensor *x,
+                                        clcnn_tensor *y) {
+    return softmax_launch(context, x, y, "clcnn_log_softmax_forward", "log_softmax_rows");
 }
 
 clcnn_status clcnn_log_softmax_forward(clcnn_context *context, const clcnn_tensor *x,
                                        clcnn_tensor *y) {
-    return softmax_launch(context, x, y, "log_softmax_forward", "log_softmax_rows");
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, log_softmax_forward(context, x, y));
 }
 
 /* ------------------------------------------------------------ cross-entropy */
@@ -188,7 +233,9 @@ clcnn_status clcnn_log_softmax_forward(clcnn_context *context, const clcnn_tenso
 /* Checks logits [N, C] against labels of N over C classes. */
 static clcnn_status check_logits_labels(clcnn_context *ctx, const char *op,
                                         const clcnn_tensor *logits, const clcnn_labels *labels) {
-    clcnn_status status = clcnn__check_tensor(ctx, logits, op);
+    char label[80];
+    snprintf(label, sizeof label, "%s: logits", op);
+    clcnn_status status = clcnn__check_tensor(ctx, logits, label);
     if (status != CLCNN_OK)
         return status;
     if (labels == NULL)
@@ -208,14 +255,15 @@ static clcnn_status check_logits_labels(clcnn_context *ctx, const char *op,
     return check_size(ctx, op, logits->dims[0], logits->dims[1]);
 }
 
-clcnn_status clcnn_softmax_cross_entropy_forward(clcnn_context *context, const clcnn_tensor *logits,
-                                                 const clcnn_labels *labels, clcnn_tensor *loss) {
+static clcnn_status softmax_cross_entropy_forward(clcnn_context *context,
+                                                  const clcnn_tensor *logits,
+                                                  const clcnn_labels *labels, clcnn_tensor *loss) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    const char *op = "softmax_cross_entropy_forward";
+    const char *op = "clcnn_softmax_cross_entropy_forward";
     clcnn_status status = check_logits_labels(context, op, logits, labels);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, loss, "softmax_cross_entropy_forward: loss");
+        status = clcnn__check_tensor(context, loss, "clcnn_softmax_cross_entropy_forward: loss");
     if (status != CLCNN_OK)
         return status;
     if (loss->numel != 1) {
@@ -257,16 +305,26 @@ clcnn_status clcnn_softmax_cross_entropy_forward(clcnn_context *context, const c
     return status;
 }
 
-clcnn_status clcnn_softmax_cross_entropy_backward(clcnn_context *context,
-                                                  const clcnn_tensor *logits,
-                                                  const clcnn_labels *labels, clcnn_tensor *dlogits,
-                                                  clcnn_grad_mode mode) {
+clcnn_status clcnn_softmax_cross_entropy_forward(clcnn_context *context, const clcnn_tensor *logits,
+                                                 const clcnn_labels *labels, clcnn_tensor *loss) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    const char *op = "softmax_cross_entropy_backward";
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        softmax_cross_entropy_forward(context, logits, labels, loss));
+}
+
+static clcnn_status softmax_cross_entropy_backward(clcnn_context *context,
+                                                   const clcnn_tensor *logits,
+                                                   const clcnn_labels *labels,
+                                                   clcnn_tensor *dlogits, clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    const char *op = "clcnn_softmax_cross_entropy_backward";
     clcnn_status status = check_logits_labels(context, op, logits, labels);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dlogits, "softmax_cross_entropy_backward: dlogits");
+        status =
+            clcnn__check_tensor(context, dlogits, "clcnn_softmax_cross_entropy_backward: dlogits");
     if (status == CLCNN_OK)
         status = check_same_shape(context, op, logits, "logits", dlogits, "dlogits");
     if (status != CLCNN_OK)
@@ -299,4 +357,15 @@ clcnn_status clcnn_softmax_cross_entropy_backward(clcnn_context *context,
     if (status != CLCNN_OK)
         return status;
     return clcnn__enqueue_kernel(context, kernel, 1, &rows, NULL);
+}
+
+clcnn_status clcnn_softmax_cross_entropy_backward(clcnn_context *context,
+                                                  const clcnn_tensor *logits,
+                                                  const clcnn_labels *labels, clcnn_tensor *dlogits,
+                                                  clcnn_grad_mode mode) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__,
+                        softmax_cross_entropy_backward(context, logits, labels, dlogits, mode));
 }

@@ -127,8 +127,10 @@ void clcnn_context_destroy(clcnn_context *context) {
 }
 
 clcnn_status clcnn_context_device_info(const clcnn_context *context, clcnn_device_info *out) {
-    if (context == NULL || out == NULL)
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     *out = context->info;
     return CLCNN_OK;
 }
@@ -157,20 +159,24 @@ clcnn_status clcnn_context_finish(clcnn_context *context) {
     if (err == CL_SUCCESS)
         err = clFinish(context->queue);
     if (err != CL_SUCCESS)
-        return clcnn__fail_cl(context, err, "clFinish");
+        return clcnn__fail_cl(context, err, "clcnn_context_finish: clFinish");
     return CLCNN_OK;
 }
 
 clcnn_status clcnn_context_memory_stats(const clcnn_context *context, clcnn_memory_stats *out) {
-    if (context == NULL || out == NULL)
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     *out = context->memory;
     return CLCNN_OK;
 }
 
 clcnn_status clcnn_context_cache_stats(const clcnn_context *context, clcnn_cache_stats *out) {
-    if (context == NULL || out == NULL)
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     *out = context->cache_stats;
     return CLCNN_OK;
 }

@@ -146,26 +146,53 @@ struct clcnn_context {
     size_t pool_count;
     clcnn_memory_stats memory;
 
+    /* The last error: the one thing a call through a const handle may
+     * change (see clcnn__fail). */
     char *last_error; /* heap message; fallback used when malloc fails */
     char last_error_fallback[512];
+    uint64_t error_count; /* messages recorded so far (clcnn__named) */
 };
 
 /* --------------------------------------------------------------- errors */
 
 /* Records a formatted message as the context's last error and returns
  * `status`, so callers write `return clcnn__fail(ctx, CLCNN_ERROR_..., ...)`.
- * ctx may be NULL (the message is then dropped). */
-clcnn_status clcnn__fail(clcnn_context *ctx, clcnn_status status, const char *format, ...)
+ * ctx may be NULL (the message is then dropped).
+ *
+ * ctx is const because the last error is not part of what a const handle
+ * promises to leave alone, like a C++ `mutable` member: functions such as
+ * clcnn_context_device_info(const clcnn_context *, ...) must still be able
+ * to explain a failure. Every context is allocated by clcnn_context_create
+ * and never defined const, so writing through the cast is well defined. */
+clcnn_status clcnn__fail(const clcnn_context *ctx, clcnn_status status, const char *format, ...)
     CLCNN__PRINTF_LIKE(3, 4);
-clcnn_status clcnn__vfail(clcnn_context *ctx, clcnn_status status, const char *format,
+clcnn_status clcnn__vfail(const clcnn_context *ctx, clcnn_status status, const char *format,
                           va_list args);
 
 /* Records "<what>: CL_NAME (code)" and returns the matching status. */
-clcnn_status clcnn__fail_cl(clcnn_context *ctx, cl_int code, const char *what);
+clcnn_status clcnn__fail_cl(const clcnn_context *ctx, cl_int code, const char *what);
 
 /* Replaces the last error with an exact string (no formatting), e.g. a long
  * build log. */
-void clcnn__set_error_text(clcnn_context *ctx, const char *text);
+void clcnn__set_error_text(const clcnn_context *ctx, const char *text);
+
+/* Every public function names itself in the message of each failure it
+ * returns. One that runs code recording messages of its own (helpers,
+ * other public functions) takes a mark on entry and passes its result
+ * through clcnn__named on the way out:
+ *
+ *     clcnn__error_mark mark = clcnn__error_mark_take(ctx);
+ *     return clcnn__named(ctx, mark, __func__, do_the_work(ctx, ...));
+ *
+ * A failure whose message does not start with "<function>:" gets that
+ * prefix, so nested calls read as a chain ("clcnn_net_forward:
+ * clcnn_tensor_create: ..."); a failure that recorded no message at all
+ * gets "<function>: <status description>", so a stale message from an
+ * earlier call is never left to explain it. */
+typedef uint64_t clcnn__error_mark;
+clcnn__error_mark clcnn__error_mark_take(const clcnn_context *ctx);
+clcnn_status clcnn__named(const clcnn_context *ctx, clcnn__error_mark mark, const char *function,
+                          clcnn_status status);
 
 /* ----------------------------------------------------- embedded kernel code */
 

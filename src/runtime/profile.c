@@ -209,11 +209,11 @@ clcnn_status clcnn_context_profile_start(clcnn_context *context) {
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (!context->profiling)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "context_profile_start: the context was created without "
+                           "clcnn_context_profile_start: the context was created without "
                            "enable_profiling (clcnn_context_options)");
     if (context->profile != NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "context_profile_start: a profile is already running");
+                           "clcnn_context_profile_start: a profile is already running");
     int plausible = 0;
     clcnn_status status = clcnn_context_check_timestamps(context, &plausible);
     if (status != CLCNN_OK)
@@ -223,7 +223,8 @@ clcnn_status clcnn_context_profile_start(clcnn_context *context) {
         state->pending = malloc(MAX_PENDING * sizeof *state->pending);
     if (state == NULL || state->pending == NULL) {
         free(state);
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory",
+                           __func__);
     }
     state->totals.clock = plausible ? CLCNN_PROFILE_CLOCK_DEVICE : CLCNN_PROFILE_CLOCK_HOST;
     context->profile = state;
@@ -242,24 +243,25 @@ clcnn_status clcnn_context_profile_stop(clcnn_context *context, clcnn_profile **
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "context_profile_stop: out is NULL");
+                           "clcnn_context_profile_stop: out is NULL");
     *out = NULL;
     clcnn__profile_state *state = context->profile;
     if (state == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "context_profile_stop: no profile is running (call "
+                           "clcnn_context_profile_stop: no profile is running (call "
                            "clcnn_context_profile_start first)");
     context->profile = NULL;
     cl_int err = clFinish(context->queue);
     if (err != CL_SUCCESS) {
         state_free(state);
-        return clcnn__fail_cl(context, err, "clFinish (context_profile_stop)");
+        return clcnn__fail_cl(context, err, "clcnn_context_profile_stop: clFinish");
     }
     drain(state);
     clcnn_profile *profile = calloc(1, sizeof *profile);
     if (profile == NULL) {
         state_free(state);
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory",
+                           __func__);
     }
     /* The entries (and their names) move to the profile. */
     profile->entries = state->entries;

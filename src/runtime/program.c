@@ -456,9 +456,7 @@ static int is_program_file(const char *name) {
     return is_cl && !is_test;
 }
 
-clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status prepare_programs(clcnn_context *context) {
     for (size_t i = 0; i < clcnn__embedded_source_count; i++) {
         const char *name = clcnn__embedded_sources[i].name;
         cl_program program = NULL;
@@ -469,6 +467,13 @@ clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
             return status;
     }
     return CLCNN_OK;
+}
+
+clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, prepare_programs(context));
 }
 
 /* ----------------------------------------------------------------- launching */

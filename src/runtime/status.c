@@ -32,15 +32,24 @@ const char *clcnn_version(void) {
     return CLCNN_VERSION_TEXT;
 }
 
+/* The writable context behind a const handle, for the last error only (see
+ * clcnn__fail in internal.h). Through uintptr_t, as the one deliberate
+ * const cast of the library (-Wcast-qual guards every other). */
+static clcnn_context *error_holder(const clcnn_context *ctx) {
+    return (clcnn_context *)(uintptr_t)ctx;
+}
+
 static void store_error(clcnn_context *ctx, char *message) {
     if (ctx->last_error != ctx->last_error_fallback)
         free(ctx->last_error);
     ctx->last_error = message;
+    ctx->error_count++;
 }
 
-void clcnn__set_error_text(clcnn_context *ctx, const char *text) {
-    if (ctx == NULL)
+void clcnn__set_error_text(const clcnn_context *context, const char *text) {
+    if (context == NULL)
         return;
+    clcnn_context *ctx = error_holder(context);
     char *copy = clcnn__strdup(text);
     if (copy == NULL) {
         snprintf(ctx->last_error_fallback, sizeof ctx->last_error_fallback, "%s", text);
@@ -49,10 +58,11 @@ void clcnn__set_error_text(clcnn_context *ctx, const char *text) {
     store_error(ctx, copy);
 }
 
-clcnn_status clcnn__vfail(clcnn_context *ctx, clcnn_status status, const char *format,
+clcnn_status clcnn__vfail(const clcnn_context *context, clcnn_status status, const char *format,
                           va_list args) {
-    if (ctx == NULL)
+    if (context == NULL)
         return status;
+    clcnn_context *ctx = error_holder(context);
     va_list measure;
     va_copy(measure, args);
     int length = vsnprintf(NULL, 0, format, measure);
@@ -68,7 +78,7 @@ clcnn_status clcnn__vfail(clcnn_context *ctx, clcnn_status status, const char *f
     return status;
 }
 
-clcnn_status clcnn__fail(clcnn_context *ctx, clcnn_status status, const char *format, ...) {
+clcnn_status clcnn__fail(const clcnn_context *ctx, clcnn_status status, const char *format, ...) {
     va_list args;
     va_start(args, format);
     clcnn__vfail(ctx, status, format, args);
@@ -76,9 +86,32 @@ clcnn_status clcnn__fail(clcnn_context *ctx, clcnn_status status, const char *fo
     return status;
 }
 
-clcnn_status clcnn__fail_cl(clcnn_context *ctx, cl_int code, const char *what) {
+clcnn_status clcnn__fail_cl(const clcnn_context *ctx, cl_int code, const char *what) {
     return clcnn__fail(ctx, clcnn__status_from_cl(code), "%s: %s (%d)", what,
                        clcnn__cl_error_name(code), (int)code);
+}
+
+clcnn__error_mark clcnn__error_mark_take(const clcnn_context *ctx) {
+    return ctx != NULL ? ctx->error_count : 0;
+}
+
+clcnn_status clcnn__named(const clcnn_context *ctx, clcnn__error_mark mark, const char *function,
+                          clcnn_status status) {
+    if (status == CLCNN_OK || ctx == NULL)
+        return status;
+    if (ctx->error_count == mark)
+        return clcnn__fail(ctx, status, "%s: %s", function, clcnn_status_string(status));
+    size_t length = strlen(function);
+    const char *message = ctx->last_error != NULL ? ctx->last_error : "";
+    if (strncmp(message, function, length) == 0 && message[length] == ':')
+        return status;
+    /* The fallback buffer would be both source and destination. */
+    char copy[sizeof ctx->last_error_fallback];
+    if (message == ctx->last_error_fallback) {
+        snprintf(copy, sizeof copy, "%s", message);
+        message = copy;
+    }
+    return clcnn__fail(ctx, status, "%s: %s", function, message);
 }
 
 const char *clcnn_context_last_error(const clcnn_context *context) {

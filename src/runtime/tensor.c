@@ -79,11 +79,10 @@ static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, fl
     return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
 }
 
-clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
-                                 clcnn_tensor **out) {
-    if (context == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "tensor_create: context or out is NULL");
+static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
+                                  clcnn_tensor **out) {
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     size_t numel = 0;
     clcnn_status status = check_shape(context, ndim, dims, &numel);
@@ -114,6 +113,14 @@ clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
+                                 clcnn_tensor **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, out));
+}
+
 /* Drops one reference; the last one gives the buffer back to the pool (a
  * view's sub-buffer to the driver, and its reference on the parent). */
 static void storage_release(clcnn__storage *storage) {
@@ -135,11 +142,11 @@ void clcnn_tensor_destroy(clcnn_tensor *tensor) {
     free(tensor);
 }
 
-clcnn_status clcnn_tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
-                                  clcnn_tensor **out) {
-    if (tensor == NULL || out == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+static clcnn_status tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                   clcnn_tensor **out) {
     clcnn_context *ctx = tensor->storage->ctx;
+    if (out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     size_t numel = 0;
     clcnn_status status = check_shape(ctx, ndim, dims, &numel);
@@ -157,6 +164,15 @@ clcnn_status clcnn_tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const
     tensor->storage->refcount++;
     *out = view;
     return CLCNN_OK;
+}
+
+clcnn_status clcnn_tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                  clcnn_tensor **out) {
+    if (tensor == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(tensor->storage->ctx);
+    return clcnn__named(tensor->storage->ctx, mark, __func__,
+                        tensor_reshape(tensor, ndim, dims, out));
 }
 
 /* ------------------------------------------------------- sub-buffer views */
@@ -255,31 +271,37 @@ clcnn_status clcnn_tensor_write(clcnn_tensor *tensor, size_t offset, const float
                                 size_t count) {
     if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = check_range(tensor, offset, count, host, "tensor_write");
+    clcnn_status status = check_range(tensor, offset, count, host, __func__);
     if (status != CLCNN_OK)
         return status;
     clcnn_context *ctx = tensor->storage->ctx;
     cl_int err =
         clEnqueueWriteBuffer(ctx->queue, tensor->storage->mem, CL_TRUE, offset * sizeof(float),
                              count * sizeof(float), host, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueWriteBuffer");
+    return err == CL_SUCCESS ? CLCNN_OK
+                             : clcnn__fail_cl(ctx, err, "clcnn_tensor_write: clEnqueueWriteBuffer");
 }
 
 clcnn_status clcnn_tensor_upload_async(clcnn_tensor *tensor, size_t offset, const float *host,
                                        size_t count, const clcnn_event *after, clcnn_event **out) {
-    if (tensor == NULL || out == NULL)
+    if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_context *ctx = tensor->storage->ctx;
+    if (out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     *out = NULL;
-    clcnn_status status = check_range(tensor, offset, count, host, "tensor_upload_async");
+    clcnn_status status = check_range(tensor, offset, count, host, __func__);
     if (status != CLCNN_OK)
         return status;
-    return clcnn__upload_async(tensor->storage->ctx, tensor->storage->mem, offset * sizeof(float),
-                               count * sizeof(float), host, after, out);
+    clcnn__error_mark mark = clcnn__error_mark_take(ctx);
+    status = clcnn__upload_async(ctx, tensor->storage->mem, offset * sizeof(float),
+                                 count * sizeof(float), host, after, out);
+    return clcnn__named(ctx, mark, __func__, status);
 }
 
-static clcnn_status enqueue_read(const clcnn_tensor *tensor, size_t offset, float *host,
-                                 size_t count, cl_bool blocking, cl_event *event) {
-    clcnn_status status = check_range(tensor, offset, count, host, "tensor_read");
+static clcnn_status enqueue_read(const char *op, const clcnn_tensor *tensor, size_t offset,
+                                 float *host, size_t count, cl_bool blocking, cl_event *event) {
+    clcnn_status status = check_range(tensor, offset, count, host, op);
     if (status != CLCNN_OK)
         return status;
     clcnn_context *ctx = tensor->storage->ctx;
@@ -288,56 +310,68 @@ static clcnn_status enqueue_read(const clcnn_tensor *tensor, size_t offset, floa
                             count * sizeof(float), host, 0, NULL, event);
     if (err == CL_SUCCESS && !blocking)
         err = clFlush(ctx->queue);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueReadBuffer");
+    if (err == CL_SUCCESS)
+        return CLCNN_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clEnqueueReadBuffer", op);
+    return clcnn__fail_cl(ctx, err, what);
 }
 
 clcnn_status clcnn_tensor_read(const clcnn_tensor *tensor, size_t offset, float *host,
                                size_t count) {
     if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    return enqueue_read(tensor, offset, host, count, CL_TRUE, NULL);
+    return enqueue_read(__func__, tensor, offset, host, count, CL_TRUE, NULL);
 }
 
 clcnn_status clcnn_tensor_fill(clcnn_tensor *tensor, float value) {
     if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    return fill_buffer(tensor->storage->ctx, tensor->storage->mem, tensor->numel, value);
+    clcnn_context *ctx = tensor->storage->ctx;
+    clcnn__error_mark mark = clcnn__error_mark_take(ctx);
+    return clcnn__named(ctx, mark, __func__,
+                        fill_buffer(ctx, tensor->storage->mem, tensor->numel, value));
 }
 
 clcnn_status clcnn_tensor_copy(clcnn_tensor *dst, const clcnn_tensor *src) {
-    if (dst == NULL || src == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (dst == NULL)
+        return src != NULL ? clcnn__fail(src->storage->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                                         "%s: dst is NULL", __func__)
+                           : CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_context *ctx = dst->storage->ctx;
-    clcnn_status status = clcnn__check_tensor(ctx, src, "source tensor");
+    clcnn_status status = clcnn__check_tensor(ctx, src, "clcnn_tensor_copy: src");
     if (status != CLCNN_OK)
         return status;
     if (dst->numel != src->numel) {
         char dst_shape[96], src_shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "tensor_copy: destination %s and source %s differ in size",
-                           clcnn__shape_string(dst, dst_shape, sizeof dst_shape),
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s: dst %s and src %s differ in size",
+                           __func__, clcnn__shape_string(dst, dst_shape, sizeof dst_shape),
                            clcnn__shape_string(src, src_shape, sizeof src_shape));
     }
     if (dst->storage == src->storage)
         return CLCNN_OK; /* the same elements: nothing to move */
     cl_int err = clEnqueueCopyBuffer(ctx->queue, src->storage->mem, dst->storage->mem, 0, 0,
                                      dst->numel * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clEnqueueCopyBuffer");
+    return err == CL_SUCCESS ? CLCNN_OK
+                             : clcnn__fail_cl(ctx, err, "clcnn_tensor_copy: clEnqueueCopyBuffer");
 }
 
 /* -------------------------------------------------------------------- events */
 
 clcnn_status clcnn_tensor_read_async(const clcnn_tensor *tensor, size_t offset, float *host,
                                      size_t count, clcnn_event **out) {
-    if (tensor == NULL || out == NULL)
+    if (tensor == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_context *ctx = tensor->storage->ctx;
+    if (out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
     *out = NULL;
     clcnn_event *event = calloc(1, sizeof *event);
     if (event == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", __func__);
     event->ctx = ctx;
-    clcnn_status status = enqueue_read(tensor, offset, host, count, CL_FALSE, &event->event);
+    clcnn_status status =
+        enqueue_read(__func__, tensor, offset, host, count, CL_FALSE, &event->event);
     if (status != CLCNN_OK) {
         free(event);
         return status;
@@ -356,7 +390,7 @@ clcnn_status clcnn_event_wait(clcnn_event *event) {
                              &execution, NULL);
     if (err == CL_SUCCESS && execution < 0)
         err = execution;
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(event->ctx, err, "waiting for event");
+    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(event->ctx, err, "clcnn_event_wait");
 }
 
 void clcnn_event_destroy(clcnn_event *event) {

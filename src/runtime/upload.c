@@ -61,29 +61,36 @@ clcnn_status clcnn__upload_async(clcnn_context *ctx, cl_mem mem, size_t byte_off
 }
 
 clcnn_status clcnn_context_marker(clcnn_context *context, clcnn_event **out) {
-    if (context == NULL || out == NULL)
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", __func__);
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
     clcnn_status status = new_event(context, out);
     if (status != CLCNN_OK)
-        return status;
+        return clcnn__named(context, mark, __func__, status);
     cl_int err = clEnqueueMarkerWithWaitList(context->queue, 0, NULL, &(*out)->event);
     if (err == CL_SUCCESS)
         err = clFlush(context->queue);
     if (err != CL_SUCCESS) {
         clcnn_event_destroy(*out);
         *out = NULL;
-        return clcnn__fail_cl(context, err, "clEnqueueMarkerWithWaitList");
+        return clcnn__fail_cl(context, err, "clcnn_context_marker: clEnqueueMarkerWithWaitList");
     }
     return CLCNN_OK;
 }
 
 clcnn_status clcnn_context_wait_event(clcnn_context *context, const clcnn_event *event) {
-    if (context == NULL || event == NULL)
+    if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = check_event(context, event, "context_wait_event");
+    if (event == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: event is NULL", __func__);
+    clcnn_status status = check_event(context, event, __func__);
     if (status != CLCNN_OK)
         return status;
     cl_int err = clEnqueueBarrierWithWaitList(context->queue, 1, &event->event, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK
-                             : clcnn__fail_cl(context, err, "clEnqueueBarrierWithWaitList");
+    return err == CL_SUCCESS
+               ? CLCNN_OK
+               : clcnn__fail_cl(context, err,
+                                "clcnn_context_wait_event: clEnqueueBarrierWithWaitList");
 }
