@@ -28,8 +28,9 @@ install(TARGETS clcnn clcnn_static
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 
-# The tools link the static library, so they need no run-time search path.
-foreach(tool clcnn-bench clcnn-train)
+# The tools link the static library (clcnn-chart no library at all), so
+# they need no run-time search path.
+foreach(tool clcnn-train clcnn-bench clcnn-chart)
   if(TARGET ${tool})
     install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   endif()

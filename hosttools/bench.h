@@ -23,10 +23,12 @@ typedef struct bench_extra {
 typedef struct bench_reference {
     const char *source; /* who measured it and where; NULL: no reference */
     const char *unit;   /* "ms" (a time) or "gflops" (a throughput) */
-    double value;
-    /* libclcnn ms / reference ms for a time, libclcnn gflops / reference
-     * gflops for a throughput. */
-    double x_vs_ref;
+    double value;       /* in `unit` */
+    double row_value;   /* the same figure in the result's unit */
+    /* Always one direction: reference time / libclcnn time (for a
+     * throughput, libclcnn gflops / reference gflops); above 1 libclcnn is
+     * faster. */
+    double speedup;
 } bench_reference;
 
 /* One measured benchmark. `ms` is always the median time; the headline

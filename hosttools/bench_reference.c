@@ -72,6 +72,13 @@ static const reference_row *find_row(const char *name) {
     return NULL;
 }
 
+/* The reference in the result's own unit, from the speed-up: a time
+ * ("ms", "us") that much longer, a throughput that much lower. */
+static double row_value(const bench_result *result, double speedup) {
+    int is_time = strcmp(result->unit, "ms") == 0 || strcmp(result->unit, "us") == 0;
+    return is_time ? result->value * speedup : result->value / speedup;
+}
+
 void bench_reference_attach(bench_result *result, const clcnn_device_info *info, size_t batch) {
     memset(&result->reference, 0, sizeof result->reference);
     const reference_row *row = find_row(result->name);
@@ -86,7 +93,8 @@ void bench_reference_attach(bench_result *result, const clcnn_device_info *info,
     ref->source = source;
     ref->unit = fig->unit;
     ref->value = fig->value;
-    ref->x_vs_ref = time ? result->ms / fig->value : result->value / fig->value;
+    ref->speedup = time ? fig->value / result->ms : result->value / fig->value;
+    ref->row_value = row_value(result, ref->speedup);
     if (is_h200(info) && strcmp(result->name, "net_fmnist_train_step") == 0) {
         bench_result_extra(result, "ref_peak_mib", H200_FMNIST_PEAK_MIB);
         bench_result_extra(result, "ref_held_mib", H200_FMNIST_HELD_MIB);

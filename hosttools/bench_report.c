@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "tool_json.h"
 
 /* ------------------------------------------------------------ JSON helpers */
 
@@ -125,11 +126,8 @@ json_t *bench_device_json(const clcnn_device_info *info) {
 }
 
 int bench_print_json(json_t *document) {
-    int result =
-        json_dumpf(document, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) == 0 ? 0 : -1;
+    int result = tool_json_print(stdout, document, JSON_INDENT(2));
     json_decref(document);
-    putchar('\n');
-    fflush(stdout);
     return result;
 }
 
@@ -159,9 +157,11 @@ static peak_share peak_share_of(const bench_report *report, const bench_result *
 
 /* -------------------------------------------------------------------- CSV */
 
-#define CSV_COLUMNS                                                                             \
-    "device_id,device,device_type,platform,benchmark,ms,value,unit,samples,ref_value,ref_unit," \
-    "x_vs_ref,speedup_vs_ref,fraction_of_peak,peak,extras"
+/* ref_value is in the row's unit; speedup_vs_ref is reference time /
+ * libclcnn time (above 1: faster). */
+#define CSV_COLUMNS                                                                    \
+    "device_id,device,device_type,platform,benchmark,ms,value,unit,samples,ref_value," \
+    "speedup_vs_ref,fraction_of_peak,peak,extras"
 
 static int csv_header(void) {
     printf("%s\n", CSV_COLUMNS);
@@ -231,8 +231,6 @@ static int csv_row(const clcnn_device_info *info, const bench_result *result,
     snprintf(id, sizeof id, "%zu:%zu", info->platform_index, info->device_index);
     const bench_reference *ref = &result->reference;
     int has_ref = ref->source != NULL;
-    int time_ref = has_ref && strcmp(ref->unit, "ms") == 0;
-    double speedup = time_ref && ref->x_vs_ref > 0.0 ? 1.0 / ref->x_vs_ref : ref->x_vs_ref;
     csv_text(id, 1);
     csv_text(info->device_name, 0);
     csv_text(clcnn_device_type_name(info->type), 0);
@@ -242,10 +240,8 @@ static int csv_row(const clcnn_device_info *info, const bench_result *result,
     csv_number(result->value, 1);
     csv_text(result->unit, 0);
     csv_number((double)result->samples, 1);
-    csv_number(ref->value, has_ref);
-    csv_text(has_ref ? ref->unit : "", 0);
-    csv_number(ref->x_vs_ref, has_ref);
-    csv_number(speedup, has_ref);
+    csv_number(ref->row_value, has_ref);
+    csv_number(ref->speedup, has_ref);
     csv_number(share->fraction, share->peak != NULL);
     csv_text(share->peak != NULL ? share->peak : "", 0);
     csv_extras(result);
@@ -311,14 +307,12 @@ int bench_report_device(bench_report *report, const clcnn_device_info *info) {
            info->device_name, info->platform_name, clcnn_device_type_name(info->type));
     const char *source = bench_reference_source(info);
     if (source != NULL)
-        printf(
-            "  ref: %s.\n"
-            "  x_vs_ref: libclcnn ms / ref ms where ref is a time (\"t\", lower is better),\n"
-            "  libclcnn gflops / ref gflops where it is a throughput (\"g\", higher is better).\n"
-            "  Not measured in this run: hosttools/pytorch/compare.py compares live.\n",
-            source);
+        printf("  ref: %s\n"
+               "  (not measured in this run: hosttools/pytorch/compare.py compares live),\n"
+               "  in each row's unit. speedup: ref time / libclcnn time (above 1: faster).\n",
+               source);
     printf("  of_peak: gflops / peak_fma gflops, gbps / copy gbps (this run, this device).\n");
-    printf("  %-22s %12s  %-6s %12s %9s  %7s  %s\n", "name", "median", "unit", "ref", "x_vs_ref",
+    printf("  %-22s %12s %12s  %-6s %8s  %7s  %s\n", "name", "median", "ref", "unit", "speedup",
            "of_peak", "extra");
     fflush(stdout);
     return 0;
@@ -333,19 +327,18 @@ static void print_extra(const bench_extra *extra) {
         printf(" %s=%.4g", extra->key, extra->value);
 }
 
-static void print_reference(const bench_reference *ref) {
-    if (ref->source == NULL) {
-        printf(" %12s %9s ", "-", "-");
-        return;
-    }
-    char figure[32];
-    snprintf(figure, sizeof figure, "%.4g %s", ref->value, ref->unit);
-    printf(" %12s %7.3f %c ", figure, ref->x_vs_ref, strcmp(ref->unit, "ms") == 0 ? 't' : 'g');
+/* name, median, ref (in the row's unit), unit, speedup. */
+static void print_figures(const bench_result *result) {
+    const bench_reference *ref = &result->reference;
+    printf("  %-22s %12.3f", result->name, result->value);
+    if (ref->source != NULL)
+        printf(" %12.4g  %-6s %8.3f ", ref->row_value, result->unit, ref->speedup);
+    else
+        printf(" %12s  %-6s %8s ", "-", result->unit, "-");
 }
 
 static void print_result(const bench_result *result, const peak_share *share) {
-    printf("  %-22s %12.3f  %-6s", result->name, result->value, result->unit);
-    print_reference(&result->reference);
+    print_figures(result);
     if (share->peak != NULL)
         printf(" %7.3f ", share->fraction);
     else
@@ -360,18 +353,16 @@ static void print_result(const bench_result *result, const peak_share *share) {
         bench_profile_print(result->profile);
 }
 
-/* ref_ms or ref_gflops, x_vs_ref and what they mean. */
+/* ref_ms or ref_gflops (the figure as published), speedup_vs_ref and
+ * what it means. */
 static void set_reference(json_t *object, const bench_reference *ref, int *failed) {
     if (ref->source == NULL)
         return;
     int time = strcmp(ref->unit, "ms") == 0;
     set_value(object, time ? "ref_ms" : "ref_gflops", json_real(ref->value), failed);
-    set_value(object, "x_vs_ref", json_real(ref->x_vs_ref), failed);
-    set_value(object, "x_vs_ref_is",
-              json_string(time ? "time ratio: libclcnn ms / ref ms (lower is better)"
-                               : "throughput ratio: libclcnn gflops / ref gflops "
-                                 "(higher is better)"),
-              failed);
+    set_value(object, "speedup_vs_ref", json_real(ref->speedup), failed);
+    set_value(object, "speedup_vs_ref_is",
+              json_string("ref time / libclcnn time (above 1: libclcnn is faster)"), failed);
     set_value(object, "ref_source", json_string(ref->source), failed);
 }
 

@@ -14,13 +14,14 @@
 #include <sys/stat.h>
 
 #include "bench.h"
+#include "tool_cli.h"
 
 #define DEFAULT_REPEATS 10
 #define MAX_REPEATS 100000
 #define DEFAULT_BATCH 128
 #define MAX_BATCH 65536
-#define EXIT_USAGE 2
-#define HELP_SHOWN (-1) /* parse_arguments printed --help: stop, successfully */
+#define EXIT_USAGE TOOL_EXIT_USAGE
+#define HELP_SHOWN (-1) /* parse_arguments printed --help or --version: stop, successfully */
 
 typedef struct cli_options {
     int list;
@@ -42,7 +43,8 @@ static void print_usage(FILE *out) {
     fprintf(out,
             "usage: clcnn-bench [--list | --list-benchmarks] [--device SPEC | --all-devices]\n"
             "                   [--filter PATTERN] [--repeats N] [--batch N] [--json | --csv]\n"
-            "                   [--help]\n"
+            "                   [--profile] [--tune] [--help] [--version]\n"
+            "Options take their value as --name VALUE or --name=VALUE.\n"
             "\n"
             "  --list           list every OpenCL device and exit\n"
             "  --list-benchmarks print every benchmark name, one a line, and exit\n"
@@ -70,6 +72,7 @@ static void print_usage(FILE *out) {
             "  --profile        after timing each net_* benchmark, run it a few more times\n"
             "                   with the library's kernel profile: top kernels, launches\n"
             "                   per step, kernel time against wall time (JSON: \"profile\")\n"
+            "  --version        the version, then exit\n"
             "\nbenchmarks:",
             DEFAULT_REPEATS, DEFAULT_BATCH, DEFAULT_BATCH);
     for (size_t i = 0; i < bench_name_count(); i++)
@@ -77,96 +80,137 @@ static void print_usage(FILE *out) {
     fprintf(out, "\n");
 }
 
-static int usage_error(const char *message, const char *argument) {
-    fprintf(stderr, "clcnn-bench: %s%s (see clcnn-bench --help)\n", message, argument);
-    return EXIT_USAGE;
-}
+#define PROGRAM "clcnn-bench"
 
-/* Matches "--name VALUE" and "--name=VALUE"; advances *index past a value
- * taken from the next argument. Returns 1 when argv[*index] is this option. */
-static int option_value(int argc, char **argv, int *index, const char *name, const char **value) {
-    const char *arg = argv[*index];
-    size_t length = strlen(name);
-    if (strncmp(arg, name, length) != 0)
-        return 0;
-    if (arg[length] == '=') {
-        *value = arg + length + 1;
-        return 1;
-    }
-    if (arg[length] != '\0')
-        return 0;
-    *value = *index + 1 < argc ? argv[++*index] : NULL;
-    return 1;
-}
+enum bench_option_id {
+    OPT_LIST,
+    OPT_LIST_BENCHMARKS,
+    OPT_JSON,
+    OPT_PROFILE,
+    OPT_CSV,
+    OPT_TUNE,
+    OPT_ALL_DEVICES,
+    OPT_DEVICE,
+    OPT_FILTER,
+    OPT_REPEATS,
+    OPT_BATCH,
+    OPT_HELP,
+    OPT_VERSION
+};
 
-static int parse_count(const char *text, long max, size_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long value = text != NULL ? strtol(text, &end, 10) : 0;
-    if (text == NULL || end == text || *end != '\0' || errno != 0 || value < 1 || value > max)
-        return -1;
-    *out = (size_t)value;
+static const tool_option bench_cli_options[] = {
+    {"--list", NULL, 0, OPT_LIST},
+    {"--list-benchmarks", NULL, 0, OPT_LIST_BENCHMARKS},
+    {"--json", NULL, 0, OPT_JSON},
+    {"--profile", NULL, 0, OPT_PROFILE},
+    {"--csv", NULL, 0, OPT_CSV},
+    {"--tune", NULL, 0, OPT_TUNE},
+    {"--all-devices", NULL, 0, OPT_ALL_DEVICES},
+    {"--device", NULL, 1, OPT_DEVICE},
+    {"--filter", NULL, 1, OPT_FILTER},
+    {"--repeats", NULL, 1, OPT_REPEATS},
+    {"--batch", NULL, 1, OPT_BATCH},
+    {"--help", "-h", 0, OPT_HELP},
+    {"--version", NULL, 0, OPT_VERSION},
+};
+
+/* A filter is comma-separated patterns, none of them empty. */
+static int check_filter(const char *filter) {
+    size_t length = strlen(filter);
+    if (length == 0)
+        return tool_usage_error(PROGRAM, "--filter needs a pattern; clcnn-bench "
+                                         "--list-benchmarks prints the names");
+    if (filter[0] == ',' || filter[length - 1] == ',' || strstr(filter, ",,") != NULL)
+        return tool_invalid_value(PROGRAM, "--filter", filter, "a pattern between commas is empty");
     return 0;
 }
 
-static int parse_value_option(int argc, char **argv, int *i, cli_options *options) {
-    const char *value = NULL;
-    if (option_value(argc, argv, i, "--device", &value)) {
+/* Takes one option; 0, or TOOL_EXIT_USAGE after a message. */
+static int apply_option(cli_options *options, int id, const char *value) {
+    switch (id) {
+    case OPT_LIST:
+        options->list = 1;
+        return 0;
+    case OPT_LIST_BENCHMARKS:
+        options->list_benchmarks = 1;
+        return 0;
+    case OPT_JSON:
+        options->json = 1;
+        return 0;
+    case OPT_PROFILE:
+        options->profile = 1;
+        return 0;
+    case OPT_CSV:
+        options->csv = 1;
+        return 0;
+    case OPT_TUNE:
+        options->tune = 1;
+        return 0;
+    case OPT_ALL_DEVICES:
+        options->all_devices = 1;
+        return 0;
+    case OPT_DEVICE:
         options->device = value;
-    } else if (option_value(argc, argv, i, "--filter", &value)) {
+        return 0;
+    case OPT_FILTER:
         options->filter = value;
-    } else if (option_value(argc, argv, i, "--repeats", &value)) {
-        if (parse_count(value, MAX_REPEATS, &options->repeats) != 0)
-            return usage_error("--repeats needs a number from 1 to 100000", "");
-        return 0;
-    } else if (option_value(argc, argv, i, "--batch", &value)) {
-        if (parse_count(value, MAX_BATCH, &options->batch) != 0)
-            return usage_error("--batch needs a number from 1 to 65536", "");
-        return 0;
-    } else {
-        return usage_error("unknown option ", argv[*i]);
+        return check_filter(value);
+    case OPT_REPEATS:
+        if (tool_parse_count(value, 1, MAX_REPEATS, &options->repeats))
+            return 0;
+        return tool_invalid_value(PROGRAM, "--repeats", value,
+                                  "expected a number from 1 to 100000");
+    case OPT_BATCH:
+        if (tool_parse_count(value, 1, MAX_BATCH, &options->batch))
+            return 0;
+        return tool_invalid_value(PROGRAM, "--batch", value, "expected a number from 1 to 65536");
+    default:
+        return TOOL_EXIT_USAGE;
     }
-    return value != NULL ? 0 : usage_error("missing value for ", argv[*i]);
 }
 
-/* 0 to go on, HELP_SHOWN, or EXIT_USAGE after a usage error. */
+static int check_combination(const cli_options *options) {
+    if (options->all_devices && options->device != NULL)
+        return tool_usage_error(PROGRAM, "--device and --all-devices exclude each other");
+    if (options->tune && (options->all_devices || options->list || options->list_benchmarks))
+        return tool_usage_error(PROGRAM,
+                                "--tune works on one device and excludes the --list options");
+    if (options->csv && (options->json || options->list))
+        return tool_usage_error(PROGRAM, "--csv excludes --json and --list");
+    return 0;
+}
+
+/* 0 to go on, HELP_SHOWN (--help or --version printed), or EXIT_USAGE after
+ * a usage error. */
 static int parse_arguments(int argc, char **argv, cli_options *options) {
     memset(options, 0, sizeof *options);
     options->repeats = DEFAULT_REPEATS;
     options->batch = DEFAULT_BATCH;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int status = 0;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    tool_cli cli;
+    tool_cli_init(&cli, PROGRAM, argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int id = tool_cli_next(&cli, bench_cli_options,
+                               sizeof bench_cli_options / sizeof bench_cli_options[0], &value);
+        if (id == TOOL_CLI_END)
+            break;
+        if (id == TOOL_CLI_ERROR)
+            return EXIT_USAGE;
+        if (id == TOOL_CLI_OPERAND)
+            return tool_usage_error(PROGRAM, "unexpected argument \"%s\"", value);
+        if (id == OPT_HELP) {
             print_usage(stdout);
             return HELP_SHOWN;
-        } else if (strcmp(arg, "--list") == 0) {
-            options->list = 1;
-        } else if (strcmp(arg, "--list-benchmarks") == 0) {
-            options->list_benchmarks = 1;
-        } else if (strcmp(arg, "--json") == 0) {
-            options->json = 1;
-        } else if (strcmp(arg, "--profile") == 0) {
-            options->profile = 1;
-        } else if (strcmp(arg, "--csv") == 0) {
-            options->csv = 1;
-        } else if (strcmp(arg, "--tune") == 0) {
-            options->tune = 1;
-        } else if (strcmp(arg, "--all-devices") == 0) {
-            options->all_devices = 1;
-        } else {
-            status = parse_value_option(argc, argv, &i, options);
         }
+        if (id == OPT_VERSION) {
+            tool_print_version(PROGRAM);
+            return HELP_SHOWN;
+        }
+        int status = apply_option(options, id, value);
         if (status != 0)
             return status;
     }
-    if (options->all_devices && options->device != NULL)
-        return usage_error("--device and --all-devices exclude each other", "");
-    if (options->tune && (options->all_devices || options->list || options->list_benchmarks))
-        return usage_error("--tune works on one device and excludes the --list options", "");
-    if (options->csv && (options->json || options->list))
-        return usage_error("--csv excludes --json and --list", "");
-    return 0;
+    return check_combination(options);
 }
 
 static int filter_selects_any(const char *filter) {
@@ -295,7 +339,7 @@ static int bench_devices(const cli_options *options, const clcnn_device_list *li
 
 static int run_benchmarks(const cli_options *options) {
     if (!filter_selects_any(options->filter))
-        return usage_error("no benchmark matches --filter ", options->filter);
+        return tool_usage_error(PROGRAM, "no benchmark matches --filter %s", options->filter);
     char *temp_root = make_temp_root();
     if (temp_root == NULL)
         return EXIT_FAILURE;

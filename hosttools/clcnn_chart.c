@@ -16,8 +16,9 @@
 #include <string.h>
 
 #include "chart.h"
+#include "tool_cli.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE TOOL_EXIT_USAGE
 #define MIN_RATIO 1e-9 /* speed ratios outside these are taken as broken input */
 #define MAX_RATIO 1e9
 
@@ -210,6 +211,8 @@ static void print_usage(FILE *out) {
           "  --output FILE, -o FILE  write the SVG there (default: standard output)\n"
           "  --title TEXT            the chart's title (default: names the devices)\n"
           "  --help, -h              show this and exit\n"
+          "  --version               show the version and exit\n"
+          "Options take their value as --name VALUE or --name=VALUE; -- ends them.\n"
           "\n"
           "example:\n"
           "  clcnn-bench --json > run.json\n"
@@ -221,11 +224,6 @@ static void print_usage(FILE *out) {
           out);
 }
 
-static int usage_error(const char *message, const char *argument) {
-    fprintf(stderr, "clcnn-chart: %s%s (see clcnn-chart --help)\n", message, argument);
-    return EXIT_USAGE;
-}
-
 typedef struct cli_options {
     const char *output;
     const char *title;
@@ -233,25 +231,40 @@ typedef struct cli_options {
     size_t input_count;
 } cli_options;
 
-/* 0, -1 after --help, or EXIT_USAGE. */
+enum chart_option_id { OPT_OUTPUT, OPT_TITLE, OPT_HELP, OPT_VERSION };
+
+static const tool_option chart_cli_options[] = {
+    {"--output", "-o", 1, OPT_OUTPUT},
+    {"--title", NULL, 1, OPT_TITLE},
+    {"--help", "-h", 0, OPT_HELP},
+    {"--version", NULL, 0, OPT_VERSION},
+};
+
+/* 0, -1 after --help or --version, or EXIT_USAGE. */
 static int parse_arguments(int argc, char **argv, cli_options *o) {
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    tool_cli cli;
+    tool_cli_init(&cli, "clcnn-chart", argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int id = tool_cli_next(&cli, chart_cli_options,
+                               sizeof chart_cli_options / sizeof chart_cli_options[0], &value);
+        if (id == TOOL_CLI_END)
+            return 0;
+        if (id == TOOL_CLI_ERROR)
+            return EXIT_USAGE;
+        if (id == OPT_HELP)
             print_usage(stdout);
+        else if (id == OPT_VERSION)
+            tool_print_version("clcnn-chart");
+        if (id == OPT_HELP || id == OPT_VERSION)
             return -1;
-        } else if (strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0 ||
-                   strcmp(arg, "--title") == 0) {
-            if (i + 1 == argc)
-                return usage_error("missing value for ", arg);
-            *(strcmp(arg, "--title") == 0 ? &o->title : &o->output) = argv[++i];
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return usage_error("unknown option ", arg);
-        } else {
-            o->inputs[o->input_count++] = arg;
-        }
+        if (id == OPT_OUTPUT)
+            o->output = value;
+        else if (id == OPT_TITLE)
+            o->title = value;
+        else
+            o->inputs[o->input_count++] = value;
     }
-    return 0;
 }
 
 static int write_output(const cli_options *o, chart *c) {

@@ -3,19 +3,17 @@
  * checkpoints. See --help. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <jansson.h>
-#include <math.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <clcnn.h>
-#include <clcnn/net.h>
-#include <clcnn/optim.h>
-#include <clcnn/safetensors.h>
 
+#include "tool_cli.h"
 #include "train_data.h"
 #include "train_loop.h"
 
@@ -25,7 +23,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: clcnn-train [options]\n"
             "Trains the seed network (conv-BN-ReLU-pool x2, dense-ReLU-dropout-dense) on\n"
-            "Fashion-MNIST with softmax cross-entropy, evaluating on the test set each epoch.\n\n"
+            "Fashion-MNIST with softmax cross-entropy, evaluating on the test set each epoch.\n"
+            "Options take their value as --name VALUE or --name=VALUE.\n\n"
             "  --epochs N          epochs (default 10)\n"
             "  --batch N           batch size (default 128)\n"
             "  --lr X              base learning rate (default 0.05; cosine schedule)\n"
@@ -37,119 +36,250 @@ static void usage(FILE *out) {
             "  --device SPEC       OpenCL device: P:D, gpu, cpu or a name substring\n"
             "                      (default: $CLCNN_DEVICE, else the first GPU, else the CPU)\n"
             "  --data DIR          MNIST-format IDX files (default " DEFAULT_DATA_DIR ")\n"
-            "  --save PATH         save a safetensors checkpoint after each epoch\n"
-            "                      (optimizer state in PATH.optim for --resume)\n"
-            "  --resume PATH       continue training from a checkpoint saved with --save\n"
-            "  --eval-only PATH    evaluate a checkpoint on the test set, then exit\n"
+            "  --save PATH         the safetensors checkpoint written after each epoch, with\n"
+            "                      the optimizer state for --resume in PATH.optim (default:\n"
+            "                      the --resume checkpoint, else " TRAIN_DEFAULT_SAVE_PATH
+            " in the\n"
+            "                      current directory; an existing file is replaced)\n"
+            "  --resume PATH       continue training from a checkpoint saved by clcnn-train\n"
+            "  --eval-only PATH    evaluate a checkpoint on the test set (only the t10k\n"
+            "                      files are needed), then exit\n"
             "  --train-limit N     use only the first N training images (short runs)\n"
             "  --test-limit N      use only the first N test images\n"
             "  --json              print one JSON document with every epoch's figures\n"
-            "  --help              this text\n");
+            "  --version           the version, then exit\n"
+            "  --help              this text\n\n"
+            "Exit status: 0 on success, 1 on a failure (with a message), 2 on a usage error.\n");
 }
 
-static int parse_size(const char *text, size_t *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-')
+enum train_option_id {
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_WEIGHT_DECAY,
+    OPT_OPTIMIZER,
+    OPT_SCHEDULE,
+    OPT_SEED,
+    OPT_DEVICE,
+    OPT_DATA,
+    OPT_SAVE,
+    OPT_RESUME,
+    OPT_EVAL_ONLY,
+    OPT_TRAIN_LIMIT,
+    OPT_TEST_LIMIT,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const tool_option train_cli_options[] = {
+    {"--epochs", NULL, 1, OPT_EPOCHS},
+    {"--batch", NULL, 1, OPT_BATCH},
+    {"--lr", NULL, 1, OPT_LR},
+    {"--momentum", NULL, 1, OPT_MOMENTUM},
+    {"--weight-decay", NULL, 1, OPT_WEIGHT_DECAY},
+    {"--optimizer", NULL, 1, OPT_OPTIMIZER},
+    {"--schedule", NULL, 1, OPT_SCHEDULE},
+    {"--seed", NULL, 1, OPT_SEED},
+    {"--device", NULL, 1, OPT_DEVICE},
+    {"--data", NULL, 1, OPT_DATA},
+    {"--save", NULL, 1, OPT_SAVE},
+    {"--resume", NULL, 1, OPT_RESUME},
+    {"--eval-only", NULL, 1, OPT_EVAL_ONLY},
+    {"--train-limit", NULL, 1, OPT_TRAIN_LIMIT},
+    {"--test-limit", NULL, 1, OPT_TEST_LIMIT},
+    {"--json", NULL, 0, OPT_JSON},
+    {"--help", "-h", 0, OPT_HELP},
+    {"--version", NULL, 0, OPT_VERSION},
+};
+
+#define PROGRAM "clcnn-train"
+#define MAX_COUNT ((size_t)1 << 40)
+
+/* A whole number in [min, max]; 0, or TOOL_EXIT_USAGE after a message. */
+static int whole_value(const char *option, const char *text, size_t min, size_t max, size_t *out) {
+    if (tool_parse_count(text, min, max, out))
         return 0;
-    *out = (size_t)value;
-    return 1;
+    char expected[64];
+    snprintf(expected, sizeof expected, "expected a whole number of at least %zu", min);
+    return tool_invalid_value(PROGRAM, option, text, expected);
 }
 
-static int parse_double(const char *text, double *out) {
-    char *end = NULL;
-    errno = 0;
-    *out = strtod(text, &end);
-    return errno == 0 && end != text && *end == '\0' && isfinite(*out);
+/* A count (epochs, images) of at least min. */
+static int count_value(const char *option, const char *text, size_t min, size_t *out) {
+    return whole_value(option, text, min, MAX_COUNT, out);
 }
 
-/* Returns 0 on success, 2 on a usage error (message printed). */
-static int parse_option(train_options *o, const char *name, const char *value) {
-    size_t n;
-    int ok = 1;
-    if (strcmp(name, "--epochs") == 0)
-        ok = parse_size(value, &o->epochs) && o->epochs > 0;
-    else if (strcmp(name, "--batch") == 0)
-        ok = parse_size(value, &o->batch) && o->batch > 1;
-    else if (strcmp(name, "--lr") == 0)
-        ok = parse_double(value, &o->lr) && o->lr >= 0;
-    else if (strcmp(name, "--momentum") == 0)
-        ok = parse_double(value, &o->momentum) && o->momentum >= 0;
-    else if (strcmp(name, "--weight-decay") == 0)
-        ok = parse_double(value, &o->weight_decay) && o->weight_decay >= 0;
-    else if (strcmp(name, "--optimizer") == 0)
-        ok = train_optimizer_from_name(value, &o->optimizer);
-    else if (strcmp(name, "--schedule") == 0)
-        ok = train_schedule_from_name(value, &o->schedule);
-    else if (strcmp(name, "--seed") == 0)
-        ok = parse_size(value, &n) && (o->seed = n, 1);
-    else if (strcmp(name, "--device") == 0)
+/* A number, zero or more; 0, or TOOL_EXIT_USAGE after a message. */
+static int real_value(const char *option, const char *text, double *out) {
+    if (tool_parse_real(text, 0.0, out))
+        return 0;
+    return tool_invalid_value(PROGRAM, option, text, "expected a number, 0 or more");
+}
+
+static int choice_value(const char *option, const char *text, const char *const *names,
+                        size_t count, size_t *index) {
+    return tool_parse_choice(PROGRAM, option, text, names, count, index) ? 0 : TOOL_EXIT_USAGE;
+}
+
+/* Takes one option's value; 0, or TOOL_EXIT_USAGE after a message. */
+static int apply_option(train_options *o, int id, const char *name, const char *value) {
+    size_t n = 0;
+    int result = 0;
+    switch (id) {
+    case OPT_EPOCHS:
+        return count_value(name, value, 1, &o->epochs);
+    case OPT_BATCH:
+        return count_value(name, value, 2, &o->batch);
+    case OPT_LR:
+        return real_value(name, value, &o->lr);
+    case OPT_MOMENTUM:
+        return real_value(name, value, &o->momentum);
+    case OPT_WEIGHT_DECAY:
+        return real_value(name, value, &o->weight_decay);
+    case OPT_OPTIMIZER:
+        result = choice_value(name, value, train_optimizer_names, 4, &n);
+        o->optimizer = result == 0 ? (train_optimizer)n : o->optimizer;
+        return result;
+    case OPT_SCHEDULE:
+        result = choice_value(name, value, train_schedule_names, 3, &n);
+        o->schedule = result == 0 ? (train_schedule)n : o->schedule;
+        return result;
+    case OPT_SEED:
+        result = whole_value(name, value, 0, SIZE_MAX, &n);
+        o->seed = result == 0 ? n : o->seed;
+        return result;
+    case OPT_DEVICE:
         o->device = value;
-    else if (strcmp(name, "--data") == 0)
+        return 0;
+    case OPT_DATA:
         o->data_dir = value;
-    else if (strcmp(name, "--save") == 0)
+        return 0;
+    case OPT_SAVE:
         o->save_path = value;
-    else if (strcmp(name, "--resume") == 0)
+        return 0;
+    case OPT_RESUME:
         o->resume_path = value;
-    else if (strcmp(name, "--eval-only") == 0)
+        return 0;
+    case OPT_EVAL_ONLY:
         o->eval_path = value;
-    else if (strcmp(name, "--train-limit") == 0)
-        ok = parse_size(value, &o->train_limit) && o->train_limit > 1;
-    else if (strcmp(name, "--test-limit") == 0)
-        ok = parse_size(value, &o->test_limit) && o->test_limit > 0;
-    else {
-        fprintf(stderr, "clcnn-train: unknown option %s (see --help)\n", name);
-        return 2;
+        return 0;
+    case OPT_TRAIN_LIMIT:
+        return count_value(name, value, 2, &o->train_limit);
+    case OPT_TEST_LIMIT:
+        return count_value(name, value, 1, &o->test_limit);
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    default:
+        return TOOL_EXIT_USAGE;
     }
-    if (!ok) {
-        fprintf(stderr, "clcnn-train: invalid value \"%s\" for %s\n", value, name);
-        return 2;
-    }
+}
+
+static const char *option_name(int id) {
+    for (size_t i = 0; i < sizeof train_cli_options / sizeof train_cli_options[0]; i++)
+        if (train_cli_options[i].id == id)
+            return train_cli_options[i].name;
+    return "?";
+}
+
+/* Where each epoch's checkpoint goes when --save is not given. */
+static int choose_save_path(train_options *o) {
+    if (o->eval_path != NULL && o->resume_path != NULL)
+        return tool_usage_error(PROGRAM, "--eval-only and --resume exclude each other");
+    if (o->eval_path != NULL && o->save_path != NULL)
+        return tool_usage_error(PROGRAM, "--eval-only saves nothing: drop --save");
+    if (o->eval_path != NULL)
+        return 0;
+    if (o->save_path != NULL)
+        o->save_origin = "--save";
+    else if (o->resume_path != NULL)
+        o->save_origin = "the resumed checkpoint; --save PATH to choose";
+    else
+        o->save_origin = "the default; --save PATH to choose";
+    if (o->save_path == NULL)
+        o->save_path = o->resume_path != NULL ? o->resume_path : TRAIN_DEFAULT_SAVE_PATH;
     return 0;
 }
 
+#define SHOWN_AND_DONE (-1) /* --help or --version printed */
+
+/* 0 to go on, SHOWN_AND_DONE, or TOOL_EXIT_USAGE after a message. */
 static int parse_arguments(int argc, char **argv, train_options *o) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
+    tool_cli cli;
+    tool_cli_init(&cli, PROGRAM, argc, argv);
+    size_t count = sizeof train_cli_options / sizeof train_cli_options[0];
+    for (;;) {
+        const char *value = NULL;
+        int id = tool_cli_next(&cli, train_cli_options, count, &value);
+        if (id == TOOL_CLI_END)
+            break;
+        if (id == TOOL_CLI_ERROR)
+            return TOOL_EXIT_USAGE;
+        if (id == TOOL_CLI_OPERAND)
+            return tool_usage_error(PROGRAM, "unexpected argument \"%s\"", value);
+        if (id == OPT_HELP || id == OPT_VERSION) {
+            if (id == OPT_HELP)
+                usage(stdout);
+            else
+                tool_print_version(PROGRAM);
+            return SHOWN_AND_DONE;
         }
-        if (strcmp(argv[i], "--json") == 0) {
-            o->json = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "clcnn-train: %s needs a value (see --help)\n", argv[i]);
-            return 2;
-        }
-        int result = parse_option(o, argv[i], argv[i + 1]);
+        int result = apply_option(o, id, option_name(id), value);
         if (result != 0)
             return result;
-        i++;
     }
-    if (o->eval_path != NULL && o->resume_path != NULL) {
-        fprintf(stderr, "clcnn-train: --eval-only and --resume exclude each other\n");
-        return 2;
+    return choose_save_path(o);
+}
+
+/* Fails now, not after the first epoch, when the checkpoint cannot be
+ * written: a directory, or a folder that is missing or read-only (a file
+ * is saved as a temporary file beside it, then renamed). */
+static int check_save_target(const char *path) {
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
+        fprintf(stderr,
+                PROGRAM ": cannot save the checkpoint as %s: it is a directory "
+                        "(give a file name, such as %s/" TRAIN_DEFAULT_SAVE_PATH ")\n",
+                path, path);
+        return 1;
     }
-    return 0;
+    size_t size = strlen(path) + 16;
+    char *probe = malloc(size);
+    if (probe == NULL)
+        return 1;
+    snprintf(probe, size, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        fprintf(stderr,
+                PROGRAM ": cannot save the checkpoint as %s: cannot create a file there: %s\n",
+                path, strerror(errno));
+    else {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    return fd < 0;
 }
 
 static int load_data(const train_options *o, train_data *data) {
     char error[1024];
-    clcnn_status status = train_data_load(o->data_dir, data, error, sizeof error);
+    int with_training = o->eval_path == NULL;
+    clcnn_status status = train_data_load(o->data_dir, with_training, data, error, sizeof error);
     if (status == CLCNN_OK)
         return 0;
     if (status == CLCNN_ERROR_IO)
         fprintf(stderr,
-                "clcnn-train: cannot read the Fashion-MNIST files: %s\n"
-                "  Install them with: sudo apt-get install dataset-fashion-mnist\n"
-                "  (Debian puts them in " DEFAULT_DATA_DIR "), or pass --data DIR with\n"
-                "  train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],\n"
-                "  t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz].\n",
-                error);
+                PROGRAM ": cannot read the Fashion-MNIST files: %s\n"
+                        "  Install them with: sudo apt-get install dataset-fashion-mnist\n"
+                        "  (Debian puts them in " DEFAULT_DATA_DIR "), or pass --data DIR with\n"
+                        "  %st10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz].\n",
+                error,
+                with_training ? "train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],\n  "
+                              : "");
     else
-        fprintf(stderr, "clcnn-train: %s: %s\n", clcnn_status_name(status), error);
+        fprintf(stderr, PROGRAM ": %s: %s\n", clcnn_status_name(status), error);
     return 1;
 }
 
@@ -158,7 +288,9 @@ int main(int argc, char **argv) {
     options.data_dir = DEFAULT_DATA_DIR;
     int result = parse_arguments(argc, argv, &options);
     if (result != 0)
-        return result;
+        return result == SHOWN_AND_DONE ? 0 : result;
+    if (options.save_path != NULL && check_save_target(options.save_path) != 0)
+        return 1;
     train_data data;
     if (load_data(&options, &data) != 0)
         return 1;

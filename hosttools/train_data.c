@@ -55,12 +55,15 @@ static clcnn_status load_split(const char *dir, const char *prefix, train_split 
     return status;
 }
 
-clcnn_status train_data_load(const char *dir, train_data *out, char *error, size_t error_size) {
+clcnn_status train_data_load(const char *dir, int with_training, train_data *out, char *error,
+                             size_t error_size) {
     memset(out, 0, sizeof *out);
-    clcnn_status status = load_split(dir, "train", &out->train, error, error_size);
+    clcnn_status status = CLCNN_OK;
+    if (with_training)
+        status = load_split(dir, "train", &out->train, error, error_size);
     if (status == CLCNN_OK)
         status = load_split(dir, "t10k", &out->test, error, error_size);
-    if (status == CLCNN_OK &&
+    if (status == CLCNN_OK && with_training &&
         (out->train.height != out->test.height || out->train.width != out->test.width)) {
         snprintf(error, error_size, "%s: training and test images differ in size", dir);
         status = CLCNN_ERROR_CORRUPT_FILE;

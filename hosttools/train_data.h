@@ -21,9 +21,11 @@ typedef struct train_data {
     double mean, std; /* of the training pixels in [0, 1] */
 } train_data;
 
-/* Loads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] from dir. On
- * failure returns a status and writes the reason into error. */
-clcnn_status train_data_load(const char *dir, train_data *out, char *error, size_t error_size);
+/* Loads t10k-{images-idx3,labels-idx1}-ubyte[.gz] from dir, and the
+ * train-* pair too when with_training is set (else the training split stays
+ * empty). On failure returns a status and writes the reason into error. */
+clcnn_status train_data_load(const char *dir, int with_training, train_data *out, char *error,
+                             size_t error_size);
 void train_data_free(train_data *data);
 
 /* Mean and standard deviation (population) of the training pixels. */

@@ -1,7 +1,9 @@
 /* The training loop: epochs of shuffled mini-batches through the seed
  * network, each step forward, loss, backward and an optimizer update enqueued
  * on the device with no host read but the asynchronous loss; evaluation on
- * the test set after every epoch. */
+ * the test set after every epoch. A loss that is not finite stops training
+ * at the step where it appeared; time spent compiling kernels (or loading
+ * them from the disk cache) is kept out of the speed figures. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,14 @@
 
 #include "train_report.h"
 #include "train_session.h"
+
+/* How many steps the check of the losses lags behind the step enqueued
+ * last. The batch feed keeps the host about two steps ahead of the device
+ * anyway, so waiting for older losses costs nothing. */
+#define LOSS_CHECK_LAG 3
+
+const char *const train_optimizer_names[4] = {"sgd", "nesterov", "adam", "adamw"};
+const char *const train_schedule_names[3] = {"cosine", "step", "constant"};
 
 train_options train_options_default(void) {
     train_options o;
@@ -26,107 +36,116 @@ train_options train_options_default(void) {
     return o;
 }
 
-int train_optimizer_from_name(const char *name, train_optimizer *out) {
-    static const char *const names[] = {"sgd", "nesterov", "adam", "adamw"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0)
-            return *out = (train_optimizer)i, 1;
-    return 0;
-}
-
-int train_schedule_from_name(const char *name, train_schedule *out) {
-    static const char *const names[] = {"cosine", "step", "constant"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, names[i]) == 0)
-            return *out = (train_schedule)i, 1;
-    return 0;
-}
-
 int train_fail(const train_session *s, const char *what, clcnn_status status) {
     fprintf(stderr, "clcnn-train: %s: %s: %s\n", what, clcnn_status_name(status),
             s->ctx != NULL ? clcnn_context_last_error(s->ctx) : clcnn_status_string(status));
     return 1;
 }
 
-static double now_seconds(void) {
+double train_now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* --------------------------------------------------------------- set-up */
+/* ----------------------------------------------------------- kernel set-up */
 
-static int open_context(train_session *s) {
-    char error[2048] = "";
-    clcnn_context_options options = clcnn_context_options_default();
-    options.device = s->options->device;
-    options.error_buffer = error;
-    options.error_buffer_size = sizeof error;
-    clcnn_status status = clcnn_context_create(&options, &s->ctx);
-    if (status != CLCNN_OK) {
-        fprintf(stderr, "clcnn-train: no device: %s: %s\n", clcnn_status_name(status), error);
-        return 1;
-    }
-    return 0;
+static clcnn_cache_stats cache_stats(const train_session *s) {
+    clcnn_cache_stats stats;
+    if (clcnn_context_cache_stats(s->ctx, &stats) != CLCNN_OK)
+        memset(&stats, 0, sizeof stats);
+    return stats;
 }
 
-static clcnn_status create_optimizer(train_session *s) {
-    size_t count = clcnn_net_parameter_count(s->net);
-    clcnn_tensor **params = calloc(count, sizeof *params), **grads = calloc(count, sizeof *grads);
-    clcnn_status status = params && grads ? CLCNN_OK : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
-    for (size_t i = 0; i < count && status == CLCNN_OK; i++) {
-        clcnn_net_tensor p;
-        status = clcnn_net_parameter(s->net, i, &p);
-        params[i] = p.value;
-        grads[i] = p.grad;
+uint64_t train_kernel_builds(const train_session *s) {
+    return cache_stats(s).builds;
+}
+
+/* Times one stretch of enqueueing: when the context compiled a program in
+ * it (or loaded one from the disk cache), the whole stretch counts as
+ * preparing kernels (that takes tenths of seconds to minutes, the
+ * enqueueing around it microseconds). */
+typedef struct kernel_meter {
+    clcnn_cache_stats before;
+    double start;
+} kernel_meter;
+
+static void meter_start(const train_session *s, kernel_meter *meter) {
+    meter->before = cache_stats(s);
+    meter->start = train_now_seconds();
+}
+
+/* Adds the stretch since meter_start to *build or *load when kernels were
+ * compiled or loaded in it; returns 1 then, else 0. */
+static int meter_stop(const train_session *s, const kernel_meter *meter, double *build,
+                      double *load) {
+    clcnn_cache_stats after = cache_stats(s);
+    double seconds = train_now_seconds() - meter->start;
+    if (after.builds != meter->before.builds)
+        *build += seconds;
+    else if (after.disk_hits != meter->before.disk_hits)
+        *load += seconds;
+    else
+        return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------- losses */
+
+/* The losses of one epoch, read back asynchronously step by step. */
+typedef struct loss_record {
+    float *values;
+    clcnn_event **events;
+    size_t steps;
+    size_t collected; /* steps [0, collected) waited for and added up */
+    double sum;
+    size_t bad_step; /* the first step whose loss is not finite; steps: none */
+} loss_record;
+
+static clcnn_status loss_record_init(loss_record *r, size_t steps) {
+    memset(r, 0, sizeof *r);
+    r->steps = steps;
+    r->bad_step = steps;
+    r->values = calloc(steps, sizeof *r->values);
+    r->events = calloc(steps, sizeof *r->events);
+    return r->values != NULL && r->events != NULL ? CLCNN_OK : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
+}
+
+static void loss_record_free(loss_record *r) {
+    for (size_t i = 0; i < r->steps && r->events != NULL; i++)
+        clcnn_event_destroy(r->events[i]);
+    free(r->values);
+    free(r->events);
+}
+
+/* Waits for the losses of steps [collected, to), adds them up and notes the
+ * first one that is not finite. */
+static clcnn_status collect_losses(loss_record *r, size_t to) {
+    clcnn_status status = CLCNN_OK;
+    for (; r->collected < to; r->collected++) {
+        size_t i = r->collected;
+        clcnn_status wait = clcnn_event_wait(r->events[i]);
+        status = status == CLCNN_OK ? wait : status;
+        clcnn_event_destroy(r->events[i]);
+        r->events[i] = NULL;
+        r->sum += r->values[i];
+        if (!isfinite(r->values[i]) && r->bad_step == r->steps)
+            r->bad_step = i;
     }
-    const train_options *o = s->options;
-    if (status == CLCNN_OK && (o->optimizer == TRAIN_SGD || o->optimizer == TRAIN_NESTEROV)) {
-        clcnn_sgd_params sgd = clcnn_sgd_params_default();
-        sgd.lr = o->lr;
-        sgd.momentum = o->momentum;
-        sgd.weight_decay = o->weight_decay;
-        sgd.nesterov = o->optimizer == TRAIN_NESTEROV;
-        status = clcnn_optimizer_create_sgd(s->ctx, &sgd, count, params, grads, &s->optimizer);
-    } else if (status == CLCNN_OK) {
-        clcnn_adam_params adam = o->optimizer == TRAIN_ADAMW ? clcnn_adamw_params_default()
-                                                             : clcnn_adam_params_default();
-        adam.lr = o->lr;
-        adam.weight_decay = o->weight_decay;
-        status = clcnn_optimizer_create_adam(s->ctx, &adam, count, params, grads, &s->optimizer);
-    }
-    free(params);
-    free(grads);
     return status;
 }
 
-static int open_session(train_session *s) {
-    const train_split *train = &s->data->train;
-    if (open_context(s) != 0)
-        return 1;
-    clcnn_status status =
-        clcnn_net_create_seed(s->ctx, 1, train->height, train->width, 10, 0.5f, &s->net);
-    if (status == CLCNN_OK)
-        status = clcnn_net_init(s->net, s->options->seed);
-    if (status == CLCNN_OK)
-        status = create_optimizer(s);
-    size_t one = 1;
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_create(s->ctx, 1, &one, &s->loss);
-    train_feed_init(&s->feed, s->ctx, s->options->batch, 10);
-    s->host_logits = malloc(s->options->batch * 10 * sizeof *s->host_logits);
-    if (status == CLCNN_OK && s->host_logits == NULL)
-        status = CLCNN_ERROR_OUT_OF_HOST_MEMORY;
-    return status == CLCNN_OK ? 0 : train_fail(s, "setting up the network", status);
-}
-
-static void close_session(train_session *s) {
-    train_feed_free(&s->feed);
-    clcnn_tensor_destroy(s->loss);
-    clcnn_optimizer_destroy(s->optimizer);
-    clcnn_net_destroy(s->net);
-    clcnn_context_destroy(s->ctx);
-    free(s->host_logits);
+/* The message of a diverged run; returns 1. */
+static int report_divergence(const train_session *s, const loss_record *r, size_t epoch,
+                             double lr) {
+    fflush(stdout);
+    fprintf(stderr,
+            "clcnn-train: the training loss became %s at epoch %zu, step %zu of %zu (learning "
+            "rate %g): training stopped, nothing saved from this epoch.\n"
+            "  The learning rate is probably too high: try a lower --lr, such as %g.\n",
+            isnan(r->values[r->bad_step]) ? "NaN" : "infinite", epoch + 1, r->bad_step + 1,
+            r->steps, lr, s->options->lr / 10.0);
+    return 1;
 }
 
 /* ------------------------------------------------------------------ training */
@@ -161,66 +180,99 @@ static clcnn_status train_step(train_session *s, const feed_slot *slot, float *l
     return status;
 }
 
-/* Waits for the pending loss reads [from, to) and adds them up. */
-static clcnn_status collect_losses(clcnn_event **events, const float *losses, size_t from,
-                                   size_t to, double *sum) {
-    clcnn_status status = CLCNN_OK;
-    for (size_t i = from; i < to; i++) {
-        clcnn_status wait = clcnn_event_wait(events[i]);
-        status = status == CLCNN_OK ? wait : status;
-        clcnn_event_destroy(events[i]);
-        events[i] = NULL;
-        *sum += losses[i];
-    }
-    return status;
+/* Where an epoch stands: time and images, with kernel set-up kept apart. */
+typedef struct epoch_clock {
+    double start;
+    double build_seconds, load_seconds;
+    size_t timed_images; /* images of steps that prepared no kernel */
+} epoch_clock;
+
+static double clock_working_seconds(const epoch_clock *clock) {
+    return train_now_seconds() - clock->start - clock->build_seconds - clock->load_seconds;
 }
 
-static int train_epoch(train_session *s, size_t epoch, train_progress *progress,
-                       epoch_result *result) {
+static double clock_images_per_second(const epoch_clock *clock) {
+    double seconds = clock_working_seconds(clock);
+    return clock->timed_images > 0 && seconds > 0.0 ? (double)clock->timed_images / seconds : 0.0;
+}
+
+static void show_progress(train_progress *progress, const epoch_clock *clock, size_t epoch,
+                          size_t step, size_t steps, float loss, size_t images_left) {
+    double rate = clock_images_per_second(clock);
+    double eta = rate > 0.0 ? (double)images_left / rate : -1.0;
+    train_progress_show(progress, epoch, step, steps, loss, rate, eta);
+}
+
+/* Runs the epoch's steps, checking the losses as they come back; 0, or 1
+ * after a message. */
+static int run_steps(train_session *s, size_t epoch, const size_t *order, loss_record *losses,
+                     epoch_clock *clock, train_progress *progress) {
+    const train_split *split = &s->data->train;
+    size_t seen = 0;
+    clcnn_status status = train_feed_begin(&s->feed, split, order);
+    for (size_t step = 0; step < losses->steps && status == CLCNN_OK; step++) {
+        feed_slot *slot = NULL;
+        kernel_meter meter;
+        meter_start(s, &meter);
+        status = train_feed_next(&s->feed, &slot);
+        if (status == CLCNN_OK)
+            status = train_step(s, slot, &losses->values[step], &losses->events[step]);
+        if (status == CLCNN_OK)
+            status = train_feed_release(&s->feed, slot);
+        int preparing = meter_stop(s, &meter, &clock->build_seconds, &clock->load_seconds);
+        size_t images = slot != NULL ? slot->size : 0;
+        seen += images;
+        clock->timed_images += preparing ? 0 : images;
+        int due = train_progress_due(progress, step + 1, losses->steps);
+        /* Every loss up to this step when it is shown, else those at least
+         * LOSS_CHECK_LAG steps old (collect_losses skips the ones it has). */
+        size_t check_to = step + 1 >= LOSS_CHECK_LAG ? step + 1 - LOSS_CHECK_LAG : 0;
+        if (due)
+            check_to = step + 1;
+        if (status == CLCNN_OK)
+            status = collect_losses(losses, check_to);
+        if (status == CLCNN_OK && losses->bad_step < losses->steps)
+            return report_divergence(s, losses, epoch, learning_rate(s->options, epoch));
+        if (status == CLCNN_OK && due)
+            show_progress(progress, clock, epoch, step + 1, losses->steps, losses->values[step],
+                          split->count - seen);
+    }
+    return status == CLCNN_OK ? 0 : train_fail(s, "training step", status);
+}
+
+int train_epoch(train_session *s, size_t epoch, train_progress *progress, epoch_result *result) {
     const train_split *split = &s->data->train;
     size_t batch = s->options->batch, steps = (split->count + batch - 1) / batch;
     size_t *order = malloc(split->count * sizeof *order);
-    float *losses = calloc(steps, sizeof *losses);
-    clcnn_event **events = calloc(steps, sizeof *events);
-    clcnn_status status = order && losses && events ? CLCNN_OK : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
+    loss_record losses;
+    clcnn_status status = loss_record_init(&losses, steps);
+    if (status == CLCNN_OK && order == NULL)
+        status = CLCNN_ERROR_OUT_OF_HOST_MEMORY;
     if (status == CLCNN_OK)
         status = clcnn_optimizer_set_lr(s->optimizer, learning_rate(s->options, epoch));
     if (status == CLCNN_OK)
         status = clcnn_net_set_training(s->net, 1);
-    if (order != NULL)
-        train_shuffle(order, split->count, s->options->seed, epoch);
-    double start = now_seconds(), loss_sum = 0.0;
-    size_t collected = 0, seen = 0;
+    int failed = status != CLCNN_OK ? train_fail(s, "starting an epoch", status) : 0;
+    epoch_clock clock = {train_now_seconds(), 0.0, 0.0, 0};
     train_progress_start_epoch(progress);
-    if (status == CLCNN_OK)
-        status = train_feed_begin(&s->feed, split, order);
-    for (size_t step = 0; step < steps && status == CLCNN_OK; step++) {
-        feed_slot *slot = NULL;
-        status = train_feed_next(&s->feed, &slot);
-        if (status == CLCNN_OK)
-            status = train_step(s, slot, &losses[step], &events[step]);
-        if (status == CLCNN_OK)
-            status = train_feed_release(&s->feed, slot);
-        seen += slot != NULL ? slot->size : 0;
-        if (status == CLCNN_OK && train_progress_due(progress, step + 1, steps)) {
-            status = collect_losses(events, losses, collected, step + 1, &loss_sum);
-            collected = step + 1;
-            train_progress_show(progress, epoch, step + 1, steps, losses[step],
-                                seen / (now_seconds() - start));
-        }
+    if (!failed) {
+        train_shuffle(order, split->count, s->options->seed, epoch);
+        failed = run_steps(s, epoch, order, &losses, &clock, progress);
     }
-    if (status == CLCNN_OK)
-        status = collect_losses(events, losses, collected, steps, &loss_sum);
-    for (size_t i = 0; i < steps && events != NULL; i++)
-        clcnn_event_destroy(events[i]);
-    result->train_loss = loss_sum / (double)steps;
-    result->train_seconds = now_seconds() - start;
-    result->images_per_second = split->count / result->train_seconds;
+    status = failed ? CLCNN_OK : collect_losses(&losses, steps);
+    if (status != CLCNN_OK)
+        failed = train_fail(s, "training step", status);
+    if (!failed && losses.bad_step < steps)
+        failed = report_divergence(s, &losses, epoch, learning_rate(s->options, epoch));
+    result->train_loss = losses.sum / (double)steps;
+    result->train_seconds = clock_working_seconds(&clock);
+    result->images_per_second = clock_images_per_second(&clock);
+    result->kernel_build_seconds += clock.build_seconds;
+    result->kernel_load_seconds += clock.load_seconds;
     result->lr = learning_rate(s->options, epoch);
     free(order);
-    free(losses);
-    free(events);
-    return status == CLCNN_OK ? 0 : train_fail(s, "training step", status);
+    loss_record_free(&losses);
+    return failed;
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -243,114 +295,43 @@ static void score_logits(const float *logits, const int32_t *labels, size_t n, s
     }
 }
 
-static int train_evaluate(train_session *s, clcnn_net *net, double *accuracy, double *loss) {
+/* Runs one batch through net and scores it. */
+static clcnn_status evaluate_batch(train_session *s, clcnn_net *net, size_t *correct,
+                                   double *loss_sum) {
+    feed_slot *slot = NULL;
+    const clcnn_tensor *logits = NULL;
+    clcnn_status status = train_feed_next(&s->feed, &slot);
+    if (status == CLCNN_OK)
+        status = clcnn_net_forward(net, slot->input, &logits);
+    /* The release uploads the next batch into the other slot while this
+     * one's logits come back; this slot's labels stay as they are. */
+    if (status == CLCNN_OK)
+        status = train_feed_release(&s->feed, slot);
+    if (status == CLCNN_OK)
+        status = clcnn_tensor_read(logits, 0, s->host_logits, slot->size * 10);
+    if (status == CLCNN_OK)
+        score_logits(s->host_logits, slot->host_labels, slot->size, correct, loss_sum);
+    return status;
+}
+
+int train_evaluate(train_session *s, clcnn_net *net, epoch_result *result, double *accuracy,
+                   double *loss) {
     const train_split *split = &s->data->test;
-    size_t batch = s->options->batch, correct = 0;
-    double loss_sum = 0.0;
+    size_t correct = 0;
+    double loss_sum = 0.0, start = train_now_seconds(), building = 0.0, loading = 0.0;
     clcnn_status status = clcnn_net_set_training(net, 0);
     if (status == CLCNN_OK)
         status = train_feed_begin(&s->feed, split, NULL);
-    for (size_t first = 0; first < split->count && status == CLCNN_OK; first += batch) {
-        feed_slot *slot = NULL;
-        const clcnn_tensor *logits = NULL;
-        status = train_feed_next(&s->feed, &slot);
-        if (status == CLCNN_OK)
-            status = clcnn_net_forward(net, slot->input, &logits);
-        /* The release uploads the next batch into the other slot while this
-         * one's logits come back; this slot's labels stay as they are. */
-        if (status == CLCNN_OK)
-            status = train_feed_release(&s->feed, slot);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_read(logits, 0, s->host_logits, slot->size * 10);
-        if (status == CLCNN_OK)
-            score_logits(s->host_logits, slot->host_labels, slot->size, &correct, &loss_sum);
+    for (size_t first = 0; first < split->count && status == CLCNN_OK; first += s->options->batch) {
+        kernel_meter meter;
+        meter_start(s, &meter);
+        status = evaluate_batch(s, net, &correct, &loss_sum);
+        meter_stop(s, &meter, &building, &loading);
     }
     *accuracy = 100.0 * (double)correct / (double)split->count;
     *loss = loss_sum / (double)split->count;
+    result->eval_seconds += train_now_seconds() - start - building - loading;
+    result->kernel_build_seconds += building;
+    result->kernel_load_seconds += loading;
     return status == CLCNN_OK ? 0 : train_fail(s, "evaluation", status);
-}
-
-/* ---------------------------------------------------------------------- runs */
-
-static int run_training(train_session *s, train_report *report) {
-    train_progress progress;
-    train_progress_init(&progress, s->options->json);
-    for (size_t epoch = s->first_epoch; epoch < s->options->epochs; epoch++) {
-        epoch_result result;
-        memset(&result, 0, sizeof result);
-        result.epoch = epoch + 1;
-        if (train_epoch(s, epoch, &progress, &result) != 0)
-            return 1;
-        double start = now_seconds();
-        if (train_evaluate(s, s->net, &result.test_accuracy, &result.test_loss) != 0)
-            return 1;
-        result.eval_seconds = now_seconds() - start;
-        train_progress_finish_epoch(&progress, &result, s->options->epochs);
-        if (train_report_add(report, &result) != 0)
-            return 1;
-        if (s->options->save_path != NULL && train_checkpoint_save(s, epoch + 1) != 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Evaluates a checkpoint as it is and with batch norm folded. */
-static int run_evaluation(train_session *s, train_report *report) {
-    if (clcnn_net_load(s->net, s->options->eval_path) != CLCNN_OK)
-        return train_fail(s, "loading the checkpoint", CLCNN_ERROR_CORRUPT_FILE);
-    epoch_result result;
-    memset(&result, 0, sizeof result);
-    double start = now_seconds();
-    if (train_evaluate(s, s->net, &result.test_accuracy, &result.test_loss) != 0)
-        return 1;
-    result.eval_seconds = now_seconds() - start;
-    clcnn_net *folded = NULL;
-    clcnn_status status = clcnn_net_create_folded(s->net, &folded);
-    if (status != CLCNN_OK)
-        return train_fail(s, "folding batch norm", status);
-    double folded_loss = 0.0;
-    int failed = train_evaluate(s, folded, &result.folded_accuracy, &folded_loss);
-    clcnn_net_destroy(folded);
-    if (failed)
-        return 1;
-    train_report_evaluation(report, &result);
-    return train_report_add(report, &result);
-}
-
-static int normalise(train_session *s) {
-    const train_options *o = s->options;
-    const char *checkpoint = o->eval_path != NULL ? o->eval_path : o->resume_path;
-    double mean, std;
-    if (checkpoint != NULL) {
-        if (train_checkpoint_statistics(checkpoint, &mean, &std) != 0)
-            return 1;
-    } else {
-        train_data_statistics(s->data, &mean, &std);
-    }
-    train_data_normalise(s->data, mean, std);
-    return 0;
-}
-
-int train_run(const train_options *options, train_data *data) {
-    train_session s;
-    memset(&s, 0, sizeof s);
-    s.options = options;
-    s.data = data;
-    if (normalise(&s) != 0)
-        return 1;
-    train_report report;
-    memset(&report, 0, sizeof report);
-    int failed = open_session(&s);
-    if (!failed)
-        failed = train_report_init(&report, &s);
-    if (!failed && options->resume_path != NULL)
-        failed = train_checkpoint_resume(&s, options->resume_path);
-    if (!failed)
-        failed =
-            options->eval_path != NULL ? run_evaluation(&s, &report) : run_training(&s, &report);
-    if (!failed)
-        train_report_print(&report);
-    train_report_free(&report);
-    close_session(&s);
-    return failed ? 1 : 0;
 }

@@ -18,17 +18,25 @@ typedef struct train_options {
     train_optimizer optimizer;
     train_schedule schedule;
     uint64_t seed;
-    const char *device, *data_dir, *save_path, *resume_path, *eval_path;
+    const char *device, *data_dir, *resume_path, *eval_path;
+    /* Where each epoch's checkpoint goes: --save, else the resumed
+     * checkpoint, else TRAIN_DEFAULT_SAVE_PATH; NULL with --eval-only. */
+    const char *save_path;
+    const char *save_origin;        /* why that path: "--save", "the default", ... */
     size_t train_limit, test_limit; /* 0: all */
     int json;
 } train_options;
+
+/* The checkpoint of a run without --save, in the current directory. */
+#define TRAIN_DEFAULT_SAVE_PATH "clcnn-seed.safetensors"
 
 /* The default recipe: SGD lr 0.05, momentum 0.9, weight decay 5e-4, cosine
  * schedule over 10 epochs, batch 128, seed 1. */
 train_options train_options_default(void);
 
-int train_optimizer_from_name(const char *name, train_optimizer *out);
-int train_schedule_from_name(const char *name, train_schedule *out);
+/* The names of train_optimizer and train_schedule values, in enum order. */
+extern const char *const train_optimizer_names[4];
+extern const char *const train_schedule_names[3];
 
 /* Trains (or only evaluates, with eval_path) and prints progress and
  * results. Normalises `data` in place. Returns the process exit code. */

@@ -6,7 +6,12 @@
 # - invalid inputs (broken JSON, wrong shapes, a missing file) exit 1 with a
 #   "clcnn-chart:" message, never a crash;
 # - clcnn-bench --csv --filter launch prints a header and one row per device,
-#   each with the header's column count.
+#   each with the header's column count;
+# - the command line of both: --name=VALUE, unknown options, --version, an
+#   empty --filter refused;
+# - clcnn-bench compares with its reference one way, as a speed-up (above 1:
+#   faster), and gives the reference in the row's own unit: in the table, the
+#   CSV and the JSON (on the CPU device, which has reference figures).
 #
 # Usage: test_bench_tools.sh CLCNN_CHART CLCNN_BENCH FIXTURE WORK_DIR
 set -u
@@ -133,8 +138,15 @@ status=$?
 [ "$status" -eq 1 ] && grep -q "^clcnn-chart: .*cannot open" "$work/bad.err" ||
   fail "missing file: exit status $status, message '$(cat "$work/bad.err")'"
 "$chart" --help | grep -q 'clcnn-bench --json > run.json' || fail "--help lacks the two-step example"
-"$chart" --bogus >/dev/null 2>&1
-[ $? -eq 2 ] || fail "an unknown option is not a usage error (2)"
+"$chart" --bogus >/dev/null 2>"$work/bad.err"
+[ $? -eq 2 ] && grep -q "unknown option --bogus" "$work/bad.err" ||
+  fail "an unknown option is not a usage error (2): $(cat "$work/bad.err")"
+"$chart" --version | grep -q '^clcnn-chart (libclcnn) [0-9]' || fail "clcnn-chart --version"
+if "$chart" --output="$work/eq.svg" --title="T=1" "$fixture" 2>"$work/chart.err"; then
+  grep -q '>T=1<' "$work/eq.svg" || fail "--title=T=1 is not the title"
+else
+  fail "--output=FILE --title=TEXT failed: $(cat "$work/chart.err")"
+fi
 
 # -------------------------------------------------------------------- CSV
 csv=$work/launch.csv
@@ -165,6 +177,72 @@ else
 fi
 "$bench" --csv --json >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--csv with --json is not a usage error (2)"
+
+# ------------------------------------------------------ bench command line
+expect_bench_usage_error() { # DESCRIPTION EXPECTED_MESSAGE ARGS...
+  local what=$1 message=$2
+  shift 2
+  "$bench" "$@" >"$work/usage.out" 2>"$work/usage.err"
+  local status=$?
+  if [ "$status" -ne 2 ]; then
+    fail "clcnn-bench $what: exit status $status, expected 2"
+  elif ! grep -qF -- "$message" "$work/usage.err"; then
+    fail "clcnn-bench $what: message '$(cat "$work/usage.err")' lacks '$message'"
+  fi
+}
+expect_bench_usage_error "empty --filter" "--filter needs a pattern" --filter ''
+expect_bench_usage_error "empty --filter=" "--filter needs a pattern" --filter=
+expect_bench_usage_error "empty pattern in --filter" "a pattern between commas is empty" --filter 'launch,'
+expect_bench_usage_error "unknown option" "unknown option --bogus" --bogus=1
+expect_bench_usage_error "flag with a value" "--csv takes no value" --csv=1
+expect_bench_usage_error "bad --repeats" 'invalid value "0" for --repeats' --repeats=0
+"$bench" --version | grep -q '^clcnn-bench (libclcnn) [0-9]' || fail "clcnn-bench --version"
+
+# ------------------------------------------- speed-up against the reference
+# Checks a row: speedup = ref / value for a time, value / ref for a
+# throughput, within the rounding of the printed figures.
+speedup_awk='
+  function check(name, value, ref, unit, speedup,    expected) {
+    if (unit != "ms" && unit != "us" && unit != "gbps" && unit != "gflops") {
+      print name ": unit " unit; bad = 1; return
+    }
+    expected = (unit == "ms" || unit == "us") ? ref / value : value / ref
+    if (speedup < expected * 0.98 || speedup > expected * 1.02) {
+      print name ": speedup " speedup ", expected " expected " from " value " and ref " ref " " unit
+      bad = 1
+    }
+    checked++
+  }'
+pair=bn_train_fwd_bwd,gemm_1024
+if "$bench" --device cpu --filter "$pair" --repeats 3 >"$work/table.txt" 2>"$work/bench.err"; then
+  grep -q "x_vs_ref" "$work/table.txt" && fail "the table still has x_vs_ref"
+  awk "$speedup_awk"'
+    $1 == "name" { header = ($2 == "median" && $3 == "ref" && $4 == "unit" && $5 == "speedup"); next }
+    header && NF >= 5 && $3 != "-" { check($1, $2, $3, $4, $5) }
+    END { if (!header || checked != 2) { print "header " header ", rows " checked; bad = 1 }; exit bad }
+  ' "$work/table.txt" || fail "table: $(cat "$work/table.txt")"
+else
+  fail "clcnn-bench --device cpu --filter $pair failed: $(cat "$work/bench.err")"
+fi
+if "$bench" --device cpu --filter "$pair" --repeats 3 --csv >"$work/ref.csv" 2>"$work/bench.err"; then
+  awk -F, "$speedup_awk"'
+    NR == 1 { for (i = 1; i <= NF; i++) column[$i] = i; next }
+    $(column["ref_value"]) != "" {
+      check($(column["benchmark"]), $(column["value"]), $(column["ref_value"]),
+            $(column["unit"]), $(column["speedup_vs_ref"]))
+    }
+    END { if (checked != 2 || ("x_vs_ref" in column) || ("ref_unit" in column)) { print "rows " checked; bad = 1 }; exit bad }
+  ' "$work/ref.csv" || fail "CSV: $(cat "$work/ref.csv")"
+else
+  fail "clcnn-bench --csv --device cpu failed: $(cat "$work/bench.err")"
+fi
+if "$bench" --device cpu --filter bn_train_fwd_bwd --repeats 3 --json >"$work/ref.json" 2>"$work/bench.err"; then
+  grep -q '"speedup_vs_ref": [0-9]' "$work/ref.json" || fail "JSON: no speedup_vs_ref"
+  grep -q '"x_vs_ref' "$work/ref.json" && fail "JSON: x_vs_ref is still there"
+  grep -q '"ref_ms": 35.1,' "$work/ref.json" || fail "JSON: the reference 35.1 ms is not written as 35.1"
+else
+  fail "clcnn-bench --json --device cpu failed: $(cat "$work/bench.err")"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2

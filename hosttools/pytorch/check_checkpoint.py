@@ -9,7 +9,9 @@
       trains SeedNet briefly in PyTorch, saves it as OUT with libclcnn's
       metadata, then checks OUT the same way.
 
-Exit status 1 when the two accuracies differ by more than 0.1 points."""
+Exit status 1 when the two accuracies differ by more than 0.1 points, or
+after a one-line message when something is missing or wrong (the file, its
+contents, the data, PyTorch itself)."""
 import argparse
 import gzip
 import json
@@ -18,25 +20,139 @@ import struct
 import subprocess
 import sys
 
-import torch
-import torch.nn.functional as F
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seednet import SeedNet, load_safetensors, save_safetensors  # noqa: E402
-
+PROGRAM = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "check_checkpoint.py"
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 TOLERANCE_POINTS = 0.1
 
+# Imported by import_torch(): the checkpoint's file is checked first, so
+# that a wrong path is reported as such even where PyTorch is missing.
+torch = None
+F = None
+seednet = None
+
+
+class CheckError(Exception):
+    """A failure to report as one line, without a traceback."""
+
+
+def import_torch(threads):
+    """Imports PyTorch and seednet (which needs it) into the globals."""
+    global torch, F, seednet
+    if torch is not None:
+        return
+    try:
+        import torch as torch_module
+        import torch.nn.functional as functional
+    except ImportError as error:
+        if error.name not in (None, "torch") and not error.name.startswith("torch."):
+            raise CheckError(f"PyTorch cannot be imported: {error}") from None
+        raise CheckError("PyTorch is not installed (apt-get install python3-torch)") from None
+    torch, F = torch_module, functional
+    torch.set_num_threads(threads)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import seednet as seednet_module  # noqa: E402 (needs torch)
+    seednet = seednet_module
+
+
+# ----------------------------------------------------------- the checkpoint
+
+def read_header(path):
+    """The tensor entries and metadata of a safetensors file, checked
+    without PyTorch: the header is JSON and every tensor lies in the file."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        raise CheckError(f"{path}: cannot read: {error.strerror}") from None
+    if len(data) < 8:
+        raise CheckError(f"{path}: not a safetensors file ({len(data)} bytes)")
+    (length,) = struct.unpack_from("<Q", data, 0)
+    if 8 + length > len(data):
+        raise CheckError(f"{path}: not a safetensors file (its header length {length} runs "
+                         f"past the end of the {len(data)}-byte file)")
+    try:
+        header = json.loads(data[8:8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CheckError(f"{path}: not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckError(f"{path}: not a safetensors file (its header is not a JSON object)")
+    metadata = header.pop("__metadata__", None) or {}
+    data_size = len(data) - 8 - length
+    for name, entry in header.items():
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(x, int) for x in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
+            raise CheckError(f"{path}: corrupt safetensors file (tensor {name!r} has no valid "
+                             f"data_offsets within the file)")
+    return header, metadata
+
+
+def input_statistics(path, metadata):
+    """(input_mean, input_std) from the checkpoint's metadata."""
+    try:
+        mean, std = float(metadata["input_mean"]), float(metadata["input_std"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckError(f"{path}: no numeric input_mean and input_std in its metadata "
+                         f"(not a checkpoint of clcnn-train?)") from None
+    if not std > 0:
+        raise CheckError(f"{path}: input_std {std} is not positive")
+    return mean, std
+
+
+def names_list(names, limit=3):
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_architecture(path, state, expected):
+    """Raises CheckError naming what differs from SeedNet's state dict."""
+    missing = expected.keys() - state.keys()
+    unexpected = state.keys() - expected.keys()
+    reshaped = [f"{name} {list(state[name].shape)} (expected {list(expected[name].shape)})"
+                for name in sorted(expected.keys() & state.keys())
+                if state[name].shape != expected[name].shape]
+    problems = []
+    if missing:
+        problems.append(f"missing {names_list(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {names_list(unexpected)}")
+    if reshaped:
+        problems.append(f"wrong shape: {names_list(reshaped, 2)}")
+    if problems:
+        raise CheckError(f"{path} does not hold the seed network: {'; '.join(problems)}")
+
+
+def load_checkpoint(path):
+    try:
+        return seednet.load_safetensors(path)
+    except (KeyError, ValueError, RuntimeError) as error:
+        raise CheckError(f"{path}: cannot load: {error}") from None
+
+
+# --------------------------------------------------------------------- data
 
 def read_idx(path):
     """A gzip (or plain) IDX file of unsigned bytes as a uint8 tensor."""
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        raise CheckError(f"{path}: cannot read: {error.strerror or error} (install "
+                         f"dataset-fashion-mnist or pass --data DIR)") from None
+    if len(data) < 4:
+        raise CheckError(f"{path}: not an IDX file of unsigned bytes")
     zero, dtype, ndim = struct.unpack_from(">HBB", data, 0)
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
+    if zero != 0 or dtype != 0x08 or len(data) < 4 + 4 * ndim:
+        raise CheckError(f"{path}: not an IDX file of unsigned bytes")
     shape = struct.unpack_from(f">{ndim}I", data, 4)
+    count = 1
+    for dim in shape:
+        count *= dim
+    if len(data) - 4 - 4 * ndim != count:
+        raise CheckError(f"{path}: its size does not match its shape {list(shape)}")
     return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
 
 
@@ -54,6 +170,8 @@ def normalise(images, mean, std):
     return ((images.double() - mean) / std).float()
 
 
+# ------------------------------------------------------------------- checks
+
 def evaluate(model, images, labels, batch=1000):
     model.eval()
     correct = 0
@@ -67,9 +185,14 @@ def evaluate(model, images, labels, batch=1000):
 def clcnn_accuracy(clcnn_train, checkpoint, data_dir, test_images):
     command = [clcnn_train, "--eval-only", checkpoint, "--json", "--data", data_dir,
                "--test-limit", str(test_images)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as error:
+        raise CheckError(f"{clcnn_train}: cannot run: {error.strerror}") from None
     if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
+        lines = result.stderr.strip().splitlines()
+        reason = lines[0] if lines else "no message"
+        raise CheckError(f"clcnn-train --eval-only failed (exit {result.returncode}): {reason}")
     return json.loads(result.stdout)["epochs"][0]["test_accuracy"]
 
 
@@ -79,7 +202,7 @@ def export_pytorch(out, data_dir, steps, batch=128):
     mean, std = images.double().mean().item(), images.double().std(unbiased=False).item()
     images = normalise(images, mean, std)
     torch.manual_seed(0)
-    model = SeedNet(1, images.shape[2], images.shape[3], 10)
+    model = seednet.SeedNet(1, images.shape[2], images.shape[3], 10)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     order = torch.randperm(len(images))
     model.train()
@@ -94,15 +217,24 @@ def export_pytorch(out, data_dir, steps, batch=128):
             print(f"step {step + 1}/{steps}: loss {loss.item():.4f}", flush=True)
     metadata = {"input_mean": f"{mean:.9g}", "input_std": f"{std:.9g}",
                 "library": "pytorch", "steps": str(steps)}
-    save_safetensors(model.state_dict(), out, metadata)
+    try:
+        seednet.save_safetensors(model.state_dict(), out, metadata)
+    except OSError as error:
+        raise CheckError(f"{out}: cannot write: {error.strerror}") from None
     print(f"saved {out} (input mean {mean:.9g}, std {std:.9g})")
 
 
-def check(checkpoint, data_dir, clcnn_train):
-    state, metadata = load_safetensors(checkpoint)
+def check(checkpoint, data_dir, clcnn_train, threads):
+    _, metadata = read_header(checkpoint)
+    mean, std = input_statistics(checkpoint, metadata)
+    import_torch(threads)
     images, labels = load_split(data_dir, "t10k")
-    images = normalise(images, float(metadata["input_mean"]), float(metadata["input_std"]))
-    model = SeedNet(1, images.shape[2], images.shape[3], state["fc2.weight"].shape[0])
+    images = normalise(images, mean, std)
+    state, _ = load_checkpoint(checkpoint)
+    fc2 = state.get("fc2.weight")
+    classes = fc2.shape[0] if fc2 is not None and fc2.dim() == 2 else 10
+    model = seednet.SeedNet(1, images.shape[2], images.shape[3], classes)
+    check_architecture(checkpoint, state, model.state_dict())
     model.load_state_dict(state, strict=True)
     accuracy = evaluate(model, images, labels)
     print(f"PyTorch  test accuracy {accuracy:.2f} % ({checkpoint})")
@@ -114,6 +246,14 @@ def check(checkpoint, data_dir, clcnn_train):
     verdict = "agree" if difference <= TOLERANCE_POINTS else "DISAGREE"
     print(f"{verdict}: difference {difference:.2f} points (tolerance {TOLERANCE_POINTS})")
     return 0 if difference <= TOLERANCE_POINTS else 1
+
+
+def run(args):
+    if args.export_pytorch:
+        import_torch(args.threads)
+        export_pytorch(args.export_pytorch, args.data, args.steps)
+    return check(args.checkpoint or args.export_pytorch, args.data, args.compare_clcnn,
+                 args.threads)
 
 
 def main():
@@ -129,10 +269,13 @@ def main():
     args = parser.parse_args()
     if (args.checkpoint is None) == (args.export_pytorch is None):
         parser.error("give either CHECKPOINT or --export-pytorch OUT")
-    torch.set_num_threads(args.threads)
-    if args.export_pytorch:
-        export_pytorch(args.export_pytorch, args.data, args.steps)
-    return check(args.checkpoint or args.export_pytorch, args.data, args.compare_clcnn)
+    try:
+        return run(args)
+    except CheckError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -65,9 +65,15 @@ config_dir=$(dirname "$(find "$prefix" -name clcnnConfig.cmake -print -quit)")
 for file in clcnnConfig.cmake clcnnConfigVersion.cmake clcnnTargets.cmake; do
     [[ -f "$config_dir/$file" ]] || fail "$file not installed"
 done
-if [[ -x "$build_dir/hosttools/clcnn-bench" ]]; then
-    [[ -x "$prefix/bin/clcnn-bench" ]] || fail "bin/clcnn-bench not installed"
-fi
+# Every tool the build made, the three the README lists, installed and
+# runnable.
+for tool in clcnn-train clcnn-bench clcnn-chart; do
+    if [[ -x "$build_dir/hosttools/$tool" ]]; then
+        [[ -x "$prefix/bin/$tool" ]] || fail "bin/$tool not installed"
+        "$prefix/bin/$tool" --version | grep -q "^$tool (libclcnn) " ||
+            fail "the installed $tool --version does not run"
+    fi
+done
 
 export PKG_CONFIG_PATH
 PKG_CONFIG_PATH=$(dirname "$pc_file")

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# hosttools/pytorch/check_checkpoint.py reports what is wrong in one line
+# ("check_checkpoint.py: ..."), exit status 1, never a traceback: a missing
+# file, files that are not safetensors, a checkpoint without clcnn-train's
+# metadata, and a file that is not the seed network (with PyTorch), or
+# PyTorch itself missing (without it). The checks before PyTorch is needed
+# run on any machine.
+#
+# Usage: test_check_checkpoint.sh PYTHON SCRIPT WORK_DIR
+set -u
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 PYTHON SCRIPT WORK_DIR" >&2
+  exit 2
+fi
+python=$1
+script=$2
+work=$3
+rm -rf "$work"
+mkdir -p "$work" || exit 1
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+byte() { printf "\\x$(printf %02x $(($1 & 255)))"; }
+le64() { for shift in 0 8 16 24 32 40 48 56; do byte $(($1 >> shift)); done; }
+be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte "$1"; }
+
+# safetensors FILE HEADER_JSON DATA_BYTES: the header padded to 8 bytes.
+safetensors() {
+  local header=$2
+  while [ $((${#header} % 8)) -ne 0 ]; do header="$header "; done
+  { le64 ${#header}; printf '%s' "$header"; head -c "$3" /dev/zero; } >"$1"
+}
+
+expect_error() { # DESCRIPTION EXPECTED_MESSAGE ARGS...
+  local what=$1 message=$2
+  shift 2
+  "$python" "$script" "$@" >"$work/out" 2>"$work/err"
+  local status=$? lines
+  lines=$(wc -l <"$work/err")
+  if [ "$status" -ne 1 ]; then
+    fail "$what: exit status $status, expected 1: $(cat "$work/err")"
+  elif [ "$lines" -ne 1 ] || grep -q Traceback "$work/err"; then
+    fail "$what: not one line: $(cat "$work/err")"
+  elif ! grep -qF -- "check_checkpoint.py: " "$work/err" || ! grep -qF -- "$message" "$work/err"; then
+    fail "$what: message '$(cat "$work/err")' lacks '$message'"
+  fi
+}
+
+# A tiny test set for --data (PyTorch reads it before the architecture check).
+{ printf '\x00\x00\x08\x03'; be32 4; be32 28; be32 28; head -c $((4 * 784)) /dev/zero; } \
+  >"$work/t10k-images-idx3-ubyte"
+{ printf '\x00\x00\x08\x01'; be32 4; printf '\x00\x01\x02\x03'; } >"$work/t10k-labels-idx1-ubyte"
+
+expect_error "a missing file" "$work/missing.safetensors: cannot read: No such file or directory" \
+  "$work/missing.safetensors"
+: >"$work/empty.safetensors"
+expect_error "an empty file" "not a safetensors file" "$work/empty.safetensors"
+head -c 100 /dev/urandom >"$work/random.safetensors"
+expect_error "random bytes" "not a safetensors file" "$work/random.safetensors"
+safetensors "$work/text.safetensors" 'not JSON at all' 0
+expect_error "a header that is not JSON" "its header is not JSON" "$work/text.safetensors"
+safetensors "$work/offsets.safetensors" '{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}' 4
+expect_error "data past the end" "corrupt safetensors file (tensor 'a'" "$work/offsets.safetensors"
+safetensors "$work/plain.safetensors" '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}' 4
+expect_error "no normalisation metadata" "no numeric input_mean and input_std" "$work/plain.safetensors"
+safetensors "$work/other.safetensors" \
+  '{"__metadata__": {"input_mean": "0.25", "input_std": "0.5"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}' 4
+if "$python" -c 'import torch' >/dev/null 2>&1; then
+  expect_error "another network" "does not hold the seed network: missing " \
+    "$work/other.safetensors" --data "$work"
+else
+  expect_error "PyTorch missing" "PyTorch is not installed (apt-get install python3-torch)" \
+    "$work/other.safetensors" --data "$work"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all checks passed"
