@@ -553,7 +553,11 @@ static void test_training_run(void **state) {
     char error[256];
     TS_ASSERT_OK(NULL, clcnn_safetensors_load(path, error, sizeof error, &file));
     assert_string_equal(clcnn_safetensors_metadata(file, "input_mean"), "0.2860");
-    assert_non_null(clcnn_safetensors_metadata(file, "architecture"));
+    const char *architecture = clcnn_safetensors_metadata(file, "architecture");
+    assert_non_null(architecture);
+    /* Floats in their shortest form, not as the double they widen to. */
+    TS_ASSERT_CONTAINS(architecture, "\"eps\":1e-5}");
+    TS_ASSERT_CONTAINS(architecture, "\"p\":0.5");
     const clcnn_safetensors_tensor *tracked =
         clcnn_safetensors_find(file, "bn1.num_batches_tracked");
     assert_non_null(tracked);

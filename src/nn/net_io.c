@@ -59,6 +59,19 @@ static clcnn_status save_entry(clcnn_net *net, const state_entry *entry, void *d
     return status;
 }
 
+/* A float as the double nearest to its shortest decimal that reads back as
+ * the same float (1e-05f: 1e-05), so that the architecture, dumped with 9
+ * significant digits, says 1e-05 rather than 9.99999975e-06. */
+static json_t *short_real(float value) {
+    char text[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)value);
+        if (strtof(text, NULL) == value)
+            break;
+    }
+    return json_real(strtod(text, NULL));
+}
+
 static json_t *describe_layer(const clcnn__layer *l) {
     json_t *layer = json_pack("{s:s}", "kind", clcnn__layer_kind_name(l->kind));
     if (l->name[0] != '\0')
@@ -76,7 +89,7 @@ static json_t *describe_layer(const clcnn__layer *l) {
     else if (l->kind == CLCNN_LAYER_DENSE)
         json_object_set_new(layer, "out_features", json_integer((json_int_t)l->out_dims[0]));
     else if (l->kind == CLCNN_LAYER_BATCHNORM)
-        json_object_set_new(layer, "eps", json_real(l->bn.eps));
+        json_object_set_new(layer, "eps", short_real(l->bn.eps));
     else if (l->kind == CLCNN_LAYER_POOL2D)
         json_object_set_new(layer, "pool",
                             json_pack("{s:s,s:[I,I],s:[I,I]}", "mode",
@@ -85,7 +98,7 @@ static json_t *describe_layer(const clcnn__layer *l) {
                                       "stride", (json_int_t)l->pool.stride_h,
                                       (json_int_t)l->pool.stride_w));
     else if (l->kind == CLCNN_LAYER_DROPOUT)
-        json_object_set_new(layer, "p", json_real(l->dropout_p));
+        json_object_set_new(layer, "p", short_real(l->dropout_p));
     return layer;
 }
 
@@ -97,7 +110,9 @@ static char *describe_architecture(const clcnn_net *net) {
     for (size_t i = 0; i < net->layer_count; i++)
         json_array_append_new(layers, describe_layer(&net->layers[i]));
     json_t *root = json_pack("{s:o,s:o}", "input", input, "layers", layers);
-    char *text = root != NULL ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                     JSON_REAL_PRECISION(9))
+                              : NULL;
     json_decref(root);
     return text;
 }
