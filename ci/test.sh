@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole test run, as CI does it: installs what is missing, builds and
 # tests a release build in build/ (every ctest label: unit, oclgrind,
-# install), then builds and tests with AddressSanitizer and UBSan in
-# build-asan/. Exits non-zero on the first failure. Runs from any directory.
+# install) on POCL; runs the kernel tests again on a second OpenCL
+# implementation (Mesa's rusticl), with the GPU kernel choices on the CPU
+# (CLCNN_DEVICE_CLASS=gpu) and under clamped device limits; then builds and
+# tests with AddressSanitizer and UBSan in build-asan/. Exits non-zero on
+# the first failure. Runs from any directory.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,9 +31,30 @@ section "release build: configure (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCLCNN_WERROR=ON -DCLCNN_BUILD_TESTS=ON
 section "release build: compile"
 cmake --build build --parallel "$jobs"
-section "release build: ctest (all labels)"
+section "release build: ctest on POCL (all labels)"
 use_caches_in "$repo/build"
 ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs"
+
+# The kernel tests (label kernel) and the network tests that compare with
+# PyTorch or across devices (label portable), at full size, on each further
+# configuration. The program caches stay per build, keyed by device.
+portable_tests() {
+    ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs" -L 'kernel|portable' "$@"
+}
+
+section "rusticl (Mesa's OpenCL on llvmpipe): kernel and portable tests"
+(
+    export RUSTICL_ENABLE=llvmpipe CLCNN_DEVICE=llvmpipe CLCNN_CROSS_DEVICE_MIN=2
+    export MESA_SHADER_CACHE_DIR="$repo/build/cache/mesa"
+    portable_tests
+)
+
+section "GPU kernel choices on POCL (CLCNN_DEVICE_CLASS=gpu): kernel and portable tests"
+CLCNN_DEVICE_CLASS=gpu portable_tests
+
+section "clamped device: 32 work-items, 16 KiB local memory, 128 MiB allocations"
+CLCNN_DEVICE_CLASS=gpu CLCNN_DEVICE_LIMITS=work_group=32,local_mem=16384,max_alloc=134217728 \
+    portable_tests
 
 section "sanitizer build: configure (build-asan/)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCLCNN_WERROR=ON -DCLCNN_BUILD_TESTS=ON \

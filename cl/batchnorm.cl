@@ -482,7 +482,14 @@ __kernel void bn_fold_conv(__global const float *weight, __global const float *b
 /* ------------------------------------------------------------- backward */
 
 /* The whole backward of channel c in one work-item (small channels). y is
- * read only under BN_RELU (the fused forward's output). */
+ * read only under BN_RELU (the fused forward's output).
+ *
+ * Mesa 22.3's rusticl prints "Treating load_kernel_arg in control flow as
+ * uniform, results may be incorrect" when it compiles this kernel (once:
+ * Mesa caches the result): arguments are read after the early return of
+ * work-items past `channels`. A kernel argument has one value for every
+ * work-item, so reading it as uniform is exact; test_batchnorm, which runs
+ * this kernel against a double-precision reference, passes on rusticl. */
 __kernel void bn_backward_small(__global const float *x, __global const float *dy,
                                 __global const float *y, __global const float *gamma,
                                 __global const float *save_mean, __global const float *save_invstd,
