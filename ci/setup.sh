@@ -13,6 +13,7 @@ packages=(
     ocl-icd-opencl-dev    # OpenCL ICD loader (libOpenCL.so) and its CMake/pkg-config files
     opencl-c-headers
     pocl-opencl-icd       # the CPU OpenCL driver that CI runs on
+    mesa-opencl-icd       # rusticl, and Clover (OpenCL 1.1) that test_device must refuse
     libclblast-dev
     clinfo
     libcmocka-dev
