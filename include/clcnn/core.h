@@ -76,8 +76,9 @@ typedef struct clcnn_device_info {
     /* Whether libclcnn can run on the device: 1 when CL_DEVICE_VERSION,
      * CL_DEVICE_OPENCL_C_VERSION and CL_PLATFORM_VERSION all say OpenCL 1.2
      * or later (an OpenCL 3.0 device with OpenCL C 1.2 is fine), else 0.
-     * Such a device is listed but never chosen by default or by type, and a
-     * context on it is refused (CLCNN_ERROR_DEVICE_UNSUPPORTED). */
+     * Such a device is listed, but a choice takes it only when no usable
+     * device fits, and a context on it is refused
+     * (CLCNN_ERROR_DEVICE_UNSUPPORTED). */
     int supported;
     /* Why not, as the end of a sentence that starts with the device, e.g.
      * "supports OpenCL 1.1 (OpenCL C 1.1); libclcnn needs 1.2"; "" when
