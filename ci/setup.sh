@@ -13,7 +13,7 @@ packages=(
     ocl-icd-opencl-dev    # OpenCL ICD loader (libOpenCL.so) and its CMake/pkg-config files
     opencl-c-headers
     pocl-opencl-icd       # the CPU OpenCL driver that CI runs on
-    mesa-opencl-icd       # Mesa's rusticl: a second, independent OpenCL implementation
+    mesa-opencl-icd       # rusticl, a second OpenCL implementation; Clover (1.1), which is refused
     libclblast-dev
     clinfo
     libcmocka-dev

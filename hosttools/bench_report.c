@@ -80,6 +80,8 @@ void bench_print_device_block(const clcnn_device_info *info) {
     printf("  %-16s %zu\n", "max work-group", info->max_work_group_size);
     printf("  %-16s %s\n", "fp64", info->has_fp64 ? "yes" : "no");
     printf("  %-16s %s\n", "fp16", info->has_fp16 ? "yes" : "no");
+    printf("  %-16s %s%s\n", "usable", info->supported ? "yes" : "no, it ",
+           info->unsupported_reason);
 }
 
 static void set_device_strings(json_t *o, const clcnn_device_info *info, int *failed) {
@@ -91,6 +93,7 @@ static void set_device_strings(json_t *o, const clcnn_device_info *info, int *fa
     set_value(o, "driver_version", ascii_string(info->driver_version), failed);
     set_value(o, "device_version", ascii_string(info->device_version), failed);
     set_value(o, "opencl_c_version", ascii_string(info->opencl_c_version), failed);
+    set_value(o, "unsupported_reason", ascii_string(info->unsupported_reason), failed);
 }
 
 static void set_device_numbers(json_t *o, const clcnn_device_info *info, int *failed) {
@@ -106,6 +109,7 @@ static void set_device_numbers(json_t *o, const clcnn_device_info *info, int *fa
               failed);
     set_value(o, "fp64", json_boolean(info->has_fp64), failed);
     set_value(o, "fp16", json_boolean(info->has_fp16), failed);
+    set_value(o, "supported", json_boolean(info->supported), failed);
 }
 
 json_t *bench_device_json(const clcnn_device_info *info) {

@@ -51,7 +51,7 @@ static void print_usage(FILE *out) {
             "  --device SPEC    \"P:D\", gpu, cpu, accelerator or part of a device or\n"
             "                   platform name (default: $CLCNN_DEVICE, else the default\n"
             "                   device: first GPU, else first CPU)\n"
-            "  --all-devices    run on every device\n"
+            "  --all-devices    run on every device that libclcnn can use\n"
             "  --filter PATTERN benchmarks whose name contains PATTERN, or, when it holds\n"
             "                   * ? or [, whose whole name matches it as a glob; several\n"
             "                   patterns separated by commas (e.g. 'startup,copy_*')\n"
@@ -329,6 +329,8 @@ static int bench_devices(const cli_options *options, const clcnn_device_list *li
         clcnn_status status = clcnn_device_list_get(list, i, &info);
         if (status != CLCNN_OK)
             return bench_fail_message("reading device facts", status, NULL);
+        if (!info.supported) /* too old: --list says why */
+            continue;
         char spec[48];
         snprintf(spec, sizeof spec, "%zu:%zu", info.platform_index, info.device_index);
         if (bench_one_device(options, spec, &info, temp_root, report) != 0)

@@ -11,7 +11,11 @@
 #   empty --filter refused;
 # - clcnn-bench compares with its reference one way, as a speed-up (above 1:
 #   faster), and gives the reference in the row's own unit: in the table, the
-#   CSV and the JSON (on the CPU device, which has reference figures).
+#   CSV and the JSON (on the CPU device, which has reference figures);
+# - a device older than OpenCL 1.2 (Mesa's Clover with LP_CL=1, where
+#   mesa-opencl-icd is installed): --list marks it unusable with the reason,
+#   --device refuses it with the library's message, --all-devices passes
+#   over it.
 #
 # Usage: test_bench_tools.sh CLCNN_CHART CLCNN_BENCH FIXTURE WORK_DIR
 set -u
@@ -242,6 +246,35 @@ if "$bench" --device cpu --filter bn_train_fwd_bwd --repeats 3 --json >"$work/re
   grep -q '"ref_ms": 35.1,' "$work/ref.json" || fail "JSON: the reference 35.1 ms is not written as 35.1"
 else
   fail "clcnn-bench --json --device cpu failed: $(cat "$work/bench.err")"
+fi
+
+# ------------------------------------------ devices libclcnn cannot use
+if [ -r /etc/OpenCL/vendors/mesa.icd ]; then
+  if LP_CL=1 "$bench" --list >"$work/list.txt" 2>"$work/bench.err"; then
+    grep -q '^  usable  *yes$' "$work/list.txt" || fail "--list: no usable device: $(cat "$work/list.txt")"
+    old_id=$(awk '/^[0-9]+:[0-9]+ / { id = $1 } /^  platform  *Clover / { print id }' "$work/list.txt")
+    [ -n "$old_id" ] || fail "--list with LP_CL=1 shows no Clover device: $(cat "$work/list.txt")"
+    grep -q '^  usable  *no, it supports OpenCL 1.1 (OpenCL C 1.1); libclcnn needs 1.2$' \
+      "$work/list.txt" || fail "--list does not mark Clover unusable: $(cat "$work/list.txt")"
+  else
+    fail "clcnn-bench --list with LP_CL=1 failed: $(cat "$work/bench.err")"
+    old_id=
+  fi
+  if [ -n "$old_id" ]; then
+    LP_CL=1 "$bench" --device "$old_id" --filter launch --repeats 3 >/dev/null 2>"$work/old.err"
+    status=$?
+    [ "$status" -eq 1 ] || fail "--device $old_id (Clover): exit status $status, expected 1"
+    grep -qF "CLCNN_ERROR_DEVICE_UNSUPPORTED: device $old_id (llvmpipe" "$work/old.err" ||
+      fail "--device $old_id (Clover): $(cat "$work/old.err")"
+    grep -qi "build log" "$work/old.err" && fail "--device $old_id (Clover) printed a build log"
+    if LP_CL=1 "$bench" --all-devices --filter launch --repeats 3 --csv >"$work/all.csv" \
+      2>"$work/bench.err"; then
+      grep -q "^$old_id," "$work/all.csv" && fail "--all-devices ran on Clover: $(cat "$work/all.csv")"
+      [ "$(grep -c ',launch,' "$work/all.csv")" -ge 1 ] || fail "--all-devices: no row: $(cat "$work/all.csv")"
+    else
+      fail "clcnn-bench --all-devices with LP_CL=1 failed: $(cat "$work/bench.err")"
+    fi
+  fi
 fi
 
 if [ "$failures" -ne 0 ]; then

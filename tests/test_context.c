@@ -157,6 +157,10 @@ static void test_device_info_matches_list(void **state) {
     assert_int_equal(got.global_mem_bytes, expected.global_mem_bytes);
     assert_int_equal(got.max_alloc_bytes, expected.max_alloc_bytes);
     assert_int_equal(got.max_work_group_size, expected.max_work_group_size);
+    /* A context is only ever made on a device libclcnn can use. */
+    assert_int_equal(got.supported, 1);
+    assert_string_equal(got.unsupported_reason, "");
+    assert_int_equal(expected.supported, 1);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_device_info(ctx, NULL));
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_device_info(NULL, &got));
     clcnn_context_destroy(ctx);

@@ -73,6 +73,17 @@ typedef struct clcnn_device_info {
     int opencl_c_minor;
     int has_fp64; /* cl_khr_fp64 (or a double-precision config) */
     int has_fp16; /* cl_khr_fp16 */
+    /* Whether libclcnn can run on the device: 1 when CL_DEVICE_VERSION,
+     * CL_DEVICE_OPENCL_C_VERSION and CL_PLATFORM_VERSION all say OpenCL 1.2
+     * or later (an OpenCL 3.0 device with OpenCL C 1.2 is fine), else 0.
+     * Such a device is listed, but a choice takes it only when no usable
+     * device fits, and a context on it is refused
+     * (CLCNN_ERROR_DEVICE_UNSUPPORTED). */
+    int supported;
+    /* Why not, as the end of a sentence that starts with the device, e.g.
+     * "supports OpenCL 1.1 (OpenCL C 1.1); libclcnn needs 1.2"; "" when
+     * supported. */
+    char unsupported_reason[CLCNN_NAME_MAX];
 } clcnn_device_info;
 
 /* The name of a device type: "gpu", "cpu", "accelerator" or "other". */
@@ -82,8 +93,13 @@ CLCNN_API const char *clcnn_device_type_name(clcnn_device_type type);
  * free with clcnn_device_list_destroy (NULL is a no-op). */
 typedef struct clcnn_device_list clcnn_device_list;
 
-/* Enumerates every platform and device. Returns CLCNN_ERROR_NO_PLATFORM when
- * the OpenCL loader finds no platform at all (the list is then not made). */
+/* Enumerates every platform and device, in the order OpenCL gives them.
+ * Devices libclcnn cannot use (older than OpenCL 1.2) are listed too, with
+ * supported = 0 and the reason. A platform that shows no device is skipped
+ * quietly (Mesa's Clover and rusticl show none until enabled: LP_CL=1,
+ * RUSTICL_ENABLE=llvmpipe); its index P is still counted. Returns
+ * CLCNN_ERROR_NO_PLATFORM when no platform has a device (the list is then
+ * not made). */
 CLCNN_API clcnn_status clcnn_device_list_create(clcnn_device_list **out);
 CLCNN_API void clcnn_device_list_destroy(clcnn_device_list *list);
 CLCNN_API size_t clcnn_device_list_count(const clcnn_device_list *list);
@@ -100,9 +116,15 @@ CLCNN_API clcnn_status clcnn_device_list_get(const clcnn_device_list *list, size
  *     platform_version, vendor, driver_version (so "pocl" finds POCL by its
  *     platform version, "nvidia" by the device or vendor name).
  * NULL or "" means the default: the first GPU, else the first CPU, else the
- * first device. An unknown choice gives CLCNN_ERROR_DEVICE_NOT_FOUND and,
- * when message is not NULL, a message listing the devices that exist
- * (truncated to message_size bytes, always NUL-terminated). */
+ * first device. Type, text and default choices take the first device that
+ * libclcnn can use (clcnn_device_info.supported), and fall back to one it
+ * cannot use only when no usable device fits. An unknown choice gives
+ * CLCNN_ERROR_DEVICE_NOT_FOUND and, when message is not NULL, a message
+ * listing the devices that exist. A choice that lands on a device libclcnn
+ * cannot use gives CLCNN_ERROR_DEVICE_UNSUPPORTED, its index in *out and a
+ * message such as "device 2:0 (llvmpipe, Clover) supports OpenCL 1.1 (OpenCL
+ * C 1.1); libclcnn needs 1.2; devices it can use: 0:0 ...". Messages are
+ * truncated to message_size bytes, always NUL-terminated. */
 CLCNN_API clcnn_status clcnn_device_list_select(const clcnn_device_list *list, const char *selector,
                                                 char *message, size_t message_size, size_t *out);
 

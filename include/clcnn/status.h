@@ -27,7 +27,8 @@ extern "C" {
     XX(ERROR_IO, -12, "file input/output failed")                                  \
     XX(ERROR_CORRUPT_FILE, -13, "file is corrupt or not in the expected format")   \
     XX(ERROR_UNSUPPORTED, -14, "operation not supported on this device or build")  \
-    XX(ERROR_NOT_FOUND, -15, "named item not found")
+    XX(ERROR_NOT_FOUND, -15, "named item not found")                               \
+    XX(ERROR_DEVICE_UNSUPPORTED, -16, "the OpenCL device or platform is older than OpenCL 1.2")
 
 typedef enum clcnn_status {
 #define CLCNN_STATUS_ENUM_ENTRY(symbol, value, description) CLCNN_##symbol = (value),

@@ -60,14 +60,88 @@ static clcnn_device_type classify(cl_device_type type) {
     return CLCNN_DEVICE_TYPE_OTHER;
 }
 
-/* "OpenCL C 1.2 pocl" -> 1, 2. */
-static void parse_opencl_c_version(const char *text, int *major, int *minor) {
+/* Reads up to four decimal digits (a longer run is no version number). */
+static const char *read_version_number(const char *text, int *value) {
+    int digits = 0;
+    *value = 0;
+    for (; isdigit((unsigned char)*text); text++) {
+        if (++digits > 4)
+            return NULL;
+        *value = *value * 10 + (*text - '0');
+    }
+    return digits > 0 ? text : NULL;
+}
+
+int clcnn__parse_version(const char *text, const char *prefix, int *major, int *minor) {
     *major = 0;
     *minor = 0;
-    if (sscanf(text, "OpenCL C %d.%d", major, minor) != 2) {
-        *major = 0;
-        *minor = 0;
-    }
+    size_t prefix_length = strlen(prefix);
+    if (strncmp(text, prefix, prefix_length) != 0)
+        return 0;
+    int parsed_major = 0, parsed_minor = 0;
+    const char *p = read_version_number(text + prefix_length, &parsed_major);
+    if (p == NULL || *p != '.')
+        return 0;
+    p = read_version_number(p + 1, &parsed_minor);
+    if (p == NULL || (*p != '\0' && *p != ' '))
+        return 0;
+    *major = parsed_major;
+    *minor = parsed_minor;
+    return 1;
+}
+
+/* The oldest OpenCL libclcnn runs on: the host code calls OpenCL 1.2
+ * functions (clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList) and
+ * the kernels are OpenCL C 1.2 (Clover's OpenCL C 1.1 refuses their
+ * "static" functions). */
+enum { NEEDED_MAJOR = 1, NEEDED_MINOR = 2 };
+
+static int at_least_needed(int major, int minor) {
+    return major > NEEDED_MAJOR || (major == NEEDED_MAJOR && minor >= NEEDED_MINOR);
+}
+
+/* Why a device that is not new enough cannot be used (see the header). */
+static void explain_device(clcnn_device_info *info, int readable, int major, int minor, int c_major,
+                           int c_minor) {
+    if (readable)
+        snprintf(info->unsupported_reason, sizeof info->unsupported_reason,
+                 "supports OpenCL %d.%d (OpenCL C %d.%d); libclcnn needs %d.%d", major, minor,
+                 c_major, c_minor, NEEDED_MAJOR, NEEDED_MINOR);
+    else
+        snprintf(info->unsupported_reason, sizeof info->unsupported_reason,
+                 "gives unreadable versions (CL_DEVICE_VERSION \"%.48s\", "
+                 "CL_DEVICE_OPENCL_C_VERSION \"%.48s\"); libclcnn needs OpenCL %d.%d",
+                 info->device_version, info->opencl_c_version, NEEDED_MAJOR, NEEDED_MINOR);
+}
+
+static void explain_platform(clcnn_device_info *info, int readable, int major, int minor) {
+    if (readable)
+        snprintf(info->unsupported_reason, sizeof info->unsupported_reason,
+                 "is on a platform that supports OpenCL %d.%d; libclcnn needs %d.%d", major, minor,
+                 NEEDED_MAJOR, NEEDED_MINOR);
+    else
+        snprintf(info->unsupported_reason, sizeof info->unsupported_reason,
+                 "is on a platform with an unreadable version (CL_PLATFORM_VERSION "
+                 "\"%.48s\"); libclcnn needs OpenCL %d.%d",
+                 info->platform_version, NEEDED_MAJOR, NEEDED_MINOR);
+}
+
+void clcnn__device_check_support(clcnn_device_info *info) {
+    int major, minor, c_major, c_minor, platform_major, platform_minor;
+    int version_readable = clcnn__parse_version(info->device_version, "OpenCL ", &major, &minor);
+    int c_readable = clcnn__parse_version(info->opencl_c_version, "OpenCL C ", &c_major, &c_minor);
+    int device_readable = version_readable && c_readable;
+    int platform_readable =
+        clcnn__parse_version(info->platform_version, "OpenCL ", &platform_major, &platform_minor);
+    int device_new_enough =
+        device_readable && at_least_needed(major, minor) && at_least_needed(c_major, c_minor);
+    int platform_new_enough = platform_readable && at_least_needed(platform_major, platform_minor);
+    info->supported = device_new_enough && platform_new_enough;
+    info->unsupported_reason[0] = '\0';
+    if (!device_new_enough)
+        explain_device(info, device_readable, major, minor, c_major, c_minor);
+    else if (!platform_new_enough)
+        explain_platform(info, platform_readable, platform_major, platform_minor);
 }
 
 static int has_extension(const char *extensions, const char *name) {
@@ -90,7 +164,8 @@ static void fill_device_info(cl_platform_id platform, cl_device_id device, const
     read_device_string(device, CL_DRIVER_VERSION, info->driver_version, CLCNN_NAME_MAX);
     read_device_string(device, CL_DEVICE_VERSION, info->device_version, CLCNN_NAME_MAX);
     read_device_string(device, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version, CLCNN_NAME_MAX);
-    parse_opencl_c_version(info->opencl_c_version, &info->opencl_c_major, &info->opencl_c_minor);
+    clcnn__parse_version(info->opencl_c_version, "OpenCL C ", &info->opencl_c_major,
+                         &info->opencl_c_minor);
 
     cl_device_type type = 0;
     cl_uint vendor_id = 0, compute_units = 0, clock = 0;
@@ -121,6 +196,7 @@ static void fill_device_info(cl_platform_id platform, cl_device_id device, const
     info->max_work_group_size = max_work_group;
     info->has_fp64 = double_config != 0 || has_extension(extensions, "cl_khr_fp64");
     info->has_fp16 = has_extension(extensions, "cl_khr_fp16");
+    clcnn__device_check_support(info);
 }
 
 void clcnn_device_list_destroy(clcnn_device_list *list) {
@@ -280,17 +356,6 @@ static int parse_index_pair(const char *text, size_t *platform, size_t *device) 
     return 1;
 }
 
-static int find_by_type(const clcnn_device_info *infos, size_t count, clcnn_device_type type,
-                        size_t *out) {
-    for (size_t i = 0; i < count; i++) {
-        if (infos[i].type == type) {
-            *out = i;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Whether the selector names the device by one of its strings: POCL is
  * known by its platform version ("OpenCL 3.0 PoCL 3.1 ..."), not by its
  * platform name ("Portable Computing Language"). */
@@ -303,37 +368,68 @@ static int matches_text(const clcnn_device_info *info, const char *selector) {
     return 0;
 }
 
-int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
-                       size_t *out) {
-    if (selector == NULL || selector[0] == '\0') {
-        if (find_by_type(infos, count, CLCNN_DEVICE_TYPE_GPU, out) ||
-            find_by_type(infos, count, CLCNN_DEVICE_TYPE_CPU, out))
-            return 1;
-        *out = 0;
-        return count > 0;
-    }
-    size_t platform, device;
-    if (parse_index_pair(selector, &platform, &device)) {
-        for (size_t i = 0; i < count; i++) {
-            if (infos[i].platform_index == platform && infos[i].device_index == device) {
-                *out = i;
-                return 1;
-            }
-        }
-        return 0;
-    }
-    static const clcnn_device_type types[] = {CLCNN_DEVICE_TYPE_GPU, CLCNN_DEVICE_TYPE_CPU,
-                                              CLCNN_DEVICE_TYPE_ACCELERATOR};
-    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
-        if (equals_ignoring_case(selector, clcnn_device_type_name(types[t])))
-            return find_by_type(infos, count, types[t], out);
+/* What a selector asks of a device; `type` for a type selector, `text` for
+ * a name, `any_type` for the default's last resort. */
+typedef struct device_wish {
+    const char *text;
+    clcnn_device_type type;
+    int any_type;
+} device_wish;
+
+static int fulfils(const clcnn_device_info *info, const device_wish *wish) {
+    if (wish->text != NULL)
+        return matches_text(info, wish->text);
+    return wish->any_type || info->type == wish->type;
+}
+
+/* The first device that fulfils the first wish it can, trying every wish on
+ * the usable devices before any on the unusable ones. */
+static int find_first(const clcnn_device_info *infos, size_t count, const device_wish *wishes,
+                      size_t wish_count, size_t *out) {
+    for (int usable_only = 1; usable_only >= 0; usable_only--)
+        for (size_t w = 0; w < wish_count; w++)
+            for (size_t i = 0; i < count; i++)
+                if ((infos[i].supported || !usable_only) && fulfils(&infos[i], &wishes[w])) {
+                    *out = i;
+                    return 1;
+                }
+    return 0;
+}
+
+static int find_by_indices(const clcnn_device_info *infos, size_t count, size_t platform,
+                           size_t device, size_t *out) {
     for (size_t i = 0; i < count; i++) {
-        if (matches_text(&infos[i], selector)) {
+        if (infos[i].platform_index == platform && infos[i].device_index == device) {
             *out = i;
             return 1;
         }
     }
     return 0;
+}
+
+int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
+                       size_t *out) {
+    if (selector == NULL || selector[0] == '\0') {
+        const device_wish defaults[] = {
+            {NULL, CLCNN_DEVICE_TYPE_GPU, 0},
+            {NULL, CLCNN_DEVICE_TYPE_CPU, 0},
+            {NULL, CLCNN_DEVICE_TYPE_OTHER, 1},
+        };
+        return find_first(infos, count, defaults, sizeof defaults / sizeof defaults[0], out);
+    }
+    size_t platform, device;
+    if (parse_index_pair(selector, &platform, &device))
+        return find_by_indices(infos, count, platform, device, out);
+    static const clcnn_device_type types[] = {CLCNN_DEVICE_TYPE_GPU, CLCNN_DEVICE_TYPE_CPU,
+                                              CLCNN_DEVICE_TYPE_ACCELERATOR};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        if (equals_ignoring_case(selector, clcnn_device_type_name(types[t]))) {
+            const device_wish by_type = {NULL, types[t], 0};
+            return find_first(infos, count, &by_type, 1, out);
+        }
+    }
+    const device_wish by_text = {selector, CLCNN_DEVICE_TYPE_OTHER, 0};
+    return find_first(infos, count, &by_text, 1, out);
 }
 
 /* "no OpenCL device matches "x"; devices: 0:0 NAME (cpu, PLATFORM); ..." */
@@ -353,14 +449,43 @@ static void describe_devices(const clcnn_device_list *list, const char *selector
     message[size - 1] = '\0';
 }
 
+/* "device 2:0 (llvmpipe, Clover) supports OpenCL 1.1 (OpenCL C 1.1);
+ * libclcnn needs 1.2; devices it can use: 0:0 NAME (cpu, PLATFORM);" */
+static void describe_refusal(const clcnn_device_list *list, const clcnn_device_info *refused,
+                             char *message, size_t size) {
+    if (message == NULL || size == 0)
+        return;
+    int used = snprintf(message, size, "device %zu:%zu (%s, %s) %s; ", refused->platform_index,
+                        refused->device_index, refused->device_name, refused->platform_name,
+                        refused->unsupported_reason);
+    size_t usable = 0;
+    for (size_t i = 0; i < list->count && used >= 0 && (size_t)used < size; i++) {
+        const clcnn_device_info *info = &list->infos[i];
+        if (!info->supported)
+            continue;
+        used += snprintf(message + used, size - (size_t)used, "%s %zu:%zu %s (%s, %s);",
+                         usable++ == 0 ? "devices it can use:" : "", info->platform_index,
+                         info->device_index, info->device_name, clcnn_device_type_name(info->type),
+                         info->platform_name);
+    }
+    if (usable == 0 && used >= 0 && (size_t)used < size)
+        snprintf(message + used, size - (size_t)used, "no device here is new enough");
+    message[size - 1] = '\0';
+}
+
 clcnn_status clcnn_device_list_select(const clcnn_device_list *list, const char *selector,
                                       char *message, size_t message_size, size_t *out) {
     if (message != NULL && message_size > 0)
         message[0] = '\0';
     if (list == NULL || out == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    if (clcnn__device_find(list->infos, list->count, selector, out))
-        return CLCNN_OK;
-    describe_devices(list, selector, message, message_size);
-    return CLCNN_ERROR_DEVICE_NOT_FOUND;
+    if (!clcnn__device_find(list->infos, list->count, selector, out)) {
+        describe_devices(list, selector, message, message_size);
+        return CLCNN_ERROR_DEVICE_NOT_FOUND;
+    }
+    if (!list->infos[*out].supported) {
+        describe_refusal(list, &list->infos[*out], message, message_size);
+        return CLCNN_ERROR_DEVICE_UNSUPPORTED;
+    }
+    return CLCNN_OK;
 }

@@ -51,9 +51,19 @@ struct clcnn_device_list {
     char **extensions; /* CL_DEVICE_EXTENSIONS of each device */
 };
 
+/* Reads "<prefix>X.Y" at the start of text, followed by its end or a space
+ * ("OpenCL 1.1 Mesa 22.3.6" with prefix "OpenCL ", "OpenCL C 1.2 " with
+ * "OpenCL C "): returns 1 with *major = X, *minor = Y, else 0 with both 0. */
+int clcnn__parse_version(const char *text, const char *prefix, int *major, int *minor);
+
+/* Sets info->supported and info->unsupported_reason from its version
+ * strings (device, OpenCL C and platform, all at least 1.2). */
+void clcnn__device_check_support(clcnn_device_info *info);
+
 /* The rules of clcnn_device_list_select over count device facts: sets *out
  * to the index of the device `selector` names and returns 1, or returns 0
- * when it names none. */
+ * when it names none. Type, text and default selectors prefer a supported
+ * device; *out is an unsupported one only when no supported one fits. */
 int clcnn__device_find(const clcnn_device_info *infos, size_t count, const char *selector,
                        size_t *out);
 
