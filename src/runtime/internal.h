@@ -410,8 +410,67 @@ const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t
 
 /* ------------------------------------------------------------------ launching */
 
-/* Enqueues kernel over `work_dim` dimensions; local may be NULL. Errors are
- * recorded against ctx with the kernel's name. */
+/* One kernel launch being prepared (runtime/launch.c), the only way the
+ * library launches kernels:
+ *
+ *     clcnn__launch launch;
+ *     clcnn_status status = clcnn__launch_prepare(ctx, "util.cl", NULL, "fill_float", &launch);
+ *     clcnn__arg_mem(&launch, buffer);
+ *     clcnn__arg_ulong(&launch, count);
+ *     clcnn__arg_float(&launch, value);
+ *     if (status == CLCNN_OK)
+ *         status = clcnn__launch_run(&launch, 1, &global, NULL);
+ *
+ * Arguments are set in order; the first that fails (the driver refuses it,
+ * or a size does not fit the kernel's int or uint) is kept, the rest are
+ * skipped, and clcnn__launch_run reports it with the kernel's name and the
+ * argument's index. */
+typedef struct clcnn__launch {
+    clcnn_context *ctx;
+    cl_kernel kernel;
+    cl_uint next;            /* index of the next argument */
+    cl_int error;            /* the first clSetKernelArg failure */
+    cl_uint failed_index;    /* its argument, or the one out of range */
+    const char *range_error; /* "int"/"uint": a value did not fit; else NULL */
+} clcnn__launch;
+
+clcnn__launch clcnn__launch_begin(clcnn_context *ctx, cl_kernel kernel);
+
+/* clcnn__kernel_get, then clcnn__launch_begin; on failure *out holds no
+ * kernel (its arguments are ignored and its run fails). */
+clcnn_status clcnn__launch_prepare(clcnn_context *ctx, const char *source, const char *options,
+                                   const char *name, clcnn__launch *out);
+
+void clcnn__arg_mem(clcnn__launch *launch, cl_mem mem);
+void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor);
+/* An int or uint argument from a size; one that does not fit fails the
+ * launch with CLCNN_ERROR_SIZE_OVERFLOW. */
+void clcnn__arg_int(clcnn__launch *launch, size_t value);
+void clcnn__arg_uint(clcnn__launch *launch, size_t value);
+void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
+void clcnn__arg_float(clcnn__launch *launch, float value);
+/* `bytes` of local memory. */
+void clcnn__arg_local(clcnn__launch *launch, size_t bytes);
+
+/* Enqueues the kernel over global[0..dims-1] work-items in work-groups of
+ * local (NULL: the driver chooses). Fails, without enqueueing, on an
+ * argument that failed, a global size that is not a multiple of the local
+ * one, or a work-group larger than the compiled kernel allows here
+ * (CLCNN_ERROR_UNSUPPORTED): ops ask clcnn__kernel_work_group_limit first
+ * and choose a size that fits. A zero global size enqueues nothing. */
+clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                               const size_t *local);
+
+/* clcnn__launch_run for kernels that work with any work-group size: the
+ * preferred one, or where the compiled kernel allows fewer work-items (a
+ * GPU driver may for a kernel with many registers; llvmpipe allows 32),
+ * that with its largest side halved until it fits. Sides halved must be
+ * even, and the global size a multiple of the preferred one. */
+clcnn_status clcnn__launch_run_fitted(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                      const size_t *preferred);
+
+/* A launch of a kernel whose arguments the caller set some other way
+ * (tests), as clcnn__launch_run_fitted. */
 clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint work_dim,
                                    const size_t *global, const size_t *local);
 

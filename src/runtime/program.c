@@ -477,22 +477,3 @@ clcnn_status clcnn_context_prepare_programs(clcnn_context *context) {
 }
 
 /* ----------------------------------------------------------------- launching */
-
-clcnn_status clcnn__enqueue_kernel(clcnn_context *ctx, cl_kernel kernel, cl_uint work_dim,
-                                   const size_t *global, const size_t *local) {
-    cl_event event = NULL;
-    uint64_t host_start = ctx->profile != NULL ? clcnn__profile_launch_begins(ctx) : 0;
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, work_dim, NULL, global, local, 0, NULL,
-                                        ctx->profile != NULL ? &event : NULL);
-    if (err == CL_SUCCESS) {
-        if (ctx->profile != NULL)
-            clcnn__profile_record(ctx, kernel, event, host_start);
-        return CLCNN_OK;
-    }
-    char name[128] = "?";
-    if (clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) != CL_SUCCESS)
-        snprintf(name, sizeof name, "?");
-    name[sizeof name - 1] = '\0';
-    return clcnn__fail(ctx, clcnn__status_from_cl(err), "enqueueing kernel '%s': %s (%d)", name,
-                       clcnn__cl_error_name(err), (int)err);
-}
