@@ -110,9 +110,9 @@ static char *describe_architecture(const clcnn_net *net) {
     for (size_t i = 0; i < net->layer_count; i++)
         json_array_append_new(layers, describe_layer(&net->layers[i]));
     json_t *root = json_pack("{s:o,s:o}", "input", input, "layers", layers);
-    char *text = root != NULL ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                                     JSON_REAL_PRECISION(9))
-                              : NULL;
+    char *text = root != NULL
+                     ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
+                     : NULL;
     json_decref(root);
     return text;
 }

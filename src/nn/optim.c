@@ -25,23 +25,9 @@
 /* Elements per work-item and work-group size, per device type. CPU (POCL):
  * float16 per work-item keeps the work-groups few and the loads wide; GPUs:
  * one float4 per work-item, many work-items to hide memory latency. */
-typedef struct optim_tuning {
-    clcnn_device_type type;
-    unsigned width;
-    size_t local_size;
-} optim_tuning;
-
-static const optim_tuning tuning_table[] = {
-    {CLCNN_DEVICE_TYPE_CPU, 16, 64},
-    {CLCNN_DEVICE_TYPE_GPU, 4, 256},
-};
-static const optim_tuning tuning_default = {CLCNN_DEVICE_TYPE_OTHER, 4, 64};
-
-static const optim_tuning *tuning_for(const clcnn_context *ctx) {
-    for (size_t i = 0; i < sizeof tuning_table / sizeof tuning_table[0]; i++)
-        if (tuning_table[i].type == ctx->traits.kernel_class)
-            return &tuning_table[i];
-    return &tuning_default;
+/* The device table's row (runtime/device_table.c, clcnn__optim_choices). */
+static const clcnn__optim_choices *tuning_for(const clcnn_context *ctx) {
+    return &ctx->choices.optim;
 }
 
 /* ---------------------------------------------------------------- object */
@@ -350,9 +336,9 @@ static clcnn_status optimizer_make(clcnn_context *ctx, clcnn_optimizer *opt, siz
         status = plan_fused(opt, align / sizeof(float));
     if (status != CLCNN_OK)
         return status;
-    const optim_tuning *tuning = tuning_for(ctx);
+    const clcnn__optim_choices *tuning = tuning_for(ctx);
     opt->kernel_name = kernel_name;
-    opt->local_size = tuning->local_size;
+    opt->local_size = tuning->local;
     if (opt->local_size > ctx->info.max_work_group_size)
         opt->local_size = ctx->info.max_work_group_size;
     if (opt->local_size == 0)

@@ -9,26 +9,9 @@
 #include "runtime/internal.h"
 
 /* How the reductions and element-wise passes are cut up on a device. */
-typedef struct clcnn__batchnorm_plan {
-    /* 0: one work-item per (chunk, channel) with float8 loops and no local
-     * memory (CPUs); 1: one work-group per chunk with a tree reduction in
-     * local memory (GPUs). */
-    int work_group_reduce;
-    size_t chunk;           /* per-work-item path: flat elements per partial */
-    size_t work_group_size; /* work-group path: at most this, a power of two */
-    size_t items;           /* work-group path: values per work-item (chunk = size * items) */
-    size_t span;            /* element-wise kernels: consecutive elements per work-item */
-    size_t small_limit;     /* n <= small_limit: one fused kernel, one work-item per channel */
-    size_t fanin;           /* partials merged per work-item in each merge stage, >= 2 */
-    /* Per-work-item path: when inner >= batch_rows_min_inner (0: never) and
-     * batch >= batch_rows_min_parts, each work-item reads whole batch rows
-     * [C, inner] in memory order (about `span` values, at least one row)
-     * instead of one channel's runs, which are far apart in memory. */
-    size_t batch_rows_min_inner;
-    size_t batch_rows_min_parts;
-} clcnn__batchnorm_plan;
+/* clcnn__batchnorm_plan is in runtime/choices.h (the device table's). */
 
-/* The plan for the context's device, from a small table by device type. */
+/* The plan for the context's device, from the device table. */
 clcnn__batchnorm_plan clcnn__batchnorm_plan_for(const clcnn_context *ctx);
 
 /* The plans of the table's rows, so that tests may run both on any device. */

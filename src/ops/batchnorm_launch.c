@@ -15,28 +15,24 @@
 
 /* ------------------------------------------------------------------ plans */
 
-/* CPUs (POCL): reductions read whole batch rows in memory order when rows
- * of a channel are 16 values or longer and the batch gives 16 work-items,
- * else one work-item per chunk of 4096 values of a channel (16 KiB: its
- * second pass reads from L1); element-wise passes of 16384 values per
- * work-item so that work-groups stay few; channels of up to 4096 values in
- * one fused kernel. */
+/* The device table's plans (runtime/device_table.c). CPUs (POCL):
+ * reductions read whole batch rows in memory order when rows of a channel
+ * are 16 values or longer and the batch gives 16 work-items, else one
+ * work-item per chunk of 4096 values of a channel (16 KiB: its second pass
+ * reads from L1); element-wise passes of 16384 values per work-item so
+ * that work-groups stay few; channels of up to 4096 values in one fused
+ * kernel. GPUs: work-groups of 256 x 16 values with a local tree, one
+ * element per work-item in element-wise passes. */
 clcnn__batchnorm_plan clcnn__batchnorm_plan_rows(void) {
-    clcnn__batchnorm_plan plan = {0, 4096, 1, 1, 16384, 4096, 32, 16, 16};
-    return plan;
+    return clcnn__device_class_row(CLCNN_DEVICE_TYPE_CPU)->batchnorm;
 }
 
-/* GPUs and the default row: work-groups of 256 x 16 values with a local
- * tree, one element per work-item in element-wise passes. */
 clcnn__batchnorm_plan clcnn__batchnorm_plan_work_group(void) {
-    clcnn__batchnorm_plan plan = {1, 4096, 256, 16, 1, 256, 32, 0, 0};
-    return plan;
+    return clcnn__device_class_row(CLCNN_DEVICE_TYPE_GPU)->batchnorm;
 }
 
 clcnn__batchnorm_plan clcnn__batchnorm_plan_for(const clcnn_context *ctx) {
-    if (ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU)
-        return clcnn__batchnorm_plan_rows();
-    return clcnn__batchnorm_plan_work_group();
+    return ctx->choices.batchnorm;
 }
 
 /* -------------------------------------------------------------- launching */

@@ -220,27 +220,11 @@ static clcnn_status check_no_alias(clcnn_context *ctx, const char *op, const clc
 
 /* ------------------------------------------------------------- algorithms */
 
-/* The algorithms to try per device type, best first; the first that accepts
- * the geometry runs. Rows are matched on the device type; the last row is
- * the default for every other type. GENERAL accepts everything, so each row
- * ends with it. */
-typedef struct conv2d_algorithm_row {
-    clcnn_device_type type;
-    int is_default;
-    clcnn_conv2d_algorithm order[3];
-} conv2d_algorithm_row;
-
-static const conv2d_algorithm_row algorithm_table[] = {
-    {CLCNN_DEVICE_TYPE_CPU,
-     0,
-     {CLCNN_CONV2D_ALGO_DIRECT, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
-    {CLCNN_DEVICE_TYPE_GPU,
-     0,
-     {CLCNN_CONV2D_ALGO_TILED, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
-    {CLCNN_DEVICE_TYPE_OTHER,
-     1,
-     {CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_GENERAL}},
-};
+/* The device table names the algorithms by the public values. */
+_Static_assert(CLCNN__CONV2D_GENERAL == CLCNN_CONV2D_ALGO_GENERAL &&
+                   CLCNN__CONV2D_DIRECT == CLCNN_CONV2D_ALGO_DIRECT &&
+                   CLCNN__CONV2D_TILED == CLCNN_CONV2D_ALGO_TILED,
+               "runtime/choices.h and clcnn/conv2d.h disagree");
 
 static int algorithm_supports(clcnn_context *ctx, clcnn_conv2d_algorithm algorithm,
                               const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass) {
@@ -293,14 +277,12 @@ clcnn_conv2d_algorithm clcnn__conv2d_auto_algorithm(clcnn_context *ctx,
     if (clcnn__conv2d_tuned(ctx, g, pass, &tuned) &&
         algorithm_supports(ctx, tuned.algorithm, g, pass))
         return tuned.algorithm;
-    size_t rows = sizeof algorithm_table / sizeof algorithm_table[0];
-    const conv2d_algorithm_row *row = &algorithm_table[rows - 1];
-    for (size_t i = 0; i < rows; i++)
-        if (!algorithm_table[i].is_default && algorithm_table[i].type == ctx->traits.kernel_class)
-            row = &algorithm_table[i];
+    /* Then the device table's order (runtime/device_table.c): the first
+     * that takes the shape; GENERAL takes every shape. */
+    const int *order = ctx->choices.conv2d.algorithms;
     for (size_t i = 0; i < 3; i++)
-        if (algorithm_supports(ctx, row->order[i], g, pass))
-            return row->order[i];
+        if (algorithm_supports(ctx, (clcnn_conv2d_algorithm)order[i], g, pass))
+            return (clcnn_conv2d_algorithm)order[i];
     return CLCNN_CONV2D_ALGO_GENERAL;
 }
 

@@ -289,12 +289,12 @@ static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, co
 static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_mem input, cl_mem w,
                                 int transpose, cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
                                 cl_mem out, int accumulate) {
-    /* The pool's vector form on CPUs, its scalar form elsewhere (POOL in
-     * cl/conv2d_direct.cl). */
+    /* The pool's vector form (CPUs) or its scalar form, as the device table
+     * says (POOL in cl/conv2d_direct.cl). */
     int pool = epilogue != NULL && epilogue->pool;
-    const char *pool_option = !pool                                               ? ""
-                              : ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? " -DPOOL=1"
-                                                                                  : " -DPOOL=2";
+    const char *pool_option = !pool                           ? ""
+                              : ctx->choices.conv2d.pool == 1 ? " -DPOOL=1"
+                                                              : " -DPOOL=2";
     char options[160];
     snprintf(options, sizeof options,
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "

@@ -3,10 +3,10 @@
  * do not apply it in their stores (cl/conv2d_epilogue.cl). */
 #include "ops/conv2d_internal.h"
 
-/* Positions of one output plane per work-item, by device type: long runs on
- * CPUs (few work-groups), one float4 on other devices. */
+/* Positions of one output plane per work-item (the device table's: long
+ * runs on CPUs, few work-groups; one float4 on other devices). */
 static size_t epilogue_span(const clcnn_context *ctx) {
-    return ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? 1024 : 4;
+    return ctx->choices.conv2d.epilogue_span;
 }
 
 int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue) {

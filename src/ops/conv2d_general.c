@@ -6,7 +6,7 @@
 /* Outputs per work-item along a row: several on CPUs, one elsewhere (see
  * GW in cl/conv2d.cl; the CPU value is the file's default). */
 static const char *general_options(const clcnn_context *ctx, size_t *outputs_per_item) {
-    *outputs_per_item = ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? 8 : 1;
+    *outputs_per_item = ctx->choices.conv2d.general_outputs == 8 ? 8 : 1;
     return clcnn__conv2d_helper_options(ctx);
 }
 
@@ -151,8 +151,7 @@ static size_t bias_chunk_length(const clcnn_context *ctx, const clcnn__conv2d_ge
  * fixed work-group size. */
 static clcnn_status bias_grouped(clcnn_context *ctx, const char *options, int *grouped) {
     *grouped = 0;
-    if (ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ||
-        ctx->info.max_work_group_size < BIAS_GROUP_SIZE)
+    if (!ctx->choices.conv2d.bias_work_groups || ctx->info.max_work_group_size < BIAS_GROUP_SIZE)
         return CLCNN_OK;
     cl_kernel kernel;
     size_t allowed = 0;

@@ -10,14 +10,15 @@ int clcnn__conv2d_fits(size_t count) {
 }
 
 const char *clcnn__conv2d_helper_options(const clcnn_context *ctx) {
-    return ctx->traits.kernel_class == CLCNN_DEVICE_TYPE_CPU ? NULL : "-DGW=1";
+    /* The table holds 8 (conv2d.cl's default) or 1. */
+    return ctx->choices.conv2d.general_outputs == 8 ? NULL : "-DGW=1";
 }
 
 /* --------------------------------------------------------------- launching */
 
 clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
                                   const size_t *global, const size_t *cpu_local) {
-    if (ctx->traits.kernel_class != CLCNN_DEVICE_TYPE_CPU || cpu_local == NULL)
+    if (!ctx->choices.conv2d.fixed_local || cpu_local == NULL)
         return clcnn__enqueue_kernel(ctx, kernel, dims, global, NULL);
     size_t rounded[3], local[3];
     for (cl_uint i = 0; i < dims; i++) {

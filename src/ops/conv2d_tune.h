@@ -9,9 +9,7 @@
 
 /* Register tiles of the DIRECT forward kernel (also used by backward data):
  * kt output channels x wv vectors of vw lanes. */
-typedef struct clcnn__conv2d_tiles {
-    size_t kt, vw, wv;
-} clcnn__conv2d_tiles;
+/* clcnn__conv2d_tiles is in runtime/choices.h. */
 
 /* One choice for one pass: the algorithm and, for DIRECT forward and
  * backward data, the tiles (all 0 when the algorithm has none to choose).

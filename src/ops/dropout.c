@@ -21,24 +21,15 @@
  * faster than memory, so backward draws the mask again rather than keep a
  * buffer whose bits kernel gives each work-item 32 elements (poorly
  * coalesced at 1 lane). Other devices take the GPU-like default row. */
-typedef struct dropout_tuning {
-    clcnn_device_type type;
-    unsigned vector_width;
-    clcnn_dropout_mask_strategy strategy;
-} dropout_tuning;
+/* The device table's row (runtime/device_table.c, clcnn__dropout_choices:
+ * lanes and CLCNN__DROPOUT_BITS/REGENERATE, the values of
+ * clcnn_dropout_mask_strategy). */
+_Static_assert(CLCNN__DROPOUT_REGENERATE == CLCNN_DROPOUT_MASK_REGENERATE &&
+                   CLCNN__DROPOUT_BITS == CLCNN_DROPOUT_MASK_BITS,
+               "runtime/choices.h and clcnn/dropout.h disagree");
 
-static const dropout_tuning tuning_table[] = {
-    {CLCNN_DEVICE_TYPE_CPU, 16, CLCNN_DROPOUT_MASK_BITS},
-    {CLCNN_DEVICE_TYPE_GPU, 1, CLCNN_DROPOUT_MASK_REGENERATE},
-};
-static const dropout_tuning tuning_default = {CLCNN_DEVICE_TYPE_OTHER, 1,
-                                              CLCNN_DROPOUT_MASK_REGENERATE};
-
-static const dropout_tuning *tuning_for(const clcnn_context *ctx) {
-    for (size_t i = 0; i < sizeof tuning_table / sizeof tuning_table[0]; i++)
-        if (tuning_table[i].type == ctx->traits.kernel_class)
-            return &tuning_table[i];
-    return &tuning_default;
+static const clcnn__dropout_choices *tuning_for(const clcnn_context *ctx) {
+    return &ctx->choices.dropout;
 }
 
 /* Elements one work-item covers in dropout_apply (CHUNK in the kernel) and
@@ -110,15 +101,16 @@ static clcnn_status dropout_mask_create(clcnn_context *context, size_t numel,
                            "clcnn_dropout_mask_create: a mask of 0 elements");
     size_t bytes = bit_words(numel) * sizeof(uint32_t); /* <= numel / 8 + 4: no overflow */
 
-    const dropout_tuning *tuning = tuning_for(context);
+    const clcnn__dropout_choices *tuning = tuning_for(context);
     clcnn_dropout_mask *mask = calloc(1, sizeof *mask);
     if (mask == NULL)
         return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     mask->ctx = context;
     mask->numel = numel;
-    mask->strategy =
-        chosen.strategy == CLCNN_DROPOUT_MASK_AUTO ? tuning->strategy : chosen.strategy;
-    mask->vector_width = chosen.vector_width != 0 ? chosen.vector_width : tuning->vector_width;
+    mask->strategy = chosen.strategy == CLCNN_DROPOUT_MASK_AUTO
+                         ? (clcnn_dropout_mask_strategy)tuning->strategy
+                         : chosen.strategy;
+    mask->vector_width = chosen.vector_width != 0 ? chosen.vector_width : tuning->lanes;
     if (mask->strategy == CLCNN_DROPOUT_MASK_BITS) {
         clcnn_status status = clcnn__buffer_acquire(context, bytes, &mask->bits);
         if (status != CLCNN_OK) {
@@ -396,8 +388,8 @@ static clcnn_status dropout_forward(clcnn_context *context, clcnn_dropout_state 
     pass.offset = state->offset;
     stream_args s = stream_of(&pass);
 
-    const dropout_tuning *tuning = tuning_for(context);
-    unsigned width = mask != NULL ? mask->vector_width : tuning->vector_width;
+    const clcnn__dropout_choices *tuning = tuning_for(context);
+    unsigned width = mask != NULL ? mask->vector_width : tuning->lanes;
     if (mask != NULL && mask->strategy == CLCNN_DROPOUT_MASK_BITS)
         status = enqueue_apply_bits(context, width, &s, x->storage->mem, y->storage->mem,
                                     mask->bits, x->numel);

@@ -18,54 +18,15 @@
 
 /* ------------------------------------------------------ per-device choices */
 
-/* One row of the backend table: the first row whose type and name match
- * the device wins; the last row is the default. */
-typedef struct gemm_device_row {
-    int any_type;              /* non-zero: matches every device type */
-    clcnn_device_type type;    /* else only this type */
-    const char *name_contains; /* NULL: any device name */
-    clcnn__gemm_backend backend;
-    size_t tile_cols;  /* NR of the tiled kernel: 16 or 32 */
-    size_t group_cols; /* work-group of the tile kernel: tiles along n */
-    size_t group_rows; /* ... and along m; 0 0: let the driver choose */
-} gemm_device_row;
-
-static const gemm_device_row gemm_table[] = {
-    /* The Oclgrind simulator calls itself a GPU (and a CPU): run our own
-     * kernels there, which are what its checks are for, not CLBlast's. */
-    {1, CLCNN_DEVICE_TYPE_OTHER, "Oclgrind", CLCNN__GEMM_TILED, 16, 0, 0},
-    /* CLBlast is tuned for GPUs; on CPU drivers it reaches a tenth of the
-     * tiled kernel and compiles for seconds at its first call. */
-    {0, CLCNN_DEVICE_TYPE_GPU, NULL, CLCNN__GEMM_CLBLAST, 16, 0, 0},
-    {0, CLCNN_DEVICE_TYPE_CPU, NULL, CLCNN__GEMM_TILED, 32, 4, 8},
-    {1, CLCNN_DEVICE_TYPE_OTHER, NULL, CLCNN__GEMM_TILED, 16, 0, 0},
-};
-
-static const gemm_device_row *device_row(const clcnn_context *ctx) {
-    size_t count = sizeof gemm_table / sizeof gemm_table[0];
-    for (size_t i = 0; i + 1 < count; i++) {
-        const gemm_device_row *row = &gemm_table[i];
-        if (!row->any_type && row->type != ctx->traits.kernel_class)
-            continue;
-        if (row->name_contains != NULL && strstr(ctx->info.device_name, row->name_contains) == NULL)
-            continue;
-        return row;
-    }
-    return &gemm_table[count - 1];
-}
-
 clcnn__gemm_backend clcnn__gemm_backend_for(const clcnn_context *ctx) {
-    return device_row(ctx)->backend;
+    return ctx->choices.gemm.backend;
 }
 
 /* ------------------------------------------------------------ tuned choices */
 
 /* What runs one GEMM: the backend and, for the tiled kernel, its tiles and
  * work-group. */
-typedef struct gemm_config {
-    clcnn__gemm_backend backend;
-    size_t tile_cols, group_cols, group_rows;
-} gemm_config;
+typedef clcnn__gemm_choices gemm_config;
 
 /* The tiled configurations the tuner tries on every device: both tile
  * widths of cl/gemm.cl, each with the driver's work-group and two fixed
@@ -77,9 +38,9 @@ static const gemm_config tiled_candidates[] = {
 
 #define TILED_CANDIDATES (sizeof tiled_candidates / sizeof tiled_candidates[0])
 
+/* The device table's row (runtime/device_table.c). */
 static gemm_config builtin_config(const clcnn_context *ctx) {
-    const gemm_device_row *row = device_row(ctx);
-    return (gemm_config){row->backend, row->tile_cols, row->group_cols, row->group_rows};
+    return ctx->choices.gemm;
 }
 
 static void format_config(const gemm_config *c, char *text, size_t size) {
@@ -96,7 +57,7 @@ static void format_config(const gemm_config *c, char *text, size_t size) {
  * on CPUs), then the tiled configurations. */
 static size_t candidate_configs(const clcnn_context *ctx, gemm_config *out) {
     size_t count = 0;
-    if (device_row(ctx)->backend == CLCNN__GEMM_CLBLAST)
+    if (ctx->choices.gemm.backend == CLCNN__GEMM_CLBLAST)
         out[count++] = builtin_config(ctx);
     for (size_t i = 0; i < TILED_CANDIDATES; i++)
         out[count++] = tiled_candidates[i];

@@ -7,16 +7,11 @@
 #include "clcnn/tune.h"
 #include "runtime/internal.h"
 
-/* Which implementation runs a GEMM. AUTO picks the tuning table's choice
- * for the shape's bucket, else the per-device table in gemm.c (CLBlast on
- * GPUs, the register-tiled kernel of cl/gemm.cl on CPUs and by default);
- * the others force one (tests, benchmarks); TILED then still takes tuned
- * tiles. */
-typedef enum clcnn__gemm_backend {
-    CLCNN__GEMM_AUTO = 0,
-    CLCNN__GEMM_TILED = 1,
-    CLCNN__GEMM_CLBLAST = 2
-} clcnn__gemm_backend;
+/* Which implementation runs a GEMM (clcnn__gemm_backend, runtime/choices.h):
+ * AUTO picks the tuning table's choice for the shape's bucket, else the
+ * device table's (CLBlast on GPUs, the register-tiled kernel of cl/gemm.cl
+ * on CPUs and by default); the others force one (tests, benchmarks); TILED
+ * then still takes tuned tiles. */
 
 /* The backend the built-in table picks on this context's device (AUTO
  * follows a tuned entry instead where one applies; see below). */

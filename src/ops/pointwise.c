@@ -10,21 +10,7 @@
 #include "ops/pointwise.h"
 #include "ops/tune_common.h"
 
-/* POCL: long float16 runs per work-item (it pays per work-group and runs a
- * work-item's loop as it is written); GPUs: one float4 per work-item so
- * that neighbouring work-items read neighbouring memory. */
-typedef struct builtin_row {
-    clcnn_device_type type;
-    clcnn__pointwise_layout layout;
-} builtin_row;
-
-static const builtin_row builtin_rows[] = {
-    {CLCNN_DEVICE_TYPE_CPU, {16, 8, 64}},
-    {CLCNN_DEVICE_TYPE_GPU, {4, 1, 256}},
-};
-static const clcnn__pointwise_layout builtin_default = {4, 1, 64};
-
-/* Every row of the built-in table and the steps between them. */
+/* Every class row of the device table and the steps between them. */
 static const clcnn__pointwise_layout candidates[] = {
     {4, 1, 64},  {4, 1, 256}, {4, 4, 64},   {8, 4, 64},   {16, 1, 64},
     {16, 4, 64}, {16, 8, 64}, {16, 8, 256}, {16, 16, 64},
@@ -59,10 +45,7 @@ clcnn__pointwise_layout clcnn__pointwise_layout_for(clcnn_context *ctx,
         if (strcmp(text, entry->choice) == 0)
             return candidates[i];
     }
-    for (size_t i = 0; i < sizeof builtin_rows / sizeof builtin_rows[0]; i++)
-        if (builtin_rows[i].type == ctx->traits.kernel_class)
-            return builtin_rows[i].layout;
-    return builtin_default;
+    return ctx->choices.pointwise;
 }
 
 void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family, char *text,

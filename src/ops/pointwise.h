@@ -15,11 +15,7 @@ typedef enum clcnn__pointwise_family {
     CLCNN__POINTWISE_ELEMENTWISE = 1
 } clcnn__pointwise_family;
 
-typedef struct clcnn__pointwise_layout {
-    int vec;      /* floats per vector: 2, 4, 8 or 16 (VEC) */
-    int items;    /* vectors per work-item (ITEMS) */
-    size_t local; /* work-group size (clamped to the device limit) */
-} clcnn__pointwise_layout;
+/* clcnn__pointwise_layout is in runtime/choices.h (the device table's). */
 
 #define CLCNN__POINTWISE_MAX_CANDIDATES 10
 

@@ -14,26 +14,9 @@
  * code and pays per work-group, so a CPU takes whole rows (up to 32) and,
  * for 2x2 windows of stride 2, explicit float8 loads; a GPU takes one
  * element per work-item so that neighbours read neighbouring memory. */
-typedef struct pool_tuning {
-    clcnn_device_type type;
-    int out_chunk;  /* forward: outputs per work-item */
-    int in_chunk;   /* backward: inputs per work-item */
-    int vector_2x2; /* 2x2 stride 2 unpadded windows: one output row per work-item */
-    size_t local;   /* work-group size (clamped to the device limit) */
-    int by_plane;   /* 1: work-groups span planes only, always the same size */
-} pool_tuning;
-
-static const pool_tuning tunings[] = {
-    {CLCNN_DEVICE_TYPE_CPU, 32, 32, 1, 64, 1},
-    {CLCNN_DEVICE_TYPE_GPU, 1, 1, 0, 128, 0},
-};
-static const pool_tuning default_tuning = {CLCNN_DEVICE_TYPE_OTHER, 1, 1, 0, 64, 0};
-
-static const pool_tuning *tuning_for(const clcnn_context *ctx) {
-    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
-        if (tunings[i].type == ctx->traits.kernel_class)
-            return &tunings[i];
-    return &default_tuning;
+/* The device table's row (runtime/device_table.c, clcnn__pool2d_choices). */
+static const clcnn__pool2d_choices *tuning_for(const clcnn_context *ctx) {
+    return &ctx->choices.pool2d;
 }
 
 clcnn_pool2d_params clcnn_pool2d_params_default(void) {
@@ -211,7 +194,7 @@ static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *par
 }
 
 static clcnn_status get_kernel(clcnn_context *ctx, const char *name, cl_kernel *out) {
-    const pool_tuning *t = tuning_for(ctx);
+    const clcnn__pool2d_choices *t = tuning_for(ctx);
     char options[64];
     snprintf(options, sizeof options, "-DOW_CHUNK=%d -DIW_CHUNK=%d", t->out_chunk, t->in_chunk);
     return clcnn__kernel_get(ctx, "pool2d.cl", options, name, out);
@@ -224,7 +207,7 @@ static clcnn_status get_kernel(clcnn_context *ctx, const char *name, cl_kernel *
  * neighbouring work-items take neighbouring elements). */
 static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, size_t width, int chunk,
                            size_t rows, size_t planes) {
-    const pool_tuning *t = tuning_for(ctx);
+    const clcnn__pool2d_choices *t = tuning_for(ctx);
     size_t limit =
         t->local < ctx->info.max_work_group_size ? t->local : ctx->info.max_work_group_size;
     const size_t counts[3] = {(width + (size_t)chunk - 1) / (size_t)chunk, rows, planes};

@@ -45,8 +45,8 @@ static clcnn_status choose_device(clcnn_context *ctx, const clcnn_context_option
     status = clcnn_device_list_select(list, selector, message, sizeof message, &index);
     if (status == CLCNN_OK) {
         ctx->info = list->infos[index];
-        status = clcnn__device_traits_resolve(&ctx->info, options, &ctx->traits, message,
-                                              sizeof message);
+        status = clcnn__device_table_resolve(&ctx->info, options, &ctx->traits, &ctx->choices,
+                                             message, sizeof message);
     }
     if (status == CLCNN_OK) {
         ctx->platform = list->platforms[index];

@@ -17,6 +17,7 @@
 #include "clcnn.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
+#include "runtime/choices.h"
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -107,13 +108,13 @@ typedef struct clcnn__tuning_table {
     clcnn__tuning_entry entries[CLCNN_TUNE_MAX_ENTRIES];
 } clcnn__tuning_table;
 
-/* ------------------------------------------------------------ device traits */
+/* ------------------------------------------------------------ device table */
 
 /* What the library must know about a device beyond its OpenCL facts
- * (runtime/device_traits.c). */
+ * (runtime/device_table.c). */
 typedef struct clcnn__device_traits {
     /* Whose kernel choices the device takes: CPU, GPU, or OTHER (the
-     * generic rows). The device's type unless CLCNN_DEVICE_CLASS says
+     * generic row). The device's type unless CLCNN_DEVICE_CLASS says
      * otherwise. */
     clcnn_device_type kernel_class;
     /* The most loop trips one work-item may take, all its loops together,
@@ -123,18 +124,25 @@ typedef struct clcnn__device_traits {
     size_t widest_vector;
 } clcnn__device_traits;
 
-/* Fills the traits of the device described by info, with the class and the
- * test clamps of options or the environment; the clamps lower info's
- * limits (work-group size, local memory, largest allocation) in place.
- * CLCNN_ERROR_INVALID_ARGUMENT with a message for a bad setting. */
-clcnn_status clcnn__device_traits_resolve(clcnn_device_info *info,
-                                          const clcnn_context_options *options,
-                                          clcnn__device_traits *out, char *message,
-                                          size_t message_size);
+/* The table's row for a class (CPU, GPU; anything else: the generic one),
+ * before any device row: what tests use to run another class's choices. */
+const clcnn__device_choices *clcnn__device_class_row(clcnn_device_type kernel_class);
+
+/* Fills the traits and choices of the device described by info from the
+ * table, with the class and the test clamps of options or the environment;
+ * the clamps lower info's limits (work-group size, local memory, largest
+ * allocation) in place. CLCNN_ERROR_INVALID_ARGUMENT with a message for a
+ * bad setting. */
+clcnn_status clcnn__device_table_resolve(clcnn_device_info *info,
+                                         const clcnn_context_options *options,
+                                         clcnn__device_traits *traits,
+                                         clcnn__device_choices *choices, char *message,
+                                         size_t message_size);
 
 struct clcnn_context {
     clcnn_device_info info; /* test clamps (CLCNN_DEVICE_LIMITS) applied */
     clcnn__device_traits traits;
+    clcnn__device_choices choices; /* the device table's row (runtime/choices.h) */
     char *extensions;
     cl_platform_id platform;
     cl_device_id device;
@@ -402,8 +410,45 @@ clcnn_status clcnn__view_alignment(clcnn_context *ctx, size_t *bytes);
 clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndim,
                                  const size_t *dims, clcnn_tensor **out);
 
-/* Checks that a tensor is non-NULL and belongs to ctx. */
+/* ------------------------------------------------------------ tensor checks */
+
+/* The checks every op makes (runtime/checks.c). `what` names the operand
+ * with its function ("clcnn_dense_forward: x"); the pair checks take the
+ * function and each operand's name. Messages carry the shapes. */
+
+/* Non-NULL (CLCNN_ERROR_INVALID_ARGUMENT) and of ctx
+ * (CLCNN_ERROR_CONTEXT_MISMATCH). */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
+
+/* The same rank and dimensions, else CLCNN_ERROR_INVALID_SHAPE. */
+int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b);
+clcnn_status clcnn__check_same_shape(clcnn_context *ctx, const char *function, const char *a_name,
+                                     const clcnn_tensor *a, const char *b_name,
+                                     const clcnn_tensor *b);
+
+/* The same number of elements, in any shape. */
+clcnn_status clcnn__check_same_numel(clcnn_context *ctx, const char *function, const char *a_name,
+                                     const clcnn_tensor *a, const char *b_name,
+                                     const clcnn_tensor *b);
+
+/* least <= ndim <= most. */
+clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
+                               size_t least, size_t most);
+
+/* Exactly dims[0..ndim-1], CLCNN__ANY_DIM matching any size. */
+#define CLCNN__ANY_DIM ((size_t)-1)
+clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
+                               size_t ndim, const size_t *dims);
+
+/* Whether the elements of a and b share any device memory (views of one
+ * buffer count by their ranges). */
+int clcnn__tensors_overlap(const clcnn_tensor *a, const clcnn_tensor *b);
+
+/* Not overlapping, else CLCNN_ERROR_INVALID_ARGUMENT (an op whose output
+ * must not alias an input). */
+clcnn_status clcnn__check_distinct(clcnn_context *ctx, const char *function, const char *a_name,
+                                   const clcnn_tensor *a, const char *b_name,
+                                   const clcnn_tensor *b);
 
 /* Formats "[2, 3, 4]" into buffer (for messages). */
 const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size);

@@ -6,24 +6,6 @@
 
 #include "runtime/internal.h"
 
-clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what) {
-    if (tensor == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL", what);
-    if (tensor->storage->ctx != ctx)
-        return clcnn__fail(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, "%s belongs to another context",
-                           what);
-    return CLCNN_OK;
-}
-
-const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size) {
-    int used = snprintf(buffer, size, "[");
-    for (size_t i = 0; i < tensor->ndim && used >= 0 && (size_t)used < size; i++)
-        used += snprintf(buffer + used, size - (size_t)used, i ? ", %zu" : "%zu", tensor->dims[i]);
-    if (used >= 0 && (size_t)used < size)
-        snprintf(buffer + used, size - (size_t)used, "]");
-    return buffer;
-}
-
 /* Validates a shape and gives its element count. */
 static clcnn_status check_shape(clcnn_context *ctx, size_t ndim, const size_t *dims,
                                 size_t *numel) {
