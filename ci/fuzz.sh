@@ -10,7 +10,7 @@ mkdir -p "$out/corpus"
 cp -n tests/fuzz/safetensors_seeds/* "$out/corpus/" 2>/dev/null || true
 clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -DCL_TARGET_OPENCL_VERSION=120 -DCLCNN_VERSION_TEXT='"fuzz"' \
-    -Iinclude -Isrc tests/fuzz/fuzz_safetensors.c src/io/*.c src/runtime/status.c \
+    -Iinclude -Isrc tests/fuzz/fuzz_safetensors.c src/io/*.c src/base/*.c src/runtime/status.c \
     src/runtime/cl_errors.c -ljansson -lz -lOpenCL -o "$out/fuzz_safetensors"
 "$out/fuzz_safetensors" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$out/" "$out/corpus" 2>&1 | tee "$out/fuzz.log" | grep -E '^(Done|stat::number_of_executed_units|==)' || true

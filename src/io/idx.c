@@ -54,10 +54,10 @@ static clcnn_status parse_dims(const unsigned char *dim_bytes, clcnn_idx *idx, c
     }
     size_t count = 1, bytes = 0;
     for (size_t i = 0; i < idx->ndim; i++)
-        if (!clcnn__io_mul(count, idx->dims[i], &count))
+        if (!clcnn__mul_size(count, idx->dims[i], &count))
             return clcnn__io_error(error, error_size, CLCNN_ERROR_SIZE_OVERFLOW,
                                    "IDX dimensions overflow the element count");
-    if (!clcnn__io_mul(count, idx->element_size, &bytes))
+    if (!clcnn__mul_size(count, idx->element_size, &bytes))
         return clcnn__io_error(error, error_size, CLCNN_ERROR_SIZE_OVERFLOW,
                                "IDX data size overflows");
     idx->count = count;

@@ -142,10 +142,10 @@ static int element_count(size_t ndim, const size_t *dims, size_t element_size, s
                          size_t *bytes) {
     size_t n = 1;
     for (size_t i = 0; i < ndim; i++)
-        if (!clcnn__io_mul(n, dims[i], &n))
+        if (!clcnn__mul_size(n, dims[i], &n))
             return 0;
     *count = n;
-    return clcnn__io_mul(n, element_size, bytes);
+    return clcnn__mul_size(n, element_size, bytes);
 }
 
 clcnn_status clcnn_safetensors_add(clcnn_safetensors *file, const char *name, clcnn_dtype dtype,

@@ -97,10 +97,10 @@ static clcnn_status parse_tensor(parse_state *state, clcnn_safetensors *file, co
     size_t element_size = clcnn_dtype_size(dtype);
     count = 1;
     for (size_t i = 0; i < ndim; i++)
-        if (!clcnn__io_mul(count, dims[i], &count))
+        if (!clcnn__mul_size(count, dims[i], &count))
             return clcnn__io_error(state->error, state->error_size, CORRUPT,
                                    "tensor '%s': shape overflows", name);
-    if (!clcnn__io_mul(count, element_size, &bytes) || bytes != end - begin)
+    if (!clcnn__mul_size(count, element_size, &bytes) || bytes != end - begin)
         return clcnn__io_error(state->error, state->error_size, CORRUPT,
                                "tensor '%s': shape needs %zu elements of %zu bytes but "
                                "data_offsets span %zu bytes",
@@ -367,7 +367,7 @@ clcnn_status clcnn_safetensors_save(const clcnn_safetensors *file, const char *p
                                "out of host memory");
     content.header = header;
     clcnn_status status =
-        clcnn__io_write_atomically(path, 0644, write_content, &content, error, error_size);
+        clcnn__write_atomically(path, 0644, write_content, &content, error, error_size);
     free(header);
     return status;
 }

@@ -19,14 +19,6 @@
 #include "io/io_util.h"
 #include "runtime/internal.h"
 
-static char *join_path(const char *a, const char *b) {
-    size_t length = strlen(a) + strlen(b) + 2;
-    char *path = malloc(length);
-    if (path != NULL)
-        snprintf(path, length, "%s/%s", a, b);
-    return path;
-}
-
 /* ------------------------------------------------------------------ trust */
 
 /* Writes why `path` (described by info) may not be trusted with code into
@@ -108,7 +100,7 @@ clcnn__open_result clcnn__open_trusted(const char *dir, const char *name, int *f
                                        size_t why_size) {
     *fd = -1;
     why[0] = '\0';
-    char *path = join_path(dir, name);
+    char *path = clcnn__join_path(dir, name);
     if (path == NULL) {
         snprintf(why, why_size, "out of host memory");
         return CLCNN__OPEN_FAILED;
@@ -131,34 +123,6 @@ void clcnn__cache_note_untrusted(clcnn_context *ctx, const char *why) {
 
 /* ------------------------------------------------------------------ writing */
 
-int clcnn__make_directories(const char *dir) {
-    char *path = clcnn__strdup(dir);
-    if (path == NULL) {
-        errno = ENOMEM;
-        return 0;
-    }
-    int failure = 0;
-    for (char *p = path + 1; failure == 0; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            failure = errno;
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    struct stat info;
-    if (failure == 0 && stat(path, &info) != 0)
-        failure = errno;
-    else if (failure == 0 && !S_ISDIR(info.st_mode))
-        failure = ENOTDIR;
-    free(path);
-    errno = failure;
-    return failure == 0;
-}
-
 int clcnn__write_file_atomically(const char *dir, const char *path,
                                  int (*write)(FILE *file, const void *arg), const void *arg,
                                  char *why, size_t why_size) {
@@ -172,5 +136,5 @@ int clcnn__write_file_atomically(const char *dir, const char *path,
     struct stat info;
     if (lstat(path, &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode))
         unlink(path);
-    return clcnn__io_write_atomically(path, 0600, write, arg, why, why_size) == CLCNN_OK;
+    return clcnn__write_atomically(path, 0600, write, arg, why, why_size) == CLCNN_OK;
 }

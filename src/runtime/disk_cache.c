@@ -19,24 +19,16 @@
 #define CACHE_MAGIC_LENGTH 8
 #define CACHE_MAX_FILE_BYTES ((size_t)1 << 30)
 
-static char *join_path(const char *a, const char *b) {
-    size_t length = strlen(a) + strlen(b) + 2;
-    char *path = malloc(length);
-    if (path != NULL)
-        snprintf(path, length, "%s/%s", a, b);
-    return path;
-}
-
 char *clcnn__default_cache_dir(void) {
     const char *dir = getenv("CLCNN_CACHE_DIR");
     if (dir != NULL && dir[0] != '\0')
         return clcnn__strdup(dir);
     dir = getenv("XDG_CACHE_HOME");
     if (dir != NULL && dir[0] != '\0')
-        return join_path(dir, "clcnn");
+        return clcnn__join_path(dir, "clcnn");
     dir = getenv("HOME");
     if (dir != NULL && dir[0] != '\0')
-        return join_path(dir, ".cache/clcnn");
+        return clcnn__join_path(dir, ".cache/clcnn");
     return NULL;
 }
 
@@ -59,16 +51,6 @@ clcnn_status clcnn__disk_cache_configure(clcnn_context *ctx, const clcnn_context
     }
     ctx->disk_cache_enabled = ctx->cache_dir != NULL;
     return CLCNN_OK;
-}
-
-uint64_t clcnn__fnv1a64(const void *data, size_t length) {
-    uint64_t hash = UINT64_C(0xcbf29ce484222325);
-    const unsigned char *bytes = data;
-    for (size_t i = 0; i < length; i++) {
-        hash ^= bytes[i];
-        hash *= UINT64_C(0x100000001b3);
-    }
-    return hash;
 }
 
 /* Everything that makes a compiled binary valid for reuse. */
@@ -266,7 +248,7 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
                              const unsigned char *binary, size_t size) {
     if (!ctx->disk_cache_enabled || size == 0)
         return;
-    char *path = join_path(ctx->cache_dir, key->file_name);
+    char *path = clcnn__join_path(ctx->cache_dir, key->file_name);
     cache_file_content content = {key->text, binary, size};
     clcnn_cache_stats *stats = &ctx->cache_stats;
     char *why = stats->write_failure_reason;
@@ -282,7 +264,7 @@ void clcnn__disk_cache_store(clcnn_context *ctx, const clcnn__cache_key *key,
 void clcnn__disk_cache_drop(clcnn_context *ctx, const clcnn__cache_key *key) {
     if (!ctx->disk_cache_enabled)
         return;
-    char *path = join_path(ctx->cache_dir, key->file_name);
+    char *path = clcnn__join_path(ctx->cache_dir, key->file_name);
     if (path != NULL)
         remove(path);
     free(path);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/base.h"
 #include "clcnn.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
@@ -27,12 +28,6 @@
 #else
 #define CLCNN__PRINTF_LIKE(fmt_index, first_arg)
 #endif
-
-/* *out = a * b; returns 0 on overflow. */
-int clcnn__mul_size(size_t a, size_t b, size_t *out);
-
-/* malloc'ed copy of s, or NULL. */
-char *clcnn__strdup(const char *s);
 
 /* "CL_INVALID_VALUE" for -30; "CL_UNKNOWN_ERROR" otherwise. */
 const char *clcnn__cl_error_name(cl_int code);
@@ -293,13 +288,6 @@ void clcnn__disk_cache_drop(clcnn_context *ctx, const clcnn__cache_key *key);
 /* $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn,
  * malloc'ed; NULL when none can be named (or out of memory). */
 char *clcnn__default_cache_dir(void);
-
-/* 64-bit FNV-1a, for cache file names (identity is checked on the content). */
-uint64_t clcnn__fnv1a64(const void *data, size_t length);
-
-/* mkdir -p, each directory it makes private to the user (0700); 0 on
- * failure, with errno saying why. */
-int clcnn__make_directories(const char *dir);
 
 /* Makes dir when missing (clcnn__make_directories), then writes path
  * through a temporary file beside it, private to the user (0600), with

@@ -120,21 +120,6 @@ const char *clcnn_context_last_error(const clcnn_context *context) {
     return context->last_error != NULL ? context->last_error : "";
 }
 
-int clcnn__mul_size(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a)
-        return 0;
-    *out = a * b;
-    return 1;
-}
-
 size_t clcnn__round_up(size_t value, size_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
-}
-
-char *clcnn__strdup(const char *s) {
-    size_t length = strlen(s);
-    char *copy = malloc(length + 1);
-    if (copy != NULL)
-        memcpy(copy, s, length + 1);
-    return copy;
 }
