@@ -21,6 +21,8 @@ packages=(
     libjansson-dev
     zlib1g-dev
     dataset-fashion-mnist # training data for the main job
+    libopenmpi-dev        # MPI for the data-parallel component (libclcnn_dist)
+    openmpi-bin           # mpirun, for its tests on two ranks
     clang                 # libFuzzer for ci/fuzz.sh
     libclang-rt-14-dev    # clang's fuzzer and sanitizer runtimes
     "$@"

@@ -1,0 +1,420 @@
+/* Gradient averaging in buckets. The registered gradients, last registered
+ * first, form one sequence of floats cut into buckets of bucket_floats; a
+ * bucket is a run of pieces (parts of tensors) staged in one host array.
+ * grad_begin enqueues every piece's non-blocking read; grad_end waits for
+ * the other ranks to arrive, then, bucket after bucket in a fixed order,
+ * waits for the bucket's reads and starts its MPI_Iallreduce, polling the
+ * reductions in flight in between; each finished bucket is divided by the
+ * rank count and written back through the upload queue. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dist_internal.h"
+
+/* ----------------------------------------------------------------- layout */
+
+static void release_reads(clcnn__dist_piece *pieces, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (pieces[i].read != NULL) {
+            clcnn_event_wait(pieces[i].read); /* the device must not write freed memory */
+            clcnn_event_destroy(pieces[i].read);
+            pieces[i].read = NULL;
+        }
+    }
+}
+
+void clcnn__dist_grads_release(clcnn_dist *dist) {
+    release_reads(dist->pieces, dist->piece_count);
+    if (!dist->orphaned)
+        free(dist->staging); /* otherwise an unfinished all-reduce may still write it */
+    free(dist->pieces);
+    free(dist->buckets);
+    free(dist->grads);
+    dist->staging = NULL;
+    dist->pieces = NULL;
+    dist->buckets = NULL;
+    dist->grads = NULL;
+    dist->piece_count = dist->bucket_count = dist->grad_count = dist->grad_capacity = 0;
+}
+
+/* Pieces and buckets: reverse registration order, cut every bucket_floats. */
+static size_t count_pieces(const clcnn_dist *dist) {
+    size_t pieces = 0, filled = 0;
+    for (size_t g = dist->grad_count; g-- > 0;) {
+        size_t left = clcnn_tensor_numel(dist->grads[g]);
+        while (left > 0) {
+            size_t take = dist->bucket_floats - filled < left ? dist->bucket_floats - filled : left;
+            pieces++;
+            left -= take;
+            filled = (filled + take) % dist->bucket_floats;
+        }
+    }
+    return pieces;
+}
+
+static void place_pieces(clcnn_dist *dist) {
+    size_t piece = 0, position = 0;
+    for (size_t g = dist->grad_count; g-- > 0;) {
+        size_t numel = clcnn_tensor_numel(dist->grads[g]), offset = 0;
+        while (offset < numel) {
+            size_t room = dist->bucket_floats - position % dist->bucket_floats;
+            size_t take = room < numel - offset ? room : numel - offset;
+            dist->pieces[piece++] =
+                (clcnn__dist_piece){dist->grads[g], offset, take, dist->staging + position, NULL};
+            offset += take;
+            position += take;
+        }
+    }
+}
+
+static void group_buckets(clcnn_dist *dist) {
+    size_t bucket = 0, filled = 0;
+    for (size_t i = 0; i < dist->piece_count; i++) {
+        clcnn__dist_bucket *b = &dist->buckets[bucket];
+        if (b->piece_count == 0) {
+            b->first_piece = i;
+            b->host = dist->pieces[i].host;
+            b->request = MPI_REQUEST_NULL;
+        }
+        b->piece_count++;
+        b->count += dist->pieces[i].count;
+        filled += dist->pieces[i].count;
+        if (filled == dist->bucket_floats) {
+            bucket++;
+            filled = 0;
+        }
+    }
+}
+
+static clcnn_status build_layout(clcnn_dist *dist) {
+    size_t total = 0;
+    for (size_t g = 0; g < dist->grad_count; g++)
+        total += clcnn_tensor_numel(dist->grads[g]);
+    size_t pieces = count_pieces(dist);
+    size_t buckets = (total + dist->bucket_floats - 1) / dist->bucket_floats;
+    float *staging = dist->size > 1 ? malloc(total * sizeof *staging) : NULL;
+    clcnn__dist_piece *piece_array = calloc(pieces, sizeof *piece_array);
+    clcnn__dist_bucket *bucket_array = calloc(buckets, sizeof *bucket_array);
+    if ((dist->size > 1 && staging == NULL) || piece_array == NULL || bucket_array == NULL) {
+        free(staging);
+        free(piece_array);
+        free(bucket_array);
+        return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
+                                "out of host memory for %zu gradient floats", total);
+    }
+    free(dist->staging);
+    free(dist->pieces);
+    free(dist->buckets);
+    dist->staging = staging;
+    dist->pieces = piece_array;
+    dist->buckets = bucket_array;
+    dist->total_floats = total;
+    dist->piece_count = pieces;
+    dist->bucket_count = buckets;
+    if (dist->size > 1) {
+        place_pieces(dist);
+        group_buckets(dist);
+    }
+    return CLCNN_OK;
+}
+
+/* ----------------------------------------------------------- registration */
+
+/* A 52-bit digest of the gradients' sizes, exact in a double. */
+static double sizes_digest(const clcnn_dist *dist) {
+    uint64_t hash = UINT64_C(0xcbf29ce484222325);
+    for (size_t g = 0; g < dist->grad_count; g++) {
+        hash ^= (uint64_t)clcnn_tensor_numel(dist->grads[g]);
+        hash *= UINT64_C(0x100000001b3);
+    }
+    return (double)(hash >> 12);
+}
+
+/* Every rank must have registered the same sizes in the same order. */
+static clcnn_status check_same_layout(clcnn_dist *dist) {
+    clcnn_status status = clcnn__dist_gather_reserve(dist, 3);
+    if (status != CLCNN_OK)
+        return status;
+    double *mine = dist->gather_send;
+    mine[0] = (double)dist->grad_count;
+    mine[1] = (double)dist->total_floats;
+    mine[2] = sizes_digest(dist);
+    status = clcnn__dist_gather(dist, "the exchange of gradient sizes", 3);
+    for (int r = 0; r < dist->size && status == CLCNN_OK; r++) {
+        const double *theirs = &dist->gather_recv[3 * r];
+        if (theirs[0] != mine[0] || theirs[1] != mine[1] || theirs[2] != mine[2])
+            status = clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_SHAPE,
+                                      "rank %d registered %.0f gradients of %.0f floats, rank %d "
+                                      "%.0f of %.0f%s: every rank must register the same sizes",
+                                      r, theirs[0], theirs[1], dist->rank, mine[0], mine[1],
+                                      theirs[1] == mine[1] ? " (in another order)" : "");
+    }
+    return status;
+}
+
+static clcnn_status check_new_gradients(clcnn_dist *dist, size_t count,
+                                        clcnn_tensor *const *grads) {
+    if (dist->exchanging)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "a gradient exchange is in progress (clcnn_dist_grad_end first)");
+    if (count == 0 || grads == NULL)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "%s",
+                                count == 0 ? "count is 0" : "grads is NULL");
+    for (size_t i = 0; i < count; i++) {
+        if (grads[i] == NULL)
+            return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "gradient %zu is NULL", i);
+        if (clcnn_tensor_context(grads[i]) != dist->ctx)
+            return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                    "gradient %zu belongs to another context", i);
+        for (size_t j = 0; j < dist->grad_count + i; j++)
+            if ((j < dist->grad_count ? dist->grads[j] : grads[j - dist->grad_count]) == grads[i])
+                return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                        "gradient %zu is registered twice", i);
+    }
+    return CLCNN_OK;
+}
+
+static clcnn_status append_gradients(clcnn_dist *dist, size_t count, clcnn_tensor *const *grads) {
+    size_t needed = dist->grad_count + count;
+    if (needed > dist->grad_capacity) {
+        size_t capacity = needed > 2 * dist->grad_capacity ? needed : 2 * dist->grad_capacity;
+        clcnn_tensor **array = realloc(dist->grads, capacity * sizeof *array);
+        if (array == NULL)
+            return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
+                                    "out of host memory for %zu gradients", needed);
+        dist->grads = array;
+        dist->grad_capacity = capacity;
+    }
+    memcpy(dist->grads + dist->grad_count, grads, count * sizeof *grads);
+    dist->grad_count = needed;
+    return CLCNN_OK;
+}
+
+/* Appends, lays the buckets out again and checks the ranks agree; on a
+ * disagreement every rank goes back to what it had. */
+static clcnn_status register_gradients(clcnn_dist *dist, size_t count, clcnn_tensor *const *grads) {
+    clcnn_status status = check_new_gradients(dist, count, grads);
+    if (status != CLCNN_OK)
+        return status;
+    size_t before = dist->grad_count;
+    status = append_gradients(dist, count, grads);
+    if (status == CLCNN_OK)
+        status = build_layout(dist);
+    if (status == CLCNN_OK)
+        status = check_same_layout(dist);
+    if (status != CLCNN_OK && !dist->broken) {
+        dist->grad_count = before;
+        if (build_layout(dist) != CLCNN_OK)
+            clcnn__dist_break(dist);
+    }
+    return status;
+}
+
+clcnn_status clcnn_dist_add_gradients(clcnn_dist *dist, size_t count, clcnn_tensor *const *grads) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    return status != CLCNN_OK ? status : register_gradients(dist, count, grads);
+}
+
+clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    if (status != CLCNN_OK)
+        return status;
+    if (net == NULL)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "net is NULL");
+    size_t count = clcnn_net_parameter_count(net);
+    if (count == 0)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "the network has no trainable parameters");
+    clcnn_tensor **grads = malloc(count * sizeof *grads);
+    if (grads == NULL)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (size_t i = 0; i < count && status == CLCNN_OK; i++) {
+        clcnn_net_tensor parameter;
+        status = clcnn_net_parameter(net, i, &parameter);
+        if (status != CLCNN_OK)
+            clcnn__dist_fail_core(dist, status, "listing the parameters");
+        grads[i] = parameter.grad;
+    }
+    if (status == CLCNN_OK)
+        status = register_gradients(dist, count, grads);
+    free(grads);
+    return status;
+}
+
+/* --------------------------------------------------------------- exchange */
+
+/* A local failure in the middle of an exchange: the device must stop
+ * writing the staging memory, and the other ranks must not wait for this
+ * one. */
+static clcnn_status fail_exchange(clcnn_dist *dist, clcnn_status status) {
+    release_reads(dist->pieces, dist->piece_count);
+    if (!dist->broken && status != CLCNN_ERROR_PEER_FAILED)
+        clcnn__dist_tell_peers(dist, status, dist->error); /* not for a peer's own failure */
+    clcnn__dist_break(dist);
+    for (size_t k = 0; k < dist->bucket_count; k++)
+        if (dist->buckets[k].reducing)
+            dist->orphaned = 1;
+    return status;
+}
+
+static clcnn_status start_reads(clcnn_dist *dist) {
+    for (size_t i = 0; i < dist->piece_count; i++) {
+        clcnn__dist_piece *p = &dist->pieces[i];
+        clcnn_status status =
+            clcnn_tensor_read_async(p->grad, p->offset, p->host, p->count, &p->read);
+        if (status != CLCNN_OK)
+            return clcnn__dist_fail_core(dist, status, "reading a gradient");
+    }
+    return CLCNN_OK;
+}
+
+static clcnn_status grad_begin(clcnn_dist *dist) {
+    if (dist->grad_count == 0)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "no gradients registered (clcnn_dist_attach_net)");
+    if (dist->exchanging)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "an exchange is already in progress (clcnn_dist_grad_end)");
+    dist->exchanging = 1;
+    if (dist->size == 1)
+        return CLCNN_OK; /* the average of one rank is its own gradient */
+    dist->step++;
+    clcnn_status status = clcnn__dist_peers_flush(dist);
+    if (status == CLCNN_OK)
+        status = clcnn__dist_peers_send(dist, CLCNN_OK, NULL);
+    if (status == CLCNN_OK)
+        status = start_reads(dist);
+    return status == CLCNN_OK ? CLCNN_OK : fail_exchange(dist, status);
+}
+
+/* The bucket's mean, written back; the context's queue waits for it. */
+static clcnn_status write_back(clcnn_dist *dist, clcnn__dist_bucket *bucket) {
+    float ranks = (float)dist->size;
+    for (size_t i = 0; i < bucket->count; i++)
+        bucket->host[i] /= ranks;
+    for (size_t i = 0; i < bucket->piece_count; i++) {
+        clcnn__dist_piece *p = &dist->pieces[bucket->first_piece + i];
+        clcnn_event *written = NULL;
+        clcnn_status status =
+            clcnn_tensor_upload_async(p->grad, p->offset, p->host, p->count, NULL, &written);
+        if (status == CLCNN_OK) {
+            status = clcnn_context_wait_event(dist->ctx, written);
+            clcnn_event_destroy(written);
+        }
+        if (status != CLCNN_OK)
+            return clcnn__dist_fail_core(dist, status, "writing an averaged gradient");
+    }
+    return CLCNN_OK;
+}
+
+/* Finishes every reduction that has completed; *pending counts the others. */
+static clcnn_status progress(clcnn_dist *dist, size_t *pending) {
+    *pending = 0;
+    for (size_t k = 0; k < dist->bucket_count; k++) {
+        clcnn__dist_bucket *bucket = &dist->buckets[k];
+        if (!bucket->reducing)
+            continue;
+        int done = 0;
+        int code = MPI_Test(&bucket->request, &done, MPI_STATUS_IGNORE);
+        if (code != MPI_SUCCESS)
+            return clcnn__dist_fail_mpi(dist, code, "MPI_Iallreduce");
+        if (!done) {
+            (*pending)++;
+            continue;
+        }
+        bucket->reducing = 0;
+        clcnn_status status = write_back(dist, bucket);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return clcnn__dist_peers_poll(dist);
+}
+
+/* Waits for the bucket's reads, then starts its reduction. */
+static clcnn_status start_bucket(clcnn_dist *dist, clcnn__dist_bucket *bucket) {
+    size_t pending = 0;
+    for (size_t i = 0; i < bucket->piece_count; i++) {
+        clcnn__dist_piece *p = &dist->pieces[bucket->first_piece + i];
+        clcnn_status status = clcnn_event_wait(p->read);
+        clcnn_event_destroy(p->read);
+        p->read = NULL;
+        if (status != CLCNN_OK)
+            return clcnn__dist_fail_core(dist, status, "reading a gradient");
+        status = progress(dist, &pending);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    int code = MPI_Iallreduce(MPI_IN_PLACE, bucket->host, (int)bucket->count, MPI_FLOAT, MPI_SUM,
+                              dist->comm, &bucket->request);
+    if (code != MPI_SUCCESS)
+        return clcnn__dist_fail_mpi(dist, code, "MPI_Iallreduce");
+    bucket->reducing = 1;
+    return progress(dist, &pending);
+}
+
+static clcnn_status finish_buckets(clcnn_dist *dist) {
+    double deadline = clcnn__dist_now() + dist->timeout_seconds;
+    for (;;) {
+        size_t pending = 0;
+        clcnn_status status = progress(dist, &pending);
+        if (status != CLCNN_OK || pending == 0)
+            return status;
+        if (clcnn__dist_now() > deadline)
+            return clcnn__dist_fail(dist, CLCNN_ERROR_PEER_FAILED,
+                                    "%zu gradient all-reduces did not complete within %g s: a "
+                                    "rank failed, hangs or was killed",
+                                    pending, dist->timeout_seconds);
+        struct timespec pause = {0, 20000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static clcnn_status exchange(clcnn_dist *dist) {
+    clcnn_status status = clcnn__dist_peers_wait_step(dist, dist->step);
+    for (size_t k = 0; k < dist->bucket_count && status == CLCNN_OK; k++)
+        status = start_bucket(dist, &dist->buckets[k]);
+    if (status == CLCNN_OK)
+        status = finish_buckets(dist);
+    if (status == CLCNN_OK)
+        status = clcnn__dist_peers_flush(dist);
+    return status;
+}
+
+static clcnn_status grad_end(clcnn_dist *dist) {
+    if (!dist->exchanging)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "no exchange in progress (clcnn_dist_grad_begin first)");
+    dist->exchanging = 0;
+    if (dist->size == 1)
+        return CLCNN_OK;
+    clcnn_status status = exchange(dist);
+    return status == CLCNN_OK ? CLCNN_OK : fail_exchange(dist, status);
+}
+
+clcnn_status clcnn_dist_grad_begin(clcnn_dist *dist) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    return status != CLCNN_OK ? status : grad_begin(dist);
+}
+
+clcnn_status clcnn_dist_grad_end(clcnn_dist *dist) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    return status != CLCNN_OK ? status : grad_end(dist);
+}
+
+clcnn_status clcnn_dist_allreduce_grads(clcnn_dist *dist) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    if (status == CLCNN_OK)
+        status = grad_begin(dist);
+    return status != CLCNN_OK ? status : grad_end(dist);
+}
