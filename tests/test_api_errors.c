@@ -280,6 +280,12 @@ typedef struct api_error_case {
 #define API_ERROR_ROW(function, status, call) {#function, status, call_##function},
 static const api_error_case cases[] = {API_ERROR_CASES(API_ERROR_ROW)};
 
+/* The MPI component's functions (clcnn/dist.h) are in libclcnn_dist, which
+ * this test does not link (it is optional), and record their messages in
+ * the clcnn_dist, not the context: test_dist_api checks every one of them
+ * the way this test checks the core's. */
+#define DIST_REASON "libclcnn_dist: messages in clcnn_dist_last_error, checked by test_dist_api"
+
 /* Functions that cannot fail on a valid handle, or have no context to
  * record a message in, and why. */
 static const struct {
@@ -365,6 +371,24 @@ static const struct {
     {"clcnn_labels_count", "no status"},
     {"clcnn_labels_num_classes", "no status"},
     {"clcnn_context_clear_tuning", "cannot fail on a valid context"},
+    {"clcnn_dist_options_default", DIST_REASON},
+    {"clcnn_dist_create", DIST_REASON},
+    {"clcnn_dist_destroy", DIST_REASON},
+    {"clcnn_dist_last_error", DIST_REASON},
+    {"clcnn_dist_rank", DIST_REASON},
+    {"clcnn_dist_size", DIST_REASON},
+    {"clcnn_dist_split", DIST_REASON},
+    {"clcnn_dist_add_gradients", DIST_REASON},
+    {"clcnn_dist_attach_net", DIST_REASON},
+    {"clcnn_dist_grad_begin", DIST_REASON},
+    {"clcnn_dist_grad_end", DIST_REASON},
+    {"clcnn_dist_allreduce_grads", DIST_REASON},
+    {"clcnn_dist_report_failure", DIST_REASON},
+    {"clcnn_dist_broadcast", DIST_REASON},
+    {"clcnn_dist_sum", DIST_REASON},
+    {"clcnn_dist_batchnorm_forward_train", DIST_REASON},
+    {"clcnn_dist_batchnorm_backward", DIST_REASON},
+    {"clcnn_dist_batchnorm_backward_relu", DIST_REASON},
 };
 
 /* A failure whose message is unmistakable: a layer name with a '.'. */
