@@ -12,6 +12,8 @@ if(NOT clcnn_mpi_choice MATCHES "^(AUTO|ON|OFF)$")
 endif()
 
 set(CLCNN_HAS_MPI OFF)
+# MPI_C_LIBRARY_VERSION_STRING tells the tests which launcher flags apply.
+set(MPI_DETERMINE_LIBRARY_VERSION TRUE)
 if(clcnn_mpi_choice STREQUAL "ON")
   find_package(MPI COMPONENTS C REQUIRED)
   set(CLCNN_HAS_MPI ON)

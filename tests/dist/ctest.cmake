@@ -1,6 +1,7 @@
 # Tests of the MPI component (libclcnn_dist), included by tests/CMakeLists.txt
-# when it is built. Label `mpi` on all; test_dist_api (one rank, a singleton
-# MPI process) is also `unit`. The others run two ranks under mpirun on the
+# when it is built. Labels `unit` and `mpi` (a few seconds each once the
+# kernels are cached). test_dist_api runs one rank (a singleton MPI
+# process); the others run two ranks under mpirun on the
 # default device, each rank's POCL on one thread (the two share the
 # machine), once over shared memory and once over TCP, so that the network
 # path is exercised too.
@@ -9,14 +10,28 @@ target_link_libraries(test_dist_api PRIVATE clcnn_dist_static)
 
 # Open MPI's mpirun refuses more ranks than cores, binds ranks to cores and
 # refuses root without these; other MPIs' launchers take no such flags.
+set(clcnn_mpiexec_flags "")
 if(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
-  set(clcnn_mpiexec_default_flags --oversubscribe --bind-to none)
-else()
-  set(clcnn_mpiexec_default_flags "")
+  set(clcnn_mpiexec_flags --oversubscribe --bind-to none)
 endif()
-set(CLCNN_MPIEXEC_FLAGS "${clcnn_mpiexec_default_flags}" CACHE STRING
-    "Flags of the MPI launcher for the two-rank tests")
 set(CLCNN_MPI_TEST_ENVIRONMENT ${CLCNN_TEST_ENVIRONMENT} POCL_MAX_PTHREAD_COUNT=1
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
-set(CLCNN_MPIRUN_2 ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 ${CLCNN_MPIEXEC_FLAGS}
+set(CLCNN_MPIRUN_2 ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 ${clcnn_mpiexec_flags}
     ${MPIEXEC_PREFLAGS})
+
+# The two-rank tests: one program, every rank runs every (collective) test.
+add_executable(test_dist_ranks dist/test_dist_ranks.c dist/seed_by_hand.c)
+target_compile_options(test_dist_ranks PRIVATE ${CLCNN_TEST_WARNINGS})
+target_link_libraries(test_dist_ranks PRIVATE clcnn_dist_static clcnn_test_support)
+add_test(NAME test_dist_ranks
+         COMMAND ${CLCNN_MPIRUN_2} $<TARGET_FILE:test_dist_ranks> ${MPIEXEC_POSTFLAGS})
+set(clcnn_dist_tests test_dist_ranks)
+if(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
+  # The same over TCP only (no shared memory): the path between machines.
+  add_test(NAME test_dist_ranks_tcp
+           COMMAND ${CLCNN_MPIRUN_2} --mca btl tcp,self $<TARGET_FILE:test_dist_ranks>
+                   ${MPIEXEC_POSTFLAGS})
+  list(APPEND clcnn_dist_tests test_dist_ranks_tcp)
+endif()
+set_tests_properties(${clcnn_dist_tests} PROPERTIES LABELS "unit;mpi" TIMEOUT 600
+                     ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}")
