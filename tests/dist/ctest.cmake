@@ -35,3 +35,19 @@ if(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
 endif()
 set_tests_properties(${clcnn_dist_tests} PROPERTIES LABELS "unit;mpi" TIMEOUT 600
                      ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}")
+
+# Faults: a failing, exiting, killed or hung rank stops the other within 60 s
+# with a message naming it; a job killed while saving leaves a whole
+# checkpoint. The messages checked are Open MPI's.
+if(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
+  add_executable(dist_fault dist/dist_fault.c)
+  target_compile_options(dist_fault PRIVATE ${CLCNN_TEST_WARNINGS})
+  target_compile_definitions(dist_fault PRIVATE _POSIX_C_SOURCE=200809L)
+  target_link_libraries(dist_fault PRIVATE clcnn_dist_static)
+  add_test(NAME test_dist_faults
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_dist_faults.sh
+                   ${CMAKE_CURRENT_BINARY_DIR}/dist-faults $<TARGET_FILE:dist_fault>
+                   ${CLCNN_MPIRUN_2})
+  set_tests_properties(test_dist_faults PROPERTIES LABELS mpi TIMEOUT 900
+                       ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}")
+endif()
