@@ -23,11 +23,15 @@ elseif(clcnn_mpi_choice STREQUAL "AUTO")
     set(CLCNN_HAS_MPI ON)
   endif()
 endif()
+# Kept in the cache too, where tests/install/check_install.sh reads it.
+set(CLCNN_HAS_MPI ${CLCNN_HAS_MPI} CACHE INTERNAL "Whether libclcnn_dist is built")
 if(CLCNN_HAS_MPI)
   message(STATUS "MPI ${MPI_C_VERSION} found: building libclcnn_dist (CLCNN_MPI=${CLCNN_MPI})")
+elseif(clcnn_mpi_choice STREQUAL "OFF")
+  message(STATUS "libclcnn_dist is not built (CLCNN_MPI=OFF)")
+  return()
 else()
-  message(STATUS "libclcnn_dist is not built (CLCNN_MPI=${CLCNN_MPI}, MPI found: "
-                 "${MPI_C_FOUND})")
+  message(STATUS "libclcnn_dist is not built: MPI was not found (CLCNN_MPI=AUTO)")
   return()
 endif()
 

@@ -100,14 +100,30 @@ run_consumer() {
 
 cflags=(-std=c11 -Wall -Wextra -Werror "${san_flags[@]}")
 
+# The MPI component: installed with its header and pkg-config module exactly
+# when it was built, and said so by clcnn.pc's `mpi` variable.
+has_mpi=$(cache_value CLCNN_HAS_MPI)
+if [[ $has_mpi == ON ]]; then
+    [[ -f "$prefix/include/clcnn/dist.h" ]] || fail "include/clcnn/dist.h not installed"
+    pkg-config --exists clcnn-dist || fail "clcnn-dist.pc not installed"
+    [[ "$(pkg-config --variable=mpi clcnn)" == yes ]] || fail "clcnn.pc does not say mpi=yes"
+else
+    [[ ! -e "$prefix/include/clcnn/dist.h" ]] || fail "clcnn/dist.h installed without its library"
+    ! pkg-config --exists clcnn-dist || fail "clcnn-dist.pc installed without its library"
+    [[ "$(pkg-config --variable=mpi clcnn)" == no ]] || fail "clcnn.pc does not say mpi=no"
+fi
+
 # Every installed header compiles on its own with only the install's flags
-# (none reaches for a header that was not installed).
+# (none reaches for a header that was not installed); clcnn/dist.h with
+# the flags of its module, which bring MPI's.
 for header in "$prefix"/include/clcnn.h "$prefix"/include/clcnn/*.h; do
     name=${header#"$prefix"/include/}
+    module=clcnn
+    [[ $name != clcnn/dist.h ]] || module=clcnn-dist
     printf '#include <%s>\ntypedef int clcnn_header_check;\n' "$name" >"$work/header.c"
     # shellcheck disable=SC2046 # pkg-config output is meant to be word-split
     step "header <$name> compiles on its own" \
-        "$cc" "${cflags[@]}" -Wpedantic -fsyntax-only "$work/header.c" $(pkg-config --cflags clcnn)
+        "$cc" "${cflags[@]}" -Wpedantic -fsyntax-only "$work/header.c" $(pkg-config --cflags $module)
 done
 
 # ---------------------------------------------------------------- pkg-config
@@ -125,6 +141,22 @@ step "pkg-config --static: build against the static library" \
     $(pkg-config --libs --static clcnn | sed 's/-lclcnn\b/-l:libclcnn.a/')
 run_consumer "$work/consumer_pc_static" static
 
+if [[ $has_mpi == ON ]]; then
+    # shellcheck disable=SC2046
+    step "pkg-config clcnn-dist: build against the shared libraries" \
+        "$cc" "${cflags[@]}" "$here/consumer_dist.c" -o "$work/consumer_dist_pc_shared" \
+        $(pkg-config --cflags --libs clcnn-dist)
+    run_consumer "$work/consumer_dist_pc_shared" shared
+    grep -q "libclcnn_dist\.so.* => $libdir/" <<<"$(LD_LIBRARY_PATH="$libdir" ldd "$work/consumer_dist_pc_shared")" ||
+        fail "consumer_dist_pc_shared does not load libclcnn_dist.so from $libdir"
+    # shellcheck disable=SC2046
+    step "pkg-config --static clcnn-dist: build against the static libraries" \
+        "$cc" "${cflags[@]}" "$here/consumer_dist.c" -o "$work/consumer_dist_pc_static" \
+        $(pkg-config --cflags --static clcnn-dist) \
+        $(pkg-config --libs --static clcnn-dist | sed 's/-lclcnn_dist\b/-l:libclcnn_dist.a/; s/-lclcnn\b/-l:libclcnn.a/')
+    run_consumer "$work/consumer_dist_pc_static" static
+fi
+
 # ------------------------------------------------------ find_package(clcnn)
 step "find_package(clcnn): configure the consumer project" \
     cmake -S "$here" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
@@ -137,6 +169,21 @@ step "find_package(clcnn): build clcnn::clcnn and clcnn::clcnn_static consumers"
     cmake --build "$work/cmake-build"
 run_consumer "$work/cmake-build/consumer_shared" shared
 run_consumer "$work/cmake-build/consumer_static" static
+if [[ $has_mpi == ON ]]; then
+    [[ -x "$work/cmake-build/consumer_dist_shared" ]] ||
+        fail "find_package(clcnn) did not give clcnn::clcnn_dist (clcnn_dist_FOUND)"
+    run_consumer "$work/cmake-build/consumer_dist_shared" shared
+    run_consumer "$work/cmake-build/consumer_dist_static" static
+    step "find_package(clcnn COMPONENTS dist) succeeds" \
+        cmake -S "$here" -B "$work/cmake-build-dist" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_C_COMPILER="$cc" -DCLCNN_CONSUMER_COMPONENTS=dist
+else
+    [[ ! -e "$work/cmake-build/consumer_dist_shared" ]] || fail "clcnn::clcnn_dist without MPI"
+    if cmake -S "$here" -B "$work/cmake-build-dist" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_C_COMPILER="$cc" -DCLCNN_CONSUMER_COMPONENTS=dist >"$log" 2>&1; then
+        fail "find_package(clcnn COMPONENTS dist) succeeded without the component"
+    fi
+fi
 
 # ------------------------------------------- the build tree (uninstalled)
 # With the build directory on PKG_CONFIG_PATH, pkg-config takes
@@ -161,5 +208,14 @@ step "pkg-config --static (build tree): build against the static library" \
     $(pkg-config --cflags --static clcnn) \
     $(pkg-config --libs --static clcnn | sed 's/-lclcnn\b/-l:libclcnn.a/')
 run_consumer "$work/consumer_tree_static" static
+if [[ $has_mpi == ON ]]; then
+    [[ "$(pkg-config --path clcnn-dist)" == "$build_dir/clcnn-dist-uninstalled.pc" ]] ||
+        fail "pkg-config in the build tree finds $(pkg-config --path clcnn-dist), not clcnn-dist-uninstalled.pc"
+    # shellcheck disable=SC2046
+    step "pkg-config clcnn-dist (build tree): build against the shared libraries" \
+        "$cc" "${cflags[@]}" "$here/consumer_dist.c" -o "$work/consumer_dist_tree_shared" \
+        $(pkg-config --cflags --libs clcnn-dist)
+    run_consumer "$work/consumer_dist_tree_shared" shared
+fi
 
 echo "check_install: OK"
