@@ -2,7 +2,9 @@
  *
  * The one header to include: the core (clcnn/core.h: status codes, devices,
  * contexts, tensors, events, the error model and thread safety) and every
- * op, file format, optimizer and network header. */
+ * op, file format, optimizer and network header. Not the optional MPI
+ * component (clcnn/dist.h, library libclcnn_dist), which needs MPI's
+ * headers: include it yourself when you link it. */
 #ifndef CLCNN_H
 #define CLCNN_H
 
