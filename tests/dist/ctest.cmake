@@ -51,3 +51,11 @@ if(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
   set_tests_properties(test_dist_faults PROPERTIES LABELS mpi TIMEOUT 900
                        ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}")
 endif()
+
+# Not a test: the measurements of docs/distributed.md (all-reduce GB/s for
+# the seed network's and ResNet-8's gradients, the overlap of a step), run
+# by hand under mpirun.
+add_executable(dist_measure dist/dist_measure.c)
+target_compile_options(dist_measure PRIVATE ${CLCNN_TEST_WARNINGS})
+target_compile_definitions(dist_measure PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(dist_measure PRIVATE clcnn_dist_static)
