@@ -103,8 +103,8 @@ static clcnn_status check_like_x(clcnn_dist *dist, const clcnn_tensor *x, const 
     return CLCNN_OK;
 }
 
-/* A failure after the exchange began: the others must not wait for this
- * rank at the next one. */
+/* A failure once the arguments were checked: the other ranks are waiting
+ * for this one at the exchange (or will be at the next): tell them. */
 static clcnn_status fail_collective(clcnn_dist *dist, clcnn_status status) {
     if (!dist->broken && status != CLCNN_ERROR_PEER_FAILED)
         clcnn__dist_tell_peers(dist, status, dist->error);
@@ -271,9 +271,10 @@ static clcnn_status sync_forward(clcnn_dist *dist, const clcnn_batchnorm_params 
                                  clcnn_tensor *y, clcnn_tensor *save_mean,
                                  clcnn_tensor *save_invstd) {
     clcnn_status status = check_forward(dist, x, gamma, beta, state, y, save_mean, save_invstd);
+    if (status != CLCNN_OK)
+        return status; /* the arguments: nothing sent, the dist unchanged */
     size_t channels = channels_of(x);
-    if (status == CLCNN_OK)
-        status = clcnn__dist_gather_reserve(dist, 1 + 2 * channels);
+    status = clcnn__dist_gather_reserve(dist, 1 + 2 * channels);
     channel_vectors v = {NULL, NULL, NULL, NULL, NULL};
     workspaces w = {{NULL}, 0};
     if (status == CLCNN_OK)
@@ -281,22 +282,22 @@ static clcnn_status sync_forward(clcnn_dist *dist, const clcnn_batchnorm_params 
     if (status == CLCNN_OK)
         status = local_statistics(dist, params, x, save_mean, save_invstd, &v, &w);
     double count = 0.0;
-    int exchanged = status == CLCNN_OK;
+    int every_rank_knows = 0;
     if (status == CLCNN_OK)
         status = merge_statistics(dist, channels, &v, &count);
-    if (status == CLCNN_OK && count < 2.0)
+    if (status == CLCNN_OK && count < 2.0) {
         status = clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_SHAPE,
                                   "expected more than 1 value per channel when training "
                                   "(%.0f over all ranks)",
                                   count);
+        every_rank_knows = 1;
+    }
     if (status == CLCNN_OK)
         status = normalise(dist, params, x, gamma, beta, state, y, save_mean, save_invstd, &v,
                            count, &w);
     workspaces_free(&w);
     vectors_free(&v);
-    return status == CLCNN_OK || !exchanged || status == CLCNN_ERROR_INVALID_SHAPE
-               ? status
-               : fail_collective(dist, status);
+    return status == CLCNN_OK || every_rank_knows ? status : fail_collective(dist, status);
 }
 
 clcnn_status clcnn_dist_batchnorm_forward_train(
@@ -494,7 +495,6 @@ static clcnn_status sync_backward(clcnn_dist *dist, const clcnn_tensor *x, const
         if (status != CLCNN_OK)
             clcnn__dist_fail_core(dist, status, "reading the local sums");
     }
-    int exchanged = status == CLCNN_OK;
     if (status == CLCNN_OK) {
         dist->gather_send[0] = (double)(clcnn_tensor_numel(x) / channels);
         for (size_t c = 0; c < channels; c++) {
@@ -510,7 +510,7 @@ static clcnn_status sync_backward(clcnn_dist *dist, const clcnn_tensor *x, const
         status = parameter_gradients(dist, sum_dy_xhat, sum_dy, dgamma, dbeta, mode);
     workspaces_free(&w);
     vectors_free(&v);
-    return status == CLCNN_OK || !exchanged ? status : fail_collective(dist, status);
+    return status == CLCNN_OK ? status : fail_collective(dist, status);
 }
 
 static clcnn_status dist_backward(clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y,

@@ -201,12 +201,19 @@ static clcnn_status register_gradients(clcnn_dist *dist, size_t count, clcnn_ten
     status = append_gradients(dist, count, grads);
     if (status == CLCNN_OK)
         status = build_layout(dist);
-    if (status == CLCNN_OK)
-        status = check_same_layout(dist);
-    if (status != CLCNN_OK && !dist->broken) {
+    if (status != CLCNN_OK) { /* out of memory here: the others wait at the check */
+        clcnn__dist_tell_peers(dist, status, dist->error);
+        clcnn__dist_break(dist);
+        return status;
+    }
+    status = check_same_layout(dist);
+    if (status == CLCNN_ERROR_INVALID_SHAPE) { /* every rank saw the mismatch */
         dist->grad_count = before;
         if (build_layout(dist) != CLCNN_OK)
             clcnn__dist_break(dist);
+    } else if (status != CLCNN_OK && !dist->broken) {
+        clcnn__dist_tell_peers(dist, status, dist->error);
+        clcnn__dist_break(dist);
     }
     return status;
 }
