@@ -59,7 +59,9 @@
  * starting with its own name in the clcnn_dist (clcnn_dist_last_error), not
  * in the context; when a call of the core library failed inside, the
  * message ends with the context's. clcnn_dist_create, which has no
- * clcnn_dist yet, writes its reason to options->error_buffer.
+ * clcnn_dist yet, writes its reason to options->error_buffer. A NULL
+ * clcnn_dist gives CLCNN_ERROR_INVALID_ARGUMENT (rank and size 0, last
+ * error "").
  *
  * Threads and MPI. The caller initialises MPI (MPI_Init or MPI_Init_thread
  * with any level) before clcnn_dist_create and finalises it after
@@ -114,7 +116,8 @@ CLCNN_API clcnn_dist_options clcnn_dist_options_default(void);
 
 /* A clcnn_dist for `context` over a duplicate of `comm` (MPI_COMM_NULL:
  * MPI_COMM_WORLD); options NULL: defaults. Collective over comm. Errors:
- * NULL context or out, a negative or non-finite timeout:
+ * NULL context or out, a negative or non-finite timeout, ranks whose
+ * bucket_bytes or sync_batchnorm differ (named):
  * CLCNN_ERROR_INVALID_ARGUMENT; MPI not initialised, or finalised:
  * CLCNN_ERROR_UNSUPPORTED; an MPI failure: CLCNN_ERROR_PEER_FAILED;
  * memory: CLCNN_ERROR_OUT_OF_HOST_MEMORY. *out is NULL on failure. */
@@ -153,25 +156,28 @@ CLCNN_API clcnn_status clcnn_dist_split(size_t global_count, size_t ranks, size_
 
 /* Registers gradient tensors to average, appended after those registered
  * before (the tensors stay the caller's and must outlive their use here).
- * Every rank must register tensors of the same sizes in the same order; the
- * first clcnn_dist_grad_begin after a registration checks that across the
- * ranks. Errors: count 0, NULL array or element, a tensor of another
- * context, a tensor registered twice, a registration while an exchange is
- * in progress: CLCNN_ERROR_INVALID_ARGUMENT. */
+ * Collective: every rank must register tensors of the same sizes in the
+ * same order, which the call checks. Errors: count 0, NULL array or
+ * element, a tensor of another context, a tensor registered twice, a
+ * registration while an exchange is in progress:
+ * CLCNN_ERROR_INVALID_ARGUMENT (nothing sent: make the same mistake on
+ * every rank or none); ranks whose sizes differ: CLCNN_ERROR_INVALID_SHAPE
+ * naming them, and every rank keeps what it had. */
 CLCNN_API clcnn_status clcnn_dist_add_gradients(clcnn_dist *dist, size_t count,
                                                 clcnn_tensor *const *grads);
 
 /* Registers every trainable parameter's gradient of `net`, in its
- * state-dict order (clcnn_net_parameter), as clcnn_dist_add_gradients. */
+ * state-dict order (clcnn_net_parameter), as clcnn_dist_add_gradients
+ * (collective). NULL net, or one without parameters:
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net);
 
 /* Starts the exchange of this step's gradients: call it as soon as the
  * backward pass is enqueued. Tells the other ranks this rank has arrived
  * and enqueues the reads of every bucket. Does not block on the device or
  * on other ranks. Errors: nothing registered, an exchange already in
- * progress, an earlier failure: CLCNN_ERROR_INVALID_ARGUMENT; ranks whose
- * registered sizes differ (first step after a registration):
- * CLCNN_ERROR_INVALID_SHAPE naming them; a failed read: its status. */
+ * progress: CLCNN_ERROR_INVALID_ARGUMENT; a failed read: its status (the
+ * other ranks are told). */
 CLCNN_API clcnn_status clcnn_dist_grad_begin(clcnn_dist *dist);
 
 /* Finishes the exchange started by clcnn_dist_grad_begin: waits until
@@ -242,15 +248,17 @@ CLCNN_API clcnn_status clcnn_dist_sum(clcnn_dist *dist, double *values, size_t c
  * parameter gradients of one process running batch norm over the
  * concatenated batch, to float rounding. Every rank must call them in the
  * same order on the same channels (each call is one collective exchange of
- * 3 doubles per channel, with the timeout); a rank may hold any number of
- * samples, but the global count must exceed 1. Built from the public batch
+ * 1 + 2 x channels doubles, with the timeout); a rank may hold any number of
+ * samples from 1 up, and the global count must exceed 1. Built from the public batch
  * norm and element-wise ops: a forward costs one more pass over x than
  * the local op, a backward three more over x and dy, plus a host round
  * trip for the statistics (a sync point per layer).
- * Errors: those of the local functions (message named after the dist
- * function); a peer failure or timeout: CLCNN_ERROR_PEER_FAILED. The dist
- * variants compute the statistics of the forward's local pass with their
- * own workspace, so y may be x as for the local op. */
+ * Errors: those of the local functions (the message names the dist
+ * function, then quotes the op's); with sync_batchnorm, argument errors
+ * are found before any exchange and change nothing, and a failure after
+ * that tells the other ranks;
+ * a peer failure or timeout: CLCNN_ERROR_PEER_FAILED. y may be x, and dx
+ * x or dy, as for the local ops. */
 CLCNN_API clcnn_status clcnn_dist_batchnorm_forward_train(
     clcnn_dist *dist, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
     const clcnn_tensor *gamma, const clcnn_tensor *beta, clcnn_batchnorm_state *state,
