@@ -54,12 +54,20 @@ static void write_indices(clcnn_context *ctx, clcnn_tensor *const *views, size_t
     }
 }
 
+/* An arena of `shapes` (views[i] with i + 1 in every element when `fill`). */
+static clcnn_tensor *arena_create(clcnn_context *ctx, clcnn_tensor **views, int fill) {
+    clcnn_tensor *arena = NULL;
+    TS_ASSERT_OK(ctx, clcnn__arena_create(ctx, COUNT, shapes, views, &arena));
+    assert_non_null(arena);
+    if (fill)
+        write_indices(ctx, views, COUNT);
+    return arena;
+}
+
 static void test_layout(void **state) {
     clcnn_context *ctx = *state;
     layout l = expected_layout(ctx);
-    clcnn_tensor *views[COUNT], *arena = NULL;
-    TS_ASSERT_OK(ctx, clcnn__arena_create(ctx, COUNT, shapes, views, &arena));
-    assert_non_null(arena);
+    clcnn_tensor *views[COUNT], *arena = arena_create(ctx, views, 0);
     assert_int_equal(clcnn_tensor_numel(arena), l.total);
     for (size_t i = 0; i < COUNT; i++) {
         assert_int_equal(clcnn_tensor_ndim(views[i]), shapes[i].ndim);
@@ -103,9 +111,7 @@ static void check_span(clcnn_context *ctx, clcnn_tensor *const *tensors, size_t 
 static void test_span(void **state) {
     clcnn_context *ctx = *state;
     layout l = expected_layout(ctx);
-    clcnn_tensor *views[COUNT], *arena = NULL;
-    TS_ASSERT_OK(ctx, clcnn__arena_create(ctx, COUNT, shapes, views, &arena));
-    write_indices(ctx, views, COUNT);
+    clcnn_tensor *views[COUNT], *arena = arena_create(ctx, views, 1);
     check_span(ctx, views, COUNT, l.total, 1.0f);
     check_span(ctx, views + 1, 2, l.offset[2] + l.numel[2] - l.offset[1], 2.0f);
     check_span(ctx, views + 3, 1, l.numel[3], 4.0f);
@@ -183,9 +189,8 @@ static void test_bad_shapes(void **state) {
  * them usable. */
 static void test_views_outlive_the_handle(void **state) {
     clcnn_context *ctx = *state;
-    clcnn_tensor *views[COUNT], *arena = NULL;
-    TS_ASSERT_OK(ctx, clcnn__arena_create(ctx, COUNT, shapes, views, &arena));
-    clcnn_tensor_destroy(arena);
+    clcnn_tensor *views[COUNT];
+    clcnn_tensor_destroy(arena_create(ctx, views, 0));
     write_indices(ctx, views, COUNT);
     float *values = ts_tensor_read_all(views[3]);
     assert_true(values[0] == 4.0f && values[4098] == 4.0f);

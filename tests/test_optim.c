@@ -1162,42 +1162,70 @@ static void assert_near_reference(const clcnn_tensor *tensor, const double *ref)
     free(got);
 }
 
+/* The operands of the op: a parameter of the given shape and values, a
+ * gradient and three states of its element count, all written from the
+ * host (NULL values: zeros). */
+typedef struct op_tensors {
+    clcnn_tensor *param, *grad, *states[3];
+} op_tensors;
+
+static op_tensors op_tensors_create(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                                    const float *param, const float *grad) {
+    op_tensors t;
+    t.param = param != NULL ? ts_tensor_create(ctx, ndim, dims, param)
+                            : ts_tensor_filled(ctx, ndim, dims, 0.0f);
+    size_t n = clcnn_tensor_numel(t.param);
+    t.grad = grad != NULL ? ts_vector_create(ctx, n, grad) : ts_tensor_filled(ctx, 1, &n, 0.0f);
+    for (size_t k = 0; k < 3; k++)
+        t.states[k] = ts_tensor_filled(ctx, 1, &n, 0.0f);
+    return t;
+}
+
+static void op_tensors_destroy(op_tensors *t) {
+    clcnn_tensor_destroy(t->param);
+    clcnn_tensor_destroy(t->grad);
+    for (size_t k = 0; k < 3; k++)
+        clcnn_tensor_destroy(t->states[k]);
+}
+
+/* Steps first .. first + count - 1 of a case through the op. */
+static void op_steps(clcnn_context *ctx, const fused_case *c, unsigned width, uint64_t first,
+                     uint64_t count, op_tensors *t) {
+    for (uint64_t step = first; step < first + count; step++) {
+        clcnn__optim_update update = case_update(c, step);
+        TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, width, t->param, t->grad, t->states));
+    }
+}
+
 /* The op alone over one parameter [3, 5, 7, 9] with its gradient and state
  * as [945] tensors (any shape of the element count will do): three steps
  * against the double reference, the state too. */
 static void run_op_case(clcnn_context *ctx, const fused_case *c, uint32_t seed) {
     const size_t dims[4] = {3, 5, 7, 9}, n = 945;
     float *values = ts_random_floats(n, seed, -1.0f, 1.0f);
-    clcnn_tensor *param = ts_tensor_create(ctx, 4, dims, values);
+    op_tensors t = op_tensors_create(ctx, 4, dims, values, NULL);
     double *ref_param = ts_to_double(values, n);
     free(values);
-    clcnn_tensor *grad = ts_tensor_filled(ctx, 1, &n, 0.0f);
-    clcnn_tensor *states[3];
     double *ref_states[3];
     for (size_t k = 0; k < 3; k++) {
-        states[k] = ts_tensor_filled(ctx, 1, &n, 0.0f);
         ref_states[k] = calloc(n, sizeof(double));
         assert_non_null(ref_states[k]);
     }
     for (uint64_t step = 0; step < 3; step++) {
         float *g = ts_random_floats(n, seed + 100u * (uint32_t)(step + 1), -1.0f, 1.0f);
-        TS_ASSERT_OK(ctx, clcnn_tensor_write(grad, 0, g, n));
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(t.grad, 0, g, n));
         double *ref_grad = ts_to_double(g, n);
         free(g);
-        clcnn__optim_update update = case_update(c, step);
-        TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, c->width, param, grad, states));
+        op_steps(ctx, c, c->width, step, 1, &t);
         case_reference_step(c, step, n, ref_param, ref_grad, ref_states);
         free(ref_grad);
-        assert_near_reference(param, ref_param);
-        for (size_t k = 0; k < update.states; k++)
-            assert_near_reference(states[k], ref_states[k]);
+        assert_near_reference(t.param, ref_param);
+        for (size_t k = 0; k < case_update(c, step).states; k++)
+            assert_near_reference(t.states[k], ref_states[k]);
     }
-    clcnn_tensor_destroy(param);
-    clcnn_tensor_destroy(grad);
-    for (size_t k = 0; k < 3; k++) {
-        clcnn_tensor_destroy(states[k]);
+    op_tensors_destroy(&t);
+    for (size_t k = 0; k < 3; k++)
         free(ref_states[k]);
-    }
     free(ref_param);
 }
 
@@ -1216,8 +1244,9 @@ static void test_op_against_reference(void **state) {
 
 /* An update keeps zeros zero exactly when the op says so: every factor
  * finite (and Adam's eps above 0). Two steps over all-zero tensors leave
- * them zero for each update that keeps zeros, and Adam's eps of 0 makes
- * them NaN (0 / 0), which is why the arenas' gaps must not see it. */
+ * them zero for each update that keeps zeros, and an Adam update that does
+ * not (eps of 0: 0 / 0; a step size beyond float: inf * 0) makes them NaN,
+ * which is why the arenas' gaps must not see it. */
 static void test_op_keeps_zeros(void **state) {
     clcnn_context *ctx = *state;
     clcnn_adam_params no_eps = adam(0.01, 0.9, 0.999, 0.0, 0, 0);
@@ -1232,31 +1261,21 @@ static void test_op_keeps_zeros(void **state) {
         {sgd_case(sgd(1e300, 0.0, 0.0, 0.0, 0), 0), 0}, /* lr beyond float */
         {sgd_case(sgd(0.1, 1e39, 0.0, 0.0, 0), 0), 0},  /* momentum beyond float */
         {adam_case(no_eps, 0), 0},
-        {adam_case(adam(1e300, 0.9, 0.999, 0.0, 0, 0), 0), 0}, /* step size beyond float */
+        {adam_case(adam(1e300, 0.9, 0.999, 0.0, 0, 0), 0), 0},
     };
     const size_t n = 37;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         clcnn__optim_update first = case_update(&cases[i].c, 0);
         assert_int_equal(clcnn__optim_update_keeps_zeros(&first), cases[i].keeps);
         if (!cases[i].keeps && !cases[i].c.adam)
-            continue; /* an infinite SGD factor times 0 is NaN, or 0 with lr alone */
-        clcnn_tensor *param = ts_tensor_filled(ctx, 1, &n, 0.0f);
-        clcnn_tensor *grad = ts_tensor_filled(ctx, 1, &n, 0.0f);
-        clcnn_tensor *states[3];
-        for (size_t k = 0; k < 3; k++)
-            states[k] = ts_tensor_filled(ctx, 1, &n, 0.0f);
-        for (uint64_t step = 0; step < 2; step++) {
-            clcnn__optim_update update = case_update(&cases[i].c, step);
-            TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, 0, param, grad, states));
-        }
-        float *after = ts_tensor_read_all(param);
+            continue; /* on zeros, SGD's infinite factors meet 0 in other ways */
+        op_tensors t = op_tensors_create(ctx, 1, &n, NULL, NULL);
+        op_steps(ctx, &cases[i].c, 0, 0, 2, &t);
+        float *after = ts_tensor_read_all(t.param);
         for (size_t e = 0; e < n; e++)
             assert_true(cases[i].keeps ? after[e] == 0.0f : isnan(after[e]));
         free(after);
-        clcnn_tensor_destroy(param);
-        clcnn_tensor_destroy(grad);
-        for (size_t k = 0; k < 3; k++)
-            clcnn_tensor_destroy(states[k]);
+        op_tensors_destroy(&t);
     }
 }
 
@@ -1271,26 +1290,16 @@ static void test_op_widths_identical(void **state) {
     float *g = ts_random_floats(n, 7102u, -1.0f, 1.0f);
     float *first = NULL;
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
-        clcnn_tensor *param = ts_vector_create(ctx, n, start);
-        clcnn_tensor *grad = ts_vector_create(ctx, n, g);
-        clcnn_tensor *states[3];
-        for (size_t k = 0; k < 3; k++)
-            states[k] = ts_tensor_filled(ctx, 1, &n, 0.0f);
-        for (uint64_t step = 0; step < 2; step++) {
-            clcnn__optim_update update = case_update(&c, step);
-            TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, widths[w], param, grad, states));
-        }
-        float *after = ts_tensor_read_all(param);
-        if (first == NULL)
+        op_tensors t = op_tensors_create(ctx, 1, &n, start, g);
+        op_steps(ctx, &c, widths[w], 0, 2, &t);
+        float *after = ts_tensor_read_all(t.param);
+        if (first == NULL) {
             first = after;
-        else {
+        } else {
             TS_ASSERT_FLOATS_IDENTICAL(after, first, n);
             free(after);
         }
-        clcnn_tensor_destroy(param);
-        clcnn_tensor_destroy(grad);
-        for (size_t k = 0; k < 3; k++)
-            clcnn_tensor_destroy(states[k]);
+        op_tensors_destroy(&t);
     }
     free(first);
     free(start);
