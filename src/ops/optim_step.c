@@ -3,7 +3,6 @@
  * work-item in work-groups of the device table's size
  * (ctx->choices.optim). */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ops/optim_step.h"
@@ -82,8 +81,9 @@ static clcnn_status resolve_width(clcnn_context *ctx, unsigned width, unsigned *
     return CLCNN_OK;
 }
 
-static void width_option(unsigned width, char *options, size_t size) {
-    snprintf(options, size, "-DOPTIM_WIDTH=%u", width);
+/* The build options of a width resolve_width accepted. */
+static const char *width_option(unsigned width) {
+    return width == 4 ? "-DOPTIM_WIDTH=4" : width == 8 ? "-DOPTIM_WIDTH=8" : "-DOPTIM_WIDTH=16";
 }
 
 clcnn_status clcnn__optim_prepare(clcnn_context *ctx, const clcnn__optim_update *update,
@@ -92,22 +92,27 @@ clcnn_status clcnn__optim_prepare(clcnn_context *ctx, const clcnn__optim_update 
     clcnn_status status = resolve_width(ctx, width, &chosen);
     if (status != CLCNN_OK)
         return status;
-    char options[32];
-    width_option(chosen, options, sizeof options);
     cl_kernel kernel = NULL;
-    return clcnn__kernel_get(ctx, "optim.cl", options, kernel_names[update->rule], &kernel);
+    return clcnn__kernel_get(ctx, "optim.cl", width_option(chosen), kernel_names[update->rule],
+                             &kernel);
 }
 
 /* ------------------------------------------------------------------- steps */
 
+/* The operands after the parameter, as messages name them. */
+static const struct {
+    const char *what, *name;
+} operands[] = {{"optim_step: grad", "grad"},
+                {"optim_step: state 0", "state 0"},
+                {"optim_step: state 1", "state 1"},
+                {"optim_step: state 2", "state 2"}};
+
 static clcnn_status check_operand(clcnn_context *ctx, const clcnn_tensor *param,
-                                  const clcnn_tensor *operand, const char *name) {
-    char what[64];
-    snprintf(what, sizeof what, "optim_step: %s", name);
-    clcnn_status status = clcnn__check_tensor(ctx, operand, what);
-    return status == CLCNN_OK
-               ? clcnn__check_same_numel(ctx, "optim_step", "param", param, name, operand)
-               : status;
+                                  const clcnn_tensor *operand, size_t index) {
+    clcnn_status status = clcnn__check_tensor(ctx, operand, operands[index].what);
+    return status == CLCNN_OK ? clcnn__check_same_numel(ctx, "optim_step", "param", param,
+                                                        operands[index].name, operand)
+                              : status;
 }
 
 static clcnn_status check_operands(clcnn_context *ctx, const clcnn__optim_update *update,
@@ -115,16 +120,13 @@ static clcnn_status check_operands(clcnn_context *ctx, const clcnn__optim_update
                                    clcnn_tensor *const *states) {
     clcnn_status status = clcnn__check_tensor(ctx, param, "optim_step: param");
     if (status == CLCNN_OK)
-        status = check_operand(ctx, param, grad, "grad");
+        status = check_operand(ctx, param, grad, 0);
     if (status == CLCNN_OK && update->states != 0 && states == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                            "optim_step: the update keeps %zu states and states is NULL",
                            update->states);
-    for (size_t k = 0; k < update->states && status == CLCNN_OK; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "state %zu", k);
-        status = check_operand(ctx, param, states[k], name);
-    }
+    for (size_t k = 0; k < update->states && status == CLCNN_OK; k++)
+        status = check_operand(ctx, param, states[k], 1 + k);
     return status;
 }
 
@@ -177,12 +179,10 @@ clcnn_status clcnn__optim_step(clcnn_context *ctx, const clcnn__optim_update *up
     clcnn_status status = resolve_width(ctx, width, &chosen);
     if (status == CLCNN_OK)
         status = check_operands(ctx, update, param, grad, states);
-    char options[32];
-    width_option(chosen, options, sizeof options);
     clcnn__launch launch;
     if (status == CLCNN_OK)
-        status =
-            clcnn__launch_prepare(ctx, "optim.cl", options, kernel_names[update->rule], &launch);
+        status = clcnn__launch_prepare(ctx, "optim.cl", width_option(chosen),
+                                       kernel_names[update->rule], &launch);
     if (status != CLCNN_OK)
         return status;
     size_t count = param->numel;
