@@ -1,7 +1,9 @@
 /* Optimizer updates (src/ops/optim_step.h) on the kernels of cl/optim.cl:
  * the factors of a step, and its launch over OPTIM_WIDTH elements per
- * work-item in work-groups of the device table's size
- * (ctx->choices.optim). */
+ * work-item in work-groups of the device table's size (ctx->choices.optim:
+ * on CPUs float16 per work-item keeps the work-groups few and the loads
+ * wide; on GPUs one float4 per work-item, many work-items to hide memory
+ * latency). */
 #include <math.h>
 #include <string.h>
 
