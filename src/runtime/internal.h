@@ -362,10 +362,8 @@ typedef struct clcnn__storage {
     size_t refcount;
     struct clcnn__storage *parent; /* sub-buffer views: holds a reference; else NULL */
     size_t offset;                 /* sub-buffer views: first element in the parent */
-    /* Set by the owner of a buffer carved into views (a network's parameter
-     * and gradient arenas) to promise that the gaps between its views are
-     * used by nothing else and stay zero, so that an element-wise update
-     * may run over the whole span of views at once (src/nn/optim.c). */
+    /* Made by clcnn__arena_create: the gaps between its views are used by
+     * nothing else and stay zero (see there). */
     int arena;
 } clcnn__storage;
 
@@ -397,6 +395,33 @@ clcnn_status clcnn__view_alignment(clcnn_context *ctx, size_t *bytes);
  * inside root (else CLCNN_ERROR_OUT_OF_RANGE). The view keeps root alive. */
 clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndim,
                                  const size_t *dims, clcnn_tensor **out);
+
+/* ------------------------------------------------------------------ arenas */
+
+/* An arena is one zero-filled buffer holding tensors as views, one after
+ * another, each at the next multiple of the view alignment
+ * (runtime/arena.c). The gaps between the views are used by nothing else
+ * and stay zero, so an element-wise op that maps zeros to zeros may run
+ * over a whole run of views at once: a network zeroes every gradient with
+ * one fill and an optimizer updates every parameter with one launch. */
+
+typedef struct clcnn__shape {
+    size_t ndim;
+    size_t dims[CLCNN_MAX_DIMS];
+} clcnn__shape;
+
+/* Zero-filled tensors[i] shaped as shapes[i], i < count: views of a new
+ * arena (*out, for one fill or launch over all of them) or, when the arena
+ * would not fit in one allocation of the device, separate tensors with
+ * *out NULL. The caller destroys every tensor and the arena, in any order.
+ * On failure (a shape's, a tensor's creation) nothing is left made. */
+clcnn_status clcnn__arena_create(clcnn_context *ctx, size_t count, const clcnn__shape *shapes,
+                                 clcnn_tensor **tensors, clcnn_tensor **out);
+
+/* A 1-D view of tensors[0..count-1] and the gaps between them when they lie
+ * in one arena laid out as clcnn__arena_create lays them out (the whole
+ * list or a run of it, from any of its tensors on); else *out is NULL. */
+clcnn_status clcnn__arena_span(size_t count, clcnn_tensor *const *tensors, clcnn_tensor **out);
 
 /* ------------------------------------------------------------ tensor checks */
 
