@@ -33,7 +33,8 @@ section "release build: compile"
 cmake --build build --parallel "$jobs"
 section "release build: ctest on POCL (all labels)"
 use_caches_in "$repo/build"
-ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs"
+# The cross-device comparison runs once, below, with rusticl beside POCL.
+ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs" -E '^test_cross_device$'
 
 # The kernel tests (label kernel) and the network tests that compare with
 # PyTorch or across devices (label portable), at full size, on each further
@@ -47,6 +48,7 @@ section "rusticl (Mesa's OpenCL on llvmpipe): kernel and portable tests"
     export RUSTICL_ENABLE=llvmpipe CLCNN_DEVICE=llvmpipe CLCNN_CROSS_DEVICE_MIN=2
     export MESA_SHADER_CACHE_DIR="$repo/build/cache/mesa"
     portable_tests
+    ctest --test-dir build --output-on-failure --no-tests=error -R '^test_cross_device$'
 )
 
 section "GPU kernel choices on POCL (CLCNN_DEVICE_CLASS=gpu): kernel and portable tests"
