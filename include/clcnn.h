@@ -20,6 +20,7 @@
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"
 #include "clcnn/profile.h"
+#include "clcnn/residual.h"
 #include "clcnn/safetensors.h"
 #include "clcnn/softmax.h"
 #include "clcnn/tune.h"

@@ -195,6 +195,11 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_add, CLCNN_ERROR_INVALID_SHAPE, clcnn_add(ctx, vec4, vec5, vec4))                      \
     X(clcnn_scale, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_scale(ctx, NULL, 2.0f, vec4))               \
     X(clcnn_axpby, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_axpby(ctx, 1.0f, NULL, 1.0f, vec4))         \
+    X(clcnn_residual_forward, CLCNN_ERROR_INVALID_SHAPE,                                           \
+      clcnn_residual_forward(ctx, t4, vec4, 0, t4_out))                                            \
+    X(clcnn_residual_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                       \
+      clcnn_residual_backward(ctx, 1, NULL, t4, t4_out, CLCNN_GRAD_OVERWRITE, NULL,                \
+                              CLCNN_GRAD_OVERWRITE))                                               \
     X(clcnn_gemm, CLCNN_ERROR_INVALID_ARGUMENT,                                                    \
       clcnn_gemm(ctx, 0, 0, 1.0f, NULL, logits, 0.0f, logits))                                     \
     X(clcnn_net_create, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_create(ctx, 0, dims4, &scratch_net))  \
