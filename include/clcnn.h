@@ -10,6 +10,7 @@
 
 #include "clcnn/activation.h"
 #include "clcnn/batchnorm.h"
+#include "clcnn/concat.h"
 #include "clcnn/conv2d.h"
 #include "clcnn/dense.h"
 #include "clcnn/dropout.h"

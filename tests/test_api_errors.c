@@ -42,6 +42,7 @@ static clcnn_net_tensor scratch_parameter;
 static clcnn_optimizer_state scratch_state;
 static clcnn_tune_result tune_results[8];
 static size_t out_dims[4];
+static clcnn_tensor *concat_grads[2]; /* t4 and t4_out: too many channels for t4_out */
 
 static clcnn_tensor *tensor(size_t ndim, const size_t *dims) {
     clcnn_tensor *t = NULL;
@@ -67,6 +68,8 @@ static int setup(void **state) {
     TS_ASSERT_OK(ctx, clcnn_net_init(built_net, 1));
     TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, 2, 10, &labels));
     grad4 = tensor(1, &four);
+    concat_grads[0] = t4;
+    concat_grads[1] = t4_out;
     clcnn_tensor *parameters[1] = {vec4}, *grads[1] = {grad4};
     TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, NULL, 1, parameters, grads, &optimizer));
     TS_ASSERT_OK(ctx, clcnn_dropout_mask_create(ctx, 96, NULL, &mask));
@@ -200,6 +203,10 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_residual_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                       \
       clcnn_residual_backward(ctx, 1, NULL, t4, t4_out, CLCNN_GRAD_OVERWRITE, NULL,                \
                               CLCNN_GRAD_OVERWRITE))                                               \
+    X(clcnn_concat_forward, CLCNN_ERROR_INVALID_ARGUMENT,                                          \
+      clcnn_concat_forward(ctx, 1, (const clcnn_tensor *const *)&t4, t4_out))                      \
+    X(clcnn_concat_backward, CLCNN_ERROR_INVALID_SHAPE,                                            \
+      clcnn_concat_backward(ctx, t4_out, 2, concat_grads, CLCNN_GRAD_OVERWRITE))                   \
     X(clcnn_gemm, CLCNN_ERROR_INVALID_ARGUMENT,                                                    \
       clcnn_gemm(ctx, 0, 0, 1.0f, NULL, logits, 0.0f, logits))                                     \
     X(clcnn_net_create, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_create(ctx, 0, dims4, &scratch_net))  \
