@@ -9,6 +9,7 @@
 #include "clcnn/core.h"
 
 #include "clcnn/activation.h"
+#include "clcnn/adaptive_pool.h"
 #include "clcnn/batchnorm.h"
 #include "clcnn/concat.h"
 #include "clcnn/conv2d.h"

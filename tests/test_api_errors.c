@@ -248,6 +248,12 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_pool2d_forward(ctx, NULL, t4, t4_out))                                                 \
     X(clcnn_pool2d_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                         \
       clcnn_pool2d_backward(ctx, NULL, t4, t4, t4_out, CLCNN_GRAD_OVERWRITE))                      \
+    X(clcnn_adaptive_avg_pool2d_output_shape, CLCNN_ERROR_INVALID_ARGUMENT,                        \
+      clcnn_adaptive_avg_pool2d_output_shape(ctx, dims4, NULL, out_dims))                          \
+    X(clcnn_adaptive_avg_pool2d_forward, CLCNN_ERROR_INVALID_ARGUMENT,                             \
+      clcnn_adaptive_avg_pool2d_forward(ctx, t4, t4))                                              \
+    X(clcnn_adaptive_avg_pool2d_backward, CLCNN_ERROR_INVALID_ARGUMENT,                            \
+      clcnn_adaptive_avg_pool2d_backward(ctx, t4, t4_out, (clcnn_grad_mode)9))                     \
     X(clcnn_context_profile_start, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
       profile_start_without_profiling())                                                           \
     X(clcnn_context_profile_stop, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
