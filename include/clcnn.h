@@ -10,6 +10,7 @@
 
 #include "clcnn/activation.h"
 #include "clcnn/adaptive_pool.h"
+#include "clcnn/augment.h"
 #include "clcnn/batchnorm.h"
 #include "clcnn/concat.h"
 #include "clcnn/conv2d.h"

@@ -195,6 +195,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_dropout_forward(ctx, &dropout_state, 1.5f, 1, t4, t4_out, NULL))                       \
     X(clcnn_dropout_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                        \
       clcnn_dropout_backward(ctx, NULL, t4, t4_out, CLCNN_GRAD_OVERWRITE))                         \
+    X(clcnn_augment_crop_flip, CLCNN_ERROR_INVALID_ARGUMENT,                                       \
+      clcnn_augment_crop_flip(ctx, NULL, t4, t4_out))                                              \
     X(clcnn_add, CLCNN_ERROR_INVALID_SHAPE, clcnn_add(ctx, vec4, vec5, vec4))                      \
     X(clcnn_scale, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_scale(ctx, NULL, 2.0f, vec4))               \
     X(clcnn_axpby, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_axpby(ctx, 1.0f, NULL, 1.0f, vec4))         \
@@ -338,6 +340,7 @@ static const struct {
     {"clcnn_conv2d_epilogue_default", "cannot fail"},
     {"clcnn_conv2d_output_shape", "no context (status only)"},
     {"clcnn_dropout_state_init", "cannot fail"},
+    {"clcnn_augment_params_default", "cannot fail"},
     {"clcnn_dropout_mask_options_default", "cannot fail"},
     {"clcnn_dropout_mask_destroy", "destroy"},
     {"clcnn_idx_load", "no context: its message goes to the caller's buffer"},
