@@ -33,12 +33,17 @@ static float window_area(int oh, int ow, int height, int width, int out_h, int o
     return (float)((long)rows * cols);
 }
 
-/* Output index o (plane-major, then rows, then columns) as its parts. */
-static void output_position(ulong o, int out_h, int out_w, ulong *plane, int *oh, int *ow) {
-    *ow = (int)(o % (ulong)out_w);
-    const ulong rest = o / (ulong)out_w;
-    *oh = (int)(rest % (ulong)out_h);
-    *plane = rest / (ulong)out_h;
+/* a / b, with the remainder as a difference: Oclgrind cannot simulate the
+ * `freeze` LLVM emits when it pairs a / b with a % b. */
+static ulong divide(ulong a, ulong b, int *remainder) {
+    const ulong quotient = a / b;
+    *remainder = (int)(a - quotient * b);
+    return quotient;
+}
+
+/* Index i of [planes, rows, cols] (plane-major) as its parts. */
+static ulong plane_position(ulong i, int rows, int cols, int *row, int *col) {
+    return divide(divide(i, (ulong)cols, col), (ulong)rows, row);
 }
 
 /* y[o] = the mean of output o's window, or with bands > 1, partial[band][o]
@@ -51,9 +56,8 @@ __kernel void adaptive_avg_forward(__global const float *x, __global float *out,
     const int band = get_global_id(1);
     if (o >= outputs)
         return;
-    ulong plane;
     int oh, ow;
-    output_position(o, out_h, out_w, &plane, &oh, &ow);
+    const ulong plane = plane_position(o, out_h, out_w, &oh, &ow);
     const int h0 = window_start(oh, height, out_h), w0 = window_start(ow, width, out_w);
     const int cols = window_end(ow, width, out_w) - w0;
     const long area = (long)(window_end(oh, height, out_h) - h0) * cols;
@@ -80,9 +84,8 @@ __kernel void adaptive_avg_finish(__global const float *partial, __global float 
     const ulong o = get_global_id(0);
     if (o >= outputs)
         return;
-    ulong plane;
     int oh, ow;
-    output_position(o, out_h, out_w, &plane, &oh, &ow);
+    plane_position(o, out_h, out_w, &oh, &ow);
     float sum = 0.0f;
     for (int band = 0; band < bands; band++)
         sum += partial[(ulong)band * outputs + o];
@@ -158,10 +161,8 @@ __kernel void adaptive_avg_backward(__global const float *dy, __global float *dx
     const ulong e = get_global_id(0);
     if (e >= inputs)
         return;
-    const int w = (int)(e % (ulong)width);
-    const ulong rest = e / (ulong)width;
-    const int h = (int)(rest % (ulong)height);
-    const ulong plane = rest / (ulong)height;
+    int h, w;
+    const ulong plane = plane_position(e, height, width, &h, &w);
     /* Output i holds input h iff floor(h * out / in) <= i < ceil((h + 1) * out / in). */
     const int oh0 = window_start(h, out_h, height), oh1 = window_end(h, out_h, height);
     const int ow0 = window_start(w, out_w, width), ow1 = window_end(w, out_w, width);

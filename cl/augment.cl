@@ -15,8 +15,11 @@ __kernel void augment_crop_flip(__global const float *x, __global float *y, ulon
     const int first_col = get_global_id(1) * span;
     if (row >= rows)
         return;
-    const int i = (int)(row % (ulong)height);
-    const ulong sample = row / (ulong)height / (ulong)channels + first_sample;
+    /* The remainder as a difference: Oclgrind cannot simulate the `freeze`
+     * LLVM emits when it pairs a / b with a % b. */
+    const ulong plane = row / (ulong)height;
+    const int i = (int)(row - plane * (ulong)height);
+    const ulong sample = plane / (ulong)channels + first_sample;
     uint c0 = (uint)sample, c1 = (uint)(sample >> 32), c2 = epoch_lo, c3 = epoch_hi;
     philox4x32_10_v1(&c0, &c1, &c2, &c3, seed_lo, seed_hi);
     const uint offsets = 2 * (uint)pad + 1;

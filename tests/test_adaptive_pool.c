@@ -270,10 +270,10 @@ static void test_bad_arguments(void **state) {
     const clcnn_grad_mode W = CLCNN_GRAD_OVERWRITE;
     const size_t xd[4] = {2, 3, 7, 9}, yd[4] = {2, 3, 2, 2}, other_c[4] = {2, 4, 2, 2};
     const size_t other_n[4] = {1, 3, 2, 2}, three[3] = {2, 3, 2};
-    clcnn_tensor *x = ts_tensor_create(ctx, 4, xd, NULL), *y = ts_tensor_create(ctx, 4, yd, NULL);
-    clcnn_tensor *yc = ts_tensor_create(ctx, 4, other_c, NULL);
-    clcnn_tensor *yn = ts_tensor_create(ctx, 4, other_n, NULL);
-    clcnn_tensor *y3 = ts_tensor_create(ctx, 3, three, NULL);
+    clcnn_tensor *x = ts_tensor_filled(ctx, 4, xd, 0.0f), *y = ts_tensor_filled(ctx, 4, yd, 0.0f);
+    clcnn_tensor *yc = ts_tensor_filled(ctx, 4, other_c, 0.0f);
+    clcnn_tensor *yn = ts_tensor_filled(ctx, 4, other_n, 0.0f);
+    clcnn_tensor *y3 = ts_tensor_filled(ctx, 3, three, 0.0f);
 
     TS_ASSERT_STATUS(NULL, bad, clcnn_adaptive_avg_pool2d_forward(NULL, x, y));
     TS_ASSERT_STATUS(ctx, bad, clcnn_adaptive_avg_pool2d_forward(ctx, NULL, y));
@@ -299,8 +299,8 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, bad, clcnn_adaptive_avg_pool2d_backward(ctx, view, x, W));
 
     clcnn_context *other = ts_context_create();
-    clcnn_tensor *ox = ts_tensor_create(other, 4, xd, NULL),
-                 *oy = ts_tensor_create(other, 4, yd, NULL);
+    clcnn_tensor *ox = ts_tensor_filled(other, 4, xd, 0.0f),
+                 *oy = ts_tensor_filled(other, 4, yd, 0.0f);
     const clcnn_status mismatch = CLCNN_ERROR_CONTEXT_MISMATCH;
     TS_ASSERT_STATUS(ctx, mismatch, clcnn_adaptive_avg_pool2d_forward(ctx, ox, y));
     TS_ASSERT_STATUS(ctx, mismatch, clcnn_adaptive_avg_pool2d_forward(ctx, x, oy));
@@ -313,7 +313,7 @@ static void test_bad_arguments(void **state) {
     /* An output side past 2^24 (a 64 MiB tensor: not in small mode). */
     if (!ts_small()) {
         const size_t wide[4] = {1, 1, 1, ((size_t)1 << 24) + 1}, one[4] = {1, 1, 1, 1};
-        clcnn_tensor *big = NULL, *small = ts_tensor_create(ctx, 4, one, NULL);
+        clcnn_tensor *big = NULL, *small = ts_tensor_filled(ctx, 4, one, 0.0f);
         TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 4, wide, &big));
         TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
                          clcnn_adaptive_avg_pool2d_forward(ctx, small, big));

@@ -228,11 +228,11 @@ static void test_bad_arguments(void **state) {
     clcnn_context *ctx = *state;
     const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT, shape = CLCNN_ERROR_INVALID_SHAPE;
     const size_t dims[4] = {3, 1, 4, 4}, other[4] = {3, 1, 4, 5}, three[3] = {3, 4, 4};
-    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
-                 *y = ts_tensor_create(ctx, 4, dims, NULL);
-    clcnn_tensor *wrong = ts_tensor_create(ctx, 4, other, NULL);
-    clcnn_tensor *x3 = ts_tensor_create(ctx, 3, three, NULL),
-                 *y3 = ts_tensor_create(ctx, 3, three, NULL);
+    clcnn_tensor *x = ts_tensor_filled(ctx, 4, dims, 0.0f),
+                 *y = ts_tensor_filled(ctx, 4, dims, 0.0f);
+    clcnn_tensor *wrong = ts_tensor_filled(ctx, 4, other, 0.0f);
+    clcnn_tensor *x3 = ts_tensor_filled(ctx, 3, three, 0.0f),
+                 *y3 = ts_tensor_filled(ctx, 3, three, 0.0f);
     clcnn_augment_params p = clcnn_augment_params_default();
 
     TS_ASSERT_OK(ctx, clcnn_augment_crop_flip(ctx, &p, x, y));
@@ -266,7 +266,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_OK(ctx, clcnn_augment_crop_flip(ctx, &q, x, y));
 
     clcnn_context *other_ctx = ts_context_create();
-    clcnn_tensor *o = ts_tensor_create(other_ctx, 4, dims, NULL);
+    clcnn_tensor *o = ts_tensor_filled(other_ctx, 4, dims, 0.0f);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_augment_crop_flip(ctx, &p, o, y));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH, clcnn_augment_crop_flip(ctx, &p, x, o));
     clcnn_tensor_destroy(o);

@@ -264,13 +264,13 @@ static void test_bad_arguments(void **state) {
     const size_t da[4] = {2, 3, 4, 5}, db[4] = {2, 1, 4, 5}, dy[4] = {2, 4, 4, 5};
     const size_t wrong_n[4] = {3, 1, 4, 5}, wrong_h[4] = {2, 1, 5, 5}, flat[2] = {2, 1};
     const size_t one_d = 4, wrong_y[4] = {2, 5, 4, 5};
-    clcnn_tensor *a = ts_tensor_create(ctx, 4, da, NULL), *b = ts_tensor_create(ctx, 4, db, NULL);
-    clcnn_tensor *y = ts_tensor_create(ctx, 4, dy, NULL);
-    clcnn_tensor *bn = ts_tensor_create(ctx, 4, wrong_n, NULL);
-    clcnn_tensor *bh = ts_tensor_create(ctx, 4, wrong_h, NULL);
-    clcnn_tensor *b2 = ts_tensor_create(ctx, 2, flat, NULL);
-    clcnn_tensor *v1 = ts_tensor_create(ctx, 1, &one_d, NULL);
-    clcnn_tensor *wy = ts_tensor_create(ctx, 4, wrong_y, NULL);
+    clcnn_tensor *a = ts_tensor_filled(ctx, 4, da, 0.0f), *b = ts_tensor_filled(ctx, 4, db, 0.0f);
+    clcnn_tensor *y = ts_tensor_filled(ctx, 4, dy, 0.0f);
+    clcnn_tensor *bn = ts_tensor_filled(ctx, 4, wrong_n, 0.0f);
+    clcnn_tensor *bh = ts_tensor_filled(ctx, 4, wrong_h, 0.0f);
+    clcnn_tensor *b2 = ts_tensor_filled(ctx, 2, flat, 0.0f);
+    clcnn_tensor *v1 = ts_tensor_filled(ctx, 1, &one_d, 0.0f);
+    clcnn_tensor *wy = ts_tensor_filled(ctx, 4, wrong_y, 0.0f);
     const clcnn_tensor *in[2] = {a, b};
     clcnn_tensor *g[2] = {a, b};
 
@@ -294,7 +294,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 4, 4, 5]");
     /* y may share memory with no input: here inputs[0] is y's first half. */
     const size_t dy2[4] = {2, 2, 4, 5};
-    clcnn_tensor *y2 = ts_tensor_create(ctx, 4, dy2, NULL), *half = NULL;
+    clcnn_tensor *y2 = ts_tensor_filled(ctx, 4, dy2, 0.0f), *half = NULL;
     TS_ASSERT_OK(ctx, clcnn__storage_view(y2->storage, 0, 4, db, &half));
     const clcnn_tensor *feeds_itself[2] = {half, b};
     TS_ASSERT_STATUS(ctx, bad, clcnn_concat_forward(ctx, 2, feeds_itself, y2));
@@ -317,8 +317,8 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
 
     clcnn_context *other = ts_context_create();
-    clcnn_tensor *o = ts_tensor_create(other, 4, db, NULL),
-                 *oy = ts_tensor_create(other, 4, dy, NULL);
+    clcnn_tensor *o = ts_tensor_filled(other, 4, db, 0.0f),
+                 *oy = ts_tensor_filled(other, 4, dy, 0.0f);
     const clcnn_tensor *in_o[2] = {a, o};
     clcnn_tensor *g_o[2] = {a, o};
     const clcnn_status mismatch = CLCNN_ERROR_CONTEXT_MISMATCH;

@@ -457,10 +457,10 @@ static void test_reference_gradients(void **state) {
 static void test_bad_arguments(void **state) {
     clcnn_context *ctx = *state;
     const size_t dims[4] = {2, 3, 4, 5}, other_dims[4] = {2, 3, 5, 4};
-    clcnn_tensor *a = ts_tensor_create(ctx, 4, dims, NULL),
-                 *b = ts_tensor_create(ctx, 4, dims, NULL);
-    clcnn_tensor *y = ts_tensor_create(ctx, 4, dims, NULL);
-    clcnn_tensor *wrong = ts_tensor_create(ctx, 4, other_dims, NULL);
+    clcnn_tensor *a = ts_tensor_filled(ctx, 4, dims, 0.0f),
+                 *b = ts_tensor_filled(ctx, 4, dims, 0.0f);
+    clcnn_tensor *y = ts_tensor_filled(ctx, 4, dims, 0.0f);
+    clcnn_tensor *wrong = ts_tensor_filled(ctx, 4, other_dims, 0.0f);
     const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT, shape_err = CLCNN_ERROR_INVALID_SHAPE;
     const clcnn_grad_mode W = CLCNN_GRAD_OVERWRITE, A = CLCNN_GRAD_ACCUMULATE;
 
@@ -475,7 +475,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 5, 4]");
     /* Same count, another shape: refused too. */
     const size_t flat = 120;
-    clcnn_tensor *flat_y = ts_tensor_create(ctx, 1, &flat, NULL);
+    clcnn_tensor *flat_y = ts_tensor_filled(ctx, 1, &flat, 0.0f);
     TS_ASSERT_STATUS(ctx, shape_err, clcnn_residual_forward(ctx, a, b, 0, flat_y));
 
     TS_ASSERT_STATUS(NULL, bad, clcnn_residual_backward(NULL, 0, NULL, y, a, W, b, W));
@@ -496,7 +496,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, shape_err, clcnn_residual_backward(ctx, 0, wrong, y, a, W, b, W));
 
     clcnn_context *other = ts_context_create();
-    clcnn_tensor *o = ts_tensor_create(other, 4, dims, NULL);
+    clcnn_tensor *o = ts_tensor_filled(other, 4, dims, 0.0f);
     const clcnn_status mismatch = CLCNN_ERROR_CONTEXT_MISMATCH;
     TS_ASSERT_STATUS(ctx, mismatch, clcnn_residual_forward(ctx, o, b, 0, y));
     TS_ASSERT_STATUS(ctx, mismatch, clcnn_residual_forward(ctx, a, o, 0, y));
@@ -512,12 +512,12 @@ static void test_bad_arguments(void **state) {
     size_t align = 0;
     TS_ASSERT_OK(ctx, clcnn__view_alignment(ctx, &align));
     const size_t step = align / sizeof(float), count = 4 * step, root_count = 8 * step;
-    clcnn_tensor *root = ts_tensor_create(ctx, 1, &root_count, NULL);
+    clcnn_tensor *root = ts_tensor_filled(ctx, 1, &root_count, 0.0f);
     clcnn_tensor *first = NULL, *shifted = NULL, *apart = NULL;
     TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, 0, 1, &count, &first));
     TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, step, 1, &count, &shifted));
     TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, count, 1, &count, &apart));
-    clcnn_tensor *v = ts_tensor_create(ctx, 1, &count, NULL);
+    clcnn_tensor *v = ts_tensor_filled(ctx, 1, &count, 0.0f);
     TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, first, v, 0, shifted));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
     TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, v, shifted, 1, first));
