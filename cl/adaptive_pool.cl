@@ -46,35 +46,95 @@ static ulong plane_position(ulong i, int rows, int cols, int *row, int *col) {
     return divide(divide(i, (ulong)cols, col), (ulong)rows, row);
 }
 
-/* y[o] = the mean of output o's window, or with bands > 1, partial[band][o]
- * = the sum of the window's elements [band * span, (band + 1) * span) in
- * row-major order. Dimension 0: outputs, dimension 1: bands. */
-__kernel void adaptive_avg_forward(__global const float *x, __global float *out, ulong outputs,
-                                   int height, int width, int out_h, int out_w, long span,
-                                   int bands) {
-    const ulong o = get_global_id(0);
-    const int band = get_global_id(1);
-    if (o >= outputs)
-        return;
-    int oh, ow;
-    const ulong plane = plane_position(o, out_h, out_w, &oh, &ow);
-    const int h0 = window_start(oh, height, out_h), w0 = window_start(ow, width, out_w);
-    const int cols = window_end(ow, width, out_w) - w0;
-    const long area = (long)(window_end(oh, height, out_h) - h0) * cols;
-    const long first = band * span, last = min(first + span, area);
-    __global const float *x_plane = x + plane * (ulong)height * (ulong)width;
-    float sum = 0.0f;
-    for (long r = first / cols; r * cols < last; r++) {
-        __global const float *row = x_plane + (ulong)(h0 + r) * (ulong)width + (ulong)w0;
-        const int begin = (int)max(first - r * cols, 0L),
-                  end = (int)min(last - r * cols, (long)cols);
-        for (int c = begin; c < end; c++)
-            sum += row[c];
+/* The window tables (adaptive_avg_tables), ints in this order: for each
+ * output row oh its input rows [row_start, row_end), for each output column
+ * its input columns [col_start, col_end); for each input row h the output
+ * rows whose windows hold it [in_row_first, in_row_end), the same for input
+ * columns. The kernels below look windows up instead of dividing. */
+typedef struct tables {
+    __global const int *row_start, *row_end, *col_start, *col_end;
+    __global const int *in_row_first, *in_row_end, *in_col_first, *in_col_end;
+} tables;
+
+static tables tables_at(__global const int *t, int height, int width, int out_h, int out_w) {
+    tables r;
+    r.row_start = t;
+    r.row_end = r.row_start + out_h;
+    r.col_start = r.row_end + out_h;
+    r.col_end = r.col_start + out_w;
+    r.in_row_first = r.col_end + out_w;
+    r.in_row_end = r.in_row_first + height;
+    r.in_col_first = r.in_row_end + height;
+    r.in_col_end = r.in_col_first + width;
+    return r;
+}
+
+/* Fills the tables: work-item i computes entry i of each (global size
+ * max(out_h, out_w, height, width)). Output i holds input h iff
+ * floor(h * out / in) <= i < ceil((h + 1) * out / in). */
+__kernel void adaptive_avg_tables(__global int *t, int height, int width, int out_h, int out_w) {
+    const int i = get_global_id(0);
+    __global int *row_start = t, *row_end = row_start + out_h;
+    __global int *col_start = row_end + out_h, *col_end = col_start + out_w;
+    __global int *in_row_first = col_end + out_w, *in_row_end = in_row_first + height;
+    __global int *in_col_first = in_row_end + height, *in_col_end = in_col_first + width;
+    if (i < out_h) {
+        row_start[i] = window_start(i, height, out_h);
+        row_end[i] = window_end(i, height, out_h);
     }
-    if (bands == 1)
-        out[o] = sum / (float)area;
-    else
-        out[(ulong)band * outputs + o] = sum;
+    if (i < out_w) {
+        col_start[i] = window_start(i, width, out_w);
+        col_end[i] = window_end(i, width, out_w);
+    }
+    if (i < height) {
+        in_row_first[i] = window_start(i, out_h, height);
+        in_row_end[i] = window_end(i, out_h, height);
+    }
+    if (i < width) {
+        in_col_first[i] = window_start(i, out_w, width);
+        in_col_end[i] = window_end(i, out_w, width);
+    }
+}
+
+/* Outputs [first_ow, first_ow + chunk) of output row oh of a plane (global
+ * ids: column chunk, band * out_h + oh, plane): y = the window's mean, or
+ * with bands > 1, partial[band][o] = the sum of the window's elements
+ * [band * span, (band + 1) * span) in row-major order (then chunk is 1). */
+__kernel void adaptive_avg_forward(__global const float *x, __global float *out,
+                                   __global const int *t, uint planes, int height, int width,
+                                   int out_h, int out_w, int chunk, long span, int bands) {
+    const int first_ow = get_global_id(0) * chunk, id1 = get_global_id(1);
+    const uint plane = get_global_id(2);
+    const int band = id1 / out_h, oh = id1 - band * out_h;
+    if (first_ow >= out_w || band >= bands || plane >= planes)
+        return;
+    const tables w = tables_at(t, height, width, out_h, out_w);
+    const int h0 = w.row_start[oh], rows = w.row_end[oh] - h0;
+    __global const float *x_plane = x + (ulong)plane * (ulong)height * (ulong)width;
+    const ulong out_row = ((ulong)plane * (ulong)out_h + (ulong)oh) * (ulong)out_w;
+    const ulong outputs = (ulong)planes * (ulong)out_h * (ulong)out_w;
+    const int last_ow = min(first_ow + chunk, out_w);
+    for (int ow = first_ow; ow < last_ow; ow++) {
+        const int w0 = w.col_start[ow], cols = w.col_end[ow] - w0;
+        __global const float *corner = x_plane + (ulong)h0 * (ulong)width + (ulong)w0;
+        if (bands == 1) {
+            float sum = 0.0f;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    sum += corner[r * width + c];
+            out[out_row + (ulong)ow] = sum / (float)((long)rows * cols);
+            continue;
+        }
+        const long first = band * span, last = min(first + span, (long)rows * cols);
+        float sum = 0.0f;
+        for (long r = first / cols; r * cols < last; r++) {
+            const int begin = (int)max(first - r * cols, 0L);
+            const int end = (int)min(last - r * cols, (long)cols);
+            for (int c = begin; c < end; c++)
+                sum += corner[(ulong)r * (ulong)width + (ulong)c];
+        }
+        out[(ulong)band * outputs + out_row + (ulong)ow] = sum;
+    }
 }
 
 /* y[o] = (partial[0][o] + ... + partial[bands - 1][o]) / the window's
@@ -154,36 +214,46 @@ adaptive_avg_global_groups(__global const float *x, __global float *out, ulong p
         store_plane_sum(out, plane, planes, chunk, chunks, plane_size, sums[0]);
 }
 
-/* dx[e] (+)= the sum over the outputs whose windows hold input e of
- * dy / area, in output order. One work-item per input element. */
-__kernel void adaptive_avg_backward(__global const float *dy, __global float *dx, ulong inputs,
-                                    int height, int width, int out_h, int out_w, int accumulate) {
-    const ulong e = get_global_id(0);
-    if (e >= inputs)
+/* dx (+)= for each input, the sum over the outputs whose windows hold it
+ * of dy / area, output rows outer, columns inner. Inputs [first_w, first_w
+ * + chunk) of input row h of a plane (global ids: column chunk, h, plane). */
+__kernel void adaptive_avg_backward(__global const float *dy, __global float *dx,
+                                    __global const int *t, uint planes, int height, int width,
+                                    int out_h, int out_w, int chunk, int accumulate) {
+    const int first_w = get_global_id(0) * chunk, h = get_global_id(1);
+    const uint plane = get_global_id(2);
+    if (first_w >= width || h >= height || plane >= planes)
         return;
-    int h, w;
-    const ulong plane = plane_position(e, height, width, &h, &w);
-    /* Output i holds input h iff floor(h * out / in) <= i < ceil((h + 1) * out / in). */
-    const int oh0 = window_start(h, out_h, height), oh1 = window_end(h, out_h, height);
-    const int ow0 = window_start(w, out_w, width), ow1 = window_end(w, out_w, width);
-    __global const float *dy_plane = dy + plane * (ulong)out_h * (ulong)out_w;
-    float g = 0.0f;
-    for (int oh = oh0; oh < oh1; oh++)
-        for (int ow = ow0; ow < ow1; ow++)
-            g += dy_plane[(ulong)oh * (ulong)out_w + (ulong)ow] /
-                 window_area(oh, ow, height, width, out_h, out_w);
-    dx[e] = accumulate ? dx[e] + g : g;
+    const tables w = tables_at(t, height, width, out_h, out_w);
+    const int oh0 = w.in_row_first[h], oh1 = w.in_row_end[h];
+    __global const float *dy_plane = dy + (ulong)plane * (ulong)out_h * (ulong)out_w;
+    __global float *dx_row = dx + ((ulong)plane * (ulong)height + (ulong)h) * (ulong)width;
+    const int last_w = min(first_w + chunk, width);
+    for (int iw = first_w; iw < last_w; iw++) {
+        const int ow0 = w.in_col_first[iw], ow1 = w.in_col_end[iw];
+        float g = 0.0f;
+        for (int oh = oh0; oh < oh1; oh++) {
+            const int rows = w.row_end[oh] - w.row_start[oh];
+            __global const float *dy_row = dy_plane + (ulong)oh * (ulong)out_w;
+            for (int ow = ow0; ow < ow1; ow++)
+                g += dy_row[ow] / (float)((long)rows * (w.col_end[ow] - w.col_start[ow]));
+        }
+        dx_row[iw] = accumulate ? dx_row[iw] + g : g;
+    }
 }
 
 /* Global average pooling's gradient: dx[plane][i] (+)= dy[plane] /
- * plane_size. Dimension 0: elements of a plane, 1: planes. */
+ * plane_size for the elements [first, first + chunk) of a plane (global
+ * ids: chunk, plane). */
 __kernel void adaptive_avg_global_backward(__global const float *dy, __global float *dx,
-                                           int plane_size, int accumulate) {
-    const int i = get_global_id(0);
-    const ulong plane = get_global_id(1);
-    if (i >= plane_size)
+                                           uint planes, int plane_size, int chunk, int accumulate) {
+    const int first = get_global_id(0) * chunk;
+    const uint plane = get_global_id(1);
+    if (first >= plane_size || plane >= planes)
         return;
-    const ulong at = plane * (ulong)plane_size + (ulong)i;
     const float g = dy[plane] / (float)plane_size;
-    dx[at] = accumulate ? dx[at] + g : g;
+    __global float *values = dx + (ulong)plane * (ulong)plane_size;
+    const int last = min(first + chunk, plane_size);
+    for (int i = first; i < last; i++)
+        values[i] = accumulate ? values[i] + g : g;
 }

@@ -121,6 +121,56 @@ static clcnn_status prepare(clcnn_context *ctx, const char *kernel, clcnn__launc
                                  program_options(ctx, options, sizeof options), kernel, launch);
 }
 
+/* Launches over counts[0..dims-1] work-items (the kernels ignore those
+ * past the end of a dimension): work-groups across planes only (the last
+ * dimension) on CPUs, where POCL runs one fixed size best, else filling the
+ * dimensions in order, so that neighbouring work-items take neighbouring
+ * elements (GPUs). */
+static clcnn_status run_over(clcnn_context *ctx, clcnn__launch *launch, cl_uint dims,
+                             const size_t *counts) {
+    size_t room = ctx->choices.adaptive_pool.local, local[3] = {1, 1, 1}, global[3];
+    const int by_plane = !ctx->choices.adaptive_pool.work_groups;
+    for (cl_uint d = 0; d < dims; d++) {
+        if (!by_plane || d == dims - 1) {
+            /* Powers of two, so that a fitted launch can halve them. */
+            while (local[d] < room && local[d] < counts[d])
+                local[d] *= 2;
+            room /= local[d];
+        }
+        global[d] = clcnn__round_up(counts[d], local[d]);
+    }
+    return clcnn__launch_run_fitted(launch, dims, global, local);
+}
+
+/* The window tables of cl/adaptive_pool.cl (adaptive_avg_tables) in a
+ * buffer from the pool, which the caller releases. */
+static clcnn_status make_tables(clcnn_context *ctx, const geometry *g, cl_mem *out) {
+    size_t count = 2 * (g->out_h + g->out_w + g->height + g->width);
+    *out = NULL;
+    clcnn_status status = clcnn__buffer_acquire(ctx, count * sizeof(cl_int), out);
+    clcnn__launch launch;
+    if (status == CLCNN_OK)
+        status = prepare(ctx, "adaptive_avg_tables", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, *out);
+    clcnn__arg_int(&launch, g->height);
+    clcnn__arg_int(&launch, g->width);
+    clcnn__arg_int(&launch, g->out_h);
+    clcnn__arg_int(&launch, g->out_w);
+    size_t longest = g->height > g->width ? g->height : g->width;
+    longest = longest > g->out_h ? longest : g->out_h;
+    longest = longest > g->out_w ? longest : g->out_w;
+    return run_over(ctx, &launch, 1, &longest);
+}
+
+/* How many of `wanted` units of `trips_per_unit` loop trips one work-item
+ * may take here (at least 1). */
+static size_t units_allowed(const clcnn_context *ctx, size_t wanted, size_t trips_per_unit) {
+    size_t allowed = clcnn__loop_trips_allowed(ctx, trips_per_unit);
+    return wanted < allowed ? wanted : allowed;
+}
+
 /* ---------------------------------------------------------------- forward */
 
 /* partial[band][o] summed in band order and divided: y. */
@@ -143,19 +193,27 @@ static clcnn_status finish(clcnn_context *ctx, const geometry *g, cl_mem partial
     return clcnn__launch_run_fitted(&launch, 1, &global, &local);
 }
 
-/* One work-item per output and band of `span` window elements. */
+/* One work-item per `chunk` outputs of an output row; where one window
+ * alone passes the loop-trip limit, one per output and band of `span`
+ * window elements, the bands' partial sums then added in order. */
 static clcnn_status forward_windows(clcnn_context *ctx, const geometry *g, const clcnn_tensor *x,
                                     clcnn_tensor *y) {
     const size_t outputs = g->planes * g->out_h * g->out_w;
     const size_t rows = widest_window(g->height, g->out_h);
     const size_t area = rows * widest_window(g->width, g->out_w);
-    /* A band costs a trip per element and one per row it starts. */
-    size_t span = clcnn__loop_trips_allowed(ctx, 1);
-    span = span > area + rows ? area : span > 2 * rows ? span - rows : span / 2 + 1;
+    /* A window costs a trip per element and one per row, and one more. */
+    const size_t window_trips = area + rows + 1;
+    size_t chunk = 1, span = area;
+    if (window_trips <= clcnn__loop_trips_allowed(ctx, 1)) {
+        chunk = units_allowed(ctx, ctx->choices.adaptive_pool.chunk, window_trips);
+    } else {
+        size_t allowed = clcnn__loop_trips_allowed(ctx, 1);
+        span = allowed > 2 * rows ? allowed - rows - 1 : allowed / 2 + 1;
+    }
     const size_t bands = (area + span - 1) / span;
-    cl_mem partial = NULL;
-    clcnn_status status = CLCNN_OK;
-    if (bands > 1)
+    cl_mem tables = NULL, partial = NULL;
+    clcnn_status status = make_tables(ctx, g, &tables);
+    if (status == CLCNN_OK && bands > 1)
         status = acquire_floats(ctx, bands * outputs, &partial);
     clcnn__launch launch;
     if (status == CLCNN_OK)
@@ -166,21 +224,24 @@ static clcnn_status forward_windows(clcnn_context *ctx, const geometry *g, const
             clcnn__arg_mem(&launch, partial);
         else
             clcnn__arg_tensor(&launch, y);
-        clcnn__arg_ulong(&launch, outputs);
+        clcnn__arg_mem(&launch, tables);
+        clcnn__arg_uint(&launch, g->planes);
         clcnn__arg_int(&launch, g->height);
         clcnn__arg_int(&launch, g->width);
         clcnn__arg_int(&launch, g->out_h);
         clcnn__arg_int(&launch, g->out_w);
+        clcnn__arg_int(&launch, chunk);
         clcnn__arg_ulong(&launch, span);
         clcnn__arg_int(&launch, bands);
-        const size_t local[2] = {ctx->choices.adaptive_pool.local, 1};
-        const size_t global[2] = {clcnn__round_up(outputs, local[0]), bands};
-        status = clcnn__launch_run_fitted(&launch, 2, global, local);
+        const size_t counts[3] = {(g->out_w + chunk - 1) / chunk, g->out_h * bands, g->planes};
+        status = run_over(ctx, &launch, 3, counts);
     }
     if (status == CLCNN_OK && partial != NULL)
         status = finish(ctx, g, partial, outputs, bands, y);
     if (partial != NULL)
         clcnn__buffer_release(ctx, partial);
+    if (tables != NULL)
+        clcnn__buffer_release(ctx, tables);
     return status;
 }
 
@@ -282,50 +343,57 @@ clcnn_status clcnn_adaptive_avg_pool2d_forward(clcnn_context *context, const clc
 
 static clcnn_status backward_windows(clcnn_context *ctx, const geometry *g, const clcnn_tensor *dy,
                                      clcnn_tensor *dx, int accumulate) {
-    /* Each input element visits every output window that holds it. */
-    const size_t trips =
-        widest_window(g->out_h, g->height) * (widest_window(g->out_w, g->width) + 1);
-    if (trips > clcnn__loop_trips_allowed(ctx, 1))
+    /* Each input visits every output window that holds it. */
+    const size_t input_trips =
+        widest_window(g->out_h, g->height) * (widest_window(g->out_w, g->width) + 1) + 1;
+    if (input_trips > clcnn__loop_trips_allowed(ctx, 1))
         return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
                            "clcnn_adaptive_avg_pool2d_backward: each input of %zu x %zu feeds up "
                            "to %zu outputs of %zu x %zu, more loop trips than this driver allows "
                            "one work-item",
-                           g->height, g->width, trips, g->out_h, g->out_w);
-    const size_t inputs = g->planes * g->height * g->width;
+                           g->height, g->width, input_trips, g->out_h, g->out_w);
+    const size_t chunk = units_allowed(ctx, ctx->choices.adaptive_pool.chunk, input_trips);
+    cl_mem tables = NULL;
+    clcnn_status status = make_tables(ctx, g, &tables);
     clcnn__launch launch;
-    clcnn_status status = prepare(ctx, "adaptive_avg_backward", &launch);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn__arg_tensor(&launch, dy);
-    clcnn__arg_tensor(&launch, dx);
-    clcnn__arg_ulong(&launch, inputs);
-    clcnn__arg_int(&launch, g->height);
-    clcnn__arg_int(&launch, g->width);
-    clcnn__arg_int(&launch, g->out_h);
-    clcnn__arg_int(&launch, g->out_w);
-    clcnn__arg_int(&launch, (size_t)accumulate);
-    const size_t local = ctx->choices.adaptive_pool.local;
-    const size_t global = clcnn__round_up(inputs, local);
-    return clcnn__launch_run_fitted(&launch, 1, &global, &local);
+    if (status == CLCNN_OK)
+        status = prepare(ctx, "adaptive_avg_backward", &launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_tensor(&launch, dy);
+        clcnn__arg_tensor(&launch, dx);
+        clcnn__arg_mem(&launch, tables);
+        clcnn__arg_uint(&launch, g->planes);
+        clcnn__arg_int(&launch, g->height);
+        clcnn__arg_int(&launch, g->width);
+        clcnn__arg_int(&launch, g->out_h);
+        clcnn__arg_int(&launch, g->out_w);
+        clcnn__arg_int(&launch, chunk);
+        clcnn__arg_int(&launch, (size_t)accumulate);
+        const size_t counts[3] = {(g->width + chunk - 1) / chunk, g->height, g->planes};
+        status = run_over(ctx, &launch, 3, counts);
+    }
+    if (tables != NULL)
+        clcnn__buffer_release(ctx, tables);
+    return status;
 }
 
+/* dy / plane_size over each plane, `chunk` elements per work-item. */
 static clcnn_status backward_global(clcnn_context *ctx, const geometry *g, const clcnn_tensor *dy,
                                     clcnn_tensor *dx, int accumulate) {
     const size_t plane_size = g->height * g->width;
+    const size_t chunk = units_allowed(ctx, ctx->choices.adaptive_pool.chunk, 1);
     clcnn__launch launch;
     clcnn_status status = prepare(ctx, "adaptive_avg_global_backward", &launch);
     if (status != CLCNN_OK)
         return status;
     clcnn__arg_tensor(&launch, dy);
     clcnn__arg_tensor(&launch, dx);
+    clcnn__arg_uint(&launch, g->planes);
     clcnn__arg_int(&launch, plane_size);
+    clcnn__arg_int(&launch, chunk);
     clcnn__arg_int(&launch, (size_t)accumulate);
-    /* Work-groups no wider than a plane needs (7 x 7 planes are common). */
-    size_t local[2] = {ctx->choices.adaptive_pool.local, 1};
-    while (local[0] > 1 && local[0] / 2 >= plane_size)
-        local[0] /= 2;
-    const size_t global[2] = {clcnn__round_up(plane_size, local[0]), g->planes};
-    return clcnn__launch_run_fitted(&launch, 2, global, local);
+    const size_t counts[2] = {(plane_size + chunk - 1) / chunk, g->planes};
+    return run_over(ctx, &launch, 2, counts);
 }
 
 static clcnn_status adaptive_backward(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *dx,

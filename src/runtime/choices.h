@@ -113,6 +113,10 @@ typedef struct clcnn__adaptive_pool_choices {
      * per plane with float8 loads (CPUs). */
     int work_groups;
     size_t local; /* work-group size, a power of two (the tree's, at most) */
+    /* Consecutive outputs (forward) or inputs (backward) of a row per
+     * work-item: many on CPUs (POCL pays per work-item and work-group), 1
+     * on GPUs (neighbours then touch neighbouring memory). */
+    size_t chunk;
 } clcnn__adaptive_pool_choices;
 
 /* ------------------------------------------------------------- the table */
