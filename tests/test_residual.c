@@ -265,6 +265,7 @@ static void test_forward_in_place(void **state) {
         clcnn_tensor_destroy(ta);
         clcnn_tensor_destroy(tb);
         free(want);
+        free(want_twice);
     }
     free(a);
     free(b);
