@@ -105,6 +105,20 @@ typedef struct clcnn__optim_choices {
     size_t local;   /* work-group size (fitted to the kernel) */
 } clcnn__optim_choices;
 
+/* ------------------------------------------------------ adaptive pooling */
+
+typedef struct clcnn__adaptive_pool_choices {
+    /* Global average pooling: one work-group per plane with a tree sum in
+     * local memory (GPUs: neighbours read neighbours), else one work-item
+     * per plane with float8 loads (CPUs). */
+    int work_groups;
+    size_t local; /* work-group size, a power of two (the tree's, at most) */
+    /* Consecutive outputs (forward) or inputs (backward) of a row per
+     * work-item: many on CPUs (POCL pays per work-item and work-group), 1
+     * on GPUs (neighbours then touch neighbouring memory). */
+    size_t chunk;
+} clcnn__adaptive_pool_choices;
+
 /* ------------------------------------------------------------- the table */
 
 /* Every op's choices for one device: a class row, then the rows of the
@@ -117,6 +131,7 @@ typedef struct clcnn__device_choices {
     clcnn__batchnorm_plan batchnorm;
     clcnn__dropout_choices dropout;
     clcnn__optim_choices optim;
+    clcnn__adaptive_pool_choices adaptive_pool;
 } clcnn__device_choices;
 
 /* ---------------------------------------------------------- tuned choices */
