@@ -420,6 +420,15 @@ clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndi
  * (CLCNN_ERROR_CONTEXT_MISMATCH). */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
 
+/* clcnn__check_tensor for tensors[0..count-1], each named "<function>:
+ * <names[i]>"; the optional form lets NULL entries pass. */
+clcnn_status clcnn__check_tensors(clcnn_context *ctx, const char *function,
+                                  const clcnn_tensor *const *tensors, const char *const *names,
+                                  size_t count);
+clcnn_status clcnn__check_optional_tensors(clcnn_context *ctx, const char *function,
+                                           const clcnn_tensor *const *tensors,
+                                           const char *const *names, size_t count);
+
 /* The same rank and dimensions, else CLCNN_ERROR_INVALID_SHAPE. */
 int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b);
 clcnn_status clcnn__check_same_shape(clcnn_context *ctx, const char *function, const char *a_name,
@@ -439,6 +448,12 @@ clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn
 #define CLCNN__ANY_DIM ((size_t)-1)
 clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
                                size_t ndim, const size_t *dims);
+
+/* The same, for a shape that another operand sets, named in the message
+ * with its shape ("w [5, 7] must be [*, 6] to match x [4, 6]"). */
+clcnn_status clcnn__check_dims_match(clcnn_context *ctx, const char *function, const char *name,
+                                     const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                     const char *ref_name, const clcnn_tensor *ref);
 
 /* Whether the elements of a and b share any device memory (views of one
  * buffer count by their ranges). */
