@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "batchnorm_flags.h"
 #include "ops/batchnorm_internal.h"
 
 /* Kernels index with 32-bit integers and add a span or chunk to an index. */
@@ -248,11 +249,11 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status != CLCNN_OK)
         return status;
 
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (p.relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.relu ? BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
-        flags |= CLCNN__BN_TRACK_RUNNING;
+        flags |= BN_TRACK_RUNNING;
         factor = p.cumulative_average ? (float)(1.0 / (double)(state->num_batches_tracked + 1))
                                       : p.momentum;
     }
@@ -332,8 +333,8 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.beta = mem_of(beta);
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (p.relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.relu ? BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -402,10 +403,10 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
     }
     if (status != CLCNN_OK || (dx == NULL && dgamma == NULL && dbeta == NULL))
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (dx ? CLCNN__BN_WANT_DX : 0u) |
-                     (dgamma ? CLCNN__BN_WANT_DGAMMA : 0u) | (dbeta ? CLCNN__BN_WANT_DBETA : 0u) |
-                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? CLCNN__BN_ACCUMULATE : 0u) |
-                     (relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (dx ? BN_WANT_DX : 0u) |
+                     (dgamma ? BN_WANT_DGAMMA : 0u) | (dbeta ? BN_WANT_DBETA : 0u) |
+                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? BN_ACCUMULATE : 0u) |
+                     (relu ? BN_RELU : 0u);
     clcnn__batchnorm_buffers buffers = {0};
     buffers.x = mem_of(x);
     buffers.y = relu ? mem_of(y) : NULL;
@@ -525,7 +526,7 @@ static clcnn_status batchnorm_eval_affine(clcnn_context *context,
     status = check_channels(context, per_channel, names, 5, channels, mean, "running_mean");
     if (status != CLCNN_OK)
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u);
     return clcnn__batchnorm_enqueue_eval_affine(context, channels, mem_of(gamma), mem_of(beta),
                                                 mem_of(mean), mem_of(state->running_var),
                                                 mem_of(scale), mem_of(shift), p.eps, flags);
@@ -590,8 +591,8 @@ static clcnn_status batchnorm_fold_into_conv(
     }
     if (status != CLCNN_OK)
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (conv_bias ? CLCNN__BN_HAS_BIAS : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (conv_bias ? BN_HAS_BIAS : 0u);
     return clcnn__batchnorm_enqueue_fold(
         context, channels, conv_weight->numel / channels, mem_of(conv_weight), mem_of(conv_bias),
         mem_of(gamma), mem_of(beta), mem_of(state->running_mean), mem_of(state->running_var),

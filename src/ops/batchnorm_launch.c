@@ -11,6 +11,7 @@
  * order). */
 #include <stdio.h>
 
+#include "batchnorm_flags.h"
 #include "ops/batchnorm_internal.h"
 
 /* ------------------------------------------------------------------ plans */
@@ -457,7 +458,7 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
         status =
             launch_items(ctx, &fitted, "bn_backward_finalize", args, ARG_COUNT(args), 1, &global);
     }
-    if (status == CLCNN_OK && (flags & CLCNN__BN_WANT_DX))
+    if (status == CLCNN_OK && (flags & BN_WANT_DX))
         status = backward_dx(ctx, &fitted, shape, b, work.coef, flags);
     release_partials(ctx, &work);
     return status;
