@@ -491,7 +491,7 @@ typedef struct clcnn__launch {
     cl_uint next;            /* index of the next argument */
     cl_int error;            /* the first clSetKernelArg failure */
     cl_uint failed_index;    /* its argument, or the one out of range */
-    const char *range_error; /* "int"/"uint": a value did not fit; else NULL */
+    const char *range_error; /* "int", "uint", "int vector": a value did not fit; else NULL */
 } clcnn__launch;
 
 clcnn__launch clcnn__launch_begin(clcnn_context *ctx, cl_kernel kernel);
@@ -507,6 +507,9 @@ void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor);
  * launch with CLCNN_ERROR_SIZE_OVERFLOW. */
 void clcnn__arg_int(clcnn__launch *launch, size_t value);
 void clcnn__arg_uint(clcnn__launch *launch, size_t value);
+/* An int2, int4, int8 or int16 argument (count of them) from sizes, each
+ * checked as clcnn__arg_int's. */
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count);
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
 void clcnn__arg_float(clcnn__launch *launch, float value);
 /* `bytes` of local memory. */
