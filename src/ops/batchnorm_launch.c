@@ -244,11 +244,16 @@ static clcnn_status prepare_partials(clcnn_context *ctx, const clcnn__batchnorm_
                                  build_options(fitted, options, sizeof options), name, launch);
 }
 
-/* Sets the arguments after the shape's (channels, inner) that tell each
- * partials kernel its cut, up to its flags, and runs it. */
+/* Sets the arguments of a partials kernel after its inputs (the partials
+ * buffer, the shape and the cut, the flags where it takes them) and runs
+ * it. */
 static clcnn_status run_partials(clcnn__launch *launch, const clcnn__batchnorm_plan *fitted,
                                  const clcnn__batchnorm_shape *shape, const partition *cut,
-                                 int has_flags, unsigned flags, size_t floats_per_partial) {
+                                 cl_mem partials, int has_flags, unsigned flags,
+                                 size_t floats_per_partial) {
+    clcnn__arg_mem(launch, partials);
+    clcnn__arg_uint(launch, shape->channels);
+    clcnn__arg_uint(launch, shape->inner);
     if (fitted->work_group_reduce) {
         clcnn__arg_uint(launch, shape->count);
         if (has_flags)
@@ -268,6 +273,25 @@ static clcnn_status run_partials(clcnn__launch *launch, const clcnn__batchnorm_p
         clcnn__arg_uint(launch, flags);
     const size_t items[2] = {cut->parts, shape->channels};
     return run_items(launch, fitted, cut->batches > 0 ? 1 : 2, items);
+}
+
+/* Merges the `parts` partials per channel in work->first down to at most
+ * fanin (merge kernel `merge_name`), then prepares `finalize_name` with
+ * the merged partials and their count as its first two arguments. */
+static clcnn_status prepare_finalize(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                     const char *merge_name, const char *finalize_name,
+                                     const clcnn__batchnorm_shape *shape, partial_buffers *work,
+                                     size_t parts, clcnn__launch *launch) {
+    cl_mem partials = NULL;
+    clcnn_status status =
+        merge_stages(ctx, fitted, merge_name, shape->channels, work, &partials, &parts);
+    if (status == CLCNN_OK)
+        status = prepare(ctx, finalize_name, launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_mem(launch, partials);
+        clcnn__arg_uint(launch, parts);
+    }
+    return status;
 }
 
 /* --------------------------------------------------------------- forward */
@@ -330,20 +354,12 @@ static clcnn_status train_statistics(clcnn_context *ctx, const clcnn__batchnorm_
     if (status != CLCNN_OK)
         return status;
     clcnn__arg_mem(&launch, b->x);
-    clcnn__arg_mem(&launch, work->first);
-    clcnn__arg_uint(&launch, shape->channels);
-    clcnn__arg_uint(&launch, shape->inner);
-    status = run_partials(&launch, fitted, shape, &cut, 0, flags, 4);
-    cl_mem partials = NULL;
+    status = run_partials(&launch, fitted, shape, &cut, work->first, 0, flags, 4);
     if (status == CLCNN_OK)
-        status = merge_stages(ctx, fitted, "bn_moments_merge", shape->channels, work, &partials,
-                              &cut.parts);
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_train_finalize", &launch);
+        status = prepare_finalize(ctx, fitted, "bn_moments_merge", "bn_train_finalize", shape, work,
+                                  cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, partials);
-    clcnn__arg_uint(&launch, cut.parts);
     clcnn__arg_mem(&launch, b->gamma);
     clcnn__arg_mem(&launch, b->beta);
     clcnn__arg_mem(&launch, b->running_mean);
@@ -458,20 +474,12 @@ static clcnn_status backward_sums(clcnn_context *ctx, const clcnn__batchnorm_pla
         return status;
     gradient_inputs(&launch, b);
     clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, work->first);
-    clcnn__arg_uint(&launch, shape->channels);
-    clcnn__arg_uint(&launch, shape->inner);
-    status = run_partials(&launch, fitted, shape, &cut, 1, flags, 2);
-    cl_mem partials = NULL;
+    status = run_partials(&launch, fitted, shape, &cut, work->first, 1, flags, 2);
     if (status == CLCNN_OK)
-        status = merge_stages(ctx, fitted, "bn_sums_merge", shape->channels, work, &partials,
-                              &cut.parts);
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_backward_finalize", &launch);
+        status = prepare_finalize(ctx, fitted, "bn_sums_merge", "bn_backward_finalize", shape, work,
+                                  cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, partials);
-    clcnn__arg_uint(&launch, cut.parts);
     clcnn__arg_mem(&launch, b->gamma);
     clcnn__arg_mem(&launch, b->save_mean);
     clcnn__arg_mem(&launch, b->save_invstd);

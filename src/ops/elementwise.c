@@ -16,13 +16,17 @@ static clcnn_status check_operands(clcnn_context *ctx, const char *fn,
     return status;
 }
 
-/* Prepares kernel `name` built for the family's layout, which it gives. */
-static clcnn_status prepare(clcnn_context *ctx, const char *name, clcnn__pointwise_layout *layout,
-                            clcnn__launch *launch) {
+/* Prepares kernel `name` built for the family's layout, which it gives,
+ * and sets its leading element count. */
+static clcnn_status prepare(clcnn_context *ctx, const char *name, size_t numel,
+                            clcnn__pointwise_layout *layout, clcnn__launch *launch) {
     *layout = clcnn__pointwise_layout_for(ctx, CLCNN__POINTWISE_ELEMENTWISE);
     char options[64];
     clcnn__pointwise_options(layout, options, sizeof options);
-    return clcnn__launch_prepare(ctx, "elementwise.cl", options, name, launch);
+    clcnn_status status = clcnn__launch_prepare(ctx, "elementwise.cl", options, name, launch);
+    if (status == CLCNN_OK)
+        clcnn__arg_ulong(launch, numel);
+    return status;
 }
 
 /* out = alpha * x (checked). */
@@ -30,10 +34,9 @@ static clcnn_status run_scale(clcnn_context *ctx, float alpha, const clcnn_tenso
                               clcnn_tensor *out) {
     clcnn__pointwise_layout layout;
     clcnn__launch launch;
-    clcnn_status status = prepare(ctx, "elementwise_scale", &layout, &launch);
+    clcnn_status status = prepare(ctx, "elementwise_scale", x->numel, &layout, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_ulong(&launch, x->numel);
     clcnn__arg_float(&launch, alpha);
     clcnn__arg_tensor(&launch, x);
     clcnn__arg_tensor(&launch, out);
@@ -48,10 +51,9 @@ static clcnn_status add(clcnn_context *context, const clcnn_tensor *a, const clc
     clcnn__pointwise_layout layout;
     clcnn__launch launch;
     if (status == CLCNN_OK)
-        status = prepare(context, "elementwise_add", &layout, &launch);
+        status = prepare(context, "elementwise_add", a->numel, &layout, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_ulong(&launch, a->numel);
     clcnn__arg_tensor(&launch, a);
     clcnn__arg_tensor(&launch, b);
     clcnn__arg_tensor(&launch, out);
@@ -93,10 +95,9 @@ static clcnn_status axpby(clcnn_context *context, float alpha, const clcnn_tenso
         return run_scale(context, alpha, x, y);
     clcnn__pointwise_layout layout;
     clcnn__launch launch;
-    status = prepare(context, "elementwise_axpby", &layout, &launch);
+    status = prepare(context, "elementwise_axpby", x->numel, &layout, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_ulong(&launch, x->numel);
     clcnn__arg_float(&launch, alpha);
     clcnn__arg_tensor(&launch, x);
     clcnn__arg_float(&launch, beta);
