@@ -433,6 +433,15 @@ clcnn_status clcnn__arena_span(size_t count, clcnn_tensor *const *tensors, clcnn
  * (CLCNN_ERROR_CONTEXT_MISMATCH). */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
 
+/* clcnn__check_tensor for tensors[0..count-1], each named "<function>:
+ * <names[i]>"; the optional form lets NULL entries pass. */
+clcnn_status clcnn__check_tensors(clcnn_context *ctx, const char *function,
+                                  const clcnn_tensor *const *tensors, const char *const *names,
+                                  size_t count);
+clcnn_status clcnn__check_optional_tensors(clcnn_context *ctx, const char *function,
+                                           const clcnn_tensor *const *tensors,
+                                           const char *const *names, size_t count);
+
 /* The same rank and dimensions, else CLCNN_ERROR_INVALID_SHAPE. */
 int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b);
 clcnn_status clcnn__check_same_shape(clcnn_context *ctx, const char *function, const char *a_name,
@@ -452,6 +461,12 @@ clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn
 #define CLCNN__ANY_DIM ((size_t)-1)
 clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
                                size_t ndim, const size_t *dims);
+
+/* The same, for a shape that another operand sets, named in the message
+ * with its shape ("w [5, 7] must be [*, 6] to match x [4, 6]"). */
+clcnn_status clcnn__check_dims_match(clcnn_context *ctx, const char *function, const char *name,
+                                     const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                     const char *ref_name, const clcnn_tensor *ref);
 
 /* Whether the elements of a and b share any device memory (views of one
  * buffer count by their ranges). */
@@ -489,7 +504,7 @@ typedef struct clcnn__launch {
     cl_uint next;            /* index of the next argument */
     cl_int error;            /* the first clSetKernelArg failure */
     cl_uint failed_index;    /* its argument, or the one out of range */
-    const char *range_error; /* "int"/"uint": a value did not fit; else NULL */
+    const char *range_error; /* "int", "uint", "int vector": a value did not fit; else NULL */
 } clcnn__launch;
 
 clcnn__launch clcnn__launch_begin(clcnn_context *ctx, cl_kernel kernel);
@@ -505,6 +520,9 @@ void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor);
  * launch with CLCNN_ERROR_SIZE_OVERFLOW. */
 void clcnn__arg_int(clcnn__launch *launch, size_t value);
 void clcnn__arg_uint(clcnn__launch *launch, size_t value);
+/* An int2, int4, int8 or int16 argument (count of them) from sizes, each
+ * checked as clcnn__arg_int's. */
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count);
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
 void clcnn__arg_float(clcnn__launch *launch, float value);
 /* `bytes` of local memory. */

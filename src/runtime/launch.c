@@ -77,6 +77,18 @@ void clcnn__arg_uint(clcnn__launch *launch, size_t value) {
     set(launch, sizeof v, &v);
 }
 
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count) {
+    cl_int v[16] = {0};
+    for (size_t i = 0; i < count && i < 16; i++) {
+        if (values[i] > INT32_MAX) {
+            out_of_range(launch, "int vector");
+            return;
+        }
+        v[i] = (cl_int)values[i];
+    }
+    set(launch, count * sizeof(cl_int), v);
+}
+
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value) {
     cl_ulong v = value;
     set(launch, sizeof v, &v);
