@@ -537,6 +537,11 @@ void clcnn__arg_local(clcnn__launch *launch, size_t bytes);
 clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t *global,
                                const size_t *local);
 
+/* clcnn__launch_run that also gives the launch's event in *event (the
+ * caller releases it; NULL when nothing was enqueued). */
+clcnn_status clcnn__launch_run_event(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                     const size_t *local, cl_event *event);
+
 /* clcnn__launch_run for kernels that work with any work-group size: the
  * preferred one, or where the compiled kernel allows fewer work-items (a
  * GPU driver may for a kernel with many registers; llvmpipe allows 32),
