@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
-#include "clcnn.h"
+#include "clcnn/core.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
