@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "conv2d_flags.h"
 #include "ops/conv2d_tune.h"
 
 /* Register tiles of the forward kernel: KT output channels x WV vectors of
@@ -324,10 +325,9 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
         /* Absent operands are never read: any buffer will do. */
         cl_mem scale = epilogue != NULL ? epilogue->scale : NULL;
         cl_mem shift = epilogue != NULL ? epilogue->shift : NULL;
-        int flags = (bias != NULL ? CLCNN__CONV2D_HAS_BIAS : 0) |
-                    (scale != NULL ? CLCNN__CONV2D_HAS_SCALE : 0) |
-                    (shift != NULL ? CLCNN__CONV2D_HAS_SHIFT : 0) |
-                    (epilogue != NULL && epilogue->relu ? CLCNN__CONV2D_RELU : 0);
+        int flags = (bias != NULL ? CONV2D_HAS_BIAS : 0) | (scale != NULL ? CONV2D_HAS_SCALE : 0) |
+                    (shift != NULL ? CONV2D_HAS_SHIFT : 0) |
+                    (epilogue != NULL && epilogue->relu ? CONV2D_RELU : 0);
         clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : packed);
         clcnn__conv2d_arg_mem(&args, scale != NULL ? scale : packed);
         clcnn__conv2d_arg_mem(&args, shift != NULL ? shift : packed);

@@ -1,6 +1,7 @@
 /* conv2d: the forward's epilogue (per-channel scale and shift, ReLU, 2x2
  * max pool) as a pass of its own over the output, for the algorithms that
  * do not apply it in their stores (cl/conv2d_epilogue.cl). */
+#include "conv2d_flags.h"
 #include "ops/conv2d_internal.h"
 
 /* Positions of one output plane per work-item (the device table's: long
@@ -24,9 +25,9 @@ clcnn_status clcnn__conv2d_epilogue_apply(clcnn_context *ctx, const clcnn__conv2
     clcnn_status status = clcnn__kernel_get(ctx, "conv2d_epilogue.cl", NULL, name, &kernel);
     if (status != CLCNN_OK)
         return status;
-    int flags = (epilogue->scale != NULL ? CLCNN__CONV2D_HAS_SCALE : 0) |
-                (epilogue->shift != NULL ? CLCNN__CONV2D_HAS_SHIFT : 0) |
-                (epilogue->relu ? CLCNN__CONV2D_RELU : 0);
+    int flags = (epilogue->scale != NULL ? CONV2D_HAS_SCALE : 0) |
+                (epilogue->shift != NULL ? CONV2D_HAS_SHIFT : 0) |
+                (epilogue->relu ? CONV2D_RELU : 0);
     size_t planes = g->n * g->k, span = epilogue_span(ctx);
     clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
     if (epilogue->pool) {

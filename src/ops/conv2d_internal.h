@@ -38,12 +38,6 @@ typedef struct clcnn__conv2d_epilogue {
     int pool;
 } clcnn__conv2d_epilogue;
 
-/* Bits of the `flags` argument of conv2d_fwd_direct and conv2d_epilogue. */
-#define CLCNN__CONV2D_HAS_BIAS 1
-#define CLCNN__CONV2D_HAS_SCALE 2
-#define CLCNN__CONV2D_HAS_SHIFT 4
-#define CLCNN__CONV2D_RELU 8
-
 /* Whether the epilogue changes anything (NULL: nothing to do). */
 int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue);
 
