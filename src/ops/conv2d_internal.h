@@ -61,27 +61,20 @@ clcnn_status clcnn__conv2d_partial_target(clcnn_context *ctx, cl_mem out, size_t
 clcnn_status clcnn__conv2d_reduce_partials(clcnn_context *ctx, cl_mem partial, cl_mem out,
                                            size_t count, size_t chunks, int accumulate);
 
-/* Kernel arguments set one after the other; the first failure sticks and is
- * reported by clcnn__conv2d_args_done. */
-typedef struct clcnn__conv2d_args {
-    cl_kernel kernel;
-    cl_uint index;
-    cl_int error;
-} clcnn__conv2d_args;
+/* clcnn__launch_prepare for a kernel of cl/conv2d.cl (the general kernels
+ * and the helpers every algorithm uses), built with this device's
+ * options. */
+clcnn_status clcnn__conv2d_prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch);
 
-clcnn__conv2d_args clcnn__conv2d_args_begin(cl_kernel kernel);
-void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem);
-void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value);
-clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args);
-
-/* Enqueues kernel over global[0..dims-1]. On CPU devices with cpu_local
- * given, work-groups have that fixed size (global rounded up to it, the
- * kernels guard their ranges): POCL compiles a kernel once per work-group
- * size, and
- * left to choose it would pick one from each global size, compiling again
- * for every new shape. Elsewhere the driver chooses. */
-clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
-                                  const size_t *global, const size_t *cpu_local);
+/* Runs a prepared launch of a kernel that guards its range, over
+ * global[0..dims-1]. On devices whose table asks for fixed work-groups
+ * (CPUs) and with cpu_local given, work-groups have that size (global
+ * rounded up to it; fitted to the compiled kernel): POCL compiles a kernel
+ * once per work-group size, and left to choose it would pick one from each
+ * global size, compiling again for every new shape. Elsewhere the driver
+ * chooses. */
+clcnn_status clcnn__conv2d_launch(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                  const size_t *cpu_local);
 
 /* Whether count elements fit the kernels' 32-bit indices. */
 int clcnn__conv2d_fits(size_t count);

@@ -58,13 +58,21 @@ void clcnn__pointwise_options(const clcnn__pointwise_layout *layout, char *optio
     snprintf(options, size, "-DVEC=%d -DITEMS=%d", layout->vec, layout->items);
 }
 
+clcnn_status clcnn__pointwise_run(clcnn__launch *launch, const clcnn__pointwise_layout *layout,
+                                  size_t numel) {
+    /* The kernels guard their range (cl/pointwise.h): the work-group is
+     * fitted to the compiled kernel. */
+    const size_t chunk = (size_t)layout->vec * (size_t)layout->items;
+    size_t most = launch->ctx->info.max_work_group_size;
+    size_t local = layout->local < most ? layout->local : most;
+    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
+    return clcnn__launch_run_fitted(launch, 1, &global, &local);
+}
+
 clcnn_status clcnn__pointwise_launch(clcnn_context *ctx, cl_kernel kernel,
                                      const clcnn__pointwise_layout *layout, size_t numel) {
-    const size_t chunk = (size_t)layout->vec * (size_t)layout->items;
-    size_t local = layout->local < ctx->info.max_work_group_size ? layout->local
-                                                                 : ctx->info.max_work_group_size;
-    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, &local);
+    clcnn__launch launch = clcnn__launch_begin(ctx, kernel);
+    return clcnn__pointwise_run(&launch, layout, numel);
 }
 
 /* ------------------------------------------------------------------ tuning */

@@ -27,7 +27,12 @@ clcnn__pointwise_layout clcnn__pointwise_layout_for(clcnn_context *ctx,
 /* The build options of a layout ("-DVEC=16 -DITEMS=8") into options. */
 void clcnn__pointwise_options(const clcnn__pointwise_layout *layout, char *options, size_t size);
 
-/* Enqueues a 1-D kernel over numel elements in this layout. */
+/* Runs a prepared 1-D launch over numel elements in this layout. */
+clcnn_status clcnn__pointwise_run(clcnn__launch *launch, const clcnn__pointwise_layout *layout,
+                                  size_t numel);
+
+/* The same for a kernel whose arguments the caller set itself (the ops not
+ * yet on clcnn__launch; to go once they all are). */
 clcnn_status clcnn__pointwise_launch(clcnn_context *ctx, cl_kernel kernel,
                                      const clcnn__pointwise_layout *layout, size_t numel);
 
