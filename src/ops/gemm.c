@@ -151,40 +151,24 @@ static clcnn_status check_matrix(clcnn_context *ctx, const char *name, cl_mem me
 
 /* ------------------------------------------------------------ tiled backend */
 
-static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const char *name, size_t count,
-                             const size_t *sizes, const void *const *values) {
-    for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
-        if (err != CL_SUCCESS) {
-            char what[96];
-            snprintf(what, sizeof what, "setting argument %zu of %s", i, name);
-            return clcnn__fail_cl(ctx, err, what);
-        }
-    }
-    return CLCNN_OK;
-}
-
-/* Packs `rows` x `depth` of op(X) into panels of `width` rows. */
+/* Packs `rows` x `depth` of op(X) into panels of `width` rows. The packing
+ * kernels guard their ranges: the driver chooses the work-group. */
 static clcnn_status pack(clcnn_context *ctx, const char *options, const char *kernel_name, cl_mem x,
                          size_t offset, size_t row_stride, size_t depth_stride, size_t rows,
                          size_t depth, size_t width, cl_mem packed) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, kernel_name, &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "gemm.cl", options, kernel_name, &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong offset_arg = offset;
-    cl_uint row_stride_arg = (cl_uint)row_stride, depth_stride_arg = (cl_uint)depth_stride;
-    cl_uint rows_arg = (cl_uint)rows, depth_arg = (cl_uint)depth;
-    const size_t sizes[] = {sizeof x,        sizeof offset_arg, sizeof row_stride_arg,
-                            sizeof(cl_uint), sizeof(cl_uint),   sizeof(cl_uint),
-                            sizeof packed};
-    const void *const values[] = {&x,        &offset_arg, &row_stride_arg, &depth_stride_arg,
-                                  &rows_arg, &depth_arg,  &packed};
-    status = set_args(ctx, kernel, kernel_name, 7, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
+    clcnn__arg_mem(&launch, x);
+    clcnn__arg_ulong(&launch, offset);
+    clcnn__arg_uint(&launch, row_stride);
+    clcnn__arg_uint(&launch, depth_stride);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, depth);
+    clcnn__arg_mem(&launch, packed);
     size_t global[2] = {(depth + PACK_DEPTH - 1) / PACK_DEPTH, (rows + width - 1) / width};
-    return clcnn__enqueue_kernel(ctx, kernel, 2, global, NULL);
+    return clcnn__launch_run(&launch, 2, global, NULL);
 }
 
 /* Where the tile kernel finds op(A): row r of tile t, depth d at
@@ -199,24 +183,26 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_config *config, c
                                 size_t m, size_t n, size_t k, float alpha, const a_layout *al,
                                 cl_mem b_packed, float beta, cl_mem c, size_t c_offset,
                                 size_t ldc) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, "gemm_tile", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "gemm.cl", options, "gemm_tile", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_uint m_arg = (cl_uint)m, n_arg = (cl_uint)n, k_arg = (cl_uint)k, ldc_arg = (cl_uint)ldc;
-    cl_uint a_row_stride = (cl_uint)al->row_stride, a_depth_stride = (cl_uint)al->depth_stride;
-    cl_ulong a_offset = al->offset, a_tile_stride = al->tile_stride, c_offset_arg = c_offset;
-    const size_t sizes[] = {sizeof m_arg,         sizeof n_arg,        sizeof k_arg,
-                            sizeof alpha,         sizeof al->mem,      sizeof a_offset,
-                            sizeof a_tile_stride, sizeof a_row_stride, sizeof a_depth_stride,
-                            sizeof b_packed,      sizeof beta,         sizeof c,
-                            sizeof c_offset_arg,  sizeof ldc_arg};
-    const void *const values[] = {
-        &m_arg,        &n_arg,          &k_arg,    &alpha, &al->mem, &a_offset,     &a_tile_stride,
-        &a_row_stride, &a_depth_stride, &b_packed, &beta,  &c,       &c_offset_arg, &ldc_arg};
-    status = set_args(ctx, kernel, "gemm_tile", 14, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
+    clcnn__arg_uint(&launch, m);
+    clcnn__arg_uint(&launch, n);
+    clcnn__arg_uint(&launch, k);
+    clcnn__arg_float(&launch, alpha);
+    clcnn__arg_mem(&launch, al->mem);
+    clcnn__arg_ulong(&launch, al->offset);
+    clcnn__arg_ulong(&launch, al->tile_stride);
+    clcnn__arg_uint(&launch, al->row_stride);
+    clcnn__arg_uint(&launch, al->depth_stride);
+    clcnn__arg_mem(&launch, b_packed);
+    clcnn__arg_float(&launch, beta);
+    clcnn__arg_mem(&launch, c);
+    clcnn__arg_ulong(&launch, c_offset);
+    clcnn__arg_uint(&launch, ldc);
+    /* The kernel guards its range: a fixed work-group rounds the range up
+     * to it, fitted to the compiled kernel. */
     size_t tiles[2] = {(n + config->tile_cols - 1) / config->tile_cols,
                        (m + TILE_ROWS - 1) / TILE_ROWS};
     size_t local[2] = {config->group_cols, config->group_rows};
@@ -228,7 +214,7 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_config *config, c
         global[0] = clcnn__round_up(tiles[0], local[0]);
         global[1] = clcnn__round_up(tiles[1], local[1]);
     }
-    return clcnn__enqueue_kernel(ctx, kernel, 2, global, use_local ? local : NULL);
+    return clcnn__launch_run_fitted(&launch, 2, global, use_local ? local : NULL);
 }
 
 /* Packs op(B) into panels in a pooled workspace, and op(A) too when it is
@@ -243,7 +229,9 @@ static clcnn_status gemm_tiled(clcnn_context *ctx, int trans_a, int trans_b, siz
     snprintf(options, sizeof options, "-DNR=%zu", config->tile_cols);
     a_layout al = {a, a_offset, TILE_ROWS * lda, lda, 1};
     if (k == 0) {
-        al.mem = c;
+        /* A is not read (nor checked: its leading dimension may not fit
+         * the kernel's arguments); C stands in. */
+        al = (a_layout){c, 0, 0, 0, 0};
         return tile_kernel(ctx, config, options, m, n, 0, alpha, &al, c, beta, c, c_offset, ldc);
     }
 
@@ -376,21 +364,19 @@ static clcnn_status gemm(clcnn_context *context, int trans_a, int trans_b, float
                          clcnn_tensor *c) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, a, "clcnn_gemm: a");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, b, "clcnn_gemm: b");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, c, "clcnn_gemm: c");
+    const clcnn_tensor *operands[3] = {a, b, c};
+    const char *names[3] = {"clcnn_gemm: a", "clcnn_gemm: b", "clcnn_gemm: c"};
+    clcnn_status status = CLCNN_OK;
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++)
+        status = clcnn__check_tensor(context, operands[i], names[i]);
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++)
+        status = clcnn__check_rank(context, names[i], operands[i], 2, 2);
     if (status != CLCNN_OK)
         return status;
     char a_shape[96], b_shape[96], c_shape[96];
     clcnn__shape_string(a, a_shape, sizeof a_shape);
     clcnn__shape_string(b, b_shape, sizeof b_shape);
     clcnn__shape_string(c, c_shape, sizeof c_shape);
-    if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "clcnn_gemm: a %s, b %s and c %s must all be 2-D", a_shape, b_shape,
-                           c_shape);
     size_t m = trans_a ? a->dims[1] : a->dims[0], k = trans_a ? a->dims[0] : a->dims[1];
     size_t k_b = trans_b ? b->dims[1] : b->dims[0], n = trans_b ? b->dims[0] : b->dims[1];
     if (k_b != k || c->dims[0] != m || c->dims[1] != n)
@@ -400,9 +386,9 @@ static clcnn_status gemm(clcnn_context *context, int trans_a, int trans_b, float
             "c must be [%zu, %zu], not %s",
             a_shape, trans_a ? " transposed" : "", m, k, b_shape, trans_b ? " transposed" : "", k_b,
             n, m, n, c_shape);
-    if (c->storage == a->storage || c->storage == b->storage)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_gemm: c shares its memory with a or b");
+    if ((status = clcnn__check_distinct(context, "clcnn_gemm", "c", c, "a", a)) != CLCNN_OK ||
+        (status = clcnn__check_distinct(context, "clcnn_gemm", "c", c, "b", b)) != CLCNN_OK)
+        return status;
     return clcnn__gemm(context, trans_a, trans_b, m, n, k, alpha, a->storage->mem, 0, a->dims[1],
                        b->storage->mem, 0, b->dims[1], beta, c->storage->mem, 0, c->dims[1]);
 }
