@@ -104,18 +104,23 @@ typedef struct conv2d_operands {
  * the message of a failure. */
 static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
                                   const conv2d_operands *t, clcnn__conv2d_geometry *g) {
+    const clcnn_tensor *tensors[3] = {t->input, t->weights, t->output};
+    const char *names[3] = {t->input_name, t->weights_name, t->output_name};
+    clcnn_status status = CLCNN_OK;
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s: %s", op, names[i]);
+        status = clcnn__check_rank(ctx, what, tensors[i], 4, 4);
+    }
+    if (status != CLCNN_OK)
+        return status;
     char in_shape[96], w_shape[96], out_shape[96];
     clcnn__shape_string(t->input, in_shape, sizeof in_shape);
     clcnn__shape_string(t->weights, w_shape, sizeof w_shape);
     clcnn__shape_string(t->output, out_shape, sizeof out_shape);
-    if (t->input->ndim != 4 || t->weights->ndim != 4 || t->output->ndim != 4)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s: %s %s, %s %s and %s %s must all be 4-D", op, t->input_name,
-                           in_shape, t->weights_name, w_shape, t->output_name, out_shape);
     size_t expected[4];
     char why[256];
-    clcnn_status status =
-        shape_rules(p, t->input->dims, t->weights->dims, expected, why, sizeof why);
+    status = shape_rules(p, t->input->dims, t->weights->dims, expected, why, sizeof why);
     if (status != CLCNN_OK)
         return clcnn__fail(ctx, status,
                            "%s: %s %s, %s %s (stride %zux%zu, padding %zux%zu, "
@@ -194,28 +199,26 @@ static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_gr
     return CLCNN_OK;
 }
 
-/* An output must not share device memory with an input: the kernels would
- * read what they are writing. */
-/* A bias or its gradient: NULL, or [k] with k the output channels of
- * `owner`. */
+/* A bias or its gradient: NULL, or [k] with k the output channels. */
 static clcnn_status check_channel_vector(clcnn_context *ctx, const char *op,
-                                         const clcnn_tensor *vector, const char *name,
-                                         const char *owner, size_t k) {
-    if (vector == NULL || (vector->ndim == 1 && vector->dims[0] == k))
+                                         const clcnn_tensor *vector, const char *name, size_t k) {
+    if (vector == NULL)
         return CLCNN_OK;
-    char shape[96];
-    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                       "%s: %s is %s, expected [%zu] (the output channels of %s)", op, name,
-                       clcnn__shape_string(vector, shape, sizeof shape), k, owner);
+    char what[64];
+    snprintf(what, sizeof what, "%s: %s", op, name);
+    return clcnn__check_dims(ctx, what, vector, 1, &k);
 }
 
-static clcnn_status check_no_alias(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
-                                   const char *out_name, const clcnn_tensor *in,
-                                   const char *in_name) {
-    if (in != NULL && out->storage == in->storage)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s shares memory with %s", op,
-                           out_name, in_name);
-    return CLCNN_OK;
+/* An output must not share device memory with an input (those given): the
+ * kernels would read what they are writing. */
+static clcnn_status check_distinct_from(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
+                                        const char *out_name, const clcnn_tensor *const *inputs,
+                                        const char *const *input_names, size_t count) {
+    clcnn_status status = CLCNN_OK;
+    for (size_t i = 0; i < count && status == CLCNN_OK; i++)
+        if (inputs[i] != NULL)
+            status = clcnn__check_distinct(ctx, op, out_name, out, input_names[i], inputs[i]);
+    return status;
 }
 
 /* ------------------------------------------------------------- algorithms */
@@ -369,15 +372,13 @@ static clcnn_status forward_with(clcnn_context *context, const char *op,
         return status;
     const clcnn_tensor *scale = epilogue != NULL ? epilogue->scale : NULL;
     const clcnn_tensor *shift = epilogue != NULL ? epilogue->shift : NULL;
-    if ((status = check_channel_vector(context, op, bias, "bias", "w", g.k)) != CLCNN_OK ||
-        (status = check_channel_vector(context, op, scale, "scale", "w", g.k)) != CLCNN_OK ||
-        (status = check_channel_vector(context, op, shift, "shift", "w", g.k)) != CLCNN_OK)
-        return status;
-    if ((status = check_no_alias(context, op, y, "y", x, "x")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", w, "w")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", scale, "scale")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", shift, "shift")) != CLCNN_OK)
+    const clcnn_tensor *inputs[5] = {x, w, bias, scale, shift};
+    const char *names[5] = {"x", "w", "bias", "scale", "shift"};
+    for (int i = 2; i < 5 && status == CLCNN_OK; i++)
+        status = check_channel_vector(context, op, inputs[i], names[i], g.k);
+    if (status == CLCNN_OK)
+        status = check_distinct_from(context, op, y, "y", inputs, names, 5);
+    if (status != CLCNN_OK)
         return status;
     clcnn_conv2d_algorithm algorithm;
     status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_FORWARD, &algorithm);
@@ -455,8 +456,9 @@ static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_con
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if ((status = check_no_alias(context, op, dx, "dx", dy, "dy")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, dx, "dx", w, "w")) != CLCNN_OK)
+    const clcnn_tensor *inputs[2] = {dy, w};
+    const char *names[2] = {"dy", "w"};
+    if ((status = check_distinct_from(context, op, dx, "dx", inputs, names, 2)) != CLCNN_OK)
         return status;
     clcnn_conv2d_algorithm algorithm;
     status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &algorithm);
@@ -502,13 +504,14 @@ static clcnn_status conv2d_backward_weights(clcnn_context *context,
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if ((status = check_channel_vector(context, op, db, "db", "dw", g.k)) != CLCNN_OK)
-        return status;
-    if ((status = check_no_alias(context, op, dw, "dw", x, "x")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
-        (db != NULL && ((status = check_no_alias(context, op, db, "db", x, "x")) != CLCNN_OK ||
-                        (status = check_no_alias(context, op, db, "db", dy, "dy")) != CLCNN_OK ||
-                        (status = check_no_alias(context, op, db, "db", dw, "dw")) != CLCNN_OK)))
+    const clcnn_tensor *inputs[3] = {x, dy, dw};
+    const char *names[3] = {"x", "dy", "dw"};
+    status = check_channel_vector(context, op, db, "db", g.k);
+    if (status == CLCNN_OK)
+        status = check_distinct_from(context, op, dw, "dw", inputs, names, 2);
+    if (status == CLCNN_OK && db != NULL)
+        status = check_distinct_from(context, op, db, "db", inputs, names, 3);
+    if (status != CLCNN_OK)
         return status;
     clcnn_conv2d_algorithm algorithm;
     status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &algorithm);
