@@ -241,52 +241,140 @@ static int algorithm_supports(clcnn_context *ctx, clcnn_conv2d_algorithm algorit
     }
 }
 
-static const char *algorithm_name(int algorithm) {
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_GENERAL:
-        return "general";
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return "direct";
-    case CLCNN_CONV2D_ALGO_TILED:
-        return "tiled";
-    default:
-        return "auto";
-    }
+clcnn__conv2d_choice clcnn__conv2d_builtin_choice(clcnn_context *ctx,
+                                                  const clcnn__conv2d_geometry *g,
+                                                  clcnn__conv2d_pass pass) {
+    /* The device table's order (runtime/device_table.c): the first that
+     * takes the shape; GENERAL takes every shape. */
+    clcnn__conv2d_choice choice = {CLCNN_CONV2D_ALGO_GENERAL, {0, 0, 0}};
+    const int *order = ctx->choices.conv2d.algorithms;
+    for (size_t i = 0; i < 3; i++)
+        if (algorithm_supports(ctx, (clcnn_conv2d_algorithm)order[i], g, pass)) {
+            choice.algorithm = order[i];
+            break;
+        }
+    if (choice.algorithm == CLCNN_CONV2D_ALGO_DIRECT && pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        choice.tiles = clcnn__conv2d_direct_builtin_tiles(g, pass);
+    return choice;
 }
 
-static clcnn_status choose_algorithm(clcnn_context *ctx, const char *op,
-                                     const clcnn_conv2d_params *p, const clcnn__conv2d_geometry *g,
-                                     clcnn__conv2d_pass pass, clcnn_conv2d_algorithm *out) {
-    if (p->algorithm != CLCNN_CONV2D_ALGO_AUTO) {
-        if (!algorithm_supports(ctx, (clcnn_conv2d_algorithm)p->algorithm, g, pass))
-            return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
-                               "%s: the %s algorithm does not take this convolution on this "
-                               "device (stride %zux%zu, %zu input and %zu output channels per "
-                               "group): its stride, its workspaces (2^31 - 1 elements at most), "
-                               "its work-group size or its loop lengths do not fit",
-                               op, algorithm_name(p->algorithm), g->sh, g->sw, g->cg, g->kg);
-        *out = (clcnn_conv2d_algorithm)p->algorithm;
-        return CLCNN_OK;
+clcnn__conv2d_choice clcnn__conv2d_choice_for(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                              clcnn__conv2d_pass pass,
+                                              clcnn_conv2d_algorithm algorithm) {
+    const clcnn__conv2d_choice *tuned = clcnn__conv2d_tuned(ctx, g, pass);
+    if (algorithm == CLCNN_CONV2D_ALGO_AUTO) {
+        if (tuned == NULL ||
+            !algorithm_supports(ctx, (clcnn_conv2d_algorithm)tuned->algorithm, g, pass))
+            return clcnn__conv2d_builtin_choice(ctx, g, pass);
+        algorithm = (clcnn_conv2d_algorithm)tuned->algorithm;
     }
-    *out = clcnn__conv2d_auto_algorithm(ctx, g, pass);
+    clcnn__conv2d_choice choice = {algorithm, {0, 0, 0}};
+    if (algorithm == CLCNN_CONV2D_ALGO_DIRECT && pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        choice.tiles = tuned != NULL && tuned->algorithm == CLCNN_CONV2D_ALGO_DIRECT &&
+                               clcnn__conv2d_direct_tiles_apply(ctx, g, pass, &tuned->tiles)
+                           ? tuned->tiles
+                           : clcnn__conv2d_direct_builtin_tiles(g, pass);
+    return choice;
+}
+
+/* What runs this pass: params->algorithm when it takes the geometry (else
+ * CLCNN_ERROR_UNSUPPORTED), AUTO's choice for AUTO. */
+static clcnn_status choose(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
+                           const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass,
+                           clcnn__conv2d_choice *out) {
+    clcnn_conv2d_algorithm algorithm = (clcnn_conv2d_algorithm)p->algorithm;
+    if (algorithm != CLCNN_CONV2D_ALGO_AUTO && !algorithm_supports(ctx, algorithm, g, pass)) {
+        char name[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice forced = {CLCNN__TUNED_CONV2D, {.conv2d = {algorithm, {0, 0, 0}}}};
+        clcnn__tuned_choice_format(&forced, name, sizeof name);
+        return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
+                           "%s: the %s algorithm does not take this convolution on this "
+                           "device (stride %zux%zu, %zu input and %zu output channels per "
+                           "group): its stride, its workspaces (2^31 - 1 elements at most), "
+                           "its work-group size or its loop lengths do not fit",
+                           op, name, g->sh, g->sw, g->cg, g->kg);
+    }
+    *out = clcnn__conv2d_choice_for(ctx, g, pass, algorithm);
     return CLCNN_OK;
 }
 
-clcnn_conv2d_algorithm clcnn__conv2d_auto_algorithm(clcnn_context *ctx,
-                                                    const clcnn__conv2d_geometry *g,
-                                                    clcnn__conv2d_pass pass) {
-    /* The tuning table first (conv2d_tune.c), when its choice applies. */
-    clcnn__conv2d_choice tuned;
-    if (clcnn__conv2d_tuned(ctx, g, pass, &tuned) &&
-        algorithm_supports(ctx, tuned.algorithm, g, pass))
-        return tuned.algorithm;
-    /* Then the device table's order (runtime/device_table.c): the first
-     * that takes the shape; GENERAL takes every shape. */
-    const int *order = ctx->choices.conv2d.algorithms;
-    for (size_t i = 0; i < 3; i++)
-        if (algorithm_supports(ctx, (clcnn_conv2d_algorithm)order[i], g, pass))
-            return (clcnn_conv2d_algorithm)order[i];
-    return CLCNN_CONV2D_ALGO_GENERAL;
+/* The forward: DIRECT applies the epilogue in its stores; the others write
+ * the convolution (into a workspace when pooled), then the epilogue runs
+ * as a pass of its own. */
+static clcnn_status run_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                const clcnn__conv2d_choice *choice, const clcnn__conv2d_buffers *b,
+                                const clcnn__conv2d_epilogue *epilogue) {
+    if (choice->algorithm == CLCNN_CONV2D_ALGO_DIRECT)
+        return clcnn__conv2d_direct_forward(ctx, g, &choice->tiles, b->input, b->weights, b->bias,
+                                            epilogue, b->output);
+    cl_mem conv = b->output;
+    clcnn_status status = CLCNN_OK;
+    if (epilogue != NULL && epilogue->pool &&
+        (status = clcnn__buffer_acquire(ctx, g->n * g->k * g->ho * g->wo * sizeof(float), &conv)) !=
+            CLCNN_OK)
+        return status;
+    if (choice->algorithm == CLCNN_CONV2D_ALGO_TILED)
+        status = clcnn__conv2d_tiled_forward(ctx, g, b->input, b->weights, b->bias, conv);
+    else
+        status = clcnn__conv2d_general_forward(ctx, g, b->input, b->weights, b->bias, conv);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_epilogue_apply(ctx, g, epilogue, conv, b->output);
+    if (conv != b->output)
+        clcnn__buffer_release(ctx, conv);
+    return status;
+}
+
+static clcnn_status run_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                      const clcnn__conv2d_choice *choice,
+                                      const clcnn__conv2d_buffers *b) {
+    switch (choice->algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return clcnn__conv2d_direct_backward_data(ctx, g, &choice->tiles, b->output, b->weights,
+                                                  b->input, b->accumulate);
+    case CLCNN_CONV2D_ALGO_TILED:
+        return clcnn__conv2d_tiled_backward_data(ctx, g, b->output, b->weights, b->input,
+                                                 b->accumulate);
+    default:
+        return clcnn__conv2d_general_backward_data(ctx, g, b->output, b->weights, b->input,
+                                                   b->accumulate);
+    }
+}
+
+static clcnn_status run_backward_weights(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                         const clcnn__conv2d_choice *choice,
+                                         const clcnn__conv2d_buffers *b) {
+    clcnn_status status;
+    switch (choice->algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        status = clcnn__conv2d_direct_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                       b->accumulate);
+        break;
+    case CLCNN_CONV2D_ALGO_TILED:
+        status = clcnn__conv2d_tiled_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                      b->accumulate);
+        break;
+    default:
+        status = clcnn__conv2d_general_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                        b->accumulate);
+        break;
+    }
+    if (status == CLCNN_OK && b->bias != NULL)
+        status = clcnn__conv2d_bias_grad(ctx, g, b->output, b->bias, b->accumulate);
+    return status;
+}
+
+clcnn_status clcnn__conv2d_run_with(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                    clcnn__conv2d_pass pass, const clcnn__conv2d_choice *choice,
+                                    const clcnn__conv2d_buffers *b,
+                                    const clcnn__conv2d_epilogue *epilogue) {
+    switch (pass) {
+    case CLCNN__CONV2D_FORWARD:
+        return run_forward(ctx, g, choice, b, epilogue);
+    case CLCNN__CONV2D_BACKWARD_DATA:
+        return run_backward_data(ctx, g, choice, b);
+    default:
+        return run_backward_weights(ctx, g, choice, b);
+    }
 }
 
 /* ---------------------------------------------------------- entry points */
@@ -380,33 +468,17 @@ static clcnn_status forward_with(clcnn_context *context, const char *op,
         status = check_distinct_from(context, op, y, "y", inputs, names, 5);
     if (status != CLCNN_OK)
         return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_FORWARD, &algorithm);
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_FORWARD, &choice);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_epilogue fused = {
         scale != NULL ? scale->storage->mem : NULL, shift != NULL ? shift->storage->mem : NULL,
         epilogue != NULL && epilogue->activation == CLCNN_CONV2D_ACTIVATION_RELU,
         epilogue != NULL && epilogue->max_pool};
-    cl_mem bias_mem = bias != NULL ? bias->storage->mem : NULL;
-    cl_mem xm = x->storage->mem, wm = w->storage->mem, ym = y->storage->mem;
-    if (algorithm == CLCNN_CONV2D_ALGO_DIRECT)
-        return clcnn__conv2d_direct_forward(context, &g, xm, wm, bias_mem, &fused, ym);
-    /* The others write the convolution (into a workspace when pooled), then
-     * the epilogue runs as a pass of its own. */
-    cl_mem conv = ym;
-    if (fused.pool && (status = clcnn__buffer_acquire(
-                           context, g.n * g.k * g.ho * g.wo * sizeof(float), &conv)) != CLCNN_OK)
-        return status;
-    if (algorithm == CLCNN_CONV2D_ALGO_TILED)
-        status = clcnn__conv2d_tiled_forward(context, &g, xm, wm, bias_mem, conv);
-    else
-        status = clcnn__conv2d_general_forward(context, &g, xm, wm, bias_mem, conv);
-    if (status == CLCNN_OK)
-        status = clcnn__conv2d_epilogue_apply(context, &g, &fused, conv, ym);
-    if (conv != ym)
-        clcnn__buffer_release(context, conv);
-    return status;
+    clcnn__conv2d_buffers b = {x->storage->mem, w->storage->mem, y->storage->mem,
+                               bias != NULL ? bias->storage->mem : NULL, 0};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_FORWARD, &choice, &b, &fused);
 }
 
 static clcnn_status conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -460,20 +532,13 @@ static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_con
     const char *names[2] = {"dy", "w"};
     if ((status = check_distinct_from(context, op, dx, "dx", inputs, names, 2)) != CLCNN_OK)
         return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &algorithm);
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice);
     if (status != CLCNN_OK)
         return status;
-    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_mem dym = dy->storage->mem, wm = w->storage->mem, dxm = dx->storage->mem;
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return clcnn__conv2d_direct_backward_data(context, &g, dym, wm, dxm, accumulate);
-    case CLCNN_CONV2D_ALGO_TILED:
-        return clcnn__conv2d_tiled_backward_data(context, &g, dym, wm, dxm, accumulate);
-    default:
-        return clcnn__conv2d_general_backward_data(context, &g, dym, wm, dxm, accumulate);
-    }
+    clcnn__conv2d_buffers b = {dx->storage->mem, w->storage->mem, dy->storage->mem, NULL,
+                               mode == CLCNN_GRAD_ACCUMULATE};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice, &b, NULL);
 }
 
 clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -513,26 +578,13 @@ static clcnn_status conv2d_backward_weights(clcnn_context *context,
         status = check_distinct_from(context, op, db, "db", inputs, names, 3);
     if (status != CLCNN_OK)
         return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &algorithm);
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice);
     if (status != CLCNN_OK)
         return status;
-    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_mem xm = x->storage->mem, dym = dy->storage->mem, dwm = dw->storage->mem;
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        status = clcnn__conv2d_direct_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    case CLCNN_CONV2D_ALGO_TILED:
-        status = clcnn__conv2d_tiled_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    default:
-        status = clcnn__conv2d_general_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    }
-    if (status == CLCNN_OK && db != NULL)
-        status = clcnn__conv2d_bias_grad(context, &g, dym, db->storage->mem, accumulate);
-    return status;
+    clcnn__conv2d_buffers b = {x->storage->mem, dw->storage->mem, dy->storage->mem,
+                               db != NULL ? db->storage->mem : NULL, mode == CLCNN_GRAD_ACCUMULATE};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice, &b, NULL);
 }
 
 clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,

@@ -215,32 +215,43 @@ size_t clcnn__conv2d_direct_tile_candidates(const clcnn__conv2d_geometry *g,
     return count;
 }
 
-/* The plan with the tuning table's tiles when they are candidates and fit,
- * else with the built-in table's. */
-static forward_plan plan_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                               clcnn__conv2d_pass pass) {
+clcnn__conv2d_tiles clcnn__conv2d_direct_builtin_tiles(const clcnn__conv2d_geometry *g,
+                                                       clcnn__conv2d_pass pass) {
+    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
+    return (clcnn__conv2d_tiles){p.tiles.kt, p.tiles.vw, p.tiles.wv};
+}
+
+/* Whether tiles were given (not all 0). */
+static int tiles_given(const clcnn__conv2d_tiles *tiles) {
+    return tiles != NULL && (tiles->kt != 0 || tiles->vw != 0 || tiles->wv != 0);
+}
+
+/* The plan with the given tiles where they fit, else with the built-in
+ * table's. */
+static forward_plan plan_with(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                              clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     int backward_data = pass == CLCNN__CONV2D_BACKWARD_DATA;
-    forward_plan p = plan_forward(g, backward_data, NULL);
-    clcnn__conv2d_choice tuned;
-    if (!clcnn__conv2d_tuned(ctx, g, pass, &tuned) || tuned.algorithm != CLCNN_CONV2D_ALGO_DIRECT)
-        return p;
+    if (tiles_given(tiles)) {
+        forward_tiles t = {tiles->kt, tiles->vw, tiles->wv};
+        forward_plan q = plan_forward(g, backward_data, &t);
+        if (plan_fits(&q) && plan_loops_fit(ctx, &q))
+            return q;
+    }
+    return plan_forward(g, backward_data, NULL);
+}
+
+int clcnn__conv2d_direct_tiles_apply(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                     clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     clcnn__conv2d_tiles candidates[CLCNN__CONV2D_MAX_TILE_CANDIDATES];
     size_t count = clcnn__conv2d_direct_tile_candidates(g, pass, candidates);
     for (size_t i = 0; i < count; i++) {
         const clcnn__conv2d_tiles *c = &candidates[i];
-        if (c->kt != tuned.tiles.kt || c->vw != tuned.tiles.vw || c->wv != tuned.tiles.wv)
+        if (c->kt != tiles->kt || c->vw != tiles->vw || c->wv != tiles->wv)
             continue;
-        forward_tiles tiles = {c->kt, c->vw, c->wv};
-        forward_plan q = plan_forward(g, backward_data, &tiles);
-        return plan_fits(&q) && plan_loops_fit(ctx, &q) ? q : p;
+        forward_plan p = plan_with(ctx, g, pass, tiles);
+        return p.tiles.kt == tiles->kt && p.tiles.vw == tiles->vw && p.tiles.wv == tiles->wv;
     }
-    return p;
-}
-
-clcnn__conv2d_tiles clcnn__conv2d_direct_tiles(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                               clcnn__conv2d_pass pass) {
-    forward_plan p = plan_tuned(ctx, g, pass);
-    return (clcnn__conv2d_tiles){p.tiles.kt, p.tiles.vw, p.tiles.wv};
+    return 0;
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -345,15 +356,17 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
 /* ------------------------------------------------------------ entry points */
 
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias,
-                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y) {
-    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_FORWARD);
+                                          const clcnn__conv2d_tiles *tiles, cl_mem x, cl_mem w,
+                                          cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
+                                          cl_mem y) {
+    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_FORWARD, tiles);
     return run_forward(ctx, &p, x, w, 0, bias, epilogue, y, 0);
 }
 
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate) {
-    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_BACKWARD_DATA);
+                                                const clcnn__conv2d_tiles *tiles, cl_mem dy,
+                                                cl_mem w, cl_mem dx, int accumulate) {
+    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_BACKWARD_DATA, tiles);
     return run_forward(ctx, &p, dy, w, 1, NULL, NULL, dx, accumulate);
 }
 

@@ -30,6 +30,15 @@ typedef enum clcnn__conv2d_pass {
     CLCNN__CONV2D_BACKWARD_WEIGHTS = 2
 } clcnn__conv2d_pass;
 
+/* The device buffers of one pass in the roles of conv2d_forward. */
+typedef struct clcnn__conv2d_buffers {
+    cl_mem input;   /* x, or dx for backward data */
+    cl_mem weights; /* w, or dw for backward weights */
+    cl_mem output;  /* y, or dy for the backward passes */
+    cl_mem bias;    /* forward: the bias; backward weights: db; NULL: none */
+    int accumulate; /* backward passes: add into dx, or dw and db */
+} clcnn__conv2d_buffers;
+
 /* A checked epilogue (clcnn_conv2d_epilogue): buffers NULL where absent;
  * pool: the 2x2 max pool, the output then [N, K, HO / 2, WO / 2]. */
 typedef struct clcnn__conv2d_epilogue {
@@ -37,6 +46,15 @@ typedef struct clcnn__conv2d_epilogue {
     int relu;
     int pool;
 } clcnn__conv2d_epilogue;
+
+/* Runs one pass of a checked convolution with an explicit choice (the
+ * public entry points once they have chosen, and the tuner): its algorithm
+ * must take the geometry; DIRECT's tiles as clcnn__conv2d_direct_forward
+ * takes them. epilogue: forward only, NULL for none. */
+clcnn_status clcnn__conv2d_run_with(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                    clcnn__conv2d_pass pass, const clcnn__conv2d_choice *choice,
+                                    const clcnn__conv2d_buffers *b,
+                                    const clcnn__conv2d_epilogue *epilogue);
 
 /* Whether the epilogue changes anything (NULL: nothing to do). */
 int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue);
@@ -100,12 +118,16 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
 /* ALGO_DIRECT: stride 1 only, and workspaces within the index limit. */
 int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                   clcnn__conv2d_pass pass);
-/* epilogue may be NULL (none); it is applied in the kernel's stores. */
+/* tiles: the forward kernel's register tiles; NULL, all 0 or tiles that do
+ * not fit: the built-in ones. epilogue may be NULL (none); it is applied in
+ * the kernel's stores. */
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias,
-                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y);
+                                          const clcnn__conv2d_tiles *tiles, cl_mem x, cl_mem w,
+                                          cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
+                                          cl_mem y);
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate);
+                                                const clcnn__conv2d_tiles *tiles, cl_mem dy,
+                                                cl_mem w, cl_mem dx, int accumulate);
 clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
                                                    const clcnn__conv2d_geometry *g, cl_mem x,
                                                    cl_mem dy, cl_mem dw, int accumulate);

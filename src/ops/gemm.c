@@ -6,7 +6,6 @@
 #include <clblast_c.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "clcnn/gemm.h"
 #include "ops/gemm.h"
@@ -43,32 +42,20 @@ static gemm_config builtin_config(const clcnn_context *ctx) {
     return ctx->choices.gemm;
 }
 
-static void format_config(const gemm_config *c, char *text, size_t size) {
-    if (c->backend == CLCNN__GEMM_CLBLAST)
-        snprintf(text, size, "clblast");
-    else if (c->group_cols == 0)
-        snprintf(text, size, "tiled nr=%zu wg=auto", c->tile_cols);
-    else
-        snprintf(text, size, "tiled nr=%zu wg=%zux%zu", c->tile_cols, c->group_cols, c->group_rows);
+static clcnn__tuned_choice as_choice(const gemm_config *config) {
+    clcnn__tuned_choice choice = {CLCNN__TUNED_GEMM, {.gemm = *config}};
+    return choice;
 }
 
 /* The candidates on ctx's device: CLBlast first where it is the built-in
  * backend (it is not tried where it is not: it is slow to build and slow
  * on CPUs), then the tiled configurations. */
-static size_t candidate_configs(const clcnn_context *ctx, gemm_config *out) {
+size_t clcnn__gemm_candidates(const clcnn_context *ctx, clcnn__tuned_choice *out) {
     size_t count = 0;
     if (ctx->choices.gemm.backend == CLCNN__GEMM_CLBLAST)
-        out[count++] = builtin_config(ctx);
+        out[count++] = as_choice(&ctx->choices.gemm);
     for (size_t i = 0; i < TILED_CANDIDATES; i++)
-        out[count++] = tiled_candidates[i];
-    return count;
-}
-
-size_t clcnn__gemm_candidates(const clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
-    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
-    size_t count = candidate_configs(ctx, configs);
-    for (size_t i = 0; i < count; i++)
-        format_config(&configs[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+        out[count++] = as_choice(&tiled_candidates[i]);
     return count;
 }
 
@@ -89,27 +76,22 @@ int clcnn__gemm_tuning_key(size_t m, size_t n, size_t k, char *key, size_t size)
 /* The table's choice for the shape's bucket when it names a candidate of
  * this device, else the built-in row's. */
 static gemm_config config_for(clcnn_context *ctx, size_t m, size_t n, size_t k) {
-    gemm_config builtin = builtin_config(ctx);
     char key[CLCNN_TUNE_KEY_MAX];
     if (clcnn__tuning_count(ctx) == 0 || !clcnn__gemm_tuning_key(m, n, k, key, sizeof key))
-        return builtin;
+        return builtin_config(ctx);
     const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
-    if (entry == NULL)
-        return builtin;
-    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
-    size_t count = candidate_configs(ctx, configs);
-    for (size_t i = 0; i < count; i++) {
-        char text[CLCNN_TUNE_CHOICE_MAX];
-        format_config(&configs[i], text, sizeof text);
-        if (strcmp(text, entry->choice) == 0)
-            return configs[i];
-    }
-    return builtin;
+    clcnn__tuned_choice candidates[CLCNN__GEMM_MAX_CANDIDATES];
+    size_t count = entry != NULL ? clcnn__gemm_candidates(ctx, candidates) : 0;
+    for (size_t i = 0; i < count; i++)
+        if (clcnn__tuned_choice_equal(&candidates[i], &entry->choice))
+            return candidates[i].as.gemm;
+    return builtin_config(ctx);
 }
 
-void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, char *text, size_t size) {
+void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k,
+                        clcnn__tuned_choice *out) {
     gemm_config config = config_for(ctx, m, n, k);
-    format_config(&config, text, size);
+    *out = as_choice(&config);
 }
 
 /* -------------------------------------------------------------- checks */
@@ -292,28 +274,38 @@ static clcnn_status gemm_clblast(clcnn_context *ctx, int trans_a, int trans_b, s
  * (gemm_tile takes one; CLBlast's depend on its tuning). */
 #define GEMM_TRIPS_PER_DEPTH 8
 
-/* C = alpha op(A) op(B) + beta C as a sum over depth ranges of `step`,
- * the first scaling C by beta and the rest adding onto it: where a driver
- * caps a work-item's loop trips, no launch loops over the whole depth. */
-static clcnn_status gemm_in_depth_steps(clcnn_context *ctx, clcnn__gemm_backend backend,
-                                        int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                        size_t step, float alpha, cl_mem a, size_t a_offset,
-                                        size_t lda, cl_mem b, size_t b_offset, size_t ldb,
-                                        float beta, cl_mem c, size_t c_offset, size_t ldc) {
-    clcnn_status status = CLCNN_OK;
-    for (size_t d = 0; status == CLCNN_OK && d < k; d += step) {
-        size_t depth = k - d < step ? k - d : step;
-        size_t a_at = a_offset + (trans_a ? d * lda : d), b_at = b_offset + (trans_b ? d : d * ldb);
-        status = clcnn__gemm_with(ctx, backend, trans_a, trans_b, m, n, depth, alpha, a, a_at, lda,
-                                  b, b_at, ldb, d == 0 ? beta : 1.0f, c, c_offset, ldc);
+/* One product of depth k on `backend` (AUTO: config's) with `config`'s
+ * tiles, checked. CLBlast forms products only (k > 0); the tiled kernel
+ * scales C for k == 0 and runs wherever the choice is CLBlast but the
+ * tiled kernel is asked for, with the built-in row's tiles. */
+static clcnn_status gemm_dispatch(clcnn_context *ctx, clcnn__gemm_backend backend,
+                                  gemm_config config, int trans_a, int trans_b, size_t m, size_t n,
+                                  size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda,
+                                  cl_mem b, size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                  size_t c_offset, size_t ldc) {
+    if (backend == CLCNN__GEMM_AUTO)
+        backend = config.backend;
+    if (backend == CLCNN__GEMM_CLBLAST && k > 0)
+        return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
+                            ldb, beta, c, c_offset, ldc);
+    if (config.backend != CLCNN__GEMM_TILED) {
+        config = builtin_config(ctx);
+        config.backend = CLCNN__GEMM_TILED;
     }
-    return status;
+    return gemm_tiled(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset, ldb,
+                      beta, c, c_offset, ldc, &config);
 }
 
-clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
-                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
-                              size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
-                              float beta, cl_mem c, size_t c_offset, size_t ldc) {
+/* Checks the operands and forms the product with `config` (NULL: the
+ * shape's, tuned or built-in) on `backend` (AUTO: the config's). Where a
+ * driver caps a work-item's loop trips, as a sum over depth ranges, the
+ * first scaling C by beta and the rest adding onto it, so that no launch
+ * loops over the whole depth. */
+static clcnn_status gemm_checked(clcnn_context *ctx, clcnn__gemm_backend backend,
+                                 const gemm_config *config, int trans_a, int trans_b, size_t m,
+                                 size_t n, size_t k, float alpha, cl_mem a, size_t a_offset,
+                                 size_t lda, cl_mem b, size_t b_offset, size_t ldb, float beta,
+                                 cl_mem c, size_t c_offset, size_t ldc) {
     if (ctx == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
@@ -329,32 +321,43 @@ clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, i
         status = check_matrix(ctx, "B", b, b_offset, trans_b ? n : k, trans_b ? k : n, ldb);
     if (status != CLCNN_OK || m == 0 || n == 0)
         return status;
+    gemm_config chosen = config != NULL ? *config : config_for(ctx, m, n, k);
     size_t step = clcnn__loop_trips_allowed(ctx, GEMM_TRIPS_PER_DEPTH);
-    if (depth > step)
-        return gemm_in_depth_steps(ctx, backend, trans_a, trans_b, m, n, k, step, alpha, a,
-                                   a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
-    gemm_config config = config_for(ctx, m, n, k);
-    if (backend == CLCNN__GEMM_AUTO)
-        backend = config.backend;
-    if (backend == CLCNN__GEMM_CLBLAST && depth > 0)
-        return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
-                            ldb, beta, c, c_offset, ldc);
-    /* Forced onto the tiled kernel where the choice is CLBlast: the built-in
-     * row's tiles. */
-    if (config.backend != CLCNN__GEMM_TILED) {
-        config = builtin_config(ctx);
-        config.backend = CLCNN__GEMM_TILED;
+    if (depth <= step)
+        return gemm_dispatch(ctx, backend, chosen, trans_a, trans_b, m, n, depth, alpha, a,
+                             a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
+    for (size_t d = 0; status == CLCNN_OK && d < depth; d += step) {
+        size_t slice = depth - d < step ? depth - d : step;
+        size_t a_at = a_offset + (trans_a ? d * lda : d), b_at = b_offset + (trans_b ? d : d * ldb);
+        status = gemm_dispatch(ctx, backend, chosen, trans_a, trans_b, m, n, slice, alpha, a, a_at,
+                               lda, b, b_at, ldb, d == 0 ? beta : 1.0f, c, c_offset, ldc);
     }
-    return gemm_tiled(ctx, trans_a, trans_b, m, n, depth, alpha, a, a_offset, lda, b, b_offset, ldb,
-                      beta, c, c_offset, ldc, &config);
+    return status;
+}
+
+clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
+                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                              size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
+                              float beta, cl_mem c, size_t c_offset, size_t ldc) {
+    return gemm_checked(ctx, backend, NULL, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b,
+                        b_offset, ldb, beta, c, c_offset, ldc);
+}
+
+clcnn_status clcnn__gemm_configured(clcnn_context *ctx, const clcnn__gemm_choices *config,
+                                    int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                    float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                                    size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                    size_t c_offset, size_t ldc) {
+    return gemm_checked(ctx, CLCNN__GEMM_AUTO, config, trans_a, trans_b, m, n, k, alpha, a,
+                        a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
 }
 
 clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                          float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
                          size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset,
                          size_t ldc) {
-    return clcnn__gemm_with(ctx, CLCNN__GEMM_AUTO, trans_a, trans_b, m, n, k, alpha, a, a_offset,
-                            lda, b, b_offset, ldb, beta, c, c_offset, ldc);
+    return gemm_checked(ctx, CLCNN__GEMM_AUTO, NULL, trans_a, trans_b, m, n, k, alpha, a, a_offset,
+                        lda, b, b_offset, ldb, beta, c, c_offset, ldc);
 }
 
 /* -------------------------------------------------------------- tensor API */
