@@ -726,6 +726,13 @@ static void test_bad_arguments(void **state) {
     bad.x[2] = 0;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
                      clcnn_conv2d_tune(ctx, &bad.p, bad.x, bad.w, 1, results, &count));
+    /* A padded height past the kernels' 32-bit indices (the shape rules
+     * allow it: pad 2^31 <= dilation 2^31 x (3 - 1), output 1 x 1). */
+    shape tall = {{1, 1, 1, 1}, {1, 1, 3, 1}, clcnn_conv2d_params_default()};
+    tall.p.dilation_h = tall.p.pad_h = (size_t)1 << 31;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                     clcnn_conv2d_tune(ctx, &tall.p, tall.x, tall.w, 1, results, &count));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "padded size");
     assert_int_equal(clcnn__tuning_count(ctx), 0); /* nothing stored */
 
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_save_tuning(NULL, NULL));

@@ -93,6 +93,57 @@ clcnn_status clcnn_conv2d_output_shape(const clcnn_conv2d_params *params, const 
     return shape_rules(params, x_dims, w_dims, y_dims, NULL, 0);
 }
 
+clcnn__conv2d_geometry clcnn__conv2d_geometry_of(const clcnn_conv2d_params *p,
+                                                 const size_t x_dims[4], const size_t w_dims[4],
+                                                 const size_t y_dims[4]) {
+    return (clcnn__conv2d_geometry){.n = x_dims[0],
+                                    .c = x_dims[1],
+                                    .h = x_dims[2],
+                                    .w = x_dims[3],
+                                    .k = w_dims[0],
+                                    .kh = w_dims[2],
+                                    .kw = w_dims[3],
+                                    .ho = y_dims[2],
+                                    .wo = y_dims[3],
+                                    .sh = p->stride_h,
+                                    .sw = p->stride_w,
+                                    .ph = p->pad_h,
+                                    .pw = p->pad_w,
+                                    .dh = p->dilation_h,
+                                    .dw = p->dilation_w,
+                                    .groups = p->groups,
+                                    .cg = x_dims[1] / p->groups,
+                                    .kg = w_dims[0] / p->groups};
+}
+
+/* Whether a0 * a1 * a2 * a3 fits the kernels' 32-bit indices. */
+static int count_fits(size_t a0, size_t a1, size_t a2, size_t a3) {
+    size_t count = a0;
+    return clcnn__mul_size(count, a1, &count) && clcnn__mul_size(count, a2, &count) &&
+           clcnn__mul_size(count, a3, &count) && clcnn__conv2d_fits(count);
+}
+
+clcnn_status clcnn__conv2d_check_limits(clcnn_context *ctx, const char *op,
+                                        const clcnn__conv2d_geometry *g) {
+    if (!count_fits(g->n, g->c, g->h, g->w) || !count_fits(g->k, g->cg, g->kh, g->kw) ||
+        !count_fits(g->n, g->k, g->ho, g->wo))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: the input [%zu, %zu, %zu, %zu], the weights [%zu, %zu, %zu, %zu] "
+                           "or the output [%zu, %zu, %zu, %zu] holds more than 2^31 - 1 elements "
+                           "(the kernels index with 32 bits)",
+                           op, g->n, g->c, g->h, g->w, g->k, g->cg, g->kh, g->kw, g->n, g->k, g->ho,
+                           g->wo);
+    /* Padded sizes and strides too: every position a kernel computes lies
+     * within the padded input. (pad <= dilated kernel < padded size.) */
+    if (!clcnn__conv2d_fits(g->h + 2 * g->ph) || !clcnn__conv2d_fits(g->w + 2 * g->pw) ||
+        !clcnn__conv2d_fits(g->sh) || !clcnn__conv2d_fits(g->sw))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: padded size %zux%zu or stride %zux%zu exceeds 2^31 - 1 (the "
+                           "kernels index with 32 bits)",
+                           op, g->h + 2 * g->ph, g->w + 2 * g->pw, g->sh, g->sw);
+    return CLCNN_OK;
+}
+
 /* The three tensors of one pass in the roles of conv2d_forward: the input
  * (x or dx), the weights (w or dw) and the output (y or dy). */
 typedef struct conv2d_operands {
@@ -134,42 +185,8 @@ static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcn
                                "%s: %s is %s but %s %s and %s %s give [%zu, %zu, %zu, %zu]", op,
                                t->output_name, out_shape, t->input_name, in_shape, t->weights_name,
                                w_shape, expected[0], expected[1], expected[2], expected[3]);
-    if (!clcnn__conv2d_fits(t->input->numel) || !clcnn__conv2d_fits(t->weights->numel) ||
-        !clcnn__conv2d_fits(t->output->numel))
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: %s %s, %s %s or %s %s holds more than 2^31 - 1 elements (the "
-                           "kernels index with 32 bits)",
-                           op, t->input_name, in_shape, t->weights_name, w_shape, t->output_name,
-                           out_shape);
-    /* Padded sizes and strides too: every position a kernel computes lies
-     * within the padded input. (pad <= dilated kernel < padded size.) */
-    const size_t *xd = t->input->dims, *wd = t->weights->dims;
-    if (!clcnn__conv2d_fits(xd[2] + 2 * p->pad_h) || !clcnn__conv2d_fits(xd[3] + 2 * p->pad_w) ||
-        !clcnn__conv2d_fits(p->stride_h) || !clcnn__conv2d_fits(p->stride_w))
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: padded size %zux%zu or stride %zux%zu exceeds 2^31 - 1 (the "
-                           "kernels index with 32 bits)",
-                           op, xd[2] + 2 * p->pad_h, xd[3] + 2 * p->pad_w, p->stride_h,
-                           p->stride_w);
-    *g = (clcnn__conv2d_geometry){.n = xd[0],
-                                  .c = xd[1],
-                                  .h = xd[2],
-                                  .w = xd[3],
-                                  .k = wd[0],
-                                  .kh = wd[2],
-                                  .kw = wd[3],
-                                  .ho = expected[2],
-                                  .wo = expected[3],
-                                  .sh = p->stride_h,
-                                  .sw = p->stride_w,
-                                  .ph = p->pad_h,
-                                  .pw = p->pad_w,
-                                  .dh = p->dilation_h,
-                                  .dw = p->dilation_w,
-                                  .groups = p->groups,
-                                  .cg = xd[1] / p->groups,
-                                  .kg = wd[0] / p->groups};
-    return CLCNN_OK;
+    *g = clcnn__conv2d_geometry_of(p, t->input->dims, t->weights->dims, expected);
+    return clcnn__conv2d_check_limits(ctx, op, g);
 }
 
 /* Checks the context, params and each tensor (NULL, other context) before

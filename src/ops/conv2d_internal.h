@@ -24,6 +24,18 @@ typedef struct clcnn__conv2d_geometry {
 
 #define CLCNN__CONV2D_MAX_ELEMENTS ((size_t)0x7fffffff)
 
+/* The geometry of a convolution of x_dims and w_dims giving y_dims under p
+ * (all checked by conv2d.h's shape rules). */
+clcnn__conv2d_geometry clcnn__conv2d_geometry_of(const clcnn_conv2d_params *p,
+                                                 const size_t x_dims[4], const size_t w_dims[4],
+                                                 const size_t y_dims[4]);
+
+/* The index limit: every tensor under CLCNN__CONV2D_MAX_ELEMENTS elements,
+ * padded sizes and strides below 2^31, else CLCNN_ERROR_SIZE_OVERFLOW with
+ * op in the message. */
+clcnn_status clcnn__conv2d_check_limits(clcnn_context *ctx, const char *op,
+                                        const clcnn__conv2d_geometry *g);
+
 typedef enum clcnn__conv2d_pass {
     CLCNN__CONV2D_FORWARD = 0,
     CLCNN__CONV2D_BACKWARD_DATA = 1,

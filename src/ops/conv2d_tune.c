@@ -48,8 +48,8 @@ static clcnn__tuned_choice as_choice(const clcnn__conv2d_choice *choice) {
 
 /* ------------------------------------------------------------------ shapes */
 
-/* The geometry of a convolution given by dims (checked by conv2d.h's shape
- * rules; the 32-bit limits are the op's to check when it runs). */
+/* The geometry of a convolution given by dims, checked by conv2d.h's shape
+ * rules (the 32-bit limits are the caller's to check). */
 static clcnn_status geometry_from_dims(clcnn_context *ctx, const char *op,
                                        const clcnn_conv2d_params *params, const size_t x_dims[4],
                                        const size_t w_dims[4], clcnn__conv2d_geometry *g) {
@@ -67,24 +67,7 @@ static clcnn_status geometry_from_dims(clcnn_context *ctx, const char *op,
                            op, x_dims[0], x_dims[1], x_dims[2], x_dims[3], w_dims[0], w_dims[1],
                            w_dims[2], w_dims[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                            p.dilation_h, p.dilation_w, p.groups, clcnn_status_string(status));
-    *g = (clcnn__conv2d_geometry){.n = x_dims[0],
-                                  .c = x_dims[1],
-                                  .h = x_dims[2],
-                                  .w = x_dims[3],
-                                  .k = w_dims[0],
-                                  .kh = w_dims[2],
-                                  .kw = w_dims[3],
-                                  .ho = y_dims[2],
-                                  .wo = y_dims[3],
-                                  .sh = p.stride_h,
-                                  .sw = p.stride_w,
-                                  .ph = p.pad_h,
-                                  .pw = p.pad_w,
-                                  .dh = p.dilation_h,
-                                  .dw = p.dilation_w,
-                                  .groups = p.groups,
-                                  .cg = x_dims[1] / p.groups,
-                                  .kg = w_dims[0] / p.groups};
+    *g = clcnn__conv2d_geometry_of(&p, x_dims, w_dims, y_dims);
     return CLCNN_OK;
 }
 
@@ -213,6 +196,8 @@ static clcnn_status conv2d_tune(clcnn_context *context, const clcnn_conv2d_param
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: repeats is 0", op);
     clcnn__conv2d_geometry g;
     clcnn_status status = geometry_from_dims(context, op, params, x_dims, w_dims, &g);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_check_limits(context, op, &g);
     if (status != CLCNN_OK)
         return status;
     /* The entries as they were, restored on failure; room for the new keys
