@@ -10,12 +10,6 @@
 #include "conv2d_flags.h"
 #include "ops/conv2d_tune.h"
 
-/* Register tiles of the forward kernel: KT output channels x WV vectors of
- * VW lanes. */
-typedef struct forward_tiles {
-    size_t kt, vw, wv;
-} forward_tiles;
-
 /* Register tiles of the weight-gradient kernel: CT input channels x RT tap
  * rows x every tap column, times KV vectors of VW output channels, over
  * chunks of chunk_rows output rows (the rows of all images, image after
@@ -49,8 +43,8 @@ static size_t vector_width(size_t count) {
  * with KT 4 or 16; one 16-lane vector (conv_b, 16 wide) KT 16 about 260
  * against 130 with KT 8. */
 typedef struct forward_tile_row {
-    size_t widest; /* output rows up to this wide */
-    forward_tiles tiles;
+    size_t widest;             /* output rows up to this wide */
+    clcnn__conv2d_tiles tiles; /* KT output channels x WV vectors of VW lanes */
 } forward_tile_row;
 
 static const forward_tile_row forward_tile_table[] = {
@@ -59,11 +53,11 @@ static const forward_tile_row forward_tile_table[] = {
     {SIZE_MAX, {8, 16, 2}},
 };
 
-static forward_tiles choose_forward_tiles(size_t outs, size_t out_w) {
+static clcnn__conv2d_tiles choose_forward_tiles(size_t outs, size_t out_w) {
     size_t row = 0;
     while (out_w > forward_tile_table[row].widest)
         row++;
-    forward_tiles t = forward_tile_table[row].tiles;
+    clcnn__conv2d_tiles t = forward_tile_table[row].tiles;
     /* Few output channels: 8 per tile, less padding computed (and no
      * smaller sizes: each size is one more program to build). */
     if (outs <= 8)
@@ -116,14 +110,14 @@ static weight_tiles choose_weight_tiles(const clcnn_context *ctx, const clcnn__c
 typedef struct forward_plan {
     size_t n, groups, ins, outs, h, w, top, left, out_h, out_w;
     size_t kh, kw, dh, dw;
-    forward_tiles tiles;
+    clcnn__conv2d_tiles tiles;
     size_t row_tiles, padded_h, padded_w, padded_count, packed_count;
     int needs_padding;
 } forward_plan;
 
 /* tiles NULL: the built-in table's. */
 static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data,
-                                 const forward_tiles *tiles) {
+                                 const clcnn__conv2d_tiles *tiles) {
     forward_plan p;
     p.n = g->n;
     p.groups = g->groups;
@@ -174,7 +168,7 @@ static size_t weight_chunks(const clcnn__conv2d_geometry *g, const weight_tiles 
  * split over launches (the epilogue needs the whole sum): where they do not
  * fit, the general algorithm, which splits them, runs instead. */
 static int plan_loops_fit(const clcnn_context *ctx, const forward_plan *p) {
-    const forward_tiles *t = &p->tiles;
+    const clcnn__conv2d_tiles *t = &p->tiles;
     size_t per_channel = 2 * (1 + p->kh * (1 + p->kw * (1 + t->wv + t->kt * (1 + t->wv))));
     return p->ins <= clcnn__loop_trips_allowed(ctx, per_channel);
 }
@@ -205,20 +199,19 @@ size_t clcnn__conv2d_direct_tile_candidates(const clcnn__conv2d_geometry *g,
     forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
     size_t count = 0, rows = sizeof forward_tile_table / sizeof forward_tile_table[0];
     for (size_t i = 0; i <= rows && count < CLCNN__CONV2D_MAX_TILE_CANDIDATES; i++) {
-        forward_tiles t = i == 0 ? p.tiles : forward_tile_table[i - 1].tiles;
+        clcnn__conv2d_tiles t = i == 0 ? p.tiles : forward_tile_table[i - 1].tiles;
         int seen = 0;
         for (size_t j = 0; j < count; j++)
             seen |= out[j].kt == t.kt && out[j].vw == t.vw && out[j].wv == t.wv;
         if (!seen)
-            out[count++] = (clcnn__conv2d_tiles){t.kt, t.vw, t.wv};
+            out[count++] = t;
     }
     return count;
 }
 
 clcnn__conv2d_tiles clcnn__conv2d_direct_builtin_tiles(const clcnn__conv2d_geometry *g,
                                                        clcnn__conv2d_pass pass) {
-    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
-    return (clcnn__conv2d_tiles){p.tiles.kt, p.tiles.vw, p.tiles.wv};
+    return plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL).tiles;
 }
 
 /* Whether tiles were given (not all 0). */
@@ -232,8 +225,7 @@ static forward_plan plan_with(const clcnn_context *ctx, const clcnn__conv2d_geom
                               clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     int backward_data = pass == CLCNN__CONV2D_BACKWARD_DATA;
     if (tiles_given(tiles)) {
-        forward_tiles t = {tiles->kt, tiles->vw, tiles->wv};
-        forward_plan q = plan_forward(g, backward_data, &t);
+        forward_plan q = plan_forward(g, backward_data, tiles);
         if (plan_fits(&q) && plan_loops_fit(ctx, &q))
             return q;
     }
