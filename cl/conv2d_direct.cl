@@ -18,7 +18,7 @@
  * The forward's epilogue (clcnn_conv2d_forward_fused) runs in the stores:
  * per output channel k, value = (acc + bias[k]) * scale[k] + shift[k], then
  * an optional ReLU, each part present when its bit of `flags` is set (bits
- * as CLCNN__CONV2D_* in src/ops/conv2d_internal.h), then optionally a max
+ * in conv2d_flags.h, shared with the host), then optionally a max
  * pool (POOL). */
 #include "common.h"
 
