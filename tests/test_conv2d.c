@@ -1029,7 +1029,7 @@ static void test_views_of_one_buffer(void **state) {
         assert_true(got[i] == 3.0f);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_conv2d_forward(ctx, &p, x, w, NULL, over));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory with x");
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_conv2d_backward_data(ctx, &p, over, w, x, CLCNN_GRAD_OVERWRITE));
     free(got);

@@ -395,7 +395,7 @@ static void test_views_of_one_buffer(void **state) {
         }
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                      clcnn_gemm(ctx, 0, 0, 1.0f, a, b, 0.0f, over_b));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory with");
     free(got), free(values);
     clcnn_tensor_destroy(over_b), clcnn_tensor_destroy(c), clcnn_tensor_destroy(b);
     clcnn_tensor_destroy(a), clcnn_tensor_destroy(root);
