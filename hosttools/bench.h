@@ -75,10 +75,15 @@ typedef struct bench_report {
      * (`peak_fma`), every gbps one against copy_gbps (`copy`). */
     double peak_gflops;
     double copy_gbps;
+    /* Whether the current device's profiling timestamps were plausible
+     * (clcnn_context_check_timestamps): 0 means every figure of the device
+     * is host wall time, and the output says so. */
+    int device_timestamps;
 } bench_report;
 
 int bench_report_init(bench_report *report, int format, int repeats);
-int bench_report_device(bench_report *report, const clcnn_device_info *info);
+/* Starts a device's results; device_timestamps as in bench_report. */
+int bench_report_device(bench_report *report, const clcnn_device_info *info, int device_timestamps);
 int bench_report_result(bench_report *report, const bench_result *result);
 int bench_report_finish(bench_report *report);
 void bench_report_free(bench_report *report);
@@ -126,6 +131,10 @@ typedef struct bench_session {
     const bench_run *run;
     clcnn_context *plain;
     clcnn_context *profiled;
+    /* The device's profiling timestamps are plausible: 0 makes every
+     * benchmark time on the host (rusticl reports every command as taking
+     * 1 ns). */
+    int device_timestamps;
     double *samples;  /* run->repeats each: the measured figure */
     double *wall;     /* host wall time, or the second figure of a benchmark */
     double copy_gbps; /* the `copy` figure once measured in this run, else 0 */
@@ -154,10 +163,13 @@ struct bench_entry {
 
 /* The start-up benchmarks, run first, and the basic device benchmarks
  * (bench_suite.c); the operator benchmarks (bench_ops.c) and the network
- * ones (bench_net.c). */
+ * ones (bench_net.c). bench_run_startup measures the selected start-up
+ * benchmarks into results[0 .. *count - 1] (at most
+ * bench_startup_name_count), unreported. */
+#define BENCH_STARTUP_MAX 2
 extern const char *const bench_startup_names[];
 extern const size_t bench_startup_name_count;
-int bench_run_startup(const bench_run *run, double *samples);
+int bench_run_startup(const bench_run *run, double *samples, bench_result *results, size_t *count);
 /* `peak_fma` (bench_peak.c): the best FMA throughput of cl/peak.cl's
  * kernels, in the basic entries after `copy`. */
 int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *result);
@@ -220,6 +232,12 @@ const char *bench_reference_source(const clcnn_device_info *info);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 double bench_now_ms(void);
+/* Whether a device time can stand for a sample the host timed at wall_ms
+ * (the queue idle before and after): not zero, not longer than the host
+ * waited, and not below 1% of a wall time over 1 ms, which no enqueue
+ * overhead explains. A benchmark with one unusable sample times on the
+ * host. */
+int bench_device_time_usable(double device_ms, double wall_ms);
 /* Median of values[0..count-1] (count > 0); sorts the array. */
 double bench_median(double *values, size_t count);
 /* How many samples to take when one run takes about run_ms: `repeats`, cut

@@ -52,6 +52,19 @@ double bench_now_ms(void) {
     return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
 }
 
+/* Clocks read at different moments, by different parties: a device time
+ * may exceed the host's by this much. */
+#define CLOCK_SLACK_MS 1.0
+/* A sample this long is mostly the device's work, not the enqueue. */
+#define LONG_SAMPLE_MS 1.0
+#define MIN_DEVICE_SHARE 0.01
+
+int bench_device_time_usable(double device_ms, double wall_ms) {
+    if (!(device_ms > 0.0) || device_ms > wall_ms + CLOCK_SLACK_MS)
+        return 0;
+    return wall_ms <= LONG_SAMPLE_MS || device_ms >= MIN_DEVICE_SHARE * wall_ms;
+}
+
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a;
     double y = *(const double *)b;

@@ -2,7 +2,8 @@
  * one JSON document built with jansson, or as CSV (RFC 4180 quoting, one row
  * per device and benchmark). Each result with a throughput also gets its
  * fraction of the device's peak measured in the same run: gflops over
- * `peak_fma`, gbps over `copy`. */
+ * `peak_fma`, gbps over `copy`. Each device says which clock timed it: its
+ * profiling timestamps, or the host's where those are implausible. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
@@ -135,6 +136,11 @@ int bench_print_json(json_t *document) {
     return result;
 }
 
+/* What timed a device's benchmarks (JSON "timestamps", the CSV column). */
+static const char *timestamps_text(int device_timestamps) {
+    return device_timestamps ? "device" : "host (device timestamps implausible)";
+}
+
 /* ------------------------------------------------------------- peak share */
 
 /* A result's fraction of the device's peak in this run; peak NULL: none
@@ -162,10 +168,11 @@ static peak_share peak_share_of(const bench_report *report, const bench_result *
 /* -------------------------------------------------------------------- CSV */
 
 /* ref_value is in the row's unit; speedup_vs_ref is reference time /
- * libclcnn time (above 1: faster). */
+ * libclcnn time (above 1: faster); timestamps: "device", or "host (...)"
+ * when the device's were implausible and the host's clock timed every row. */
 #define CSV_COLUMNS                                                                    \
     "device_id,device,device_type,platform,benchmark,ms,value,unit,samples,ref_value," \
-    "speedup_vs_ref,fraction_of_peak,peak,extras"
+    "speedup_vs_ref,fraction_of_peak,peak,timestamps,extras"
 
 static int csv_header(void) {
     printf("%s\n", CSV_COLUMNS);
@@ -229,7 +236,7 @@ static void csv_extras(const bench_result *result) {
     csv_text(text, 0);
 }
 
-static int csv_row(const clcnn_device_info *info, const bench_result *result,
+static int csv_row(const clcnn_device_info *info, int device_timestamps, const bench_result *result,
                    const peak_share *share) {
     char id[48];
     snprintf(id, sizeof id, "%zu:%zu", info->platform_index, info->device_index);
@@ -248,6 +255,7 @@ static int csv_row(const clcnn_device_info *info, const bench_result *result,
     csv_number(ref->speedup, has_ref);
     csv_number(share->fraction, share->peak != NULL);
     csv_text(share->peak != NULL ? share->peak : "", 0);
+    csv_text(timestamps_text(device_timestamps), 0);
     csv_extras(result);
     putchar('\n');
     fflush(stdout);
@@ -292,6 +300,8 @@ static int json_device(bench_report *report, const clcnn_device_info *info) {
     json_t *results = json_array();
     int failed = 0;
     set_value(entry, "device", bench_device_json(info), &failed);
+    set_value(entry, "timestamps", json_string(timestamps_text(report->device_timestamps)),
+              &failed);
     set_value(entry, "results", results, &failed);
     if (json_array_append_new(report->devices, entry) != 0 || failed)
         return json_failure();
@@ -299,8 +309,10 @@ static int json_device(bench_report *report, const clcnn_device_info *info) {
     return 0;
 }
 
-int bench_report_device(bench_report *report, const clcnn_device_info *info) {
+int bench_report_device(bench_report *report, const clcnn_device_info *info,
+                        int device_timestamps) {
     report->device = *info;
+    report->device_timestamps = device_timestamps;
     report->peak_gflops = 0.0;
     report->copy_gbps = 0.0;
     if (report->format == BENCH_FORMAT_CSV)
@@ -316,6 +328,12 @@ int bench_report_device(bench_report *report, const clcnn_device_info *info) {
                "  in each row's unit. speedup: ref time / libclcnn time (above 1: faster).\n",
                source);
     printf("  of_peak: gflops / peak_fma gflops, gbps / copy gbps (this run, this device).\n");
+    if (device_timestamps)
+        printf("  timing: device profiling timestamps (device_timed=yes), host wall time\n"
+               "  where a sample's device time is unusable (device_timed=no).\n");
+    else
+        printf("  timing: HOST wall time for every benchmark: this device's profiling\n"
+               "  timestamps are implausible (clcnn_context_check_timestamps).\n");
     printf("  %-22s %12s %12s  %-6s %8s  %7s  %s\n", "name", "median", "ref", "unit", "speedup",
            "of_peak", "extra");
     fflush(stdout);
@@ -408,7 +426,7 @@ static json_t *result_json(const bench_result *result, const peak_share *share) 
 int bench_report_result(bench_report *report, const bench_result *result) {
     peak_share share = peak_share_of(report, result);
     if (report->format == BENCH_FORMAT_CSV)
-        return csv_row(&report->device, result, &share);
+        return csv_row(&report->device, report->device_timestamps, result, &share);
     if (report->format != BENCH_FORMAT_JSON) {
         print_result(result, &share);
         return 0;

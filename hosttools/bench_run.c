@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "clcnn/profile.h"
 
 /* ---------------------------------------------------------------- sessions */
 
@@ -99,17 +100,42 @@ static int run_device_benchmarks(bench_session *s) {
     return 0;
 }
 
-int bench_run_device(const bench_run *run) {
-    if (bench_report_device(run->report, run->info) != 0)
+/* Whether the device's profiling timestamps can be believed, asked of the
+ * session's profiling context. */
+static int check_timestamps(bench_session *s) {
+    clcnn_context *ctx = NULL;
+    if (bench_session_context(s, 1, &ctx) != 0)
         return -1;
-    bench_session s = {run, NULL, NULL, NULL, NULL, 0.0, NULL};
+    clcnn_status status = clcnn_context_check_timestamps(ctx, &s->device_timestamps);
+    return status == CLCNN_OK ? 0 : bench_fail("checking the device's timestamps", status, ctx);
+}
+
+/* Start-up first, while the drivers' caches are cold (the timestamp check
+ * compiles a kernel), then the check, which the device's header reports,
+ * then everything else. */
+static int run_session(bench_session *s) {
+    const bench_run *run = s->run;
+    bench_result startup[BENCH_STARTUP_MAX];
+    size_t startup_count = 0;
+    if (bench_run_startup(run, s->samples, startup, &startup_count) != 0 ||
+        check_timestamps(s) != 0 ||
+        bench_report_device(run->report, run->info, s->device_timestamps) != 0)
+        return -1;
+    for (size_t i = 0; i < startup_count; i++)
+        if (bench_report_result(run->report, &startup[i]) != 0)
+            return -1;
+    return run_device_benchmarks(s);
+}
+
+int bench_run_device(const bench_run *run) {
+    bench_session s = {run, NULL, NULL, 1, NULL, NULL, 0.0, NULL};
     s.samples = calloc(run->repeats, sizeof *s.samples);
     s.wall = calloc(run->repeats, sizeof *s.wall);
     int result = -1;
     if (s.samples == NULL || s.wall == NULL)
         bench_fail_message("allocating samples", CLCNN_ERROR_OUT_OF_HOST_MEMORY, NULL);
-    else if (bench_run_startup(run, s.samples) == 0)
-        result = run_device_benchmarks(&s);
+    else
+        result = run_session(&s);
     clcnn_context_destroy(s.plain);
     clcnn_context_destroy(s.profiled);
     free(s.samples);

@@ -1,8 +1,8 @@
 /* clcnn-bench's basic benchmarks: start-up time, kernel launch cost, device
  * copies and host transfers, with the names of docs/benchmarks.md (and
- * `peak_fma`, in bench_peak.c). Device
- * times come from profiling events; launch latency and start-up from the
- * host clock. */
+ * `peak_fma`, in bench_peak.c). Device times come from profiling events
+ * where they can be believed (bench_device_time_usable), else from the host
+ * clock, as launch latency and start-up always do. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #define STARTUP_TARGET_RATIO 0.1
 #define COPY_FILL_VALUE 1.5f
 
-const char *const bench_startup_names[] = {"startup_cold", "startup_warm"};
+const char *const bench_startup_names[BENCH_STARTUP_MAX] = {"startup_cold", "startup_warm"};
 const size_t bench_startup_name_count = sizeof bench_startup_names / sizeof bench_startup_names[0];
 
 /* --------------------------------------------------------------- start-up */
@@ -91,23 +91,24 @@ static int startup_warm(const bench_run *run, const char *cache_dir, double cold
     return 0;
 }
 
-/* startup_warm needs the cold run before it, reported or not. */
-int bench_run_startup(const bench_run *run, double *samples) {
+/* startup_warm needs the cold run before it, selected or not. */
+int bench_run_startup(const bench_run *run, double *samples, bench_result *results, size_t *count) {
     int want_cold = bench_selected(run->filter, "startup_cold");
     int want_warm = bench_selected(run->filter, "startup_warm");
+    *count = 0;
     if (!want_cold && !want_warm)
         return 0;
     char *cache_dir = bench_make_temp_dir(run->temp_root, "startup-");
     if (cache_dir == NULL)
         return bench_fail_message("making a cache directory", CLCNN_ERROR_IO, run->temp_root);
-    bench_result cold, warm;
+    bench_result cold;
     int result = startup_cold(run, cache_dir, &cold);
     if (result == 0 && want_cold)
-        result = bench_report_result(run->report, &cold);
-    if (result == 0 && want_warm)
-        result = startup_warm(run, cache_dir, cold.ms, samples, &warm);
-    if (result == 0 && want_warm)
-        result = bench_report_result(run->report, &warm);
+        results[(*count)++] = cold;
+    if (result == 0 && want_warm) {
+        result = startup_warm(run, cache_dir, cold.ms, samples, &results[*count]);
+        *count += result == 0;
+    }
     bench_remove_tree(cache_dir);
     free(cache_dir);
     return result;
@@ -215,7 +216,7 @@ static cl_int event_device_ms(cl_event event, double *ms) {
         clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
     if (err == CL_SUCCESS)
         err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-    *ms = (double)(end - start) / 1e6;
+    *ms = end > start ? (double)(end - start) / 1e6 : 0.0;
     return err;
 }
 
@@ -240,8 +241,9 @@ static int op_run(clcnn_context *ctx, const device_op *op, double *device_ms, do
     return err == CL_SUCCESS ? 0 : bench_fail(op->name, clcnn__fail_cl(ctx, err, call), ctx);
 }
 
-/* Warm-up, then the median of the samples; `traffic` bytes cross memory per
- * run (read + write for a copy). */
+/* Warm-up, then the median of the samples: device times where every one is
+ * usable, else host wall times; `traffic` bytes cross memory per run (read
+ * + write for a copy). */
 static int op_measure(bench_session *s, clcnn_context *ctx, const device_op *op, size_t traffic,
                       bench_result *result) {
     double device_ms = 0.0, wall_ms = 0.0;
@@ -249,15 +251,20 @@ static int op_measure(bench_session *s, clcnn_context *ctx, const device_op *op,
         if (op_run(ctx, op, &device_ms, &wall_ms) != 0)
             return -1;
     size_t count = bench_sample_count(s->run->repeats, wall_ms);
-    for (size_t i = 0; i < count; i++)
+    int device_timed = s->device_timestamps;
+    for (size_t i = 0; i < count; i++) {
         if (op_run(ctx, op, &s->samples[i], &s->wall[i]) != 0)
             return -1;
+        device_timed = device_timed && bench_device_time_usable(s->samples[i], s->wall[i]);
+    }
+    double wall_median = bench_median(s->wall, count);
     bench_result_init(result, op->name, "gbps");
-    result->ms = bench_median(s->samples, count);
+    result->ms = device_timed ? bench_median(s->samples, count) : wall_median;
     result->value = (double)traffic / (result->ms * 1e6);
     result->samples = count;
     bench_result_extra(result, "mib", (double)op->bytes / (double)MIB);
-    bench_result_extra(result, "wall_ms", bench_median(s->wall, count));
+    bench_result_extra(result, "wall_ms", wall_median);
+    bench_result_flag(result, "device_timed", device_timed);
     return 0;
 }
 

@@ -1,7 +1,10 @@
 /* clcnn-bench timed regions: warm-up, then the median of samples of work
  * that libclcnn calls enqueue, the queue drained before and after each
- * sample; profiling markers give device time. Also counts the kernel
- * launches libclcnn makes (the build wraps clEnqueueNDRangeKernel). */
+ * sample; profiling markers give device time where the device's timestamps
+ * are plausible and every sample's device time is usable
+ * (bench_device_time_usable), host wall time otherwise. Also counts the
+ * kernel launches libclcnn makes (the build wraps
+ * clEnqueueNDRangeKernel). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -108,7 +111,7 @@ static int context_profiles(const bench_region *region) {
 }
 
 int bench_time_region(bench_session *s, const bench_region *region, bench_timing *out) {
-    int profiling = context_profiles(region);
+    int profiling = s->device_timestamps && context_profiles(region);
     double wall_ms = 0.0, device_ms = 0.0;
     for (size_t i = 0; i < WARMUP_RUNS; i++)
         if (run_once(region, profiling, &wall_ms, &device_ms) != 0)
@@ -122,7 +125,7 @@ int bench_time_region(bench_session *s, const bench_region *region, bench_timing
             return -1;
         if (i == 0 && launches_before >= 0)
             launches = bench_launch_count() - launches_before;
-        if (s->samples[i] <= 0.0)
+        if (!bench_device_time_usable(s->samples[i], s->wall[i]))
             device_timed = 0;
     }
     out->samples = count;

@@ -11,7 +11,10 @@
 #include "clcnn/core.h"
 
 #include "clcnn/activation.h"
+#include "clcnn/adaptive_pool.h"
+#include "clcnn/augment.h"
 #include "clcnn/batchnorm.h"
+#include "clcnn/concat.h"
 #include "clcnn/conv2d.h"
 #include "clcnn/dense.h"
 #include "clcnn/dropout.h"
@@ -22,6 +25,7 @@
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"
 #include "clcnn/profile.h"
+#include "clcnn/residual.h"
 #include "clcnn/safetensors.h"
 #include "clcnn/softmax.h"
 #include "clcnn/tune.h"

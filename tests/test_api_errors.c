@@ -42,6 +42,7 @@ static clcnn_net_tensor scratch_parameter;
 static clcnn_optimizer_state scratch_state;
 static clcnn_tune_result tune_results[8];
 static size_t out_dims[4];
+static clcnn_tensor *concat_grads[2]; /* t4 and t4_out: too many channels for t4_out */
 
 static clcnn_tensor *tensor(size_t ndim, const size_t *dims) {
     clcnn_tensor *t = NULL;
@@ -67,6 +68,8 @@ static int setup(void **state) {
     TS_ASSERT_OK(ctx, clcnn_net_init(built_net, 1));
     TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, 2, 10, &labels));
     grad4 = tensor(1, &four);
+    concat_grads[0] = t4;
+    concat_grads[1] = t4_out;
     clcnn_tensor *parameters[1] = {vec4}, *grads[1] = {grad4};
     TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, NULL, 1, parameters, grads, &optimizer));
     TS_ASSERT_OK(ctx, clcnn_dropout_mask_create(ctx, 96, NULL, &mask));
@@ -155,15 +158,11 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_batchnorm_state_init, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
       clcnn_batchnorm_state_init(ctx, 3, NULL))                                                    \
     X(clcnn_batchnorm_forward_train, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
-      clcnn_batchnorm_forward_train(ctx, NULL, t4, NULL, NULL, NULL, t4_out, NULL, NULL))          \
+      clcnn_batchnorm_forward_train(ctx, NULL, t4, NULL, NULL, NULL, t4_out, NULL))                \
     X(clcnn_batchnorm_forward_eval, CLCNN_ERROR_INVALID_ARGUMENT,                                  \
       clcnn_batchnorm_forward_eval(ctx, NULL, t4, NULL, NULL, NULL, t4_out))                       \
     X(clcnn_batchnorm_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                      \
-      clcnn_batchnorm_backward(ctx, t4, t4, NULL, NULL, NULL, t4_out, NULL, NULL,                  \
-                               CLCNN_GRAD_OVERWRITE))                                              \
-    X(clcnn_batchnorm_backward_relu, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
-      clcnn_batchnorm_backward_relu(ctx, t4, NULL, t4, NULL, NULL, NULL, t4_out, NULL, NULL,       \
-                                    CLCNN_GRAD_OVERWRITE))                                         \
+      clcnn_batchnorm_backward(ctx, NULL, t4, NULL, t4, NULL, NULL, t4_out, NULL))                 \
     X(clcnn_batchnorm_eval_affine, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
       clcnn_batchnorm_eval_affine(ctx, NULL, NULL, NULL, NULL, vec4, vec5))                        \
     X(clcnn_batchnorm_fold_into_conv, CLCNN_ERROR_INVALID_ARGUMENT,                                \
@@ -192,9 +191,20 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_dropout_forward(ctx, &dropout_state, 1.5f, 1, t4, t4_out, NULL))                       \
     X(clcnn_dropout_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                        \
       clcnn_dropout_backward(ctx, NULL, t4, t4_out, CLCNN_GRAD_OVERWRITE))                         \
+    X(clcnn_augment_crop_flip, CLCNN_ERROR_INVALID_ARGUMENT,                                       \
+      clcnn_augment_crop_flip(ctx, NULL, t4, t4_out))                                              \
     X(clcnn_add, CLCNN_ERROR_INVALID_SHAPE, clcnn_add(ctx, vec4, vec5, vec4))                      \
     X(clcnn_scale, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_scale(ctx, NULL, 2.0f, vec4))               \
     X(clcnn_axpby, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_axpby(ctx, 1.0f, NULL, 1.0f, vec4))         \
+    X(clcnn_residual_forward, CLCNN_ERROR_INVALID_SHAPE,                                           \
+      clcnn_residual_forward(ctx, t4, vec4, 0, t4_out))                                            \
+    X(clcnn_residual_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                       \
+      clcnn_residual_backward(ctx, 1, NULL, t4, t4_out, CLCNN_GRAD_OVERWRITE, NULL,                \
+                              CLCNN_GRAD_OVERWRITE))                                               \
+    X(clcnn_concat_forward, CLCNN_ERROR_INVALID_ARGUMENT,                                          \
+      clcnn_concat_forward(ctx, 1, (const clcnn_tensor *const *)&t4, t4_out))                      \
+    X(clcnn_concat_backward, CLCNN_ERROR_INVALID_SHAPE,                                            \
+      clcnn_concat_backward(ctx, t4_out, 2, concat_grads, CLCNN_GRAD_OVERWRITE))                   \
     X(clcnn_gemm, CLCNN_ERROR_INVALID_ARGUMENT,                                                    \
       clcnn_gemm(ctx, 0, 0, 1.0f, NULL, logits, 0.0f, logits))                                     \
     X(clcnn_net_create, CLCNN_ERROR_INVALID_SHAPE, clcnn_net_create(ctx, 0, dims4, &scratch_net))  \
@@ -236,6 +246,12 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_pool2d_forward(ctx, NULL, t4, t4_out))                                                 \
     X(clcnn_pool2d_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                         \
       clcnn_pool2d_backward(ctx, NULL, t4, t4, t4_out, CLCNN_GRAD_OVERWRITE))                      \
+    X(clcnn_adaptive_avg_pool2d_output_shape, CLCNN_ERROR_INVALID_ARGUMENT,                        \
+      clcnn_adaptive_avg_pool2d_output_shape(ctx, dims4, NULL, out_dims))                          \
+    X(clcnn_adaptive_avg_pool2d_forward, CLCNN_ERROR_INVALID_ARGUMENT,                             \
+      clcnn_adaptive_avg_pool2d_forward(ctx, t4, t4))                                              \
+    X(clcnn_adaptive_avg_pool2d_backward, CLCNN_ERROR_INVALID_ARGUMENT,                            \
+      clcnn_adaptive_avg_pool2d_backward(ctx, t4, t4_out, (clcnn_grad_mode)9))                     \
     X(clcnn_context_profile_start, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
       profile_start_without_profiling())                                                           \
     X(clcnn_context_profile_stop, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
@@ -326,6 +342,7 @@ static const struct {
     {"clcnn_conv2d_epilogue_default", "cannot fail"},
     {"clcnn_conv2d_output_shape", "no context (status only)"},
     {"clcnn_dropout_state_init", "cannot fail"},
+    {"clcnn_augment_params_default", "cannot fail"},
     {"clcnn_dropout_mask_options_default", "cannot fail"},
     {"clcnn_dropout_mask_destroy", "destroy"},
     {"clcnn_idx_load", "no context: its message goes to the caller's buffer"},
@@ -388,7 +405,6 @@ static const struct {
     {"clcnn_dist_sum", DIST_REASON},
     {"clcnn_dist_batchnorm_forward_train", DIST_REASON},
     {"clcnn_dist_batchnorm_backward", DIST_REASON},
-    {"clcnn_dist_batchnorm_backward_relu", DIST_REASON},
 };
 
 /* A failure whose message is unmistakable: a layer name with a '.'. */

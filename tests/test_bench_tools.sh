@@ -15,7 +15,11 @@
 # - a device older than OpenCL 1.2 (Mesa's Clover with LP_CL=1, where
 #   mesa-opencl-icd is installed): --list marks it unusable with the reason,
 #   --device refuses it with the library's message, --all-devices passes
-#   over it.
+#   over it;
+# - each device says which clock timed it: POCL's profiling timestamps
+#   ("timestamps": "device"), and where rusticl is enabled
+#   (RUSTICL_ENABLE=llvmpipe) its placeholder timestamps are refused: host
+#   timing, and a copy speed a machine can have.
 #
 # Usage: test_bench_tools.sh CLCNN_CHART CLCNN_BENCH FIXTURE WORK_DIR
 set -u
@@ -173,6 +177,7 @@ else
     END {
       if (header !~ /^device_id,device,device_type,platform,benchmark,ms,value,unit,/) { print "bad header: " header; bad = 1 }
       if (header !~ /,fraction_of_peak,/) { print "no fraction_of_peak column"; bad = 1 }
+      if (header !~ /,timestamps,extras$/) { print "no timestamps column"; bad = 1 }
       if (NR < 2) { print "no rows"; bad = 1 }
       exit bad
     }' "$csv" || fail "CSV shape: $(cat "$csv")"
@@ -275,6 +280,40 @@ if [ -r /etc/OpenCL/vendors/mesa.icd ]; then
       fail "clcnn-bench --all-devices with LP_CL=1 failed: $(cat "$work/bench.err")"
     fi
   fi
+fi
+
+# ------------------------------------------------- which clock timed a device
+# Prints every "gbps" figure of a --json document, one a line.
+gbps_values() {
+  grep -o '"gbps": [0-9.e+-]*' "$1" | sed 's/.*: //'
+}
+if "$bench" --device pocl --filter copy --repeats 3 --json >"$work/pocl.json" 2>"$work/bench.err"; then
+  grep -q '"timestamps": "device"' "$work/pocl.json" || fail "POCL: timestamps is not \"device\""
+  grep -q '"device_timed": true' "$work/pocl.json" || fail "POCL: copy is not device-timed"
+  [ "$(gbps_values "$work/pocl.json" | wc -l)" -eq 2 ] || fail "POCL: no copy and copy_kernel"
+else
+  fail "clcnn-bench --device pocl --filter copy --json failed: $(cat "$work/bench.err")"
+fi
+if "$bench" --list | grep -q '^[0-9]*:[0-9]*  llvmpipe'; then
+  # Only `copy` ('[c]opy' is a glob for that name alone): llvmpipe's
+  # copy_kernel takes seconds a sample under the sanitizers.
+  if "$bench" --device llvmpipe --filter '[c]opy' --repeats 3 --json >"$work/rusticl.json" \
+    2>"$work/bench.err"; then
+    grep -q '"timestamps": "host (device timestamps implausible)"' "$work/rusticl.json" ||
+      fail "rusticl: the JSON does not say host timing"
+    grep -q '"device_timed": true' "$work/rusticl.json" && fail "rusticl: a result is device-timed"
+    value=$(gbps_values "$work/rusticl.json")
+    awk -v v="$value" 'BEGIN { exit !(v > 0 && v < 10000) }' ||
+      fail "rusticl: copy at '$value' GB/s is no copy speed"
+    echo "rusticl: host-timed copy at $value GB/s"
+  else
+    fail "clcnn-bench --device llvmpipe --filter '[c]opy' --json failed: $(cat "$work/bench.err")"
+  fi
+  "$bench" --device llvmpipe --filter '[c]opy' --repeats 3 >"$work/rusticl.txt" 2>"$work/bench.err" &&
+    grep -q 'timing: HOST wall time' "$work/rusticl.txt" ||
+    fail "rusticl: the table does not say host timing: $(cat "$work/rusticl.txt" "$work/bench.err")"
+else
+  echo "rusticl's llvmpipe is not enabled (RUSTICL_ENABLE=llvmpipe): its timing is not checked"
 fi
 
 if [ "$failures" -ne 0 ]; then

@@ -16,6 +16,7 @@
 #include "clcnn/optim.h"
 #include "clcnn/profile.h"
 #include "nn/optim_internal.h"
+#include "ops/optim_step.h"
 #include "ref/optim_ref.h"
 
 /* Element-wise tolerance against the double reference:
@@ -839,9 +840,9 @@ static void test_bad_calls(void **state) {
 /* ---------------------------------------------------------------- fused path */
 
 /* The set_shapes tensors twice: as views of a parameter arena and a gradient
- * arena laid out as a network lays them out (each at the next multiple of
- * the view alignment, zero gaps, arenas marked), and as separate tensors
- * with the same values. */
+ * arena made as a network makes them (clcnn__arena_create; offset[] is
+ * where the test expects each view: at the next multiple of the view
+ * alignment, zero gaps), and as separate tensors with the same values. */
 typedef struct arena_set {
     clcnn_context *ctx;
     size_t count, align, total;
@@ -851,13 +852,22 @@ typedef struct arena_set {
     clcnn_tensor *separate[2][MAX_TENSORS]; /* the same, as ordinary tensors */
 } arena_set;
 
-static clcnn_tensor *zero_arena(clcnn_context *ctx, size_t total) {
-    float *zeros = calloc(total, sizeof *zeros);
+/* Views of a new arena (clcnn__arena_create) shaped as set_shapes, the
+ * arena written with zeros from the host (see prepare_states). */
+static clcnn_tensor *arena_of_set(clcnn_context *ctx, const arena_set *a, clcnn_tensor **views) {
+    clcnn__shape shapes[MAX_TENSORS];
+    for (size_t i = 0; i < a->count; i++) {
+        shapes[i].ndim = set_shapes[i][0];
+        memcpy(shapes[i].dims, &set_shapes[i][1], shapes[i].ndim * sizeof(size_t));
+    }
+    clcnn_tensor *arena = NULL;
+    TS_ASSERT_OK(ctx, clcnn__arena_create(ctx, a->count, shapes, views, &arena));
+    assert_non_null(arena);
+    assert_int_equal(clcnn_tensor_numel(arena), a->total);
+    float *zeros = calloc(a->total, sizeof *zeros);
     assert_non_null(zeros);
-    clcnn_tensor *arena =
-        ts_vector_create(ctx, total, zeros); /* host-written: see prepare_states */
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(arena, 0, zeros, a->total));
     free(zeros);
-    arena->storage->arena = 1;
     return arena;
 }
 
@@ -875,14 +885,10 @@ static void arena_set_create(clcnn_context *ctx, arena_set *a, uint32_t seed) {
         a->offset[i] = clcnn__round_up(a->total, a->align);
         a->total = a->offset[i] + a->numel[i];
     }
-    a->param_arena = zero_arena(ctx, a->total);
-    a->grad_arena = zero_arena(ctx, a->total);
+    a->param_arena = arena_of_set(ctx, a, a->views[0]);
+    a->grad_arena = arena_of_set(ctx, a, a->views[1]);
     for (size_t i = 0; i < a->count; i++) {
         const size_t ndim = set_shapes[i][0], *dims = &set_shapes[i][1];
-        TS_ASSERT_OK(ctx, clcnn__storage_view(a->param_arena->storage, a->offset[i], ndim, dims,
-                                              &a->views[0][i]));
-        TS_ASSERT_OK(ctx, clcnn__storage_view(a->grad_arena->storage, a->offset[i], ndim, dims,
-                                              &a->views[1][i]));
         float *values = ts_random_floats(a->numel[i], seed + 7u * (uint32_t)i, -1.0f, 1.0f);
         a->separate[0][i] = ts_tensor_create(ctx, ndim, dims, values);
         a->separate[1][i] = ts_tensor_filled(ctx, ndim, dims, 0.0f);
@@ -1119,6 +1125,234 @@ static void test_fused_fallbacks(void **state) {
     clcnn_context_destroy(ctx);
 }
 
+/* ----------------------------------------------------------------- the op */
+
+/* The op's update for a case after steps_taken steps. */
+static clcnn__optim_update case_update(const fused_case *c, uint64_t steps_taken) {
+    if (c->adam)
+        return clcnn__optim_adam_update(&c->adam_params, c->adam_params.lr, steps_taken + 1);
+    return clcnn__optim_sgd_update(&c->sgd, c->sgd.lr, steps_taken);
+}
+
+/* One reference step of a case over n elements. */
+static void case_reference_step(const fused_case *c, uint64_t steps_taken, size_t n, double *param,
+                                const double *grad, double *const *states) {
+    if (c->adam) {
+        const clcnn_adam_params *h = &c->adam_params;
+        optim_ref_adam ref = {h->lr,     h->beta1,        h->beta2,
+                              h->eps,    h->weight_decay, h->decoupled_weight_decay,
+                              h->amsgrad};
+        optim_ref_adam_step(&ref, (unsigned long)steps_taken + 1, n, param, grad, states[0],
+                            states[1], states[2]);
+    } else {
+        const clcnn_sgd_params *h = &c->sgd;
+        optim_ref_sgd ref = {h->lr, h->momentum, h->dampening, h->weight_decay, h->nesterov};
+        optim_ref_sgd_step(&ref, steps_taken == 0, n, param, grad, states[0]);
+    }
+}
+
+/* Fails unless tensor is within the file's tolerance of ref. */
+static void assert_near_reference(const clcnn_tensor *tensor, const double *ref) {
+    size_t n = clcnn_tensor_numel(tensor);
+    double scale = 0.0;
+    for (size_t e = 0; e < n; e++)
+        scale = fabs(ref[e]) > scale ? fabs(ref[e]) : scale;
+    float *got = ts_tensor_read_all(tensor);
+    TS_ASSERT_FLOATS_NEAR(got, ref, n, ATOL_SCALE * scale, RTOL);
+    free(got);
+}
+
+/* The operands of the op: a parameter of the given shape and values, a
+ * gradient and three states of its element count, all written from the
+ * host (NULL values: zeros). */
+typedef struct op_tensors {
+    clcnn_tensor *param, *grad, *states[3];
+} op_tensors;
+
+static op_tensors op_tensors_create(clcnn_context *ctx, size_t ndim, const size_t *dims,
+                                    const float *param, const float *grad) {
+    op_tensors t;
+    t.param = param != NULL ? ts_tensor_create(ctx, ndim, dims, param)
+                            : ts_tensor_filled(ctx, ndim, dims, 0.0f);
+    size_t n = clcnn_tensor_numel(t.param);
+    t.grad = grad != NULL ? ts_vector_create(ctx, n, grad) : ts_tensor_filled(ctx, 1, &n, 0.0f);
+    for (size_t k = 0; k < 3; k++)
+        t.states[k] = ts_tensor_filled(ctx, 1, &n, 0.0f);
+    return t;
+}
+
+static void op_tensors_destroy(op_tensors *t) {
+    clcnn_tensor_destroy(t->param);
+    clcnn_tensor_destroy(t->grad);
+    for (size_t k = 0; k < 3; k++)
+        clcnn_tensor_destroy(t->states[k]);
+}
+
+/* Steps first .. first + count - 1 of a case through the op. */
+static void op_steps(clcnn_context *ctx, const fused_case *c, unsigned width, uint64_t first,
+                     uint64_t count, op_tensors *t) {
+    for (uint64_t step = first; step < first + count; step++) {
+        clcnn__optim_update update = case_update(c, step);
+        TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, width, t->param, t->grad, t->states));
+    }
+}
+
+/* The op alone over one parameter [3, 5, 7, 9] with its gradient and state
+ * as [945] tensors (any shape of the element count will do): three steps
+ * against the double reference, the state too. */
+static void run_op_case(clcnn_context *ctx, const fused_case *c, uint32_t seed) {
+    const size_t dims[4] = {3, 5, 7, 9}, n = 945;
+    float *values = ts_random_floats(n, seed, -1.0f, 1.0f);
+    op_tensors t = op_tensors_create(ctx, 4, dims, values, NULL);
+    double *ref_param = ts_to_double(values, n);
+    free(values);
+    double *ref_states[3];
+    for (size_t k = 0; k < 3; k++) {
+        ref_states[k] = calloc(n, sizeof(double));
+        assert_non_null(ref_states[k]);
+    }
+    for (uint64_t step = 0; step < 3; step++) {
+        float *g = ts_random_floats(n, seed + 100u * (uint32_t)(step + 1), -1.0f, 1.0f);
+        TS_ASSERT_OK(ctx, clcnn_tensor_write(t.grad, 0, g, n));
+        double *ref_grad = ts_to_double(g, n);
+        free(g);
+        op_steps(ctx, c, c->width, step, 1, &t);
+        case_reference_step(c, step, n, ref_param, ref_grad, ref_states);
+        free(ref_grad);
+        assert_near_reference(t.param, ref_param);
+        for (size_t k = 0; k < case_update(c, step).states; k++)
+            assert_near_reference(t.states[k], ref_states[k]);
+    }
+    op_tensors_destroy(&t);
+    for (size_t k = 0; k < 3; k++)
+        free(ref_states[k]);
+    free(ref_param);
+}
+
+static void test_op_against_reference(void **state) {
+    clcnn_context *ctx = *state;
+    const fused_case cases[] = {
+        sgd_case(sgd(0.1, 0.0, 0.0, 0.05, 0), 0),
+        sgd_case(sgd(0.05, 0.9, 0.0, 1e-2, 1), 4),
+        sgd_case(sgd(0.05, 0.8, 0.3, 0.0, 0), 16),
+        adam_case(adam(0.01, 0.9, 0.999, 0.1, 0, 1), 8),
+        adam_case(adam(0.01, 0.8, 0.5, 0.1, 1, 0), 0),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_op_case(ctx, &cases[i], 7001u + 10u * (uint32_t)i);
+}
+
+/* An update keeps zeros zero exactly when the op says so: every factor
+ * finite (and Adam's eps above 0). Two steps over all-zero tensors leave
+ * them zero for each update that keeps zeros, and an Adam update that does
+ * not (eps of 0: 0 / 0; a step size beyond float: inf * 0) makes them NaN,
+ * which is why the arenas' gaps must not see it. */
+static void test_op_keeps_zeros(void **state) {
+    clcnn_context *ctx = *state;
+    clcnn_adam_params no_eps = adam(0.01, 0.9, 0.999, 0.0, 0, 0);
+    no_eps.eps = 0.0;
+    const struct {
+        fused_case c;
+        int keeps;
+    } cases[] = {
+        {sgd_case(sgd(0.1, 0.0, 0.0, 0.0, 0), 0), 1},
+        {sgd_case(sgd(0.05, 0.9, 0.0, 1e-2, 1), 0), 1},
+        {adam_case(adam(0.01, 0.9, 0.999, 0.1, 1, 1), 0), 1},
+        {sgd_case(sgd(1e300, 0.0, 0.0, 0.0, 0), 0), 0}, /* lr beyond float */
+        {sgd_case(sgd(0.1, 1e39, 0.0, 0.0, 0), 0), 0},  /* momentum beyond float */
+        {adam_case(no_eps, 0), 0},
+        {adam_case(adam(1e300, 0.9, 0.999, 0.0, 0, 0), 0), 0},
+    };
+    const size_t n = 37;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clcnn__optim_update first = case_update(&cases[i].c, 0);
+        assert_int_equal(clcnn__optim_update_keeps_zeros(&first), cases[i].keeps);
+        if (!cases[i].keeps && !cases[i].c.adam)
+            continue; /* on zeros, SGD's infinite factors meet 0 in other ways */
+        op_tensors t = op_tensors_create(ctx, 1, &n, NULL, NULL);
+        op_steps(ctx, &cases[i].c, 0, 0, 2, &t);
+        float *after = ts_tensor_read_all(t.param);
+        for (size_t e = 0; e < n; e++)
+            assert_true(cases[i].keeps ? after[e] == 0.0f : isnan(after[e]));
+        free(after);
+        op_tensors_destroy(&t);
+    }
+}
+
+/* Every width gives the same bits: each element goes through the same
+ * arithmetic, vector lanes or the scalar tail alike. */
+static void test_op_widths_identical(void **state) {
+    clcnn_context *ctx = *state;
+    const size_t n = 4099; /* 3 past a multiple of 16 */
+    static const unsigned widths[] = {0, 4, 8, 16};
+    const fused_case c = adam_case(adam(0.01, 0.9, 0.99, 0.1, 0, 1), 0);
+    float *start = ts_random_floats(n, 7101u, -1.0f, 1.0f);
+    float *g = ts_random_floats(n, 7102u, -1.0f, 1.0f);
+    float *first = NULL;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        op_tensors t = op_tensors_create(ctx, 1, &n, start, g);
+        op_steps(ctx, &c, widths[w], 0, 2, &t);
+        float *after = ts_tensor_read_all(t.param);
+        if (first == NULL) {
+            first = after;
+        } else {
+            TS_ASSERT_FLOATS_IDENTICAL(after, first, n);
+            free(after);
+        }
+        op_tensors_destroy(&t);
+    }
+    free(first);
+    free(start);
+    free(g);
+}
+
+static void test_op_bad_arguments(void **state) {
+    clcnn_context *ctx = *state;
+    const size_t n = 9, short_n = 8;
+    clcnn_tensor *param = ts_tensor_filled(ctx, 1, &n, 0.5f);
+    clcnn_tensor *grad = ts_tensor_filled(ctx, 1, &n, 1.0f);
+    clcnn_tensor *short_grad = ts_tensor_filled(ctx, 1, &short_n, 1.0f);
+    clcnn_tensor *buffer = ts_tensor_filled(ctx, 1, &n, 0.0f);
+    clcnn_sgd_params p = sgd(0.1, 0.9, 0.0, 0.0, 0);
+    clcnn__optim_update update = clcnn__optim_sgd_update(&p, p.lr, 0);
+    assert_int_equal(update.states, 1);
+    const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optim_step(ctx, &update, 0, NULL, grad, &buffer));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optim_step(ctx, &update, 0, param, NULL, &buffer));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optim_step(ctx, &update, 0, param, grad, NULL));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optim_step(ctx, &update, 2, param, grad, &buffer));
+    TS_ASSERT_STATUS(ctx, bad, clcnn__optim_prepare(ctx, &update, 32));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn__optim_step(ctx, &update, 0, param, short_grad, &buffer));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[8]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn__optim_step(ctx, &update, 0, param, grad, &short_grad));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "state 0");
+    clcnn_context *other = ts_context_create();
+    clcnn_tensor *foreign = ts_tensor_filled(other, 1, &n, 0.0f);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn__optim_step(ctx, &update, 0, param, grad, &foreign));
+    clcnn_tensor_destroy(foreign);
+    clcnn_context_destroy(other);
+    /* Nothing ran: the parameter and the buffer are as they were. */
+    float values[9];
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(param, 0, values, n));
+    for (size_t e = 0; e < n; e++)
+        assert_true(values[e] == 0.5f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(buffer, 0, values, n));
+    for (size_t e = 0; e < n; e++)
+        assert_true(values[e] == 0.0f);
+    /* A good call after them works. */
+    TS_ASSERT_OK(ctx, clcnn__optim_prepare(ctx, &update, 0));
+    TS_ASSERT_OK(ctx, clcnn__optim_step(ctx, &update, 0, param, grad, &buffer));
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(buffer, 0, values, n));
+    assert_true(values[0] == 1.0f); /* the first step copies the gradient */
+    clcnn_tensor_destroy(param);
+    clcnn_tensor_destroy(grad);
+    clcnn_tensor_destroy(short_grad);
+    clcnn_tensor_destroy(buffer);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -1145,6 +1379,10 @@ int main(void) {
         cmocka_unit_test(test_bad_calls),
         cmocka_unit_test(test_fused_matches_per_tensor),
         cmocka_unit_test(test_fused_fallbacks),
+        cmocka_unit_test(test_op_against_reference),
+        cmocka_unit_test(test_op_keeps_zeros),
+        cmocka_unit_test(test_op_widths_identical),
+        cmocka_unit_test(test_op_bad_arguments),
     };
     return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

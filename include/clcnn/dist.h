@@ -227,52 +227,49 @@ CLCNN_API clcnn_status clcnn_dist_sum(clcnn_dist *dist, double *values, size_t c
 /* ------------------------------------------------------------ batch norm */
 
 /* Batch norm across ranks: the same arguments and results as
- * clcnn_batchnorm_forward_train, clcnn_batchnorm_backward and
- * clcnn_batchnorm_backward_relu (see clcnn/batchnorm.h), on this rank's
- * part of the batch. Without options.sync_batchnorm they are exactly those
+ * clcnn_batchnorm_forward_train and clcnn_batchnorm_backward (see
+ * clcnn/batchnorm.h; params->activation fused alike), on this rank's part
+ * of the batch. Without options.sync_batchnorm they are exactly those
  * functions on the local batch. With it (PyTorch's SyncBatchNorm):
  *
  * - forward: the mean and biased variance of each channel are those of the
  *   global batch (every rank's x together): each rank's count, mean and
  *   variance are gathered and merged with Chan's formula in double, in rank
- *   order, so every rank normalises with the same bits; save_mean and
- *   save_invstd hold the global statistics; the running statistics (state)
- *   are updated from them, the variance made unbiased with the global count,
- *   identically on every rank.
- * - backward: sum(dy) and sum(dy * xhat) of each channel are summed over
- *   the ranks (in rank order, in double) and dx uses the global sums and
- *   count; dgamma and dbeta receive this rank's own sums, which the gradient
- *   averaging then completes, as PyTorch's SyncBatchNorm with DDP does.
+ *   order, so every rank normalises with the same bits; saved->mean and
+ *   saved->invstd hold the global statistics; the running statistics
+ *   (state) are updated from them, the variance made unbiased with the
+ *   global count, identically on every rank.
+ * - backward: with g = dy, or the gradient through params->activation from
+ *   y, sum(g) and sum(g * xhat) of each channel are summed over the ranks
+ *   (in rank order, in double) and dx uses the global sums and count;
+ *   grads->dgamma and dbeta receive this rank's own sums, which the
+ *   gradient averaging then completes, as PyTorch's SyncBatchNorm with DDP
+ *   does.
  *
  * So with equal local batches, N ranks give y, dx and the averaged
  * parameter gradients of one process running batch norm over the
  * concatenated batch, to float rounding. Every rank must call them in the
  * same order on the same channels (each call is one collective exchange of
  * 1 + 2 x channels doubles, with the timeout); a rank may hold any number of
- * samples from 1 up, and the global count must exceed 1. Built from the public batch
- * norm and element-wise ops: a forward costs one more pass over x than
- * the local op, a backward three more over x and dy, plus a host round
- * trip for the statistics (a sync point per layer).
+ * samples from 1 up, and the global count must exceed 1. Built from the
+ * public batch norm, activation and element-wise ops: a forward costs one
+ * more pass over x than the local op, a backward three more over x and dy,
+ * plus a host round trip for the statistics (a sync point per layer).
  * Errors: those of the local functions (the message names the dist
  * function, then quotes the op's); with sync_batchnorm, argument errors
  * are found before any exchange and change nothing, and a failure after
- * that tells the other ranks;
- * a peer failure or timeout: CLCNN_ERROR_PEER_FAILED. y may be x, and dx
- * x or dy, as for the local ops. */
+ * that tells the other ranks; a peer failure or timeout:
+ * CLCNN_ERROR_PEER_FAILED. y may be x, and dx x, y or dy, as for the local
+ * ops. */
 CLCNN_API clcnn_status clcnn_dist_batchnorm_forward_train(
     clcnn_dist *dist, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
     const clcnn_tensor *gamma, const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-    clcnn_tensor *y, clcnn_tensor *save_mean, clcnn_tensor *save_invstd);
+    clcnn_tensor *y, const clcnn_batchnorm_saved *saved);
 
 CLCNN_API clcnn_status clcnn_dist_batchnorm_backward(
-    clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *dy, const clcnn_tensor *gamma,
-    const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-    clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode);
-
-CLCNN_API clcnn_status clcnn_dist_batchnorm_backward_relu(
-    clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
-    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode);
+    clcnn_dist *dist, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+    const clcnn_tensor *y, const clcnn_tensor *dy, const clcnn_tensor *gamma,
+    const clcnn_batchnorm_saved *saved, clcnn_tensor *dx, const clcnn_batchnorm_grads *grads);
 
 #ifdef __cplusplus
 }

@@ -157,12 +157,12 @@ static clcnn_status local_statistics(clcnn_dist *dist, const clcnn_batchnorm_par
     }
     clcnn_tensor *scratch = NULL;
     clcnn_batchnorm_params local = *params;
-    local.relu = 0;
+    local.activation = CLCNN_FUSED_NONE;
     status = workspace_like(dist, w, x, &scratch);
     if (status != CLCNN_OK)
         return status;
-    status = clcnn_batchnorm_forward_train(dist->ctx, &local, x, NULL, NULL, NULL, scratch,
-                                           save_mean, save_invstd);
+    clcnn_batchnorm_saved saved = {save_mean, save_invstd};
+    status = clcnn_batchnorm_forward_train(dist->ctx, &local, x, NULL, NULL, NULL, scratch, &saved);
     if (status == CLCNN_OK)
         status = clcnn_tensor_read(save_mean, 0, v->f1, channels);
     if (status == CLCNN_OK)
@@ -230,30 +230,42 @@ static clcnn_status normalise(clcnn_dist *dist, const clcnn_batchnorm_params *pa
     return update_running(dist, params, state, mean, variance);
 }
 
-static clcnn_status check_forward(clcnn_dist *dist, const clcnn_tensor *x,
-                                  const clcnn_tensor *gamma, const clcnn_tensor *beta,
-                                  const clcnn_batchnorm_state *state, const clcnn_tensor *y,
-                                  const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd) {
-    if (x == NULL || y == NULL || save_mean == NULL || save_invstd == NULL)
+/* An activation the dist functions know how to take apart. */
+static clcnn_status check_activation(clcnn_dist *dist, const clcnn_batchnorm_params *params) {
+    if (params->activation != CLCNN_FUSED_NONE && params->activation != CLCNN_FUSED_RELU)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "unknown activation %d",
+                                (int)params->activation);
+    return CLCNN_OK;
+}
+
+static clcnn_status check_forward(clcnn_dist *dist, const clcnn_batchnorm_params *params,
+                                  const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                  const clcnn_tensor *beta, const clcnn_batchnorm_state *state,
+                                  const clcnn_tensor *y, const clcnn_batchnorm_saved *saved) {
+    if (x == NULL || y == NULL || saved == NULL || saved->mean == NULL || saved->invstd == NULL)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL",
-                                x == NULL           ? "x"
-                                : y == NULL         ? "y"
-                                : save_mean == NULL ? "save_mean"
-                                                    : "save_invstd");
+                                x == NULL             ? "x"
+                                : y == NULL           ? "y"
+                                : saved == NULL       ? "saved"
+                                : saved->mean == NULL ? "saved->mean"
+                                                      : "saved->invstd");
+    clcnn_status status = check_activation(dist, params);
+    if (status != CLCNN_OK)
+        return status;
     size_t channels = channels_of(x);
     if (channels == 0)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_SHAPE,
                                 "x has %zu dimensions; batch norm needs 2 to 4",
                                 clcnn_tensor_ndim(x));
-    clcnn_status status = check_like_x(dist, x, "y", y);
+    status = check_like_x(dist, x, "y", y);
     if (status == CLCNN_OK)
         status = check_per_channel(dist, channels, "gamma", gamma);
     if (status == CLCNN_OK)
         status = check_per_channel(dist, channels, "beta", beta);
     if (status == CLCNN_OK)
-        status = check_per_channel(dist, channels, "save_mean", save_mean);
+        status = check_per_channel(dist, channels, "saved->mean", saved->mean);
     if (status == CLCNN_OK)
-        status = check_per_channel(dist, channels, "save_invstd", save_invstd);
+        status = check_per_channel(dist, channels, "saved->invstd", saved->invstd);
     if (status == CLCNN_OK && state != NULL &&
         (state->running_mean == NULL || state->running_var == NULL))
         status =
@@ -268,11 +280,11 @@ static clcnn_status check_forward(clcnn_dist *dist, const clcnn_tensor *x,
 static clcnn_status sync_forward(clcnn_dist *dist, const clcnn_batchnorm_params *params,
                                  const clcnn_tensor *x, const clcnn_tensor *gamma,
                                  const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-                                 clcnn_tensor *y, clcnn_tensor *save_mean,
-                                 clcnn_tensor *save_invstd) {
-    clcnn_status status = check_forward(dist, x, gamma, beta, state, y, save_mean, save_invstd);
+                                 clcnn_tensor *y, const clcnn_batchnorm_saved *saved) {
+    clcnn_status status = check_forward(dist, params, x, gamma, beta, state, y, saved);
     if (status != CLCNN_OK)
         return status; /* the arguments: nothing sent, the dist unchanged */
+    clcnn_tensor *save_mean = saved->mean, *save_invstd = saved->invstd;
     size_t channels = channels_of(x);
     status = clcnn__dist_gather_reserve(dist, 1 + 2 * channels);
     channel_vectors v = {NULL, NULL, NULL, NULL, NULL};
@@ -300,10 +312,12 @@ static clcnn_status sync_forward(clcnn_dist *dist, const clcnn_batchnorm_params 
     return status == CLCNN_OK || every_rank_knows ? status : fail_collective(dist, status);
 }
 
-clcnn_status clcnn_dist_batchnorm_forward_train(
-    clcnn_dist *dist, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
-    const clcnn_tensor *gamma, const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-    clcnn_tensor *y, clcnn_tensor *save_mean, clcnn_tensor *save_invstd) {
+clcnn_status clcnn_dist_batchnorm_forward_train(clcnn_dist *dist,
+                                                const clcnn_batchnorm_params *params,
+                                                const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                                const clcnn_tensor *beta,
+                                                clcnn_batchnorm_state *state, clcnn_tensor *y,
+                                                const clcnn_batchnorm_saved *saved) {
     if (dist == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_status status = clcnn__dist_enter(dist, __func__);
@@ -311,11 +325,10 @@ clcnn_status clcnn_dist_batchnorm_forward_train(
         return status;
     clcnn_batchnorm_params p = params != NULL ? *params : clcnn_batchnorm_params_default();
     if (!dist->sync_batchnorm) {
-        status = clcnn_batchnorm_forward_train(dist->ctx, &p, x, gamma, beta, state, y, save_mean,
-                                               save_invstd);
+        status = clcnn_batchnorm_forward_train(dist->ctx, &p, x, gamma, beta, state, y, saved);
         return status == CLCNN_OK ? CLCNN_OK : clcnn__dist_fail_core(dist, status, "local");
     }
-    return sync_forward(dist, &p, x, gamma, beta, state, y, save_mean, save_invstd);
+    return sync_forward(dist, &p, x, gamma, beta, state, y, saved);
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -411,14 +424,15 @@ static clcnn_status input_gradient(clcnn_dist *dist, const clcnn_tensor *x, cons
 
 /* dgamma and dbeta take this rank's own sums. */
 static clcnn_status parameter_gradients(clcnn_dist *dist, clcnn_tensor *sum_dy_xhat,
-                                        clcnn_tensor *sum_dy, clcnn_tensor *dgamma,
-                                        clcnn_tensor *dbeta, clcnn_grad_mode mode) {
+                                        clcnn_tensor *sum_dy, const clcnn_batchnorm_grads *grads) {
+    if (grads == NULL)
+        return CLCNN_OK;
     clcnn_status status = CLCNN_OK;
-    clcnn_tensor *outputs[2] = {dgamma, dbeta}, *sums[2] = {sum_dy_xhat, sum_dy};
+    clcnn_tensor *outputs[2] = {grads->dgamma, grads->dbeta}, *sums[2] = {sum_dy_xhat, sum_dy};
     for (size_t i = 0; i < 2 && status == CLCNN_OK; i++) {
         if (outputs[i] == NULL)
             continue;
-        status = mode == CLCNN_GRAD_ACCUMULATE
+        status = grads->mode == CLCNN_GRAD_ACCUMULATE
                      ? clcnn_add(dist->ctx, outputs[i], sums[i], outputs[i])
                      : clcnn_tensor_copy(outputs[i], sums[i]);
     }
@@ -426,31 +440,41 @@ static clcnn_status parameter_gradients(clcnn_dist *dist, clcnn_tensor *sum_dy_x
                               : clcnn__dist_fail_core(dist, status, "writing dgamma and dbeta");
 }
 
-static clcnn_status check_backward(clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y,
-                                   int relu, const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                   const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-                                   const clcnn_tensor *dx, const clcnn_tensor *dgamma,
-                                   const clcnn_tensor *dbeta, clcnn_grad_mode mode) {
-    if (x == NULL || dy == NULL || save_mean == NULL || save_invstd == NULL || (relu && y == NULL))
+static clcnn_status check_backward(clcnn_dist *dist, const clcnn_batchnorm_params *params,
+                                   const clcnn_tensor *x, const clcnn_tensor *y,
+                                   const clcnn_tensor *dy, const clcnn_tensor *gamma,
+                                   const clcnn_batchnorm_saved *saved, const clcnn_tensor *dx,
+                                   const clcnn_batchnorm_grads *grads) {
+    int activated = params->activation != CLCNN_FUSED_NONE;
+    if (x == NULL || dy == NULL || saved == NULL || saved->mean == NULL || saved->invstd == NULL ||
+        (activated && y == NULL))
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL",
                                 x == NULL             ? "x"
                                 : dy == NULL          ? "dy"
-                                : save_mean == NULL   ? "save_mean"
-                                : save_invstd == NULL ? "save_invstd"
-                                                      : "y");
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
+                                : saved == NULL       ? "saved"
+                                : saved->mean == NULL ? "saved->mean"
+                                : saved->invstd == NULL
+                                    ? "saved->invstd"
+                                    : "y (the forward's output, needed with an activation)");
+    clcnn_status status = check_activation(dist, params);
+    if (status != CLCNN_OK)
+        return status;
+    if (grads != NULL && grads->mode != CLCNN_GRAD_OVERWRITE &&
+        grads->mode != CLCNN_GRAD_ACCUMULATE)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "unknown gradient mode %d",
-                                (int)mode);
+                                (int)grads->mode);
     size_t channels = channels_of(x);
     if (channels == 0)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_SHAPE,
                                 "x has %zu dimensions; batch norm needs 2 to 4",
                                 clcnn_tensor_ndim(x));
-    const clcnn_tensor *like_x[3] = {y, dy, dx},
-                       *per_channel[5] = {gamma, save_mean, save_invstd, dgamma, dbeta};
+    const clcnn_tensor *like_x[3] = {activated ? y : NULL, dy, dx},
+                       *per_channel[5] = {gamma, saved->mean, saved->invstd,
+                                          grads != NULL ? grads->dgamma : NULL,
+                                          grads != NULL ? grads->dbeta : NULL};
     const char *like_names[3] = {"y", "dy", "dx"},
-               *channel_names[5] = {"gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
-    clcnn_status status = CLCNN_OK;
+               *channel_names[5] = {"gamma", "saved->mean", "saved->invstd", "grads->dgamma",
+                                    "grads->dbeta"};
     for (size_t i = 0; i < 3 && status == CLCNN_OK; i++)
         status = check_like_x(dist, x, like_names[i], like_x[i]);
     for (size_t i = 0; i < 5 && status == CLCNN_OK; i++)
@@ -458,103 +482,98 @@ static clcnn_status check_backward(clcnn_dist *dist, const clcnn_tensor *x, cons
     return status;
 }
 
-static clcnn_status sync_backward(clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y,
+/* The gradient through the fused activation, g = act'(y) * dy, into a
+ * workspace (dy itself without one). */
+static clcnn_status through_activation(clcnn_dist *dist, const clcnn_batchnorm_params *params,
+                                       const clcnn_tensor *x, const clcnn_tensor *y,
+                                       const clcnn_tensor **dy, workspaces *w) {
+    if (params->activation == CLCNN_FUSED_NONE)
+        return CLCNN_OK;
+    clcnn_activation_params relu = clcnn_activation_params_default();
+    relu.kind = CLCNN_ACTIVATION_RELU;
+    clcnn_tensor *masked = NULL;
+    clcnn_status status = workspace_like(dist, w, x, &masked);
+    if (status != CLCNN_OK)
+        return status;
+    status = clcnn_activation_backward(dist->ctx, &relu, y, *dy, masked, CLCNN_GRAD_OVERWRITE);
+    if (status != CLCNN_OK)
+        return clcnn__dist_fail_core(dist, status, "the activation's gradient");
+    *dy = masked;
+    return CLCNN_OK;
+}
+
+/* This rank's sum(g) and sum(g * xhat) per channel, on the device and into
+ * the gather buffer. */
+static clcnn_status local_sums(clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *g,
+                               const clcnn_batchnorm_saved *saved, clcnn_tensor *sum_dy,
+                               clcnn_tensor *sum_dy_xhat, channel_vectors *v) {
+    size_t channels = channels_of(x);
+    clcnn_batchnorm_grads sums = {sum_dy_xhat, sum_dy, CLCNN_GRAD_OVERWRITE};
+    clcnn_status status =
+        clcnn_batchnorm_backward(dist->ctx, NULL, x, NULL, g, NULL, saved, NULL, &sums);
+    if (status != CLCNN_OK)
+        return clcnn__dist_fail_core(dist, status, "the local sums");
+    status = clcnn_tensor_read(sum_dy, 0, v->f1, channels);
+    if (status == CLCNN_OK)
+        status = clcnn_tensor_read(sum_dy_xhat, 0, v->f2, channels);
+    if (status != CLCNN_OK)
+        return clcnn__dist_fail_core(dist, status, "reading the local sums");
+    dist->gather_send[0] = (double)(clcnn_tensor_numel(x) / channels);
+    for (size_t c = 0; c < channels; c++) {
+        dist->gather_send[1 + c] = v->f1[c];
+        dist->gather_send[1 + channels + c] = v->f2[c];
+    }
+    return CLCNN_OK;
+}
+
+static clcnn_status sync_backward(clcnn_dist *dist, const clcnn_batchnorm_params *params,
+                                  const clcnn_tensor *x, const clcnn_tensor *y,
                                   const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                  const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-                                  clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                  clcnn_grad_mode mode) {
+                                  const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                  const clcnn_batchnorm_grads *grads) {
     size_t channels = channels_of(x);
     workspaces w = {{NULL}, 0};
     channel_vectors v = {NULL, NULL, NULL, NULL, NULL};
-    clcnn_tensor *masked = NULL, *sum_dy = NULL, *sum_dy_xhat = NULL;
+    clcnn_tensor *sum_dy = NULL, *sum_dy_xhat = NULL;
+    const clcnn_tensor *g = dy;
     clcnn_status status = clcnn__dist_gather_reserve(dist, 1 + 2 * channels);
     if (status == CLCNN_OK)
         status = vectors_make(dist, channels, &v);
-    if (status == CLCNN_OK && y != NULL) { /* the fused ReLU's gradient first */
-        clcnn_activation_params relu = clcnn_activation_params_default();
-        relu.kind = CLCNN_ACTIVATION_RELU;
-        status = workspace_like(dist, &w, x, &masked);
-        if (status == CLCNN_OK &&
-            (status = clcnn_activation_backward(dist->ctx, &relu, y, dy, masked,
-                                                CLCNN_GRAD_OVERWRITE)) != CLCNN_OK)
-            clcnn__dist_fail_core(dist, status, "the ReLU's gradient");
-        dy = masked;
-    }
+    if (status == CLCNN_OK)
+        status = through_activation(dist, params, x, y, &g, &w);
     if (status == CLCNN_OK)
         status = workspace_vector(dist, &w, channels, NULL, &sum_dy);
     if (status == CLCNN_OK)
         status = workspace_vector(dist, &w, channels, NULL, &sum_dy_xhat);
-    if (status == CLCNN_OK &&
-        (status = clcnn_batchnorm_backward(dist->ctx, x, dy, NULL, save_mean, save_invstd, NULL,
-                                           sum_dy_xhat, sum_dy, CLCNN_GRAD_OVERWRITE)) != CLCNN_OK)
-        clcnn__dist_fail_core(dist, status, "the local sums");
-    if (status == CLCNN_OK) {
-        status = clcnn_tensor_read(sum_dy, 0, v.f1, channels);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_read(sum_dy_xhat, 0, v.f2, channels);
-        if (status != CLCNN_OK)
-            clcnn__dist_fail_core(dist, status, "reading the local sums");
-    }
-    if (status == CLCNN_OK) {
-        dist->gather_send[0] = (double)(clcnn_tensor_numel(x) / channels);
-        for (size_t c = 0; c < channels; c++) {
-            dist->gather_send[1 + c] = v.f1[c];
-            dist->gather_send[1 + channels + c] = v.f2[c];
-        }
-        double count = 0.0;
-        status = sum_gradients(dist, channels, &v, &count);
-        if (status == CLCNN_OK && dx != NULL)
-            status = input_gradient(dist, x, dy, gamma, save_mean, save_invstd, dx, &v, count, &w);
-    }
     if (status == CLCNN_OK)
-        status = parameter_gradients(dist, sum_dy_xhat, sum_dy, dgamma, dbeta, mode);
+        status = local_sums(dist, x, g, saved, sum_dy, sum_dy_xhat, &v);
+    double count = 0.0;
+    if (status == CLCNN_OK)
+        status = sum_gradients(dist, channels, &v, &count);
+    if (status == CLCNN_OK && dx != NULL)
+        status = input_gradient(dist, x, g, gamma, saved->mean, saved->invstd, dx, &v, count, &w);
+    if (status == CLCNN_OK)
+        status = parameter_gradients(dist, sum_dy_xhat, sum_dy, grads);
     workspaces_free(&w);
     vectors_free(&v);
     return status == CLCNN_OK ? status : fail_collective(dist, status);
 }
 
-static clcnn_status dist_backward(clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y,
-                                  int relu, const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                  const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-                                  clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                  clcnn_grad_mode mode) {
+clcnn_status clcnn_dist_batchnorm_backward(clcnn_dist *dist, const clcnn_batchnorm_params *params,
+                                           const clcnn_tensor *x, const clcnn_tensor *y,
+                                           const clcnn_tensor *dy, const clcnn_tensor *gamma,
+                                           const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                           const clcnn_batchnorm_grads *grads) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn_batchnorm_params p = params != NULL ? *params : clcnn_batchnorm_params_default();
     if (!dist->sync_batchnorm) {
-        clcnn_status status =
-            relu ? clcnn_batchnorm_backward_relu(dist->ctx, x, y, dy, gamma, save_mean, save_invstd,
-                                                 dx, dgamma, dbeta, mode)
-                 : clcnn_batchnorm_backward(dist->ctx, x, dy, gamma, save_mean, save_invstd, dx,
-                                            dgamma, dbeta, mode);
+        status = clcnn_batchnorm_backward(dist->ctx, &p, x, y, dy, gamma, saved, dx, grads);
         return status == CLCNN_OK ? CLCNN_OK : clcnn__dist_fail_core(dist, status, "local");
     }
-    clcnn_status status = check_backward(dist, x, y, relu, dy, gamma, save_mean, save_invstd, dx,
-                                         dgamma, dbeta, mode);
-    return status != CLCNN_OK ? status
-                              : sync_backward(dist, x, relu ? y : NULL, dy, gamma, save_mean,
-                                              save_invstd, dx, dgamma, dbeta, mode);
-}
-
-clcnn_status clcnn_dist_batchnorm_backward(clcnn_dist *dist, const clcnn_tensor *x,
-                                           const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                           const clcnn_tensor *save_mean,
-                                           const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                           clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                           clcnn_grad_mode param_grad_mode) {
-    if (dist == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__dist_enter(dist, __func__);
-    return status != CLCNN_OK ? status
-                              : dist_backward(dist, x, NULL, 0, dy, gamma, save_mean, save_invstd,
-                                              dx, dgamma, dbeta, param_grad_mode);
-}
-
-clcnn_status clcnn_dist_batchnorm_backward_relu(
-    clcnn_dist *dist, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
-    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode) {
-    if (dist == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__dist_enter(dist, __func__);
-    return status != CLCNN_OK ? status
-                              : dist_backward(dist, x, y, 1, dy, gamma, save_mean, save_invstd, dx,
-                                              dgamma, dbeta, param_grad_mode);
+    status = check_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
+    return status != CLCNN_OK ? status : sync_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
 }

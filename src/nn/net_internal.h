@@ -63,9 +63,9 @@ struct clcnn_net {
     clcnn_net_tensor *parameters; /* trainable, state-dict order */
     size_t parameter_count;
     /* One buffer for every parameter value and one for every gradient, each
-     * parameter tensor a view into them (src/nn/net.c), so that zero_grad is
-     * one fill and an optimizer step one launch; NULL when they would not
-     * fit in one allocation (separate tensors then). */
+     * parameter tensor a view into them (arenas, runtime/internal.h), so
+     * that zero_grad is one fill and an optimizer step one launch; NULL when
+     * they would not fit in one allocation (separate tensors then). */
     clcnn_tensor *value_arena, *grad_arena;
     int training;
     int initialised;    /* parameters exist (made by their first use or init) */

@@ -4,9 +4,10 @@
 
 #include "clcnn/optim.h"
 
-/* Forces the elements per work-item of the optimizer's kernel (4, 8 or 16)
- * instead of the device table's choice, so tests cover every width on one
- * device. Other widths: CLCNN_ERROR_INVALID_ARGUMENT. */
+/* Forces the elements per work-item of the optimizer's kernel (4, 8 or 16;
+ * 0: the device table's choice again), so tests cover every width on one
+ * device; the kernel is built now. Other widths:
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
 clcnn_status clcnn__optimizer_set_width(clcnn_optimizer *optimizer, unsigned width);
 
 #endif

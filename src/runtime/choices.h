@@ -105,6 +105,20 @@ typedef struct clcnn__optim_choices {
     size_t local;   /* work-group size (fitted to the kernel) */
 } clcnn__optim_choices;
 
+/* ------------------------------------------------------ adaptive pooling */
+
+typedef struct clcnn__adaptive_pool_choices {
+    /* Global average pooling: one work-group per plane with a tree sum in
+     * local memory (GPUs: neighbours read neighbours), else one work-item
+     * per plane with float8 loads (CPUs). */
+    int work_groups;
+    size_t local; /* work-group size, a power of two (the tree's, at most) */
+    /* Consecutive outputs (forward) or inputs (backward) of a row per
+     * work-item: many on CPUs (POCL pays per work-item and work-group), 1
+     * on GPUs (neighbours then touch neighbouring memory). */
+    size_t chunk;
+} clcnn__adaptive_pool_choices;
+
 /* ------------------------------------------------------------- the table */
 
 /* Every op's choices for one device: a class row, then the rows of the
@@ -117,14 +131,26 @@ typedef struct clcnn__device_choices {
     clcnn__batchnorm_plan batchnorm;
     clcnn__dropout_choices dropout;
     clcnn__optim_choices optim;
+    clcnn__adaptive_pool_choices adaptive_pool;
 } clcnn__device_choices;
 
 /* ---------------------------------------------------------- tuned choices */
 
+/* One conv2d pass's choice: the algorithm and, for DIRECT forward and
+ * backward data, the register tiles (all 0: the built-in ones). */
+typedef struct clcnn__conv2d_choice {
+    int algorithm; /* CLCNN__CONV2D_* */
+    clcnn__conv2d_tiles tiles;
+} clcnn__conv2d_choice;
+
 /* A choice the auto-tuner measured best for one key (an op, pass and
- * shape), typed by the op family its key names. */
+ * shape), typed by the op family its key names. As text (the tuning file,
+ * clcnn_tune_result; runtime/tuning.c formats and parses it):
+ *   conv2d     "general", "tiled", "direct", "direct kt=8 vw=16 wv=2"
+ *   gemm       "clblast", "tiled nr=16 wg=auto", "tiled nr=32 wg=4x8"
+ *   pointwise  "vec=16 items=8 wg=64" */
 typedef enum clcnn__tuned_family {
-    CLCNN__TUNED_CONV2D = 1,   /* keys "conv2d:..." */
+    CLCNN__TUNED_CONV2D = 1,   /* keys "conv2d.<pass>:..." */
     CLCNN__TUNED_GEMM = 2,     /* keys "gemm:..." */
     CLCNN__TUNED_POINTWISE = 3 /* keys "pointwise:..." */
 } clcnn__tuned_family;
@@ -132,10 +158,7 @@ typedef enum clcnn__tuned_family {
 typedef struct clcnn__tuned_choice {
     clcnn__tuned_family family;
     union {
-        struct {
-            int algorithm;             /* CLCNN__CONV2D_* */
-            clcnn__conv2d_tiles tiles; /* DIRECT with tiles; all 0 otherwise */
-        } conv2d;
+        clcnn__conv2d_choice conv2d;
         clcnn__gemm_choices gemm;
         clcnn__pointwise_layout pointwise;
     } as;

@@ -36,6 +36,7 @@ static const clcnn__device_choices cpu_row = {
     .batchnorm = {0, 4096, 1, 1, 16384, 4096, 32, 16, 16},
     .dropout = {16, CLCNN__DROPOUT_BITS},
     .optim = {16, 64},
+    .adaptive_pool = {0, 64, 32},
 };
 
 /* GPUs: one element (or small tile) per work-item so that neighbours read
@@ -50,6 +51,7 @@ static const clcnn__device_choices gpu_row = {
     .batchnorm = {1, 4096, 256, 16, 1, 256, 32, 0, 0},
     .dropout = {1, CLCNN__DROPOUT_REGENERATE},
     .optim = {4, 256},
+    .adaptive_pool = {1, 64, 1},
 };
 
 /* Every other device (accelerators, unknown types): the GPU row's shapes
@@ -64,6 +66,7 @@ static const clcnn__device_choices other_row = {
     .batchnorm = {1, 4096, 256, 16, 1, 256, 32, 0, 0},
     .dropout = {1, CLCNN__DROPOUT_REGENERATE},
     .optim = {4, 64},
+    .adaptive_pool = {1, 64, 1},
 };
 
 /* ---------------------------------------------------------- device rows */

@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
-#include "clcnn.h"
+#include "clcnn/core.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
@@ -87,11 +87,11 @@ typedef struct clcnn__pool_buffer {
 } clcnn__pool_buffer;
 
 /* One stored choice of the tuning table (runtime/tuning.c): for a key naming
- * an op, pass and shape, the choice as text the op parses, e.g.
- * "direct kt=8 vw=16 wv=2", with the medians that decided it (0: unknown). */
+ * an op, pass and shape, the choice of the family the key names
+ * (runtime/choices.h), with the medians that decided it (0: unknown). */
 typedef struct clcnn__tuning_entry {
     char key[CLCNN_TUNE_KEY_MAX];
-    char choice[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__tuned_choice choice;
     double ms, default_ms;
 } clcnn__tuning_entry;
 
@@ -321,18 +321,40 @@ void clcnn__cache_note_untrusted(clcnn_context *ctx, const char *why);
 
 /* ------------------------------------------------------------------ tuning */
 
+/* The family of tuned choices a key holds, from its prefix ("conv2d.",
+ * "gemm:", "pointwise:"): 1 and *family set, or 0 for a key of no such
+ * family. */
+int clcnn__tuned_family_of(const char *key, clcnn__tuned_family *family);
+
+/* A choice as text (runtime/choices.h), the form of the tuning file and of
+ * clcnn_tune_result. */
+void clcnn__tuned_choice_format(const clcnn__tuned_choice *choice, char *text, size_t size);
+
+/* Reads text as a choice of family into *out: 1 when text is exactly what
+ * clcnn__tuned_choice_format writes for some choice, else 0. Whether the
+ * choice applies to a device or shape is the op's to decide. */
+int clcnn__tuned_choice_parse(clcnn__tuned_family family, const char *text,
+                              clcnn__tuned_choice *out);
+
+/* Whether a and b are the same choice (the same text). */
+int clcnn__tuned_choice_equal(const clcnn__tuned_choice *a, const clcnn__tuned_choice *b);
+
 /* The number of entries in the context's tuning table, after reading the
- * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off).
- * Ops call this before building a key: 0 means built-in choices only. */
+ * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off;
+ * entries whose key names no family or whose text does not parse are
+ * dropped). Ops call this before building a key: 0 means built-in choices
+ * only. */
 size_t clcnn__tuning_count(clcnn_context *ctx);
 
-/* The entry for key, or NULL (after the same first-use read). */
+/* The entry for key, or NULL (after the same first-use read). Its choice is
+ * of the family the key names. */
 const clcnn__tuning_entry *clcnn__tuning_find(clcnn_context *ctx, const char *key);
 
 /* Adds or replaces the entry for key. CLCNN_ERROR_INVALID_ARGUMENT when key
- * or choice does not fit, CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
-clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key, const char *choice, double ms,
-                               double default_ms);
+ * is empty or too long or names another family than choice's (or none),
+ * CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
+clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key,
+                               const clcnn__tuned_choice *choice, double ms, double default_ms);
 
 /* Removes the entry for key (nothing when there is none). */
 void clcnn__tuning_remove(clcnn_context *ctx, const char *key);
@@ -362,10 +384,8 @@ typedef struct clcnn__storage {
     size_t refcount;
     struct clcnn__storage *parent; /* sub-buffer views: holds a reference; else NULL */
     size_t offset;                 /* sub-buffer views: first element in the parent */
-    /* Set by the owner of a buffer carved into views (a network's parameter
-     * and gradient arenas) to promise that the gaps between its views are
-     * used by nothing else and stay zero, so that an element-wise update
-     * may run over the whole span of views at once (src/nn/optim.c). */
+    /* Made by clcnn__arena_create: the gaps between its views are used by
+     * nothing else and stay zero (see there). */
     int arena;
 } clcnn__storage;
 
@@ -398,6 +418,33 @@ clcnn_status clcnn__view_alignment(clcnn_context *ctx, size_t *bytes);
 clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndim,
                                  const size_t *dims, clcnn_tensor **out);
 
+/* ------------------------------------------------------------------ arenas */
+
+/* An arena is one zero-filled buffer holding tensors as views, one after
+ * another, each at the next multiple of the view alignment
+ * (runtime/arena.c). The gaps between the views are used by nothing else
+ * and stay zero, so an element-wise op that maps zeros to zeros may run
+ * over a whole run of views at once: a network zeroes every gradient with
+ * one fill and an optimizer updates every parameter with one launch. */
+
+typedef struct clcnn__shape {
+    size_t ndim;
+    size_t dims[CLCNN_MAX_DIMS];
+} clcnn__shape;
+
+/* Zero-filled tensors[i] shaped as shapes[i], i < count: views of a new
+ * arena (*out, for one fill or launch over all of them) or, when the arena
+ * would not fit in one allocation of the device, separate tensors with
+ * *out NULL. The caller destroys every tensor and the arena, in any order.
+ * On failure (a shape's, a tensor's creation) nothing is left made. */
+clcnn_status clcnn__arena_create(clcnn_context *ctx, size_t count, const clcnn__shape *shapes,
+                                 clcnn_tensor **tensors, clcnn_tensor **out);
+
+/* A 1-D view of tensors[0..count-1] and the gaps between them when they lie
+ * in one arena laid out as clcnn__arena_create lays them out (the whole
+ * list or a run of it, from any of its tensors on); else *out is NULL. */
+clcnn_status clcnn__arena_span(size_t count, clcnn_tensor *const *tensors, clcnn_tensor **out);
+
 /* ------------------------------------------------------------ tensor checks */
 
 /* The checks every op makes (runtime/checks.c). `what` names the operand
@@ -407,6 +454,15 @@ clcnn_status clcnn__storage_view(clcnn__storage *root, size_t offset, size_t ndi
 /* Non-NULL (CLCNN_ERROR_INVALID_ARGUMENT) and of ctx
  * (CLCNN_ERROR_CONTEXT_MISMATCH). */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
+
+/* clcnn__check_tensor for tensors[0..count-1], each named "<function>:
+ * <names[i]>"; the optional form lets NULL entries pass. */
+clcnn_status clcnn__check_tensors(clcnn_context *ctx, const char *function,
+                                  const clcnn_tensor *const *tensors, const char *const *names,
+                                  size_t count);
+clcnn_status clcnn__check_optional_tensors(clcnn_context *ctx, const char *function,
+                                           const clcnn_tensor *const *tensors,
+                                           const char *const *names, size_t count);
 
 /* The same rank and dimensions, else CLCNN_ERROR_INVALID_SHAPE. */
 int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b);
@@ -427,6 +483,12 @@ clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn
 #define CLCNN__ANY_DIM ((size_t)-1)
 clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
                                size_t ndim, const size_t *dims);
+
+/* The same, for a shape that another operand sets, named in the message
+ * with its shape ("w [5, 7] must be [*, 6] to match x [4, 6]"). */
+clcnn_status clcnn__check_dims_match(clcnn_context *ctx, const char *function, const char *name,
+                                     const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                     const char *ref_name, const clcnn_tensor *ref);
 
 /* Whether the elements of a and b share any device memory (views of one
  * buffer count by their ranges). */
@@ -464,7 +526,7 @@ typedef struct clcnn__launch {
     cl_uint next;            /* index of the next argument */
     cl_int error;            /* the first clSetKernelArg failure */
     cl_uint failed_index;    /* its argument, or the one out of range */
-    const char *range_error; /* "int"/"uint": a value did not fit; else NULL */
+    const char *range_error; /* "int", "uint", "int vector": a value did not fit; else NULL */
 } clcnn__launch;
 
 clcnn__launch clcnn__launch_begin(clcnn_context *ctx, cl_kernel kernel);
@@ -480,6 +542,9 @@ void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor);
  * launch with CLCNN_ERROR_SIZE_OVERFLOW. */
 void clcnn__arg_int(clcnn__launch *launch, size_t value);
 void clcnn__arg_uint(clcnn__launch *launch, size_t value);
+/* An int2, int4, int8 or int16 argument (count of them) from sizes, each
+ * checked as clcnn__arg_int's. */
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count);
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
 void clcnn__arg_float(clcnn__launch *launch, float value);
 /* `bytes` of local memory. */
@@ -493,6 +558,11 @@ void clcnn__arg_local(clcnn__launch *launch, size_t bytes);
  * and choose a size that fits. A zero global size enqueues nothing. */
 clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t *global,
                                const size_t *local);
+
+/* clcnn__launch_run that also gives the launch's event in *event (the
+ * caller releases it; NULL when nothing was enqueued). */
+clcnn_status clcnn__launch_run_event(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                     const size_t *local, cl_event *event);
 
 /* clcnn__launch_run for kernels that work with any work-group size: the
  * preferred one, or where the compiled kernel allows fewer work-items (a

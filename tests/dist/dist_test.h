@@ -4,6 +4,7 @@
 #ifndef CLCNN_DIST_TEST_H
 #define CLCNN_DIST_TEST_H
 
+#include "clcnn.h"
 #include "clcnn/dist.h"
 #include "support/test_support.h"
 

@@ -209,33 +209,36 @@ static void dropout_backward(hand_net *m, size_t first) {
 
 /* ------------------------------------------------------------- batch norm */
 
-static void batchnorm_forward(hand_net *m, int k, const clcnn_tensor *x, clcnn_tensor *y) {
+static clcnn_batchnorm_params fused_relu(void) {
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
-    params.relu = 1;
+    params.activation = CLCNN_FUSED_RELU;
+    return params;
+}
+
+static void batchnorm_forward(hand_net *m, int k, const clcnn_tensor *x, clcnn_tensor *y) {
+    clcnn_batchnorm_params params = fused_relu();
     clcnn_tensor *gamma = m->param[2 + 4 * k], *beta = m->param[3 + 4 * k];
-    activations *a = &m->act;
+    clcnn_batchnorm_saved saved = {m->act.save_mean[k], m->act.save_invstd[k]};
     if (m->dist != NULL)
-        DIST_OK(m->dist,
-                clcnn_dist_batchnorm_forward_train(m->dist, &params, x, gamma, beta, &m->bn[k], y,
-                                                   a->save_mean[k], a->save_invstd[k]));
+        DIST_OK(m->dist, clcnn_dist_batchnorm_forward_train(m->dist, &params, x, gamma, beta,
+                                                            &m->bn[k], y, &saved));
     else
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &params, x, gamma, beta, &m->bn[k], y,
-                                                        a->save_mean[k], a->save_invstd[k]));
+        TS_ASSERT_OK(
+            ctx, clcnn_batchnorm_forward_train(ctx, &params, x, gamma, beta, &m->bn[k], y, &saved));
 }
 
 static void batchnorm_backward(hand_net *m, int k, const clcnn_tensor *x, const clcnn_tensor *y,
                                const clcnn_tensor *dy, clcnn_tensor *dx) {
-    clcnn_tensor *gamma = m->param[2 + 4 * k], *dgamma = m->grad[2 + 4 * k],
-                 *dbeta = m->grad[3 + 4 * k];
-    activations *a = &m->act;
+    clcnn_batchnorm_params params = fused_relu();
+    clcnn_tensor *gamma = m->param[2 + 4 * k];
+    clcnn_batchnorm_saved saved = {m->act.save_mean[k], m->act.save_invstd[k]};
+    clcnn_batchnorm_grads grads = {m->grad[2 + 4 * k], m->grad[3 + 4 * k], CLCNN_GRAD_ACCUMULATE};
     if (m->dist != NULL)
-        DIST_OK(m->dist, clcnn_dist_batchnorm_backward_relu(m->dist, x, y, dy, gamma,
-                                                            a->save_mean[k], a->save_invstd[k], dx,
-                                                            dgamma, dbeta, CLCNN_GRAD_ACCUMULATE));
+        DIST_OK(m->dist, clcnn_dist_batchnorm_backward(m->dist, &params, x, y, dy, gamma, &saved,
+                                                       dx, &grads));
     else
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_backward_relu(ctx, x, y, dy, gamma, a->save_mean[k],
-                                                        a->save_invstd[k], dx, dgamma, dbeta,
-                                                        CLCNN_GRAD_ACCUMULATE));
+        TS_ASSERT_OK(ctx,
+                     clcnn_batchnorm_backward(ctx, &params, x, y, dy, gamma, &saved, dx, &grads));
 }
 
 /* ------------------------------------------------------------------- step */

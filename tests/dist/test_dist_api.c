@@ -18,6 +18,8 @@
 static clcnn_context *ctx;
 static clcnn_dist *dist, *empty_dist, *sync_dist;
 static clcnn_tensor *vec4, *x4, *y4;
+static clcnn_batchnorm_saved saved4; /* vec4 twice: 4 channels where x4 has 2 */
+static clcnn_batchnorm_grads grads4;
 static double value;
 
 static clcnn_dist *make_dist(int sync) {
@@ -43,6 +45,8 @@ static int setup(void **state) {
     vec4 = ts_tensor_create(ctx, 1, &four, NULL);
     x4 = ts_tensor_create(ctx, 4, dims, NULL);
     y4 = ts_tensor_create(ctx, 4, dims, NULL);
+    saved4 = (clcnn_batchnorm_saved){vec4, vec4};
+    grads4 = (clcnn_batchnorm_grads){vec4, NULL, CLCNN_GRAD_OVERWRITE};
     clcnn_tensor *grads[1] = {vec4};
     TS_ASSERT_OK(ctx, clcnn_dist_add_gradients(dist, 1, grads));
     return 0;
@@ -74,28 +78,24 @@ static clcnn_status register_twice(void) {
 }
 
 /* X(function, dist whose message is checked, expected status, the call). */
-#define DIST_ERROR_CASES(X)                                                                        \
-    X(clcnn_dist_add_gradients, dist, CLCNN_ERROR_INVALID_ARGUMENT, register_twice())              \
-    X(clcnn_dist_attach_net, dist, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
-      clcnn_dist_attach_net(dist, NULL))                                                           \
-    X(clcnn_dist_grad_begin, empty_dist, CLCNN_ERROR_INVALID_ARGUMENT,                             \
-      clcnn_dist_grad_begin(empty_dist))                                                           \
-    X(clcnn_dist_grad_end, dist, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_grad_end(dist))          \
-    X(clcnn_dist_allreduce_grads, empty_dist, CLCNN_ERROR_INVALID_ARGUMENT,                        \
-      clcnn_dist_allreduce_grads(empty_dist))                                                      \
-    X(clcnn_dist_report_failure, dist, CLCNN_ERROR_INVALID_ARGUMENT,                               \
-      clcnn_dist_report_failure(dist, CLCNN_OK, "not a failure"))                                  \
-    X(clcnn_dist_broadcast, dist, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
-      clcnn_dist_broadcast(dist, 5, 1, self_list()))                                               \
-    X(clcnn_dist_sum, dist, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_sum(dist, &value, 0))         \
-    X(clcnn_dist_batchnorm_forward_train, sync_dist, CLCNN_ERROR_INVALID_ARGUMENT,                 \
-      clcnn_dist_batchnorm_forward_train(sync_dist, NULL, x4, NULL, NULL, NULL, NULL, vec4, vec4)) \
-    X(clcnn_dist_batchnorm_backward, sync_dist, CLCNN_ERROR_INVALID_SHAPE,                         \
-      clcnn_dist_batchnorm_backward(sync_dist, x4, y4, NULL, vec4, vec4, NULL, vec4, NULL,         \
-                                    CLCNN_GRAD_OVERWRITE))                                         \
-    X(clcnn_dist_batchnorm_backward_relu, sync_dist, CLCNN_ERROR_INVALID_ARGUMENT,                 \
-      clcnn_dist_batchnorm_backward_relu(sync_dist, x4, NULL, y4, NULL, vec4, vec4, y4, NULL,      \
-                                         NULL, CLCNN_GRAD_OVERWRITE))
+#define DIST_ERROR_CASES(X)                                                                     \
+    X(clcnn_dist_add_gradients, dist, CLCNN_ERROR_INVALID_ARGUMENT, register_twice())           \
+    X(clcnn_dist_attach_net, dist, CLCNN_ERROR_INVALID_ARGUMENT,                                \
+      clcnn_dist_attach_net(dist, NULL))                                                        \
+    X(clcnn_dist_grad_begin, empty_dist, CLCNN_ERROR_INVALID_ARGUMENT,                          \
+      clcnn_dist_grad_begin(empty_dist))                                                        \
+    X(clcnn_dist_grad_end, dist, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_grad_end(dist))       \
+    X(clcnn_dist_allreduce_grads, empty_dist, CLCNN_ERROR_INVALID_ARGUMENT,                     \
+      clcnn_dist_allreduce_grads(empty_dist))                                                   \
+    X(clcnn_dist_report_failure, dist, CLCNN_ERROR_INVALID_ARGUMENT,                            \
+      clcnn_dist_report_failure(dist, CLCNN_OK, "not a failure"))                               \
+    X(clcnn_dist_broadcast, dist, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
+      clcnn_dist_broadcast(dist, 5, 1, self_list()))                                            \
+    X(clcnn_dist_sum, dist, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_sum(dist, &value, 0))      \
+    X(clcnn_dist_batchnorm_forward_train, sync_dist, CLCNN_ERROR_INVALID_ARGUMENT,              \
+      clcnn_dist_batchnorm_forward_train(sync_dist, NULL, x4, NULL, NULL, NULL, NULL, &saved4)) \
+    X(clcnn_dist_batchnorm_backward, sync_dist, CLCNN_ERROR_INVALID_SHAPE,                      \
+      clcnn_dist_batchnorm_backward(sync_dist, NULL, x4, NULL, y4, NULL, &saved4, NULL, &grads4))
 
 #define DIST_ERROR_CALL(function, handle, status, call) \
     static clcnn_status call_##function(void) {         \
@@ -289,7 +289,7 @@ static void compare_sync_with_local(int relu, clcnn_grad_mode mode) {
     clcnn_tensor *out[2][7]; /* y, mean, invstd, dx, dgamma, dbeta, running_mean */
     clcnn_batchnorm_state states[2];
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
-    params.relu = relu;
+    params.activation = relu ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
     for (int k = 0; k < 2; k++) {
         out[k][0] = ts_tensor_create(ctx, 4, dims, NULL);
         out[k][3] = ts_tensor_create(ctx, 4, dims, NULL);
@@ -299,25 +299,16 @@ static void compare_sync_with_local(int relu, clcnn_grad_mode mode) {
         TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, c, &states[k]));
         states[k].num_batches_tracked = 3;
     }
+    clcnn_batchnorm_saved saved[2] = {{out[0][1], out[0][2]}, {out[1][1], out[1][2]}};
+    clcnn_batchnorm_grads grads[2] = {{out[0][4], out[0][5], mode}, {out[1][4], out[1][5], mode}};
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &params, x, gamma, beta, &states[0],
-                                                    out[0][0], out[0][1], out[0][2]));
-    TS_ASSERT_OK(NULL,
-                 clcnn_dist_batchnorm_forward_train(sync_dist, &params, x, gamma, beta, &states[1],
-                                                    out[1][0], out[1][1], out[1][2]));
-    if (relu) {
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_backward_relu(ctx, x, out[0][0], dy, gamma, out[0][1],
-                                                        out[0][2], out[0][3], out[0][4], out[0][5],
-                                                        mode));
-        TS_ASSERT_OK(NULL, clcnn_dist_batchnorm_backward_relu(sync_dist, x, out[1][0], dy, gamma,
-                                                              out[1][1], out[1][2], out[1][3],
-                                                              out[1][4], out[1][5], mode));
-    } else {
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, out[0][1], out[0][2],
-                                                   out[0][3], out[0][4], out[0][5], mode));
-        TS_ASSERT_OK(NULL,
-                     clcnn_dist_batchnorm_backward(sync_dist, x, dy, gamma, out[1][1], out[1][2],
-                                                   out[1][3], out[1][4], out[1][5], mode));
-    }
+                                                    out[0][0], &saved[0]));
+    TS_ASSERT_OK(NULL, clcnn_dist_batchnorm_forward_train(sync_dist, &params, x, gamma, beta,
+                                                          &states[1], out[1][0], &saved[1]));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, &params, x, out[0][0], dy, gamma, &saved[0],
+                                               out[0][3], &grads[0]));
+    TS_ASSERT_OK(NULL, clcnn_dist_batchnorm_backward(sync_dist, &params, x, out[1][0], dy, gamma,
+                                                     &saved[1], out[1][3], &grads[1]));
     assert_int_equal(states[1].num_batches_tracked, 4);
     for (int j = 0; j < 6; j++) {
         float *expected = ts_tensor_read_all(out[0][j]), *got = ts_tensor_read_all(out[1][j]);
@@ -369,18 +360,20 @@ static void test_local_batchnorm_is_the_op(void **state) {
         mean[k] = ts_vector_create(ctx, 3, NULL);
         invstd[k] = ts_vector_create(ctx, 3, NULL);
     }
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y[0], mean[0],
-                                                    invstd[0]));
-    TS_ASSERT_OK(NULL, clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[1],
-                                                          mean[1], invstd[1]));
+    clcnn_batchnorm_saved saved[2] = {{mean[0], invstd[0]}, {mean[1], invstd[1]}};
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y[0], &saved[0]));
+    TS_ASSERT_OK(
+        NULL, clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[1], &saved[1]));
     float *a = ts_tensor_read_all(y[0]), *b = ts_tensor_read_all(y[1]);
     TS_ASSERT_FLOATS_IDENTICAL(b, a, n);
     free(a);
     free(b);
     /* A local failure keeps the op's message after the dist function's name. */
+    clcnn_batchnorm_saved wrong = {vec4, invstd[0]};
     TS_ASSERT_STATUS(
         NULL, CLCNN_ERROR_INVALID_SHAPE,
-        clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[0], vec4, invstd[0]));
+        clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[0], &wrong));
     TS_ASSERT_CONTAINS(clcnn_dist_last_error(dist),
                        "clcnn_dist_batchnorm_forward_train: local: clcnn_batchnorm_forward_train");
     for (int k = 0; k < 2; k++) {

@@ -199,7 +199,7 @@ static void check_sync_batchnorm(size_t global, size_t first_share, int relu) {
     float *dy_all = ts_random_floats(global * row, 32, -1.0f, 1.0f);
     float *gamma_host = ts_random_floats(channels, 33, 0.5f, 1.5f);
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
-    params.relu = relu;
+    params.activation = relu ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
     clcnn_tensor *gamma = ts_vector_create(ctx, channels, gamma_host);
     clcnn_tensor *beta = ts_vector_create(ctx, channels, gamma_host);
     clcnn_tensor *t[2][8]; /* x, dy, y, dx, mean, invstd, dgamma, dbeta */
@@ -214,25 +214,17 @@ static void check_sync_batchnorm(size_t global, size_t first_share, int relu) {
             t[k][j] = ts_vector_create(ctx, channels, NULL);
         TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, channels, &states[k]));
     }
+    clcnn_batchnorm_saved saved[2] = {{t[0][4], t[0][5]}, {t[1][4], t[1][5]}};
+    clcnn_batchnorm_grads grads[2] = {{t[0][6], t[0][7], CLCNN_GRAD_OVERWRITE},
+                                      {t[1][6], t[1][7], CLCNN_GRAD_OVERWRITE}};
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &params, t[0][0], gamma, beta, &states[0],
-                                                    t[0][2], t[0][4], t[0][5]));
+                                                    t[0][2], &saved[0]));
     DIST_OK(dist, clcnn_dist_batchnorm_forward_train(dist, &params, t[1][0], gamma, beta,
-                                                     &states[1], t[1][2], t[1][4], t[1][5]));
-    if (relu) {
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_backward_relu(ctx, t[0][0], t[0][2], t[0][1], gamma,
-                                                        t[0][4], t[0][5], t[0][3], t[0][6], t[0][7],
-                                                        CLCNN_GRAD_OVERWRITE));
-        DIST_OK(dist, clcnn_dist_batchnorm_backward_relu(dist, t[1][0], t[1][2], t[1][1], gamma,
-                                                         t[1][4], t[1][5], t[1][3], t[1][6],
-                                                         t[1][7], CLCNN_GRAD_OVERWRITE));
-    } else {
-        TS_ASSERT_OK(ctx,
-                     clcnn_batchnorm_backward(ctx, t[0][0], t[0][1], gamma, t[0][4], t[0][5],
-                                              t[0][3], t[0][6], t[0][7], CLCNN_GRAD_OVERWRITE));
-        DIST_OK(dist,
-                clcnn_dist_batchnorm_backward(dist, t[1][0], t[1][1], gamma, t[1][4], t[1][5],
-                                              t[1][3], t[1][6], t[1][7], CLCNN_GRAD_OVERWRITE));
-    }
+                                                     &states[1], t[1][2], &saved[1]));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, &params, t[0][0], t[0][2], t[0][1], gamma,
+                                               &saved[0], t[0][3], &grads[0]));
+    DIST_OK(dist, clcnn_dist_batchnorm_backward(dist, &params, t[1][0], t[1][2], t[1][1], gamma,
+                                                &saved[1], t[1][3], &grads[1]));
     /* y and dx: this rank's rows of the whole batch's. */
     for (int j = 2; j <= 3; j++) {
         float *whole = ts_tensor_read_all(t[0][j]), *mine = ts_tensor_read_all(t[1][j]);
@@ -293,10 +285,11 @@ static void test_default_batchnorm_is_per_rank(void **state) {
         mean[k] = ts_vector_create(ctx, 4, NULL);
         invstd[k] = ts_vector_create(ctx, 4, NULL);
     }
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y[0], mean[0],
-                                                    invstd[0]));
-    DIST_OK(dist, clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[1], mean[1],
-                                                     invstd[1]));
+    clcnn_batchnorm_saved saved[2] = {{mean[0], invstd[0]}, {mean[1], invstd[1]}};
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y[0], &saved[0]));
+    DIST_OK(dist,
+            clcnn_dist_batchnorm_forward_train(dist, NULL, x, NULL, NULL, NULL, y[1], &saved[1]));
     float *a = ts_tensor_read_all(y[0]), *b = ts_tensor_read_all(y[1]);
     TS_ASSERT_FLOATS_IDENTICAL(b, a, n);
     free(a);

@@ -95,7 +95,8 @@ size_t ts_dir_count(const char *dir, const char *suffix);
 char *ts_dir_find(const char *dir, const char *suffix);
 
 /* The path of `relative` (e.g. "golden/conv2d_3x3_p1_s1.txt") inside the
- * repository's tests/data folder. malloc'ed. */
+ * repository's tests/data folder ($CLCNN_TEST_DATA_DIR when set: a build
+ * run from elsewhere than where it was built). malloc'ed. */
 char *ts_data_path(const char *relative);
 
 /* Non-zero when tests should use small shapes only: CLCNN_TEST_SMALL is set
