@@ -224,6 +224,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_net_forward, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_forward(built_net, NULL, NULL))   \
     X(clcnn_net_loss, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_loss(built_net, NULL, loss))         \
     X(clcnn_net_backward, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_backward(built_net))             \
+    X(clcnn_net_set_batchnorm_ops, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
+      clcnn_net_set_batchnorm_ops(built_net, &(clcnn_net_batchnorm_ops){NULL, NULL, NULL}))        \
     X(clcnn_net_zero_grad, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_zero_grad(open_net))            \
     X(clcnn_net_parameter, CLCNN_ERROR_OUT_OF_RANGE,                                               \
       clcnn_net_parameter(built_net, 999, &scratch_parameter))                                     \
@@ -350,6 +352,8 @@ static const struct {
     {"clcnn_idx_destroy", "destroy"},
     {"clcnn_net_destroy", "destroy"},
     {"clcnn_net_set_training", "cannot fail on a valid network"},
+    {"clcnn_net_set_gradient_callback", "cannot fail on a valid network"},
+    {"clcnn_net_set_first_sample", "cannot fail on a valid network"},
     {"clcnn_net_parameter_count", "no status"},
     {"clcnn_net_output_features", "no status"},
     {"clcnn_net_layer_count", "no status"},

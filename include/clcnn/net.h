@@ -134,6 +134,72 @@ CLCNN_API clcnn_status clcnn_net_backward(clcnn_net *net);
 /* Sets every parameter gradient to 0. */
 CLCNN_API clcnn_status clcnn_net_zero_grad(clcnn_net *net);
 
+/* --------------------------------------------------- data-parallel hooks */
+
+/* Three small hooks through which a data-parallel layer on top (such as
+ * clcnn/dist.h, which installs all three with clcnn_dist_attach_net) makes N
+ * processes, each running this network on its share of a global batch,
+ * train as one process on the whole batch. The library itself knows
+ * nothing of processes or MPI. */
+
+/* Called by clcnn_net_backward right after it has enqueued the kernels that
+ * finish the gradients of a layer's parameters: every parameter gradient
+ * from index `first_final` on (clcnn_net_parameter's state-dict order) is
+ * now final for this backward pass, since backward visits the layers last
+ * first. Called once per layer with parameters, with decreasing
+ * first_final (the last call has 0), from the thread running the backward
+ * pass; the kernels may still be running (reads enqueued on the context
+ * come after them). A callback that fails stops the backward pass, which
+ * returns its status. */
+typedef clcnn_status (*clcnn_net_gradient_callback)(void *user, size_t first_final);
+
+/* Installs the callback (NULL: none, the default), replacing any earlier
+ * one; `user` is passed through. NULL net: CLCNN_ERROR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_net_set_gradient_callback(clcnn_net *net,
+                                                       clcnn_net_gradient_callback callback,
+                                                       void *user);
+
+/* The global index of the first sample of the batches that follow (0 by
+ * default), for a process that runs samples first_sample .. first_sample +
+ * N - 1 of a global batch: dropout layers then draw for this batch exactly
+ * the mask elements that a forward over the whole global batch would give
+ * these samples (element j of global sample i is word i x features + j of
+ * the layer's stream, see clcnn/dropout.h), so masks do not depend on how
+ * a global batch is split. Each training forward still advances every
+ * dropout layer's stream by one, so processes stay in step when each runs
+ * one forward per global batch. A first_sample above 0 costs the dropout
+ * layers randoms for first_sample more samples and two copies. NULL net:
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_net_set_first_sample(clcnn_net *net, size_t first_sample);
+
+/* Replacements for the batch-norm training forward and backward that the
+ * network's batch-norm layers call in training mode, e.g. batch norm whose
+ * statistics span several processes (clcnn_dist's SyncBatchNorm). They take
+ * `user` and then exactly the arguments of clcnn_batchnorm_forward_train
+ * and clcnn_batchnorm_backward (the network fuses a ReLU that follows a
+ * batch norm through params->activation) and must give their results. */
+typedef struct clcnn_net_batchnorm_ops {
+    clcnn_status (*forward_train)(void *user, clcnn_context *context,
+                                  const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                                  const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                  clcnn_batchnorm_state *state, clcnn_tensor *y,
+                                  const clcnn_batchnorm_saved *saved);
+    clcnn_status (*backward)(void *user, clcnn_context *context,
+                             const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                             const clcnn_tensor *y, const clcnn_tensor *dy,
+                             const clcnn_tensor *gamma, const clcnn_batchnorm_saved *saved,
+                             clcnn_tensor *dx, const clcnn_batchnorm_grads *grads);
+    void *user;
+} clcnn_net_batchnorm_ops;
+
+/* Installs a copy of *ops (NULL: the library's own functions, the
+ * default). Errors: NULL net, or ops with a NULL function:
+ * CLCNN_ERROR_INVALID_ARGUMENT. A failing replacement fails the forward or
+ * backward pass with its status (and, when it recorded no message in the
+ * context, one saying that the replacement failed). */
+CLCNN_API clcnn_status clcnn_net_set_batchnorm_ops(clcnn_net *net,
+                                                   const clcnn_net_batchnorm_ops *ops);
+
 /* ------------------------------------------------------------- parameters */
 
 /* A named tensor of the network: a trainable parameter (with its gradient)

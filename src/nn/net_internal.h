@@ -43,6 +43,11 @@ typedef struct clcnn__layer {
     float dropout_p;
     clcnn_dropout_state dropout;
     clcnn_dropout_mask *mask;
+    /* A dropout layer run from a first sample above 0 (net_hooks.c): the
+     * samples before it (contents unused) and the batch behind them, and the
+     * first sample its last training forward used. */
+    clcnn_tensor *dropout_prefix, *dropout_wide;
+    size_t dropout_first;
 
     /* Per-batch memory: the output, the gradient of the loss with respect to
      * the output, and batch norm's saved statistics. A flatten's (and an
@@ -73,6 +78,11 @@ struct clcnn_net {
     int training_ready; /* the per-batch training buffers exist */
     const clcnn_tensor *last_input;
     int loss_ready;
+    /* Data-parallel hooks (net_hooks.c, clcnn/net.h). */
+    clcnn_net_gradient_callback gradient_callback;
+    void *gradient_user;
+    size_t first_sample;
+    clcnn_net_batchnorm_ops batchnorm_ops; /* all NULL: the library's own */
 };
 
 /* Shape [batch, dims...] into out; returns the rank. */
@@ -99,5 +109,23 @@ const char *clcnn__layer_kind_name(clcnn_layer_kind kind);
 
 /* Element count of one sample of a layer's output. */
 size_t clcnn__layer_out_features(const clcnn__layer *layer);
+
+/* The hooks of clcnn/net.h's data-parallel section (src/nn/net_hooks.c):
+ * dropout forward and backward from the network's first sample, the batch
+ * norm's training calls through the installed replacements, and the
+ * gradient callback after layer `index`'s parameter gradients. */
+clcnn_status clcnn__net_dropout_forward(clcnn_net *net, clcnn__layer *layer, const clcnn_tensor *x);
+clcnn_status clcnn__net_dropout_backward(clcnn_net *net, clcnn__layer *layer,
+                                         const clcnn_tensor *dy, clcnn_tensor *dx);
+clcnn_status clcnn__net_batchnorm_forward_train(clcnn_net *net, clcnn__layer *layer,
+                                                const clcnn_batchnorm_params *params,
+                                                const clcnn_tensor *x,
+                                                const clcnn_batchnorm_saved *saved);
+clcnn_status clcnn__net_batchnorm_backward(clcnn_net *net, clcnn__layer *layer,
+                                           const clcnn_batchnorm_params *params,
+                                           const clcnn_tensor *x, const clcnn_tensor *dy,
+                                           const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                           const clcnn_batchnorm_grads *grads);
+clcnn_status clcnn__net_gradients_final(clcnn_net *net, const clcnn__layer *layer);
 
 #endif

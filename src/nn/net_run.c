@@ -2,8 +2,8 @@
  * call only enqueues work; nothing is read back.
  *
  * Fusions (the same results as the layers one by one, to rounding):
- * - a ReLU after a batch norm runs inside it (params.relu), forward and
- *   backward (clcnn_batchnorm_backward_relu), in both modes;
+ * - a ReLU after a batch norm runs inside it (params.activation), forward
+ *   and backward, in both modes;
  * - in eval mode a convolution takes the batch norm after it (as its
  *   per-channel affine, recomputed from the current parameters on every
  *   forward), a ReLU after either, and then a 2x2 max pool of stride 2 into
@@ -27,9 +27,12 @@ static void release_layer_batch(clcnn__layer *layer) {
     clcnn_tensor_destroy(layer->fused_scale);
     clcnn_tensor_destroy(layer->fused_shift);
     clcnn_dropout_mask_destroy(layer->mask);
+    clcnn_tensor_destroy(layer->dropout_prefix);
+    clcnn_tensor_destroy(layer->dropout_wide);
     layer->output = layer->output_grad = layer->save_mean = layer->save_invstd = NULL;
     layer->fused_scale = layer->fused_shift = NULL;
     layer->mask = NULL;
+    layer->dropout_prefix = layer->dropout_wide = NULL;
 }
 
 void clcnn__net_release_batch(clcnn_net *net) {
@@ -214,8 +217,7 @@ static clcnn_status forward_batchnorm(clcnn_net *net, size_t index, const clcnn_
     params.activation = batchnorm_takes_relu(net, index) ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
     const clcnn_batchnorm_saved saved = {layer->save_mean, layer->save_invstd};
     if (net->training)
-        return clcnn_batchnorm_forward_train(ctx, &params, x, layer->weight, layer->bias,
-                                             &layer->bn_state, layer->output, &saved);
+        return clcnn__net_batchnorm_forward_train(net, layer, &params, x, &saved);
     return clcnn_batchnorm_forward_eval(ctx, &params, x, layer->weight, layer->bias,
                                         &layer->bn_state, layer->output);
 }
@@ -236,8 +238,7 @@ static clcnn_status forward_layer(clcnn_net *net, clcnn__layer *layer, const clc
     case CLCNN_LAYER_DENSE:
         return clcnn_dense_forward(ctx, x, layer->weight, layer->bias, layer->output);
     case CLCNN_LAYER_DROPOUT:
-        return clcnn_dropout_forward(ctx, &layer->dropout, layer->dropout_p, net->training, x,
-                                     layer->output, layer->mask);
+        return clcnn__net_dropout_forward(net, layer, x);
     case CLCNN_LAYER_NONE:
         break;
     }
@@ -367,7 +368,7 @@ static clcnn_status backward_data(clcnn_net *net, clcnn__layer *layer, const clc
     case CLCNN_LAYER_DENSE:
         return clcnn_dense_backward_data(ctx, dy, layer->weight, dx, CLCNN_GRAD_OVERWRITE);
     case CLCNN_LAYER_DROPOUT:
-        return clcnn_dropout_backward(ctx, layer->mask, dy, dx, CLCNN_GRAD_OVERWRITE);
+        return clcnn__net_dropout_backward(net, layer, dy, dx);
     case CLCNN_LAYER_NONE:
         break;
     }
@@ -385,8 +386,8 @@ static clcnn_status backward_batchnorm(clcnn_net *net, size_t index, const clcnn
     const clcnn_batchnorm_saved saved = {layer->save_mean, layer->save_invstd};
     const clcnn_batchnorm_grads grads = {layer->weight_grad, layer->bias_grad,
                                          CLCNN_GRAD_ACCUMULATE};
-    return clcnn_batchnorm_backward(net->ctx, &params, x, layer->output, layer->output_grad,
-                                    layer->weight, &saved, dx, &grads);
+    return clcnn__net_batchnorm_backward(net, layer, &params, x, layer->output_grad, &saved, dx,
+                                         &grads);
 }
 
 static clcnn_status net_backward(clcnn_net *net) {
@@ -404,7 +405,9 @@ static clcnn_status net_backward(clcnn_net *net) {
         status = backward_parameters(net, layer, x);
         if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM)
             status = backward_batchnorm(net, i, x, dx);
-        else if (status == CLCNN_OK && dx != NULL)
+        if (status == CLCNN_OK)
+            status = clcnn__net_gradients_final(net, layer);
+        if (status == CLCNN_OK && layer->kind != CLCNN_LAYER_BATCHNORM && dx != NULL)
             status = backward_data(net, layer, x, dx);
     }
     net->loss_ready = 0;
