@@ -16,7 +16,10 @@
  *
  *     clcnn_dist_create(ctx, MPI_COMM_WORLD, NULL, &dist);
  *     clcnn_dist_attach_net(dist, net);
- *     each step: clcnn_net_zero_grad, forward, loss, clcnn_net_backward,
+ *     clcnn_dist_split(global_batch, size, rank, &first, &count);
+ *     clcnn_net_set_first_sample(net, first);
+ *     each step: clcnn_net_zero_grad, forward (samples first .. first +
+ *                count - 1 of the global batch), loss, clcnn_net_backward,
  *                clcnn_dist_allreduce_grads(dist), clcnn_optimizer_step.
  *
  * Gradients. Every registered gradient is averaged over the ranks: each
@@ -25,16 +28,21 @@
  * when the ranks' batches are equal in size). The gradients, taken in
  * reverse registration order (for a network: the last layer first, the
  * order in which backward finishes them), form one sequence of floats cut
- * into buckets of options.bucket_bytes (a tensor may straddle two). At
- * clcnn_dist_grad_begin each bucket is read into host memory with
- * non-blocking reads; clcnn_dist_grad_end starts the MPI_Iallreduce of a
- * bucket as soon as its reads are done, while later buckets are still being
- * read and earlier ones reduced, writes each averaged bucket back through
- * the context's upload queue, and makes the context's queue wait for those
- * writes, so that an optimizer step enqueued next sees the averages without
- * the host waiting for them. Overlap with the backward pass itself needs
- * the network to say when each layer's gradients are final, which it does
- * not yet do: today the reads start once the whole backward pass has run.
+ * into buckets of options.bucket_bytes (a tensor may straddle two). Each
+ * bucket is read into host memory with non-blocking reads, reduced by one
+ * MPI_Iallreduce once its reads are done, and the average written back
+ * through the context's upload queue; the context's queue is made to wait
+ * for those writes, so that an optimizer step enqueued next sees the
+ * averages without the host waiting for them. For a network attached with
+ * clcnn_dist_attach_net the exchange starts inside clcnn_net_backward: the
+ * network's gradient callback enqueues a bucket's reads as soon as the
+ * layers that own it have enqueued their gradient kernels, and starts its
+ * all-reduce at the next layer, so the last layers' buckets are reduced
+ * while the first layers' backward runs; clcnn_dist_grad_end then reduces
+ * what is left, completing the reductions in flight (MPI progresses them
+ * only inside MPI calls) before it blocks on the device for the next
+ * bucket. Otherwise clcnn_dist_grad_begin enqueues every read once the
+ * backward pass is enqueued.
  *
  * Determinism. The bucket layout and the order in which buckets are reduced
  * are fixed; each bucket is summed by MPI_SUM of MPI_FLOAT and divided by
@@ -168,19 +176,32 @@ CLCNN_API clcnn_status clcnn_dist_add_gradients(clcnn_dist *dist, size_t count,
 
 /* Registers every trainable parameter's gradient of `net`, in its
  * state-dict order (clcnn_net_parameter), as clcnn_dist_add_gradients
- * (collective). NULL net, or one without parameters:
+ * (collective), and installs two hooks in the network (clcnn/net.h): its
+ * gradient callback, which starts each step's exchange during
+ * clcnn_net_backward (see "Gradients" above), and with
+ * options.sync_batchnorm its batch-norm replacements, so that its
+ * batch-norm layers train with clcnn_dist_batchnorm_*. The network's first
+ * sample (clcnn_net_set_first_sample) stays the caller's to set. Destroy
+ * the dist before the network: clcnn_dist_destroy removes the hooks. With
+ * the callback a step is one backward pass then clcnn_dist_grad_end (or
+ * clcnn_dist_allreduce_grads); a second backward pass before it fails
+ * with CLCNN_ERROR_INVALID_ARGUMENT (to accumulate several, remove the
+ * callback with clcnn_net_set_gradient_callback(net, NULL, NULL)). Errors:
+ * NULL net, one without parameters, a second network:
  * CLCNN_ERROR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net);
 
 /* Starts the exchange of this step's gradients: call it as soon as the
  * backward pass is enqueued. Tells the other ranks this rank has arrived
- * and enqueues the reads of every bucket. Does not block on the device or
- * on other ranks. Errors: nothing registered, an exchange already in
- * progress: CLCNN_ERROR_INVALID_ARGUMENT; a failed read: its status (the
+ * (unless an attached network's callback already did) and enqueues the
+ * reads of every bucket not read yet. Does not block on the device or on
+ * other ranks. Errors: nothing registered, an exchange already begun by
+ * clcnn_dist_grad_begin: CLCNN_ERROR_INVALID_ARGUMENT; a failed read: its status (the
  * other ranks are told). */
 CLCNN_API clcnn_status clcnn_dist_grad_begin(clcnn_dist *dist);
 
-/* Finishes the exchange started by clcnn_dist_grad_begin: waits until
+/* Finishes the exchange started by clcnn_dist_grad_begin or by an attached
+ * network's backward pass (then implying clcnn_dist_grad_begin): waits until
  * every rank has arrived, reduces the buckets as their reads complete,
  * writes the averages back and makes the context's queue wait for them.
  * Returns once every bucket is reduced; the writes may still be running,

@@ -312,6 +312,11 @@ void clcnn_dist_destroy(clcnn_dist *dist) {
         return;
     int finalized = 0;
     MPI_Finalized(&finalized);
+    if (dist->net != NULL) { /* the network no longer calls this dist */
+        clcnn_net_set_gradient_callback(dist->net, NULL, NULL);
+        if (dist->sync_batchnorm)
+            clcnn_net_set_batchnorm_ops(dist->net, NULL);
+    }
     if (!finalized && !dist->orphaned)
         clcnn__dist_peers_stop(dist);
     clcnn__dist_grads_release(dist);

@@ -577,3 +577,27 @@ clcnn_status clcnn_dist_batchnorm_backward(clcnn_dist *dist, const clcnn_batchno
     status = check_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
     return status != CLCNN_OK ? status : sync_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
 }
+
+/* ------------------------------------------------------ the network's ops */
+
+static clcnn_status net_forward_train(void *user, clcnn_context *context,
+                                      const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                                      const clcnn_tensor *gamma, const clcnn_tensor *beta,
+                                      clcnn_batchnorm_state *state, clcnn_tensor *y,
+                                      const clcnn_batchnorm_saved *saved) {
+    (void)context; /* the dist's */
+    return clcnn_dist_batchnorm_forward_train(user, params, x, gamma, beta, state, y, saved);
+}
+
+static clcnn_status net_backward(void *user, clcnn_context *context,
+                                 const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+                                 const clcnn_tensor *y, const clcnn_tensor *dy,
+                                 const clcnn_tensor *gamma, const clcnn_batchnorm_saved *saved,
+                                 clcnn_tensor *dx, const clcnn_batchnorm_grads *grads) {
+    (void)context;
+    return clcnn_dist_batchnorm_backward(user, params, x, y, dy, gamma, saved, dx, grads);
+}
+
+clcnn_net_batchnorm_ops clcnn__dist_net_batchnorm_ops(clcnn_dist *dist) {
+    return (clcnn_net_batchnorm_ops){net_forward_train, net_backward, dist};
+}

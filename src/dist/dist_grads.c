@@ -1,11 +1,14 @@
 /* Gradient averaging in buckets. The registered gradients, last registered
  * first, form one sequence of floats cut into buckets of bucket_floats; a
  * bucket is a run of pieces (parts of tensors) staged in one host array.
- * grad_begin enqueues every piece's non-blocking read; grad_end waits for
- * the other ranks to arrive, then, bucket after bucket in a fixed order,
- * waits for the bucket's reads and starts its MPI_Iallreduce, polling the
- * reductions in flight in between; each finished bucket is divided by the
- * rank count and written back through the upload queue. */
+ * Reads are enqueued bucket by bucket, by an attached network's gradient
+ * callback as the backward pass finishes them (which also starts the
+ * all-reduces of the buckets read a layer before), and by grad_begin for
+ * the rest; grad_end waits for the other ranks to arrive, then, bucket
+ * after bucket in the fixed order, completes the reductions in flight,
+ * waits for the next bucket's reads and starts its MPI_Iallreduce; each
+ * finished bucket is divided by the rank count and written back through
+ * the upload queue. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,8 +63,8 @@ static void place_pieces(clcnn_dist *dist) {
         while (offset < numel) {
             size_t room = dist->bucket_floats - position % dist->bucket_floats;
             size_t take = room < numel - offset ? room : numel - offset;
-            dist->pieces[piece++] =
-                (clcnn__dist_piece){dist->grads[g], offset, take, dist->staging + position, NULL};
+            dist->pieces[piece++] = (clcnn__dist_piece){dist->grads[g],           g,   offset, take,
+                                                        dist->staging + position, NULL};
             offset += take;
             position += take;
         }
@@ -231,8 +234,9 @@ clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net) {
     clcnn_status status = clcnn__dist_enter(dist, __func__);
     if (status != CLCNN_OK)
         return status;
-    if (net == NULL)
-        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "net is NULL");
+    if (net == NULL || dist->net != NULL)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT, "%s",
+                                net == NULL ? "net is NULL" : "a network is already attached");
     size_t count = clcnn_net_parameter_count(net);
     if (count == 0)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
@@ -247,10 +251,20 @@ clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net) {
             clcnn__dist_fail_core(dist, status, "listing the parameters");
         grads[i] = parameter.grad;
     }
+    size_t first = dist->grad_count;
     if (status == CLCNN_OK)
         status = register_gradients(dist, count, grads);
     free(grads);
-    return status;
+    if (status != CLCNN_OK)
+        return status;
+    dist->net = net;
+    dist->net_first_grad = first;
+    clcnn_net_set_gradient_callback(net, clcnn__dist_net_gradients_final, dist);
+    if (dist->sync_batchnorm) {
+        clcnn_net_batchnorm_ops ops = clcnn__dist_net_batchnorm_ops(dist);
+        clcnn_net_set_batchnorm_ops(net, &ops);
+    }
+    return CLCNN_OK;
 }
 
 /* --------------------------------------------------------------- exchange */
@@ -269,33 +283,43 @@ static clcnn_status fail_exchange(clcnn_dist *dist, clcnn_status status) {
     return status;
 }
 
-static clcnn_status start_reads(clcnn_dist *dist) {
-    for (size_t i = 0; i < dist->piece_count; i++) {
-        clcnn__dist_piece *p = &dist->pieces[i];
-        clcnn_status status =
-            clcnn_tensor_read_async(p->grad, p->offset, p->host, p->count, &p->read);
-        if (status != CLCNN_OK)
-            return clcnn__dist_fail_core(dist, status, "reading a gradient");
+/* Enqueues the reads of buckets [dist->buckets_read, end). */
+static clcnn_status read_buckets(clcnn_dist *dist, size_t end) {
+    for (; dist->buckets_read < end; dist->buckets_read++) {
+        const clcnn__dist_bucket *bucket = &dist->buckets[dist->buckets_read];
+        for (size_t i = 0; i < bucket->piece_count; i++) {
+            clcnn__dist_piece *p = &dist->pieces[bucket->first_piece + i];
+            clcnn_status status =
+                clcnn_tensor_read_async(p->grad, p->offset, p->host, p->count, &p->read);
+            if (status != CLCNN_OK)
+                return clcnn__dist_fail_core(dist, status, "reading a gradient");
+        }
     }
     return CLCNN_OK;
+}
+
+/* Tells the other ranks this one has arrived at the next exchange. */
+static clcnn_status start_exchange(clcnn_dist *dist) {
+    dist->exchanging = 1;
+    dist->buckets_read = dist->buckets_started = 0;
+    if (dist->size == 1)
+        return CLCNN_OK; /* the average of one rank is its own gradient */
+    dist->step++;
+    clcnn_status status = clcnn__dist_peers_flush(dist);
+    return status == CLCNN_OK ? clcnn__dist_peers_send(dist, CLCNN_OK, NULL) : status;
 }
 
 static clcnn_status grad_begin(clcnn_dist *dist) {
     if (dist->grad_count == 0)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
                                 "no gradients registered (clcnn_dist_attach_net)");
-    if (dist->exchanging)
+    if (dist->exchanging && !dist->started_by_net)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
                                 "an exchange is already in progress (clcnn_dist_grad_end)");
-    dist->exchanging = 1;
-    if (dist->size == 1)
-        return CLCNN_OK; /* the average of one rank is its own gradient */
-    dist->step++;
-    clcnn_status status = clcnn__dist_peers_flush(dist);
-    if (status == CLCNN_OK)
-        status = clcnn__dist_peers_send(dist, CLCNN_OK, NULL);
-    if (status == CLCNN_OK)
-        status = start_reads(dist);
+    clcnn_status status = dist->exchanging ? CLCNN_OK : start_exchange(dist);
+    dist->started_by_net = 0; /* what is left to read is read now */
+    if (status == CLCNN_OK && dist->size > 1)
+        status = read_buckets(dist, dist->bucket_count);
     return status == CLCNN_OK ? CLCNN_OK : fail_exchange(dist, status);
 }
 
@@ -342,8 +366,9 @@ static clcnn_status progress(clcnn_dist *dist, size_t *pending) {
     return clcnn__dist_peers_poll(dist);
 }
 
-/* Waits for the bucket's reads, then starts its reduction. */
-static clcnn_status start_bucket(clcnn_dist *dist, clcnn__dist_bucket *bucket) {
+/* Waits for the next bucket's reads, then starts its reduction. */
+static clcnn_status start_next_bucket(clcnn_dist *dist) {
+    clcnn__dist_bucket *bucket = &dist->buckets[dist->buckets_started];
     size_t pending = 0;
     for (size_t i = 0; i < bucket->piece_count; i++) {
         clcnn__dist_piece *p = &dist->pieces[bucket->first_piece + i];
@@ -352,18 +377,18 @@ static clcnn_status start_bucket(clcnn_dist *dist, clcnn__dist_bucket *bucket) {
         p->read = NULL;
         if (status != CLCNN_OK)
             return clcnn__dist_fail_core(dist, status, "reading a gradient");
-        status = progress(dist, &pending);
-        if (status != CLCNN_OK)
-            return status;
     }
     int code = MPI_Iallreduce(MPI_IN_PLACE, bucket->host, (int)bucket->count, MPI_FLOAT, MPI_SUM,
                               dist->comm, &bucket->request);
     if (code != MPI_SUCCESS)
         return clcnn__dist_fail_mpi(dist, code, "MPI_Iallreduce");
     bucket->reducing = 1;
+    dist->buckets_started++;
     return progress(dist, &pending);
 }
 
+/* Completes every reduction in flight, watching for failures of the other
+ * ranks, for at most the timeout. */
 static clcnn_status finish_buckets(clcnn_dist *dist) {
     double deadline = clcnn__dist_now() + dist->timeout_seconds;
     for (;;) {
@@ -381,10 +406,17 @@ static clcnn_status finish_buckets(clcnn_dist *dist) {
     }
 }
 
+/* Bucket after bucket in the fixed order: the reductions in flight are
+ * completed (MPI progresses them only inside MPI calls) before this rank
+ * blocks on the device for the next bucket's reads, so that they run while
+ * the device computes. */
 static clcnn_status exchange(clcnn_dist *dist) {
     clcnn_status status = clcnn__dist_peers_wait_step(dist, dist->step);
-    for (size_t k = 0; k < dist->bucket_count && status == CLCNN_OK; k++)
-        status = start_bucket(dist, &dist->buckets[k]);
+    while (status == CLCNN_OK && dist->buckets_started < dist->bucket_count) {
+        status = finish_buckets(dist);
+        if (status == CLCNN_OK)
+            status = start_next_bucket(dist);
+    }
     if (status == CLCNN_OK)
         status = finish_buckets(dist);
     if (status == CLCNN_OK)
@@ -392,14 +424,71 @@ static clcnn_status exchange(clcnn_dist *dist) {
     return status;
 }
 
+/* ------------------------------------------------- the network's callback */
+
+/* Buckets whose every piece is a gradient from registration index `first`
+ * on: pieces run in reverse registration order, so a prefix. */
+static size_t final_buckets(const clcnn_dist *dist, size_t first) {
+    size_t k = dist->buckets_read;
+    while (k < dist->bucket_count) {
+        const clcnn__dist_bucket *b = &dist->buckets[k];
+        if (dist->pieces[b->first_piece + b->piece_count - 1].grad_index < first)
+            break;
+        k++;
+    }
+    return k;
+}
+
+/* Called by clcnn_net_backward after each layer's parameter gradients: the
+ * first call of a step starts the exchange; each starts the all-reduces of
+ * the buckets whose reads an earlier call enqueued (their gradients were
+ * final a layer ago, so the wait is short) and enqueues the reads of the
+ * buckets that became final. Which buckets start where depends only on the
+ * network, so every rank makes the same MPI calls in the same order. */
+static clcnn_status net_gradients_final(clcnn_dist *dist, size_t first_final) {
+    if (dist->exchanging && (!dist->started_by_net || first_final >= dist->last_first_final))
+        return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                "a backward pass began before clcnn_dist_grad_end ended the "
+                                "previous exchange (to accumulate several backward passes, "
+                                "remove the callback: clcnn_net_set_gradient_callback(net, "
+                                "NULL, NULL))");
+    clcnn_status status = CLCNN_OK;
+    if (!dist->exchanging) {
+        status = start_exchange(dist);
+        dist->started_by_net = 1;
+    }
+    dist->last_first_final = first_final;
+    if (dist->size == 1 || status != CLCNN_OK)
+        return status;
+    size_t already_read = dist->buckets_read;
+    while (status == CLCNN_OK && dist->buckets_started < already_read)
+        status = start_next_bucket(dist);
+    if (status == CLCNN_OK)
+        status = read_buckets(dist, final_buckets(dist, dist->net_first_grad + first_final));
+    return status;
+}
+
+clcnn_status clcnn__dist_net_gradients_final(void *user, size_t first_final) {
+    clcnn_dist *dist = user;
+    clcnn_status status = clcnn__dist_enter(dist, "clcnn_net_backward (clcnn_dist's callback)");
+    if (status == CLCNN_OK)
+        status = net_gradients_final(dist, first_final);
+    return status == CLCNN_OK || status == CLCNN_ERROR_INVALID_ARGUMENT
+               ? status
+               : fail_exchange(dist, status);
+}
+
 static clcnn_status grad_end(clcnn_dist *dist) {
     if (!dist->exchanging)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
                                 "no exchange in progress (clcnn_dist_grad_begin first)");
+    clcnn_status status = CLCNN_OK;
+    if (dist->started_by_net) /* grad_end without grad_begin: read the rest */
+        status = grad_begin(dist);
     dist->exchanging = 0;
-    if (dist->size == 1)
-        return CLCNN_OK;
-    clcnn_status status = exchange(dist);
+    if (dist->size == 1 || status != CLCNN_OK)
+        return status;
+    status = exchange(dist);
     return status == CLCNN_OK ? CLCNN_OK : fail_exchange(dist, status);
 }
 

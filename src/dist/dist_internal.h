@@ -24,6 +24,7 @@ typedef struct clcnn__dist_token {
 /* A run of one gradient tensor's elements inside a bucket. */
 typedef struct clcnn__dist_piece {
     clcnn_tensor *grad;
+    size_t grad_index;    /* its registration index */
     size_t offset, count; /* elements of the tensor */
     float *host;          /* its place in the staging memory */
     clcnn_event *read;    /* the pending read, NULL when none */
@@ -73,7 +74,20 @@ struct clcnn_dist {
     clcnn__dist_bucket *buckets;
     size_t bucket_count;
     float *staging;
-    int exchanging; /* between grad_begin and grad_end */
+    int exchanging; /* between the exchange's start and grad_end */
+    /* Buckets whose reads are enqueued, and whose all-reduces are started:
+     * always a prefix of the bucket order. */
+    size_t buckets_read, buckets_started;
+
+    /* The network of clcnn_dist_attach_net, whose gradient callback starts
+     * the exchange during the backward pass (dist_grads.c) and whose batch
+     * norm runs across ranks (dist_batchnorm.c). */
+    clcnn_net *net;
+    size_t net_first_grad; /* registration index of the net's parameter 0 */
+    /* The exchange was started by the callback: the first_final it last
+     * gave (a larger one is a new backward pass). */
+    int started_by_net;
+    size_t last_first_final;
 
     /* Gathers and broadcasts: memory MPI writes, owned by the dist. */
     double *gather_send, *gather_recv;
@@ -158,5 +172,14 @@ void clcnn__dist_peers_stop(clcnn_dist *dist);
 
 /* Frees the gradient layout and staging memory (unless orphaned). */
 void clcnn__dist_grads_release(clcnn_dist *dist);
+
+/* The network's gradient callback (clcnn_net_set_gradient_callback). */
+clcnn_status clcnn__dist_net_gradients_final(void *user, size_t first_final);
+
+/* ------------------------------------------------------- dist_batchnorm.c */
+
+/* The network's batch-norm replacements (clcnn_net_set_batchnorm_ops):
+ * clcnn_dist_batchnorm_* on this dist. */
+clcnn_net_batchnorm_ops clcnn__dist_net_batchnorm_ops(clcnn_dist *dist);
 
 #endif

@@ -28,7 +28,7 @@ set(CLCNN_MPIRUN_2 ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 ${clcnn_mpiex
     ${MPIEXEC_PREFLAGS})
 
 # The two-rank tests: one program, every rank runs every (collective) test.
-add_executable(test_dist_ranks dist/test_dist_ranks.c dist/seed_by_hand.c)
+add_executable(test_dist_ranks dist/test_dist_ranks.c)
 target_compile_options(test_dist_ranks PRIVATE ${CLCNN_TEST_WARNINGS})
 target_link_libraries(test_dist_ranks PRIVATE clcnn_dist_static clcnn_test_support)
 add_test(NAME test_dist_ranks

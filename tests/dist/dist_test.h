@@ -1,6 +1,5 @@
-/* What the files of the two-rank test (test_dist_ranks.c, seed_by_hand.c)
- * share: the context and rank of this process, the training setup and
- * checks. */
+/* What the two-rank test (test_dist_ranks.c) shares with its helpers: the
+ * context and rank of this process, the training setup and checks. */
 #ifndef CLCNN_DIST_TEST_H
 #define CLCNN_DIST_TEST_H
 
@@ -56,8 +55,5 @@ clcnn_labels *step_labels(int step, size_t first, size_t count);
  * here and the runs agree to 2e-6; batch norm without synchronisation
  * differs by 0.6. */
 clcnn_sgd_params training_sgd(void);
-
-/* seed_by_hand.c */
-void test_seed_network_trains_as_one_process(void **state);
 
 #endif

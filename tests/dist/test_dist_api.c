@@ -385,6 +385,56 @@ static void test_local_batchnorm_is_the_op(void **state) {
     free(x_host);
 }
 
+/* One forward, loss and backward of a batch of 2 on `net`; the backward's
+ * status. */
+static clcnn_status backward_pass(clcnn_net *net) {
+    size_t dims[4] = {2, 1, 8, 8}, one = 1;
+    clcnn_tensor *x = ts_tensor_create(ctx, 4, dims, NULL),
+                 *loss = ts_tensor_create(ctx, 1, &one, NULL);
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(x, 0.5f));
+    clcnn_labels *labels = NULL;
+    const int32_t values[2] = {1, 2};
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, 2, 10, &labels));
+    TS_ASSERT_OK(ctx, clcnn_labels_write(labels, values, 2));
+    const clcnn_tensor *logits = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, x, &logits));
+    TS_ASSERT_OK(ctx, clcnn_net_loss(net, labels, loss));
+    clcnn_status status = clcnn_net_backward(net);
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(loss);
+    return status;
+}
+
+/* The network's callback starts the exchange in the backward pass; a second
+ * backward pass before clcnn_dist_grad_end is refused with a message that
+ * says what to do; the dist's destruction removes the callback. */
+static void test_attached_net_starts_the_exchange(void **state) {
+    (void)state;
+    clcnn_dist *d = make_dist(1);
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create_seed(ctx, 1, 8, 8, 10, 0.5f, &net));
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 1));
+    TS_ASSERT_OK(NULL, clcnn_dist_attach_net(d, net));
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_attach_net(d, net));
+    TS_ASSERT_CONTAINS(clcnn_dist_last_error(d), "a network is already attached");
+    TS_ASSERT_OK(ctx, backward_pass(net));
+    /* The callback began the exchange: grad_begin would now be refused
+     * were it not the callback's. */
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, backward_pass(net));
+    TS_ASSERT_CONTAINS(clcnn_dist_last_error(d),
+                       "a backward pass began before clcnn_dist_grad_end");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "the gradient callback failed");
+    TS_ASSERT_OK(NULL, clcnn_dist_allreduce_grads(d));
+    TS_ASSERT_OK(ctx, backward_pass(net));
+    TS_ASSERT_OK(NULL, clcnn_dist_grad_end(d)); /* grad_begin is implied */
+    TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_grad_end(d));
+    clcnn_dist_destroy(d);
+    TS_ASSERT_OK(ctx, backward_pass(net));
+    TS_ASSERT_OK(ctx, backward_pass(net)); /* no callback any more */
+    clcnn_net_destroy(net);
+}
+
 /* A rank that reports a failure cannot go on; later calls say why. */
 static void test_reported_failure_ends_the_dist(void **state) {
     (void)state;
@@ -408,6 +458,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_one_rank_leaves_gradients_alone),
         cmocka_unit_test(test_sync_batchnorm_on_one_rank_is_batchnorm),
         cmocka_unit_test(test_local_batchnorm_is_the_op),
+        cmocka_unit_test(test_attached_net_starts_the_exchange),
         cmocka_unit_test(test_reported_failure_ends_the_dist),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

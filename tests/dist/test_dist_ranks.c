@@ -332,28 +332,11 @@ clcnn_sgd_params training_sgd(void) {
 
 /* ------------------------------------------------------ a clcnn_net */
 
-/* The seed network without its batch norms, dropout 0: a clcnn_net cannot
- * yet take batch norm across ranks or masks keyed by the global sample
- * index (the network would need hooks for both). */
-static clcnn_net *plain_net(void) {
-    const size_t sample[3] = {1, SIDE, SIDE};
-    clcnn_conv2d_params conv = clcnn_conv2d_params_default();
-    conv.pad_h = conv.pad_w = 1;
-    clcnn_activation_params relu = clcnn_activation_params_default();
-    clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+/* The seed network (conv1 - bn1 - ReLU - pool - conv2 - bn2 - ReLU - pool -
+ * fc1 - ReLU - dropout 0.5 - fc2), parameters drawn with seed 7. */
+static clcnn_net *seed_net(void) {
     clcnn_net *net = NULL;
-    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, sample, &net));
-    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv1", 32, 3, 3, &conv, 1));
-    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
-    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
-    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "conv2", 64, 3, 3, &conv, 1));
-    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
-    TS_ASSERT_OK(ctx, clcnn_net_add_pool2d(net, &pool));
-    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
-    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc1", 128, 1));
-    TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
-    TS_ASSERT_OK(ctx, clcnn_net_add_dropout(net, 0.0f));
-    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc2", CLASSES, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_create_seed(ctx, 1, SIDE, SIDE, CLASSES, 0.5f, &net));
     TS_ASSERT_OK(ctx, clcnn_net_init(net, 7));
     TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 1));
     return net;
@@ -396,14 +379,24 @@ static void net_step(clcnn_net *net, clcnn_optimizer *optimizer, clcnn_dist *dis
     clcnn_tensor_destroy(loss);
 }
 
-static void test_net_trains_as_one_process(void **state) {
+/* Item 3 of the issue: N ranks x B/N with batch norm across ranks train the
+ * seed network as 1 rank x B, dropout on: each rank's share of the batch
+ * (clcnn_dist_split), its masks keyed by the global sample index
+ * (clcnn_net_set_first_sample), its batch norm and gradients through the
+ * hooks that clcnn_dist_attach_net installs (several buckets, started
+ * during the backward pass). Every rank also trains the whole batch alone
+ * on a second network; after 20 steps the parameters agree within 1e-4
+ * relative (without the first sample: 0.12), and the replicas hold the
+ * same bits. */
+static void test_seed_network_trains_as_one_process(void **state) {
     (void)state;
-    clcnn_dist *dist = make_dist(0, 256 * 1024); /* several buckets */
-    clcnn_net *shard = plain_net(), *whole = plain_net();
+    clcnn_dist *dist = make_dist(1, 256 * 1024);
+    clcnn_net *shard = seed_net(), *whole = seed_net();
     clcnn_optimizer *shard_opt = net_optimizer(shard), *whole_opt = net_optimizer(whole);
     DIST_OK(dist, clcnn_dist_attach_net(dist, shard));
     size_t first = 0, count = 0;
     TS_ASSERT_OK(NULL, clcnn_dist_split(GLOBAL_BATCH, (size_t)ranks, (size_t)rank, &first, &count));
+    TS_ASSERT_OK(ctx, clcnn_net_set_first_sample(shard, first));
     for (int step = 0; step < STEPS; step++) {
         float *images = step_images(step);
         net_step(shard, shard_opt, dist, images, step, first, count);
@@ -417,11 +410,11 @@ static void test_net_trains_as_one_process(void **state) {
         assert_relative(a.value, b.value, b.name);
         assert_same_on_every_rank(a.value, a.name);
     }
+    clcnn_dist_destroy(dist); /* before the network whose hooks it removes */
     clcnn_optimizer_destroy(shard_opt);
     clcnn_optimizer_destroy(whole_opt);
     clcnn_net_destroy(shard);
     clcnn_net_destroy(whole);
-    clcnn_dist_destroy(dist);
 }
 
 int main(int argc, char **argv) {
@@ -435,7 +428,6 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sum_and_broadcast),
         cmocka_unit_test(test_sync_batchnorm_is_batchnorm_over_the_global_batch),
         cmocka_unit_test(test_default_batchnorm_is_per_rank),
-        cmocka_unit_test(test_net_trains_as_one_process),
         cmocka_unit_test(test_seed_network_trains_as_one_process),
     };
     int failed = ranks >= 2 ? cmocka_run_group_tests(tests, NULL, NULL) : -1;
