@@ -15,6 +15,7 @@
 
 #include "tool_cli.h"
 #include "train_data.h"
+#include "train_dist.h"
 #include "train_loop.h"
 
 #define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
@@ -26,7 +27,8 @@ static void usage(FILE *out) {
             "Fashion-MNIST with softmax cross-entropy, evaluating on the test set each epoch.\n"
             "Options take their value as --name VALUE or --name=VALUE.\n\n"
             "  --epochs N          epochs (default 10)\n"
-            "  --batch N           batch size (default 128)\n"
+            "  --batch N           batch size (default 128); under mpirun the global batch,\n"
+            "                      split across the ranks\n"
             "  --lr X              base learning rate (default 0.05; cosine schedule)\n"
             "  --momentum X        SGD momentum (default 0.9)\n"
             "  --weight-decay X    weight decay (default 5e-4)\n"
@@ -47,8 +49,15 @@ static void usage(FILE *out) {
             "  --train-limit N     use only the first N training images (short runs)\n"
             "  --test-limit N      use only the first N test images\n"
             "  --json              print one JSON document with every epoch's figures\n"
+            "  --sync-bn           under mpirun: batch norm over the global batch\n"
+            "                      (SyncBatchNorm) instead of each rank's share\n"
             "  --version           the version, then exit\n"
             "  --help              this text\n\n"
+            "Data-parallel: `mpirun -np N clcnn-train ...` trains on N processes (each its\n"
+            "own device; local rank r takes device r mod the count of the devices that match\n"
+            "--device or $CLCNN_DEVICE, or entry r of a comma-separated list such as\n"
+            "CLCNN_DEVICE=0:0,0:1), with the same model, shuffle and dropout masks as one\n"
+            "process; rank 0 prints and saves. --resume takes any rank count.\n\n"
             "Exit status: 0 on success, 1 on a failure (with a message), 2 on a usage error.\n");
 }
 
@@ -69,6 +78,7 @@ enum train_option_id {
     OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT,
     OPT_JSON,
+    OPT_SYNC_BN,
     OPT_HELP,
     OPT_VERSION
 };
@@ -90,6 +100,7 @@ static const tool_option train_cli_options[] = {
     {"--train-limit", NULL, 1, OPT_TRAIN_LIMIT},
     {"--test-limit", NULL, 1, OPT_TEST_LIMIT},
     {"--json", NULL, 0, OPT_JSON},
+    {"--sync-bn", NULL, 0, OPT_SYNC_BN},
     {"--help", "-h", 0, OPT_HELP},
     {"--version", NULL, 0, OPT_VERSION},
 };
@@ -171,6 +182,9 @@ static int apply_option(train_options *o, int id, const char *name, const char *
         return count_value(name, value, 1, &o->test_limit);
     case OPT_JSON:
         o->json = 1;
+        return 0;
+    case OPT_SYNC_BN:
+        o->sync_bn = 1;
         return 0;
     default:
         return TOOL_EXIT_USAGE;
@@ -283,20 +297,42 @@ static int load_data(const train_options *o, train_data *data) {
     return 1;
 }
 
+/* Everything after the command line; the exit status. */
+static int run(train_options *options, train_dist *dist) {
+    if (options->batch < dist->size) {
+        fprintf(stderr,
+                PROGRAM ": --batch %zu is smaller than the %zu ranks: each rank needs "
+                        "at least one sample of every batch\n",
+                options->batch, dist->size);
+        return 1;
+    }
+    /* Rank 0 alone writes the checkpoint, so only its target matters. */
+    if (dist->rank == 0 && options->save_path != NULL && check_save_target(options->save_path) != 0)
+        return 1;
+    train_data data;
+    if (load_data(options, &data) != 0)
+        return 1;
+    train_split_truncate(&data.train, options->train_limit);
+    train_split_truncate(&data.test, options->test_limit);
+    int result = train_run(options, &data, dist);
+    train_data_free(&data);
+    return result;
+}
+
 int main(int argc, char **argv) {
+    train_dist dist;
+    if (train_dist_start(&argc, &argv, &dist) != 0)
+        return 1;
+    if (dist.rank > 0 && freopen("/dev/null", "w", stdout) == NULL)
+        fprintf(stderr, PROGRAM ": rank %zu: cannot silence its output\n", dist.rank);
     train_options options = train_options_default();
     options.data_dir = DEFAULT_DATA_DIR;
     int result = parse_arguments(argc, argv, &options);
-    if (result != 0)
-        return result == SHOWN_AND_DONE ? 0 : result;
-    if (options.save_path != NULL && check_save_target(options.save_path) != 0)
-        return 1;
-    train_data data;
-    if (load_data(&options, &data) != 0)
-        return 1;
-    train_split_truncate(&data.train, options.train_limit);
-    train_split_truncate(&data.test, options.test_limit);
-    result = train_run(&options, &data);
-    train_data_free(&data);
+    if (result == 0)
+        result = run(&options, &dist);
+    else if (result == SHOWN_AND_DONE)
+        result = 0;
+    /* A usage error is every rank's alike: they end together. */
+    train_dist_end(&dist, result == 1);
     return result;
 }

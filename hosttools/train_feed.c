@@ -12,6 +12,23 @@ void train_feed_init(train_feed *feed, clcnn_context *ctx, size_t batch, size_t 
     feed->ctx = ctx;
     feed->batch = batch;
     feed->classes = classes;
+    feed->ranks = 1;
+}
+
+void train_feed_share(train_feed *feed, size_t ranks, size_t rank) {
+    feed->ranks = ranks;
+    feed->rank = rank;
+}
+
+size_t train_feed_steps(const train_feed *feed, size_t count) {
+    return count / feed->batch + (count % feed->batch >= feed->ranks ? 1 : 0);
+}
+
+/* This rank's share of a global batch of n (clcnn_dist_split's rule). */
+static void share_of(const train_feed *feed, size_t n, size_t *first, size_t *count) {
+    size_t share = n / feed->ranks, extra = n % feed->ranks;
+    *first = feed->rank * share + (feed->rank < extra ? feed->rank : extra);
+    *count = share + (feed->rank < extra ? 1 : 0);
 }
 
 /* Waits for the slot's uploads (its staging buffers are free afterwards). */
@@ -72,26 +89,30 @@ static clcnn_status shape_slot(train_feed *feed, feed_slot *slot, size_t n) {
 /* Gathers the next batch into its slot and starts its upload. */
 static clcnn_status prefetch(train_feed *feed) {
     const train_split *split = feed->split;
-    if (feed->next_first >= split->count) {
+    if (feed->next_first >= split->count || split->count - feed->next_first < feed->ranks) {
         feed->ready = NULL;
         return CLCNN_OK;
     }
-    size_t n = split->count - feed->next_first;
-    n = n < feed->batch ? n : feed->batch;
-    feed_slot *slot = &feed->slots[(n == feed->batch ? 0 : 2) + feed->fetches % 2];
+    size_t global = split->count - feed->next_first, first = 0, n = 0;
+    global = global < feed->batch ? global : feed->batch;
+    share_of(feed, global, &first, &n);
+    feed_slot *slot = &feed->slots[(global == feed->batch ? 0 : 2) + feed->fetches % 2];
     clcnn_status status = settle_uploads(slot);
     if (status == CLCNN_OK)
         status = shape_slot(feed, slot, n);
     if (status != CLCNN_OK)
         return status;
-    train_gather(split, feed->order, feed->next_first, n, slot->host_pixels, slot->host_labels);
+    slot->first_in_batch = first;
+    slot->global_size = global;
+    train_gather(split, feed->order, feed->next_first + first, n, slot->host_pixels,
+                 slot->host_labels);
     size_t pixels = n * split->height * split->width;
     status = clcnn_tensor_upload_async(slot->input, 0, slot->host_pixels, pixels, slot->consumed,
                                        &slot->uploaded[0]);
     if (status == CLCNN_OK)
         status = clcnn_labels_upload_async(slot->labels, slot->host_labels, n, slot->consumed,
                                            &slot->uploaded[1]);
-    feed->next_first += n;
+    feed->next_first += global;
     feed->fetches++;
     feed->ready = slot;
     return status;

@@ -11,7 +11,9 @@
 
 /* Device and host buffers of one batch; two per batch size alternate. */
 typedef struct feed_slot {
-    size_t size; /* samples the device tensors hold; 0 while unused */
+    size_t size;           /* samples the device tensors hold; 0 while unused */
+    size_t first_in_batch; /* index of its first sample in the global batch */
+    size_t global_size;    /* samples of the global batch it is a share of */
     clcnn_tensor *input;
     clcnn_labels *labels;
     float *host_pixels; /* staging: unchanged until `uploaded` completes */
@@ -22,8 +24,9 @@ typedef struct feed_slot {
 
 typedef struct train_feed {
     clcnn_context *ctx;
-    size_t batch;   /* full batch size */
-    size_t classes; /* label range */
+    size_t batch;       /* full batch size */
+    size_t classes;     /* label range */
+    size_t ranks, rank; /* batches are global, this rank takes its share */
     const train_split *split;
     const size_t *order; /* NULL: in sequence */
     size_t next_first;   /* first sample of the batch to prefetch next */
@@ -34,6 +37,15 @@ typedef struct train_feed {
 
 /* Prepares a feed of `batch`-sized batches (labels in [0, classes)). */
 void train_feed_init(train_feed *feed, clcnn_context *ctx, size_t batch, size_t classes);
+
+/* From the next train_feed_begin on, every batch is a global batch of which
+ * this rank takes its share (clcnn_dist_split's), and a last global batch of
+ * fewer samples than ranks is left out; ranks 1 (the default): whole
+ * batches. */
+void train_feed_share(train_feed *feed, size_t ranks, size_t rank);
+
+/* The batches a pass over `count` samples gives. */
+size_t train_feed_steps(const train_feed *feed, size_t count);
 void train_feed_free(train_feed *feed);
 
 /* Starts a pass over split in `order` (NULL: in sequence; kept by the caller

@@ -37,8 +37,19 @@ train_options train_options_default(void) {
 }
 
 int train_fail(const train_session *s, const char *what, clcnn_status status) {
-    fprintf(stderr, "clcnn-train: %s: %s: %s\n", what, clcnn_status_name(status),
-            s->ctx != NULL ? clcnn_context_last_error(s->ctx) : clcnn_status_string(status));
+    const char *reason =
+        s->ctx != NULL ? clcnn_context_last_error(s->ctx) : clcnn_status_string(status);
+    /* Another rank's failure: the clcnn_dist's message names that rank. */
+    if (status == CLCNN_ERROR_PEER_FAILED && train_dist_error(s->dist)[0] != '\0')
+        reason = train_dist_error(s->dist);
+    if (s->dist->size > 1)
+        fprintf(stderr, "clcnn-train (rank %zu of %zu): %s: %s: %s\n", s->dist->rank, s->dist->size,
+                what, clcnn_status_name(status), reason);
+    else
+        fprintf(stderr, "clcnn-train: %s: %s: %s\n", what, clcnn_status_name(status), reason);
+    char message[200];
+    snprintf(message, sizeof message, "%s: %s", what, reason);
+    train_dist_report(s->dist, status, message);
     return 1;
 }
 
@@ -161,18 +172,25 @@ static double learning_rate(const train_options *o, size_t epoch) {
     }
 }
 
-/* One step on an uploaded batch; the loss is read back asynchronously into
- * *loss_value (complete once *event has been waited for). */
+/* One step on an uploaded batch (this rank's share of a global batch: its
+ * dropout masks are those of its samples' global indices, and the backward
+ * pass starts averaging the gradients with the other ranks); the loss is
+ * read back asynchronously into *loss_value (complete once *event has been
+ * waited for). */
 static clcnn_status train_step(train_session *s, const feed_slot *slot, float *loss_value,
                                clcnn_event **event) {
     const clcnn_tensor *logits = NULL;
     clcnn_status status = clcnn_net_zero_grad(s->net);
+    if (status == CLCNN_OK)
+        status = clcnn_net_set_first_sample(s->net, slot->first_in_batch);
     if (status == CLCNN_OK)
         status = clcnn_net_forward(s->net, slot->input, &logits);
     if (status == CLCNN_OK)
         status = clcnn_net_loss(s->net, slot->labels, s->loss);
     if (status == CLCNN_OK)
         status = clcnn_net_backward(s->net);
+    if (status == CLCNN_OK)
+        status = train_dist_gradients(s->dist);
     if (status == CLCNN_OK)
         status = clcnn_optimizer_step(s->optimizer);
     if (status == CLCNN_OK)
@@ -220,7 +238,7 @@ static int run_steps(train_session *s, size_t epoch, const size_t *order, loss_r
         if (status == CLCNN_OK)
             status = train_feed_release(&s->feed, slot);
         int preparing = meter_stop(s, &meter, &clock->build_seconds, &clock->load_seconds);
-        size_t images = slot != NULL ? slot->size : 0;
+        size_t images = slot != NULL ? slot->global_size : 0; /* every rank's */
         seen += images;
         clock->timed_images += preparing ? 0 : images;
         int due = train_progress_due(progress, step + 1, losses->steps);
@@ -242,7 +260,8 @@ static int run_steps(train_session *s, size_t epoch, const size_t *order, loss_r
 
 int train_epoch(train_session *s, size_t epoch, train_progress *progress, epoch_result *result) {
     const train_split *split = &s->data->train;
-    size_t batch = s->options->batch, steps = (split->count + batch - 1) / batch;
+    train_feed_share(&s->feed, s->dist->size, s->dist->rank);
+    size_t steps = train_feed_steps(&s->feed, split->count);
     size_t *order = malloc(split->count * sizeof *order);
     loss_record losses;
     clcnn_status status = loss_record_init(&losses, steps);
@@ -264,7 +283,11 @@ int train_epoch(train_session *s, size_t epoch, train_progress *progress, epoch_
         failed = train_fail(s, "training step", status);
     if (!failed && losses.bad_step < steps)
         failed = report_divergence(s, &losses, epoch, learning_rate(s->options, epoch));
-    result->train_loss = losses.sum / (double)steps;
+    double loss_sum = losses.sum; /* the mean over the ranks' shares */
+    status = failed ? CLCNN_OK : train_dist_sum(s->dist, &loss_sum, 1);
+    if (status != CLCNN_OK)
+        failed = train_fail(s, "summing the losses", status);
+    result->train_loss = loss_sum / (double)(steps * s->dist->size);
     result->train_seconds = clock_working_seconds(&clock);
     result->images_per_second = clock_images_per_second(&clock);
     result->kernel_build_seconds += clock.build_seconds;
@@ -314,22 +337,37 @@ static clcnn_status evaluate_batch(train_session *s, clcnn_net *net, size_t *cor
     return status;
 }
 
+/* This rank's part of the test split (all of it with one rank). */
+static train_split test_shard(const train_session *s) {
+    train_split shard = s->data->test;
+    size_t first = 0, pixels = shard.height * shard.width;
+    train_dist_share(s->dist, shard.count, &first, &shard.count);
+    shard.pixels += first * pixels;
+    shard.labels += first;
+    return shard;
+}
+
+/* Each rank scores its part of the test split; the counts are summed. */
 int train_evaluate(train_session *s, clcnn_net *net, epoch_result *result, double *accuracy,
                    double *loss) {
-    const train_split *split = &s->data->test;
+    train_split split = test_shard(s);
     size_t correct = 0;
     double loss_sum = 0.0, start = train_now_seconds(), building = 0.0, loading = 0.0;
     clcnn_status status = clcnn_net_set_training(net, 0);
-    if (status == CLCNN_OK)
-        status = train_feed_begin(&s->feed, split, NULL);
-    for (size_t first = 0; first < split->count && status == CLCNN_OK; first += s->options->batch) {
+    train_feed_share(&s->feed, 1, 0);
+    if (status == CLCNN_OK && split.count > 0)
+        status = train_feed_begin(&s->feed, &split, NULL);
+    for (size_t first = 0; first < split.count && status == CLCNN_OK; first += s->options->batch) {
         kernel_meter meter;
         meter_start(s, &meter);
         status = evaluate_batch(s, net, &correct, &loss_sum);
         meter_stop(s, &meter, &building, &loading);
     }
-    *accuracy = 100.0 * (double)correct / (double)split->count;
-    *loss = loss_sum / (double)split->count;
+    double totals[2] = {(double)correct, loss_sum};
+    if (status == CLCNN_OK)
+        status = train_dist_sum(s->dist, totals, 2);
+    *accuracy = 100.0 * totals[0] / (double)s->data->test.count;
+    *loss = totals[1] / (double)s->data->test.count;
     result->eval_seconds += train_now_seconds() - start - building - loading;
     result->kernel_build_seconds += building;
     result->kernel_load_seconds += loading;

@@ -25,6 +25,7 @@ typedef struct train_options {
     const char *save_origin;        /* why that path: "--save", "the default", ... */
     size_t train_limit, test_limit; /* 0: all */
     int json;
+    int sync_bn; /* data-parallel: batch norm over the global batch */
 } train_options;
 
 /* The checkpoint of a run without --save, in the current directory. */
@@ -38,8 +39,11 @@ train_options train_options_default(void);
 extern const char *const train_optimizer_names[4];
 extern const char *const train_schedule_names[3];
 
+struct train_dist;
+
 /* Trains (or only evaluates, with eval_path) and prints progress and
- * results. Normalises `data` in place. Returns the process exit code. */
-int train_run(const train_options *options, train_data *data);
+ * results, as one rank of `dist` (train_dist.h). Normalises `data` in
+ * place. Returns the process exit code. */
+int train_run(const train_options *options, train_data *data, struct train_dist *dist);
 
 #endif

@@ -17,12 +17,17 @@
 static int open_context(train_session *s) {
     char error[2048] = "";
     clcnn_context_options options = clcnn_context_options_default();
-    options.device = s->options->device;
+    options.device = train_dist_device(s->dist, s->options->device);
     options.error_buffer = error;
     options.error_buffer_size = sizeof error;
     clcnn_status status = clcnn_context_create(&options, &s->ctx);
     if (status != CLCNN_OK) {
-        fprintf(stderr, "clcnn-train: no device: %s: %s\n", clcnn_status_name(status), error);
+        if (s->dist->size > 1)
+            fprintf(stderr, "clcnn-train (rank %zu of %zu): no device (%s): %s: %s\n",
+                    s->dist->rank, s->dist->size, options.device ? options.device : "default",
+                    clcnn_status_name(status), error);
+        else
+            fprintf(stderr, "clcnn-train: no device: %s: %s\n", clcnn_status_name(status), error);
         return 1;
     }
     return 0;
@@ -77,10 +82,18 @@ static int open_session(train_session *s) {
     s->host_logits = malloc(s->options->batch * 10 * sizeof *s->host_logits);
     if (status == CLCNN_OK && s->host_logits == NULL)
         status = CLCNN_ERROR_OUT_OF_HOST_MEMORY;
-    return status == CLCNN_OK ? 0 : train_fail(s, "setting up the network", status);
+    if (status != CLCNN_OK)
+        return train_fail(s, "setting up the network", status);
+    if (train_dist_attach(s->dist, s->ctx, s->net, s->options->sync_bn) != 0)
+        return 1;
+    /* The same seed gives every rank the same parameters; the broadcast
+     * makes sure of it. */
+    status = train_dist_broadcast_parameters(s->dist, s->net);
+    return status == CLCNN_OK ? 0 : train_fail(s, "sharing the initial parameters", status);
 }
 
 static void close_session(train_session *s) {
+    train_dist_detach(s->dist); /* before the network it is attached to */
     train_feed_free(&s->feed);
     clcnn_tensor_destroy(s->loss);
     clcnn_optimizer_destroy(s->optimizer);
@@ -146,11 +159,25 @@ static int run_training(train_session *s) {
         train_progress_finish_epoch(&progress, &result, o->epochs);
         if (train_report_add(s->report, &result) != 0)
             return 1;
-        if (train_checkpoint_save(s, epoch + 1) != 0)
+        /* Every rank holds the same model: rank 0 alone writes it. */
+        if (s->dist->rank == 0 && train_checkpoint_save(s, epoch + 1) != 0)
             return 1;
     }
-    announce_saved(s, o->epochs);
+    if (s->dist->rank == 0)
+        announce_saved(s, o->epochs);
     return 0;
+}
+
+/* Says how a data-parallel run splits the work. */
+static void announce_ranks(train_session *s) {
+    const train_options *o = s->options;
+    if (s->dist->size <= 1)
+        return;
+    train_report_note(s->report,
+                      "data-parallel on %zu ranks: global batch %zu (%zu per rank), batch norm "
+                      "%s, rank 0 prints and saves",
+                      s->dist->size, o->batch, o->batch / s->dist->size,
+                      o->sync_bn ? "across ranks (--sync-bn)" : "per rank");
 }
 
 /* Evaluates a checkpoint as it is and with batch norm folded. */
@@ -206,7 +233,7 @@ static int normalise(train_session *s) {
     return 0;
 }
 
-int train_run(const train_options *options, train_data *data) {
+int train_run(const train_options *options, train_data *data, train_dist *dist) {
     train_session s;
     train_report report;
     memset(&s, 0, sizeof s);
@@ -214,6 +241,7 @@ int train_run(const train_options *options, train_data *data) {
     s.options = options;
     s.data = data;
     s.report = &report;
+    s.dist = dist;
     if (normalise(&s) != 0)
         return 1;
     int failed = open_session(&s);
@@ -221,6 +249,8 @@ int train_run(const train_options *options, train_data *data) {
         failed = train_report_init(&report, &s);
     if (!failed)
         announce_kernel_builds(&s);
+    if (!failed)
+        announce_ranks(&s);
     if (!failed && options->resume_path != NULL)
         failed = train_checkpoint_resume(&s, options->resume_path);
     if (!failed)

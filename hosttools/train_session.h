@@ -9,6 +9,7 @@
 #include <clcnn/optim.h>
 #include <clcnn/softmax.h>
 
+#include "train_dist.h"
 #include "train_feed.h"
 #include "train_loop.h"
 #include "train_report.h"
@@ -24,9 +25,12 @@ typedef struct train_session {
     float *host_logits;
     size_t first_epoch; /* 0, or the epoch after a resumed checkpoint */
     train_report *report;
+    train_dist *dist; /* this process's rank among those training together */
 } train_session;
 
-/* Prints "clcnn-train: <what>: STATUS: <last error>" and returns 1. */
+/* Prints "clcnn-train: <what>: STATUS: <last error>" ("clcnn-train (rank r
+ * of N)" when data-parallel, and the rank that failed first when another
+ * rank's failure stopped this one), tells the other ranks, and returns 1. */
 int train_fail(const train_session *s, const char *what, clcnn_status status);
 
 /* CLOCK_MONOTONIC in seconds. */
