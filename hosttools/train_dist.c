@@ -195,7 +195,7 @@ void train_dist_end(train_dist *d, int failed) {
          * the job rather than leave any rank waiting. */
         fflush(stdout);
         fflush(stderr);
-        sleep(2);
+        sleep(1);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     MPI_Finalize();

@@ -114,11 +114,14 @@ clcnn_status clcnn__dist_wait_all(clcnn_dist *dist, const char *what, int count,
         clcnn_status status = clcnn__dist_peers_poll(dist);
         if (status != CLCNN_OK)
             return abandon(dist, status);
-        if (clcnn__dist_now() > deadline)
+        if (clcnn__dist_now() > deadline) {
+            char silent[256];
+            clcnn__dist_roll_call(dist, silent, sizeof silent);
             return abandon(dist, clcnn__dist_fail(dist, CLCNN_ERROR_PEER_FAILED,
                                                   "%s did not complete within %g s: a rank "
-                                                  "failed, hangs or was killed",
-                                                  what, dist->timeout_seconds));
+                                                  "failed, hangs or was killed%s",
+                                                  what, dist->timeout_seconds, silent));
+        }
         pause_briefly();
     }
 }
@@ -223,8 +226,10 @@ static clcnn_status allocate_peers(clcnn_dist *dist) {
     dist->peer_requests = malloc(n * sizeof *dist->peer_requests);
     dist->peer_step = calloc(n, sizeof *dist->peer_step);
     dist->send_requests = malloc(n * sizeof *dist->send_requests);
+    dist->answered = calloc(n, sizeof *dist->answered);
+    dist->answer_tokens = calloc(n, sizeof *dist->answer_tokens);
     if (dist->peer_tokens == NULL || dist->peer_requests == NULL || dist->peer_step == NULL ||
-        dist->send_requests == NULL)
+        dist->send_requests == NULL || dist->answered == NULL || dist->answer_tokens == NULL)
         return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                                 "out of host memory for %zu ranks", n);
     for (size_t i = 0; i < n; i++)
@@ -328,10 +333,12 @@ void clcnn_dist_destroy(clcnn_dist *dist) {
         free(dist->gather_send);
         free(dist->gather_recv);
         free(dist->transfer);
+        free(dist->answer_tokens);
         if (!finalized && dist->comm != MPI_COMM_NULL)
             MPI_Comm_free(&dist->comm);
     }
     free(dist->peer_step);
+    free(dist->answered);
     free(dist);
 }
 

@@ -396,11 +396,14 @@ static clcnn_status finish_buckets(clcnn_dist *dist) {
         clcnn_status status = progress(dist, &pending);
         if (status != CLCNN_OK || pending == 0)
             return status;
-        if (clcnn__dist_now() > deadline)
+        if (clcnn__dist_now() > deadline) {
+            char silent[256];
+            clcnn__dist_roll_call(dist, silent, sizeof silent);
             return clcnn__dist_fail(dist, CLCNN_ERROR_PEER_FAILED,
                                     "%zu gradient all-reduces did not complete within %g s: a "
-                                    "rank failed, hangs or was killed",
-                                    pending, dist->timeout_seconds);
+                                    "rank failed, hangs or was killed%s",
+                                    pending, dist->timeout_seconds, silent);
+        }
         struct timespec pause = {0, 20000L};
         nanosleep(&pause, NULL);
     }

@@ -9,15 +9,19 @@
 
 #include "clcnn/dist.h"
 
-/* What one rank tells the others, point to point: "I reached the gradient
- * exchange of `step`" (status CLCNN_OK) or "I fail" (an error status and a
- * message). 256 bytes: small enough for every MPI's eager protocol, so a
- * send completes without the receiver. */
-#define CLCNN__DIST_TOKEN_MESSAGE 240
+/* What one rank tells the others, point to point: a report, "I reached the
+ * gradient exchange of `step`" (status CLCNN_OK) or "I fail" (an error
+ * status and a message); or, after a timeout, a roll call (`step` its
+ * number) and the answers of the ranks still alive. 256 bytes: small
+ * enough for every MPI's eager protocol, so a send completes without the
+ * receiver. */
+#define CLCNN__DIST_TOKEN_MESSAGE 236
+enum { CLCNN__TOKEN_REPORT = 0, CLCNN__TOKEN_ROLL_CALL = 1, CLCNN__TOKEN_HERE = 2 };
 typedef struct clcnn__dist_token {
     uint64_t step;
     int32_t status;
     int32_t rank;
+    int32_t kind;
     char message[CLCNN__DIST_TOKEN_MESSAGE];
 } clcnn__dist_token;
 
@@ -64,6 +68,12 @@ struct clcnn_dist {
     clcnn__dist_token own_token;
     MPI_Request *send_requests; /* [size] */
     uint64_t step;              /* gradient exchanges started */
+    /* Roll calls after a timeout: this rank's last one, its token, and the
+     * last roll call of this rank each peer answered; answers to peers'. */
+    uint64_t roll_call;
+    clcnn__dist_token roll_token;
+    uint64_t *answered;               /* [size] */
+    clcnn__dist_token *answer_tokens; /* [size] */
 
     /* Gradients (dist_grads.c). */
     clcnn_tensor **grads;
@@ -163,6 +173,13 @@ clcnn_status clcnn__dist_peers_wait_step(clcnn_dist *dist, uint64_t step);
 /* Tells every peer that this rank fails with `status` and `message` (after
  * the previous token's sends), waiting for the sends with the timeout. */
 clcnn_status clcnn__dist_tell_peers(clcnn_dist *dist, clcnn_status status, const char *message);
+
+/* After a timeout: asks every peer whether it is still there and waits a
+ * few seconds for the answers (a live peer answers from whatever wait it
+ * is in); writes " (ranks ... did not answer ...)" naming the silent ones
+ * -- the ranks that hang or were killed -- into text, or "" when all
+ * answered. */
+void clcnn__dist_roll_call(clcnn_dist *dist, char *text, size_t size);
 
 /* Cancels what is posted (at destruction); sets dist->orphaned when a send
  * cannot be finished. */

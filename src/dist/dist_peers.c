@@ -37,6 +37,32 @@ static clcnn_status peer_failed(clcnn_dist *dist, int peer) {
     return CLCNN_ERROR_PEER_FAILED;
 }
 
+/* Sends a token that nothing waits for (a roll call, an answer). Its
+ * buffer is the dist's and stays valid: after a roll call the dist is
+ * broken and kept (orphaned). */
+static void send_and_forget(clcnn_dist *dist, clcnn__dist_token *token, int peer) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    if (MPI_Isend(token, (int)sizeof *token, MPI_BYTE, peer, TOKEN_TAG, dist->comm, &request) ==
+        MPI_SUCCESS)
+        MPI_Request_free(&request);
+    dist->orphaned = 1;
+}
+
+/* A roll call or an answer: handled here, not a report. */
+static void roll_call_token(clcnn_dist *dist, int peer) {
+    const clcnn__dist_token *token = &dist->peer_tokens[peer];
+    if (token->kind == CLCNN__TOKEN_HERE) {
+        dist->answered[peer] = token->step;
+        return;
+    }
+    clcnn__dist_token *answer = &dist->answer_tokens[peer];
+    memset(answer, 0, sizeof *answer);
+    answer->kind = CLCNN__TOKEN_HERE;
+    answer->step = token->step;
+    answer->rank = dist->rank;
+    send_and_forget(dist, answer, peer);
+}
+
 /* Takes every token that peer has sent so far. */
 static clcnn_status poll_peer(clcnn_dist *dist, int peer) {
     while (dist->peer_requests[peer] != MPI_REQUEST_NULL) {
@@ -46,6 +72,13 @@ static clcnn_status poll_peer(clcnn_dist *dist, int peer) {
             return clcnn__dist_fail_mpi(dist, code, "MPI_Test");
         if (!arrived)
             return CLCNN_OK;
+        if (dist->peer_tokens[peer].kind != CLCNN__TOKEN_REPORT) {
+            roll_call_token(dist, peer);
+            clcnn_status status = post_receive(dist, peer);
+            if (status != CLCNN_OK)
+                return status;
+            continue;
+        }
         if (dist->peer_tokens[peer].status != CLCNN_OK)
             return peer_failed(dist, peer); /* the receive is not posted again */
         if (dist->peer_tokens[peer].step > dist->peer_step[peer])
@@ -133,6 +166,48 @@ clcnn_status clcnn__dist_peers_wait_step(clcnn_dist *dist, uint64_t step) {
         struct timespec pause = {0, 20000L};
         nanosleep(&pause, NULL);
     }
+}
+
+/* How long a roll call waits for the answers. */
+#define ROLL_CALL_SECONDS 3.0
+
+void clcnn__dist_roll_call(clcnn_dist *dist, char *text, size_t size) {
+    text[0] = '\0';
+    if (dist->size == 1 || dist->answered == NULL)
+        return;
+    dist->roll_call++;
+    memset(&dist->roll_token, 0, sizeof dist->roll_token);
+    dist->roll_token.kind = CLCNN__TOKEN_ROLL_CALL;
+    dist->roll_token.step = dist->roll_call;
+    dist->roll_token.rank = dist->rank;
+    for (int peer = 0; peer < dist->size; peer++)
+        if (peer != dist->rank)
+            send_and_forget(dist, &dist->roll_token, peer);
+    double deadline = clcnn__dist_now() + ROLL_CALL_SECONDS;
+    int silent = 0;
+    do {
+        for (int peer = 0; peer < dist->size; peer++)
+            if (peer != dist->rank)
+                poll_peer(dist, peer); /* a failure report now changes nothing */
+        silent = 0;
+        for (int peer = 0; peer < dist->size; peer++)
+            silent += peer != dist->rank && dist->answered[peer] != dist->roll_call;
+        struct timespec pause = {0, 1000000L};
+        nanosleep(&pause, NULL);
+    } while (silent > 0 && clcnn__dist_now() < deadline);
+    if (silent == 0)
+        return;
+    size_t used = (size_t)snprintf(text, size, " (%s", silent == 1 ? "rank" : "ranks");
+    const char *separator = " ";
+    for (int peer = 0; peer < dist->size && used < size; peer++) {
+        if (peer == dist->rank || dist->answered[peer] == dist->roll_call)
+            continue;
+        used += (size_t)snprintf(text + used, size - used, "%s%d", separator, peer);
+        separator = ", ";
+    }
+    if (used < size)
+        snprintf(text + used, size - used, " did not answer within %g s: hung or killed)",
+                 ROLL_CALL_SECONDS);
 }
 
 /* Cancels a request and lets it finish; 0 when it would not. */

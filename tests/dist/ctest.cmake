@@ -71,3 +71,21 @@ add_executable(dist_measure dist/dist_measure.c)
 target_compile_options(dist_measure PRIVATE ${CLCNN_TEST_WARNINGS})
 target_compile_definitions(dist_measure PRIVATE _POSIX_C_SOURCE=200809L)
 target_link_libraries(dist_measure PRIVATE clcnn_dist_static)
+
+# clcnn-train under mpirun: 2 ranks x B/2 train as 1 x B, rank 0 alone
+# prints and saves, --resume across rank counts (one run over TCP), a device
+# list; and (label mpi only: a hung rank takes the 45-s timeout) a failing,
+# hung or killed rank stops the job within 60 s, named.
+if(TARGET clcnn-train AND MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
+  foreach(mode train faults)
+    add_test(NAME test_train_ranks_${mode}
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_train_ranks.sh ${mode}
+                     $<TARGET_FILE:clcnn-train> ${CMAKE_CURRENT_BINARY_DIR}/train-ranks-${mode}
+                     ${CLCNN_MPIRUN_2})
+    set_tests_properties(test_train_ranks_${mode} PROPERTIES TIMEOUT 600
+                         ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}"
+                         ENVIRONMENT_MODIFICATION "${CLCNN_MPI_TEST_ENVIRONMENT_MODIFICATION}")
+  endforeach()
+  set_tests_properties(test_train_ranks_train PROPERTIES LABELS "unit;mpi")
+  set_tests_properties(test_train_ranks_faults PROPERTIES LABELS mpi)
+endif()
