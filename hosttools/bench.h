@@ -179,6 +179,17 @@ extern const bench_entry bench_op_entries[];
 extern const size_t bench_op_entry_count;
 extern const bench_entry bench_net_entries[];
 extern const size_t bench_net_entry_count;
+/* `allreduce_seed`, `allreduce_resnet8` (bench_allreduce.c): gradient
+ * averaging across the ranks of an MPI job. */
+extern const bench_entry bench_allreduce_entries[];
+extern const size_t bench_allreduce_entry_count;
+
+/* Under an MPI launcher (and built with MPI), starts MPI and silences the
+ * output of every rank but 0; otherwise nothing. 0, or -1 after a message.
+ * bench_mpi_end finalises (after a failure: MPI_Abort, so that no rank
+ * waits for this one). */
+int bench_mpi_start(int *argc, char ***argv);
+void bench_mpi_end(int failed);
 
 /* ------------------------------------------------------------ timed regions */
 

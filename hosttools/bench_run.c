@@ -1,7 +1,7 @@
 /* clcnn-bench's driver: the benchmark names in the order they run, the
  * contexts the benchmarks of one device share, and the run over the
  * selected benchmarks of one device (bench_suite.c, bench_ops.c,
- * bench_net.c). */
+ * bench_net.c, bench_allreduce.c). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
@@ -54,7 +54,8 @@ static const struct {
     const size_t *count;
 } entry_tables[] = {{bench_basic_entries, &bench_basic_entry_count},
                     {bench_op_entries, &bench_op_entry_count},
-                    {bench_net_entries, &bench_net_entry_count}};
+                    {bench_net_entries, &bench_net_entry_count},
+                    {bench_allreduce_entries, &bench_allreduce_entry_count}};
 
 #define TABLE_COUNT (sizeof entry_tables / sizeof entry_tables[0])
 

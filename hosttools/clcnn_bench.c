@@ -364,7 +364,7 @@ static int run_benchmarks(const cli_options *options) {
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     cli_options options;
     int status = parse_arguments(argc, argv, &options);
     if (status != 0)
@@ -378,4 +378,14 @@ int main(int argc, char **argv) {
     if (options.list)
         return list_devices(options.json) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     return run_benchmarks(&options);
+}
+
+/* Under mpirun (allreduce_*) every rank runs the same selection; rank 0
+ * prints. */
+int main(int argc, char **argv) {
+    if (bench_mpi_start(&argc, &argv) != 0)
+        return EXIT_FAILURE;
+    int status = run(argc, argv);
+    bench_mpi_end(status == EXIT_FAILURE);
+    return status;
 }

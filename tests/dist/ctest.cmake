@@ -89,3 +89,13 @@ if(TARGET clcnn-train AND MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
   set_tests_properties(test_train_ranks_train PROPERTIES LABELS "unit;mpi")
   set_tests_properties(test_train_ranks_faults PROPERTIES LABELS mpi)
 endif()
+
+# clcnn-bench --filter 'allreduce*' on 2 ranks and on 1.
+if(TARGET clcnn-bench)
+  add_test(NAME test_bench_allreduce
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_bench_allreduce.sh
+                   $<TARGET_FILE:clcnn-bench> ${CLCNN_MPIRUN_2})
+  set_tests_properties(test_bench_allreduce PROPERTIES LABELS "unit;mpi" TIMEOUT 300
+                       ENVIRONMENT "${CLCNN_MPI_TEST_ENVIRONMENT}"
+                       ENVIRONMENT_MODIFICATION "${CLCNN_MPI_TEST_ENVIRONMENT_MODIFICATION}")
+endif()
