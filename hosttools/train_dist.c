@@ -248,6 +248,10 @@ clcnn_status train_dist_broadcast_parameters(train_dist *d, clcnn_net *net) {
     return status;
 }
 
+clcnn_status train_dist_share_running_stats(train_dist *d) {
+    return d->handle != NULL ? clcnn_dist_broadcast_running_stats(d->handle, 0) : CLCNN_OK;
+}
+
 clcnn_status train_dist_gradients(train_dist *d) {
     return d->handle != NULL ? clcnn_dist_allreduce_grads(d->handle) : CLCNN_OK;
 }
@@ -295,6 +299,11 @@ void train_dist_detach(train_dist *d) {
 clcnn_status train_dist_broadcast_parameters(train_dist *d, clcnn_net *net) {
     (void)d;
     (void)net;
+    return CLCNN_OK;
+}
+
+clcnn_status train_dist_share_running_stats(train_dist *d) {
+    (void)d;
     return CLCNN_OK;
 }
 

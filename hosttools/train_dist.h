@@ -47,6 +47,10 @@ void train_dist_detach(train_dist *d);
 /* Copies rank 0's parameters into every rank's. */
 clcnn_status train_dist_broadcast_parameters(train_dist *d, clcnn_net *net);
 
+/* Gives every rank rank 0's batch-norm running statistics (as PyTorch's
+ * DDP broadcasts buffers): before an evaluation and a save. */
+clcnn_status train_dist_share_running_stats(train_dist *d);
+
 /* Averages the gradients that the backward pass has started exchanging. */
 clcnn_status train_dist_gradients(train_dist *d);
 

@@ -154,6 +154,11 @@ static int run_training(train_session *s) {
         result.epoch = epoch + 1;
         if (train_epoch(s, epoch, &progress, &result) != 0)
             return 1;
+        /* Without --sync-bn each rank's running statistics are its own:
+         * evaluate and save rank 0's, as PyTorch's DDP does. */
+        clcnn_status status = train_dist_share_running_stats(s->dist);
+        if (status != CLCNN_OK)
+            return train_fail(s, "sharing the batch-norm statistics", status);
         if (train_evaluate(s, s->net, &result, &result.test_accuracy, &result.test_loss) != 0)
             return 1;
         train_progress_finish_epoch(&progress, &result, o->epochs);

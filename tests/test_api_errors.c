@@ -407,6 +407,7 @@ static const struct {
     {"clcnn_dist_report_failure", DIST_REASON},
     {"clcnn_dist_broadcast", DIST_REASON},
     {"clcnn_dist_sum", DIST_REASON},
+    {"clcnn_dist_broadcast_running_stats", DIST_REASON},
     {"clcnn_dist_batchnorm_forward_train", DIST_REASON},
     {"clcnn_dist_batchnorm_backward", DIST_REASON},
 };

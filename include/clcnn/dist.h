@@ -178,9 +178,10 @@ CLCNN_API clcnn_status clcnn_dist_add_gradients(clcnn_dist *dist, size_t count,
  * state-dict order (clcnn_net_parameter), as clcnn_dist_add_gradients
  * (collective), and installs two hooks in the network (clcnn/net.h): its
  * gradient callback, which starts each step's exchange during
- * clcnn_net_backward (see "Gradients" above), and with
- * options.sync_batchnorm its batch-norm replacements, so that its
- * batch-norm layers train with clcnn_dist_batchnorm_*. The network's first
+ * clcnn_net_backward (see "Gradients" above), and its batch-norm
+ * replacements, so that its batch-norm layers train with
+ * clcnn_dist_batchnorm_* (the local ops without options.sync_batchnorm;
+ * the dist learns the layers' running statistics through them). The network's first
  * sample (clcnn_net_set_first_sample) stays the caller's to set. Destroy
  * the dist before the network: clcnn_dist_destroy removes the hooks. With
  * the callback a step is one backward pass then clcnn_dist_grad_end (or
@@ -236,6 +237,18 @@ CLCNN_API clcnn_status clcnn_dist_report_failure(clcnn_dist *dist, clcnn_status 
  * or timeout: CLCNN_ERROR_PEER_FAILED. */
 CLCNN_API clcnn_status clcnn_dist_broadcast(clcnn_dist *dist, size_t root, size_t count,
                                             clcnn_tensor *const *tensors);
+
+/* Copies rank `root`'s running statistics (running_mean, running_var) of
+ * the attached network's batch-norm layers into every other rank's, as
+ * PyTorch's DistributedDataParallel broadcasts its buffers: without
+ * sync_batchnorm each rank's running statistics follow its own batches, so
+ * call it before an evaluation that every rank shares, or before rank 0
+ * saves the model (with sync_batchnorm they are the same everywhere
+ * already). The layers are those the network's training forward passes
+ * have used; none yet: nothing to do. Blocking; collective. Errors: root >=
+ * size: CLCNN_ERROR_INVALID_ARGUMENT; a peer failure or timeout:
+ * CLCNN_ERROR_PEER_FAILED. */
+CLCNN_API clcnn_status clcnn_dist_broadcast_running_stats(clcnn_dist *dist, size_t root);
 
 /* Replaces values[0..count-1] by their sums over the ranks, summed in rank
  * order in double on every rank (the same bits everywhere), for metrics

@@ -319,8 +319,7 @@ void clcnn_dist_destroy(clcnn_dist *dist) {
     MPI_Finalized(&finalized);
     if (dist->net != NULL) { /* the network no longer calls this dist */
         clcnn_net_set_gradient_callback(dist->net, NULL, NULL);
-        if (dist->sync_batchnorm)
-            clcnn_net_set_batchnorm_ops(dist->net, NULL);
+        clcnn_net_set_batchnorm_ops(dist->net, NULL);
     }
     if (!finalized && !dist->orphaned)
         clcnn__dist_peers_stop(dist);
@@ -339,6 +338,7 @@ void clcnn_dist_destroy(clcnn_dist *dist) {
     }
     free(dist->peer_step);
     free(dist->answered);
+    free(dist->bn_states);
     free(dist);
 }
 
@@ -462,13 +462,9 @@ static clcnn_status broadcast_one(clcnn_dist *dist, size_t root, clcnn_tensor *t
     return status;
 }
 
-clcnn_status clcnn_dist_broadcast(clcnn_dist *dist, size_t root, size_t count,
-                                  clcnn_tensor *const *tensors) {
-    if (dist == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__dist_enter(dist, __func__);
-    if (status != CLCNN_OK)
-        return status;
+static clcnn_status broadcast(clcnn_dist *dist, size_t root, size_t count,
+                              clcnn_tensor *const *tensors) {
+    clcnn_status status = CLCNN_OK;
     if (root >= (size_t)dist->size)
         return clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
                                 "root %zu is not a rank (there are %d)", root, dist->size);
@@ -483,5 +479,37 @@ clcnn_status clcnn_dist_broadcast(clcnn_dist *dist, size_t root, size_t count,
         clcnn__dist_tell_peers(dist, status, dist->error);
         clcnn__dist_break(dist);
     }
+    return status;
+}
+
+clcnn_status clcnn_dist_broadcast(clcnn_dist *dist, size_t root, size_t count,
+                                  clcnn_tensor *const *tensors) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    return status != CLCNN_OK ? status : broadcast(dist, root, count, tensors);
+}
+
+/* The running statistics the attached network's batch-norm layers have
+ * trained (recorded by dist_batchnorm.c's replacement forward). */
+clcnn_status clcnn_dist_broadcast_running_stats(clcnn_dist *dist, size_t root) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    if (status == CLCNN_OK && root >= (size_t)dist->size)
+        status = clcnn__dist_fail(dist, CLCNN_ERROR_INVALID_ARGUMENT,
+                                  "root %zu is not a rank (there are %d)", root, dist->size);
+    if (status != CLCNN_OK || dist->bn_state_count == 0)
+        return status; /* no layers: alike on every rank (the same network) */
+    size_t count = 2 * dist->bn_state_count;
+    clcnn_tensor **tensors = malloc(count * sizeof *tensors);
+    if (tensors == NULL)
+        return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (size_t i = 0; i < dist->bn_state_count; i++) {
+        tensors[2 * i] = dist->bn_states[i]->running_mean;
+        tensors[2 * i + 1] = dist->bn_states[i]->running_var;
+    }
+    status = broadcast(dist, root, count, tensors);
+    free(tensors);
     return status;
 }

@@ -580,13 +580,37 @@ clcnn_status clcnn_dist_batchnorm_backward(clcnn_dist *dist, const clcnn_batchno
 
 /* ------------------------------------------------------ the network's ops */
 
+/* Notes a layer's running statistics for
+ * clcnn_dist_broadcast_running_stats (the layers keep their states where
+ * they are). */
+static clcnn_status remember_state(clcnn_dist *dist, clcnn_batchnorm_state *state) {
+    if (state == NULL)
+        return CLCNN_OK;
+    for (size_t i = 0; i < dist->bn_state_count; i++)
+        if (dist->bn_states[i] == state)
+            return CLCNN_OK;
+    if (dist->bn_state_count == dist->bn_state_capacity) {
+        size_t capacity = dist->bn_state_capacity != 0 ? 2 * dist->bn_state_capacity : 8;
+        clcnn_batchnorm_state **states = realloc(dist->bn_states, capacity * sizeof *states);
+        if (states == NULL)
+            return CLCNN_ERROR_OUT_OF_HOST_MEMORY;
+        dist->bn_states = states;
+        dist->bn_state_capacity = capacity;
+    }
+    dist->bn_states[dist->bn_state_count++] = state;
+    return CLCNN_OK;
+}
+
 static clcnn_status net_forward_train(void *user, clcnn_context *context,
                                       const clcnn_batchnorm_params *params, const clcnn_tensor *x,
                                       const clcnn_tensor *gamma, const clcnn_tensor *beta,
                                       clcnn_batchnorm_state *state, clcnn_tensor *y,
                                       const clcnn_batchnorm_saved *saved) {
     (void)context; /* the dist's */
-    return clcnn_dist_batchnorm_forward_train(user, params, x, gamma, beta, state, y, saved);
+    clcnn_status status = remember_state(user, state);
+    return status != CLCNN_OK
+               ? status
+               : clcnn_dist_batchnorm_forward_train(user, params, x, gamma, beta, state, y, saved);
 }
 
 static clcnn_status net_backward(void *user, clcnn_context *context,

@@ -260,10 +260,10 @@ clcnn_status clcnn_dist_attach_net(clcnn_dist *dist, clcnn_net *net) {
     dist->net = net;
     dist->net_first_grad = first;
     clcnn_net_set_gradient_callback(net, clcnn__dist_net_gradients_final, dist);
-    if (dist->sync_batchnorm) {
-        clcnn_net_batchnorm_ops ops = clcnn__dist_net_batchnorm_ops(dist);
-        clcnn_net_set_batchnorm_ops(net, &ops);
-    }
+    /* Without sync_batchnorm the dist functions are the local ops; through
+     * them the dist learns the layers' running statistics. */
+    clcnn_net_batchnorm_ops ops = clcnn__dist_net_batchnorm_ops(dist);
+    clcnn_net_set_batchnorm_ops(net, &ops);
     return CLCNN_OK;
 }
 

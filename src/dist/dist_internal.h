@@ -98,6 +98,10 @@ struct clcnn_dist {
      * gave (a larger one is a new backward pass). */
     int started_by_net;
     size_t last_first_final;
+    /* The running statistics of the network's batch-norm layers, in the
+     * order its training forward first used them. */
+    clcnn_batchnorm_state **bn_states;
+    size_t bn_state_count, bn_state_capacity;
 
     /* Gathers and broadcasts: memory MPI writes, owned by the dist. */
     double *gather_send, *gather_recv;

@@ -92,6 +92,8 @@ static clcnn_status register_twice(void) {
     X(clcnn_dist_broadcast, dist, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
       clcnn_dist_broadcast(dist, 5, 1, self_list()))                                            \
     X(clcnn_dist_sum, dist, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_dist_sum(dist, &value, 0))      \
+    X(clcnn_dist_broadcast_running_stats, dist, CLCNN_ERROR_INVALID_ARGUMENT,                   \
+      clcnn_dist_broadcast_running_stats(dist, 5))                                              \
     X(clcnn_dist_batchnorm_forward_train, sync_dist, CLCNN_ERROR_INVALID_ARGUMENT,              \
       clcnn_dist_batchnorm_forward_train(sync_dist, NULL, x4, NULL, NULL, NULL, NULL, &saved4)) \
     X(clcnn_dist_batchnorm_backward, sync_dist, CLCNN_ERROR_INVALID_SHAPE,                      \

@@ -417,6 +417,55 @@ static void test_seed_network_trains_as_one_process(void **state) {
     clcnn_net_destroy(whole);
 }
 
+/* Whether every rank holds the same bits in t. */
+static int same_on_every_rank(const clcnn_tensor *t) {
+    size_t n = clcnn_tensor_numel(t);
+    float *mine = ts_tensor_read_all(t);
+    float *low = ts_malloc(n * sizeof *low), *high = ts_malloc(n * sizeof *high);
+    MPI_Allreduce(mine, low, (int)n, MPI_FLOAT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(mine, high, (int)n, MPI_FLOAT, MPI_MAX, MPI_COMM_WORLD);
+    int same = memcmp(low, high, n * sizeof *low) == 0;
+    free(mine);
+    free(low);
+    free(high);
+    return same;
+}
+
+/* Eval logits of a fixed batch. */
+static const clcnn_tensor *eval_logits(clcnn_net *net, const clcnn_tensor *input) {
+    const clcnn_tensor *logits = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_set_training(net, 0));
+    TS_ASSERT_OK(ctx, clcnn_net_forward(net, input, &logits));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    return logits;
+}
+
+/* Without sync_batchnorm each rank's running statistics follow its own
+ * batches, so the replicas evaluate differently (the parameters being the
+ * same); after clcnn_dist_broadcast_running_stats they hold rank 0's and
+ * evaluate alike, as under PyTorch's DDP. */
+static void test_running_stats_follow_rank_0(void **state) {
+    (void)state;
+    clcnn_dist *dist = make_dist(0, 0);
+    clcnn_net *net = seed_net();
+    clcnn_optimizer *optimizer = net_optimizer(net);
+    DIST_OK(dist, clcnn_dist_attach_net(dist, net));
+    float *images = step_images(rank); /* each rank its own batch */
+    net_step(net, optimizer, dist, images, rank, 0, 4);
+    free(images);
+    images = step_images(100);
+    const size_t sample[3] = {1, SIDE, SIDE};
+    clcnn_tensor *input = rows_of(images, 0, 4, 3, sample);
+    assert_false(same_on_every_rank(eval_logits(net, input)));
+    DIST_OK(dist, clcnn_dist_broadcast_running_stats(dist, 0));
+    assert_same_on_every_rank(eval_logits(net, input), "eval logits");
+    clcnn_tensor_destroy(input);
+    free(images);
+    clcnn_dist_destroy(dist);
+    clcnn_optimizer_destroy(optimizer);
+    clcnn_net_destroy(net);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -429,6 +478,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sync_batchnorm_is_batchnorm_over_the_global_batch),
         cmocka_unit_test(test_default_batchnorm_is_per_rank),
         cmocka_unit_test(test_seed_network_trains_as_one_process),
+        cmocka_unit_test(test_running_stats_follow_rank_0),
     };
     int failed = ranks >= 2 ? cmocka_run_group_tests(tests, NULL, NULL) : -1;
     if (ranks < 2)
