@@ -180,7 +180,7 @@ run_faults_mode() {
     check_job "no device on rank 1" \
         "clcnn-train \(rank 1 of 2\): no device \(no-such-device\)" "$work/nodevice.log" "$rc"
     signal_job stopped STOP \
-        "clcnn-train \(rank 0 of 2\): training step: CLCNN_ERROR_PEER_FAILED: .*\(rank 1 did not answer within 3 s: hung or killed\)"
+        "clcnn-train \(rank 0 of 2\): [a-z -]+: CLCNN_ERROR_PEER_FAILED: .*rank 1 did not (answer within 3 s: hung or killed|reach the gradient exchange)"
     signal_job killed KILL "process rank 1 with PID [0-9]+ on node .* exited on signal 9"
 }
 
