@@ -2,7 +2,8 @@
  *
  * The one header to include: the core (clcnn/core.h: status codes, devices,
  * contexts, tensors, events, the error model and thread safety) and every
- * op, file format, optimizer and network header. */
+ * op, file format, optimizer and network header, and user kernels
+ * (clcnn/kernel.h). */
 #ifndef CLCNN_H
 #define CLCNN_H
 
@@ -19,6 +20,7 @@
 #include "clcnn/elementwise.h"
 #include "clcnn/gemm.h"
 #include "clcnn/idx.h"
+#include "clcnn/kernel.h"
 #include "clcnn/net.h"
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"

@@ -43,6 +43,9 @@ static clcnn_optimizer_state scratch_state;
 static clcnn_tune_result tune_results[8];
 static size_t out_dims[4];
 static clcnn_tensor *concat_grads[2]; /* t4 and t4_out: too many channels for t4_out */
+static clcnn_kernel *copy_kernel;     /* util.cl's copy_float4: three arguments */
+static clcnn_kernel *scratch_kernel;
+static const size_t eight = 8;
 
 static clcnn_tensor *tensor(size_t ndim, const size_t *dims) {
     clcnn_tensor *t = NULL;
@@ -73,6 +76,8 @@ static int setup(void **state) {
     clcnn_tensor *parameters[1] = {vec4}, *grads[1] = {grad4};
     TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, NULL, 1, parameters, grads, &optimizer));
     TS_ASSERT_OK(ctx, clcnn_dropout_mask_create(ctx, 96, NULL, &mask));
+    TS_ASSERT_OK(ctx,
+                 clcnn_kernel_create_builtin(ctx, "util.cl", NULL, "copy_float4", &copy_kernel));
     dropout_state = clcnn_dropout_state_init(1);
     temp_dir = ts_temp_dir_create();
     size_t length = strlen(temp_dir) + 32;
@@ -88,6 +93,7 @@ static int teardown(void **state) {
     (void)state;
     clcnn_optimizer_destroy(optimizer);
     clcnn_dropout_mask_destroy(mask);
+    clcnn_kernel_destroy(copy_kernel);
     clcnn_labels_destroy(labels);
     clcnn_net_destroy(open_net);
     clcnn_net_destroy(built_net);
@@ -282,7 +288,29 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_pointwise_tune, CLCNN_ERROR_INVALID_ARGUMENT,                                          \
       clcnn_pointwise_tune(ctx, 1024, 0, tune_results, &count))                                    \
     X(clcnn_context_save_tuning, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, not_a_dir))        \
-    X(clcnn_context_load_tuning, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, temp_dir))
+    X(clcnn_context_load_tuning, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, temp_dir))  \
+    X(clcnn_kernel_create, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
+      clcnn_kernel_create(ctx, NULL, NULL, "k", &scratch_kernel))                                  \
+    X(clcnn_kernel_create_builtin, CLCNN_ERROR_NOT_FOUND,                                          \
+      clcnn_kernel_create_builtin(ctx, "no_such.cl", NULL, "k", &scratch_kernel))                  \
+    X(clcnn_kernel_set_tensor, CLCNN_ERROR_OUT_OF_RANGE,                                           \
+      clcnn_kernel_set_tensor(copy_kernel, 3, vec4))                                               \
+    X(clcnn_kernel_set_mem, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_mem(copy_kernel, 3, NULL))  \
+    X(clcnn_kernel_set_int, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_int(copy_kernel, 3, -1))    \
+    X(clcnn_kernel_set_uint, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_uint(copy_kernel, 3, 1))   \
+    X(clcnn_kernel_set_ulong, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_ulong(copy_kernel, 3, 1)) \
+    X(clcnn_kernel_set_float, CLCNN_ERROR_OUT_OF_RANGE,                                            \
+      clcnn_kernel_set_float(copy_kernel, 3, 1.0f))                                                \
+    X(clcnn_kernel_set_local, CLCNN_ERROR_INVALID_ARGUMENT,                                        \
+      clcnn_kernel_set_local(copy_kernel, 0, 0))                                                   \
+    X(clcnn_kernel_work_group_limit, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
+      clcnn_kernel_work_group_limit(copy_kernel, NULL))                                            \
+    X(clcnn_kernel_launch, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
+      clcnn_kernel_launch(copy_kernel, 0, &eight, NULL))                                           \
+    X(clcnn_kernel_launch_cl_event, CLCNN_ERROR_INVALID_ARGUMENT,                                  \
+      clcnn_kernel_launch_cl_event(copy_kernel, 1, &eight, NULL, NULL))                            \
+    X(clcnn_context_device_traits, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
+      clcnn_context_device_traits(ctx, NULL))
 
 /* One function per case, then the table. */
 #define API_ERROR_CALL(function, status, call)  \
@@ -386,6 +414,9 @@ static const struct {
     {"clcnn_labels_count", "no status"},
     {"clcnn_labels_num_classes", "no status"},
     {"clcnn_context_clear_tuning", "cannot fail on a valid context"},
+    {"clcnn_gemm_tune_key", "no context (status only)"},
+    {"clcnn_default_cache_dir", "no context (status only)"},
+    {"clcnn_kernel_destroy", "destroy"},
 };
 
 /* A failure whose message is unmistakable: a layer name with a '.'. */
@@ -406,6 +437,7 @@ static void assert_nothing_made(void) {
     assert_null(scratch_optimizer);
     assert_null(scratch_mask);
     assert_null(scratch_labels);
+    assert_null(scratch_kernel);
 }
 
 /* What the message must contain: the function's name. The tuning file

@@ -103,6 +103,10 @@ void clcnn__arg_local(clcnn__launch *launch, size_t bytes) {
     set(launch, bytes, NULL);
 }
 
+void clcnn__arg_bytes(clcnn__launch *launch, size_t size, const void *value) {
+    set(launch, size, value);
+}
+
 /* The failure of an argument, if any, as the context's last error. */
 static clcnn_status argument_failure(const clcnn__launch *launch) {
     char name[128];
