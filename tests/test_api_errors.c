@@ -164,15 +164,11 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_batchnorm_state_init, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
       clcnn_batchnorm_state_init(ctx, 3, NULL))                                                    \
     X(clcnn_batchnorm_forward_train, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
-      clcnn_batchnorm_forward_train(ctx, NULL, t4, NULL, NULL, NULL, t4_out, NULL, NULL))          \
+      clcnn_batchnorm_forward_train(ctx, NULL, t4, NULL, NULL, NULL, t4_out, NULL))                \
     X(clcnn_batchnorm_forward_eval, CLCNN_ERROR_INVALID_ARGUMENT,                                  \
       clcnn_batchnorm_forward_eval(ctx, NULL, t4, NULL, NULL, NULL, t4_out))                       \
     X(clcnn_batchnorm_backward, CLCNN_ERROR_INVALID_ARGUMENT,                                      \
-      clcnn_batchnorm_backward(ctx, t4, t4, NULL, NULL, NULL, t4_out, NULL, NULL,                  \
-                               CLCNN_GRAD_OVERWRITE))                                              \
-    X(clcnn_batchnorm_backward_relu, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
-      clcnn_batchnorm_backward_relu(ctx, t4, NULL, t4, NULL, NULL, NULL, t4_out, NULL, NULL,       \
-                                    CLCNN_GRAD_OVERWRITE))                                         \
+      clcnn_batchnorm_backward(ctx, NULL, t4, NULL, t4, NULL, NULL, t4_out, NULL))                 \
     X(clcnn_batchnorm_eval_affine, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
       clcnn_batchnorm_eval_affine(ctx, NULL, NULL, NULL, NULL, vec4, vec5))                        \
     X(clcnn_batchnorm_fold_into_conv, CLCNN_ERROR_INVALID_ARGUMENT,                                \

@@ -739,7 +739,7 @@ static float *unfused_eval_logits(clcnn_net *net, const clcnn_tensor *input) {
             TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &l->conv, x, l->weight, l->bias, y));
             break;
         case CLCNN_LAYER_BATCHNORM:
-            assert_int_equal(l->bn.relu, 0);
+            assert_int_equal(l->bn.activation, CLCNN_FUSED_NONE);
             TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, &l->bn, x, l->weight, l->bias,
                                                            &l->bn_state, y));
             break;

@@ -211,11 +211,11 @@ static clcnn_status forward_batchnorm(clcnn_net *net, size_t index, const clcnn_
     clcnn_context *ctx = net->ctx;
     clcnn__layer *layer = &net->layers[index];
     clcnn_batchnorm_params params = layer->bn;
-    params.relu = batchnorm_takes_relu(net, index);
+    params.activation = batchnorm_takes_relu(net, index) ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
+    const clcnn_batchnorm_saved saved = {layer->save_mean, layer->save_invstd};
     if (net->training)
         return clcnn_batchnorm_forward_train(ctx, &params, x, layer->weight, layer->bias,
-                                             &layer->bn_state, layer->output, layer->save_mean,
-                                             layer->save_invstd);
+                                             &layer->bn_state, layer->output, &saved);
     return clcnn_batchnorm_forward_eval(ctx, &params, x, layer->weight, layer->bias,
                                         &layer->bn_state, layer->output);
 }
@@ -380,13 +380,13 @@ static clcnn_status backward_data(clcnn_net *net, clcnn__layer *layer, const clc
 static clcnn_status backward_batchnorm(clcnn_net *net, size_t index, const clcnn_tensor *x,
                                        clcnn_tensor *dx) {
     clcnn__layer *layer = &net->layers[index];
-    if (batchnorm_takes_relu(net, index))
-        return clcnn_batchnorm_backward_relu(
-            net->ctx, x, layer->output, layer->output_grad, layer->weight, layer->save_mean,
-            layer->save_invstd, dx, layer->weight_grad, layer->bias_grad, CLCNN_GRAD_ACCUMULATE);
-    return clcnn_batchnorm_backward(net->ctx, x, layer->output_grad, layer->weight,
-                                    layer->save_mean, layer->save_invstd, dx, layer->weight_grad,
-                                    layer->bias_grad, CLCNN_GRAD_ACCUMULATE);
+    clcnn_batchnorm_params params = layer->bn;
+    params.activation = batchnorm_takes_relu(net, index) ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
+    const clcnn_batchnorm_saved saved = {layer->save_mean, layer->save_invstd};
+    const clcnn_batchnorm_grads grads = {layer->weight_grad, layer->bias_grad,
+                                         CLCNN_GRAD_ACCUMULATE};
+    return clcnn_batchnorm_backward(net->ctx, &params, x, layer->output, layer->output_grad,
+                                    layer->weight, &saved, dx, &grads);
 }
 
 static clcnn_status net_backward(clcnn_net *net) {

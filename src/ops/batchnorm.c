@@ -11,7 +11,7 @@
 #define MAX_ELEMENTS ((size_t)1 << 31)
 
 clcnn_batchnorm_params clcnn_batchnorm_params_default(void) {
-    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0, 0};
+    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0, CLCNN_FUSED_NONE};
     return params;
 }
 
@@ -66,6 +66,9 @@ static clcnn_status check_params(clcnn_context *ctx, const clcnn_batchnorm_param
     if (!out->cumulative_average && !(out->momentum >= 0.0f && out->momentum <= 1.0f))
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "momentum must be in [0, 1], not %g",
                            (double)out->momentum);
+    if (out->activation != CLCNN_FUSED_NONE && out->activation != CLCNN_FUSED_RELU)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown fused activation %d",
+                           (int)out->activation);
     return CLCNN_OK;
 }
 
@@ -200,7 +203,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
         return status;
 
     unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.relu ? BN_RELU : 0u);
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
         flags |= BN_TRACK_RUNNING;
@@ -239,14 +242,15 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
                                            const clcnn_batchnorm_params *params,
                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
                                            const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-                                           clcnn_tensor *y, clcnn_tensor *save_mean,
-                                           clcnn_tensor *save_invstd) {
+                                           clcnn_tensor *y, const clcnn_batchnorm_saved *saved) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(
-        context, mark, __func__,
-        batchnorm_forward_train(context, params, x, gamma, beta, state, y, save_mean, save_invstd));
+    clcnn_status status =
+        saved != NULL ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
+                                                saved->mean, saved->invstd)
+                      : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    return clcnn__named(context, mark, __func__, status);
 }
 
 clcnn_status
@@ -283,7 +287,7 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
     unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.relu ? BN_RELU : 0u);
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -319,7 +323,7 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
                                      const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
                                      clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
                                      clcnn_grad_mode param_grad_mode) {
-    const char *fn = relu ? "clcnn_batchnorm_backward_relu" : "clcnn_batchnorm_backward";
+    static const char fn[] = "clcnn_batchnorm_backward";
     if (context == NULL || plan == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: context is NULL", fn);
     const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd, y};
@@ -386,56 +390,39 @@ clcnn_status clcnn__batchnorm_backward_relu_planned(
                             dbeta, param_grad_mode);
 }
 
-static clcnn_status batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+/* The public backward: the fused activation from params, the saved
+ * statistics and the gradients from their structs. */
+static clcnn_status batchnorm_backward(clcnn_context *context,
+                                       const clcnn_batchnorm_params *params,
+                                       const clcnn_tensor *x, const clcnn_tensor *y,
                                        const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                       const clcnn_tensor *save_mean,
-                                       const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                       clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                       clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+                                       const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                       const clcnn_batchnorm_grads *grads) {
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    if (status == CLCNN_OK && saved == NULL)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    if (status != CLCNN_OK)
+        return status;
+    const clcnn_batchnorm_grads none = {NULL, NULL, CLCNN_GRAD_OVERWRITE};
+    if (grads == NULL)
+        grads = &none;
     clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
-                                             dx, dgamma, dbeta, param_grad_mode);
+    return backward_planned(context, &plan, x, p.activation == CLCNN_FUSED_RELU, y, dy, gamma,
+                            saved->mean, saved->invstd, dx, grads->dgamma, grads->dbeta,
+                            grads->mode);
 }
 
-clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_batchnorm_params *params,
+                                      const clcnn_tensor *x, const clcnn_tensor *y,
                                       const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                      const clcnn_tensor *save_mean,
-                                      const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                      clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                      clcnn_grad_mode param_grad_mode) {
+                                      const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                      const clcnn_batchnorm_grads *grads) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
     return clcnn__named(context, mark, __func__,
-                        batchnorm_backward(context, x, dy, gamma, save_mean, save_invstd, dx,
-                                           dgamma, dbeta, param_grad_mode));
-}
-
-static clcnn_status batchnorm_backward_relu(
-    clcnn_context *context, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
-    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_relu_planned(context, &plan, x, y, dy, gamma, save_mean,
-                                                  save_invstd, dx, dgamma, dbeta, param_grad_mode);
-}
-
-clcnn_status clcnn_batchnorm_backward_relu(clcnn_context *context, const clcnn_tensor *x,
-                                           const clcnn_tensor *y, const clcnn_tensor *dy,
-                                           const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
-                                           const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                           clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                           clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        batchnorm_backward_relu(context, x, y, dy, gamma, save_mean, save_invstd,
-                                                dx, dgamma, dbeta, param_grad_mode));
+                        batchnorm_backward(context, params, x, y, dy, gamma, saved, dx, grads));
 }
 
 /* ------------------------------------------------------------ eval affine */

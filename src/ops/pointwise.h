@@ -36,14 +36,14 @@ clcnn_status clcnn__pointwise_run(clcnn__launch *launch, const clcnn__pointwise_
 clcnn_status clcnn__pointwise_launch(clcnn_context *ctx, cl_kernel kernel,
                                      const clcnn__pointwise_layout *layout, size_t numel);
 
-/* The tuning key of a family ("pointwise:activation") and its layout's
- * text ("vec=16 items=8 wg=64"), for the tuner, tests and tools. */
+/* The tuning key of a family ("pointwise:activation"), and the layout its
+ * kernels run with now as a tuned choice (for the tuner, tests and tools). */
 const char *clcnn__pointwise_key(clcnn__pointwise_family family);
-void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family, char *text,
-                             size_t size);
+void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family,
+                             clcnn__tuned_choice *out);
 
-/* The layouts the tuner tries, as text into texts (room for
+/* The layouts the tuner tries into out (room for
  * CLCNN__POINTWISE_MAX_CANDIDATES); returns how many. */
-size_t clcnn__pointwise_candidates(char (*texts)[CLCNN_TUNE_CHOICE_MAX]);
+size_t clcnn__pointwise_candidates(clcnn__tuned_choice *out);
 
 #endif

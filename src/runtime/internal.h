@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
-#include "clcnn.h"
+#include "clcnn/core.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
@@ -87,11 +87,11 @@ typedef struct clcnn__pool_buffer {
 } clcnn__pool_buffer;
 
 /* One stored choice of the tuning table (runtime/tuning.c): for a key naming
- * an op, pass and shape, the choice as text the op parses, e.g.
- * "direct kt=8 vw=16 wv=2", with the medians that decided it (0: unknown). */
+ * an op, pass and shape, the choice of the family the key names
+ * (runtime/choices.h), with the medians that decided it (0: unknown). */
 typedef struct clcnn__tuning_entry {
     char key[CLCNN_TUNE_KEY_MAX];
-    char choice[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__tuned_choice choice;
     double ms, default_ms;
 } clcnn__tuning_entry;
 
@@ -331,18 +331,40 @@ void clcnn__cache_note_untrusted(clcnn_context *ctx, const char *why);
 
 /* ------------------------------------------------------------------ tuning */
 
+/* The family of tuned choices a key holds, from its prefix ("conv2d.",
+ * "gemm:", "pointwise:"): 1 and *family set, or 0 for a key of no such
+ * family. */
+int clcnn__tuned_family_of(const char *key, clcnn__tuned_family *family);
+
+/* A choice as text (runtime/choices.h), the form of the tuning file and of
+ * clcnn_tune_result. */
+void clcnn__tuned_choice_format(const clcnn__tuned_choice *choice, char *text, size_t size);
+
+/* Reads text as a choice of family into *out: 1 when text is exactly what
+ * clcnn__tuned_choice_format writes for some choice, else 0. Whether the
+ * choice applies to a device or shape is the op's to decide. */
+int clcnn__tuned_choice_parse(clcnn__tuned_family family, const char *text,
+                              clcnn__tuned_choice *out);
+
+/* Whether a and b are the same choice (the same text). */
+int clcnn__tuned_choice_equal(const clcnn__tuned_choice *a, const clcnn__tuned_choice *b);
+
 /* The number of entries in the context's tuning table, after reading the
- * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off).
- * Ops call this before building a key: 0 means built-in choices only. */
+ * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off;
+ * entries whose key names no family or whose text does not parse are
+ * dropped). Ops call this before building a key: 0 means built-in choices
+ * only. */
 size_t clcnn__tuning_count(clcnn_context *ctx);
 
-/* The entry for key, or NULL (after the same first-use read). */
+/* The entry for key, or NULL (after the same first-use read). Its choice is
+ * of the family the key names. */
 const clcnn__tuning_entry *clcnn__tuning_find(clcnn_context *ctx, const char *key);
 
 /* Adds or replaces the entry for key. CLCNN_ERROR_INVALID_ARGUMENT when key
- * or choice does not fit, CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
-clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key, const char *choice, double ms,
-                               double default_ms);
+ * is empty or too long or names another family than choice's (or none),
+ * CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
+clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key,
+                               const clcnn__tuned_choice *choice, double ms, double default_ms);
 
 /* Removes the entry for key (nothing when there is none). */
 void clcnn__tuning_remove(clcnn_context *ctx, const char *key);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "fill_layout.h"
+#include "clcnn/profile.h"
 #include "runtime/internal.h"
 
 uint64_t clcnn__host_clock_ns(void) {
