@@ -155,8 +155,12 @@ static kept_arg *argument(clcnn_kernel *k, const char *function, size_t index) {
     return NULL;
 }
 
+/* Records the argument (value NULL: local memory); a NULL kernel is
+ * INVALID_ARGUMENT, with nowhere to say so. */
 static clcnn_status keep(clcnn_kernel *k, const char *function, size_t index, kept_kind kind,
                          size_t size, const void *value) {
+    if (k == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
     kept_arg *arg = argument(k, function, index);
     if (arg == NULL)
         return CLCNN_ERROR_OUT_OF_RANGE;
@@ -180,35 +184,25 @@ clcnn_status clcnn_kernel_set_tensor(clcnn_kernel *kernel, size_t index,
 }
 
 clcnn_status clcnn_kernel_set_mem(clcnn_kernel *kernel, size_t index, cl_mem mem) {
-    if (kernel == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
     return keep(kernel, __func__, index, KEPT_VALUE, sizeof mem, &mem);
 }
 
 clcnn_status clcnn_kernel_set_int(clcnn_kernel *kernel, size_t index, int32_t value) {
-    if (kernel == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
     cl_int v = value;
     return keep(kernel, __func__, index, KEPT_VALUE, sizeof v, &v);
 }
 
 clcnn_status clcnn_kernel_set_uint(clcnn_kernel *kernel, size_t index, uint32_t value) {
-    if (kernel == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
     cl_uint v = value;
     return keep(kernel, __func__, index, KEPT_VALUE, sizeof v, &v);
 }
 
 clcnn_status clcnn_kernel_set_ulong(clcnn_kernel *kernel, size_t index, uint64_t value) {
-    if (kernel == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
     cl_ulong v = value;
     return keep(kernel, __func__, index, KEPT_VALUE, sizeof v, &v);
 }
 
 clcnn_status clcnn_kernel_set_float(clcnn_kernel *kernel, size_t index, float value) {
-    if (kernel == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
     cl_float v = value;
     return keep(kernel, __func__, index, KEPT_VALUE, sizeof v, &v);
 }
