@@ -315,6 +315,17 @@ static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *p
     return run_items(&launch, plan, 1, &items);
 }
 
+/* The affine parameters and the statistics a training pass updates, in the
+ * order bn_train_small and bn_train_finalize take them. */
+static void arg_statistics(clcnn__launch *launch, const clcnn__batchnorm_buffers *b) {
+    clcnn__arg_mem(launch, b->gamma);
+    clcnn__arg_mem(launch, b->beta);
+    clcnn__arg_mem(launch, b->running_mean);
+    clcnn__arg_mem(launch, b->running_var);
+    clcnn__arg_mem(launch, b->save_mean);
+    clcnn__arg_mem(launch, b->save_invstd);
+}
+
 /* Channels of up to small_limit values: statistics, running statistics and
  * y in one launch. */
 static clcnn_status train_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
@@ -327,12 +338,7 @@ static clcnn_status train_small(clcnn_context *ctx, const clcnn__batchnorm_plan 
         return status;
     clcnn__arg_mem(&launch, b->x);
     clcnn__arg_mem(&launch, b->y);
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->beta);
-    clcnn__arg_mem(&launch, b->running_mean);
-    clcnn__arg_mem(&launch, b->running_var);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_statistics(&launch, b);
     clcnn__arg_uint(&launch, shape->channels);
     clcnn__arg_uint(&launch, shape->inner);
     clcnn__arg_uint(&launch, shape->count);
@@ -360,12 +366,7 @@ static clcnn_status train_statistics(clcnn_context *ctx, const clcnn__batchnorm_
                                   cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->beta);
-    clcnn__arg_mem(&launch, b->running_mean);
-    clcnn__arg_mem(&launch, b->running_var);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_statistics(&launch, b);
     clcnn__arg_mem(&launch, work->coef);
     clcnn__arg_uint(&launch, shape->channels);
     clcnn__arg_uint(&launch, shape->count);
