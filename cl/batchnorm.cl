@@ -33,6 +33,7 @@
  * tested per vector: one predictable branch per 8 or 16 values. Helpers
  * specialised by always_inline bodies leave intrinsics that Oclgrind cannot
  * run.) */
+#include "batchnorm_flags.h"
 #include "common.h"
 #include "reduce.h"
 #include "relu.h"
@@ -41,17 +42,6 @@
 #ifndef BN_ITEMS
 #define BN_ITEMS 16
 #endif
-
-/* Bits of the `flags` arguments. */
-#define BN_HAS_GAMMA 1u
-#define BN_HAS_BETA 2u
-#define BN_TRACK_RUNNING 4u
-#define BN_WANT_DX 8u
-#define BN_WANT_DGAMMA 16u
-#define BN_WANT_DBETA 32u
-#define BN_ACCUMULATE 64u
-#define BN_HAS_BIAS 128u
-#define BN_RELU 256u
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -18,7 +18,7 @@
  * The forward's epilogue (clcnn_conv2d_forward_fused) runs in the stores:
  * per output channel k, value = (acc + bias[k]) * scale[k] + shift[k], then
  * an optional ReLU, each part present when its bit of `flags` is set (bits
- * as CLCNN__CONV2D_* in src/ops/conv2d_internal.h), then optionally a max
+ * in conv2d_flags.h, shared with the host), then optionally a max
  * pool (POOL). */
 #include "common.h"
 
@@ -55,13 +55,8 @@
 #endif
 
 #include "conv2d_vector.h"
+#include "conv2d_flags.h"
 #include "relu.h"
-
-/* Bits of `flags`. */
-#define CONV_HAS_BIAS 1
-#define CONV_HAS_SCALE 2
-#define CONV_HAS_SHIFT 4
-#define CONV_RELU 8
 
 /* Half vectors: the window maxima of one vector's column pairs. */
 #if VW == 16
@@ -154,16 +149,16 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
             if (o >= outs)
                 break;
             const int k = group * outs + o;
-            const float b = (flags & CONV_HAS_BIAS) ? bias[k] : 0.0f;
-            const float sc = (flags & CONV_HAS_SCALE) ? scale[k] : 1.0f;
-            const float sh = (flags & CONV_HAS_SHIFT) ? shift[k] : 0.0f;
+            const float b = (flags & CONV2D_HAS_BIAS) ? bias[k] : 0.0f;
+            const float sc = (flags & CONV2D_HAS_SCALE) ? scale[k] : 1.0f;
+            const float sh = (flags & CONV2D_HAS_SHIFT) ? shift[k] : 0.0f;
 #pragma unroll
             for (int v = 0; v < WV; v++) {
                 const int col = ow0 + v * VW;
                 floatv value = acc[j][v] + b;
-                if (flags & (CONV_HAS_SCALE | CONV_HAS_SHIFT))
+                if (flags & (CONV2D_HAS_SCALE | CONV2D_HAS_SHIFT))
                     value = value * sc + sh;
-                if (flags & CONV_RELU)
+                if (flags & CONV2D_RELU)
                     value = RELU_VEC(value, VW);
 #if POOL
                 /* Pooled columns col / 2 + l, those below out_w / 2 stored;

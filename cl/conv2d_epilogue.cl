@@ -4,17 +4,13 @@
  * act(v * scale[k] + shift[k]) per output channel k, in place, or into the
  * 2x2 max pool of it. */
 #include "common.h"
+#include "conv2d_flags.h"
 #include "relu.h"
 
-/* Bits of `flags` (CLCNN__CONV2D_* in src/ops/conv2d_internal.h). */
-#define CONV_HAS_SCALE 2
-#define CONV_HAS_SHIFT 4
-#define CONV_RELU 8
-
 float4 conv2d_epilogue4(float4 value, float s, float t, int flags) {
-    if (flags & (CONV_HAS_SCALE | CONV_HAS_SHIFT))
+    if (flags & (CONV2D_HAS_SCALE | CONV2D_HAS_SHIFT))
         value = value * s + t;
-    if (flags & CONV_RELU)
+    if (flags & CONV2D_RELU)
         value = RELU_VEC(value, 4);
     return value;
 }
@@ -30,8 +26,8 @@ __kernel void conv2d_epilogue(__global float *y, __global const float *scale,
     if (plane >= planes || begin >= positions)
         return;
     const int k = plane % channels;
-    const float s = (flags & CONV_HAS_SCALE) ? scale[k] : 1.0f;
-    const float t = (flags & CONV_HAS_SHIFT) ? shift[k] : 0.0f;
+    const float s = (flags & CONV2D_HAS_SCALE) ? scale[k] : 1.0f;
+    const float t = (flags & CONV2D_HAS_SHIFT) ? shift[k] : 0.0f;
     __global float *row = y + plane * positions;
     const int end = min(positions, begin + span);
     int i = begin;
@@ -58,8 +54,8 @@ __kernel void conv2d_epilogue_pool(__global const float *src, __global float *y,
     if (plane >= planes || row >= pooled_h || begin >= pooled_w)
         return;
     const int k = plane % channels;
-    const float s = (flags & CONV_HAS_SCALE) ? scale[k] : 1.0f;
-    const float t = (flags & CONV_HAS_SHIFT) ? shift[k] : 0.0f;
+    const float s = (flags & CONV2D_HAS_SCALE) ? scale[k] : 1.0f;
+    const float t = (flags & CONV2D_HAS_SHIFT) ? shift[k] : 0.0f;
     __global const float *r0 = src + (plane * out_h + 2 * row) * out_w, *r1 = r0 + out_w;
     __global float *out = y + (plane * pooled_h + row) * pooled_w;
     const int end = min(pooled_w, begin + span);

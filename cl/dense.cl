@@ -3,6 +3,11 @@
  * where a whole block of 16 fits, so that CPU drivers run them as vector
  * loops and GPUs still get one work-item per row or column block. */
 #include "common.h"
+#include "dense_layout.h"
+
+#if DENSE_BIAS_GRAD_BLOCK != 16
+#error "dense_bias_grad loads a block of DENSE_BIAS_GRAD_BLOCK columns as a float16"
+#endif
 
 /* y[row][j] = bias[j] for every row (global size: rows). The GEMM then adds
  * x . w^T onto it. */
@@ -20,17 +25,17 @@ __kernel void dense_bias_broadcast(__global const float *bias, __global float *y
 }
 
 /* db[j] (+)= sum over rows [first_row, first_row + rows) of dy[row][j],
- * for the 16 columns j of one block (global size: ceil(cols / 16)). Rows
- * are added in order, so the sum is the same bits every run. (The host
- * splits the rows over launches where a driver caps a work-item's loop
- * trips.) */
+ * for the DENSE_BIAS_GRAD_BLOCK columns j of one block (global size:
+ * ceil(cols / DENSE_BIAS_GRAD_BLOCK)). Rows are added in order, so the sum
+ * is the same bits every run. (The host splits the rows over launches
+ * where a driver caps a work-item's loop trips.) */
 __kernel void dense_bias_grad(__global const float *dy, __global float *db, uint rows, uint cols,
                               uint accumulate, uint first_row) {
-    uint col = CLCNN_GLOBAL_ID0() * 16;
+    uint col = CLCNN_GLOBAL_ID0() * DENSE_BIAS_GRAD_BLOCK;
     if (col >= cols)
         return;
     dy += (size_t)first_row * cols;
-    if (col + 16 <= cols) {
+    if (col + DENSE_BIAS_GRAD_BLOCK <= cols) {
         float16 sum = (float16)(0.0f);
         for (uint row = 0; row < rows; row++)
             sum += vload16(0, dy + (size_t)row * cols + col);

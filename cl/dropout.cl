@@ -14,6 +14,7 @@
  *   dropout_accumulate       dst += src (backward of an identity pass)
  * Bits: bit (e % 32) of word (e / 32) is 1 iff element e is kept; the bits of
  * a last partial word past the element count are 0. */
+#include "dropout_layout.h"
 #include "philox.h"
 
 /* Philox generators per work-item (vector lanes): 1 for GPUs, 16 (or 8) for
@@ -24,7 +25,7 @@
 
 /* One Philox call of DROPOUT_VEC lanes yields the words of CHUNK consecutive
  * elements, handled as EQ vectors of EW elements in element order. */
-#define CHUNK (4 * DROPOUT_VEC)
+#define CHUNK DROPOUT_CHUNK(DROPOUT_VEC)
 
 #if DROPOUT_VEC == 1
 #define EW 4
@@ -67,12 +68,8 @@
 
 /* The bits kernels give each work-item whole 32-bit words: BITS_CALLS Philox
  * calls, i.e. BITS_ELEMS elements and BITS_WORDS words. */
-#if CHUNK >= 32
-#define BITS_CALLS 1
-#else
-#define BITS_CALLS (32 / CHUNK)
-#endif
-#define BITS_ELEMS (CHUNK * BITS_CALLS)
+#define BITS_ELEMS DROPOUT_BITS_ELEMS(DROPOUT_VEC)
+#define BITS_CALLS (BITS_ELEMS / CHUNK)
 #define BITS_WORDS (BITS_ELEMS / 32)
 
 /* Appends lane `lane`'s 4 keep bits (elements 4j .. 4j+3 of lane j's block)
@@ -253,10 +250,10 @@ __kernel void dropout_mask_bits(__global uint *mask_bits, ulong count, uint key0
     store_bits(mask_bits, first, count, bits);
 }
 
-/* The kernels below need no random numbers: their work-items take 4
- * elements each whatever DROPOUT_VEC is (POCL vectorises such kernels across
- * work-items by itself; they measured 2-3x faster than explicit 16-wide
- * vectors). Global size ceil(count / 4). */
+/* The kernels below need no random numbers: their work-items take a float4
+ * (DROPOUT_PLAIN_ELEMS elements) whatever DROPOUT_VEC is (POCL vectorises
+ * such kernels across work-items by itself; they measured 2-3x faster than
+ * explicit 16-wide vectors). Global size ceil(count / DROPOUT_PLAIN_ELEMS). */
 
 /* Elements first .. first + 3 of src, 0 past count. */
 float4 load4(__global const float *src, ulong first, ulong count) {
@@ -288,7 +285,7 @@ void store4(__global float *dst, ulong first, ulong count, float4 v) {
 __kernel void dropout_apply_from_bits(__global const float *src, __global float *dst,
                                       __global const uint *mask_bits, ulong count, float scale,
                                       uint accumulate) {
-    ulong first = get_global_id(0) * 4;
+    ulong first = get_global_id(0) * DROPOUT_PLAIN_ELEMS;
     if (first >= count)
         return;
     uint word = mask_bits[first / 32] >> (uint)(first % 32);
@@ -301,7 +298,7 @@ __kernel void dropout_apply_from_bits(__global const float *src, __global float 
 
 /* dst += src (the backward of a pass that kept everything). */
 __kernel void dropout_accumulate(__global const float *src, __global float *dst, ulong count) {
-    ulong first = get_global_id(0) * 4;
+    ulong first = get_global_id(0) * DROPOUT_PLAIN_ELEMS;
     if (first >= count)
         return;
     store4(dst, first, count, load4(dst, first, count) + load4(src, first, count));

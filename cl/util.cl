@@ -1,6 +1,7 @@
 /* Utility kernels: the empty kernel that measures launch cost, and a float4
  * copy that measures what a kernel reaches of the copy bandwidth. */
 #include "common.h"
+#include "fill_layout.h"
 
 __kernel void empty_kernel(void) {}
 
@@ -15,9 +16,6 @@ __kernel void copy_float4(__global const float4 *src, __global float4 *dst, uint
  * per work-group; float4 stores where a whole chunk fits). Used instead of
  * clEnqueueFillBuffer so that every tool sees the memory as written
  * (Oclgrind 21.10 keeps treating filled memory as uninitialised). */
-#ifndef FILL_CHUNK
-#define FILL_CHUNK 64
-#endif
 
 __kernel void fill_float(__global float *dst, ulong count, float value) {
     ulong start = (ulong)get_global_id(0) * FILL_CHUNK;

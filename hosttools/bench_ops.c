@@ -238,12 +238,13 @@ typedef struct bn_state {
 
 static int bn_run(void *p) {
     bn_state *b = p;
-    clcnn_status status = clcnn_batchnorm_forward_train(
-        b->ctx, NULL, b->x, b->gamma, b->beta, &b->running, b->y, b->save_mean, b->save_invstd);
+    const clcnn_batchnorm_saved saved = {b->save_mean, b->save_invstd};
+    const clcnn_batchnorm_grads grads = {b->dgamma, b->dbeta, CLCNN_GRAD_OVERWRITE};
+    clcnn_status status = clcnn_batchnorm_forward_train(b->ctx, NULL, b->x, b->gamma, b->beta,
+                                                        &b->running, b->y, &saved);
     if (status == CLCNN_OK)
-        status =
-            clcnn_batchnorm_backward(b->ctx, b->x, b->dy, b->gamma, b->save_mean, b->save_invstd,
-                                     b->dx, b->dgamma, b->dbeta, CLCNN_GRAD_OVERWRITE);
+        status = clcnn_batchnorm_backward(b->ctx, NULL, b->x, NULL, b->dy, b->gamma, &saved, b->dx,
+                                          &grads);
     return op_failed("bn_train_fwd_bwd", status, b->ctx);
 }
 

@@ -289,7 +289,7 @@ static void test_bad_arguments(void **state) {
     clcnn_tensor *view = NULL;
     TS_ASSERT_OK(ctx, clcnn__storage_view(x->storage, 0, 4, yd, &view));
     TS_ASSERT_STATUS(ctx, bad, clcnn_adaptive_avg_pool2d_forward(ctx, x, view));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory");
     TS_ASSERT_STATUS(ctx, bad, clcnn_adaptive_avg_pool2d_forward(ctx, x, x));
 
     TS_ASSERT_STATUS(NULL, bad, clcnn_adaptive_avg_pool2d_backward(NULL, y, x, W));

@@ -244,7 +244,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[3, 1, 4, 5]");
     TS_ASSERT_STATUS(ctx, shape, clcnn_augment_crop_flip(ctx, &p, x3, y3));
     TS_ASSERT_STATUS(ctx, bad, clcnn_augment_crop_flip(ctx, &p, x, x));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory");
 
     clcnn_augment_params q = p;
     q.pad = ((size_t)1 << 24) + 1;

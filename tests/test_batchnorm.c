@@ -27,6 +27,16 @@ typedef struct named_plan {
 
 /* The device's plan, both rows of the table, and plans with tiny chunks and
  * fan-ins so that small shapes take the multi-stage path. */
+
+/* The default parameters with the fused ReLU (the backward reads only the
+ * activation). */
+static const clcnn_batchnorm_params *relu_params(void) {
+    static clcnn_batchnorm_params params;
+    params = clcnn_batchnorm_params_default();
+    params.activation = CLCNN_FUSED_RELU;
+    return &params;
+}
+
 static size_t test_plans(clcnn_context *ctx, named_plan *plans) {
     plans[0] = (named_plan){"device", clcnn__batchnorm_plan_for(ctx)};
     plans[1] = (named_plan){"rows", clcnn__batchnorm_plan_rows()};
@@ -313,8 +323,9 @@ static void test_no_running_stats(void **state) {
     clcnn_tensor *x = ts_tensor_create(ctx, 3, dims, xf), *y = ts_tensor_create(ctx, 3, dims, NULL);
     clcnn_tensor *save_mean = ts_vector_create(ctx, 2, NULL),
                  *save_invstd = ts_vector_create(ctx, 2, NULL);
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y, save_mean,
-                                                    save_invstd));
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, y,
+                                               &(clcnn_batchnorm_saved){save_mean, save_invstd}));
     double y_ref[60];
     bn_ref_forward_train(xd, 6, 2, 5, NULL, NULL, 1e-5, y_ref, NULL, NULL);
     assert_tensor_near(y, y_ref, 1e-5, 1e-5, "y", "device");
@@ -706,10 +717,13 @@ static void test_in_place(void **state) {
                  *save_invstd = ts_vector_create(ctx, 2, NULL);
     double y_ref[90], dx_ref[90];
     /* The backward needs the original x: take it from the copy, write dx over dy. */
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, x, save_mean,
-                                                    save_invstd));
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x_copy, dy, NULL, save_mean, save_invstd, dy,
-                                               NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, NULL, x,
+                                               &(clcnn_batchnorm_saved){save_mean, save_invstd}));
+    TS_ASSERT_OK(
+        ctx, clcnn_batchnorm_backward(ctx, NULL, x_copy, NULL, dy, NULL,
+                                      &(clcnn_batchnorm_saved){save_mean, save_invstd}, dy,
+                                      &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     bn_ref_forward_train(d.xd, 3, 2, 15, NULL, NULL, 1e-5, y_ref, NULL, NULL);
     bn_ref_backward(d.xd, d.dyd, 3, 2, 15, NULL, 1e-5, dx_ref, NULL, NULL);
     assert_tensor_near(x, y_ref, 1e-5, 1e-5, "y in place", "device");
@@ -735,19 +749,26 @@ static void test_partial_gradients(void **state) {
     clcnn_tensor *dgamma = ts_vector_create(ctx, 3, NULL);
     clcnn_tensor *save_mean = ts_vector_create(ctx, 3, NULL),
                  *save_invstd = ts_vector_create(ctx, 3, NULL);
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, x, gamma, NULL, NULL, y, save_mean,
-                                                    save_invstd));
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, x, gamma, NULL, NULL, y,
+                                               &(clcnn_batchnorm_saved){save_mean, save_invstd}));
     double dx_ref[108], dgamma_ref[3];
     bn_ref_backward(d.xd, d.dyd, 9, 3, 4, d.gammad, 1e-5, dx_ref, dgamma_ref, NULL);
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, dx, NULL,
-                                               NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(
+        ctx, clcnn_batchnorm_backward(ctx, NULL, x, NULL, dy, gamma,
+                                      &(clcnn_batchnorm_saved){save_mean, save_invstd}, dx,
+                                      &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     assert_tensor_near(dx, dx_ref, 1e-5 * max_abs(dx_ref, 108), 1e-4, "dx alone", "device");
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(dx, 5.0f));
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, NULL,
-                                               dgamma, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(
+                          ctx, NULL, x, NULL, dy, gamma,
+                          &(clcnn_batchnorm_saved){save_mean, save_invstd}, NULL,
+                          &(clcnn_batchnorm_grads){dgamma, NULL, CLCNN_GRAD_OVERWRITE}));
     assert_tensor_near(dgamma, dgamma_ref, 1e-5, 1e-4, "dgamma alone", "device");
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, x, dy, gamma, save_mean, save_invstd, NULL,
-                                               NULL, NULL, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(
+        ctx, clcnn_batchnorm_backward(ctx, NULL, x, NULL, dy, gamma,
+                                      &(clcnn_batchnorm_saved){save_mean, save_invstd}, NULL,
+                                      &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     float *untouched = ts_tensor_read_all(dx);
     for (size_t i = 0; i < 108; i++)
         assert_true(untouched[i] == 5.0f);
@@ -774,24 +795,33 @@ static void test_bad_arguments(void **state) {
     clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
     const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT;
 
-    assert_int_equal(clcnn_batchnorm_forward_train(NULL, &p, x, NULL, NULL, &st, y, sm, si), bad);
+    assert_int_equal(clcnn_batchnorm_forward_train(NULL, &p, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}),
+                     bad);
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, NULL, NULL, NULL, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, NULL, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, NULL, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, NULL,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, NULL, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){NULL, si}));
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, NULL));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, NULL}));
     clcnn_batchnorm_state broken = {NULL, st.running_var, 0};
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     broken = (clcnn_batchnorm_state){st.running_mean, NULL, 0};
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     broken = (clcnn_batchnorm_state){st.running_mean, st.running_var, -1};
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &broken, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     assert_int_equal(broken.num_batches_tracked, -1);
 
     /* eps must be finite and >= 0; momentum in [0, 1] unless cumulative. */
@@ -800,7 +830,8 @@ static void test_bad_arguments(void **state) {
         clcnn_batchnorm_params q = p;
         q.eps = bad_eps[i];
         TS_ASSERT_STATUS(ctx, bad,
-                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y,
+                                                       &(clcnn_batchnorm_saved){sm, si}));
         TS_ASSERT_STATUS(ctx, bad, clcnn_batchnorm_forward_eval(ctx, &q, x, gamma, NULL, &st, y));
         TS_ASSERT_STATUS(
             ctx, bad, clcnn_batchnorm_fold_into_conv(ctx, &q, NULL, NULL, &st, sm, NULL, sm, si));
@@ -810,9 +841,11 @@ static void test_bad_arguments(void **state) {
         clcnn_batchnorm_params q = p;
         q.momentum = bad_momentum[i];
         TS_ASSERT_STATUS(ctx, bad,
-                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+                         clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y,
+                                                       &(clcnn_batchnorm_saved){sm, si}));
         q.cumulative_average = 1; /* momentum is then not used */
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y,
+                                                        &(clcnn_batchnorm_saved){sm, si}));
     }
     assert_int_equal(st.num_batches_tracked, 4);
     const float edge_momentum[] = {0.0f, 1.0f};
@@ -820,7 +853,8 @@ static void test_bad_arguments(void **state) {
         clcnn_batchnorm_params q = p;
         q.momentum = edge_momentum[i];
         q.eps = 0.0f;
-        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y, sm, si));
+        TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &q, x, gamma, NULL, &st, y,
+                                                        &(clcnn_batchnorm_saved){sm, si}));
     }
     assert_int_equal(st.num_batches_tracked, 6);
 
@@ -835,23 +869,29 @@ static void test_bad_arguments(void **state) {
     /* Backward. */
     clcnn_tensor *dx = ts_tensor_create(ctx, 4, dims, NULL);
     assert_int_equal(
-        clcnn_batchnorm_backward(NULL, x, y, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE),
+        clcnn_batchnorm_backward(NULL, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si}, dx,
+                                 &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}),
         bad);
     TS_ASSERT_STATUS(
         ctx, bad,
-        clcnn_batchnorm_backward(ctx, NULL, y, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, NULL, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si},
+                                 dx, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, bad,
-        clcnn_batchnorm_backward(ctx, x, NULL, NULL, sm, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, NULL, NULL, &(clcnn_batchnorm_saved){sm, si},
+                                 dx, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, bad,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, NULL, si, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){NULL, si},
+                                 dx, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, bad,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, NULL, dx, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, NULL},
+                                 dx, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, bad,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, dx, NULL, NULL, (clcnn_grad_mode)7));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si}, dx,
+                                 &(clcnn_batchnorm_grads){NULL, NULL, (clcnn_grad_mode)7}));
 
     /* Fold. */
     const size_t wdims[4] = {C, 2, 3, 3};
@@ -884,17 +924,21 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_OK(ctx2, clcnn_tensor_create(ctx2, 4, dims, &foreign_x));
     const clcnn_status mismatch = CLCNN_ERROR_CONTEXT_MISMATCH;
     TS_ASSERT_STATUS(ctx, mismatch,
-                     clcnn_batchnorm_forward_train(ctx, &p, foreign_x, NULL, NULL, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, foreign_x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, mismatch,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, foreign, NULL, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, foreign, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, mismatch,
-                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, foreign));
+                     clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, foreign}));
     broken = (clcnn_batchnorm_state){foreign, st.running_var, 0};
     TS_ASSERT_STATUS(ctx, mismatch,
                      clcnn_batchnorm_forward_eval(ctx, &p, x, NULL, NULL, &broken, y));
     TS_ASSERT_STATUS(ctx, mismatch,
-                     clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, foreign_x, NULL, NULL,
-                                              CLCNN_GRAD_OVERWRITE));
+                     clcnn_batchnorm_backward(
+                         ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si}, foreign_x,
+                         &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(ctx, mismatch,
                      clcnn_batchnorm_fold_into_conv(ctx, &p, NULL, foreign, &st, w, NULL, fw, sm));
     assert_int_equal(st.num_batches_tracked, 6);
@@ -924,28 +968,36 @@ static void test_bad_shapes(void **state) {
     TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
 
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, c4, NULL, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, c4, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "gamma [4]");
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 2, 2]");
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, c2, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, c2, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, c1x3, NULL, &st, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, c1x3, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y, c4, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){c4, si}));
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y, sm, c1x3));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y,
+                                                   &(clcnn_batchnorm_saved){sm, c1x3}));
     clcnn_batchnorm_state wrong = {c4, st.running_var, 0};
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     wrong = (clcnn_batchnorm_state){st.running_mean, c2, 0};
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &wrong, y,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &wrong, y));
     const size_t other_dims[4] = {2, 3, 2, 3};
     clcnn_tensor *y_wrong = ts_tensor_create(ctx, 4, other_dims, NULL);
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y_wrong, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x, NULL, NULL, &st, y_wrong,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "[2, 3, 2, 3]");
     TS_ASSERT_STATUS(ctx, shape,
                      clcnn_batchnorm_forward_eval(ctx, NULL, x, NULL, NULL, &st, y_wrong));
@@ -953,7 +1005,8 @@ static void test_bad_shapes(void **state) {
     const size_t flat = 12;
     clcnn_tensor *x1 = ts_vector_create(ctx, flat, NULL);
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, x1, NULL, NULL, &st, x1, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, x1, NULL, NULL, &st, x1,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(ctx, shape, clcnn_batchnorm_forward_eval(ctx, NULL, x1, NULL, NULL, &st, x1));
     assert_int_equal(st.num_batches_tracked, 0);
 
@@ -963,13 +1016,16 @@ static void test_bad_shapes(void **state) {
     clcnn_tensor *xs = ts_tensor_create(ctx, 4, single, NULL),
                  *ys = ts_tensor_create(ctx, 4, single, NULL);
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_forward_train(ctx, NULL, xs, NULL, NULL, &st, ys, sm, si));
+                     clcnn_batchnorm_forward_train(ctx, NULL, xs, NULL, NULL, &st, ys,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "more than 1 value per channel");
-    TS_ASSERT_STATUS(
-        ctx, shape, clcnn_batchnorm_forward_train(ctx, NULL, c1x3, NULL, NULL, NULL, c1x3, sm, si));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_forward_train(ctx, NULL, c1x3, NULL, NULL, NULL, c1x3,
+                                                   &(clcnn_batchnorm_saved){sm, si}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, xs, ys, NULL, sm, si, ys, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, xs, NULL, ys, NULL, &(clcnn_batchnorm_saved){sm, si},
+                                 ys, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, NULL, xs, NULL, NULL, &st, ys));
     assert_int_equal(st.num_batches_tracked, 0);
     /* A zero-size batch cannot even be made into a tensor. */
@@ -980,29 +1036,37 @@ static void test_bad_shapes(void **state) {
 
     /* Backward. */
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_backward(ctx, x, y_wrong, NULL, sm, si, y, NULL, NULL,
-                                              CLCNN_GRAD_OVERWRITE));
+                     clcnn_batchnorm_backward(
+                         ctx, NULL, x, NULL, y_wrong, NULL, &(clcnn_batchnorm_saved){sm, si}, y,
+                         &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(ctx, shape,
-                     clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, y_wrong, NULL, NULL,
-                                              CLCNN_GRAD_OVERWRITE));
+                     clcnn_batchnorm_backward(
+                         ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si}, y_wrong,
+                         &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, x, y, c4, sm, si, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, c4, &(clcnn_batchnorm_saved){sm, si}, y,
+                                 &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, c2, si, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){c2, si}, y,
+                                 &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, c4, y, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, c4}, y,
+                                 &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, NULL, c4, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si},
+                                 NULL, &(clcnn_batchnorm_grads){c4, NULL, CLCNN_GRAD_OVERWRITE}));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_backward(
+                         ctx, NULL, x, NULL, y, NULL, &(clcnn_batchnorm_saved){sm, si}, NULL,
+                         &(clcnn_batchnorm_grads){NULL, c1x3, CLCNN_GRAD_ACCUMULATE}));
     TS_ASSERT_STATUS(
         ctx, shape,
-        clcnn_batchnorm_backward(ctx, x, y, NULL, sm, si, NULL, NULL, c1x3, CLCNN_GRAD_ACCUMULATE));
-    TS_ASSERT_STATUS(
-        ctx, shape,
-        clcnn_batchnorm_backward(ctx, x1, x1, NULL, sm, si, x1, NULL, NULL, CLCNN_GRAD_OVERWRITE));
+        clcnn_batchnorm_backward(ctx, NULL, x1, NULL, x1, NULL, &(clcnn_batchnorm_saved){sm, si},
+                                 x1, &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
 
     /* Fold: K of the conv weight must be the batch norm's channel count. */
     const size_t wdims[4] = {3, 2, 3, 3}, wdims4[4] = {4, 2, 3, 3}, wdims_other[4] = {3, 2, 3, 2};
@@ -1076,10 +1140,13 @@ static void test_large_tensor(void **state) {
     clcnn_tensor *save_mean = ts_vector_create(ctx, C, NULL),
                  *save_invstd = ts_vector_create(ctx, C, NULL);
     clcnn_tensor *dgamma = ts_vector_create(ctx, C, NULL), *dbeta = ts_vector_create(ctx, C, NULL);
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, NULL, xt, gamma, beta, NULL, yt, save_mean,
-                                                    save_invstd));
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(ctx, xt, dyt, gamma, save_mean, save_invstd, dxt,
-                                               dgamma, dbeta, CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(ctx,
+                 clcnn_batchnorm_forward_train(ctx, NULL, xt, gamma, beta, NULL, yt,
+                                               &(clcnn_batchnorm_saved){save_mean, save_invstd}));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(
+                          ctx, NULL, xt, NULL, dyt, gamma,
+                          &(clcnn_batchnorm_saved){save_mean, save_invstd}, dxt,
+                          &(clcnn_batchnorm_grads){dgamma, dbeta, CLCNN_GRAD_OVERWRITE}));
 
     /* Reference statistics and gradient sums in double, channel by channel. */
     double mean[64], invstd[64], sum_dy[64], sum_dy_xhat[64];
@@ -1190,7 +1257,7 @@ static void check_fused_relu(clcnn_context *ctx, const named_plan *np, const bn_
                                             ts_vector_create(ctx, C, d.running_var), 3};
     }
     clcnn_batchnorm_params plain = clcnn_batchnorm_params_default(), fused = plain;
-    fused.relu = 1;
+    fused.activation = CLCNN_FUSED_RELU;
     clcnn_activation_params relu = clcnn_activation_params_default();
 
     /* Training forward. */
@@ -1439,15 +1506,17 @@ static void test_fused_bad_arguments(void **state) {
     TS_ASSERT_OK(ctx, clcnn_batchnorm_state_init(ctx, C, &st));
     clcnn_batchnorm_params p = clcnn_batchnorm_params_default();
     const clcnn_status bad = CLCNN_ERROR_INVALID_ARGUMENT, shape = CLCNN_ERROR_INVALID_SHAPE;
-    assert_int_equal(p.relu, 0);
+    assert_int_equal(p.activation, CLCNN_FUSED_NONE);
 
     /* Valid calls first. */
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(x, 0.5f));
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(dy, 1.0f));
     TS_ASSERT_OK(ctx, clcnn_batchnorm_eval_affine(ctx, &p, NULL, NULL, &st, scale, shift));
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y, sm, si));
-    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward_relu(ctx, x, y, dy, NULL, sm, si, dx, NULL, NULL,
-                                                    CLCNN_GRAD_OVERWRITE));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_train(ctx, &p, x, NULL, NULL, &st, y,
+                                                    &(clcnn_batchnorm_saved){sm, si}));
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_backward(
+                          ctx, relu_params(), x, y, dy, NULL, &(clcnn_batchnorm_saved){sm, si}, dx,
+                          &(clcnn_batchnorm_grads){NULL, NULL, CLCNN_GRAD_OVERWRITE}));
 
     /* Eval affine. */
     assert_int_equal(clcnn_batchnorm_eval_affine(NULL, &p, NULL, NULL, &st, scale, shift), bad);
@@ -1483,23 +1552,30 @@ static void test_fused_bad_arguments(void **state) {
 
     /* Fused backward: y required, of x's shape and context. */
     const clcnn_grad_mode over = CLCNN_GRAD_OVERWRITE;
-    assert_int_equal(
-        clcnn_batchnorm_backward_relu(NULL, x, y, dy, NULL, sm, si, dx, NULL, NULL, over), bad);
-    TS_ASSERT_STATUS(
-        ctx, bad,
-        clcnn_batchnorm_backward_relu(ctx, x, NULL, dy, NULL, sm, si, dx, NULL, NULL, over));
-    TS_ASSERT_STATUS(
-        ctx, bad,
-        clcnn_batchnorm_backward_relu(ctx, NULL, y, dy, NULL, sm, si, dx, NULL, NULL, over));
+    assert_int_equal(clcnn_batchnorm_backward(NULL, relu_params(), x, y, dy, NULL,
+                                              &(clcnn_batchnorm_saved){sm, si}, dx,
+                                              &(clcnn_batchnorm_grads){NULL, NULL, over}),
+                     bad);
     TS_ASSERT_STATUS(ctx, bad,
-                     clcnn_batchnorm_backward_relu(ctx, x, y, dy, NULL, sm, si, dx, NULL, NULL,
-                                                   (clcnn_grad_mode)7));
-    TS_ASSERT_STATUS(
-        ctx, shape,
-        clcnn_batchnorm_backward_relu(ctx, x, y_wrong, dy, NULL, sm, si, dx, NULL, NULL, over));
-    TS_ASSERT_STATUS(
-        ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
-        clcnn_batchnorm_backward_relu(ctx, x, foreign_y, dy, NULL, sm, si, dx, NULL, NULL, over));
+                     clcnn_batchnorm_backward(ctx, relu_params(), x, NULL, dy, NULL,
+                                              &(clcnn_batchnorm_saved){sm, si}, dx,
+                                              &(clcnn_batchnorm_grads){NULL, NULL, over}));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_backward(ctx, relu_params(), NULL, y, dy, NULL,
+                                              &(clcnn_batchnorm_saved){sm, si}, dx,
+                                              &(clcnn_batchnorm_grads){NULL, NULL, over}));
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_batchnorm_backward(
+                         ctx, relu_params(), x, y, dy, NULL, &(clcnn_batchnorm_saved){sm, si}, dx,
+                         &(clcnn_batchnorm_grads){NULL, NULL, (clcnn_grad_mode)7}));
+    TS_ASSERT_STATUS(ctx, shape,
+                     clcnn_batchnorm_backward(ctx, relu_params(), x, y_wrong, dy, NULL,
+                                              &(clcnn_batchnorm_saved){sm, si}, dx,
+                                              &(clcnn_batchnorm_grads){NULL, NULL, over}));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn_batchnorm_backward(ctx, relu_params(), x, foreign_y, dy, NULL,
+                                              &(clcnn_batchnorm_saved){sm, si}, dx,
+                                              &(clcnn_batchnorm_grads){NULL, NULL, over}));
     TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
 
     clcnn_tensor *tensors[] = {x,  y,     dy,    dx,   y_wrong, sm,

@@ -298,7 +298,7 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_OK(ctx, clcnn__storage_view(y2->storage, 0, 4, db, &half));
     const clcnn_tensor *feeds_itself[2] = {half, b};
     TS_ASSERT_STATUS(ctx, bad, clcnn_concat_forward(ctx, 2, feeds_itself, y2));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory");
 
     TS_ASSERT_STATUS(NULL, bad, clcnn_concat_backward(NULL, y, 2, g, W));
     TS_ASSERT_STATUS(ctx, bad, clcnn_concat_backward(ctx, NULL, 2, g, W));
@@ -310,11 +310,11 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, shape, clcnn_concat_backward(ctx, y, 2, g_wrong, W));
     TS_ASSERT_STATUS(ctx, shape, clcnn_concat_backward(ctx, wy, 2, g, W));
     TS_ASSERT_STATUS(ctx, bad, clcnn_concat_backward(ctx, y2, 2, g_same, W));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory");
     /* Nor a gradient with dy. */
     clcnn_tensor *g_dy[2] = {half, b};
     TS_ASSERT_STATUS(ctx, bad, clcnn_concat_backward(ctx, y2, 2, g_dy, W));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "share memory");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory");
 
     clcnn_context *other = ts_context_create();
     clcnn_tensor *o = ts_tensor_filled(other, 4, db, 0.0f),

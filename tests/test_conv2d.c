@@ -22,6 +22,7 @@
 #include "clcnn/conv2d.h"
 #include "clcnn/pool2d.h"
 #include "ref/conv2d_ref.h"
+#include "runtime/internal.h"
 #include "support/test_support.h"
 
 #define CONV_TOLERANCE 2e-5
@@ -394,7 +395,8 @@ static void test_golden(void **state) {
     double *x = ts_golden_tensor_sized(file, "x", xn), *w = ts_golden_tensor_sized(file, "w", wn);
     double *b = ts_golden_tensor_sized(file, "b", 4), *dy = ts_golden_tensor_sized(file, "dy", yn);
     double *y = ts_golden_tensor_sized(file, "y", yn), *dx = ts_golden_tensor_sized(file, "dx", xn);
-    double *dw = ts_golden_tensor_sized(file, "dw", wn), *db = ts_golden_tensor_sized(file, "db", 4);
+    double *dw = ts_golden_tensor_sized(file, "dw", wn),
+           *db = ts_golden_tensor_sized(file, "db", 4);
     float *xf = to_float(x, xn), *wf = to_float(w, wn), *bf = to_float(b, 4);
     float *dyf = to_float(dy, yn);
     clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, xf), *wt = make_tensor(ctx, 4, w_dims, wf);
@@ -1005,6 +1007,36 @@ static void test_fused_bad_arguments(void **state) {
 }
 
 /* An optional argument selects tests by name pattern (cmocka's filter). */
+/* Views of one buffer: an output may lie beside an input in it, not over
+ * part of it (1 x 1 convolution of two channels of A rows into one). */
+static void test_views_of_one_buffer(void **state) {
+    clcnn_context *ctx = ((fixture *)*state)->ctx;
+    size_t align_bytes = 0;
+    TS_ASSERT_OK(ctx, clcnn__view_alignment(ctx, &align_bytes));
+    const size_t rows = align_bytes / sizeof(float), root_count = 4 * rows;
+    const size_t x_dims[4] = {1, 2, rows, 1}, w_dims[4] = {1, 2, 1, 1}, y_dims[4] = {1, 1, rows, 1};
+    clcnn_tensor *root = make_tensor(ctx, 1, &root_count, NULL);
+    clcnn_tensor *w = make_tensor(ctx, 4, w_dims, (const float[2]){1.0f, 2.0f});
+    clcnn_tensor *x = NULL, *beside = NULL, *over = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(root, 1.0f));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, 0, 4, x_dims, &x));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, 2 * rows, 4, y_dims, &beside));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, rows, 4, y_dims, &over));
+    clcnn_conv2d_params p = clcnn_conv2d_params_default();
+    TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, x, w, NULL, beside));
+    float *got = ts_tensor_read_all(beside);
+    for (size_t i = 0; i < rows; i++)
+        assert_true(got[i] == 3.0f);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_forward(ctx, &p, x, w, NULL, over));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory with x");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_conv2d_backward_data(ctx, &p, over, w, x, CLCNN_GRAD_OVERWRITE));
+    free(got);
+    clcnn_tensor_destroy(over), clcnn_tensor_destroy(beside), clcnn_tensor_destroy(x);
+    clcnn_tensor_destroy(w), clcnn_tensor_destroy(root);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
@@ -1021,6 +1053,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_fused_epilogue),
         cmocka_unit_test(test_fused_relu_bitwise),
         cmocka_unit_test(test_fused_bad_arguments),
+        cmocka_unit_test(test_views_of_one_buffer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -368,6 +368,39 @@ static void test_tensor_api_errors(void **state) {
     clcnn_tensor_destroy(wrong_b);
 }
 
+/* Views of one buffer: c may lie beside a and b in it, not over them. */
+static void test_views_of_one_buffer(void **state) {
+    clcnn_context *ctx = *state;
+    size_t align_bytes = 0;
+    TS_ASSERT_OK(ctx, clcnn__view_alignment(ctx, &align_bytes));
+    const size_t side = 4, span = clcnn__round_up(side * side, align_bytes / sizeof(float));
+    const size_t dims[2] = {side, side}, root_count = 3 * span;
+    float *values = ts_random_floats(root_count, 41, -1.0f, 1.0f);
+    clcnn_tensor *root = ts_tensor_create(ctx, 1, &root_count, values);
+    clcnn_tensor *a = NULL, *b = NULL, *c = NULL, *over_b = NULL;
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, 0, 2, dims, &a));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, span, 2, dims, &b));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, 2 * span, 2, dims, &c));
+    TS_ASSERT_OK(ctx, clcnn__storage_view(root->storage, span, 2, dims, &over_b));
+    TS_ASSERT_OK(ctx, clcnn_gemm(ctx, 0, 0, 1.0f, a, b, 0.0f, c));
+    float *got = ts_tensor_read_all(c);
+    for (size_t i = 0; i < side; i++)
+        for (size_t j = 0; j < side; j++) {
+            double sum = 0.0, magnitude = 0.0;
+            for (size_t l = 0; l < side; l++) {
+                double term = (double)values[i * side + l] * values[span + l * side + j];
+                sum += term, magnitude += fabs(term);
+            }
+            assert_true(fabs(got[i * side + j] - sum) <= (side + 4) * FLT_EPSILON * magnitude);
+        }
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_gemm(ctx, 0, 0, 1.0f, a, b, 0.0f, over_b));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "shares memory with");
+    free(got), free(values);
+    clcnn_tensor_destroy(over_b), clcnn_tensor_destroy(c), clcnn_tensor_destroy(b);
+    clcnn_tensor_destroy(a), clcnn_tensor_destroy(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transposes_odd_shapes),
@@ -381,6 +414,7 @@ int main(void) {
         cmocka_unit_test(test_internal_errors),
         cmocka_unit_test(test_tensor_api),
         cmocka_unit_test(test_tensor_api_errors),
+        cmocka_unit_test(test_views_of_one_buffer),
     };
     return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

@@ -762,7 +762,7 @@ static clcnn_tensor *plain_batchnorm(clcnn_net *net, const char *name, const clc
         snprintf(names[i], sizeof names[i], "%s.%s", name, suffixes[i]);
     clcnn_batchnorm_state running = {state_tensor(net, names[2]), state_tensor(net, names[3]), 0};
     clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
-    assert_int_equal(params.relu, 0);
+    assert_int_equal(params.activation, CLCNN_FUSED_NONE);
     size_t dims[4];
     for (size_t d = 0; d < 4; d++)
         dims[d] = clcnn_tensor_dim(x, d);

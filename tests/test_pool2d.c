@@ -603,6 +603,23 @@ static void test_bad_arguments(void **state) {
     clcnn_tensor_destroy(flat);
 }
 
+/* The pooling kernels take their sizes and window as int vectors: a value
+ * past an int fails the launch, naming the kernel and the argument,
+ * before anything is enqueued. */
+static void test_vector_argument_range(void **state) {
+    clcnn_context *ctx = *state;
+    clcnn__launch launch;
+    TS_ASSERT_OK(ctx, clcnn__launch_prepare(ctx, "pool2d.cl", NULL, "pool2d_max_forward", &launch));
+    const size_t sizes[4] = {2, 2, (size_t)INT32_MAX + 1, 1}, window[8] = {1, 1, 1, 1, 0, 0, 1, 0};
+    clcnn__arg_uint(&launch, 1);
+    clcnn__arg_int_vector(&launch, sizes, 4);
+    clcnn__arg_int_vector(&launch, window, 8);
+    const size_t global[3] = {1, 1, 1};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW, clcnn__launch_run(&launch, 3, global, NULL));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "kernel 'pool2d_max_forward', argument 1");
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "int vector");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params_default),
@@ -623,6 +640,7 @@ int main(void) {
         cmocka_unit_test(test_avg_3x3_pad_excluded),
         cmocka_unit_test(test_avg_asymmetric),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_vector_argument_range),
     };
     return cmocka_run_group_tests(tests, ts_setup_context, ts_teardown_context);
 }

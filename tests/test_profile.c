@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clcnn/elementwise.h"
 #include "clcnn/profile.h"
 #include "runtime/internal.h"
 

@@ -466,6 +466,10 @@ static void test_bad_arguments(void **state) {
     const clcnn_grad_mode W = CLCNN_GRAD_OVERWRITE, A = CLCNN_GRAD_ACCUMULATE;
 
     TS_ASSERT_STATUS(NULL, bad, clcnn_residual_forward(NULL, a, b, 0, y));
+    TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, a, b, (clcnn_fused_activation)7, y));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "unknown fused activation 7");
+    TS_ASSERT_STATUS(ctx, bad,
+                     clcnn_residual_backward(ctx, (clcnn_fused_activation)7, y, y, a, W, b, W));
     TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, NULL, b, 0, y));
     TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, a, NULL, 1, y));
     TS_ASSERT_STATUS(ctx, bad, clcnn_residual_forward(ctx, a, b, 0, NULL));

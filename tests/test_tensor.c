@@ -222,6 +222,49 @@ static void test_context_mismatch(void **state) {
     clcnn_context_destroy(second);
 }
 
+/* The shared operand checks of runtime/checks.c that ops build on: each
+ * failure names the function, the operand and the shapes involved. */
+static void test_shared_checks(void **state) {
+    clcnn_context *ctx = *state;
+    clcnn_context *second = ts_context_create();
+    const size_t dims[2] = {2, 3}, ref_dims[2] = {5, 4};
+    clcnn_tensor *t = NULL, *ref = NULL, *foreign = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, dims, &t));
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 2, ref_dims, &ref));
+    TS_ASSERT_OK(second, clcnn_tensor_create(second, 2, dims, &foreign));
+
+    const clcnn_tensor *with_null[2] = {t, NULL};
+    const char *names[2] = {"a", "b"};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__check_tensors(ctx, "clcnn_op", with_null, names, 2));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_op: b is NULL");
+    TS_ASSERT_OK(ctx, clcnn__check_optional_tensors(ctx, "clcnn_op", with_null, names, 2));
+    const clcnn_tensor *mixed[2] = {NULL, foreign};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_CONTEXT_MISMATCH,
+                     clcnn__check_optional_tensors(ctx, "clcnn_op", mixed, names, 2));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_op: b belongs to another context");
+
+    const size_t wanted[2] = {CLCNN__ANY_DIM, 4};
+    TS_ASSERT_OK(ctx, clcnn__check_dims_match(ctx, "clcnn_op", "w", ref, 2, wanted, "x", t));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn__check_dims_match(ctx, "clcnn_op", "w", t, 2, wanted, "x", ref));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx),
+                       "clcnn_op: w [2, 3] must be [*, 4] to match x [5, 4]");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn__check_dims(ctx, "clcnn_op: w", t, 2, wanted));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_op: w is [2, 3], it must be [*, 4]");
+
+    TS_ASSERT_OK(ctx, clcnn__check_distinct(ctx, "clcnn_op", "y", t, "x", ref));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__check_distinct(ctx, "clcnn_op", "y", t, "x", t));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_op: y shares memory with x");
+
+    clcnn_tensor_destroy(foreign);
+    clcnn_tensor_destroy(ref);
+    clcnn_tensor_destroy(t);
+    clcnn_context_destroy(second);
+}
+
 static void test_reshape_view(void **state) {
     clcnn_context *ctx = *state;
     size_t dims[2] = {6, 5}, flat[1] = {30}, cube[3] = {2, 3, 5}, wrong[2] = {7, 4};
@@ -509,6 +552,7 @@ int main(void) {
         cmocka_unit_test(test_fill),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_context_mismatch),
+        cmocka_unit_test(test_shared_checks),
         cmocka_unit_test(test_reshape_view),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_size_overflow),

@@ -146,8 +146,10 @@ static size_t tune_repeats(void) {
 }
 
 static void choice_of(clcnn_context *ctx, const shape *s, int pass, char *out) {
-    TS_ASSERT_OK(ctx, clcnn__conv2d_auto_choice(ctx, &s->p, s->x, s->w, (clcnn__conv2d_pass)pass,
-                                                out, CLCNN_TUNE_CHOICE_MAX));
+    clcnn__tuned_choice choice;
+    TS_ASSERT_OK(
+        ctx, clcnn__conv2d_auto_choice(ctx, &s->p, s->x, s->w, (clcnn__conv2d_pass)pass, &choice));
+    clcnn__tuned_choice_format(&choice, out, CLCNN_TUNE_CHOICE_MAX);
 }
 
 static void key_of(const shape *s, int pass, char *key) {
@@ -296,13 +298,66 @@ static char *replaced(const char *text, const char *from, const char *to) {
     return out;
 }
 
+/* ---------------------------------------------------------------- entries */
+
+/* The choice `text` names for key's family (what a tuning file's entry
+ * goes through). */
+static clcnn__tuned_choice parsed(const char *key, const char *text) {
+    clcnn__tuned_family family;
+    clcnn__tuned_choice choice;
+    assert_true(clcnn__tuned_family_of(key, &family));
+    if (!clcnn__tuned_choice_parse(family, text, &choice))
+        fail_msg("\"%s\" is no choice for %s", text, key);
+    return choice;
+}
+
+/* Stores the choice `text` names under key. */
+static void set_entry(clcnn_context *ctx, const char *key, const char *text, double ms,
+                      double default_ms) {
+    clcnn__tuned_choice choice = parsed(key, text);
+    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, &choice, ms, default_ms));
+}
+
+/* The stored entry of key as text. */
+static void entry_text(clcnn_context *ctx, const char *key, char *out) {
+    const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
+    assert_non_null(entry);
+    clcnn__tuned_choice_format(&entry->choice, out, CLCNN_TUNE_CHOICE_MAX);
+}
+
+static void assert_entry(clcnn_context *ctx, const char *key, const char *expected) {
+    char got[CLCNN_TUNE_CHOICE_MAX];
+    entry_text(ctx, key, got);
+    assert_string_equal(got, expected);
+}
+
+/* Loads {key: {"choice": text}} into ctx's table through a tuning file, as
+ * a stored table comes: ctx's table (less key) is saved to a directory of
+ * its own with the entry added, and loaded back. Texts that name no choice
+ * of the key's family can only come this way. */
+static void load_entry(clcnn_context *ctx, const char *key, const char *text) {
+    clcnn__tuning_remove(ctx, key);
+    char *dir = ts_temp_dir_create();
+    TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, dir));
+    char *path = tuning_file(dir), *saved = read_text(path);
+    char member[CLCNN_TUNE_KEY_MAX + 128], *edited;
+    int empty = strstr(saved, "\"entries\": {}") != NULL;
+    snprintf(member, sizeof member, "\"entries\": {\"%s\": {\"choice\": \"%s\"}%s", key, text,
+             empty ? "}" : ",");
+    edited = replaced(saved, empty ? "\"entries\": {}" : "\"entries\": {", member);
+    write_text(path, edited, strlen(edited));
+    TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, dir));
+    free(edited), free(saved), free(path);
+    ts_temp_dir_remove(dir);
+}
+
 /* Saves a table in which the stride-1 shape's forward runs GENERAL (never
  * the built-in choice of a stride-1 shape on any device). */
 static void save_general_forward(const fixture *f, const shape *s) {
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
     char key[CLCNN_TUNE_KEY_MAX];
     key_of(s, CLCNN__CONV2D_FORWARD, key);
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 1.0, 2.0));
+    set_entry(ctx, key, "general", 1.0, 2.0);
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
     clcnn_context_destroy(ctx);
 }
@@ -331,15 +386,14 @@ static void test_tune_save_reload(void **state) {
         /* GENERAL and DIRECT at least (stride 1), besides the default. */
         assert_true(r->candidates >= 2);
         assert_choice(ctx, &s, pass, r->choice);
+        assert_entry(ctx, key, r->choice);
         const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
-        assert_non_null(entry);
-        assert_string_equal(entry->choice, r->choice);
         assert_true(entry->ms == r->best_ms && entry->default_ms == r->default_ms);
     }
     assert_int_equal(count_prefixed(f->dir, "tuning-"), 0); /* not saved yet */
     /* Make the forward's entry a choice that is never the default, so the
      * reload is visible whatever won. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, results[0].key, "general", 1.0, 2.0));
+    set_entry(ctx, results[0].key, "general", 1.0, 2.0);
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
     assert_int_equal(count_prefixed(f->dir, "tuning-"), 1);
     assert_int_equal(count_prefixed(f->dir, ".tmp-"), 0); /* no temporary left */
@@ -385,7 +439,7 @@ static void test_every_choice_correct(void **state) {
                          tiles[i].kt, tiles[i].vw, tiles[i].wv);
         }
         for (size_t i = 0; i < count; i++) {
-            TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, choices[i], 0.0, 0.0));
+            set_entry(ctx, key, choices[i], 0.0, 0.0);
             assert_choice(ctx, &s, pass, choices[i]);
             char what[CLCNN_TUNE_KEY_MAX + CLCNN_TUNE_CHOICE_MAX];
             snprintf(what, sizeof what, "%s %s", key, choices[i]);
@@ -520,40 +574,54 @@ static void test_inapplicable_entries(void **state) {
 
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
     /* DIRECT does not accept stride 2. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key2, "direct", 0.0, 0.0));
+    set_entry(ctx, key2, "direct", 0.0, 0.0);
     assert_choice(ctx, &s2, CLCNN__CONV2D_FORWARD, default2);
     check_pass(ctx, &s2, CLCNN__CONV2D_FORWARD, "stride 2 with a direct entry");
     /* Tiles that are not candidates: DIRECT with the built-in tiles. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, "direct", 0.0, 0.0));
+    set_entry(ctx, key1, "direct", 0.0, 0.0);
     char direct_default[CLCNN_TUNE_CHOICE_MAX];
     choice_of(ctx, &s1, CLCNN__CONV2D_FORWARD, direct_default);
     TS_ASSERT_CONTAINS(direct_default, "direct kt=");
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, "direct kt=7 vw=16 wv=2", 0.0, 0.0));
+    set_entry(ctx, key1, "direct kt=7 vw=16 wv=2", 0.0, 0.0);
     assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, direct_default);
     check_pass(ctx, &s1, CLCNN__CONV2D_FORWARD, "direct with tiles that are not candidates");
-    /* Names that are no choice at all. */
-    const char *nonsense[] = {"winograd", "direct kt=8", "direct kt=8 vw=16 wv=2 extra", "GENERAL"};
+    /* Names that are no choice at all: a stored table may hold them, and
+     * they are dropped as it is read. */
+    const char *nonsense[] = {"winograd",
+                              "direct kt=8",
+                              "direct kt=8 vw=16 wv=2 extra",
+                              "GENERAL",
+                              "direct kt=+8 vw=16 wv=2",
+                              ""};
     char default1[CLCNN_TUNE_CHOICE_MAX];
     choice_of(f->plain, &s1, CLCNN__CONV2D_FORWARD, default1);
     for (size_t i = 0; i < sizeof nonsense / sizeof nonsense[0]; i++) {
-        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key1, nonsense[i], 0.0, 0.0));
+        load_entry(ctx, key1, nonsense[i]);
+        assert_null(clcnn__tuning_find(ctx, key1));
         assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, default1);
     }
-    /* The same through a file, with entries of unknown ops and bad values. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, "gemm.future:1x2x3", "something", 0.0, 0.0));
+    /* The same through the context's own file, with entries of unknown ops
+     * and bad values, which are dropped while the rest is kept. */
+    set_entry(ctx, key1, "direct kt=7 vw=16 wv=2", 0.0, 0.0);
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
     clcnn_context_destroy(ctx);
     char *path = tuning_file(f->dir);
     char *text = read_text(path);
     char *edited = replaced(text, "\"entries\": {",
-                            "\"entries\": {\"conv2d.fwd:bad\": 5, \"conv2d.fwd:x\": {\"ms\": 1},");
+                            "\"entries\": {\"conv2d.fwd:bad\": 5, \"conv2d.fwd:x\": {\"ms\": 1}, "
+                            "\"gemm.future:1x2x3\": {\"choice\": \"something\"}, "
+                            "\"conv2d.bwd_data:y\": {\"choice\": \"clblast\"},");
     write_text(path, edited, strlen(edited));
     ctx = context_on(f->dir, CLCNN_CACHE_ON);
-    assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, default1);
+    assert_choice(ctx, &s1, CLCNN__CONV2D_FORWARD, direct_default);
     assert_choice(ctx, &s2, CLCNN__CONV2D_FORWARD, default2);
-    assert_non_null(clcnn__tuning_find(ctx, "gemm.future:1x2x3"));
+    assert_entry(ctx, key1, "direct kt=7 vw=16 wv=2");
+    assert_entry(ctx, key2, "direct");
+    assert_null(clcnn__tuning_find(ctx, "gemm.future:1x2x3"));
     assert_null(clcnn__tuning_find(ctx, "conv2d.fwd:bad"));
     assert_null(clcnn__tuning_find(ctx, "conv2d.fwd:x"));
+    assert_null(clcnn__tuning_find(ctx, "conv2d.bwd_data:y"));
+    assert_int_equal(clcnn__tuning_count(ctx), 2);
     TS_ASSERT_OK(ctx, clcnn_context_load_tuning(ctx, NULL));
     clcnn_context_destroy(ctx);
     free(text), free(edited), free(path);
@@ -588,7 +656,7 @@ static void test_cache_off_and_directories(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, NULL));
     char key[CLCNN_TUNE_KEY_MAX];
     key_of(&s, CLCNN__CONV2D_BACKWARD_WEIGHTS, key);
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+    set_entry(ctx, key, "general", 0.0, 0.0);
     assert_choice(ctx, &s, CLCNN__CONV2D_BACKWARD_WEIGHTS, "general");
     char *other = ts_temp_dir_create();
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL)); /* memory only */
@@ -658,6 +726,13 @@ static void test_bad_arguments(void **state) {
     bad.x[2] = 0;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
                      clcnn_conv2d_tune(ctx, &bad.p, bad.x, bad.w, 1, results, &count));
+    /* A padded height past the kernels' 32-bit indices (the shape rules
+     * allow it: pad 2^31 <= dilation 2^31 x (3 - 1), output 1 x 1). */
+    shape tall = {{1, 1, 1, 1}, {1, 1, 3, 1}, clcnn_conv2d_params_default()};
+    tall.p.dilation_h = tall.p.pad_h = (size_t)1 << 31;
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                     clcnn_conv2d_tune(ctx, &tall.p, tall.x, tall.w, 1, results, &count));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "padded size");
     assert_int_equal(clcnn__tuning_count(ctx), 0); /* nothing stored */
 
     TS_ASSERT_STATUS(NULL, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_save_tuning(NULL, NULL));
@@ -684,14 +759,23 @@ static void test_bad_arguments(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), strerror(EISDIR));
     free(path);
     ts_temp_dir_remove(other);
-    /* Keys and choices that do not fit. */
+    /* Keys that do not fit, name no family or another family than the
+     * choice's. */
     char long_key[CLCNN_TUNE_KEY_MAX + 1];
     memset(long_key, 'k', sizeof long_key - 1);
+    memcpy(long_key, "conv2d.fwd:", 11);
     long_key[sizeof long_key - 1] = '\0';
+    clcnn__tuned_choice general = parsed("conv2d.fwd:1", "general");
+    clcnn__tuned_choice clblast = parsed("gemm:1x1x1", "clblast");
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                     clcnn__tuning_set(ctx, long_key, "general", 0.0, 0.0));
+                     clcnn__tuning_set(ctx, long_key, &general, 0.0, 0.0));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                     clcnn__tuning_set(ctx, "conv2d.fwd:1", "", 0.0, 0.0));
+                     clcnn__tuning_set(ctx, "", &general, 0.0, 0.0));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__tuning_set(ctx, "other.op:1", &general, 0.0, 0.0));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn__tuning_set(ctx, "conv2d.fwd:1", &clblast, 0.0, 0.0));
+    assert_int_equal(clcnn__tuning_count(ctx), 0);
     clcnn_context_destroy(ctx);
 }
 
@@ -702,19 +786,20 @@ static void test_table_full(void **state) {
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_ON);
     for (int i = 0; i < CLCNN_TUNE_MAX_ENTRIES; i++) {
         char key[32];
-        snprintf(key, sizeof key, "other.op:%d", i);
-        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+        snprintf(key, sizeof key, "conv2d.fwd:other%d", i);
+        set_entry(ctx, key, "general", 0.0, 0.0);
     }
+    clcnn__tuned_choice general = parsed("conv2d.fwd:1", "general");
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
-                     clcnn__tuning_set(ctx, "one.more:1", "general", 0.0, 0.0));
+                     clcnn__tuning_set(ctx, "conv2d.fwd:one-more", &general, 0.0, 0.0));
     /* Replacing an existing key still works. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, "other.op:3", "tiled", 0.0, 0.0));
+    set_entry(ctx, "conv2d.fwd:other3", "tiled", 0.0, 0.0);
     size_t count = 5;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE,
                      clcnn_conv2d_tune(ctx, &s.p, s.x, s.w, 1, NULL, &count));
     assert_int_equal(count, 0);
     assert_int_equal(clcnn__tuning_count(ctx), CLCNN_TUNE_MAX_ENTRIES);
-    assert_string_equal(clcnn__tuning_find(ctx, "other.op:3")->choice, "tiled");
+    assert_entry(ctx, "conv2d.fwd:other3", "tiled");
     clcnn_context_destroy(ctx);
 }
 
@@ -725,17 +810,32 @@ static void gemm_shape(size_t *m, size_t *n, size_t *k) {
     *m = ts_small() ? 11 : 45, *n = ts_small() ? 37 : 70, *k = ts_small() ? 19 : 61;
 }
 
+static void gemm_choice_text(clcnn_context *ctx, size_t m, size_t n, size_t k, char *out) {
+    clcnn__tuned_choice choice;
+    clcnn__gemm_choice(ctx, m, n, k, &choice);
+    clcnn__tuned_choice_format(&choice, out, CLCNN_TUNE_CHOICE_MAX);
+}
+
 static void gemm_choice_is(clcnn_context *ctx, size_t m, size_t n, size_t k, const char *expected) {
     char got[CLCNN_TUNE_CHOICE_MAX];
-    clcnn__gemm_choice(ctx, m, n, k, got, sizeof got);
+    gemm_choice_text(ctx, m, n, k, got);
     assert_string_equal(got, expected);
+}
+
+/* The GEMM candidates on ctx as text; returns how many. */
+static size_t gemm_candidate_texts(clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
+    clcnn__tuned_choice candidates[CLCNN__GEMM_MAX_CANDIDATES];
+    size_t count = clcnn__gemm_candidates(ctx, candidates);
+    for (size_t i = 0; i < count; i++)
+        clcnn__tuned_choice_format(&candidates[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+    return count;
 }
 
 /* A candidate that is not the built-in choice of the shape on f->plain. */
 static void gemm_other_candidate(const fixture *f, size_t m, size_t n, size_t k, char *out) {
     char texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX], builtin[CLCNN_TUNE_CHOICE_MAX];
-    size_t count = clcnn__gemm_candidates(f->plain, texts);
-    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    size_t count = gemm_candidate_texts(f->plain, texts);
+    gemm_choice_text(f->plain, m, n, k, builtin);
     for (size_t i = 0; i < count; i++)
         if (strcmp(texts[i], builtin) != 0) {
             snprintf(out, CLCNN_TUNE_CHOICE_MAX, "%s", texts[i]);
@@ -782,10 +882,10 @@ static void test_gemm_tune_save_reload(void **state) {
     assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
     assert_string_equal(r.key, key);
     assert_string_equal(key, ts_small() ? "gemm:16x64x32" : "gemm:64x128x64");
-    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    gemm_choice_text(f->plain, m, n, k, builtin);
     assert_string_equal(r.default_choice, builtin);
     char texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
-    size_t count = clcnn__gemm_candidates(ctx, texts), others = 0, winner_listed = 0;
+    size_t count = gemm_candidate_texts(ctx, texts), others = 0, winner_listed = 0;
     for (size_t i = 0; i < count; i++) {
         others += strcmp(texts[i], builtin) != 0;
         winner_listed |= strcmp(texts[i], r.choice) == 0;
@@ -795,16 +895,16 @@ static void test_gemm_tune_save_reload(void **state) {
     assert_true(r.default_ms > 0.0 && r.best_ms > 0.0 && r.best_ms <= r.default_ms);
     gemm_choice_is(ctx, m, n, k, r.choice);
     gemm_choice_is(ctx, m + 1, n - 1, k - 2, r.choice); /* same bucket */
-    assert_string_equal(clcnn__tuning_find(ctx, key)->choice, r.choice);
+    assert_entry(ctx, key, r.choice);
     char other[CLCNN_TUNE_CHOICE_MAX];
     gemm_other_candidate(f, m, n, k, other);
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, other, 1.0, 2.0));
+    set_entry(ctx, key, other, 1.0, 2.0);
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
     clcnn_context_destroy(ctx);
 
     clcnn_context *again = context_on(f->dir, CLCNN_CACHE_ON);
     gemm_choice_is(again, m, n, k, other);
-    clcnn__gemm_choice(f->plain, 2 * m, n, k, builtin, sizeof builtin);
+    gemm_choice_text(f->plain, 2 * m, n, k, builtin);
     gemm_choice_is(again, 2 * m, n, k, builtin); /* another bucket */
     check_gemm(again, 0, 0, m, n, k, other);
     TS_ASSERT_OK(again, clcnn_gemm_tune(again, m, n, k, 1, NULL)); /* result optional */
@@ -819,9 +919,9 @@ static void test_gemm_every_candidate_correct(void **state) {
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
     char key[CLCNN_TUNE_KEY_MAX], texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
     assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
-    size_t count = clcnn__gemm_candidates(ctx, texts);
+    size_t count = gemm_candidate_texts(ctx, texts);
     for (size_t i = 0; i < count; i++) {
-        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, texts[i], 0.0, 0.0));
+        set_entry(ctx, key, texts[i], 0.0, 0.0);
         gemm_choice_is(ctx, m, n, k, texts[i]);
         check_gemm(ctx, 0, 0, m, n, k, texts[i]);
         check_gemm(ctx, 0, 1, m, n, k, texts[i]); /* dense forward */
@@ -839,7 +939,7 @@ static void test_gemm_inapplicable_entries(void **state) {
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
     char key[CLCNN_TUNE_KEY_MAX], builtin[CLCNN_TUNE_CHOICE_MAX];
     assert_true(clcnn__gemm_tuning_key(m, n, k, key, sizeof key));
-    clcnn__gemm_choice(f->plain, m, n, k, builtin, sizeof builtin);
+    gemm_choice_text(f->plain, m, n, k, builtin);
     const char *nonsense[] = {"tiled nr=24 wg=auto",
                               "tiled nr=32 wg=2x2",
                               "tiled nr=16",
@@ -850,7 +950,7 @@ static void test_gemm_inapplicable_entries(void **state) {
         if (strcmp(nonsense[i], "clblast") == 0 &&
             clcnn__gemm_backend_for(ctx) == CLCNN__GEMM_CLBLAST)
             continue; /* a candidate where CLBlast is the built-in backend */
-        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, nonsense[i], 0.0, 0.0));
+        load_entry(ctx, key, nonsense[i]);
         gemm_choice_is(ctx, m, n, k, builtin);
     }
     check_gemm(ctx, 0, 0, m, n, k, "fallback");
@@ -864,10 +964,25 @@ static size_t pointwise_elements(void) {
     return ts_small() ? 16 * 16 * 3 + 5 : 16 * 16 * 64 + 5;
 }
 
+static void pointwise_choice_text(clcnn_context *ctx, int family, char *out) {
+    clcnn__tuned_choice choice;
+    clcnn__pointwise_choice(ctx, (clcnn__pointwise_family)family, &choice);
+    clcnn__tuned_choice_format(&choice, out, CLCNN_TUNE_CHOICE_MAX);
+}
+
 static void pointwise_choice_is(clcnn_context *ctx, int family, const char *expected) {
     char got[CLCNN_TUNE_CHOICE_MAX];
-    clcnn__pointwise_choice(ctx, (clcnn__pointwise_family)family, got, sizeof got);
+    pointwise_choice_text(ctx, family, got);
     assert_string_equal(got, expected);
+}
+
+/* The pointwise candidates as text; returns how many. */
+static size_t pointwise_candidate_texts(char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
+    clcnn__tuned_choice candidates[CLCNN__POINTWISE_MAX_CANDIDATES];
+    size_t count = clcnn__pointwise_candidates(candidates);
+    for (size_t i = 0; i < count; i++)
+        clcnn__tuned_choice_format(&candidates[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+    return count;
 }
 
 static void assert_floats_exact(const float *got, const double *ref, size_t count,
@@ -918,20 +1033,20 @@ static void test_pointwise_tune_save_reload(void **state) {
                  clcnn_pointwise_tune(ctx, pointwise_elements(), tune_repeats(), results, &count));
     assert_int_equal(count, CLCNN_POINTWISE_TUNE_FAMILIES);
     char texts[CLCNN__POINTWISE_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
-    size_t candidates = clcnn__pointwise_candidates(texts);
+    size_t candidates = pointwise_candidate_texts(texts);
     for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
         const clcnn_tune_result *r = &results[family];
         char builtin[CLCNN_TUNE_CHOICE_MAX];
-        clcnn__pointwise_choice(f->plain, (clcnn__pointwise_family)family, builtin, sizeof builtin);
+        pointwise_choice_text(f->plain, family, builtin);
         assert_string_equal(r->key, keys[family]);
         assert_string_equal(r->default_choice, builtin);
         assert_int_equal(r->candidates, candidates); /* the built-in layout is one of them */
         assert_true(r->default_ms > 0.0 && r->best_ms > 0.0 && r->best_ms <= r->default_ms);
         pointwise_choice_is(ctx, family, r->choice);
-        assert_string_equal(clcnn__tuning_find(ctx, keys[family])->choice, r->choice);
+        assert_entry(ctx, keys[family], r->choice);
     }
     /* A layout that is never the built-in one, to see the reload. */
-    TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, keys[0], "vec=8 items=4 wg=64", 1.0, 2.0));
+    set_entry(ctx, keys[0], "vec=8 items=4 wg=64", 1.0, 2.0);
     TS_ASSERT_OK(ctx, clcnn_context_save_tuning(ctx, NULL));
     clcnn_context_destroy(ctx);
     clcnn_context *again = context_on(f->dir, CLCNN_CACHE_ON);
@@ -947,12 +1062,12 @@ static void test_pointwise_every_candidate_correct(void **state) {
     fixture *f = *state;
     clcnn_context *ctx = context_on(f->dir, CLCNN_CACHE_OFF);
     char texts[CLCNN__POINTWISE_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
-    size_t count = clcnn__pointwise_candidates(texts);
+    size_t count = pointwise_candidate_texts(texts);
     assert_true(count >= 4);
     for (size_t i = 0; i < count; i++) {
         for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
             const char *key = clcnn__pointwise_key((clcnn__pointwise_family)family);
-            TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, texts[i], 0.0, 0.0));
+            set_entry(ctx, key, texts[i], 0.0, 0.0);
             pointwise_choice_is(ctx, family, texts[i]);
         }
         check_pointwise(ctx, texts[i]);
@@ -963,11 +1078,8 @@ static void test_pointwise_every_candidate_correct(void **state) {
     for (size_t i = 0; i < sizeof nonsense / sizeof nonsense[0]; i++) {
         for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES; family++) {
             char builtin[CLCNN_TUNE_CHOICE_MAX];
-            clcnn__pointwise_choice(f->plain, (clcnn__pointwise_family)family, builtin,
-                                    sizeof builtin);
-            TS_ASSERT_OK(
-                ctx, clcnn__tuning_set(ctx, clcnn__pointwise_key((clcnn__pointwise_family)family),
-                                       nonsense[i], 0.0, 0.0));
+            pointwise_choice_text(f->plain, family, builtin);
+            load_entry(ctx, clcnn__pointwise_key((clcnn__pointwise_family)family), nonsense[i]);
             pointwise_choice_is(ctx, family, builtin);
         }
     }
@@ -999,8 +1111,8 @@ static void test_gemm_pointwise_bad_arguments(void **state) {
     /* A table one short of full: gemm fits, the two pointwise keys do not. */
     for (int i = 0; i < CLCNN_TUNE_MAX_ENTRIES - 1; i++) {
         char key[32];
-        snprintf(key, sizeof key, "other.op:%d", i);
-        TS_ASSERT_OK(ctx, clcnn__tuning_set(ctx, key, "general", 0.0, 0.0));
+        snprintf(key, sizeof key, "conv2d.fwd:other%d", i);
+        set_entry(ctx, key, "general", 0.0, 0.0);
     }
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_pointwise_tune(ctx, 100, 1, r, &count));
     assert_int_equal(clcnn__tuning_count(ctx), CLCNN_TUNE_MAX_ENTRIES - 1);
@@ -1009,6 +1121,94 @@ static void test_gemm_pointwise_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_OUT_OF_RANGE, clcnn_gemm_tune(ctx, 40, 4, 4, 1, r));
     TS_ASSERT_OK(ctx, clcnn_gemm_tune(ctx, 3, 3, 3, 1, r)); /* its bucket's entry is replaced */
     clcnn_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------------ choice text */
+
+/* Every choice an op can store reads back from its text as itself; the
+ * parser takes the exact form only, each family its own, and keys name
+ * their family by prefix. */
+static void test_choice_text(void **state) {
+    fixture *f = *state;
+    const struct {
+        const char *key, *text;
+    } good[] = {
+        {"conv2d.fwd:1", "general"},
+        {"conv2d.fwd:1", "tiled"},
+        {"conv2d.bwd_weights:1", "direct"},
+        {"conv2d.bwd_data:1", "direct kt=8 vw=16 wv=2"},
+        {"gemm:1x1x1", "clblast"},
+        {"gemm:1x1x1", "tiled nr=16 wg=auto"},
+        {"gemm:1x1x1", "tiled nr=32 wg=4x8"},
+        {"pointwise:activation", "vec=16 items=8 wg=64"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        clcnn__tuned_choice choice = parsed(good[i].key, good[i].text), again;
+        char text[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice_format(&choice, text, sizeof text);
+        assert_string_equal(text, good[i].text);
+        assert_true(clcnn__tuned_choice_parse(choice.family, text, &again));
+        assert_true(clcnn__tuned_choice_equal(&choice, &again));
+    }
+    /* The candidates of GEMM and the element-wise layouts. */
+    clcnn__tuned_choice candidates[CLCNN__GEMM_MAX_CANDIDATES + CLCNN__POINTWISE_MAX_CANDIDATES];
+    size_t count = clcnn__gemm_candidates(f->plain, candidates);
+    count += clcnn__pointwise_candidates(candidates + count);
+    for (size_t i = 0; i < count; i++) {
+        char text[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice again;
+        clcnn__tuned_choice_format(&candidates[i], text, sizeof text);
+        assert_true(clcnn__tuned_choice_parse(candidates[i].family, text, &again));
+        assert_true(clcnn__tuned_choice_equal(&candidates[i], &again));
+        for (size_t j = 0; j < count; j++)
+            assert_int_equal(clcnn__tuned_choice_equal(&candidates[i], &candidates[j]), i == j);
+    }
+    const struct {
+        clcnn__tuned_family family;
+        const char *text;
+    } bad[] = {
+        {CLCNN__TUNED_CONV2D, "direct kt=8 vw=16"},
+        {CLCNN__TUNED_CONV2D, "direct kt=08 vw=16 wv=2"},
+        {CLCNN__TUNED_CONV2D, "direct  kt=8 vw=16 wv=2"},
+        {CLCNN__TUNED_CONV2D, "general "},
+        {CLCNN__TUNED_CONV2D, "clblast"},
+        {CLCNN__TUNED_GEMM, "general"},
+        {CLCNN__TUNED_GEMM, "tiled nr=16 wg=auto "},
+        {CLCNN__TUNED_GEMM, "tiled nr=16 wg=0x4"},
+        {CLCNN__TUNED_GEMM, "tiled nr= 16 wg=auto"},
+        {CLCNN__TUNED_POINTWISE, "vec=16 items=8 wg=+64"},
+        {CLCNN__TUNED_POINTWISE, "tiled"},
+        {CLCNN__TUNED_POINTWISE, ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        clcnn__tuned_choice choice;
+        if (clcnn__tuned_choice_parse(bad[i].family, bad[i].text, &choice))
+            fail_msg("\"%s\" parsed as a choice of family %d", bad[i].text, (int)bad[i].family);
+    }
+    const struct {
+        const char *key;
+        int family; /* 0: none */
+    } keys[] = {
+        {"conv2d.fwd:1x2x3x4,k5x3x3,s1x1,p1x1,d1x1,g1", CLCNN__TUNED_CONV2D},
+        {"gemm:64x128x64", CLCNN__TUNED_GEMM},
+        {"pointwise:elementwise", CLCNN__TUNED_POINTWISE},
+        {"gemm.future:1x2x3", 0},
+        {"conv2d:1", 0},
+        {"pointwise", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        clcnn__tuned_family family = (clcnn__tuned_family)0;
+        int found = clcnn__tuned_family_of(keys[i].key, &family);
+        assert_int_equal(found, keys[i].family != 0);
+        assert_int_equal(found ? (int)family : 0, keys[i].family);
+    }
+    /* CLBlast is one choice whatever tiles the device row carries. */
+    clcnn__tuned_choice a = parsed("gemm:1x1x1", "clblast"), b = a;
+    b.as.gemm.tile_cols = 32;
+    assert_true(clcnn__tuned_choice_equal(&a, &b));
+    clcnn__tuned_choice general = parsed("conv2d.fwd:1", "general");
+    assert_false(clcnn__tuned_choice_equal(&a, &general));
 }
 
 int main(void) {
@@ -1029,6 +1229,7 @@ int main(void) {
         cmocka_unit_test_setup(test_pointwise_tune_save_reload, before_each),
         cmocka_unit_test_setup(test_pointwise_every_candidate_correct, before_each),
         cmocka_unit_test_setup(test_gemm_pointwise_bad_arguments, before_each),
+        cmocka_unit_test_setup(test_choice_text, before_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -44,16 +44,15 @@ typedef struct clcnn_batchnorm_params {
     /* Non-zero: PyTorch's momentum=None, a cumulative moving average with
      * weight 1 / num_batches_tracked; `momentum` is then not used. */
     int cumulative_average;
-    /* Non-zero: a ReLU fused into the forwards (training and eval), which
-     * then output max(y, 0) in one pass (NaN kept, the same bits as
-     * clcnn_activation_forward's ReLU on the unfused output). Its gradient
-     * is clcnn_batchnorm_backward_relu. Not used by the fold and the eval
-     * affine (the ReLU stays the caller's there). */
-    int relu;
+    /* An activation fused into the forwards (training and eval), which then
+     * output act(y) in one pass, and into clcnn_batchnorm_backward, which
+     * then takes the gradient through it from that output. Not used by the
+     * fold and the eval affine (the activation stays the caller's there). */
+    clcnn_fused_activation activation;
 } clcnn_batchnorm_params;
 
-/* eps 1e-5, momentum 0.1, cumulative_average 0, relu 0 (PyTorch's
- * defaults, no fused ReLU). */
+/* eps 1e-5, momentum 0.1, cumulative_average 0, no activation (PyTorch's
+ * defaults). */
 CLCNN_API clcnn_batchnorm_params clcnn_batchnorm_params_default(void);
 
 /* The running statistics of one batch-norm layer (PyTorch's buffers). The
@@ -74,19 +73,37 @@ CLCNN_API clcnn_status clcnn_batchnorm_state_init(clcnn_context *context, size_t
 /* Destroys the two tensors and zeroes the struct; NULL is a no-op. */
 CLCNN_API void clcnn_batchnorm_state_release(clcnn_batchnorm_state *state);
 
+/* What a training forward keeps for its backward: the batch mean and
+ * 1 / sqrt(var_B + eps) of each channel ([C] each, the caller's). */
+typedef struct clcnn_batchnorm_saved {
+    clcnn_tensor *mean;
+    clcnn_tensor *invstd;
+} clcnn_batchnorm_saved;
+
+/* The gradients of gamma and beta ([C] each, the caller's; either may be
+ * NULL: not computed) and how they are written. */
+typedef struct clcnn_batchnorm_grads {
+    clcnn_tensor *dgamma;
+    clcnn_tensor *dbeta;
+    clcnn_grad_mode mode;
+} clcnn_batchnorm_grads;
+
 /* Training forward: y = (x - mean_B) / sqrt(var_B + eps) * gamma + beta with
  * the batch mean and biased batch variance of each channel. When state is
  * not NULL, running_mean/running_var are updated with momentum (the running
  * variance takes the unbiased variance var_B * n / (n - 1)) and
  * num_batches_tracked is incremented; state NULL is track_running_stats=False.
- * save_mean = mean_B and save_invstd = 1 / sqrt(var_B + eps) ([C], required)
- * are what clcnn_batchnorm_backward needs. y has x's shape and may be x
+ * saved (required, both tensors too) receives mean_B and 1 / sqrt(var_B +
+ * eps), what clcnn_batchnorm_backward needs. y has x's shape and may be x
  * itself. n = 1 is CLCNN_ERROR_INVALID_SHAPE
  * ("expected more than 1 value per channel when training"). */
-CLCNN_API clcnn_status clcnn_batchnorm_forward_train(
-    clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
-    const clcnn_tensor *gamma, const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-    clcnn_tensor *y, clcnn_tensor *save_mean, clcnn_tensor *save_invstd);
+CLCNN_API clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
+                                                     const clcnn_batchnorm_params *params,
+                                                     const clcnn_tensor *x,
+                                                     const clcnn_tensor *gamma,
+                                                     const clcnn_tensor *beta,
+                                                     clcnn_batchnorm_state *state, clcnn_tensor *y,
+                                                     const clcnn_batchnorm_saved *saved);
 
 /* Eval forward: y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
  * state is required and left unchanged. y has x's shape and may be x itself.
@@ -97,30 +114,23 @@ CLCNN_API clcnn_status clcnn_batchnorm_forward_eval(
     const clcnn_tensor *gamma, const clcnn_tensor *beta, const clcnn_batchnorm_state *state,
     clcnn_tensor *y);
 
-/* Training-mode backward from the forward's save_mean and save_invstd:
- * dx = gamma * invstd / n * (n * dy - sum(dy) - xhat * sum(dy * xhat)),
- * dgamma = sum(dy * xhat), dbeta = sum(dy), xhat = (x - save_mean) * invstd.
- * dx (x's shape), dgamma and dbeta ([C]) are each optional (NULL: not
- * computed). dx is always overwritten and may be dy or x itself;
- * dgamma/dbeta follow param_grad_mode (overwrite or accumulate). gamma is
- * the forward's (NULL: 1). */
-CLCNN_API clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+/* Training-mode backward from what the forward saved:
+ * dx = gamma * invstd / n * (n * g - sum(g) - xhat * sum(g * xhat)),
+ * dgamma = sum(g * xhat), dbeta = sum(g), xhat = (x - saved.mean) * invstd,
+ * where g is dy, or with params->activation the gradient through it from
+ * the forward's output y (required then, x's shape; NULL otherwise allowed)
+ * -- the same bits as clcnn_activation_backward then this backward, without
+ * storing g. params as the forward's (NULL: the defaults). dx (x's shape)
+ * and grads (NULL: neither) are optional; dx is overwritten and may be dy,
+ * x or y itself; grads->dgamma and dbeta follow grads->mode. gamma is the
+ * forward's (NULL: 1). */
+CLCNN_API clcnn_status clcnn_batchnorm_backward(clcnn_context *context,
+                                                const clcnn_batchnorm_params *params,
+                                                const clcnn_tensor *x, const clcnn_tensor *y,
                                                 const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                                const clcnn_tensor *save_mean,
-                                                const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                                clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                                clcnn_grad_mode param_grad_mode);
-
-/* The backward of the forward with params.relu set: as
- * clcnn_batchnorm_backward with dy replaced by dy masked where the fused
- * forward's output y is <= 0 (the gradient of the ReLU from its output, +0
- * there, as clcnn_activation_backward), without storing the masked dy.
- * y has x's shape; dx may also be y itself. The same bits as
- * clcnn_activation_backward then clcnn_batchnorm_backward. */
-CLCNN_API clcnn_status clcnn_batchnorm_backward_relu(
-    clcnn_context *context, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
-    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode);
+                                                const clcnn_batchnorm_saved *saved,
+                                                clcnn_tensor *dx,
+                                                const clcnn_batchnorm_grads *grads);
 
 /* Eval-mode batch norm as a per-channel affine y = x * scale + shift, for
  * fusing it into the layer before (clcnn_conv2d_forward_fused's epilogue):

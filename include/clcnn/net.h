@@ -122,9 +122,12 @@ CLCNN_API size_t clcnn_net_last_node(const clcnn_net *net);
 CLCNN_API clcnn_status clcnn_net_from(clcnn_net *net, size_t node);
 
 /* The residual join y = a + b of two nodes of the same sample shape, or
- * y = max(a + b, 0) with `relu` non-zero (a ResNet block's last ReLU); a and
- * b may be the same node. Shapes that differ: CLCNN_ERROR_INVALID_SHAPE. */
-CLCNN_API clcnn_status clcnn_net_add_residual(clcnn_net *net, size_t a, size_t b, int relu);
+ * y = max(a + b, 0) with activation CLCNN_FUSED_RELU (a ResNet block's last
+ * ReLU; clcnn/residual.h); a and b may be the same node. Shapes that
+ * differ: CLCNN_ERROR_INVALID_SHAPE; an unknown activation:
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_net_add_residual(clcnn_net *net, size_t a, size_t b,
+                                              clcnn_fused_activation activation);
 
 /* torch.cat of `count` nodes (2 to 16) along the channels ([C, H, W]
  * samples) or features ([F] samples): the samples must agree in every other
@@ -176,30 +179,6 @@ CLCNN_API clcnn_status clcnn_net_backward(clcnn_net *net);
 
 /* Sets every parameter gradient to 0. */
 CLCNN_API clcnn_status clcnn_net_zero_grad(clcnn_net *net);
-
-/* Data-parallel training (a batch split across processes or devices).
- *
- * clcnn_net_set_sample_offset: the global index of the first sample of the
- * batches that follow (0 when never set). Dropout masks are keyed by the
- * global sample index: element f of sample i of a batch is kept as element
- * (first + i) x features + f of the mask the layer would draw for the whole
- * global batch, so N workers that each pass their share's first index draw
- * together exactly the masks of one worker running the global batch (the
- * layers' Philox streams advance once per forward pass either way, see
- * clcnn/dropout.h).
- *
- * clcnn_net_set_backward_hook: `hook` (NULL: none) is called by
- * clcnn_net_backward right after it has enqueued the gradient kernels of a
- * layer with parameters, with the indices [first, first + count) of that
- * layer's parameters (clcnn_net_parameter order). Layers run backward in
- * reverse order, so when the hook is called every parameter from `first` on
- * has its final gradient enqueued: a caller may start reading those
- * (events, clcnn_tensor_read_async) while earlier layers still compute. The
- * hook must not call the network. */
-typedef void (*clcnn_net_backward_hook)(void *user, size_t first, size_t count);
-CLCNN_API clcnn_status clcnn_net_set_sample_offset(clcnn_net *net, uint64_t first);
-CLCNN_API clcnn_status clcnn_net_set_backward_hook(clcnn_net *net, clcnn_net_backward_hook hook,
-                                                   void *user);
 
 /* ------------------------------------------------------------- parameters */
 

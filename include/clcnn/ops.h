@@ -25,6 +25,17 @@ typedef enum clcnn_grad_mode {
     CLCNN_GRAD_ACCUMULATE = 1 /* grad += computed (PyTorch's .grad behaviour) */
 } clcnn_grad_mode;
 
+/* An activation an op applies to its own output (batch norm, the residual
+ * join, the convolution's epilogue), named the same way wherever it can be
+ * fused: forward the op writes act(v), backward it takes the gradient
+ * through act from that output. Bit for bit the separate
+ * clcnn_activation_forward / _backward (ReLU: max(v, 0), NaN kept; its
+ * gradient +0 where the output is <= 0). */
+typedef enum clcnn_fused_activation {
+    CLCNN_FUSED_NONE = 0,
+    CLCNN_FUSED_RELU = 1
+} clcnn_fused_activation;
+
 #ifdef __cplusplus
 }
 #endif

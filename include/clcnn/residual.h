@@ -29,17 +29,21 @@
 extern "C" {
 #endif
 
-/* y = a + b, or y = max(a + b, 0) when relu is non-zero. */
+/* y = a + b, or y = act(a + b) with a fused activation (CLCNN_FUSED_RELU:
+ * max(a + b, 0)); an unknown one is CLCNN_ERROR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_residual_forward(clcnn_context *context, const clcnn_tensor *a,
-                                              const clcnn_tensor *b, int relu, clcnn_tensor *y);
+                                              const clcnn_tensor *b,
+                                              clcnn_fused_activation activation, clcnn_tensor *y);
 
-/* da and db from dy: both get dy, or with relu (non-zero) dy where y > 0
- * and +0 elsewhere (a NaN y passes dy, as in PyTorch). y is the forward
- * output, read only with relu (may be NULL without). da or db may be NULL
+/* da and db from dy: both get dy, or with the forward's activation the
+ * gradient through it (ReLU: dy where y > 0 and +0 elsewhere; a NaN y
+ * passes dy, as in PyTorch). y is the forward output, read only with an
+ * activation (may be NULL without). da or db may be NULL
  * when that gradient is not wanted, not both. da_mode and db_mode:
  * CLCNN_GRAD_OVERWRITE writes the gradient, CLCNN_GRAD_ACCUMULATE adds to
  * it (the mode of a NULL gradient is not checked). */
-CLCNN_API clcnn_status clcnn_residual_backward(clcnn_context *context, int relu,
+CLCNN_API clcnn_status clcnn_residual_backward(clcnn_context *context,
+                                               clcnn_fused_activation activation,
                                                const clcnn_tensor *y, const clcnn_tensor *dy,
                                                clcnn_tensor *da, clcnn_grad_mode da_mode,
                                                clcnn_tensor *db, clcnn_grad_mode db_mode);

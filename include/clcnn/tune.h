@@ -30,8 +30,11 @@
 #ifndef CLCNN_TUNE_H
 #define CLCNN_TUNE_H
 
-#include "clcnn/conv2d.h"
 #include "clcnn/core.h"
+
+/* clcnn/conv2d.h defines it; declared here so that this header needs only
+ * the core. */
+struct clcnn_conv2d_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,7 +97,8 @@ typedef struct clcnn_tune_result {
  * room for the new keys is CLCNN_ERROR_OUT_OF_RANGE; allocation and OpenCL
  * failures of the measured runs return their status. On any error the table
  * is left as it was and the context's last error says why. */
-CLCNN_API clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
+CLCNN_API clcnn_status clcnn_conv2d_tune(clcnn_context *context,
+                                         const struct clcnn_conv2d_params *params,
                                          const size_t x_dims[4], const size_t w_dims[4],
                                          size_t repeats, clcnn_tune_result *results, size_t *count);
 

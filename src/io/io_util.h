@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "base/base.h"
-#include "clcnn.h"
+#include "clcnn/status.h"
 
 #if defined(__GNUC__)
 #define CLCNN__IO_PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))

@@ -3,9 +3,8 @@
  * statistics as buffers, num_batches_tracked as a counter.
  *
  * Fusion: a ReLU written in place over its output runs inside it
- * (params.relu), forward and backward (clcnn_batchnorm_backward_relu), in
- * both modes. It also serves the convolution that takes it in eval mode
- * (its affine) and the folding into the conv or dense layer before it. */
+ * (params.activation), forward and backward, in both modes. It also serves the convolution that
+ * takes it in eval mode (its affine) and the folding into the conv or dense layer before it. */
 #include <stdlib.h>
 
 #include "nn/layer.h"
@@ -86,7 +85,7 @@ static clcnn_status ensure_channel_tensor(clcnn_net *net, const clcnn__node *nod
 static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
                             clcnn_tensor *output) {
     clcnn_batchnorm_params params = *(const clcnn_batchnorm_params *)node->config;
-    params.relu = node->plan.fused_forward > 0;
+    params.activation = node->plan.fused_forward > 0 ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
     clcnn_batchnorm_state running = running_state(node);
     const clcnn_tensor *gamma = node->state[WEIGHT].value, *beta = node->state[BIAS].value;
     if (!net->training)
@@ -98,9 +97,10 @@ static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tenso
     clcnn_status status = ensure_channel_tensor(net, node, &s->save_mean);
     if (status == CLCNN_OK)
         status = ensure_channel_tensor(net, node, &s->save_invstd);
+    const clcnn_batchnorm_saved saved = {s->save_mean, s->save_invstd};
     if (status == CLCNN_OK)
         status = clcnn_batchnorm_forward_train(net->ctx, &params, inputs[0], gamma, beta, &running,
-                                               output, s->save_mean, s->save_invstd);
+                                               output, &saved);
     node->state[TRACKED].counter = running.num_batches_tracked;
     return status;
 }
@@ -116,13 +116,14 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     clcnn_status status = CLCNN_OK;
     if (args->dx[0] != NULL)
         status = clcnn__grad_target(net, args->dx[0], args->dx_mode[0], &temporary, &dx);
-    if (status == CLCNN_OK && node->plan.fused_backward)
-        status =
-            clcnn_batchnorm_backward_relu(net->ctx, x, args->output, args->dy, gamma, s->save_mean,
-                                          s->save_invstd, dx, dgamma, dbeta, CLCNN_GRAD_ACCUMULATE);
-    else if (status == CLCNN_OK)
-        status = clcnn_batchnorm_backward(net->ctx, x, args->dy, gamma, s->save_mean,
-                                          s->save_invstd, dx, dgamma, dbeta, CLCNN_GRAD_ACCUMULATE);
+    clcnn_batchnorm_params params = *(const clcnn_batchnorm_params *)node->config;
+    params.activation = node->plan.fused_backward ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
+    const clcnn_batchnorm_saved saved = {s->save_mean, s->save_invstd};
+    const clcnn_batchnorm_grads grads = {dgamma, dbeta, CLCNN_GRAD_ACCUMULATE};
+    if (status == CLCNN_OK)
+        status = clcnn_batchnorm_backward(net->ctx, &params, x,
+                                          node->plan.fused_backward ? args->output : NULL, args->dy,
+                                          gamma, &saved, dx, &grads);
     return clcnn__grad_finish(net, args->dx[0], temporary, status);
 }
 
@@ -230,6 +231,6 @@ const clcnn__layer_type clcnn__layer_batchnorm = {
 clcnn_status clcnn_net_add_batchnorm(clcnn_net *net, const char *name,
                                      const clcnn_batchnorm_params *params) {
     clcnn_batchnorm_params config = params != NULL ? *params : clcnn_batchnorm_params_default();
-    config.relu = 0; /* the network fuses a ReLU where one follows */
+    config.activation = CLCNN_FUSED_NONE; /* the network fuses a ReLU where one follows */
     CLCNN__NET_PUBLIC(net, clcnn__net_add(net, &clcnn__layer_batchnorm, name, NULL, 0, &config));
 }

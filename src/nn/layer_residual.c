@@ -4,8 +4,12 @@
 #include "nn/layer.h"
 
 typedef struct residual_config {
-    int relu;
+    clcnn_fused_activation activation;
 } residual_config;
+
+static int fuses_relu(const residual_config *c) {
+    return c->activation == CLCNN_FUSED_RELU;
+}
 
 static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
     int same = inputs[0]->ndim == inputs[1]->ndim;
@@ -25,33 +29,37 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
 
 static unsigned backward_reads(const clcnn__node *node) {
     const residual_config *c = node->config;
-    return c->relu ? CLCNN__READS_OUTPUT : 0u; /* the ReLU's mask */
+    return fuses_relu(c) ? CLCNN__READS_OUTPUT : 0u; /* the ReLU's mask */
 }
 
 static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
                             clcnn_tensor *output) {
     const residual_config *c = node->config;
-    return clcnn_residual_forward(net->ctx, inputs[0], inputs[1], c->relu, output);
+    return clcnn_residual_forward(net->ctx, inputs[0], inputs[1], c->activation, output);
 }
 
 /* Both gradients in one pass; a node joined with itself gets the two
  * added (the op writes da first, then db). */
 static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
     const residual_config *c = node->config;
-    return clcnn_residual_backward(net->ctx, c->relu, c->relu ? args->output : NULL, args->dy,
-                                   args->dx[0], args->dx_mode[0], args->dx[1], args->dx_mode[1]);
+    return clcnn_residual_backward(net->ctx, c->activation, fuses_relu(c) ? args->output : NULL,
+                                   args->dy, args->dx[0], args->dx_mode[0], args->dx[1],
+                                   args->dx_mode[1]);
 }
 
 static clcnn_status describe(const clcnn__node *node, json_t *layer) {
     const residual_config *c = node->config;
-    return json_object_set_new(layer, "relu", json_boolean(c->relu)) == 0
+    return json_object_set_new(layer, "relu", json_boolean(fuses_relu(c))) == 0
                ? CLCNN_OK
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
 static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
     residual_config *c = config;
-    return clcnn__json_flag(ctx, layer, "relu", &c->relu);
+    int relu = 0;
+    clcnn_status status = clcnn__json_flag(ctx, layer, "relu", &relu);
+    c->activation = relu ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
+    return status;
 }
 
 const clcnn__layer_type clcnn__layer_residual = {
@@ -68,8 +76,17 @@ const clcnn__layer_type clcnn__layer_residual = {
     .parse = parse,
 };
 
-clcnn_status clcnn_net_add_residual(clcnn_net *net, size_t a, size_t b, int relu) {
-    residual_config config = {relu != 0};
+static clcnn_status add_residual(clcnn_net *net, size_t a, size_t b,
+                                 clcnn_fused_activation activation) {
+    if (activation != CLCNN_FUSED_NONE && activation != CLCNN_FUSED_RELU)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown fused activation %d",
+                           (int)activation);
+    residual_config config = {activation};
     const size_t inputs[2] = {a, b};
-    CLCNN__NET_PUBLIC(net, clcnn__net_add(net, &clcnn__layer_residual, NULL, inputs, 2, &config));
+    return clcnn__net_add(net, &clcnn__layer_residual, NULL, inputs, 2, &config);
+}
+
+clcnn_status clcnn_net_add_residual(clcnn_net *net, size_t a, size_t b,
+                                    clcnn_fused_activation activation) {
+    CLCNN__NET_PUBLIC(net, add_residual(net, a, b, activation));
 }

@@ -269,21 +269,6 @@ clcnn_status clcnn_net_from(clcnn_net *net, size_t node) {
     CLCNN__NET_PUBLIC(net, net_from(net, node));
 }
 
-clcnn_status clcnn_net_set_sample_offset(clcnn_net *net, uint64_t first) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    net->sample_offset = first;
-    return CLCNN_OK;
-}
-
-clcnn_status clcnn_net_set_backward_hook(clcnn_net *net, clcnn_net_backward_hook hook, void *user) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    net->backward_hook = hook;
-    net->backward_hook_user = user;
-    return CLCNN_OK;
-}
-
 /* ------------------------------------------------------------- the seed */
 
 static clcnn_status create_seed(clcnn_context *context, size_t channels, size_t height,

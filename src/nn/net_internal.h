@@ -106,9 +106,6 @@ struct clcnn_net {
     int plan_training; /* the mode they were made for */
     const clcnn_tensor *last_input;
     int loss_ready;
-    uint64_t sample_offset; /* global index of the batch's first sample */
-    clcnn_net_backward_hook backward_hook;
-    void *backward_hook_user;
 };
 
 /* Shape [batch, dims...] into out; returns the rank. */

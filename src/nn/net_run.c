@@ -225,15 +225,6 @@ static clcnn_status gradient_of_input(clcnn_net *net, const clcnn__node *node, s
     return status;
 }
 
-/* Tells the hook about the parameters whose gradients are now enqueued. */
-static void report_gradients(clcnn_net *net, const clcnn__node *node) {
-    for (size_t k = 0; k <= node->plan.fused_backward; k++) {
-        const clcnn__node *x = &net->nodes[k == 0 ? node->index : node->plan.fused[k - 1]];
-        if (net->backward_hook != NULL && x->parameter_count > 0)
-            net->backward_hook(net->backward_hook_user, x->first_parameter, x->parameter_count);
-    }
-}
-
 /* Node `index`'s backward (with the nodes it fuses), then the reads and
  * gradients it is done with freed. A node no gradient reached (its output
  * leads nowhere) is skipped. */
@@ -253,8 +244,6 @@ static clcnn_status backward_step(clcnn_net *net, size_t index) {
     clcnn__backward_args args = {inputs, last->output, last->grad, dx, modes};
     if (status == CLCNN_OK)
         status = node->type->backward(net, node, &args);
-    if (status == CLCNN_OK)
-        report_gradients(net, node);
     unsigned reads = node->type->backward_reads != NULL ? node->type->backward_reads(node) : 0u;
     for (size_t k = 0; k < node->input_count && (reads & CLCNN__READS_INPUTS); k++)
         if (clcnn__first_occurrence(node, k))

@@ -4,13 +4,14 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "batchnorm_flags.h"
 #include "ops/batchnorm_internal.h"
 
 /* Kernels index with 32-bit integers and add a span or chunk to an index. */
 #define MAX_ELEMENTS ((size_t)1 << 31)
 
 clcnn_batchnorm_params clcnn_batchnorm_params_default(void) {
-    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0, 0};
+    clcnn_batchnorm_params params = {1e-5f, 0.1f, 0, CLCNN_FUSED_NONE};
     return params;
 }
 
@@ -65,63 +66,39 @@ static clcnn_status check_params(clcnn_context *ctx, const clcnn_batchnorm_param
     if (!out->cumulative_average && !(out->momentum >= 0.0f && out->momentum <= 1.0f))
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "momentum must be in [0, 1], not %g",
                            (double)out->momentum);
+    if (out->activation != CLCNN_FUSED_NONE && out->activation != CLCNN_FUSED_RELU)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown fused activation %d",
+                           (int)out->activation);
     return CLCNN_OK;
 }
 
-/* Required tensors: non-NULL and of this context. */
-static clcnn_status check_required(clcnn_context *ctx, const clcnn_tensor *const *tensors,
-                                   const char *const *names, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], names[i]);
-        if (status != CLCNN_OK)
-            return status;
-    }
-    return CLCNN_OK;
-}
-
-/* Optional tensors: of this context when given. */
-static clcnn_status check_optional(clcnn_context *ctx, const clcnn_tensor *const *tensors,
-                                   const char *const *names, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        if (tensors[i] == NULL)
-            continue;
-        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], names[i]);
-        if (status != CLCNN_OK)
-            return status;
-    }
-    return CLCNN_OK;
-}
-
-static clcnn_status check_state(clcnn_context *ctx, const clcnn_batchnorm_state *state) {
-    if (state->running_mean == NULL || state->running_var == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "state->running_mean or state->running_var is NULL");
+static clcnn_status check_state(clcnn_context *ctx, const char *fn,
+                                const clcnn_batchnorm_state *state) {
     const clcnn_tensor *tensors[] = {state->running_mean, state->running_var};
-    const char *names[] = {"running_mean", "running_var"};
-    return check_required(ctx, tensors, names, 2);
+    const char *names[] = {"state->running_mean", "state->running_var"};
+    return clcnn__check_tensors(ctx, fn, tensors, names, 2);
 }
 
 /* What both eval entry points check first: the parameters, two required
  * tensors, optional gamma and beta, and running statistics (state NULL
  * fails with state_missing as the message). */
-static clcnn_status check_eval_operands(clcnn_context *ctx, const clcnn_batchnorm_params *params,
-                                        clcnn_batchnorm_params *p,
-                                        const clcnn_tensor *const required[2],
-                                        const char *const required_names[2],
-                                        const clcnn_tensor *gamma, const clcnn_tensor *beta,
-                                        const clcnn_batchnorm_state *state,
-                                        const char *state_missing) {
+static clcnn_status
+check_eval_operands(clcnn_context *ctx, const char *fn, const clcnn_batchnorm_params *params,
+                    clcnn_batchnorm_params *p, const clcnn_tensor *const required[2],
+                    const char *const required_names[2], const clcnn_tensor *gamma,
+                    const clcnn_tensor *beta, const clcnn_batchnorm_state *state,
+                    const char *state_missing) {
     const clcnn_tensor *optional[] = {gamma, beta};
     const char *optional_names[] = {"gamma", "beta"};
     clcnn_status status = check_params(ctx, params, p);
     if (status == CLCNN_OK)
-        status = check_required(ctx, required, required_names, 2);
+        status = clcnn__check_tensors(ctx, fn, required, required_names, 2);
     if (status == CLCNN_OK)
-        status = check_optional(ctx, optional, optional_names, 2);
+        status = clcnn__check_optional_tensors(ctx, fn, optional, optional_names, 2);
     if (status == CLCNN_OK && state == NULL)
-        status = clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s", state_missing);
+        status = clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s", fn, state_missing);
     if (status == CLCNN_OK)
-        status = check_state(ctx, state);
+        status = check_state(ctx, fn, state);
     return status;
 }
 
@@ -159,40 +136,17 @@ static clcnn_status check_batch_size(clcnn_context *ctx, const clcnn_tensor *x,
                        clcnn__shape_string(x, text, sizeof text));
 }
 
-static int same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
-    if (a->ndim != b->ndim)
-        return 0;
-    for (size_t i = 0; i < a->ndim; i++)
-        if (a->dims[i] != b->dims[i])
-            return 0;
-    return 1;
-}
-
-static clcnn_status check_like(clcnn_context *ctx, const clcnn_tensor *t, const char *name,
-                               const clcnn_tensor *x, const char *x_name) {
-    if (t == NULL || same_shape(t, x))
-        return CLCNN_OK;
-    char a[96], b[96];
-    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s %s must have the shape of %s %s", name,
-                       clcnn__shape_string(t, a, sizeof a), x_name,
-                       clcnn__shape_string(x, b, sizeof b));
-}
-
 /* Per-channel tensors (NULL entries skipped) must be 1-D [channels]. */
-static clcnn_status check_channels(clcnn_context *ctx, const clcnn_tensor *const *tensors,
-                                   const char *const *names, size_t count, size_t channels,
-                                   const clcnn_tensor *x, const char *x_name) {
-    for (size_t i = 0; i < count; i++) {
-        const clcnn_tensor *t = tensors[i];
-        if (t == NULL || (t->ndim == 1 && t->dims[0] == channels))
-            continue;
-        char a[96], b[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s %s must be [%zu], the channel count of %s %s", names[i],
-                           clcnn__shape_string(t, a, sizeof a), channels, x_name,
-                           clcnn__shape_string(x, b, sizeof b));
-    }
-    return CLCNN_OK;
+static clcnn_status check_channels(clcnn_context *ctx, const char *fn,
+                                   const clcnn_tensor *const *tensors, const char *const *names,
+                                   size_t count, size_t channels, const clcnn_tensor *x,
+                                   const char *x_name) {
+    clcnn_status status = CLCNN_OK;
+    for (size_t i = 0; i < count && status == CLCNN_OK; i++)
+        if (tensors[i] != NULL)
+            status =
+                clcnn__check_dims_match(ctx, fn, names[i], tensors[i], 1, &channels, x_name, x);
+    return status;
 }
 
 static cl_mem mem_of(const clcnn_tensor *t) {
@@ -207,9 +161,9 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
                                        const clcnn_tensor *gamma, const clcnn_tensor *beta,
                                        clcnn_batchnorm_state *state, clcnn_tensor *y,
                                        clcnn_tensor *save_mean, clcnn_tensor *save_invstd) {
+    static const char fn[] = "clcnn_batchnorm_forward_train";
     if (context == NULL || plan == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_batchnorm_forward_train: context is NULL");
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: context is NULL", fn);
     clcnn_batchnorm_params p;
     clcnn_status status = check_params(context, params, &p);
     const clcnn_tensor *required[] = {x, y, save_mean, save_invstd};
@@ -217,11 +171,11 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     const clcnn_tensor *optional[] = {gamma, beta};
     const char *optional_names[] = {"gamma", "beta"};
     if (status == CLCNN_OK)
-        status = check_required(context, required, required_names, 4);
+        status = clcnn__check_tensors(context, fn, required, required_names, 4);
     if (status == CLCNN_OK)
-        status = check_optional(context, optional, optional_names, 2);
+        status = clcnn__check_optional_tensors(context, fn, optional, optional_names, 2);
     if (status == CLCNN_OK && state != NULL)
-        status = check_state(context, state);
+        status = check_state(context, fn, state);
     if (status == CLCNN_OK && state != NULL &&
         (state->num_batches_tracked < 0 || state->num_batches_tracked == INT64_MAX))
         status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
@@ -233,7 +187,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status == CLCNN_OK)
         status = check_batch_size(context, x, &shape);
     if (status == CLCNN_OK)
-        status = check_like(context, y, "y", x, "x");
+        status = clcnn__check_same_shape(context, fn, "y", y, "x", x);
     if (status == CLCNN_OK) {
         const clcnn_tensor *per_channel[] = {gamma,
                                              beta,
@@ -243,16 +197,16 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
                                              state ? state->running_var : NULL};
         const char *names[] = {"gamma",       "beta",         "save_mean",
                                "save_invstd", "running_mean", "running_var"};
-        status = check_channels(context, per_channel, names, 6, shape.channels, x, "x");
+        status = check_channels(context, fn, per_channel, names, 6, shape.channels, x, "x");
     }
     if (status != CLCNN_OK)
         return status;
 
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (p.relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
-        flags |= CLCNN__BN_TRACK_RUNNING;
+        flags |= BN_TRACK_RUNNING;
         factor = p.cumulative_average ? (float)(1.0 / (double)(state->num_batches_tracked + 1))
                                       : p.momentum;
     }
@@ -288,14 +242,15 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
                                            const clcnn_batchnorm_params *params,
                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
                                            const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-                                           clcnn_tensor *y, clcnn_tensor *save_mean,
-                                           clcnn_tensor *save_invstd) {
+                                           clcnn_tensor *y, const clcnn_batchnorm_saved *saved) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(
-        context, mark, __func__,
-        batchnorm_forward_train(context, params, x, gamma, beta, state, y, save_mean, save_invstd));
+    clcnn_status status =
+        saved != NULL ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
+                                                saved->mean, saved->invstd)
+                      : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    return clcnn__named(context, mark, __func__, status);
 }
 
 clcnn_status
@@ -303,25 +258,24 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
                                       const clcnn_batchnorm_params *params, const clcnn_tensor *x,
                                       const clcnn_tensor *gamma, const clcnn_tensor *beta,
                                       const clcnn_batchnorm_state *state, clcnn_tensor *y) {
+    static const char fn[] = "clcnn_batchnorm_forward_eval";
     if (context == NULL || plan == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_batchnorm_forward_eval: context is NULL");
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: context is NULL", fn);
     clcnn_batchnorm_params p;
     const clcnn_tensor *required[] = {x, y};
     const char *required_names[] = {"x", "y"};
     clcnn_status status = check_eval_operands(
-        context, params, &p, required, required_names, gamma, beta, state,
-        "clcnn_batchnorm_forward_eval: state is NULL (without running statistics use the training "
-        "forward with state NULL)");
+        context, fn, params, &p, required, required_names, gamma, beta, state,
+        "state is NULL (without running statistics use the training forward with state NULL)");
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
         status = input_shape(context, x, "x", &shape);
     if (status == CLCNN_OK)
-        status = check_like(context, y, "y", x, "x");
+        status = clcnn__check_same_shape(context, fn, "y", y, "x", x);
     if (status == CLCNN_OK) {
         const clcnn_tensor *per_channel[] = {gamma, beta, state->running_mean, state->running_var};
         const char *names[] = {"gamma", "beta", "running_mean", "running_var"};
-        status = check_channels(context, per_channel, names, 4, shape.channels, x, "x");
+        status = check_channels(context, fn, per_channel, names, 4, shape.channels, x, "x");
     }
     if (status != CLCNN_OK)
         return status;
@@ -332,8 +286,8 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.beta = mem_of(beta);
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (p.relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -369,43 +323,42 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
                                      const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
                                      clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta,
                                      clcnn_grad_mode param_grad_mode) {
+    static const char fn[] = "clcnn_batchnorm_backward";
     if (context == NULL || plan == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_batchnorm_backward: context is NULL");
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: context is NULL", fn);
     const clcnn_tensor *required[] = {x, dy, save_mean, save_invstd, y};
     const char *required_names[] = {"x", "dy", "save_mean", "save_invstd", "y"};
     const clcnn_tensor *optional[] = {gamma, dx, dgamma, dbeta};
     const char *optional_names[] = {"gamma", "dx", "dgamma", "dbeta"};
-    clcnn_status status = check_required(context, required, required_names, relu ? 5 : 4);
+    clcnn_status status = clcnn__check_tensors(context, fn, required, required_names, relu ? 5 : 4);
     if (status == CLCNN_OK)
-        status = check_optional(context, optional, optional_names, 4);
+        status = clcnn__check_optional_tensors(context, fn, optional, optional_names, 4);
     if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
         param_grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status =
-            clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                        "clcnn_batchnorm_backward: unknown grad mode %d", (int)param_grad_mode);
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", fn,
+                             (int)param_grad_mode);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
         status = input_shape(context, x, "x", &shape);
     if (status == CLCNN_OK)
         status = check_batch_size(context, x, &shape);
     if (status == CLCNN_OK)
-        status = check_like(context, dy, "dy", x, "x");
-    if (status == CLCNN_OK)
-        status = check_like(context, dx, "dx", x, "x");
+        status = clcnn__check_same_shape(context, fn, "dy", dy, "x", x);
+    if (status == CLCNN_OK && dx != NULL)
+        status = clcnn__check_same_shape(context, fn, "dx", dx, "x", x);
     if (status == CLCNN_OK && relu)
-        status = check_like(context, y, "y", x, "x");
+        status = clcnn__check_same_shape(context, fn, "y", y, "x", x);
     if (status == CLCNN_OK) {
         const clcnn_tensor *per_channel[] = {gamma, save_mean, save_invstd, dgamma, dbeta};
         const char *names[] = {"gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
-        status = check_channels(context, per_channel, names, 5, shape.channels, x, "x");
+        status = check_channels(context, fn, per_channel, names, 5, shape.channels, x, "x");
     }
     if (status != CLCNN_OK || (dx == NULL && dgamma == NULL && dbeta == NULL))
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (dx ? CLCNN__BN_WANT_DX : 0u) |
-                     (dgamma ? CLCNN__BN_WANT_DGAMMA : 0u) | (dbeta ? CLCNN__BN_WANT_DBETA : 0u) |
-                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? CLCNN__BN_ACCUMULATE : 0u) |
-                     (relu ? CLCNN__BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (dx ? BN_WANT_DX : 0u) |
+                     (dgamma ? BN_WANT_DGAMMA : 0u) | (dbeta ? BN_WANT_DBETA : 0u) |
+                     (param_grad_mode == CLCNN_GRAD_ACCUMULATE ? BN_ACCUMULATE : 0u) |
+                     (relu ? BN_RELU : 0u);
     clcnn__batchnorm_buffers buffers = {0};
     buffers.x = mem_of(x);
     buffers.y = relu ? mem_of(y) : NULL;
@@ -437,56 +390,39 @@ clcnn_status clcnn__batchnorm_backward_relu_planned(
                             dbeta, param_grad_mode);
 }
 
-static clcnn_status batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+/* The public backward: the fused activation from params, the saved
+ * statistics and the gradients from their structs. */
+static clcnn_status batchnorm_backward(clcnn_context *context,
+                                       const clcnn_batchnorm_params *params,
+                                       const clcnn_tensor *x, const clcnn_tensor *y,
                                        const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                       const clcnn_tensor *save_mean,
-                                       const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                       clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                       clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
+                                       const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                       const clcnn_batchnorm_grads *grads) {
+    clcnn_batchnorm_params p;
+    clcnn_status status = check_params(context, params, &p);
+    if (status == CLCNN_OK && saved == NULL)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    if (status != CLCNN_OK)
+        return status;
+    const clcnn_batchnorm_grads none = {NULL, NULL, CLCNN_GRAD_OVERWRITE};
+    if (grads == NULL)
+        grads = &none;
     clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_planned(context, &plan, x, dy, gamma, save_mean, save_invstd,
-                                             dx, dgamma, dbeta, param_grad_mode);
+    return backward_planned(context, &plan, x, p.activation == CLCNN_FUSED_RELU, y, dy, gamma,
+                            saved->mean, saved->invstd, dx, grads->dgamma, grads->dbeta,
+                            grads->mode);
 }
 
-clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_tensor *x,
+clcnn_status clcnn_batchnorm_backward(clcnn_context *context, const clcnn_batchnorm_params *params,
+                                      const clcnn_tensor *x, const clcnn_tensor *y,
                                       const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                      const clcnn_tensor *save_mean,
-                                      const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                      clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                      clcnn_grad_mode param_grad_mode) {
+                                      const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
+                                      const clcnn_batchnorm_grads *grads) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
     return clcnn__named(context, mark, __func__,
-                        batchnorm_backward(context, x, dy, gamma, save_mean, save_invstd, dx,
-                                           dgamma, dbeta, param_grad_mode));
-}
-
-static clcnn_status batchnorm_backward_relu(
-    clcnn_context *context, const clcnn_tensor *x, const clcnn_tensor *y, const clcnn_tensor *dy,
-    const clcnn_tensor *gamma, const clcnn_tensor *save_mean, const clcnn_tensor *save_invstd,
-    clcnn_tensor *dx, clcnn_tensor *dgamma, clcnn_tensor *dbeta, clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_backward_relu_planned(context, &plan, x, y, dy, gamma, save_mean,
-                                                  save_invstd, dx, dgamma, dbeta, param_grad_mode);
-}
-
-clcnn_status clcnn_batchnorm_backward_relu(clcnn_context *context, const clcnn_tensor *x,
-                                           const clcnn_tensor *y, const clcnn_tensor *dy,
-                                           const clcnn_tensor *gamma, const clcnn_tensor *save_mean,
-                                           const clcnn_tensor *save_invstd, clcnn_tensor *dx,
-                                           clcnn_tensor *dgamma, clcnn_tensor *dbeta,
-                                           clcnn_grad_mode param_grad_mode) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        batchnorm_backward_relu(context, x, y, dy, gamma, save_mean, save_invstd,
-                                                dx, dgamma, dbeta, param_grad_mode));
+                        batchnorm_backward(context, params, x, y, dy, gamma, saved, dx, grads));
 }
 
 /* ------------------------------------------------------------ eval affine */
@@ -496,36 +432,34 @@ static clcnn_status batchnorm_eval_affine(clcnn_context *context,
                                           const clcnn_tensor *gamma, const clcnn_tensor *beta,
                                           const clcnn_batchnorm_state *state, clcnn_tensor *scale,
                                           clcnn_tensor *shift) {
+    static const char fn[] = "clcnn_batchnorm_eval_affine";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_batchnorm_params p;
     const clcnn_tensor *required[] = {scale, shift};
     const char *required_names[] = {"scale", "shift"};
-    clcnn_status status =
-        check_eval_operands(context, params, &p, required, required_names, gamma, beta, state,
-                            "clcnn_batchnorm_eval_affine: state is NULL");
-    if (status == CLCNN_OK && scale->storage == shift->storage)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "clcnn_batchnorm_eval_affine: scale and shift share memory");
+    clcnn_status status = check_eval_operands(context, fn, params, &p, required, required_names,
+                                              gamma, beta, state, "state is NULL");
+    if (status == CLCNN_OK)
+        status = clcnn__check_distinct(context, fn, "scale", scale, "shift", shift);
     if (status != CLCNN_OK)
         return status;
     const clcnn_tensor *mean = state->running_mean;
     char text[96];
     if (mean->ndim != 1)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "clcnn_batchnorm_eval_affine: running_mean %s must be [C]",
-                           clcnn__shape_string(mean, text, sizeof text));
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE, "%s: running_mean %s must be [C]",
+                           fn, clcnn__shape_string(mean, text, sizeof text));
     if (mean->numel >= MAX_ELEMENTS)
         return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "clcnn_batchnorm_eval_affine: running_mean %s has 2^31 or more elements",
+                           "%s: running_mean %s has 2^31 or more elements", fn,
                            clcnn__shape_string(mean, text, sizeof text));
     size_t channels = mean->dims[0];
     const clcnn_tensor *per_channel[] = {state->running_var, gamma, beta, scale, shift};
     const char *names[] = {"running_var", "gamma", "beta", "scale", "shift"};
-    status = check_channels(context, per_channel, names, 5, channels, mean, "running_mean");
+    status = check_channels(context, fn, per_channel, names, 5, channels, mean, "running_mean");
     if (status != CLCNN_OK)
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u);
     return clcnn__batchnorm_enqueue_eval_affine(context, channels, mem_of(gamma), mem_of(beta),
                                                 mem_of(mean), mem_of(state->running_var),
                                                 mem_of(scale), mem_of(shift), p.eps, flags);
@@ -549,6 +483,7 @@ static clcnn_status batchnorm_fold_into_conv(
     clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *gamma,
     const clcnn_tensor *beta, const clcnn_batchnorm_state *state, const clcnn_tensor *conv_weight,
     const clcnn_tensor *conv_bias, clcnn_tensor *folded_weight, clcnn_tensor *folded_bias) {
+    static const char fn[] = "clcnn_batchnorm_fold_into_conv";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn_batchnorm_params p;
@@ -558,40 +493,39 @@ static clcnn_status batchnorm_fold_into_conv(
     const clcnn_tensor *optional[] = {gamma, beta, conv_bias};
     const char *optional_names[] = {"gamma", "beta", "conv_bias"};
     if (status == CLCNN_OK)
-        status = check_required(context, required, required_names, 3);
+        status = clcnn__check_tensors(context, fn, required, required_names, 3);
     if (status == CLCNN_OK)
-        status = check_optional(context, optional, optional_names, 3);
+        status = clcnn__check_optional_tensors(context, fn, optional, optional_names, 3);
     if (status == CLCNN_OK && state == NULL)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                             "clcnn_batchnorm_fold_into_conv: state is NULL");
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: state is NULL", fn);
     if (status == CLCNN_OK)
-        status = check_state(context, state);
+        status = check_state(context, fn, state);
     if (status != CLCNN_OK)
         return status;
     char text[96];
     if (conv_weight->ndim < 2)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "clcnn_batchnorm_fold_into_conv: conv_weight %s must be [K, C, kh, kw]",
+                           "%s: conv_weight %s must be [K, C, kh, kw]", fn,
                            clcnn__shape_string(conv_weight, text, sizeof text));
     if (conv_weight->numel >= MAX_ELEMENTS)
-        return clcnn__fail(
-            context, CLCNN_ERROR_SIZE_OVERFLOW,
-            "clcnn_batchnorm_fold_into_conv: conv_weight %s has 2^31 or more elements",
-            clcnn__shape_string(conv_weight, text, sizeof text));
+        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: conv_weight %s has 2^31 or more elements", fn,
+                           clcnn__shape_string(conv_weight, text, sizeof text));
     size_t channels = conv_weight->dims[0];
-    status = check_like(context, folded_weight, "folded_weight", conv_weight, "conv_weight");
+    status = clcnn__check_same_shape(context, fn, "folded_weight", folded_weight, "conv_weight",
+                                     conv_weight);
     if (status == CLCNN_OK) {
         const clcnn_tensor *per_channel[] = {state->running_mean, state->running_var, gamma, beta,
                                              conv_bias,           folded_bias};
         const char *names[] = {"running_mean", "running_var", "gamma",
                                "beta",         "conv_bias",   "folded_bias"};
-        status =
-            check_channels(context, per_channel, names, 6, channels, conv_weight, "conv_weight");
+        status = check_channels(context, fn, per_channel, names, 6, channels, conv_weight,
+                                "conv_weight");
     }
     if (status != CLCNN_OK)
         return status;
-    unsigned flags = (gamma ? CLCNN__BN_HAS_GAMMA : 0u) | (beta ? CLCNN__BN_HAS_BETA : 0u) |
-                     (conv_bias ? CLCNN__BN_HAS_BIAS : 0u);
+    unsigned flags =
+        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (conv_bias ? BN_HAS_BIAS : 0u);
     return clcnn__batchnorm_enqueue_fold(
         context, channels, conv_weight->numel / channels, mem_of(conv_weight), mem_of(conv_bias),
         mem_of(gamma), mem_of(beta), mem_of(state->running_mean), mem_of(state->running_var),

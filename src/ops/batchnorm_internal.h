@@ -27,20 +27,9 @@ typedef struct clcnn__batchnorm_shape {
     size_t total; /* elements of x */
 } clcnn__batchnorm_shape;
 
-/* Bits of the kernels' `flags` argument (cl/batchnorm.cl). */
-#define CLCNN__BN_HAS_GAMMA 1u
-#define CLCNN__BN_HAS_BETA 2u
-#define CLCNN__BN_TRACK_RUNNING 4u
-#define CLCNN__BN_WANT_DX 8u
-#define CLCNN__BN_WANT_DGAMMA 16u
-#define CLCNN__BN_WANT_DBETA 32u
-#define CLCNN__BN_ACCUMULATE 64u
-#define CLCNN__BN_HAS_BIAS 128u
-#define CLCNN__BN_RELU 256u /* forward: ReLU on y; backward: dy masked by y */
-
 /* Device buffers of one call; NULL where an optional tensor is absent (in
- * the backward, y is the fused ReLU forward's output, read under
- * CLCNN__BN_RELU only). */
+ * the backward, y is the fused ReLU forward's output, read under BN_RELU
+ * only). `flags` arguments below are the bits of cl/batchnorm_flags.h. */
 typedef struct clcnn__batchnorm_buffers {
     cl_mem x, y, dy, dx;
     cl_mem gamma, beta, running_mean, running_var;

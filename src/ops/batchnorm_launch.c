@@ -11,6 +11,7 @@
  * order). */
 #include <stdio.h>
 
+#include "batchnorm_flags.h"
 #include "ops/batchnorm_internal.h"
 
 /* ------------------------------------------------------------------ plans */
@@ -37,31 +38,6 @@ clcnn__batchnorm_plan clcnn__batchnorm_plan_for(const clcnn_context *ctx) {
 
 /* -------------------------------------------------------------- launching */
 
-typedef struct kernel_arg {
-    size_t size;
-    const void *value;
-} kernel_arg;
-
-/* Typed constructors, so that each argument's size matches its type. */
-static kernel_arg arg_mem(const cl_mem *mem) {
-    return (kernel_arg){sizeof *mem, mem};
-}
-
-static kernel_arg arg_uint(const cl_uint *value) {
-    return (kernel_arg){sizeof *value, value};
-}
-
-static kernel_arg arg_float(const cl_float *value) {
-    return (kernel_arg){sizeof *value, value};
-}
-
-/* `bytes` of local memory. */
-static kernel_arg arg_local(size_t bytes) {
-    return (kernel_arg){bytes, NULL};
-}
-
-#define ARG_COUNT(args) (sizeof(args) / sizeof((args)[0]))
-
 /* The build options of the work-group kernels of a plan (NULL: the
  * defaults of cl/batchnorm.cl, the build the runtime prepares). */
 static const char *build_options(const clcnn__batchnorm_plan *plan, char *buffer, size_t size) {
@@ -71,43 +47,38 @@ static const char *build_options(const clcnn__batchnorm_plan *plan, char *buffer
     return buffer;
 }
 
-/* Sets the arguments of kernel `name` of cl/batchnorm.cl built with
- * `options` and enqueues it. Only the *_wg kernels depend on the options;
- * every other kernel comes from the default build. */
-static clcnn_status launch(clcnn_context *ctx, const char *options, const char *name,
-                           const kernel_arg *args, size_t arg_count, cl_uint dims,
-                           const size_t *global, const size_t *local) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "batchnorm.cl", options, name, &kernel);
-    if (status != CLCNN_OK)
-        return status;
-    for (size_t i = 0; i < arg_count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
-        if (err != CL_SUCCESS) {
-            char what[96];
-            snprintf(what, sizeof what, "setting argument %zu of kernel '%s'", i, name);
-            return clcnn__fail_cl(ctx, err, what);
-        }
-    }
-    return clcnn__enqueue_kernel(ctx, kernel, dims, global, local);
+/* Prepares kernel `name` of cl/batchnorm.cl from the default build: every
+ * kernel but the *_wg ones, which alone depend on the build options. */
+static clcnn_status prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch) {
+    return clcnn__launch_prepare(ctx, "batchnorm.cl", NULL, name, launch);
 }
 
-/* Launches a kernel other than the *_wg ones over items[0..dims-1]
- * work-items with a fixed local size, so that drivers that specialise
- * kernels per local size (POCL) compile each once: one work-item per
- * work-group on the per-work-item path (POCL then spreads the few, long
- * work-items over its threads), else up to 64 along the last dimension
- * with the global size rounded up (kernels guard their ranges). */
-static clcnn_status launch_items(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
-                                 const char *name, const kernel_arg *args, size_t arg_count,
-                                 cl_uint dims, const size_t *items) {
+/* Runs a kernel other than the *_wg ones over items[0..dims-1] work-items
+ * with a fixed local size, so that drivers that specialise kernels per
+ * local size (POCL) compile each once: one work-item per work-group on the
+ * per-work-item path (POCL then spreads the few, long work-items over its
+ * threads), else up to 64 along the last dimension with the global size
+ * rounded up. These kernels guard their ranges and use no local memory, so
+ * any work-group the compiled kernel takes will do. */
+static clcnn_status run_items(clcnn__launch *launch, const clcnn__batchnorm_plan *plan,
+                              cl_uint dims, const size_t *items) {
     size_t global[2] = {items[0], dims > 1 ? items[1] : 1}, local[2] = {1, 1};
     if (plan->work_group_reduce) {
         size_t size = plan->work_group_size < 64 ? plan->work_group_size : 64;
         local[dims - 1] = size;
         global[dims - 1] = clcnn__round_up(global[dims - 1], size);
     }
-    return launch(ctx, NULL, name, args, arg_count, dims, global, local);
+    return clcnn__launch_run_fitted(launch, dims, global, local);
+}
+
+/* Runs a *_wg kernel: one work-group of the fitted plan's size (its local
+ * memory and tree merge are sized for it; fit_plan checked that the
+ * compiled kernel takes it) per (part, channel). */
+static clcnn_status run_work_groups(clcnn__launch *launch, const clcnn__batchnorm_plan *fitted,
+                                    size_t parts, size_t channels) {
+    size_t global[2] = {parts * fitted->work_group_size, channels};
+    size_t local[2] = {fitted->work_group_size, 1};
+    return clcnn__launch_run(launch, 2, global, local);
 }
 
 /* The largest work-group size kernel `name` may run with. */
@@ -115,12 +86,7 @@ static clcnn_status kernel_limit(clcnn_context *ctx, const char *options, const 
                                  size_t *limit) {
     cl_kernel kernel = NULL;
     clcnn_status status = clcnn__kernel_get(ctx, "batchnorm.cl", options, name, &kernel);
-    if (status != CLCNN_OK)
-        return status;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof *limit, limit, NULL);
-    return err == CL_SUCCESS ? CLCNN_OK
-                             : clcnn__fail_cl(ctx, err, "clGetKernelWorkGroupInfo(batchnorm)");
+    return status == CLCNN_OK ? clcnn__kernel_work_group_limit(ctx, kernel, limit) : status;
 }
 
 /* Makes the plan fit the device: the work-group size becomes the largest
@@ -140,8 +106,7 @@ static clcnn_status fit_plan(clcnn_context *ctx, const clcnn__batchnorm_plan *pl
     if (status != CLCNN_OK)
         return status;
     size_t size = 1;
-    while (size * 2 <= plan->work_group_size && size * 2 <= ctx->info.max_work_group_size &&
-           size * 2 <= stats_limit && size * 2 <= sums_limit &&
+    while (size * 2 <= plan->work_group_size && size * 2 <= stats_limit && size * 2 <= sums_limit &&
            size * 2 * 4 * sizeof(cl_float) <= ctx->info.local_mem_bytes)
         size *= 2;
     fitted->work_group_size = size;
@@ -207,18 +172,24 @@ static clcnn_status acquire_partials(clcnn_context *ctx, size_t channels, size_t
 /* Merge stages until at most `fanin` partials per channel remain; *current
  * ends on the buffer that holds them. */
 static clcnn_status merge_stages(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
-                                 const char *kernel_name, cl_uint channels, partial_buffers *work,
-                                 cl_mem *current, cl_uint *parts) {
+                                 const char *kernel_name, size_t channels, partial_buffers *work,
+                                 cl_mem *current, size_t *parts) {
     cl_mem spare = work->second;
     *current = work->first;
-    cl_uint fanin = (cl_uint)plan->fanin;
-    while (*parts > fanin) {
-        cl_uint parts_out = (cl_uint)ceil_div(*parts, fanin);
-        kernel_arg args[] = {arg_mem(current), arg_mem(&spare),      arg_uint(&channels),
-                             arg_uint(parts),  arg_uint(&parts_out), arg_uint(&fanin)};
-        size_t global[2] = {parts_out, channels};
-        clcnn_status status =
-            launch_items(ctx, plan, kernel_name, args, ARG_COUNT(args), 2, global);
+    while (*parts > plan->fanin) {
+        size_t parts_out = ceil_div(*parts, plan->fanin);
+        clcnn__launch launch;
+        clcnn_status status = prepare(ctx, kernel_name, &launch);
+        if (status != CLCNN_OK)
+            return status;
+        clcnn__arg_mem(&launch, *current);
+        clcnn__arg_mem(&launch, spare);
+        clcnn__arg_uint(&launch, channels);
+        clcnn__arg_uint(&launch, *parts);
+        clcnn__arg_uint(&launch, parts_out);
+        clcnn__arg_uint(&launch, plan->fanin);
+        const size_t items[2] = {parts_out, channels};
+        status = run_items(&launch, plan, 2, items);
         if (status != CLCNN_OK)
             return status;
         cl_mem done = *current;
@@ -244,18 +215,164 @@ static clcnn__batchnorm_buffers fill_absent(const clcnn__batchnorm_buffers *buff
     return filled;
 }
 
+/* How the partials of a call are cut: `parts` per channel, of `batches`
+ * batch rows each on the batch-rows path (0 on the others). */
+typedef struct partition {
+    size_t batches, parts;
+} partition;
+
+static partition partition_of(const clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                              const clcnn__batchnorm_shape *shape) {
+    partition p;
+    p.batches = batch_rows_per_item(ctx, fitted, shape);
+    p.parts =
+        p.batches > 0 ? ceil_div(shape->batch, p.batches) : ceil_div(shape->count, fitted->chunk);
+    return p;
+}
+
+/* Prepares the partials kernel of the plan's reduction shape: `prefix`
+ * then "_wg", "_batch_rows" or "_rows". */
+static clcnn_status prepare_partials(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                     const partition *cut, const char *prefix,
+                                     clcnn__launch *launch) {
+    char name[64], options[64];
+    const char *suffix = fitted->work_group_reduce ? "_wg"
+                         : cut->batches > 0        ? "_batch_rows"
+                                                   : "_rows";
+    snprintf(name, sizeof name, "%s%s", prefix, suffix);
+    return clcnn__launch_prepare(ctx, "batchnorm.cl",
+                                 build_options(fitted, options, sizeof options), name, launch);
+}
+
+/* Sets the arguments of a partials kernel after its inputs (the partials
+ * buffer, the shape and the cut, the flags where it takes them) and runs
+ * it. */
+static clcnn_status run_partials(clcnn__launch *launch, const clcnn__batchnorm_plan *fitted,
+                                 const clcnn__batchnorm_shape *shape, const partition *cut,
+                                 cl_mem partials, int has_flags, unsigned flags,
+                                 size_t floats_per_partial) {
+    clcnn__arg_mem(launch, partials);
+    clcnn__arg_uint(launch, shape->channels);
+    clcnn__arg_uint(launch, shape->inner);
+    if (fitted->work_group_reduce) {
+        clcnn__arg_uint(launch, shape->count);
+        if (has_flags)
+            clcnn__arg_uint(launch, flags);
+        clcnn__arg_local(launch, floats_per_partial * sizeof(cl_float) * fitted->work_group_size);
+        return run_work_groups(launch, fitted, cut->parts, shape->channels);
+    }
+    if (cut->batches > 0) {
+        clcnn__arg_uint(launch, shape->batch);
+        clcnn__arg_uint(launch, cut->batches);
+    } else {
+        clcnn__arg_uint(launch, shape->count);
+        clcnn__arg_uint(launch, fitted->chunk);
+    }
+    clcnn__arg_uint(launch, cut->parts);
+    if (has_flags)
+        clcnn__arg_uint(launch, flags);
+    const size_t items[2] = {cut->parts, shape->channels};
+    return run_items(launch, fitted, cut->batches > 0 ? 1 : 2, items);
+}
+
+/* Merges the `parts` partials per channel in work->first down to at most
+ * fanin (merge kernel `merge_name`), then prepares `finalize_name` with
+ * the merged partials and their count as its first two arguments. */
+static clcnn_status prepare_finalize(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                     const char *merge_name, const char *finalize_name,
+                                     const clcnn__batchnorm_shape *shape, partial_buffers *work,
+                                     size_t parts, clcnn__launch *launch) {
+    cl_mem partials = NULL;
+    clcnn_status status =
+        merge_stages(ctx, fitted, merge_name, shape->channels, work, &partials, &parts);
+    if (status == CLCNN_OK)
+        status = prepare(ctx, finalize_name, launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_mem(launch, partials);
+        clcnn__arg_uint(launch, parts);
+    }
+    return status;
+}
+
 /* --------------------------------------------------------------- forward */
 
 static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
                               const clcnn__batchnorm_shape *shape, cl_mem x, cl_mem y, cl_mem coef,
                               unsigned flags) {
-    cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
-    cl_uint total = (cl_uint)shape->total, span = (cl_uint)plan->span;
-    cl_uint flag_bits = flags;
-    kernel_arg args[] = {arg_mem(&x),      arg_mem(&y),      arg_mem(&coef),  arg_uint(&channels),
-                         arg_uint(&inner), arg_uint(&total), arg_uint(&span), arg_uint(&flag_bits)};
-    size_t global = ceil_div(shape->total, plan->span);
-    return launch_items(ctx, plan, "bn_normalize", args, ARG_COUNT(args), 1, &global);
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "bn_normalize", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, x);
+    clcnn__arg_mem(&launch, y);
+    clcnn__arg_mem(&launch, coef);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->inner);
+    clcnn__arg_uint(&launch, shape->total);
+    clcnn__arg_uint(&launch, plan->span);
+    clcnn__arg_uint(&launch, flags);
+    size_t items = ceil_div(shape->total, plan->span);
+    return run_items(&launch, plan, 1, &items);
+}
+
+/* Channels of up to small_limit values: statistics, running statistics and
+ * y in one launch. */
+static clcnn_status train_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                const clcnn__batchnorm_shape *shape,
+                                const clcnn__batchnorm_buffers *b, float eps, float factor,
+                                unsigned flags) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "bn_train_small", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, b->x);
+    clcnn__arg_mem(&launch, b->y);
+    clcnn__arg_mem(&launch, b->gamma);
+    clcnn__arg_mem(&launch, b->beta);
+    clcnn__arg_mem(&launch, b->running_mean);
+    clcnn__arg_mem(&launch, b->running_var);
+    clcnn__arg_mem(&launch, b->save_mean);
+    clcnn__arg_mem(&launch, b->save_invstd);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->inner);
+    clcnn__arg_uint(&launch, shape->count);
+    clcnn__arg_float(&launch, eps);
+    clcnn__arg_float(&launch, factor);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, fitted, 1, &shape->channels);
+}
+
+/* Moment partials of x, merged down to at most fanin per channel, then the
+ * per-channel coefficients (and running statistics) into work->coef. */
+static clcnn_status train_statistics(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                     const clcnn__batchnorm_shape *shape,
+                                     const clcnn__batchnorm_buffers *b, partition cut,
+                                     partial_buffers *work, float eps, float factor,
+                                     unsigned flags) {
+    clcnn__launch launch;
+    clcnn_status status = prepare_partials(ctx, fitted, &cut, "bn_stats", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, b->x);
+    status = run_partials(&launch, fitted, shape, &cut, work->first, 0, flags, 4);
+    if (status == CLCNN_OK)
+        status = prepare_finalize(ctx, fitted, "bn_moments_merge", "bn_train_finalize", shape, work,
+                                  cut.parts, &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, b->gamma);
+    clcnn__arg_mem(&launch, b->beta);
+    clcnn__arg_mem(&launch, b->running_mean);
+    clcnn__arg_mem(&launch, b->running_var);
+    clcnn__arg_mem(&launch, b->save_mean);
+    clcnn__arg_mem(&launch, b->save_invstd);
+    clcnn__arg_mem(&launch, work->coef);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->count);
+    clcnn__arg_float(&launch, eps);
+    clcnn__arg_float(&launch, factor);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, fitted, 1, &shape->channels);
 }
 
 clcnn_status clcnn__batchnorm_enqueue_train(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
@@ -263,82 +380,21 @@ clcnn_status clcnn__batchnorm_enqueue_train(clcnn_context *ctx, const clcnn__bat
                                             const clcnn__batchnorm_buffers *buffers, float eps,
                                             float factor, unsigned flags) {
     clcnn__batchnorm_buffers filled = fill_absent(buffers);
-    const clcnn__batchnorm_buffers *b = &filled;
     clcnn__batchnorm_plan fitted;
     clcnn_status status = fit_plan(ctx, plan, &fitted);
     if (status != CLCNN_OK)
         return status;
-    cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
-    cl_uint count = (cl_uint)shape->count, flag_bits = flags;
-
-    if (shape->count <= fitted.small_limit) {
-        kernel_arg args[] = {arg_mem(&b->x),
-                             arg_mem(&b->y),
-                             arg_mem(&b->gamma),
-                             arg_mem(&b->beta),
-                             arg_mem(&b->running_mean),
-                             arg_mem(&b->running_var),
-                             arg_mem(&b->save_mean),
-                             arg_mem(&b->save_invstd),
-                             arg_uint(&channels),
-                             arg_uint(&inner),
-                             arg_uint(&count),
-                             arg_float(&eps),
-                             arg_float(&factor),
-                             arg_uint(&flag_bits)};
-        size_t global = shape->channels;
-        return launch_items(ctx, &fitted, "bn_train_small", args, ARG_COUNT(args), 1, &global);
-    }
-
-    size_t batches = batch_rows_per_item(ctx, &fitted, shape);
-    cl_uint parts = (cl_uint)(batches > 0 ? ceil_div(shape->batch, batches)
-                                          : ceil_div(shape->count, fitted.chunk));
+    if (shape->count <= fitted.small_limit)
+        return train_small(ctx, &fitted, shape, &filled, eps, factor, flags);
+    partition cut = partition_of(ctx, &fitted, shape);
     partial_buffers work;
-    status =
-        acquire_partials(ctx, shape->channels, parts, fitted.fanin, 4 * sizeof(cl_float), 1, &work);
+    status = acquire_partials(ctx, shape->channels, cut.parts, fitted.fanin, 4 * sizeof(cl_float),
+                              1, &work);
     if (status != CLCNN_OK)
         return status;
-    if (fitted.work_group_reduce) {
-        kernel_arg args[] = {
-            arg_mem(&b->x),      arg_mem(&work.first),
-            arg_uint(&channels), arg_uint(&inner),
-            arg_uint(&count),    arg_local(4 * sizeof(cl_float) * fitted.work_group_size)};
-        size_t global[2] = {parts * fitted.work_group_size, shape->channels};
-        size_t local[2] = {fitted.work_group_size, 1};
-        char options[64];
-        status = launch(ctx, build_options(&fitted, options, sizeof options), "bn_stats_wg", args,
-                        ARG_COUNT(args), 2, global, local);
-    } else if (batches > 0) {
-        cl_uint batch = (cl_uint)shape->batch, batch_rows = (cl_uint)batches;
-        kernel_arg args[] = {arg_mem(&b->x),   arg_mem(&work.first), arg_uint(&channels),
-                             arg_uint(&inner), arg_uint(&batch),     arg_uint(&batch_rows),
-                             arg_uint(&parts)};
-        size_t global = parts;
-        status =
-            launch_items(ctx, &fitted, "bn_stats_batch_rows", args, ARG_COUNT(args), 1, &global);
-    } else {
-        cl_uint chunk = (cl_uint)fitted.chunk;
-        kernel_arg args[] = {arg_mem(&b->x),   arg_mem(&work.first), arg_uint(&channels),
-                             arg_uint(&inner), arg_uint(&count),     arg_uint(&chunk),
-                             arg_uint(&parts)};
-        size_t global[2] = {parts, shape->channels};
-        status = launch_items(ctx, &fitted, "bn_stats_rows", args, ARG_COUNT(args), 2, global);
-    }
-    cl_mem partials = NULL;
+    status = train_statistics(ctx, &fitted, shape, &filled, cut, &work, eps, factor, flags);
     if (status == CLCNN_OK)
-        status = merge_stages(ctx, &fitted, "bn_moments_merge", channels, &work, &partials, &parts);
-    if (status == CLCNN_OK) {
-        kernel_arg args[] = {
-            arg_mem(&partials),     arg_uint(&parts),          arg_mem(&b->gamma),
-            arg_mem(&b->beta),      arg_mem(&b->running_mean), arg_mem(&b->running_var),
-            arg_mem(&b->save_mean), arg_mem(&b->save_invstd),  arg_mem(&work.coef),
-            arg_uint(&channels),    arg_uint(&count),          arg_float(&eps),
-            arg_float(&factor),     arg_uint(&flag_bits)};
-        size_t global = shape->channels;
-        status = launch_items(ctx, &fitted, "bn_train_finalize", args, ARG_COUNT(args), 1, &global);
-    }
-    if (status == CLCNN_OK)
-        status = normalize(ctx, &fitted, shape, b->x, b->y, work.coef, flags);
+        status = normalize(ctx, &fitted, shape, filled.x, filled.y, work.coef, flags);
     release_partials(ctx, &work);
     return status;
 }
@@ -357,12 +413,19 @@ clcnn_status clcnn__batchnorm_enqueue_eval(clcnn_context *ctx, const clcnn__batc
     status = clcnn__buffer_acquire(ctx, shape->channels * 4 * sizeof(cl_float), &coef);
     if (status != CLCNN_OK)
         return status;
-    cl_uint channels = (cl_uint)shape->channels, flag_bits = flags;
-    kernel_arg args[] = {arg_mem(&b->running_mean), arg_mem(&b->running_var), arg_mem(&b->gamma),
-                         arg_mem(&b->beta),         arg_mem(&coef),           arg_uint(&channels),
-                         arg_float(&eps),           arg_uint(&flag_bits)};
-    size_t global = shape->channels;
-    status = launch_items(ctx, &fitted, "bn_eval_coef", args, ARG_COUNT(args), 1, &global);
+    clcnn__launch launch;
+    status = prepare(ctx, "bn_eval_coef", &launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_mem(&launch, b->running_mean);
+        clcnn__arg_mem(&launch, b->running_var);
+        clcnn__arg_mem(&launch, b->gamma);
+        clcnn__arg_mem(&launch, b->beta);
+        clcnn__arg_mem(&launch, coef);
+        clcnn__arg_uint(&launch, shape->channels);
+        clcnn__arg_float(&launch, eps);
+        clcnn__arg_uint(&launch, flags);
+        status = run_items(&launch, &fitted, 1, &shape->channels);
+    }
     if (status == CLCNN_OK)
         status = normalize(ctx, &fitted, shape, b->x, b->y, coef, flags);
     clcnn__buffer_release(ctx, coef);
@@ -371,16 +434,81 @@ clcnn_status clcnn__batchnorm_enqueue_eval(clcnn_context *ctx, const clcnn__batc
 
 /* -------------------------------------------------------------- backward */
 
+/* The first arguments of the gradient kernels: x, dy and y. */
+static void gradient_inputs(clcnn__launch *launch, const clcnn__batchnorm_buffers *b) {
+    clcnn__arg_mem(launch, b->x);
+    clcnn__arg_mem(launch, b->dy);
+    clcnn__arg_mem(launch, b->y);
+}
+
+static clcnn_status backward_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                   const clcnn__batchnorm_shape *shape,
+                                   const clcnn__batchnorm_buffers *b, unsigned flags) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "bn_backward_small", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    gradient_inputs(&launch, b);
+    clcnn__arg_mem(&launch, b->gamma);
+    clcnn__arg_mem(&launch, b->save_mean);
+    clcnn__arg_mem(&launch, b->save_invstd);
+    clcnn__arg_mem(&launch, b->dx);
+    clcnn__arg_mem(&launch, b->dgamma);
+    clcnn__arg_mem(&launch, b->dbeta);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->inner);
+    clcnn__arg_uint(&launch, shape->count);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, fitted, 1, &shape->channels);
+}
+
+/* Gradient-sum partials, merged down to at most fanin per channel, then
+ * dgamma, dbeta and the dx coefficients into work->coef. */
+static clcnn_status backward_sums(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
+                                  const clcnn__batchnorm_shape *shape,
+                                  const clcnn__batchnorm_buffers *b, partition cut,
+                                  partial_buffers *work, unsigned flags) {
+    clcnn__launch launch;
+    clcnn_status status = prepare_partials(ctx, fitted, &cut, "bn_grad_sums", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    gradient_inputs(&launch, b);
+    clcnn__arg_mem(&launch, b->save_mean);
+    status = run_partials(&launch, fitted, shape, &cut, work->first, 1, flags, 2);
+    if (status == CLCNN_OK)
+        status = prepare_finalize(ctx, fitted, "bn_sums_merge", "bn_backward_finalize", shape, work,
+                                  cut.parts, &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, b->gamma);
+    clcnn__arg_mem(&launch, b->save_mean);
+    clcnn__arg_mem(&launch, b->save_invstd);
+    clcnn__arg_mem(&launch, b->dgamma);
+    clcnn__arg_mem(&launch, b->dbeta);
+    clcnn__arg_mem(&launch, work->coef);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->count);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, fitted, 1, &shape->channels);
+}
+
 static clcnn_status backward_dx(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
                                 const clcnn__batchnorm_shape *shape,
                                 const clcnn__batchnorm_buffers *b, cl_mem coef, unsigned flags) {
-    cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
-    cl_uint total = (cl_uint)shape->total, span = (cl_uint)plan->span, flag_bits = flags;
-    kernel_arg args[] = {arg_mem(&b->x),  arg_mem(&b->dy),     arg_mem(&b->y),   arg_mem(&b->dx),
-                         arg_mem(&coef),  arg_uint(&channels), arg_uint(&inner), arg_uint(&total),
-                         arg_uint(&span), arg_uint(&flag_bits)};
-    size_t global = ceil_div(shape->total, plan->span);
-    return launch_items(ctx, plan, "bn_backward_dx", args, ARG_COUNT(args), 1, &global);
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "bn_backward_dx", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    gradient_inputs(&launch, b);
+    clcnn__arg_mem(&launch, b->dx);
+    clcnn__arg_mem(&launch, coef);
+    clcnn__arg_uint(&launch, shape->channels);
+    clcnn__arg_uint(&launch, shape->inner);
+    clcnn__arg_uint(&launch, shape->total);
+    clcnn__arg_uint(&launch, plan->span);
+    clcnn__arg_uint(&launch, flags);
+    size_t items = ceil_div(shape->total, plan->span);
+    return run_items(&launch, plan, 1, &items);
 }
 
 clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
@@ -389,76 +517,21 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
                                                const clcnn__batchnorm_buffers *buffers,
                                                unsigned flags) {
     clcnn__batchnorm_buffers filled = fill_absent(buffers);
-    const clcnn__batchnorm_buffers *b = &filled;
     clcnn__batchnorm_plan fitted;
     clcnn_status status = fit_plan(ctx, plan, &fitted);
     if (status != CLCNN_OK)
         return status;
-    cl_uint channels = (cl_uint)shape->channels, inner = (cl_uint)shape->inner;
-    cl_uint count = (cl_uint)shape->count, flag_bits = flags;
-
-    if (shape->count <= fitted.small_limit) {
-        kernel_arg args[] = {arg_mem(&b->x),      arg_mem(&b->dy),        arg_mem(&b->y),
-                             arg_mem(&b->gamma),  arg_mem(&b->save_mean), arg_mem(&b->save_invstd),
-                             arg_mem(&b->dx),     arg_mem(&b->dgamma),    arg_mem(&b->dbeta),
-                             arg_uint(&channels), arg_uint(&inner),       arg_uint(&count),
-                             arg_uint(&flag_bits)};
-        size_t global = shape->channels;
-        return launch_items(ctx, &fitted, "bn_backward_small", args, ARG_COUNT(args), 1, &global);
-    }
-
-    size_t batches = batch_rows_per_item(ctx, &fitted, shape);
-    cl_uint parts = (cl_uint)(batches > 0 ? ceil_div(shape->batch, batches)
-                                          : ceil_div(shape->count, fitted.chunk));
+    if (shape->count <= fitted.small_limit)
+        return backward_small(ctx, &fitted, shape, &filled, flags);
+    partition cut = partition_of(ctx, &fitted, shape);
     partial_buffers work;
-    status =
-        acquire_partials(ctx, shape->channels, parts, fitted.fanin, 2 * sizeof(cl_float), 1, &work);
+    status = acquire_partials(ctx, shape->channels, cut.parts, fitted.fanin, 2 * sizeof(cl_float),
+                              1, &work);
     if (status != CLCNN_OK)
         return status;
-    if (fitted.work_group_reduce) {
-        kernel_arg args[] = {
-            arg_mem(&b->x),       arg_mem(&b->dy),
-            arg_mem(&b->y),       arg_mem(&b->save_mean),
-            arg_mem(&work.first), arg_uint(&channels),
-            arg_uint(&inner),     arg_uint(&count),
-            arg_uint(&flag_bits), arg_local(2 * sizeof(cl_float) * fitted.work_group_size)};
-        size_t global[2] = {parts * fitted.work_group_size, shape->channels};
-        size_t local[2] = {fitted.work_group_size, 1};
-        char options[64];
-        status = launch(ctx, build_options(&fitted, options, sizeof options), "bn_grad_sums_wg",
-                        args, ARG_COUNT(args), 2, global, local);
-    } else if (batches > 0) {
-        cl_uint batch = (cl_uint)shape->batch, batch_rows = (cl_uint)batches;
-        kernel_arg args[] = {arg_mem(&b->x),         arg_mem(&b->dy),      arg_mem(&b->y),
-                             arg_mem(&b->save_mean), arg_mem(&work.first), arg_uint(&channels),
-                             arg_uint(&inner),       arg_uint(&batch),     arg_uint(&batch_rows),
-                             arg_uint(&parts),       arg_uint(&flag_bits)};
-        size_t global = parts;
-        status = launch_items(ctx, &fitted, "bn_grad_sums_batch_rows", args, ARG_COUNT(args), 1,
-                              &global);
-    } else {
-        cl_uint chunk = (cl_uint)fitted.chunk;
-        kernel_arg args[] = {arg_mem(&b->x),         arg_mem(&b->dy),      arg_mem(&b->y),
-                             arg_mem(&b->save_mean), arg_mem(&work.first), arg_uint(&channels),
-                             arg_uint(&inner),       arg_uint(&count),     arg_uint(&chunk),
-                             arg_uint(&parts),       arg_uint(&flag_bits)};
-        size_t global[2] = {parts, shape->channels};
-        status = launch_items(ctx, &fitted, "bn_grad_sums_rows", args, ARG_COUNT(args), 2, global);
-    }
-    cl_mem partials = NULL;
-    if (status == CLCNN_OK)
-        status = merge_stages(ctx, &fitted, "bn_sums_merge", channels, &work, &partials, &parts);
-    if (status == CLCNN_OK) {
-        kernel_arg args[] = {arg_mem(&partials),     arg_uint(&parts),         arg_mem(&b->gamma),
-                             arg_mem(&b->save_mean), arg_mem(&b->save_invstd), arg_mem(&b->dgamma),
-                             arg_mem(&b->dbeta),     arg_mem(&work.coef),      arg_uint(&channels),
-                             arg_uint(&count),       arg_uint(&flag_bits)};
-        size_t global = shape->channels;
-        status =
-            launch_items(ctx, &fitted, "bn_backward_finalize", args, ARG_COUNT(args), 1, &global);
-    }
-    if (status == CLCNN_OK && (flags & CLCNN__BN_WANT_DX))
-        status = backward_dx(ctx, &fitted, shape, b, work.coef, flags);
+    status = backward_sums(ctx, &fitted, shape, &filled, cut, &work, flags);
+    if (status == CLCNN_OK && (flags & BN_WANT_DX))
+        status = backward_dx(ctx, &fitted, shape, &filled, work.coef, flags);
     release_partials(ctx, &work);
     return status;
 }
@@ -473,18 +546,25 @@ clcnn_status clcnn__batchnorm_enqueue_fold(clcnn_context *ctx, size_t channels, 
     clcnn__batchnorm_plan plan;
     clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
     clcnn_status status = fit_plan(ctx, &device_plan, &plan);
+    clcnn__launch launch;
+    if (status == CLCNN_OK)
+        status = prepare(ctx, "bn_fold_conv", &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */
-    bias = bias != NULL ? bias : weight;
-    gamma = gamma != NULL ? gamma : weight;
-    beta = beta != NULL ? beta : weight;
-    cl_uint channel_count = (cl_uint)channels, inner_count = (cl_uint)inner, flag_bits = flags;
-    kernel_arg args[] = {arg_mem(&weight),        arg_mem(&bias),         arg_mem(&gamma),
-                         arg_mem(&beta),          arg_mem(&running_mean), arg_mem(&running_var),
-                         arg_mem(&folded_weight), arg_mem(&folded_bias),  arg_uint(&channel_count),
-                         arg_uint(&inner_count),  arg_float(&eps),        arg_uint(&flag_bits)};
-    return launch_items(ctx, &plan, "bn_fold_conv", args, ARG_COUNT(args), 1, &channels);
+    clcnn__arg_mem(&launch, weight);
+    clcnn__arg_mem(&launch, bias != NULL ? bias : weight);
+    clcnn__arg_mem(&launch, gamma != NULL ? gamma : weight);
+    clcnn__arg_mem(&launch, beta != NULL ? beta : weight);
+    clcnn__arg_mem(&launch, running_mean);
+    clcnn__arg_mem(&launch, running_var);
+    clcnn__arg_mem(&launch, folded_weight);
+    clcnn__arg_mem(&launch, folded_bias);
+    clcnn__arg_uint(&launch, channels);
+    clcnn__arg_uint(&launch, inner);
+    clcnn__arg_float(&launch, eps);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, &plan, 1, &channels);
 }
 
 /* ----------------------------------------------------------- eval affine */
@@ -496,14 +576,20 @@ clcnn_status clcnn__batchnorm_enqueue_eval_affine(clcnn_context *ctx, size_t cha
     clcnn__batchnorm_plan plan;
     clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
     clcnn_status status = fit_plan(ctx, &device_plan, &plan);
+    clcnn__launch launch;
+    if (status == CLCNN_OK)
+        status = prepare(ctx, "bn_eval_affine", &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */
-    gamma = gamma != NULL ? gamma : running_mean;
-    beta = beta != NULL ? beta : running_mean;
-    cl_uint channel_count = (cl_uint)channels, flag_bits = flags;
-    kernel_arg args[] = {arg_mem(&running_mean),   arg_mem(&running_var), arg_mem(&gamma),
-                         arg_mem(&beta),           arg_mem(&scale),       arg_mem(&shift),
-                         arg_uint(&channel_count), arg_float(&eps),       arg_uint(&flag_bits)};
-    return launch_items(ctx, &plan, "bn_eval_affine", args, ARG_COUNT(args), 1, &channels);
+    clcnn__arg_mem(&launch, running_mean);
+    clcnn__arg_mem(&launch, running_var);
+    clcnn__arg_mem(&launch, gamma != NULL ? gamma : running_mean);
+    clcnn__arg_mem(&launch, beta != NULL ? beta : running_mean);
+    clcnn__arg_mem(&launch, scale);
+    clcnn__arg_mem(&launch, shift);
+    clcnn__arg_uint(&launch, channels);
+    clcnn__arg_float(&launch, eps);
+    clcnn__arg_uint(&launch, flags);
+    return run_items(&launch, &plan, 1, &channels);
 }

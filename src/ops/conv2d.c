@@ -93,6 +93,57 @@ clcnn_status clcnn_conv2d_output_shape(const clcnn_conv2d_params *params, const 
     return shape_rules(params, x_dims, w_dims, y_dims, NULL, 0);
 }
 
+clcnn__conv2d_geometry clcnn__conv2d_geometry_of(const clcnn_conv2d_params *p,
+                                                 const size_t x_dims[4], const size_t w_dims[4],
+                                                 const size_t y_dims[4]) {
+    return (clcnn__conv2d_geometry){.n = x_dims[0],
+                                    .c = x_dims[1],
+                                    .h = x_dims[2],
+                                    .w = x_dims[3],
+                                    .k = w_dims[0],
+                                    .kh = w_dims[2],
+                                    .kw = w_dims[3],
+                                    .ho = y_dims[2],
+                                    .wo = y_dims[3],
+                                    .sh = p->stride_h,
+                                    .sw = p->stride_w,
+                                    .ph = p->pad_h,
+                                    .pw = p->pad_w,
+                                    .dh = p->dilation_h,
+                                    .dw = p->dilation_w,
+                                    .groups = p->groups,
+                                    .cg = x_dims[1] / p->groups,
+                                    .kg = w_dims[0] / p->groups};
+}
+
+/* Whether a0 * a1 * a2 * a3 fits the kernels' 32-bit indices. */
+static int count_fits(size_t a0, size_t a1, size_t a2, size_t a3) {
+    size_t count = a0;
+    return clcnn__mul_size(count, a1, &count) && clcnn__mul_size(count, a2, &count) &&
+           clcnn__mul_size(count, a3, &count) && clcnn__conv2d_fits(count);
+}
+
+clcnn_status clcnn__conv2d_check_limits(clcnn_context *ctx, const char *op,
+                                        const clcnn__conv2d_geometry *g) {
+    if (!count_fits(g->n, g->c, g->h, g->w) || !count_fits(g->k, g->cg, g->kh, g->kw) ||
+        !count_fits(g->n, g->k, g->ho, g->wo))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: the input [%zu, %zu, %zu, %zu], the weights [%zu, %zu, %zu, %zu] "
+                           "or the output [%zu, %zu, %zu, %zu] holds more than 2^31 - 1 elements "
+                           "(the kernels index with 32 bits)",
+                           op, g->n, g->c, g->h, g->w, g->k, g->cg, g->kh, g->kw, g->n, g->k, g->ho,
+                           g->wo);
+    /* Padded sizes and strides too: every position a kernel computes lies
+     * within the padded input. (pad <= dilated kernel < padded size.) */
+    if (!clcnn__conv2d_fits(g->h + 2 * g->ph) || !clcnn__conv2d_fits(g->w + 2 * g->pw) ||
+        !clcnn__conv2d_fits(g->sh) || !clcnn__conv2d_fits(g->sw))
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
+                           "%s: padded size %zux%zu or stride %zux%zu exceeds 2^31 - 1 (the "
+                           "kernels index with 32 bits)",
+                           op, g->h + 2 * g->ph, g->w + 2 * g->pw, g->sh, g->sw);
+    return CLCNN_OK;
+}
+
 /* The three tensors of one pass in the roles of conv2d_forward: the input
  * (x or dx), the weights (w or dw) and the output (y or dy). */
 typedef struct conv2d_operands {
@@ -104,18 +155,23 @@ typedef struct conv2d_operands {
  * the message of a failure. */
 static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
                                   const conv2d_operands *t, clcnn__conv2d_geometry *g) {
+    const clcnn_tensor *tensors[3] = {t->input, t->weights, t->output};
+    const char *names[3] = {t->input_name, t->weights_name, t->output_name};
+    clcnn_status status = CLCNN_OK;
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s: %s", op, names[i]);
+        status = clcnn__check_rank(ctx, what, tensors[i], 4, 4);
+    }
+    if (status != CLCNN_OK)
+        return status;
     char in_shape[96], w_shape[96], out_shape[96];
     clcnn__shape_string(t->input, in_shape, sizeof in_shape);
     clcnn__shape_string(t->weights, w_shape, sizeof w_shape);
     clcnn__shape_string(t->output, out_shape, sizeof out_shape);
-    if (t->input->ndim != 4 || t->weights->ndim != 4 || t->output->ndim != 4)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s: %s %s, %s %s and %s %s must all be 4-D", op, t->input_name,
-                           in_shape, t->weights_name, w_shape, t->output_name, out_shape);
     size_t expected[4];
     char why[256];
-    clcnn_status status =
-        shape_rules(p, t->input->dims, t->weights->dims, expected, why, sizeof why);
+    status = shape_rules(p, t->input->dims, t->weights->dims, expected, why, sizeof why);
     if (status != CLCNN_OK)
         return clcnn__fail(ctx, status,
                            "%s: %s %s, %s %s (stride %zux%zu, padding %zux%zu, "
@@ -129,42 +185,8 @@ static clcnn_status make_geometry(clcnn_context *ctx, const char *op, const clcn
                                "%s: %s is %s but %s %s and %s %s give [%zu, %zu, %zu, %zu]", op,
                                t->output_name, out_shape, t->input_name, in_shape, t->weights_name,
                                w_shape, expected[0], expected[1], expected[2], expected[3]);
-    if (!clcnn__conv2d_fits(t->input->numel) || !clcnn__conv2d_fits(t->weights->numel) ||
-        !clcnn__conv2d_fits(t->output->numel))
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: %s %s, %s %s or %s %s holds more than 2^31 - 1 elements (the "
-                           "kernels index with 32 bits)",
-                           op, t->input_name, in_shape, t->weights_name, w_shape, t->output_name,
-                           out_shape);
-    /* Padded sizes and strides too: every position a kernel computes lies
-     * within the padded input. (pad <= dilated kernel < padded size.) */
-    const size_t *xd = t->input->dims, *wd = t->weights->dims;
-    if (!clcnn__conv2d_fits(xd[2] + 2 * p->pad_h) || !clcnn__conv2d_fits(xd[3] + 2 * p->pad_w) ||
-        !clcnn__conv2d_fits(p->stride_h) || !clcnn__conv2d_fits(p->stride_w))
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: padded size %zux%zu or stride %zux%zu exceeds 2^31 - 1 (the "
-                           "kernels index with 32 bits)",
-                           op, xd[2] + 2 * p->pad_h, xd[3] + 2 * p->pad_w, p->stride_h,
-                           p->stride_w);
-    *g = (clcnn__conv2d_geometry){.n = xd[0],
-                                  .c = xd[1],
-                                  .h = xd[2],
-                                  .w = xd[3],
-                                  .k = wd[0],
-                                  .kh = wd[2],
-                                  .kw = wd[3],
-                                  .ho = expected[2],
-                                  .wo = expected[3],
-                                  .sh = p->stride_h,
-                                  .sw = p->stride_w,
-                                  .ph = p->pad_h,
-                                  .pw = p->pad_w,
-                                  .dh = p->dilation_h,
-                                  .dw = p->dilation_w,
-                                  .groups = p->groups,
-                                  .cg = xd[1] / p->groups,
-                                  .kg = wd[0] / p->groups};
-    return CLCNN_OK;
+    *g = clcnn__conv2d_geometry_of(p, t->input->dims, t->weights->dims, expected);
+    return clcnn__conv2d_check_limits(ctx, op, g);
 }
 
 /* Checks the context, params and each tensor (NULL, other context) before
@@ -194,28 +216,26 @@ static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_gr
     return CLCNN_OK;
 }
 
-/* An output must not share device memory with an input: the kernels would
- * read what they are writing. */
-/* A bias or its gradient: NULL, or [k] with k the output channels of
- * `owner`. */
+/* A bias or its gradient: NULL, or [k] with k the output channels. */
 static clcnn_status check_channel_vector(clcnn_context *ctx, const char *op,
-                                         const clcnn_tensor *vector, const char *name,
-                                         const char *owner, size_t k) {
-    if (vector == NULL || (vector->ndim == 1 && vector->dims[0] == k))
+                                         const clcnn_tensor *vector, const char *name, size_t k) {
+    if (vector == NULL)
         return CLCNN_OK;
-    char shape[96];
-    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                       "%s: %s is %s, expected [%zu] (the output channels of %s)", op, name,
-                       clcnn__shape_string(vector, shape, sizeof shape), k, owner);
+    char what[64];
+    snprintf(what, sizeof what, "%s: %s", op, name);
+    return clcnn__check_dims(ctx, what, vector, 1, &k);
 }
 
-static clcnn_status check_no_alias(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
-                                   const char *out_name, const clcnn_tensor *in,
-                                   const char *in_name) {
-    if (in != NULL && out->storage == in->storage)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s shares memory with %s", op,
-                           out_name, in_name);
-    return CLCNN_OK;
+/* An output must not share device memory with an input (those given): the
+ * kernels would read what they are writing. */
+static clcnn_status check_distinct_from(clcnn_context *ctx, const char *op, const clcnn_tensor *out,
+                                        const char *out_name, const clcnn_tensor *const *inputs,
+                                        const char *const *input_names, size_t count) {
+    clcnn_status status = CLCNN_OK;
+    for (size_t i = 0; i < count && status == CLCNN_OK; i++)
+        if (inputs[i] != NULL)
+            status = clcnn__check_distinct(ctx, op, out_name, out, input_names[i], inputs[i]);
+    return status;
 }
 
 /* ------------------------------------------------------------- algorithms */
@@ -238,52 +258,140 @@ static int algorithm_supports(clcnn_context *ctx, clcnn_conv2d_algorithm algorit
     }
 }
 
-static const char *algorithm_name(int algorithm) {
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_GENERAL:
-        return "general";
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return "direct";
-    case CLCNN_CONV2D_ALGO_TILED:
-        return "tiled";
-    default:
-        return "auto";
-    }
+clcnn__conv2d_choice clcnn__conv2d_builtin_choice(clcnn_context *ctx,
+                                                  const clcnn__conv2d_geometry *g,
+                                                  clcnn__conv2d_pass pass) {
+    /* The device table's order (runtime/device_table.c): the first that
+     * takes the shape; GENERAL takes every shape. */
+    clcnn__conv2d_choice choice = {CLCNN_CONV2D_ALGO_GENERAL, {0, 0, 0}};
+    const int *order = ctx->choices.conv2d.algorithms;
+    for (size_t i = 0; i < 3; i++)
+        if (algorithm_supports(ctx, (clcnn_conv2d_algorithm)order[i], g, pass)) {
+            choice.algorithm = order[i];
+            break;
+        }
+    if (choice.algorithm == CLCNN_CONV2D_ALGO_DIRECT && pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        choice.tiles = clcnn__conv2d_direct_builtin_tiles(g, pass);
+    return choice;
 }
 
-static clcnn_status choose_algorithm(clcnn_context *ctx, const char *op,
-                                     const clcnn_conv2d_params *p, const clcnn__conv2d_geometry *g,
-                                     clcnn__conv2d_pass pass, clcnn_conv2d_algorithm *out) {
-    if (p->algorithm != CLCNN_CONV2D_ALGO_AUTO) {
-        if (!algorithm_supports(ctx, (clcnn_conv2d_algorithm)p->algorithm, g, pass))
-            return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
-                               "%s: the %s algorithm does not take this convolution on this "
-                               "device (stride %zux%zu, %zu input and %zu output channels per "
-                               "group): its stride, its workspaces (2^31 - 1 elements at most), "
-                               "its work-group size or its loop lengths do not fit",
-                               op, algorithm_name(p->algorithm), g->sh, g->sw, g->cg, g->kg);
-        *out = (clcnn_conv2d_algorithm)p->algorithm;
-        return CLCNN_OK;
+clcnn__conv2d_choice clcnn__conv2d_choice_for(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                              clcnn__conv2d_pass pass,
+                                              clcnn_conv2d_algorithm algorithm) {
+    const clcnn__conv2d_choice *tuned = clcnn__conv2d_tuned(ctx, g, pass);
+    if (algorithm == CLCNN_CONV2D_ALGO_AUTO) {
+        if (tuned == NULL ||
+            !algorithm_supports(ctx, (clcnn_conv2d_algorithm)tuned->algorithm, g, pass))
+            return clcnn__conv2d_builtin_choice(ctx, g, pass);
+        algorithm = (clcnn_conv2d_algorithm)tuned->algorithm;
     }
-    *out = clcnn__conv2d_auto_algorithm(ctx, g, pass);
+    clcnn__conv2d_choice choice = {algorithm, {0, 0, 0}};
+    if (algorithm == CLCNN_CONV2D_ALGO_DIRECT && pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        choice.tiles = tuned != NULL && tuned->algorithm == CLCNN_CONV2D_ALGO_DIRECT &&
+                               clcnn__conv2d_direct_tiles_apply(ctx, g, pass, &tuned->tiles)
+                           ? tuned->tiles
+                           : clcnn__conv2d_direct_builtin_tiles(g, pass);
+    return choice;
+}
+
+/* What runs this pass: params->algorithm when it takes the geometry (else
+ * CLCNN_ERROR_UNSUPPORTED), AUTO's choice for AUTO. */
+static clcnn_status choose(clcnn_context *ctx, const char *op, const clcnn_conv2d_params *p,
+                           const clcnn__conv2d_geometry *g, clcnn__conv2d_pass pass,
+                           clcnn__conv2d_choice *out) {
+    clcnn_conv2d_algorithm algorithm = (clcnn_conv2d_algorithm)p->algorithm;
+    if (algorithm != CLCNN_CONV2D_ALGO_AUTO && !algorithm_supports(ctx, algorithm, g, pass)) {
+        char name[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice forced = {CLCNN__TUNED_CONV2D, {.conv2d = {algorithm, {0, 0, 0}}}};
+        clcnn__tuned_choice_format(&forced, name, sizeof name);
+        return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
+                           "%s: the %s algorithm does not take this convolution on this "
+                           "device (stride %zux%zu, %zu input and %zu output channels per "
+                           "group): its stride, its workspaces (2^31 - 1 elements at most), "
+                           "its work-group size or its loop lengths do not fit",
+                           op, name, g->sh, g->sw, g->cg, g->kg);
+    }
+    *out = clcnn__conv2d_choice_for(ctx, g, pass, algorithm);
     return CLCNN_OK;
 }
 
-clcnn_conv2d_algorithm clcnn__conv2d_auto_algorithm(clcnn_context *ctx,
-                                                    const clcnn__conv2d_geometry *g,
-                                                    clcnn__conv2d_pass pass) {
-    /* The tuning table first (conv2d_tune.c), when its choice applies. */
-    clcnn__conv2d_choice tuned;
-    if (clcnn__conv2d_tuned(ctx, g, pass, &tuned) &&
-        algorithm_supports(ctx, tuned.algorithm, g, pass))
-        return tuned.algorithm;
-    /* Then the device table's order (runtime/device_table.c): the first
-     * that takes the shape; GENERAL takes every shape. */
-    const int *order = ctx->choices.conv2d.algorithms;
-    for (size_t i = 0; i < 3; i++)
-        if (algorithm_supports(ctx, (clcnn_conv2d_algorithm)order[i], g, pass))
-            return (clcnn_conv2d_algorithm)order[i];
-    return CLCNN_CONV2D_ALGO_GENERAL;
+/* The forward: DIRECT applies the epilogue in its stores; the others write
+ * the convolution (into a workspace when pooled), then the epilogue runs
+ * as a pass of its own. */
+static clcnn_status run_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                const clcnn__conv2d_choice *choice, const clcnn__conv2d_buffers *b,
+                                const clcnn__conv2d_epilogue *epilogue) {
+    if (choice->algorithm == CLCNN_CONV2D_ALGO_DIRECT)
+        return clcnn__conv2d_direct_forward(ctx, g, &choice->tiles, b->input, b->weights, b->bias,
+                                            epilogue, b->output);
+    cl_mem conv = b->output;
+    clcnn_status status = CLCNN_OK;
+    if (epilogue != NULL && epilogue->pool &&
+        (status = clcnn__buffer_acquire(ctx, g->n * g->k * g->ho * g->wo * sizeof(float), &conv)) !=
+            CLCNN_OK)
+        return status;
+    if (choice->algorithm == CLCNN_CONV2D_ALGO_TILED)
+        status = clcnn__conv2d_tiled_forward(ctx, g, b->input, b->weights, b->bias, conv);
+    else
+        status = clcnn__conv2d_general_forward(ctx, g, b->input, b->weights, b->bias, conv);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_epilogue_apply(ctx, g, epilogue, conv, b->output);
+    if (conv != b->output)
+        clcnn__buffer_release(ctx, conv);
+    return status;
+}
+
+static clcnn_status run_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                      const clcnn__conv2d_choice *choice,
+                                      const clcnn__conv2d_buffers *b) {
+    switch (choice->algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        return clcnn__conv2d_direct_backward_data(ctx, g, &choice->tiles, b->output, b->weights,
+                                                  b->input, b->accumulate);
+    case CLCNN_CONV2D_ALGO_TILED:
+        return clcnn__conv2d_tiled_backward_data(ctx, g, b->output, b->weights, b->input,
+                                                 b->accumulate);
+    default:
+        return clcnn__conv2d_general_backward_data(ctx, g, b->output, b->weights, b->input,
+                                                   b->accumulate);
+    }
+}
+
+static clcnn_status run_backward_weights(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                         const clcnn__conv2d_choice *choice,
+                                         const clcnn__conv2d_buffers *b) {
+    clcnn_status status;
+    switch (choice->algorithm) {
+    case CLCNN_CONV2D_ALGO_DIRECT:
+        status = clcnn__conv2d_direct_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                       b->accumulate);
+        break;
+    case CLCNN_CONV2D_ALGO_TILED:
+        status = clcnn__conv2d_tiled_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                      b->accumulate);
+        break;
+    default:
+        status = clcnn__conv2d_general_backward_weights(ctx, g, b->input, b->output, b->weights,
+                                                        b->accumulate);
+        break;
+    }
+    if (status == CLCNN_OK && b->bias != NULL)
+        status = clcnn__conv2d_bias_grad(ctx, g, b->output, b->bias, b->accumulate);
+    return status;
+}
+
+clcnn_status clcnn__conv2d_run_with(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                    clcnn__conv2d_pass pass, const clcnn__conv2d_choice *choice,
+                                    const clcnn__conv2d_buffers *b,
+                                    const clcnn__conv2d_epilogue *epilogue) {
+    switch (pass) {
+    case CLCNN__CONV2D_FORWARD:
+        return run_forward(ctx, g, choice, b, epilogue);
+    case CLCNN__CONV2D_BACKWARD_DATA:
+        return run_backward_data(ctx, g, choice, b);
+    default:
+        return run_backward_weights(ctx, g, choice, b);
+    }
 }
 
 /* ---------------------------------------------------------- entry points */
@@ -369,43 +477,25 @@ static clcnn_status forward_with(clcnn_context *context, const char *op,
         return status;
     const clcnn_tensor *scale = epilogue != NULL ? epilogue->scale : NULL;
     const clcnn_tensor *shift = epilogue != NULL ? epilogue->shift : NULL;
-    if ((status = check_channel_vector(context, op, bias, "bias", "w", g.k)) != CLCNN_OK ||
-        (status = check_channel_vector(context, op, scale, "scale", "w", g.k)) != CLCNN_OK ||
-        (status = check_channel_vector(context, op, shift, "shift", "w", g.k)) != CLCNN_OK)
+    const clcnn_tensor *inputs[5] = {x, w, bias, scale, shift};
+    const char *names[5] = {"x", "w", "bias", "scale", "shift"};
+    for (int i = 2; i < 5 && status == CLCNN_OK; i++)
+        status = check_channel_vector(context, op, inputs[i], names[i], g.k);
+    if (status == CLCNN_OK)
+        status = check_distinct_from(context, op, y, "y", inputs, names, 5);
+    if (status != CLCNN_OK)
         return status;
-    if ((status = check_no_alias(context, op, y, "y", x, "x")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", w, "w")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", bias, "bias")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", scale, "scale")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, y, "y", shift, "shift")) != CLCNN_OK)
-        return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_FORWARD, &algorithm);
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_FORWARD, &choice);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_epilogue fused = {
         scale != NULL ? scale->storage->mem : NULL, shift != NULL ? shift->storage->mem : NULL,
         epilogue != NULL && epilogue->activation == CLCNN_CONV2D_ACTIVATION_RELU,
         epilogue != NULL && epilogue->max_pool};
-    cl_mem bias_mem = bias != NULL ? bias->storage->mem : NULL;
-    cl_mem xm = x->storage->mem, wm = w->storage->mem, ym = y->storage->mem;
-    if (algorithm == CLCNN_CONV2D_ALGO_DIRECT)
-        return clcnn__conv2d_direct_forward(context, &g, xm, wm, bias_mem, &fused, ym);
-    /* The others write the convolution (into a workspace when pooled), then
-     * the epilogue runs as a pass of its own. */
-    cl_mem conv = ym;
-    if (fused.pool && (status = clcnn__buffer_acquire(
-                           context, g.n * g.k * g.ho * g.wo * sizeof(float), &conv)) != CLCNN_OK)
-        return status;
-    if (algorithm == CLCNN_CONV2D_ALGO_TILED)
-        status = clcnn__conv2d_tiled_forward(context, &g, xm, wm, bias_mem, conv);
-    else
-        status = clcnn__conv2d_general_forward(context, &g, xm, wm, bias_mem, conv);
-    if (status == CLCNN_OK)
-        status = clcnn__conv2d_epilogue_apply(context, &g, &fused, conv, ym);
-    if (conv != ym)
-        clcnn__buffer_release(context, conv);
-    return status;
+    clcnn__conv2d_buffers b = {x->storage->mem, w->storage->mem, y->storage->mem,
+                               bias != NULL ? bias->storage->mem : NULL, 0};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_FORWARD, &choice, &b, &fused);
 }
 
 static clcnn_status conv2d_forward(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -455,23 +545,17 @@ static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_con
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if ((status = check_no_alias(context, op, dx, "dx", dy, "dy")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, dx, "dx", w, "w")) != CLCNN_OK)
+    const clcnn_tensor *inputs[2] = {dy, w};
+    const char *names[2] = {"dy", "w"};
+    if ((status = check_distinct_from(context, op, dx, "dx", inputs, names, 2)) != CLCNN_OK)
         return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &algorithm);
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice);
     if (status != CLCNN_OK)
         return status;
-    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_mem dym = dy->storage->mem, wm = w->storage->mem, dxm = dx->storage->mem;
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return clcnn__conv2d_direct_backward_data(context, &g, dym, wm, dxm, accumulate);
-    case CLCNN_CONV2D_ALGO_TILED:
-        return clcnn__conv2d_tiled_backward_data(context, &g, dym, wm, dxm, accumulate);
-    default:
-        return clcnn__conv2d_general_backward_data(context, &g, dym, wm, dxm, accumulate);
-    }
+    clcnn__conv2d_buffers b = {dx->storage->mem, w->storage->mem, dy->storage->mem, NULL,
+                               mode == CLCNN_GRAD_ACCUMULATE};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice, &b, NULL);
 }
 
 clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -502,34 +586,22 @@ static clcnn_status conv2d_backward_weights(clcnn_context *context,
     status = make_geometry(context, op, params, &t, &g);
     if (status != CLCNN_OK)
         return status;
-    if ((status = check_channel_vector(context, op, db, "db", "dw", g.k)) != CLCNN_OK)
-        return status;
-    if ((status = check_no_alias(context, op, dw, "dw", x, "x")) != CLCNN_OK ||
-        (status = check_no_alias(context, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
-        (db != NULL && ((status = check_no_alias(context, op, db, "db", x, "x")) != CLCNN_OK ||
-                        (status = check_no_alias(context, op, db, "db", dy, "dy")) != CLCNN_OK ||
-                        (status = check_no_alias(context, op, db, "db", dw, "dw")) != CLCNN_OK)))
-        return status;
-    clcnn_conv2d_algorithm algorithm;
-    status = choose_algorithm(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &algorithm);
+    const clcnn_tensor *inputs[3] = {x, dy, dw};
+    const char *names[3] = {"x", "dy", "dw"};
+    status = check_channel_vector(context, op, db, "db", g.k);
+    if (status == CLCNN_OK)
+        status = check_distinct_from(context, op, dw, "dw", inputs, names, 2);
+    if (status == CLCNN_OK && db != NULL)
+        status = check_distinct_from(context, op, db, "db", inputs, names, 3);
     if (status != CLCNN_OK)
         return status;
-    int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_mem xm = x->storage->mem, dym = dy->storage->mem, dwm = dw->storage->mem;
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        status = clcnn__conv2d_direct_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    case CLCNN_CONV2D_ALGO_TILED:
-        status = clcnn__conv2d_tiled_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    default:
-        status = clcnn__conv2d_general_backward_weights(context, &g, xm, dym, dwm, accumulate);
-        break;
-    }
-    if (status == CLCNN_OK && db != NULL)
-        status = clcnn__conv2d_bias_grad(context, &g, dym, db->storage->mem, accumulate);
-    return status;
+    clcnn__conv2d_choice choice;
+    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__conv2d_buffers b = {x->storage->mem, dw->storage->mem, dy->storage->mem,
+                               db != NULL ? db->storage->mem : NULL, mode == CLCNN_GRAD_ACCUMULATE};
+    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice, &b, NULL);
 }
 
 clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,

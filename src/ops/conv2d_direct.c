@@ -7,13 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "conv2d_flags.h"
 #include "ops/conv2d_tune.h"
-
-/* Register tiles of the forward kernel: KT output channels x WV vectors of
- * VW lanes. */
-typedef struct forward_tiles {
-    size_t kt, vw, wv;
-} forward_tiles;
 
 /* Register tiles of the weight-gradient kernel: CT input channels x RT tap
  * rows x every tap column, times KV vectors of VW output channels, over
@@ -48,8 +43,8 @@ static size_t vector_width(size_t count) {
  * with KT 4 or 16; one 16-lane vector (conv_b, 16 wide) KT 16 about 260
  * against 130 with KT 8. */
 typedef struct forward_tile_row {
-    size_t widest; /* output rows up to this wide */
-    forward_tiles tiles;
+    size_t widest;             /* output rows up to this wide */
+    clcnn__conv2d_tiles tiles; /* KT output channels x WV vectors of VW lanes */
 } forward_tile_row;
 
 static const forward_tile_row forward_tile_table[] = {
@@ -58,11 +53,11 @@ static const forward_tile_row forward_tile_table[] = {
     {SIZE_MAX, {8, 16, 2}},
 };
 
-static forward_tiles choose_forward_tiles(size_t outs, size_t out_w) {
+static clcnn__conv2d_tiles choose_forward_tiles(size_t outs, size_t out_w) {
     size_t row = 0;
     while (out_w > forward_tile_table[row].widest)
         row++;
-    forward_tiles t = forward_tile_table[row].tiles;
+    clcnn__conv2d_tiles t = forward_tile_table[row].tiles;
     /* Few output channels: 8 per tile, less padding computed (and no
      * smaller sizes: each size is one more program to build). */
     if (outs <= 8)
@@ -115,14 +110,14 @@ static weight_tiles choose_weight_tiles(const clcnn_context *ctx, const clcnn__c
 typedef struct forward_plan {
     size_t n, groups, ins, outs, h, w, top, left, out_h, out_w;
     size_t kh, kw, dh, dw;
-    forward_tiles tiles;
+    clcnn__conv2d_tiles tiles;
     size_t row_tiles, padded_h, padded_w, padded_count, packed_count;
     int needs_padding;
 } forward_plan;
 
 /* tiles NULL: the built-in table's. */
 static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data,
-                                 const forward_tiles *tiles) {
+                                 const clcnn__conv2d_tiles *tiles) {
     forward_plan p;
     p.n = g->n;
     p.groups = g->groups;
@@ -173,7 +168,7 @@ static size_t weight_chunks(const clcnn__conv2d_geometry *g, const weight_tiles 
  * split over launches (the epilogue needs the whole sum): where they do not
  * fit, the general algorithm, which splits them, runs instead. */
 static int plan_loops_fit(const clcnn_context *ctx, const forward_plan *p) {
-    const forward_tiles *t = &p->tiles;
+    const clcnn__conv2d_tiles *t = &p->tiles;
     size_t per_channel = 2 * (1 + p->kh * (1 + p->kw * (1 + t->wv + t->kt * (1 + t->wv))));
     return p->ins <= clcnn__loop_trips_allowed(ctx, per_channel);
 }
@@ -204,42 +199,51 @@ size_t clcnn__conv2d_direct_tile_candidates(const clcnn__conv2d_geometry *g,
     forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
     size_t count = 0, rows = sizeof forward_tile_table / sizeof forward_tile_table[0];
     for (size_t i = 0; i <= rows && count < CLCNN__CONV2D_MAX_TILE_CANDIDATES; i++) {
-        forward_tiles t = i == 0 ? p.tiles : forward_tile_table[i - 1].tiles;
+        clcnn__conv2d_tiles t = i == 0 ? p.tiles : forward_tile_table[i - 1].tiles;
         int seen = 0;
         for (size_t j = 0; j < count; j++)
             seen |= out[j].kt == t.kt && out[j].vw == t.vw && out[j].wv == t.wv;
         if (!seen)
-            out[count++] = (clcnn__conv2d_tiles){t.kt, t.vw, t.wv};
+            out[count++] = t;
     }
     return count;
 }
 
-/* The plan with the tuning table's tiles when they are candidates and fit,
- * else with the built-in table's. */
-static forward_plan plan_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                               clcnn__conv2d_pass pass) {
+clcnn__conv2d_tiles clcnn__conv2d_direct_builtin_tiles(const clcnn__conv2d_geometry *g,
+                                                       clcnn__conv2d_pass pass) {
+    return plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL).tiles;
+}
+
+/* Whether tiles were given (not all 0). */
+static int tiles_given(const clcnn__conv2d_tiles *tiles) {
+    return tiles != NULL && (tiles->kt != 0 || tiles->vw != 0 || tiles->wv != 0);
+}
+
+/* The plan with the given tiles where they fit, else with the built-in
+ * table's. */
+static forward_plan plan_with(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                              clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     int backward_data = pass == CLCNN__CONV2D_BACKWARD_DATA;
-    forward_plan p = plan_forward(g, backward_data, NULL);
-    clcnn__conv2d_choice tuned;
-    if (!clcnn__conv2d_tuned(ctx, g, pass, &tuned) || tuned.algorithm != CLCNN_CONV2D_ALGO_DIRECT)
-        return p;
+    if (tiles_given(tiles)) {
+        forward_plan q = plan_forward(g, backward_data, tiles);
+        if (plan_fits(&q) && plan_loops_fit(ctx, &q))
+            return q;
+    }
+    return plan_forward(g, backward_data, NULL);
+}
+
+int clcnn__conv2d_direct_tiles_apply(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                     clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     clcnn__conv2d_tiles candidates[CLCNN__CONV2D_MAX_TILE_CANDIDATES];
     size_t count = clcnn__conv2d_direct_tile_candidates(g, pass, candidates);
     for (size_t i = 0; i < count; i++) {
         const clcnn__conv2d_tiles *c = &candidates[i];
-        if (c->kt != tuned.tiles.kt || c->vw != tuned.tiles.vw || c->wv != tuned.tiles.wv)
+        if (c->kt != tiles->kt || c->vw != tiles->vw || c->wv != tiles->wv)
             continue;
-        forward_tiles tiles = {c->kt, c->vw, c->wv};
-        forward_plan q = plan_forward(g, backward_data, &tiles);
-        return plan_fits(&q) && plan_loops_fit(ctx, &q) ? q : p;
+        forward_plan p = plan_with(ctx, g, pass, tiles);
+        return p.tiles.kt == tiles->kt && p.tiles.vw == tiles->vw && p.tiles.wv == tiles->wv;
     }
-    return p;
-}
-
-clcnn__conv2d_tiles clcnn__conv2d_direct_tiles(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                               clcnn__conv2d_pass pass) {
-    forward_plan p = plan_tuned(ctx, g, pass);
-    return (clcnn__conv2d_tiles){p.tiles.kt, p.tiles.vw, p.tiles.wv};
+    return 0;
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -248,41 +252,33 @@ clcnn__conv2d_tiles clcnn__conv2d_direct_tiles(clcnn_context *ctx, const clcnn__
  * (top, left). */
 static clcnn_status enqueue_pad(clcnn_context *ctx, cl_mem src, cl_mem dst, size_t planes, size_t h,
                                 size_t w, size_t dst_h, size_t dst_w, size_t top, size_t left) {
-    cl_kernel kernel;
-    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
-                                            "conv2d_pad", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__conv2d_prepare(ctx, "conv2d_pad", &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-    clcnn__conv2d_arg_mem(&args, src);
-    clcnn__conv2d_arg_mem(&args, dst);
+    clcnn__arg_mem(&launch, src);
+    clcnn__arg_mem(&launch, dst);
     const size_t values[] = {planes, h, w, dst_h, dst_w, top, left};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        clcnn__conv2d_arg_int(&args, values[i]);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
+        clcnn__arg_int(&launch, values[i]);
     const size_t global = planes * dst_h, local = 16;
-    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
+    return clcnn__conv2d_launch(&launch, 1, &global, &local);
 }
 
 static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, const forward_plan *p,
                                  int transpose) {
-    cl_kernel kernel;
-    clcnn_status status = clcnn__kernel_get(ctx, "conv2d.cl", clcnn__conv2d_helper_options(ctx),
-                                            "conv2d_pack_weights", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__conv2d_prepare(ctx, "conv2d_pack_weights", &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-    clcnn__conv2d_arg_mem(&args, w);
-    clcnn__conv2d_arg_mem(&args, packed);
+    clcnn__arg_mem(&launch, w);
+    clcnn__arg_mem(&launch, packed);
     const size_t values[] = {p->groups, p->outs,     p->ins,           p->kh,
                              p->kw,     p->tiles.kt, (size_t)transpose};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        clcnn__conv2d_arg_int(&args, values[i]);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
+        clcnn__arg_int(&launch, values[i]);
     const size_t global = p->packed_count, local = 64;
-    return clcnn__conv2d_launch(ctx, kernel, 1, &global, &local);
+    return clcnn__conv2d_launch(&launch, 1, &global, &local);
 }
 
 /* Pads the input, packs the weights and runs conv2d_fwd_direct. */
@@ -300,9 +296,9 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "
              "-DWV=%zu%s",
              p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv, pool_option);
-    cl_kernel kernel;
+    clcnn__launch launch;
     clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d_direct.cl", options, "conv2d_fwd_direct", &kernel);
+        clcnn__launch_prepare(ctx, "conv2d_direct.cl", options, "conv2d_fwd_direct", &launch);
     if (status != CLCNN_OK)
         return status;
     cl_mem padded = input, packed = NULL;
@@ -318,34 +314,29 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
     if (status == CLCNN_OK)
         status = enqueue_pack(ctx, w, packed, p, transpose);
     if (status == CLCNN_OK) {
-        clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-        clcnn__conv2d_arg_mem(&args, padded);
-        clcnn__conv2d_arg_mem(&args, packed);
+        clcnn__arg_mem(&launch, padded);
+        clcnn__arg_mem(&launch, packed);
         /* Absent operands are never read: any buffer will do. */
         cl_mem scale = epilogue != NULL ? epilogue->scale : NULL;
         cl_mem shift = epilogue != NULL ? epilogue->shift : NULL;
-        int flags = (bias != NULL ? CLCNN__CONV2D_HAS_BIAS : 0) |
-                    (scale != NULL ? CLCNN__CONV2D_HAS_SCALE : 0) |
-                    (shift != NULL ? CLCNN__CONV2D_HAS_SHIFT : 0) |
-                    (epilogue != NULL && epilogue->relu ? CLCNN__CONV2D_RELU : 0);
-        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : packed);
-        clcnn__conv2d_arg_mem(&args, scale != NULL ? scale : packed);
-        clcnn__conv2d_arg_mem(&args, shift != NULL ? shift : packed);
-        clcnn__conv2d_arg_int(&args, (size_t)flags);
-        clcnn__conv2d_arg_mem(&args, out);
+        int flags = (bias != NULL ? CONV2D_HAS_BIAS : 0) | (scale != NULL ? CONV2D_HAS_SCALE : 0) |
+                    (shift != NULL ? CONV2D_HAS_SHIFT : 0) |
+                    (epilogue != NULL && epilogue->relu ? CONV2D_RELU : 0);
+        clcnn__arg_mem(&launch, bias != NULL ? bias : packed);
+        clcnn__arg_mem(&launch, scale != NULL ? scale : packed);
+        clcnn__arg_mem(&launch, shift != NULL ? shift : packed);
+        clcnn__arg_int(&launch, (size_t)flags);
+        clcnn__arg_mem(&launch, out);
         const size_t values[] = {(size_t)accumulate, p->ins,   p->outs,  p->groups,   p->padded_h,
                                  p->padded_w,        p->out_h, p->out_w, p->row_tiles};
         for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-            clcnn__conv2d_arg_int(&args, values[i]);
-        status = clcnn__conv2d_args_done(ctx, &args);
-    }
-    if (status == CLCNN_OK) {
+            clcnn__arg_int(&launch, values[i]);
         size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
         /* Pooled: one work-item per pooled row (two output rows). */
         size_t rows = pool ? p->out_h / 2 : p->out_h;
         const size_t global[3] = {rows * p->row_tiles, p->groups * out_tiles, p->n};
         const size_t local[3] = {4, 1, 1};
-        status = clcnn__conv2d_launch(ctx, kernel, 3, global, local);
+        status = clcnn__conv2d_launch(&launch, 3, global, local);
     }
     if (packed != NULL)
         clcnn__buffer_release(ctx, packed);
@@ -357,32 +348,30 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
 /* ------------------------------------------------------------ entry points */
 
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias,
-                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y) {
-    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_FORWARD);
+                                          const clcnn__conv2d_tiles *tiles, cl_mem x, cl_mem w,
+                                          cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
+                                          cl_mem y) {
+    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_FORWARD, tiles);
     return run_forward(ctx, &p, x, w, 0, bias, epilogue, y, 0);
 }
 
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate) {
-    forward_plan p = plan_tuned(ctx, g, CLCNN__CONV2D_BACKWARD_DATA);
+                                                const clcnn__conv2d_tiles *tiles, cl_mem dy,
+                                                cl_mem w, cl_mem dx, int accumulate) {
+    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_BACKWARD_DATA, tiles);
     return run_forward(ctx, &p, dy, w, 1, NULL, NULL, dx, accumulate);
 }
 
-/* Sets the arguments from `values` after the buffers and enqueues (see
- * clcnn__conv2d_launch for cpu_local). */
-static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, const cl_mem *buffers,
-                           size_t buffer_count, const size_t *values, size_t value_count,
-                           cl_uint dims, const size_t *global, const size_t *cpu_local) {
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
+/* Sets the buffers, then the int `values`, and runs the prepared launch
+ * (see clcnn__conv2d_launch for cpu_local). */
+static clcnn_status run_with_args(clcnn__launch *launch, const cl_mem *buffers, size_t buffer_count,
+                                  const size_t *values, size_t value_count, cl_uint dims,
+                                  const size_t *global, const size_t *cpu_local) {
     for (size_t i = 0; i < buffer_count; i++)
-        clcnn__conv2d_arg_mem(&args, buffers[i]);
+        clcnn__arg_mem(launch, buffers[i]);
     for (size_t i = 0; i < value_count; i++)
-        clcnn__conv2d_arg_int(&args, values[i]);
-    clcnn_status status = clcnn__conv2d_args_done(ctx, &args);
-    if (status == CLCNN_OK)
-        status = clcnn__conv2d_launch(ctx, kernel, dims, global, cpu_local);
-    return status;
+        clcnn__arg_int(launch, values[i]);
+    return clcnn__conv2d_launch(launch, dims, global, cpu_local);
 }
 
 clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
@@ -397,15 +386,13 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
     snprintf(options, sizeof options,
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DVW=%zu -DKV=%zu -DCT=%zu -DRT=%zu", g->kh,
              g->kw, g->dh, g->dw, t.vw, t.kv, t.ct, t.rt);
-    const char *helpers = clcnn__conv2d_helper_options(ctx);
-    cl_kernel kernel, transpose, reduce;
-    clcnn_status status = clcnn__kernel_get(ctx, "conv2d_direct_weights.cl", options,
-                                            "conv2d_bwd_weights_direct", &kernel);
+    clcnn__launch kernel, transpose, reduce;
+    clcnn_status status = clcnn__launch_prepare(ctx, "conv2d_direct_weights.cl", options,
+                                                "conv2d_bwd_weights_direct", &kernel);
     if (status == CLCNN_OK)
-        status = clcnn__kernel_get(ctx, "conv2d.cl", helpers, "conv2d_transpose_grad", &transpose);
+        status = clcnn__conv2d_prepare(ctx, "conv2d_transpose_grad", &transpose);
     if (status == CLCNN_OK)
-        status =
-            clcnn__kernel_get(ctx, "conv2d.cl", helpers, "conv2d_reduce_weight_partials", &reduce);
+        status = clcnn__conv2d_prepare(ctx, "conv2d_reduce_weight_partials", &reduce);
     if (status != CLCNN_OK)
         return status;
 
@@ -427,7 +414,7 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
         const cl_mem buffers[] = {dy, dyt};
         const size_t values[] = {g->n, g->groups, g->kg, t.outs_padded, positions};
         const size_t global[2] = {(positions + 3) / 4, g->n * g->groups}, local[2] = {16, 1};
-        status = launch(ctx, transpose, buffers, 2, values, 5, 2, global, local);
+        status = run_with_args(&transpose, buffers, 2, values, 5, 2, global, local);
     }
     if (status == CLCNN_OK)
         status = clcnn__buffer_acquire(
@@ -439,14 +426,14 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
         const size_t global[3] = {g->cg / t.ct * (g->kh / t.rt),
                                   g->groups * (t.outs_padded / (t.vw * t.kv)), chunks};
         const size_t local[3] = {4, 1, 1};
-        status = launch(ctx, kernel, buffers, 3, values, 10, 3, global, local);
+        status = run_with_args(&kernel, buffers, 3, values, 10, 3, global, local);
     }
     if (status == CLCNN_OK) {
         const cl_mem buffers[] = {partial, dw};
         const size_t values[] = {g->groups, g->kg,  t.outs_padded,
                                  count_j,   chunks, (size_t)accumulate};
         const size_t global = g->groups * count_j, local = 16;
-        status = launch(ctx, reduce, buffers, 2, values, 6, 1, &global, &local);
+        status = run_with_args(&reduce, buffers, 2, values, 6, 1, &global, &local);
     }
     if (partial != NULL)
         clcnn__buffer_release(ctx, partial);

@@ -1,6 +1,7 @@
 /* conv2d: the forward's epilogue (per-channel scale and shift, ReLU, 2x2
  * max pool) as a pass of its own over the output, for the algorithms that
  * do not apply it in their stores (cl/conv2d_epilogue.cl). */
+#include "conv2d_flags.h"
 #include "ops/conv2d_internal.h"
 
 /* Positions of one output plane per work-item (the device table's: long
@@ -20,44 +21,38 @@ clcnn_status clcnn__conv2d_epilogue_apply(clcnn_context *ctx, const clcnn__conv2
     if (!clcnn__conv2d_epilogue_active(epilogue))
         return CLCNN_OK;
     const char *name = epilogue->pool ? "conv2d_epilogue_pool" : "conv2d_epilogue";
-    cl_kernel kernel;
-    clcnn_status status = clcnn__kernel_get(ctx, "conv2d_epilogue.cl", NULL, name, &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "conv2d_epilogue.cl", NULL, name, &launch);
     if (status != CLCNN_OK)
         return status;
-    int flags = (epilogue->scale != NULL ? CLCNN__CONV2D_HAS_SCALE : 0) |
-                (epilogue->shift != NULL ? CLCNN__CONV2D_HAS_SHIFT : 0) |
-                (epilogue->relu ? CLCNN__CONV2D_RELU : 0);
+    int flags = (epilogue->scale != NULL ? CONV2D_HAS_SCALE : 0) |
+                (epilogue->shift != NULL ? CONV2D_HAS_SHIFT : 0) |
+                (epilogue->relu ? CONV2D_RELU : 0);
     size_t planes = g->n * g->k, span = epilogue_span(ctx);
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-    if (epilogue->pool) {
-        clcnn__conv2d_arg_mem(&args, src);
-        clcnn__conv2d_arg_mem(&args, y);
-    } else {
-        clcnn__conv2d_arg_mem(&args, y);
-    }
+    if (epilogue->pool)
+        clcnn__arg_mem(&launch, src);
+    clcnn__arg_mem(&launch, y);
     /* Absent operands are never read: any buffer will do. */
-    clcnn__conv2d_arg_mem(&args, epilogue->scale != NULL ? epilogue->scale : y);
-    clcnn__conv2d_arg_mem(&args, epilogue->shift != NULL ? epilogue->shift : y);
-    clcnn__conv2d_arg_int(&args, (size_t)flags);
-    clcnn__conv2d_arg_int(&args, planes);
-    clcnn__conv2d_arg_int(&args, g->k);
+    clcnn__arg_mem(&launch, epilogue->scale != NULL ? epilogue->scale : y);
+    clcnn__arg_mem(&launch, epilogue->shift != NULL ? epilogue->shift : y);
+    clcnn__arg_int(&launch, (size_t)flags);
+    clcnn__arg_int(&launch, planes);
+    clcnn__arg_int(&launch, g->k);
     if (epilogue->pool) {
-        clcnn__conv2d_arg_int(&args, g->ho);
-        clcnn__conv2d_arg_int(&args, g->wo);
+        clcnn__arg_int(&launch, g->ho);
+        clcnn__arg_int(&launch, g->wo);
     } else {
-        clcnn__conv2d_arg_int(&args, g->ho * g->wo);
+        clcnn__arg_int(&launch, g->ho * g->wo);
     }
-    clcnn__conv2d_arg_int(&args, span);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
+    clcnn__arg_int(&launch, span);
     if (epilogue->pool) {
         size_t pooled_w = g->wo / 2;
         const size_t global[3] = {(pooled_w + span - 1) / span, g->ho / 2, planes};
         const size_t local[3] = {1, 1, 16};
-        return clcnn__conv2d_launch(ctx, kernel, 3, global, local);
+        return clcnn__conv2d_launch(&launch, 3, global, local);
     }
     size_t positions = g->ho * g->wo;
     const size_t global[2] = {(positions + span - 1) / span, planes};
     const size_t local[2] = {1, 16};
-    return clcnn__conv2d_launch(ctx, kernel, 2, global, local);
+    return clcnn__conv2d_launch(&launch, 2, global, local);
 }

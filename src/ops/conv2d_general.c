@@ -5,40 +5,24 @@
 
 /* Outputs per work-item along a row: several on CPUs, one elsewhere (see
  * GW in cl/conv2d.cl; the CPU value is the file's default). */
-static const char *general_options(const clcnn_context *ctx, size_t *outputs_per_item) {
-    *outputs_per_item = ctx->choices.conv2d.general_outputs == 8 ? 8 : 1;
-    return clcnn__conv2d_helper_options(ctx);
+static size_t outputs_per_item(const clcnn_context *ctx) {
+    return ctx->choices.conv2d.general_outputs == 8 ? 8 : 1;
 }
 
 /* Appends the geometry in the order of CONV2D_GEOMETRY in cl/conv2d.cl. */
-static void arg_geometry(clcnn__conv2d_args *args, const clcnn__conv2d_geometry *g) {
+static void arg_geometry(clcnn__launch *launch, const clcnn__conv2d_geometry *g) {
     const size_t values[] = {g->n,  g->c,  g->h,  g->w,  g->k,  g->kh, g->kw, g->ho, g->wo,
                              g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->cg, g->kg};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        clcnn__conv2d_arg_int(args, values[i]);
-}
-
-/* The general kernel `name` with its argument list started. */
-static clcnn_status begin_general(clcnn_context *ctx, const char *name, size_t *per_item,
-                                  clcnn__conv2d_args *args) {
-    cl_kernel kernel;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", general_options(ctx, per_item), name, &kernel);
-    if (status == CLCNN_OK)
-        *args = clcnn__conv2d_args_begin(kernel);
-    return status;
+        clcnn__arg_int(launch, values[i]);
 }
 
 /* Appends the geometry, which ends every general kernel's arguments, and
- * enqueues. */
-static clcnn_status launch_general(clcnn_context *ctx, clcnn__conv2d_args *args,
-                                   const clcnn__conv2d_geometry *g, cl_uint dims,
-                                   const size_t *global, const size_t *local) {
-    arg_geometry(args, g);
-    clcnn_status status = clcnn__conv2d_args_done(ctx, args);
-    if (status != CLCNN_OK)
-        return status;
-    return clcnn__conv2d_launch(ctx, args->kernel, dims, global, local);
+ * runs it. */
+static clcnn_status launch_general(clcnn__launch *launch, const clcnn__conv2d_geometry *g,
+                                   cl_uint dims, const size_t *global, const size_t *local) {
+    arg_geometry(launch, g);
+    return clcnn__conv2d_launch(launch, dims, global, local);
 }
 
 /* Channels of the reduction one launch of a general kernel may sum under
@@ -51,25 +35,24 @@ static size_t channels_per_launch(const clcnn_context *ctx, const clcnn__conv2d_
 
 clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                            cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
-    size_t per_item = 1;
-    general_options(ctx, &per_item);
+    size_t per_item = outputs_per_item(ctx);
     size_t step = channels_per_launch(ctx, g, per_item);
     clcnn_status status = CLCNN_OK;
     for (size_t begin = 0; status == CLCNN_OK && begin < g->cg; begin += step) {
-        clcnn__conv2d_args args;
-        status = begin_general(ctx, "conv2d_fwd_general", &per_item, &args);
+        clcnn__launch launch;
+        status = clcnn__conv2d_prepare(ctx, "conv2d_fwd_general", &launch);
         if (status != CLCNN_OK)
             return status;
-        clcnn__conv2d_arg_mem(&args, x);
-        clcnn__conv2d_arg_mem(&args, w);
-        clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : w); /* unread without a bias */
-        clcnn__conv2d_arg_int(&args, bias != NULL);
-        clcnn__conv2d_arg_mem(&args, y);
-        clcnn__conv2d_arg_int(&args, begin);
-        clcnn__conv2d_arg_int(&args, g->cg - begin > step ? begin + step : g->cg);
+        clcnn__arg_mem(&launch, x);
+        clcnn__arg_mem(&launch, w);
+        clcnn__arg_mem(&launch, bias != NULL ? bias : w); /* unread without a bias */
+        clcnn__arg_int(&launch, bias != NULL);
+        clcnn__arg_mem(&launch, y);
+        clcnn__arg_int(&launch, begin);
+        clcnn__arg_int(&launch, g->cg - begin > step ? begin + step : g->cg);
         const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
         const size_t local[3] = {4, 1, 1};
-        status = launch_general(ctx, &args, g, 3, global, local);
+        status = launch_general(&launch, g, 3, global, local);
     }
     return status;
 }
@@ -77,24 +60,23 @@ clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv
 clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
                                                  const clcnn__conv2d_geometry *g, cl_mem dy,
                                                  cl_mem w, cl_mem dx, int accumulate) {
-    size_t per_item = 1;
-    general_options(ctx, &per_item);
+    size_t per_item = outputs_per_item(ctx);
     size_t step = channels_per_launch(ctx, g, per_item);
     clcnn_status status = CLCNN_OK;
     for (size_t begin = 0; status == CLCNN_OK && begin < g->kg; begin += step) {
-        clcnn__conv2d_args args;
-        status = begin_general(ctx, "conv2d_bwd_data_general", &per_item, &args);
+        clcnn__launch launch;
+        status = clcnn__conv2d_prepare(ctx, "conv2d_bwd_data_general", &launch);
         if (status != CLCNN_OK)
             return status;
-        clcnn__conv2d_arg_mem(&args, dy);
-        clcnn__conv2d_arg_mem(&args, w);
-        clcnn__conv2d_arg_mem(&args, dx);
-        clcnn__conv2d_arg_int(&args, begin > 0 || accumulate);
-        clcnn__conv2d_arg_int(&args, begin);
-        clcnn__conv2d_arg_int(&args, g->kg - begin > step ? begin + step : g->kg);
+        clcnn__arg_mem(&launch, dy);
+        clcnn__arg_mem(&launch, w);
+        clcnn__arg_mem(&launch, dx);
+        clcnn__arg_int(&launch, begin > 0 || accumulate);
+        clcnn__arg_int(&launch, begin);
+        clcnn__arg_int(&launch, g->kg - begin > step ? begin + step : g->kg);
         const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
         const size_t local[3] = {4, 1, 1};
-        status = launch_general(ctx, &args, g, 3, global, local);
+        status = launch_general(&launch, g, 3, global, local);
     }
     return status;
 }
@@ -108,21 +90,20 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
     if (chunk_rows > rows)
         chunk_rows = rows;
     size_t chunks = (rows + chunk_rows - 1) / chunk_rows, count = g->k * g->cg * g->kh * g->kw;
-    size_t per_item;
-    clcnn__conv2d_args args;
+    clcnn__launch launch;
     cl_mem partial, target;
     clcnn_status status = clcnn__conv2d_partial_target(ctx, dw, count, chunks, &partial, &target);
     if (status == CLCNN_OK)
-        status = begin_general(ctx, "conv2d_bwd_weights_general", &per_item, &args);
+        status = clcnn__conv2d_prepare(ctx, "conv2d_bwd_weights_general", &launch);
     if (status == CLCNN_OK) {
-        clcnn__conv2d_arg_mem(&args, x);
-        clcnn__conv2d_arg_mem(&args, dy);
-        clcnn__conv2d_arg_mem(&args, target);
-        clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-        clcnn__conv2d_arg_int(&args, chunk_rows);
-        clcnn__conv2d_arg_int(&args, chunks);
+        clcnn__arg_mem(&launch, x);
+        clcnn__arg_mem(&launch, dy);
+        clcnn__arg_mem(&launch, target);
+        clcnn__arg_int(&launch, (size_t)accumulate);
+        clcnn__arg_int(&launch, chunk_rows);
+        clcnn__arg_int(&launch, chunks);
         const size_t global[2] = {count, chunks}, local[2] = {4, 1};
-        status = launch_general(ctx, &args, g, 2, global, local);
+        status = launch_general(&launch, g, 2, global, local);
     }
     if (status == CLCNN_OK && chunks > 1)
         status = clcnn__conv2d_reduce_partials(ctx, partial, dw, count, chunks, accumulate);
@@ -149,54 +130,49 @@ static size_t bias_chunk_length(const clcnn_context *ctx, const clcnn__conv2d_ge
 /* Whether the work-group bias kernel runs here: not on CPUs (one work-item
  * per channel suits them), and only where the compiled kernel takes its
  * fixed work-group size. */
-static clcnn_status bias_grouped(clcnn_context *ctx, const char *options, int *grouped) {
+static clcnn_status bias_grouped(clcnn_context *ctx, int *grouped) {
     *grouped = 0;
     if (!ctx->choices.conv2d.bias_work_groups || ctx->info.max_work_group_size < BIAS_GROUP_SIZE)
         return CLCNN_OK;
-    cl_kernel kernel;
+    clcnn__launch launch;
     size_t allowed = 0;
-    clcnn_status status =
-        clcnn__kernel_get(ctx, "conv2d.cl", options, "conv2d_bias_grad_groups", &kernel);
+    clcnn_status status = clcnn__conv2d_prepare(ctx, "conv2d_bias_grad_groups", &launch);
     if (status == CLCNN_OK)
-        status = clcnn__kernel_work_group_limit(ctx, kernel, &allowed);
+        status = clcnn__kernel_work_group_limit(ctx, launch.kernel, &allowed);
     *grouped = status == CLCNN_OK && allowed >= BIAS_GROUP_SIZE;
     return status;
 }
 
 /* On CPUs one work-item per output channel, each its own work-group (spread
- * over the cores); elsewhere one work-group per channel with a tree sum. */
+ * over the cores); elsewhere one work-group per channel with a tree sum
+ * (conv2d_bias_grad_groups requires work-groups of BIAS_GROUP_SIZE, which
+ * bias_grouped checked). */
 clcnn_status clcnn__conv2d_bias_grad(clcnn_context *ctx, const clcnn__conv2d_geometry *g, cl_mem dy,
                                      cl_mem db, int accumulate) {
-    size_t per_item;
-    const char *options = general_options(ctx, &per_item);
     size_t total = g->n * g->ho * g->wo, chunk_len = bias_chunk_length(ctx, g);
     size_t chunks = (total + chunk_len - 1) / chunk_len;
     int grouped = 0;
-    cl_kernel kernel;
+    clcnn__launch launch;
     cl_mem partial, target;
-    clcnn_status status = bias_grouped(ctx, options, &grouped);
+    clcnn_status status = bias_grouped(ctx, &grouped);
     if (status == CLCNN_OK)
-        status =
-            clcnn__kernel_get(ctx, "conv2d.cl", options,
-                              grouped ? "conv2d_bias_grad_groups" : "conv2d_bias_grad", &kernel);
+        status = clcnn__conv2d_prepare(
+            ctx, grouped ? "conv2d_bias_grad_groups" : "conv2d_bias_grad", &launch);
     if (status == CLCNN_OK)
         status = clcnn__conv2d_partial_target(ctx, db, g->k, chunks, &partial, &target);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-    clcnn__conv2d_arg_mem(&args, dy);
-    clcnn__conv2d_arg_mem(&args, target);
-    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    clcnn__conv2d_arg_int(&args, g->n);
-    clcnn__conv2d_arg_int(&args, g->k);
-    clcnn__conv2d_arg_int(&args, g->ho * g->wo);
-    clcnn__conv2d_arg_int(&args, chunk_len);
-    clcnn__conv2d_arg_int(&args, chunks);
-    status = clcnn__conv2d_args_done(ctx, &args);
+    clcnn__arg_mem(&launch, dy);
+    clcnn__arg_mem(&launch, target);
+    clcnn__arg_int(&launch, (size_t)accumulate);
+    clcnn__arg_int(&launch, g->n);
+    clcnn__arg_int(&launch, g->k);
+    clcnn__arg_int(&launch, g->ho * g->wo);
+    clcnn__arg_int(&launch, chunk_len);
+    clcnn__arg_int(&launch, chunks);
     const size_t local[2] = {grouped ? BIAS_GROUP_SIZE : 1, 1};
     const size_t global[2] = {g->k * local[0], chunks};
-    if (status == CLCNN_OK)
-        status = clcnn__enqueue_kernel(ctx, kernel, 2, global, local);
+    status = clcnn__launch_run(&launch, 2, global, local);
     if (status == CLCNN_OK && chunks > 1)
         status = clcnn__conv2d_reduce_partials(ctx, partial, db, g->k, chunks, accumulate);
     if (partial != NULL)

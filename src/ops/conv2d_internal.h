@@ -24,11 +24,32 @@ typedef struct clcnn__conv2d_geometry {
 
 #define CLCNN__CONV2D_MAX_ELEMENTS ((size_t)0x7fffffff)
 
+/* The geometry of a convolution of x_dims and w_dims giving y_dims under p
+ * (all checked by conv2d.h's shape rules). */
+clcnn__conv2d_geometry clcnn__conv2d_geometry_of(const clcnn_conv2d_params *p,
+                                                 const size_t x_dims[4], const size_t w_dims[4],
+                                                 const size_t y_dims[4]);
+
+/* The index limit: every tensor under CLCNN__CONV2D_MAX_ELEMENTS elements,
+ * padded sizes and strides below 2^31, else CLCNN_ERROR_SIZE_OVERFLOW with
+ * op in the message. */
+clcnn_status clcnn__conv2d_check_limits(clcnn_context *ctx, const char *op,
+                                        const clcnn__conv2d_geometry *g);
+
 typedef enum clcnn__conv2d_pass {
     CLCNN__CONV2D_FORWARD = 0,
     CLCNN__CONV2D_BACKWARD_DATA = 1,
     CLCNN__CONV2D_BACKWARD_WEIGHTS = 2
 } clcnn__conv2d_pass;
+
+/* The device buffers of one pass in the roles of conv2d_forward. */
+typedef struct clcnn__conv2d_buffers {
+    cl_mem input;   /* x, or dx for backward data */
+    cl_mem weights; /* w, or dw for backward weights */
+    cl_mem output;  /* y, or dy for the backward passes */
+    cl_mem bias;    /* forward: the bias; backward weights: db; NULL: none */
+    int accumulate; /* backward passes: add into dx, or dw and db */
+} clcnn__conv2d_buffers;
 
 /* A checked epilogue (clcnn_conv2d_epilogue): buffers NULL where absent;
  * pool: the 2x2 max pool, the output then [N, K, HO / 2, WO / 2]. */
@@ -38,11 +59,14 @@ typedef struct clcnn__conv2d_epilogue {
     int pool;
 } clcnn__conv2d_epilogue;
 
-/* Bits of the `flags` argument of conv2d_fwd_direct and conv2d_epilogue. */
-#define CLCNN__CONV2D_HAS_BIAS 1
-#define CLCNN__CONV2D_HAS_SCALE 2
-#define CLCNN__CONV2D_HAS_SHIFT 4
-#define CLCNN__CONV2D_RELU 8
+/* Runs one pass of a checked convolution with an explicit choice (the
+ * public entry points once they have chosen, and the tuner): its algorithm
+ * must take the geometry; DIRECT's tiles as clcnn__conv2d_direct_forward
+ * takes them. epilogue: forward only, NULL for none. */
+clcnn_status clcnn__conv2d_run_with(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                    clcnn__conv2d_pass pass, const clcnn__conv2d_choice *choice,
+                                    const clcnn__conv2d_buffers *b,
+                                    const clcnn__conv2d_epilogue *epilogue);
 
 /* Whether the epilogue changes anything (NULL: nothing to do). */
 int clcnn__conv2d_epilogue_active(const clcnn__conv2d_epilogue *epilogue);
@@ -67,27 +91,20 @@ clcnn_status clcnn__conv2d_partial_target(clcnn_context *ctx, cl_mem out, size_t
 clcnn_status clcnn__conv2d_reduce_partials(clcnn_context *ctx, cl_mem partial, cl_mem out,
                                            size_t count, size_t chunks, int accumulate);
 
-/* Kernel arguments set one after the other; the first failure sticks and is
- * reported by clcnn__conv2d_args_done. */
-typedef struct clcnn__conv2d_args {
-    cl_kernel kernel;
-    cl_uint index;
-    cl_int error;
-} clcnn__conv2d_args;
+/* clcnn__launch_prepare for a kernel of cl/conv2d.cl (the general kernels
+ * and the helpers every algorithm uses), built with this device's
+ * options. */
+clcnn_status clcnn__conv2d_prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch);
 
-clcnn__conv2d_args clcnn__conv2d_args_begin(cl_kernel kernel);
-void clcnn__conv2d_arg_mem(clcnn__conv2d_args *args, cl_mem mem);
-void clcnn__conv2d_arg_int(clcnn__conv2d_args *args, size_t value);
-clcnn_status clcnn__conv2d_args_done(clcnn_context *ctx, const clcnn__conv2d_args *args);
-
-/* Enqueues kernel over global[0..dims-1]. On CPU devices with cpu_local
- * given, work-groups have that fixed size (global rounded up to it, the
- * kernels guard their ranges): POCL compiles a kernel once per work-group
- * size, and
- * left to choose it would pick one from each global size, compiling again
- * for every new shape. Elsewhere the driver chooses. */
-clcnn_status clcnn__conv2d_launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
-                                  const size_t *global, const size_t *cpu_local);
+/* Runs a prepared launch of a kernel that guards its range, over
+ * global[0..dims-1]. On devices whose table asks for fixed work-groups
+ * (CPUs) and with cpu_local given, work-groups have that size (global
+ * rounded up to it; fitted to the compiled kernel): POCL compiles a kernel
+ * once per work-group size, and left to choose it would pick one from each
+ * global size, compiling again for every new shape. Elsewhere the driver
+ * chooses. */
+clcnn_status clcnn__conv2d_launch(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                  const size_t *cpu_local);
 
 /* Whether count elements fit the kernels' 32-bit indices. */
 int clcnn__conv2d_fits(size_t count);
@@ -113,12 +130,16 @@ clcnn_status clcnn__conv2d_general_backward_weights(clcnn_context *ctx,
 /* ALGO_DIRECT: stride 1 only, and workspaces within the index limit. */
 int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                   clcnn__conv2d_pass pass);
-/* epilogue may be NULL (none); it is applied in the kernel's stores. */
+/* tiles: the forward kernel's register tiles; NULL, all 0 or tiles that do
+ * not fit: the built-in ones. epilogue may be NULL (none); it is applied in
+ * the kernel's stores. */
 clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                          cl_mem x, cl_mem w, cl_mem bias,
-                                          const clcnn__conv2d_epilogue *epilogue, cl_mem y);
+                                          const clcnn__conv2d_tiles *tiles, cl_mem x, cl_mem w,
+                                          cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
+                                          cl_mem y);
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                                cl_mem dy, cl_mem w, cl_mem dx, int accumulate);
+                                                const clcnn__conv2d_tiles *tiles, cl_mem dy,
+                                                cl_mem w, cl_mem dx, int accumulate);
 clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
                                                    const clcnn__conv2d_geometry *g, cl_mem x,
                                                    cl_mem dy, cl_mem dw, int accumulate);

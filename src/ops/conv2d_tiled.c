@@ -93,7 +93,7 @@ int clcnn__conv2d_tiled_supports(clcnn_context *ctx, const clcnn__conv2d_geometr
     return partial <= (double)CLCNN__CONV2D_MAX_ELEMENTS;
 }
 
-/* Sets the arguments of conv2d_tiled and enqueues it over `col` x `rows`
+/* Runs conv2d_tiled over `col` x `rows`
  * outputs per group and `depth` groups (x chunks). */
 static clcnn_status run_tiled(clcnn_context *ctx, const clcnn__conv2d_geometry *g, int mode,
                               cl_mem w, cl_mem x, cl_mem dy, cl_mem out, cl_mem bias,
@@ -105,30 +105,29 @@ static clcnn_status run_tiled(clcnn_context *ctx, const clcnn__conv2d_geometry *
         return clcnn__fail(ctx, CLCNN_ERROR_UNSUPPORTED,
                            "conv2d tiled: the device runs conv2d_tiled in work-groups of fewer "
                            "than 16 work-items");
-    clcnn_status status;
     cl_mem any = w != NULL ? w : x;
-    clcnn__conv2d_args args = clcnn__conv2d_args_begin(kernel);
-    clcnn__conv2d_arg_mem(&args, w != NULL ? w : any); /* unread operands get a stand-in */
-    clcnn__conv2d_arg_mem(&args, x != NULL ? x : any);
-    clcnn__conv2d_arg_mem(&args, dy != NULL ? dy : any);
-    clcnn__conv2d_arg_mem(&args, out);
-    clcnn__conv2d_arg_mem(&args, bias != NULL ? bias : any);
-    clcnn__conv2d_arg_int(&args, bias != NULL);
-    clcnn__conv2d_arg_int(&args, (size_t)accumulate);
-    clcnn__conv2d_arg_int(&args, (size_t)mode);
-    clcnn__conv2d_arg_int(&args, chunks);
-    clcnn__conv2d_arg_int(&args, chunk_len);
+    clcnn__launch launch = clcnn__launch_begin(ctx, kernel);
+    clcnn__arg_mem(&launch, w != NULL ? w : any); /* unread operands get a stand-in */
+    clcnn__arg_mem(&launch, x != NULL ? x : any);
+    clcnn__arg_mem(&launch, dy != NULL ? dy : any);
+    clcnn__arg_mem(&launch, out);
+    clcnn__arg_mem(&launch, bias != NULL ? bias : any);
+    clcnn__arg_int(&launch, bias != NULL);
+    clcnn__arg_int(&launch, (size_t)accumulate);
+    clcnn__arg_int(&launch, (size_t)mode);
+    clcnn__arg_int(&launch, chunks);
+    clcnn__arg_int(&launch, chunk_len);
     const size_t values[] = {g->n,  g->c,  g->h,  g->w,  g->k,  g->kh, g->kw, g->ho, g->wo,
                              g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->cg, g->kg};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        clcnn__conv2d_arg_int(&args, values[i]);
-    if ((status = clcnn__conv2d_args_done(ctx, &args)) != CLCNN_OK)
-        return status;
+        clcnn__arg_int(&launch, values[i]);
+    /* The kernel requires work-groups of side x side, which tile_side
+     * checked against the compiled kernel. */
     size_t tile = 4 * side;
     const size_t local[3] = {side, side, 1};
     const size_t global[3] = {(cols + tile - 1) / tile * side, (rows + tile - 1) / tile * side,
                               g->groups * chunks};
-    return clcnn__enqueue_kernel(ctx, kernel, 3, global, local);
+    return clcnn__launch_run(&launch, 3, global, local);
 }
 
 clcnn_status clcnn__conv2d_tiled_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,

@@ -1,12 +1,11 @@
 /* conv2d's side of auto-tuning (clcnn/tune.h): the tuning key of a pass and
- * shape, the text of a choice, reading the context's tuning table for
- * conv2d.c and conv2d_direct.c, and clcnn_conv2d_tune, which measures the
- * candidates of each pass and stores the fastest.
+ * shape, the tuning table's typed entry for conv2d.c, and
+ * clcnn_conv2d_tune, which measures the candidates of each pass and stores
+ * the fastest.
  *
- * The tuner measures a candidate by putting it in the table and running the
- * public entry point with CLCNN_CONV2D_ALGO_AUTO, so it times exactly the
- * path a later call takes; the built-in choice is measured with the key's
- * entry removed. */
+ * The tuner runs each candidate through clcnn__conv2d_run_with, the
+ * dispatch the public entry points use once they have chosen, with the
+ * candidate as an explicit choice; the table changes only at the end. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,59 +30,26 @@ int clcnn__conv2d_tuning_key(const clcnn__conv2d_geometry *g, clcnn__conv2d_pass
     return length > 0 && (size_t)length < size;
 }
 
-static const char *algorithm_text(clcnn_conv2d_algorithm algorithm) {
-    switch (algorithm) {
-    case CLCNN_CONV2D_ALGO_DIRECT:
-        return "direct";
-    case CLCNN_CONV2D_ALGO_TILED:
-        return "tiled";
-    default:
-        return "general";
-    }
-}
-
-static void format_choice(const clcnn__conv2d_choice *c, char *text, size_t size) {
-    if (c->algorithm == CLCNN_CONV2D_ALGO_DIRECT && c->tiles.kt != 0)
-        snprintf(text, size, "direct kt=%zu vw=%zu wv=%zu", c->tiles.kt, c->tiles.vw, c->tiles.wv);
-    else
-        snprintf(text, size, "%s", algorithm_text(c->algorithm));
-}
-
-/* 1 when text is a well-formed choice. */
-static int parse_choice(const char *text, clcnn__conv2d_choice *out) {
-    memset(out, 0, sizeof *out);
-    static const clcnn_conv2d_algorithm algorithms[] = {
-        CLCNN_CONV2D_ALGO_GENERAL, CLCNN_CONV2D_ALGO_DIRECT, CLCNN_CONV2D_ALGO_TILED};
-    for (size_t i = 0; i < sizeof algorithms / sizeof algorithms[0]; i++)
-        if (strcmp(text, algorithm_text(algorithms[i])) == 0) {
-            out->algorithm = algorithms[i];
-            return 1;
-        }
-    size_t kt = 0, vw = 0, wv = 0;
-    int end = -1;
-    if (sscanf(text, "direct kt=%zu vw=%zu wv=%zu%n", &kt, &vw, &wv, &end) != 3 || end < 0 ||
-        text[end] != '\0')
-        return 0;
-    out->algorithm = CLCNN_CONV2D_ALGO_DIRECT;
-    out->tiles = (clcnn__conv2d_tiles){kt, vw, wv};
-    return 1;
-}
-
-int clcnn__conv2d_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                        clcnn__conv2d_pass pass, clcnn__conv2d_choice *out) {
+const clcnn__conv2d_choice *clcnn__conv2d_tuned(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                                clcnn__conv2d_pass pass) {
     if (clcnn__tuning_count(ctx) == 0)
-        return 0;
+        return NULL;
     char key[CLCNN_TUNE_KEY_MAX];
     if (!clcnn__conv2d_tuning_key(g, pass, key, sizeof key))
-        return 0;
+        return NULL;
     const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
-    return entry != NULL && parse_choice(entry->choice, out);
+    return entry != NULL ? &entry->choice.as.conv2d : NULL;
+}
+
+static clcnn__tuned_choice as_choice(const clcnn__conv2d_choice *choice) {
+    clcnn__tuned_choice tuned = {CLCNN__TUNED_CONV2D, {.conv2d = *choice}};
+    return tuned;
 }
 
 /* ------------------------------------------------------------------ shapes */
 
-/* The geometry of a convolution given by dims (checked by conv2d.h's shape
- * rules; the 32-bit limits are the op's to check when it runs). */
+/* The geometry of a convolution given by dims, checked by conv2d.h's shape
+ * rules (the 32-bit limits are the caller's to check). */
 static clcnn_status geometry_from_dims(clcnn_context *ctx, const char *op,
                                        const clcnn_conv2d_params *params, const size_t x_dims[4],
                                        const size_t w_dims[4], clcnn__conv2d_geometry *g) {
@@ -101,71 +67,46 @@ static clcnn_status geometry_from_dims(clcnn_context *ctx, const char *op,
                            op, x_dims[0], x_dims[1], x_dims[2], x_dims[3], w_dims[0], w_dims[1],
                            w_dims[2], w_dims[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                            p.dilation_h, p.dilation_w, p.groups, clcnn_status_string(status));
-    *g = (clcnn__conv2d_geometry){.n = x_dims[0],
-                                  .c = x_dims[1],
-                                  .h = x_dims[2],
-                                  .w = x_dims[3],
-                                  .k = w_dims[0],
-                                  .kh = w_dims[2],
-                                  .kw = w_dims[3],
-                                  .ho = y_dims[2],
-                                  .wo = y_dims[3],
-                                  .sh = p.stride_h,
-                                  .sw = p.stride_w,
-                                  .ph = p.pad_h,
-                                  .pw = p.pad_w,
-                                  .dh = p.dilation_h,
-                                  .dw = p.dilation_w,
-                                  .groups = p.groups,
-                                  .cg = x_dims[1] / p.groups,
-                                  .kg = w_dims[0] / p.groups};
+    *g = clcnn__conv2d_geometry_of(&p, x_dims, w_dims, y_dims);
     return CLCNN_OK;
-}
-
-/* What AUTO runs now for this pass. */
-static clcnn__conv2d_choice auto_choice(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                                        clcnn__conv2d_pass pass) {
-    clcnn__conv2d_choice choice;
-    memset(&choice, 0, sizeof choice);
-    choice.algorithm = clcnn__conv2d_auto_algorithm(ctx, g, pass);
-    if (choice.algorithm == CLCNN_CONV2D_ALGO_DIRECT && pass != CLCNN__CONV2D_BACKWARD_WEIGHTS)
-        choice.tiles = clcnn__conv2d_direct_tiles(ctx, g, pass);
-    return choice;
 }
 
 clcnn_status clcnn__conv2d_auto_choice(clcnn_context *ctx, const clcnn_conv2d_params *params,
                                        const size_t x_dims[4], const size_t w_dims[4],
-                                       clcnn__conv2d_pass pass, char *choice, size_t size) {
+                                       clcnn__conv2d_pass pass, clcnn__tuned_choice *out) {
     clcnn__conv2d_geometry g;
     clcnn_status status = geometry_from_dims(ctx, "conv2d_auto_choice", params, x_dims, w_dims, &g);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_choice c = auto_choice(ctx, &g, pass);
-    format_choice(&c, choice, size);
+    clcnn__conv2d_choice choice = clcnn__conv2d_choice_for(ctx, &g, pass, CLCNN_CONV2D_ALGO_AUTO);
+    *out = as_choice(&choice);
     return CLCNN_OK;
 }
 
-/* Every candidate of a pass: GENERAL, DIRECT (per tile candidate where the
- * pass has tiles) and TILED where they accept the shape. */
+/* Every candidate of a pass: GENERAL, DIRECT (per tile candidate that fits
+ * where the pass has tiles) and TILED where they accept the shape. */
 static size_t candidates_of(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                            clcnn__conv2d_pass pass, clcnn__conv2d_choice *out) {
+                            clcnn__conv2d_pass pass, clcnn__tuned_choice *out) {
     size_t count = 0;
-    memset(out, 0, MAX_CANDIDATES * sizeof *out);
-    out[count++].algorithm = CLCNN_CONV2D_ALGO_GENERAL;
+    clcnn__conv2d_choice choice = {CLCNN_CONV2D_ALGO_GENERAL, {0, 0, 0}};
+    out[count++] = as_choice(&choice);
+    choice.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
     if (clcnn__conv2d_direct_supports(ctx, g, pass)) {
         if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
-            out[count++].algorithm = CLCNN_CONV2D_ALGO_DIRECT;
+            out[count++] = as_choice(&choice);
         } else {
             clcnn__conv2d_tiles tiles[CLCNN__CONV2D_MAX_TILE_CANDIDATES];
             size_t tile_count = clcnn__conv2d_direct_tile_candidates(g, pass, tiles);
             for (size_t i = 0; i < tile_count; i++) {
-                out[count].algorithm = CLCNN_CONV2D_ALGO_DIRECT;
-                out[count++].tiles = tiles[i];
+                choice.tiles = tiles[i];
+                if (clcnn__conv2d_direct_tiles_apply(ctx, g, pass, &choice.tiles))
+                    out[count++] = as_choice(&choice);
             }
         }
     }
+    choice = (clcnn__conv2d_choice){CLCNN_CONV2D_ALGO_TILED, {0, 0, 0}};
     if (clcnn__conv2d_tiled_supports(ctx, g, pass))
-        out[count++].algorithm = CLCNN_CONV2D_ALGO_TILED;
+        out[count++] = as_choice(&choice);
     return count;
 }
 
@@ -208,47 +149,39 @@ static clcnn_status tensors_make(clcnn_context *ctx, const clcnn__conv2d_geometr
     return status;
 }
 
-/* What one measured run needs: the pass, its parameters and tensors. */
+/* What one measured run needs: the geometry, the pass and the tensors. */
 typedef struct pass_run {
-    clcnn_conv2d_params params;
+    const clcnn__conv2d_geometry *g;
     const tune_tensors *tensors;
     clcnn__conv2d_pass pass;
 } pass_run;
 
-static clcnn_status run_pass(clcnn_context *ctx, void *arg) {
+/* One run of the pass as the public entry point runs it, without bias and
+ * overwriting its output, with the choice given. */
+static clcnn_status run_pass(clcnn_context *ctx, const clcnn__tuned_choice *choice, void *arg) {
     const pass_run *r = arg;
     const tune_tensors *t = r->tensors;
-    switch (r->pass) {
-    case CLCNN__CONV2D_FORWARD:
-        return clcnn_conv2d_forward(ctx, &r->params, t->x, t->w, NULL, t->y);
-    case CLCNN__CONV2D_BACKWARD_DATA:
-        return clcnn_conv2d_backward_data(ctx, &r->params, t->y, t->w, t->dx, CLCNN_GRAD_OVERWRITE);
-    default:
-        return clcnn_conv2d_backward_weights(ctx, &r->params, t->x, t->y, t->dw, NULL,
-                                             CLCNN_GRAD_OVERWRITE);
-    }
+    clcnn__conv2d_buffers b = {t->x->storage->mem, t->w->storage->mem, t->y->storage->mem, NULL, 0};
+    if (r->pass == CLCNN__CONV2D_BACKWARD_DATA)
+        b.input = t->dx->storage->mem;
+    else if (r->pass == CLCNN__CONV2D_BACKWARD_WEIGHTS)
+        b.weights = t->dw->storage->mem;
+    return clcnn__conv2d_run_with(ctx, r->g, r->pass, &choice->as.conv2d, &b, NULL);
 }
 
-/* Measures the built-in choice and every other candidate of one pass,
- * leaving the winner in the table and its outcome in *result. */
+/* Measures the built-in choice and every other candidate of one pass:
+ * the outcome into *result, the fastest into *winner. */
 static clcnn_status tune_pass(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                              const tune_tensors *t, clcnn__conv2d_pass pass, size_t repeats,
-                              clcnn_tune_result *result) {
-    pass_run run = {
-        {g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups, CLCNN_CONV2D_ALGO_AUTO}, t, pass};
-    char key[CLCNN_TUNE_KEY_MAX], default_text[CLCNN_TUNE_CHOICE_MAX];
-    if (!clcnn__conv2d_tuning_key(g, pass, key, sizeof key))
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "clcnn_conv2d_tune: the shape's key is too long");
-    clcnn__tuning_remove(ctx, key);
-    clcnn__conv2d_choice defaults = auto_choice(ctx, g, pass);
-    format_choice(&defaults, default_text, sizeof default_text);
-    clcnn__conv2d_choice candidates[MAX_CANDIDATES];
-    char texts[MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
+                              const tune_tensors *t, clcnn__conv2d_pass pass, const char *key,
+                              size_t repeats, clcnn_tune_result *result,
+                              clcnn__tuned_choice *winner) {
+    pass_run run = {g, t, pass};
+    clcnn__conv2d_choice defaults = clcnn__conv2d_builtin_choice(ctx, g, pass);
+    clcnn__tuned_choice builtin = as_choice(&defaults);
+    clcnn__tuned_choice candidates[MAX_CANDIDATES];
     size_t count = candidates_of(ctx, g, pass, candidates);
-    for (size_t i = 0; i < count; i++)
-        format_choice(&candidates[i], texts[i], sizeof texts[i]);
-    return clcnn__tune_key(ctx, key, default_text, texts, count, repeats, run_pass, &run, result);
+    return clcnn__tune_key(ctx, key, &builtin, candidates, count, repeats, run_pass, &run, result,
+                           winner);
 }
 
 static clcnn_status conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -263,6 +196,8 @@ static clcnn_status conv2d_tune(clcnn_context *context, const clcnn_conv2d_param
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: repeats is 0", op);
     clcnn__conv2d_geometry g;
     clcnn_status status = geometry_from_dims(context, op, params, x_dims, w_dims, &g);
+    if (status == CLCNN_OK)
+        status = clcnn__conv2d_check_limits(context, op, &g);
     if (status != CLCNN_OK)
         return status;
     /* The entries as they were, restored on failure; room for the new keys
@@ -281,12 +216,14 @@ static clcnn_status conv2d_tune(clcnn_context *context, const clcnn_conv2d_param
         return status;
     tune_tensors t = {NULL, NULL, NULL, NULL, NULL};
     clcnn_tune_result outcome[CLCNN_CONV2D_TUNE_PASSES];
+    clcnn__tuned_choice winners[CLCNN_CONV2D_TUNE_PASSES];
     status = tensors_make(context, &g, &t);
     for (int pass = 0; pass < CLCNN_CONV2D_TUNE_PASSES && status == CLCNN_OK; pass++)
-        status = tune_pass(context, &g, &t, (clcnn__conv2d_pass)pass, repeats, &outcome[pass]);
+        status = tune_pass(context, &g, &t, (clcnn__conv2d_pass)pass, keys[pass], repeats,
+                           &outcome[pass], &winners[pass]);
     tensors_free(&t);
-    return clcnn__tune_finish(context, status, &snapshot, outcome, CLCNN_CONV2D_TUNE_PASSES,
-                              results, count);
+    return clcnn__tune_finish(context, status, &snapshot, winners, outcome,
+                              CLCNN_CONV2D_TUNE_PASSES, results, count);
 }
 
 clcnn_status clcnn_conv2d_tune(clcnn_context *context, const clcnn_conv2d_params *params,

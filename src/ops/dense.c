@@ -3,10 +3,8 @@
 #include <stdio.h>
 
 #include "clcnn/dense.h"
+#include "dense_layout.h"
 #include "ops/gemm.h"
-
-/* Columns of one dense_bias_grad work-item (cl/dense.cl). */
-#define BIAS_GRAD_BLOCK 16
 
 /* A tensor seen as a matrix: rows = first dimension, cols = the product of
  * the others. */
@@ -37,99 +35,72 @@ static clcnn_status check_mode(clcnn_context *ctx, clcnn_grad_mode mode) {
     return CLCNN_OK;
 }
 
-static clcnn_status check_distinct(clcnn_context *ctx, const clcnn_tensor *output,
-                                   const char *output_name, const clcnn_tensor *input,
-                                   const char *input_name) {
-    if (output != NULL && input != NULL && output->storage == input->storage)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s shares its memory with %s",
-                           output_name, input_name);
-    return CLCNN_OK;
+/* The output is not the input, nor any part of it (NULL: absent). */
+static clcnn_status check_apart(clcnn_context *ctx, const char *fn, const clcnn_tensor *output,
+                                const char *output_name, const clcnn_tensor *input,
+                                const char *input_name) {
+    if (output == NULL || input == NULL)
+        return CLCNN_OK;
+    return clcnn__check_distinct(ctx, fn, output_name, output, input_name, input);
 }
 
 /* w must be [out, in] for the given in; gives out. */
-static clcnn_status check_weight(clcnn_context *ctx, const clcnn_tensor *w, const char *w_name,
-                                 size_t in, const clcnn_tensor *x, const char *x_name,
-                                 size_t *out_features) {
-    if (w->ndim != 2 || w->dims[1] != in) {
-        char w_shape[96], x_shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s %s must be [out, %zu] to match %s %s", w_name,
-                           clcnn__shape_string(w, w_shape, sizeof w_shape), in, x_name,
-                           clcnn__shape_string(x, x_shape, sizeof x_shape));
-    }
-    *out_features = w->dims[0];
-    return CLCNN_OK;
+static clcnn_status check_weight(clcnn_context *ctx, const char *fn, const clcnn_tensor *w,
+                                 const char *w_name, size_t in, const clcnn_tensor *x,
+                                 const char *x_name, size_t *out_features) {
+    const size_t dims[2] = {CLCNN__ANY_DIM, in};
+    clcnn_status status = clcnn__check_dims_match(ctx, fn, w_name, w, 2, dims, x_name, x);
+    if (status == CLCNN_OK)
+        *out_features = w->dims[0];
+    return status;
 }
 
 /* t must be 2-D [rows, cols]. */
-static clcnn_status check_2d(clcnn_context *ctx, const clcnn_tensor *t, const char *what,
+static clcnn_status check_2d(clcnn_context *ctx, const char *what, const clcnn_tensor *t,
                              size_t rows, size_t cols) {
-    if (t->ndim != 2 || t->dims[0] != rows || t->dims[1] != cols) {
-        char shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu, %zu]", what,
-                           clcnn__shape_string(t, shape, sizeof shape), rows, cols);
-    }
-    return CLCNN_OK;
+    const size_t dims[2] = {rows, cols};
+    return clcnn__check_dims(ctx, what, t, 2, dims);
 }
 
-static clcnn_status check_bias(clcnn_context *ctx, const clcnn_tensor *b, const char *what,
-                               size_t out_features) {
-    if (b->ndim != 1 || b->dims[0] != out_features) {
-        char shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu]", what,
-                           clcnn__shape_string(b, shape, sizeof shape), out_features);
-    }
-    return CLCNN_OK;
+/* Prepares kernel `name` of cl/dense.cl. */
+static clcnn_status prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch) {
+    return clcnn__launch_prepare(ctx, "dense.cl", NULL, name, launch);
 }
 
-static clcnn_status set_arg(clcnn_context *ctx, cl_kernel kernel, cl_uint index, size_t size,
-                            const void *value) {
-    cl_int err = clSetKernelArg(kernel, index, size, value);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clSetKernelArg");
+/* Runs a bias kernel over `items` work-items. Both guard their range and
+ * use no local memory: the driver chooses the work-group. */
+static clcnn_status run(clcnn__launch *launch, size_t items) {
+    return clcnn__launch_run_fitted(launch, 1, &items, NULL);
 }
 
 /* y[row] = bias for every row. */
 static clcnn_status bias_broadcast(clcnn_context *ctx, const clcnn_tensor *bias, clcnn_tensor *y,
                                    size_t rows, size_t cols) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "dense.cl", NULL, "dense_bias_broadcast", &kernel);
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)cols;
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 0, sizeof(cl_mem), &bias->storage->mem);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 1, sizeof(cl_mem), &y->storage->mem);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 2, sizeof rows_arg, &rows_arg);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 3, sizeof cols_arg, &cols_arg);
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "dense_bias_broadcast", &launch);
     if (status != CLCNN_OK)
         return status;
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &rows, NULL);
+    clcnn__arg_tensor(&launch, bias);
+    clcnn__arg_tensor(&launch, y);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, cols);
+    return run(&launch, rows);
 }
 
 /* db (+)= column sums of dy's rows [first, first + rows). */
 static clcnn_status bias_grad_rows(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *db,
-                                   size_t first, size_t rows, size_t cols, int accumulate_arg) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "dense.cl", NULL, "dense_bias_grad", &kernel);
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)cols, first_arg = (cl_uint)first;
-    cl_uint accumulate = (cl_uint)accumulate_arg;
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 5, sizeof first_arg, &first_arg);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 0, sizeof(cl_mem), &dy->storage->mem);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 1, sizeof(cl_mem), &db->storage->mem);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 2, sizeof rows_arg, &rows_arg);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 3, sizeof cols_arg, &cols_arg);
-    if (status == CLCNN_OK)
-        status = set_arg(ctx, kernel, 4, sizeof accumulate, &accumulate);
+                                   size_t first, size_t rows, size_t cols, int accumulate) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, "dense_bias_grad", &launch);
     if (status != CLCNN_OK)
         return status;
-    size_t global = (cols + BIAS_GRAD_BLOCK - 1) / BIAS_GRAD_BLOCK;
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_tensor(&launch, dy);
+    clcnn__arg_tensor(&launch, db);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, cols);
+    clcnn__arg_uint(&launch, accumulate != 0);
+    clcnn__arg_uint(&launch, first);
+    return run(&launch, (cols + DENSE_BIAS_GRAD_BLOCK - 1) / DENSE_BIAS_GRAD_BLOCK);
 }
 
 /* db (+)= column sums of dy [rows, cols], in launches of as many rows as the
@@ -148,31 +119,30 @@ static clcnn_status bias_grad(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_
 static clcnn_status dense_forward(clcnn_context *context, const clcnn_tensor *x,
                                   const clcnn_tensor *w, const clcnn_tensor *bias,
                                   clcnn_tensor *y) {
+    static const char fn[] = "clcnn_dense_forward";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_dense_forward: x");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, w, "clcnn_dense_forward: w");
+    const clcnn_tensor *operands[] = {x, w, y};
+    const char *names[] = {"x", "w", "y"};
+    clcnn_status status = clcnn__check_tensors(context, fn, operands, names, 3);
     if (status == CLCNN_OK && bias != NULL)
         status = clcnn__check_tensor(context, bias, "clcnn_dense_forward: bias");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "clcnn_dense_forward: y");
     matrix_view xm = {0, 0};
     size_t out_features = 0;
     if (status == CLCNN_OK)
         status = as_matrix(context, x, "x", &xm);
     if (status == CLCNN_OK)
-        status = check_weight(context, w, "w", xm.cols, x, "x", &out_features);
+        status = check_weight(context, fn, w, "w", xm.cols, x, "x", &out_features);
     if (status == CLCNN_OK && bias != NULL)
-        status = check_bias(context, bias, "bias", out_features);
+        status = clcnn__check_dims(context, "clcnn_dense_forward: bias", bias, 1, &out_features);
     if (status == CLCNN_OK)
-        status = check_2d(context, y, "y", xm.rows, out_features);
+        status = check_2d(context, "clcnn_dense_forward: y", y, xm.rows, out_features);
     if (status == CLCNN_OK)
-        status = check_distinct(context, y, "y", x, "x");
+        status = check_apart(context, fn, y, "y", x, "x");
     if (status == CLCNN_OK)
-        status = check_distinct(context, y, "y", w, "w");
+        status = check_apart(context, fn, y, "y", w, "w");
     if (status == CLCNN_OK)
-        status = check_distinct(context, y, "y", bias, "bias");
+        status = check_apart(context, fn, y, "y", bias, "bias");
     if (status != CLCNN_OK)
         return status;
 
@@ -200,13 +170,12 @@ clcnn_status clcnn_dense_forward(clcnn_context *context, const clcnn_tensor *x,
 static clcnn_status dense_backward_data(clcnn_context *context, const clcnn_tensor *dy,
                                         const clcnn_tensor *w, clcnn_tensor *dx,
                                         clcnn_grad_mode mode) {
+    static const char fn[] = "clcnn_dense_backward_data";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, dy, "clcnn_dense_backward_data: dy");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, w, "clcnn_dense_backward_data: w");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dx, "clcnn_dense_backward_data: dx");
+    const clcnn_tensor *operands[] = {dy, w, dx};
+    const char *names[] = {"dy", "w", "dx"};
+    clcnn_status status = clcnn__check_tensors(context, fn, operands, names, 3);
     if (status == CLCNN_OK)
         status = check_mode(context, mode);
     matrix_view dxm = {0, 0};
@@ -214,13 +183,13 @@ static clcnn_status dense_backward_data(clcnn_context *context, const clcnn_tens
     if (status == CLCNN_OK)
         status = as_matrix(context, dx, "dx", &dxm);
     if (status == CLCNN_OK)
-        status = check_weight(context, w, "w", dxm.cols, dx, "dx", &out_features);
+        status = check_weight(context, fn, w, "w", dxm.cols, dx, "dx", &out_features);
     if (status == CLCNN_OK)
-        status = check_2d(context, dy, "dy", dxm.rows, out_features);
+        status = check_2d(context, "clcnn_dense_backward_data: dy", dy, dxm.rows, out_features);
     if (status == CLCNN_OK)
-        status = check_distinct(context, dx, "dx", dy, "dy");
+        status = check_apart(context, fn, dx, "dx", dy, "dy");
     if (status == CLCNN_OK)
-        status = check_distinct(context, dx, "dx", w, "w");
+        status = check_apart(context, fn, dx, "dx", w, "w");
     if (status != CLCNN_OK)
         return status;
     /* dx [N, in] (+)= dy [N, out] . w [out, in]. */
@@ -241,13 +210,12 @@ clcnn_status clcnn_dense_backward_data(clcnn_context *context, const clcnn_tenso
 static clcnn_status dense_backward_weights(clcnn_context *context, const clcnn_tensor *x,
                                            const clcnn_tensor *dy, clcnn_tensor *dw,
                                            clcnn_tensor *db, clcnn_grad_mode mode) {
+    static const char fn[] = "clcnn_dense_backward_weights";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_dense_backward_weights: x");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dy, "clcnn_dense_backward_weights: dy");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dw, "clcnn_dense_backward_weights: dw");
+    const clcnn_tensor *operands[] = {x, dy, dw};
+    const char *names[] = {"x", "dy", "dw"};
+    clcnn_status status = clcnn__check_tensors(context, fn, operands, names, 3);
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__check_tensor(context, db, "clcnn_dense_backward_weights: db");
     if (status == CLCNN_OK)
@@ -257,20 +225,19 @@ static clcnn_status dense_backward_weights(clcnn_context *context, const clcnn_t
     if (status == CLCNN_OK)
         status = as_matrix(context, x, "x", &xm);
     if (status == CLCNN_OK)
-        status = check_weight(context, dw, "dw", xm.cols, x, "x", &out_features);
+        status = check_weight(context, fn, dw, "dw", xm.cols, x, "x", &out_features);
     if (status == CLCNN_OK)
-        status = check_2d(context, dy, "dy", xm.rows, out_features);
+        status = check_2d(context, "clcnn_dense_backward_weights: dy", dy, xm.rows, out_features);
     if (status == CLCNN_OK && db != NULL)
-        status = check_bias(context, db, "db", out_features);
-    const clcnn_tensor *inputs[2] = {x, dy};
-    const char *input_names[2] = {"x", "dy"};
+        status =
+            clcnn__check_dims(context, "clcnn_dense_backward_weights: db", db, 1, &out_features);
     for (size_t i = 0; i < 2 && status == CLCNN_OK; i++) {
-        status = check_distinct(context, dw, "dw", inputs[i], input_names[i]);
+        status = check_apart(context, fn, dw, "dw", operands[i], names[i]);
         if (status == CLCNN_OK)
-            status = check_distinct(context, db, "db", inputs[i], input_names[i]);
+            status = check_apart(context, fn, db, "db", operands[i], names[i]);
     }
     if (status == CLCNN_OK)
-        status = check_distinct(context, db, "db", dw, "dw");
+        status = check_apart(context, fn, db, "db", dw, "dw");
     if (status != CLCNN_OK)
         return status;
     /* dw [out, in] (+)= dy^T . x, dy stored [N, out]. */

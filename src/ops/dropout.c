@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clcnn/dropout.h"
+#include "dropout_layout.h"
 #include "runtime/internal.h"
 
 /* ------------------------------------------------------------ device table */
@@ -32,19 +33,14 @@ static const clcnn__dropout_choices *tuning_for(const clcnn_context *ctx) {
     return &ctx->choices.dropout;
 }
 
-/* Elements one work-item covers in dropout_apply (CHUNK in the kernel) and
- * in the bits kernels (BITS_ELEMS: whole 32-bit words). */
-static size_t chunk_elements(unsigned vector_width) {
-    return 4 * (size_t)vector_width;
-}
-
-static size_t bits_elements(unsigned vector_width) {
-    size_t chunk = chunk_elements(vector_width);
-    return chunk >= 32 ? chunk : 32;
+/* Work-items that cover numel elements, per_item each (the kernels return
+ * past the end). */
+static size_t work_items(size_t numel, size_t per_item) {
+    return numel / per_item + (numel % per_item != 0);
 }
 
 static size_t bit_words(size_t numel) {
-    return numel / 32 + (numel % 32 != 0);
+    return work_items(numel, 32);
 }
 
 /* ------------------------------------------------------------------- masks */
@@ -159,170 +155,120 @@ clcnn_status clcnn_dropout_mask_get_info(const clcnn_dropout_mask *mask,
 
 /* ----------------------------------------------------------------- kernels */
 
-static clcnn_status get_kernel(clcnn_context *ctx, unsigned vector_width, const char *name,
-                               cl_kernel *out) {
+/* Prepares kernel `name` of the program of `lanes` Philox lanes. */
+static clcnn_status prepare(clcnn_context *ctx, unsigned lanes, const char *name,
+                            clcnn__launch *launch) {
     char options[32];
-    snprintf(options, sizeof options, "-DDROPOUT_VEC=%u", vector_width);
-    return clcnn__kernel_get(ctx, "dropout.cl", options, name, out);
+    snprintf(options, sizeof options, "-DDROPOUT_VEC=%u", lanes);
+    return clcnn__launch_prepare(ctx, "dropout.cl", options, name, launch);
 }
 
-/* Sets the arguments of a kernel from a list of (size, pointer) pairs. */
-static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, size_t count,
-                             const size_t *sizes, const void *const *values) {
-    for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
-        if (err != CL_SUCCESS)
-            return clcnn__fail_cl(ctx, err, "clSetKernelArg (dropout)");
-    }
-    return CLCNN_OK;
+/* The Philox stream and decision of a recorded pass: key, counter offset
+ * (each as two 32-bit words) and threshold. */
+static void arg_stream(clcnn__launch *launch, const clcnn_dropout_mask *pass) {
+    clcnn__arg_uint(launch, (uint32_t)pass->seed);
+    clcnn__arg_uint(launch, (uint32_t)(pass->seed >> 32));
+    clcnn__arg_uint(launch, (uint32_t)pass->offset);
+    clcnn__arg_uint(launch, (uint32_t)(pass->offset >> 32));
+    clcnn__arg_uint(launch, pass->threshold);
 }
 
-/* The Philox stream and decision of one recorded pass, as kernel words. */
-typedef struct stream_args {
-    cl_uint key0, key1, offset_lo, offset_hi, threshold;
-    cl_float scale;
-} stream_args;
-
-static stream_args stream_of(const clcnn_dropout_mask *mask) {
-    stream_args a;
-    a.key0 = (cl_uint)mask->seed;
-    a.key1 = (cl_uint)(mask->seed >> 32);
-    a.offset_lo = (cl_uint)mask->offset;
-    a.offset_hi = (cl_uint)(mask->offset >> 32);
-    a.threshold = mask->threshold;
-    a.scale = mask->scale;
-    return a;
+/* Runs a kernel over numel elements, per_item a work-item. Every dropout
+ * kernel guards its range and uses no local memory: the driver chooses the
+ * work-group. */
+static clcnn_status run(clcnn__launch *launch, size_t numel, size_t per_item) {
+    size_t global = work_items(numel, per_item);
+    return clcnn__launch_run_fitted(launch, 1, &global, NULL);
 }
 
-/* dst (+)= keep ? src * scale : 0 with the mask drawn from the stream. */
-static clcnn_status enqueue_apply(clcnn_context *ctx, unsigned width, const stream_args *s,
-                                  cl_mem src, cl_mem dst, size_t numel, int accumulate) {
-    cl_kernel kernel;
-    clcnn_status status = get_kernel(ctx, width, "dropout_apply", &kernel);
+/* dst (+)= keep ? src * scale : 0 with the mask drawn from the pass's
+ * stream. */
+static clcnn_status enqueue_apply(clcnn_context *ctx, unsigned lanes,
+                                  const clcnn_dropout_mask *pass, const clcnn_tensor *src,
+                                  clcnn_tensor *dst, int accumulate) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, lanes, "dropout_apply", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong count = numel;
-    cl_uint acc = accumulate != 0;
-    const size_t sizes[] = {sizeof src,          sizeof dst,          sizeof count,
-                            sizeof s->key0,      sizeof s->key1,      sizeof s->offset_lo,
-                            sizeof s->offset_hi, sizeof s->threshold, sizeof s->scale,
-                            sizeof acc};
-    const void *const values[] = {&src,          &dst,          &count,        &s->key0,  &s->key1,
-                                  &s->offset_lo, &s->offset_hi, &s->threshold, &s->scale, &acc};
-    status = set_args(ctx, kernel, 10, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    size_t chunk = chunk_elements(width);
-    size_t global = numel / chunk + (numel % chunk != 0);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_tensor(&launch, src);
+    clcnn__arg_tensor(&launch, dst);
+    clcnn__arg_ulong(&launch, src->numel);
+    arg_stream(&launch, pass);
+    clcnn__arg_float(&launch, pass->scale);
+    clcnn__arg_uint(&launch, accumulate != 0);
+    return run(&launch, src->numel, DROPOUT_CHUNK(lanes));
 }
 
 /* dst = keep ? src * scale : 0, the mask also stored as bits. */
-static clcnn_status enqueue_apply_bits(clcnn_context *ctx, unsigned width, const stream_args *s,
-                                       cl_mem src, cl_mem dst, cl_mem bits, size_t numel) {
-    cl_kernel kernel;
-    clcnn_status status = get_kernel(ctx, width, "dropout_apply_bits", &kernel);
+static clcnn_status enqueue_apply_bits(clcnn_context *ctx, unsigned lanes,
+                                       const clcnn_dropout_mask *pass, const clcnn_tensor *src,
+                                       clcnn_tensor *dst, cl_mem bits) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, lanes, "dropout_apply_bits", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong count = numel;
-    const size_t sizes[] = {sizeof src,          sizeof dst,          sizeof bits,
-                            sizeof count,        sizeof s->key0,      sizeof s->key1,
-                            sizeof s->offset_lo, sizeof s->offset_hi, sizeof s->threshold,
-                            sizeof s->scale};
-    const void *const values[] = {&src,     &dst,          &bits,         &count,        &s->key0,
-                                  &s->key1, &s->offset_lo, &s->offset_hi, &s->threshold, &s->scale};
-    status = set_args(ctx, kernel, 10, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    size_t per_item = bits_elements(width);
-    size_t global = numel / per_item + (numel % per_item != 0);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_tensor(&launch, src);
+    clcnn__arg_tensor(&launch, dst);
+    clcnn__arg_mem(&launch, bits);
+    clcnn__arg_ulong(&launch, src->numel);
+    arg_stream(&launch, pass);
+    clcnn__arg_float(&launch, pass->scale);
+    return run(&launch, src->numel, DROPOUT_BITS_ELEMS(lanes));
 }
 
-/* The mask of the stream as bits only. */
-static clcnn_status enqueue_mask_bits(clcnn_context *ctx, unsigned width, const stream_args *s,
-                                      cl_mem bits, size_t numel) {
-    cl_kernel kernel;
-    clcnn_status status = get_kernel(ctx, width, "dropout_mask_bits", &kernel);
+/* The mask of a pass as bits only. */
+static clcnn_status enqueue_mask_bits(clcnn_context *ctx, const clcnn_dropout_mask *pass,
+                                      cl_mem bits) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, pass->vector_width, "dropout_mask_bits", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong count = numel;
-    const size_t sizes[] = {sizeof bits,        sizeof count,        sizeof s->key0,
-                            sizeof s->key1,     sizeof s->offset_lo, sizeof s->offset_hi,
-                            sizeof s->threshold};
-    const void *const values[] = {&bits,         &count,        &s->key0,     &s->key1,
-                                  &s->offset_lo, &s->offset_hi, &s->threshold};
-    status = set_args(ctx, kernel, 7, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    size_t per_item = bits_elements(width);
-    size_t global = numel / per_item + (numel % per_item != 0);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_mem(&launch, bits);
+    clcnn__arg_ulong(&launch, pass->numel);
+    arg_stream(&launch, pass);
+    return run(&launch, pass->numel, DROPOUT_BITS_ELEMS(pass->vector_width));
 }
 
-/* dst (+)= bit ? src * scale : 0. */
-static clcnn_status enqueue_apply_from_bits(clcnn_context *ctx, unsigned width, cl_mem src,
-                                            cl_mem dst, cl_mem bits, size_t numel, float scale,
+/* dst (+)= bit ? src * scale : 0, the mask's bits stored. */
+static clcnn_status enqueue_apply_from_bits(clcnn_context *ctx, const clcnn_dropout_mask *mask,
+                                            const clcnn_tensor *src, clcnn_tensor *dst,
                                             int accumulate) {
-    cl_kernel kernel;
-    clcnn_status status = get_kernel(ctx, width, "dropout_apply_from_bits", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, mask->vector_width, "dropout_apply_from_bits", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong count = numel;
-    cl_float scale_arg = scale;
-    cl_uint acc = accumulate != 0;
-    const size_t sizes[] = {sizeof src,   sizeof dst,       sizeof bits,
-                            sizeof count, sizeof scale_arg, sizeof acc};
-    const void *const values[] = {&src, &dst, &bits, &count, &scale_arg, &acc};
-    status = set_args(ctx, kernel, 6, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    size_t global = numel / 4 + (numel % 4 != 0);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_tensor(&launch, src);
+    clcnn__arg_tensor(&launch, dst);
+    clcnn__arg_mem(&launch, mask->bits);
+    clcnn__arg_ulong(&launch, src->numel);
+    clcnn__arg_float(&launch, mask->scale);
+    clcnn__arg_uint(&launch, accumulate != 0);
+    return run(&launch, src->numel, DROPOUT_PLAIN_ELEMS);
 }
 
 /* dst += src. */
-static clcnn_status enqueue_accumulate(clcnn_context *ctx, unsigned width, cl_mem src, cl_mem dst,
-                                       size_t numel) {
-    cl_kernel kernel;
-    clcnn_status status = get_kernel(ctx, width, "dropout_accumulate", &kernel);
+static clcnn_status enqueue_accumulate(clcnn_context *ctx, unsigned lanes, const clcnn_tensor *src,
+                                       clcnn_tensor *dst) {
+    clcnn__launch launch;
+    clcnn_status status = prepare(ctx, lanes, "dropout_accumulate", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong count = numel;
-    const size_t sizes[] = {sizeof src, sizeof dst, sizeof count};
-    const void *const values[] = {&src, &dst, &count};
-    status = set_args(ctx, kernel, 3, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    size_t global = numel / 4 + (numel % 4 != 0);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn__arg_tensor(&launch, src);
+    clcnn__arg_tensor(&launch, dst);
+    clcnn__arg_ulong(&launch, src->numel);
+    return run(&launch, src->numel, DROPOUT_PLAIN_ELEMS);
 }
 
 /* ---------------------------------------------------------------- checks */
 
-static int same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
-    if (a->ndim != b->ndim)
-        return 0;
-    for (size_t i = 0; i < a->ndim; i++)
-        if (a->dims[i] != b->dims[i])
-            return 0;
-    return 1;
-}
-
-static clcnn_status check_pair(clcnn_context *ctx, const char *op, const clcnn_tensor *in,
+/* in and out present, of this context and of one shape. */
+static clcnn_status check_pair(clcnn_context *ctx, const char *fn, const clcnn_tensor *in,
                                const char *in_name, const clcnn_tensor *out, const char *out_name) {
-    clcnn_status status = clcnn__check_tensor(ctx, in, in_name);
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(ctx, out, out_name);
-    if (status != CLCNN_OK)
-        return status;
-    if (!same_shape(in, out)) {
-        char a[96], b[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s: %s %s and %s %s differ in shape",
-                           op, in_name, clcnn__shape_string(in, a, sizeof a), out_name,
-                           clcnn__shape_string(out, b, sizeof b));
-    }
-    return CLCNN_OK;
+    const clcnn_tensor *operands[] = {in, out};
+    const char *names[] = {in_name, out_name};
+    clcnn_status status = clcnn__check_tensors(ctx, fn, operands, names, 2);
+    return status == CLCNN_OK ? clcnn__check_same_shape(ctx, fn, in_name, in, out_name, out)
+                              : status;
 }
 
 static clcnn_status check_mask(clcnn_context *ctx, const char *op, const clcnn_dropout_mask *mask,
@@ -386,15 +332,13 @@ static clcnn_status dropout_forward(clcnn_context *context, clcnn_dropout_state 
     pass.scale = (float)(1.0 / (1.0 - (double)p));
     pass.seed = state->seed;
     pass.offset = state->offset;
-    stream_args s = stream_of(&pass);
 
     const clcnn__dropout_choices *tuning = tuning_for(context);
-    unsigned width = mask != NULL ? mask->vector_width : tuning->lanes;
+    unsigned lanes = mask != NULL ? mask->vector_width : tuning->lanes;
     if (mask != NULL && mask->strategy == CLCNN_DROPOUT_MASK_BITS)
-        status = enqueue_apply_bits(context, width, &s, x->storage->mem, y->storage->mem,
-                                    mask->bits, x->numel);
+        status = enqueue_apply_bits(context, lanes, &pass, x, y, mask->bits);
     else
-        status = enqueue_apply(context, width, &s, x->storage->mem, y->storage->mem, x->numel, 0);
+        status = enqueue_apply(context, lanes, &pass, x, y, 0);
     if (status != CLCNN_OK)
         return status;
     if (mask != NULL) {
@@ -442,15 +386,12 @@ static clcnn_status dropout_backward(clcnn_context *context, const clcnn_dropout
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "clcnn_dropout_backward: no forward pass has filled the mask");
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_mem src = dy->storage->mem, dst = dx->storage->mem;
     if (mask->identity)
-        return accumulate ? enqueue_accumulate(context, mask->vector_width, src, dst, dy->numel)
+        return accumulate ? enqueue_accumulate(context, mask->vector_width, dy, dx)
                           : clcnn_tensor_copy(dx, dy);
     if (mask->strategy == CLCNN_DROPOUT_MASK_BITS)
-        return enqueue_apply_from_bits(context, mask->vector_width, src, dst, mask->bits, dy->numel,
-                                       mask->scale, accumulate);
-    stream_args s = stream_of(mask);
-    return enqueue_apply(context, mask->vector_width, &s, src, dst, dy->numel, accumulate);
+        return enqueue_apply_from_bits(context, mask, dy, dx, accumulate);
+    return enqueue_apply(context, mask->vector_width, mask, dy, dx, accumulate);
 }
 
 clcnn_status clcnn_dropout_backward(clcnn_context *context, const clcnn_dropout_mask *mask,
@@ -499,8 +440,7 @@ static clcnn_status dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *
     clcnn_status status = clcnn__buffer_acquire(ctx, bytes, &workspace);
     if (status != CLCNN_OK)
         return status;
-    stream_args s = stream_of(mask);
-    status = enqueue_mask_bits(ctx, mask->vector_width, &s, workspace, mask->numel);
+    status = enqueue_mask_bits(ctx, mask, workspace);
     if (status == CLCNN_OK) {
         err = clEnqueueReadBuffer(ctx->queue, workspace, CL_TRUE, 0, bytes, words, 0, NULL, NULL);
         if (err != CL_SUCCESS)

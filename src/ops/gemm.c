@@ -6,7 +6,6 @@
 #include <clblast_c.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "clcnn/gemm.h"
 #include "ops/gemm.h"
@@ -43,32 +42,20 @@ static gemm_config builtin_config(const clcnn_context *ctx) {
     return ctx->choices.gemm;
 }
 
-static void format_config(const gemm_config *c, char *text, size_t size) {
-    if (c->backend == CLCNN__GEMM_CLBLAST)
-        snprintf(text, size, "clblast");
-    else if (c->group_cols == 0)
-        snprintf(text, size, "tiled nr=%zu wg=auto", c->tile_cols);
-    else
-        snprintf(text, size, "tiled nr=%zu wg=%zux%zu", c->tile_cols, c->group_cols, c->group_rows);
+static clcnn__tuned_choice as_choice(const gemm_config *config) {
+    clcnn__tuned_choice choice = {CLCNN__TUNED_GEMM, {.gemm = *config}};
+    return choice;
 }
 
 /* The candidates on ctx's device: CLBlast first where it is the built-in
  * backend (it is not tried where it is not: it is slow to build and slow
  * on CPUs), then the tiled configurations. */
-static size_t candidate_configs(const clcnn_context *ctx, gemm_config *out) {
+size_t clcnn__gemm_candidates(const clcnn_context *ctx, clcnn__tuned_choice *out) {
     size_t count = 0;
     if (ctx->choices.gemm.backend == CLCNN__GEMM_CLBLAST)
-        out[count++] = builtin_config(ctx);
+        out[count++] = as_choice(&ctx->choices.gemm);
     for (size_t i = 0; i < TILED_CANDIDATES; i++)
-        out[count++] = tiled_candidates[i];
-    return count;
-}
-
-size_t clcnn__gemm_candidates(const clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
-    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
-    size_t count = candidate_configs(ctx, configs);
-    for (size_t i = 0; i < count; i++)
-        format_config(&configs[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+        out[count++] = as_choice(&tiled_candidates[i]);
     return count;
 }
 
@@ -89,27 +76,22 @@ int clcnn__gemm_tuning_key(size_t m, size_t n, size_t k, char *key, size_t size)
 /* The table's choice for the shape's bucket when it names a candidate of
  * this device, else the built-in row's. */
 static gemm_config config_for(clcnn_context *ctx, size_t m, size_t n, size_t k) {
-    gemm_config builtin = builtin_config(ctx);
     char key[CLCNN_TUNE_KEY_MAX];
     if (clcnn__tuning_count(ctx) == 0 || !clcnn__gemm_tuning_key(m, n, k, key, sizeof key))
-        return builtin;
+        return builtin_config(ctx);
     const clcnn__tuning_entry *entry = clcnn__tuning_find(ctx, key);
-    if (entry == NULL)
-        return builtin;
-    gemm_config configs[CLCNN__GEMM_MAX_CANDIDATES];
-    size_t count = candidate_configs(ctx, configs);
-    for (size_t i = 0; i < count; i++) {
-        char text[CLCNN_TUNE_CHOICE_MAX];
-        format_config(&configs[i], text, sizeof text);
-        if (strcmp(text, entry->choice) == 0)
-            return configs[i];
-    }
-    return builtin;
+    clcnn__tuned_choice candidates[CLCNN__GEMM_MAX_CANDIDATES];
+    size_t count = entry != NULL ? clcnn__gemm_candidates(ctx, candidates) : 0;
+    for (size_t i = 0; i < count; i++)
+        if (clcnn__tuned_choice_equal(&candidates[i], &entry->choice))
+            return candidates[i].as.gemm;
+    return builtin_config(ctx);
 }
 
-void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, char *text, size_t size) {
+void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k,
+                        clcnn__tuned_choice *out) {
     gemm_config config = config_for(ctx, m, n, k);
-    format_config(&config, text, size);
+    *out = as_choice(&config);
 }
 
 /* -------------------------------------------------------------- checks */
@@ -151,40 +133,24 @@ static clcnn_status check_matrix(clcnn_context *ctx, const char *name, cl_mem me
 
 /* ------------------------------------------------------------ tiled backend */
 
-static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const char *name, size_t count,
-                             const size_t *sizes, const void *const *values) {
-    for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
-        if (err != CL_SUCCESS) {
-            char what[96];
-            snprintf(what, sizeof what, "setting argument %zu of %s", i, name);
-            return clcnn__fail_cl(ctx, err, what);
-        }
-    }
-    return CLCNN_OK;
-}
-
-/* Packs `rows` x `depth` of op(X) into panels of `width` rows. */
+/* Packs `rows` x `depth` of op(X) into panels of `width` rows. The packing
+ * kernels guard their ranges: the driver chooses the work-group. */
 static clcnn_status pack(clcnn_context *ctx, const char *options, const char *kernel_name, cl_mem x,
                          size_t offset, size_t row_stride, size_t depth_stride, size_t rows,
                          size_t depth, size_t width, cl_mem packed) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, kernel_name, &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "gemm.cl", options, kernel_name, &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong offset_arg = offset;
-    cl_uint row_stride_arg = (cl_uint)row_stride, depth_stride_arg = (cl_uint)depth_stride;
-    cl_uint rows_arg = (cl_uint)rows, depth_arg = (cl_uint)depth;
-    const size_t sizes[] = {sizeof x,        sizeof offset_arg, sizeof row_stride_arg,
-                            sizeof(cl_uint), sizeof(cl_uint),   sizeof(cl_uint),
-                            sizeof packed};
-    const void *const values[] = {&x,        &offset_arg, &row_stride_arg, &depth_stride_arg,
-                                  &rows_arg, &depth_arg,  &packed};
-    status = set_args(ctx, kernel, kernel_name, 7, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
+    clcnn__arg_mem(&launch, x);
+    clcnn__arg_ulong(&launch, offset);
+    clcnn__arg_uint(&launch, row_stride);
+    clcnn__arg_uint(&launch, depth_stride);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, depth);
+    clcnn__arg_mem(&launch, packed);
     size_t global[2] = {(depth + PACK_DEPTH - 1) / PACK_DEPTH, (rows + width - 1) / width};
-    return clcnn__enqueue_kernel(ctx, kernel, 2, global, NULL);
+    return clcnn__launch_run(&launch, 2, global, NULL);
 }
 
 /* Where the tile kernel finds op(A): row r of tile t, depth d at
@@ -199,24 +165,26 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_config *config, c
                                 size_t m, size_t n, size_t k, float alpha, const a_layout *al,
                                 cl_mem b_packed, float beta, cl_mem c, size_t c_offset,
                                 size_t ldc) {
-    cl_kernel kernel = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "gemm.cl", options, "gemm_tile", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "gemm.cl", options, "gemm_tile", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_uint m_arg = (cl_uint)m, n_arg = (cl_uint)n, k_arg = (cl_uint)k, ldc_arg = (cl_uint)ldc;
-    cl_uint a_row_stride = (cl_uint)al->row_stride, a_depth_stride = (cl_uint)al->depth_stride;
-    cl_ulong a_offset = al->offset, a_tile_stride = al->tile_stride, c_offset_arg = c_offset;
-    const size_t sizes[] = {sizeof m_arg,         sizeof n_arg,        sizeof k_arg,
-                            sizeof alpha,         sizeof al->mem,      sizeof a_offset,
-                            sizeof a_tile_stride, sizeof a_row_stride, sizeof a_depth_stride,
-                            sizeof b_packed,      sizeof beta,         sizeof c,
-                            sizeof c_offset_arg,  sizeof ldc_arg};
-    const void *const values[] = {
-        &m_arg,        &n_arg,          &k_arg,    &alpha, &al->mem, &a_offset,     &a_tile_stride,
-        &a_row_stride, &a_depth_stride, &b_packed, &beta,  &c,       &c_offset_arg, &ldc_arg};
-    status = set_args(ctx, kernel, "gemm_tile", 14, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
+    clcnn__arg_uint(&launch, m);
+    clcnn__arg_uint(&launch, n);
+    clcnn__arg_uint(&launch, k);
+    clcnn__arg_float(&launch, alpha);
+    clcnn__arg_mem(&launch, al->mem);
+    clcnn__arg_ulong(&launch, al->offset);
+    clcnn__arg_ulong(&launch, al->tile_stride);
+    clcnn__arg_uint(&launch, al->row_stride);
+    clcnn__arg_uint(&launch, al->depth_stride);
+    clcnn__arg_mem(&launch, b_packed);
+    clcnn__arg_float(&launch, beta);
+    clcnn__arg_mem(&launch, c);
+    clcnn__arg_ulong(&launch, c_offset);
+    clcnn__arg_uint(&launch, ldc);
+    /* The kernel guards its range: a fixed work-group rounds the range up
+     * to it, fitted to the compiled kernel. */
     size_t tiles[2] = {(n + config->tile_cols - 1) / config->tile_cols,
                        (m + TILE_ROWS - 1) / TILE_ROWS};
     size_t local[2] = {config->group_cols, config->group_rows};
@@ -228,7 +196,7 @@ static clcnn_status tile_kernel(clcnn_context *ctx, const gemm_config *config, c
         global[0] = clcnn__round_up(tiles[0], local[0]);
         global[1] = clcnn__round_up(tiles[1], local[1]);
     }
-    return clcnn__enqueue_kernel(ctx, kernel, 2, global, use_local ? local : NULL);
+    return clcnn__launch_run_fitted(&launch, 2, global, use_local ? local : NULL);
 }
 
 /* Packs op(B) into panels in a pooled workspace, and op(A) too when it is
@@ -243,7 +211,9 @@ static clcnn_status gemm_tiled(clcnn_context *ctx, int trans_a, int trans_b, siz
     snprintf(options, sizeof options, "-DNR=%zu", config->tile_cols);
     a_layout al = {a, a_offset, TILE_ROWS * lda, lda, 1};
     if (k == 0) {
-        al.mem = c;
+        /* A is not read (nor checked: its leading dimension may not fit
+         * the kernel's arguments); C stands in. */
+        al = (a_layout){c, 0, 0, 0, 0};
         return tile_kernel(ctx, config, options, m, n, 0, alpha, &al, c, beta, c, c_offset, ldc);
     }
 
@@ -304,28 +274,38 @@ static clcnn_status gemm_clblast(clcnn_context *ctx, int trans_a, int trans_b, s
  * (gemm_tile takes one; CLBlast's depend on its tuning). */
 #define GEMM_TRIPS_PER_DEPTH 8
 
-/* C = alpha op(A) op(B) + beta C as a sum over depth ranges of `step`,
- * the first scaling C by beta and the rest adding onto it: where a driver
- * caps a work-item's loop trips, no launch loops over the whole depth. */
-static clcnn_status gemm_in_depth_steps(clcnn_context *ctx, clcnn__gemm_backend backend,
-                                        int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                        size_t step, float alpha, cl_mem a, size_t a_offset,
-                                        size_t lda, cl_mem b, size_t b_offset, size_t ldb,
-                                        float beta, cl_mem c, size_t c_offset, size_t ldc) {
-    clcnn_status status = CLCNN_OK;
-    for (size_t d = 0; status == CLCNN_OK && d < k; d += step) {
-        size_t depth = k - d < step ? k - d : step;
-        size_t a_at = a_offset + (trans_a ? d * lda : d), b_at = b_offset + (trans_b ? d : d * ldb);
-        status = clcnn__gemm_with(ctx, backend, trans_a, trans_b, m, n, depth, alpha, a, a_at, lda,
-                                  b, b_at, ldb, d == 0 ? beta : 1.0f, c, c_offset, ldc);
+/* One product of depth k on `backend` (AUTO: config's) with `config`'s
+ * tiles, checked. CLBlast forms products only (k > 0); the tiled kernel
+ * scales C for k == 0 and runs wherever the choice is CLBlast but the
+ * tiled kernel is asked for, with the built-in row's tiles. */
+static clcnn_status gemm_dispatch(clcnn_context *ctx, clcnn__gemm_backend backend,
+                                  gemm_config config, int trans_a, int trans_b, size_t m, size_t n,
+                                  size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda,
+                                  cl_mem b, size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                  size_t c_offset, size_t ldc) {
+    if (backend == CLCNN__GEMM_AUTO)
+        backend = config.backend;
+    if (backend == CLCNN__GEMM_CLBLAST && k > 0)
+        return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
+                            ldb, beta, c, c_offset, ldc);
+    if (config.backend != CLCNN__GEMM_TILED) {
+        config = builtin_config(ctx);
+        config.backend = CLCNN__GEMM_TILED;
     }
-    return status;
+    return gemm_tiled(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset, ldb,
+                      beta, c, c_offset, ldc, &config);
 }
 
-clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
-                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
-                              size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
-                              float beta, cl_mem c, size_t c_offset, size_t ldc) {
+/* Checks the operands and forms the product with `config` (NULL: the
+ * shape's, tuned or built-in) on `backend` (AUTO: the config's). Where a
+ * driver caps a work-item's loop trips, as a sum over depth ranges, the
+ * first scaling C by beta and the rest adding onto it, so that no launch
+ * loops over the whole depth. */
+static clcnn_status gemm_checked(clcnn_context *ctx, clcnn__gemm_backend backend,
+                                 const gemm_config *config, int trans_a, int trans_b, size_t m,
+                                 size_t n, size_t k, float alpha, cl_mem a, size_t a_offset,
+                                 size_t lda, cl_mem b, size_t b_offset, size_t ldb, float beta,
+                                 cl_mem c, size_t c_offset, size_t ldc) {
     if (ctx == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
@@ -341,32 +321,43 @@ clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, i
         status = check_matrix(ctx, "B", b, b_offset, trans_b ? n : k, trans_b ? k : n, ldb);
     if (status != CLCNN_OK || m == 0 || n == 0)
         return status;
+    gemm_config chosen = config != NULL ? *config : config_for(ctx, m, n, k);
     size_t step = clcnn__loop_trips_allowed(ctx, GEMM_TRIPS_PER_DEPTH);
-    if (depth > step)
-        return gemm_in_depth_steps(ctx, backend, trans_a, trans_b, m, n, k, step, alpha, a,
-                                   a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
-    gemm_config config = config_for(ctx, m, n, k);
-    if (backend == CLCNN__GEMM_AUTO)
-        backend = config.backend;
-    if (backend == CLCNN__GEMM_CLBLAST && depth > 0)
-        return gemm_clblast(ctx, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset,
-                            ldb, beta, c, c_offset, ldc);
-    /* Forced onto the tiled kernel where the choice is CLBlast: the built-in
-     * row's tiles. */
-    if (config.backend != CLCNN__GEMM_TILED) {
-        config = builtin_config(ctx);
-        config.backend = CLCNN__GEMM_TILED;
+    if (depth <= step)
+        return gemm_dispatch(ctx, backend, chosen, trans_a, trans_b, m, n, depth, alpha, a,
+                             a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
+    for (size_t d = 0; status == CLCNN_OK && d < depth; d += step) {
+        size_t slice = depth - d < step ? depth - d : step;
+        size_t a_at = a_offset + (trans_a ? d * lda : d), b_at = b_offset + (trans_b ? d : d * ldb);
+        status = gemm_dispatch(ctx, backend, chosen, trans_a, trans_b, m, n, slice, alpha, a, a_at,
+                               lda, b, b_at, ldb, d == 0 ? beta : 1.0f, c, c_offset, ldc);
     }
-    return gemm_tiled(ctx, trans_a, trans_b, m, n, depth, alpha, a, a_offset, lda, b, b_offset, ldb,
-                      beta, c, c_offset, ldc, &config);
+    return status;
+}
+
+clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,
+                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                              size_t a_offset, size_t lda, cl_mem b, size_t b_offset, size_t ldb,
+                              float beta, cl_mem c, size_t c_offset, size_t ldc) {
+    return gemm_checked(ctx, backend, NULL, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b,
+                        b_offset, ldb, beta, c, c_offset, ldc);
+}
+
+clcnn_status clcnn__gemm_configured(clcnn_context *ctx, const clcnn__gemm_choices *config,
+                                    int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                    float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                                    size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                    size_t c_offset, size_t ldc) {
+    return gemm_checked(ctx, CLCNN__GEMM_AUTO, config, trans_a, trans_b, m, n, k, alpha, a,
+                        a_offset, lda, b, b_offset, ldb, beta, c, c_offset, ldc);
 }
 
 clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                          float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
                          size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset,
                          size_t ldc) {
-    return clcnn__gemm_with(ctx, CLCNN__GEMM_AUTO, trans_a, trans_b, m, n, k, alpha, a, a_offset,
-                            lda, b, b_offset, ldb, beta, c, c_offset, ldc);
+    return gemm_checked(ctx, CLCNN__GEMM_AUTO, NULL, trans_a, trans_b, m, n, k, alpha, a, a_offset,
+                        lda, b, b_offset, ldb, beta, c, c_offset, ldc);
 }
 
 /* -------------------------------------------------------------- tensor API */
@@ -376,21 +367,19 @@ static clcnn_status gemm(clcnn_context *context, int trans_a, int trans_b, float
                          clcnn_tensor *c) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, a, "clcnn_gemm: a");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, b, "clcnn_gemm: b");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, c, "clcnn_gemm: c");
+    const clcnn_tensor *operands[3] = {a, b, c};
+    const char *names[3] = {"clcnn_gemm: a", "clcnn_gemm: b", "clcnn_gemm: c"};
+    clcnn_status status = CLCNN_OK;
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++)
+        status = clcnn__check_tensor(context, operands[i], names[i]);
+    for (int i = 0; i < 3 && status == CLCNN_OK; i++)
+        status = clcnn__check_rank(context, names[i], operands[i], 2, 2);
     if (status != CLCNN_OK)
         return status;
     char a_shape[96], b_shape[96], c_shape[96];
     clcnn__shape_string(a, a_shape, sizeof a_shape);
     clcnn__shape_string(b, b_shape, sizeof b_shape);
     clcnn__shape_string(c, c_shape, sizeof c_shape);
-    if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "clcnn_gemm: a %s, b %s and c %s must all be 2-D", a_shape, b_shape,
-                           c_shape);
     size_t m = trans_a ? a->dims[1] : a->dims[0], k = trans_a ? a->dims[0] : a->dims[1];
     size_t k_b = trans_b ? b->dims[1] : b->dims[0], n = trans_b ? b->dims[0] : b->dims[1];
     if (k_b != k || c->dims[0] != m || c->dims[1] != n)
@@ -400,9 +389,9 @@ static clcnn_status gemm(clcnn_context *context, int trans_a, int trans_b, float
             "c must be [%zu, %zu], not %s",
             a_shape, trans_a ? " transposed" : "", m, k, b_shape, trans_b ? " transposed" : "", k_b,
             n, m, n, c_shape);
-    if (c->storage == a->storage || c->storage == b->storage)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_gemm: c shares its memory with a or b");
+    if ((status = clcnn__check_distinct(context, "clcnn_gemm", "c", c, "a", a)) != CLCNN_OK ||
+        (status = clcnn__check_distinct(context, "clcnn_gemm", "c", c, "b", b)) != CLCNN_OK)
+        return status;
     return clcnn__gemm(context, trans_a, trans_b, m, n, k, alpha, a->storage->mem, 0, a->dims[1],
                        b->storage->mem, 0, b->dims[1], beta, c->storage->mem, 0, c->dims[1]);
 }

@@ -28,15 +28,15 @@ clcnn__gemm_backend clcnn__gemm_backend_for(const clcnn_context *ctx);
  * does not fit in size. */
 int clcnn__gemm_tuning_key(size_t m, size_t n, size_t k, char *key, size_t size);
 
-/* The choices the tuner tries on ctx's device, as text into texts (room for
+/* The choices the tuner tries on ctx's device into out (room for
  * CLCNN__GEMM_MAX_CANDIDATES): "clblast" where CLBlast is the built-in
  * backend, and the tiled kernel's "tiled nr=<16|32> wg=<auto|CxR>". A
  * tuned entry naming anything else is ignored. Returns how many. */
-size_t clcnn__gemm_candidates(const clcnn_context *ctx, char (*texts)[CLCNN_TUNE_CHOICE_MAX]);
+size_t clcnn__gemm_candidates(const clcnn_context *ctx, clcnn__tuned_choice *out);
 
-/* What an AUTO GEMM of this shape runs on ctx now (tuning included), as
- * text into text (for the tuner, tests and tools). */
-void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, char *text, size_t size);
+/* What an AUTO GEMM of this shape runs on ctx now (tuning included), as a
+ * tuned choice (for tests and tools). */
+void clcnn__gemm_choice(clcnn_context *ctx, size_t m, size_t n, size_t k, clcnn__tuned_choice *out);
 
 /* C = alpha * op(A) * op(B) + beta * C, row-major, where op(X) is X or its
  * transpose (trans_x non-zero); op(A) is m x k, op(B) k x n, C m x n.
@@ -55,6 +55,13 @@ clcnn_status clcnn__gemm(clcnn_context *ctx, int trans_a, int trans_b, size_t m,
                          float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
                          size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset,
                          size_t ldc);
+
+/* clcnn__gemm with exactly this configuration (the tuner's candidates). */
+clcnn_status clcnn__gemm_configured(clcnn_context *ctx, const clcnn__gemm_choices *config,
+                                    int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                    float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                                    size_t b_offset, size_t ldb, float beta, cl_mem c,
+                                    size_t c_offset, size_t ldc);
 
 /* clcnn__gemm on a chosen backend. */
 clcnn_status clcnn__gemm_with(clcnn_context *ctx, clcnn__gemm_backend backend, int trans_a,

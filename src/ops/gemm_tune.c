@@ -1,9 +1,9 @@
 /* GEMM's side of auto-tuning (clcnn/tune.h): clcnn_gemm_tune measures the
- * candidates of ops/gemm.c on one product through clcnn_gemm and stores the
- * fastest under the key of the product's shape bucket. */
+ * candidates of ops/gemm.c on one product, each run with its configuration
+ * given explicitly, and stores the fastest under the key of the product's
+ * shape bucket. */
 #include <stdint.h>
 
-#include "clcnn/gemm.h"
 #include "ops/gemm.h"
 #include "ops/tune_common.h"
 
@@ -12,9 +12,12 @@ typedef struct gemm_run {
     clcnn_tensor *a, *b, *c;
 } gemm_run;
 
-static clcnn_status run_gemm(clcnn_context *ctx, void *arg) {
+/* c = a . b as clcnn_gemm forms it, with the configuration chosen. */
+static clcnn_status run_gemm(clcnn_context *ctx, const clcnn__tuned_choice *choice, void *arg) {
     const gemm_run *r = arg;
-    return clcnn_gemm(ctx, 0, 0, 1.0f, r->a, r->b, 0.0f, r->c);
+    size_t m = r->c->dims[0], n = r->c->dims[1], k = r->a->dims[1];
+    return clcnn__gemm_configured(ctx, &choice->as.gemm, 0, 0, m, n, k, 1.0f, r->a->storage->mem, 0,
+                                  k, r->b->storage->mem, 0, n, 0.0f, r->c->storage->mem, 0, n);
 }
 
 /* The operands, holding constant values of ordinary magnitude. */
@@ -56,20 +59,19 @@ static clcnn_status gemm_tune(clcnn_context *context, size_t m, size_t n, size_t
         return status;
     gemm_run run = {NULL, NULL, NULL};
     clcnn_tune_result outcome;
+    clcnn__tuned_choice winner;
     status = operands_make(context, m, n, k, &run);
     if (status == CLCNN_OK) {
-        clcnn__tuning_remove(context, key);
-        char default_text[CLCNN_TUNE_CHOICE_MAX];
-        char texts[CLCNN__GEMM_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
-        clcnn__gemm_choice(context, m, n, k, default_text, sizeof default_text);
-        size_t count = clcnn__gemm_candidates(context, texts);
-        status = clcnn__tune_key(context, key, default_text, texts, count, repeats, run_gemm, &run,
-                                 &outcome);
+        clcnn__tuned_choice builtin = {CLCNN__TUNED_GEMM, {.gemm = context->choices.gemm}};
+        clcnn__tuned_choice candidates[CLCNN__GEMM_MAX_CANDIDATES];
+        size_t count = clcnn__gemm_candidates(context, candidates);
+        status = clcnn__tune_key(context, key, &builtin, candidates, count, repeats, run_gemm, &run,
+                                 &outcome, &winner);
     }
     clcnn_tensor_destroy(run.a);
     clcnn_tensor_destroy(run.b);
     clcnn_tensor_destroy(run.c);
-    return clcnn__tune_finish(context, status, &snapshot, &outcome, 1, result, NULL);
+    return clcnn__tune_finish(context, status, &snapshot, &winner, &outcome, 1, result, NULL);
 }
 
 clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k, size_t repeats,

@@ -1,12 +1,11 @@
 /* The launch layout of the element-wise kernels (ops/pointwise.h): the
  * built-in per-device table, the tuned entry per kernel family, and
  * clcnn_pointwise_tune (clcnn/tune.h), which measures the candidate layouts
- * through the public ops and stores the fastest per family. */
+ * on one kernel of each family and stores the fastest per family. */
 #include <stdio.h>
 #include <string.h>
 
 #include "clcnn/activation.h"
-#include "clcnn/elementwise.h"
 #include "ops/pointwise.h"
 #include "ops/tune_common.h"
 
@@ -25,13 +24,14 @@ const char *clcnn__pointwise_key(clcnn__pointwise_family family) {
     return family_keys[family];
 }
 
-static void format_layout(const clcnn__pointwise_layout *layout, char *text, size_t size) {
-    snprintf(text, size, "vec=%d items=%d wg=%zu", layout->vec, layout->items, layout->local);
+static clcnn__tuned_choice as_choice(const clcnn__pointwise_layout *layout) {
+    clcnn__tuned_choice choice = {CLCNN__TUNED_POINTWISE, {.pointwise = *layout}};
+    return choice;
 }
 
-size_t clcnn__pointwise_candidates(char (*texts)[CLCNN_TUNE_CHOICE_MAX]) {
+size_t clcnn__pointwise_candidates(clcnn__tuned_choice *out) {
     for (size_t i = 0; i < CANDIDATE_COUNT; i++)
-        format_layout(&candidates[i], texts[i], CLCNN_TUNE_CHOICE_MAX);
+        out[i] = as_choice(&candidates[i]);
     return CANDIDATE_COUNT;
 }
 
@@ -40,31 +40,38 @@ clcnn__pointwise_layout clcnn__pointwise_layout_for(clcnn_context *ctx,
     const clcnn__tuning_entry *entry =
         clcnn__tuning_count(ctx) > 0 ? clcnn__tuning_find(ctx, family_keys[family]) : NULL;
     for (size_t i = 0; entry != NULL && i < CANDIDATE_COUNT; i++) {
-        char text[CLCNN_TUNE_CHOICE_MAX];
-        format_layout(&candidates[i], text, sizeof text);
-        if (strcmp(text, entry->choice) == 0)
+        clcnn__tuned_choice candidate = as_choice(&candidates[i]);
+        if (clcnn__tuned_choice_equal(&candidate, &entry->choice))
             return candidates[i];
     }
     return ctx->choices.pointwise;
 }
 
-void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family, char *text,
-                             size_t size) {
+void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family,
+                             clcnn__tuned_choice *out) {
     clcnn__pointwise_layout layout = clcnn__pointwise_layout_for(ctx, family);
-    format_layout(&layout, text, size);
+    *out = as_choice(&layout);
 }
 
 void clcnn__pointwise_options(const clcnn__pointwise_layout *layout, char *options, size_t size) {
     snprintf(options, size, "-DVEC=%d -DITEMS=%d", layout->vec, layout->items);
 }
 
+clcnn_status clcnn__pointwise_run(clcnn__launch *launch, const clcnn__pointwise_layout *layout,
+                                  size_t numel) {
+    /* The kernels guard their range (cl/pointwise.h): the work-group is
+     * fitted to the compiled kernel. */
+    const size_t chunk = (size_t)layout->vec * (size_t)layout->items;
+    size_t most = launch->ctx->info.max_work_group_size;
+    size_t local = layout->local < most ? layout->local : most;
+    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
+    return clcnn__launch_run_fitted(launch, 1, &global, &local);
+}
+
 clcnn_status clcnn__pointwise_launch(clcnn_context *ctx, cl_kernel kernel,
                                      const clcnn__pointwise_layout *layout, size_t numel) {
-    const size_t chunk = (size_t)layout->vec * (size_t)layout->items;
-    size_t local = layout->local < ctx->info.max_work_group_size ? layout->local
-                                                                 : ctx->info.max_work_group_size;
-    size_t global = clcnn__round_up((numel + chunk - 1) / chunk, local);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, &local);
+    clcnn__launch launch = clcnn__launch_begin(ctx, kernel);
+    return clcnn__pointwise_run(&launch, layout, numel);
 }
 
 /* ------------------------------------------------------------------ tuning */
@@ -75,13 +82,38 @@ typedef struct pointwise_run {
     clcnn__pointwise_family family;
 } pointwise_run;
 
-static clcnn_status run_family(clcnn_context *ctx, void *arg) {
+/* Runs the family's measured kernel in the layout chosen: ReLU forward as
+ * clcnn_activation_forward builds and launches it (activation.c), add as
+ * clcnn_add does (elementwise.c). */
+static clcnn_status run_family(clcnn_context *ctx, const clcnn__tuned_choice *choice, void *arg) {
     const pointwise_run *r = arg;
+    const clcnn__pointwise_layout *layout = &choice->as.pointwise;
+    char layout_options[64], options[96];
+    clcnn__pointwise_options(layout, layout_options, sizeof layout_options);
+    clcnn__launch launch;
+    clcnn_status status;
     if (r->family == CLCNN__POINTWISE_ACTIVATION) {
         clcnn_activation_params relu = clcnn_activation_params_default();
-        return clcnn_activation_forward(ctx, &relu, r->x, r->y);
+        snprintf(options, sizeof options, "-DACTIVATION=%d %s", (int)relu.kind, layout_options);
+        status =
+            clcnn__launch_prepare(ctx, "activation.cl", options, "activation_forward", &launch);
+        if (status != CLCNN_OK)
+            return status;
+        clcnn__arg_ulong(&launch, r->x->numel);
+        clcnn__arg_float(&launch, relu.negative_slope);
+        clcnn__arg_tensor(&launch, r->x);
+        clcnn__arg_tensor(&launch, r->y);
+    } else {
+        status = clcnn__launch_prepare(ctx, "elementwise.cl", layout_options, "elementwise_add",
+                                       &launch);
+        if (status != CLCNN_OK)
+            return status;
+        clcnn__arg_ulong(&launch, r->x->numel);
+        clcnn__arg_tensor(&launch, r->x);
+        clcnn__arg_tensor(&launch, r->y);
+        clcnn__arg_tensor(&launch, r->z);
     }
-    return clcnn_add(ctx, r->x, r->y, r->z);
+    return clcnn__pointwise_run(&launch, layout, r->x->numel);
 }
 
 static clcnn_status pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,
@@ -109,21 +141,20 @@ static clcnn_status pointwise_tune(clcnn_context *context, size_t elements, size
     if (status == CLCNN_OK)
         status = clcnn_tensor_fill(run.x, 0.5f);
     clcnn_tune_result outcome[CLCNN_POINTWISE_TUNE_FAMILIES];
-    char texts[CLCNN__POINTWISE_MAX_CANDIDATES][CLCNN_TUNE_CHOICE_MAX];
-    size_t candidate_count = clcnn__pointwise_candidates(texts);
+    clcnn__tuned_choice winners[CLCNN_POINTWISE_TUNE_FAMILIES];
+    clcnn__tuned_choice tried[CLCNN__POINTWISE_MAX_CANDIDATES];
+    clcnn__tuned_choice builtin = as_choice(&context->choices.pointwise);
+    size_t candidate_count = clcnn__pointwise_candidates(tried);
     for (int family = 0; family < CLCNN_POINTWISE_TUNE_FAMILIES && status == CLCNN_OK; family++) {
         run.family = (clcnn__pointwise_family)family;
-        clcnn__tuning_remove(context, family_keys[family]);
-        char default_text[CLCNN_TUNE_CHOICE_MAX];
-        clcnn__pointwise_choice(context, run.family, default_text, sizeof default_text);
-        status = clcnn__tune_key(context, family_keys[family], default_text, texts, candidate_count,
-                                 repeats, run_family, &run, &outcome[family]);
+        status = clcnn__tune_key(context, family_keys[family], &builtin, tried, candidate_count,
+                                 repeats, run_family, &run, &outcome[family], &winners[family]);
     }
     clcnn_tensor_destroy(run.x);
     clcnn_tensor_destroy(run.y);
     clcnn_tensor_destroy(run.z);
-    return clcnn__tune_finish(context, status, &snapshot, outcome, CLCNN_POINTWISE_TUNE_FAMILIES,
-                              results, count);
+    return clcnn__tune_finish(context, status, &snapshot, winners, outcome,
+                              CLCNN_POINTWISE_TUNE_FAMILIES, results, count);
 }
 
 clcnn_status clcnn_pointwise_tune(clcnn_context *context, size_t elements, size_t repeats,

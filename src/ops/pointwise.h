@@ -27,18 +27,23 @@ clcnn__pointwise_layout clcnn__pointwise_layout_for(clcnn_context *ctx,
 /* The build options of a layout ("-DVEC=16 -DITEMS=8") into options. */
 void clcnn__pointwise_options(const clcnn__pointwise_layout *layout, char *options, size_t size);
 
-/* Enqueues a 1-D kernel over numel elements in this layout. */
+/* Runs a prepared 1-D launch over numel elements in this layout. */
+clcnn_status clcnn__pointwise_run(clcnn__launch *launch, const clcnn__pointwise_layout *layout,
+                                  size_t numel);
+
+/* The same for a kernel whose arguments the caller set itself (the ops not
+ * yet on clcnn__launch; to go once they all are). */
 clcnn_status clcnn__pointwise_launch(clcnn_context *ctx, cl_kernel kernel,
                                      const clcnn__pointwise_layout *layout, size_t numel);
 
-/* The tuning key of a family ("pointwise:activation") and its layout's
- * text ("vec=16 items=8 wg=64"), for the tuner, tests and tools. */
+/* The tuning key of a family ("pointwise:activation"), and the layout its
+ * kernels run with now as a tuned choice (for the tuner, tests and tools). */
 const char *clcnn__pointwise_key(clcnn__pointwise_family family);
-void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family, char *text,
-                             size_t size);
+void clcnn__pointwise_choice(clcnn_context *ctx, clcnn__pointwise_family family,
+                             clcnn__tuned_choice *out);
 
-/* The layouts the tuner tries, as text into texts (room for
+/* The layouts the tuner tries into out (room for
  * CLCNN__POINTWISE_MAX_CANDIDATES); returns how many. */
-size_t clcnn__pointwise_candidates(char (*texts)[CLCNN_TUNE_CHOICE_MAX]);
+size_t clcnn__pointwise_candidates(clcnn__tuned_choice *out);
 
 #endif

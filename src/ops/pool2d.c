@@ -143,28 +143,9 @@ typedef struct pool_plan {
     size_t input[4], output[4];
 } pool_plan;
 
-static int same_dims(const clcnn_tensor *t, const size_t dims[4]) {
-    if (t->ndim != 4)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (t->dims[i] != dims[i])
-            return 0;
-    return 1;
-}
-
-static clcnn_status shape_error(clcnn_context *ctx, const char *what, const clcnn_tensor *t,
-                                const size_t expected[4], const clcnn_tensor *x,
-                                const char *x_name) {
-    char got[96], input[96];
-    return clcnn__fail(
-        ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, expected [%zu, %zu, %zu, %zu] for %s %s", what,
-        clcnn__shape_string(t, got, sizeof got), expected[0], expected[1], expected[2], expected[3],
-        x_name, clcnn__shape_string(x, input, sizeof input));
-}
-
 /* Checks the input-shaped tensor `in` and the output-shaped tensor `out`
  * against the parameters and fills the plan. */
-static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *params,
+static clcnn_status make_plan(clcnn_context *ctx, const char *fn, const clcnn_pool2d_params *params,
                               const clcnn_tensor *in, const char *in_name, const clcnn_tensor *out,
                               const char *out_name, pool_plan *plan) {
     if (in->ndim != 4) {
@@ -178,8 +159,9 @@ static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *par
         shape_of(ctx, params, plan->input, plan->output, &plan->rows, &plan->cols);
     if (status != CLCNN_OK)
         return status;
-    if (!same_dims(out, plan->output))
-        return shape_error(ctx, out_name, out, plan->output, in, in_name);
+    status = clcnn__check_dims_match(ctx, fn, out_name, out, 4, plan->output, in_name, in);
+    if (status != CLCNN_OK)
+        return status;
     if (plan->input[0] > UINT_MAX / plan->input[1])
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%zu x %zu planes are more than %u",
                            plan->input[0], plan->input[1], UINT_MAX);
@@ -193,20 +175,23 @@ static clcnn_status make_plan(clcnn_context *ctx, const clcnn_pool2d_params *par
     return CLCNN_OK;
 }
 
-static clcnn_status get_kernel(clcnn_context *ctx, const char *name, cl_kernel *out) {
+/* Prepares kernel `name` built with the device's chunks. */
+static clcnn_status prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch) {
     const clcnn__pool2d_choices *t = tuning_for(ctx);
     char options[64];
     snprintf(options, sizeof options, "-DOW_CHUNK=%d -DIW_CHUNK=%d", t->out_chunk, t->in_chunk);
-    return clcnn__kernel_get(ctx, "pool2d.cl", options, name, out);
+    return clcnn__launch_prepare(ctx, "pool2d.cl", options, name, launch);
 }
 
-/* Launches over (row chunks, rows, planes): one work-item per `chunk`
+/* Runs over (row chunks, rows, planes): one work-item per `chunk`
  * elements of each of the `rows` rows of `width` elements of every plane.
- * The kernels ignore work-items past the end of a dimension. A work-group
- * spans planes only (CPU), or fills the dimensions in order (GPU, so that
- * neighbouring work-items take neighbouring elements). */
-static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, size_t width, int chunk,
-                           size_t rows, size_t planes) {
+ * The kernels ignore work-items past the end of a dimension and use no
+ * local memory, so a smaller work-group than preferred will do. A
+ * work-group spans planes only (CPU), or fills the dimensions in order
+ * (GPU, so that neighbouring work-items take neighbouring elements). */
+static clcnn_status run(clcnn__launch *launch, size_t width, int chunk, size_t rows,
+                        size_t planes) {
+    clcnn_context *ctx = launch->ctx;
     const clcnn__pool2d_choices *t = tuning_for(ctx);
     size_t limit =
         t->local < ctx->info.max_work_group_size ? t->local : ctx->info.max_work_group_size;
@@ -220,7 +205,7 @@ static clcnn_status launch(clcnn_context *ctx, cl_kernel kernel, size_t width, i
         }
         global[d] = clcnn__round_up(counts[d], local[d]);
     }
-    return clcnn__enqueue_kernel(ctx, kernel, 3, global, local);
+    return clcnn__launch_run_fitted(launch, 3, global, local);
 }
 
 /* Whether the float8 kernels for 2x2 windows of stride 2 apply. */
@@ -230,68 +215,58 @@ static int use_vector_2x2(const clcnn_context *ctx, const pool_plan *plan) {
            plan->cols.pad == 0;
 }
 
-/* Arguments: planes, sizes (H, W, OH, OW), window (kernel, stride, pad,
- * count_include_pad), then the int flags (-1: left out), then the buffers. */
-static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, const cl_mem *mems,
-                             cl_uint mem_count, const clcnn_pool2d_params *params,
-                             const pool_plan *plan, int is_max_flag, int accumulate_flag) {
-    cl_uint planes = (cl_uint)(plan->input[0] * plan->input[1]);
-    cl_int4 sizes = {{(cl_int)plan->input[2], (cl_int)plan->input[3], (cl_int)plan->output[2],
-                      (cl_int)plan->output[3]}};
-    cl_int8 window = {{(cl_int)plan->rows.kernel, (cl_int)plan->cols.kernel,
-                       (cl_int)plan->rows.stride, (cl_int)plan->cols.stride, (cl_int)plan->rows.pad,
-                       (cl_int)plan->cols.pad, params->count_include_pad ? 1 : 0, 0}};
-    cl_uint arg = 0;
-    cl_int err = clSetKernelArg(kernel, arg++, sizeof planes, &planes);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(kernel, arg++, sizeof sizes, &sizes);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(kernel, arg++, sizeof window, &window);
-    const int flags[2] = {is_max_flag, accumulate_flag};
-    for (int i = 0; i < 2 && err == CL_SUCCESS; i++) {
-        cl_int flag = flags[i];
-        if (flag >= 0)
-            err = clSetKernelArg(kernel, arg++, sizeof flag, &flag);
-    }
-    for (cl_uint i = 0; i < mem_count && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &mems[i]);
-    return err == CL_SUCCESS ? CLCNN_OK : clcnn__fail_cl(ctx, err, "clSetKernelArg");
+/* The arguments every kernel starts with: the plane count, the sizes
+ * (H, W, OH, OW) as an int4 and the window (kernel h/w, stride h/w, pad
+ * h/w, count_include_pad) as an int8. */
+static void arg_shape(clcnn__launch *launch, const clcnn_pool2d_params *params,
+                      const pool_plan *plan) {
+    const size_t sizes[4] = {plan->input[2], plan->input[3], plan->output[2], plan->output[3]};
+    const size_t window[8] = {plan->rows.kernel,
+                              plan->cols.kernel,
+                              plan->rows.stride,
+                              plan->cols.stride,
+                              plan->rows.pad,
+                              plan->cols.pad,
+                              params->count_include_pad ? 1 : 0,
+                              0};
+    clcnn__arg_uint(launch, plan->input[0] * plan->input[1]);
+    clcnn__arg_int_vector(launch, sizes, 4);
+    clcnn__arg_int_vector(launch, window, 8);
 }
 
 static clcnn_status pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
                                    const clcnn_tensor *x, clcnn_tensor *y) {
+    static const char fn[] = "clcnn_pool2d_forward";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__check_tensor(context, x, "clcnn_pool2d_forward: x");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, "clcnn_pool2d_forward: y");
-    if (status != CLCNN_OK)
-        return status;
+    const clcnn_tensor *operands[] = {x, y};
+    const char *names[] = {"x", "y"};
+    clcnn_status status = clcnn__check_tensors(context, fn, operands, names, 2);
     pool_plan plan;
-    status = make_plan(context, params, x, "x", y, "y", &plan);
+    if (status == CLCNN_OK)
+        status = make_plan(context, fn, params, x, "x", y, "y", &plan);
+    if (status == CLCNN_OK)
+        status = clcnn__check_distinct(context, fn, "y", y, "x", x);
     if (status != CLCNN_OK)
         return status;
-    if (x->storage == y->storage)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_pool2d_forward: y shares memory with x");
     const int is_max = params->mode == CLCNN_POOL2D_MAX;
     const int vector = use_vector_2x2(context, &plan);
     const char *name = vector   ? "pool2d_forward_2x2"
                        : is_max ? "pool2d_max_forward"
                                 : "pool2d_avg_forward";
-    cl_kernel kernel = NULL;
-    status = get_kernel(context, name, &kernel);
+    clcnn__launch launch;
+    status = prepare(context, name, &launch);
     if (status != CLCNN_OK)
         return status;
-    const cl_mem mems[2] = {x->storage->mem, y->storage->mem};
-    status = set_args(context, kernel, mems, 2, params, &plan, vector ? is_max : -1, -1);
-    if (status != CLCNN_OK)
-        return status;
+    arg_shape(&launch, params, &plan);
+    if (vector)
+        clcnn__arg_int(&launch, (size_t)is_max);
+    clcnn__arg_tensor(&launch, x);
+    clcnn__arg_tensor(&launch, y);
     const size_t planes = plan.input[0] * plan.input[1];
     if (vector) /* one work-item per output row */
-        return launch(context, kernel, 1, 1, plan.output[2], planes);
-    return launch(context, kernel, plan.output[3], tuning_for(context)->out_chunk, plan.output[2],
-                  planes);
+        return run(&launch, 1, 1, plan.output[2], planes);
+    return run(&launch, plan.output[3], tuning_for(context)->out_chunk, plan.output[2], planes);
 }
 
 clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
@@ -305,68 +280,54 @@ clcnn_status clcnn_pool2d_forward(clcnn_context *context, const clcnn_pool2d_par
 static clcnn_status pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,
                                     const clcnn_tensor *x, const clcnn_tensor *dy, clcnn_tensor *dx,
                                     clcnn_grad_mode grad_mode) {
+    static const char fn[] = "clcnn_pool2d_backward";
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     if (params == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_pool2d_backward: params is NULL");
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", fn);
     const int is_max = params->mode == CLCNN_POOL2D_MAX;
     clcnn_status status = CLCNN_OK;
     if (is_max || x != NULL)
         status = clcnn__check_tensor(context, x, "clcnn_pool2d_backward: x");
+    const clcnn_tensor *grads[] = {dy, dx};
+    const char *grad_names[] = {"dy", "dx"};
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dy, "clcnn_pool2d_backward: dy");
-    if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, dx, "clcnn_pool2d_backward: dx");
-    if (status != CLCNN_OK)
-        return status;
-    if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_pool2d_backward: unknown grad_mode %d", (int)grad_mode);
+        status = clcnn__check_tensors(context, fn, grads, grad_names, 2);
+    if (status == CLCNN_OK && grad_mode != CLCNN_GRAD_OVERWRITE &&
+        grad_mode != CLCNN_GRAD_ACCUMULATE)
+        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", fn,
+                             (int)grad_mode);
     pool_plan plan;
-    status = make_plan(context, params, dx, "dx", dy, "dy", &plan);
+    if (status == CLCNN_OK)
+        status = make_plan(context, fn, params, dx, "dx", dy, "dy", &plan);
+    if (status == CLCNN_OK && x != NULL)
+        status = clcnn__check_dims(context, "clcnn_pool2d_backward: x", x, 4, plan.input);
+    if (status == CLCNN_OK)
+        status = clcnn__check_distinct(context, fn, "dx", dx, "dy", dy);
+    if (status == CLCNN_OK && x != NULL)
+        status = clcnn__check_distinct(context, fn, "dx", dx, "x", x);
     if (status != CLCNN_OK)
         return status;
-    if (x != NULL && !same_dims(x, plan.input)) {
-        char got[96], want[96];
-        return clcnn__fail(
-            context, CLCNN_ERROR_INVALID_SHAPE, "clcnn_pool2d_backward: x is %s but dx is %s",
-            clcnn__shape_string(x, got, sizeof got), clcnn__shape_string(dx, want, sizeof want));
-    }
-    if (dx->storage == dy->storage || (x != NULL && dx->storage == x->storage))
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_pool2d_backward: dx shares memory with %s",
-                           dx->storage == dy->storage ? "dy" : "x");
-    const int accumulate = grad_mode == CLCNN_GRAD_ACCUMULATE;
     const int vector = use_vector_2x2(context, &plan);
     const char *name = vector   ? "pool2d_backward_2x2"
                        : is_max ? "pool2d_max_backward"
                                 : "pool2d_avg_backward";
-    cl_kernel kernel = NULL;
-    status = get_kernel(context, name, &kernel);
+    clcnn__launch launch;
+    status = prepare(context, name, &launch);
     if (status != CLCNN_OK)
         return status;
+    arg_shape(&launch, params, &plan);
+    if (vector)
+        clcnn__arg_int(&launch, (size_t)is_max);
+    clcnn__arg_int(&launch, grad_mode == CLCNN_GRAD_ACCUMULATE);
+    if (vector || is_max) /* the 2x2 kernel's average pool does not read x */
+        clcnn__arg_tensor(&launch, is_max ? x : dy);
+    clcnn__arg_tensor(&launch, dy);
+    clcnn__arg_tensor(&launch, dx);
     const size_t planes = plan.input[0] * plan.input[1];
-    if (vector) {
-        /* One work-item per output row; average pool does not read x. */
-        const cl_mem mems[3] = {is_max ? x->storage->mem : dy->storage->mem, dy->storage->mem,
-                                dx->storage->mem};
-        status = set_args(context, kernel, mems, 3, params, &plan, is_max, accumulate);
-        if (status != CLCNN_OK)
-            return status;
-        return launch(context, kernel, 1, 1, plan.output[2], planes);
-    }
-    if (is_max) {
-        const cl_mem mems[3] = {x->storage->mem, dy->storage->mem, dx->storage->mem};
-        status = set_args(context, kernel, mems, 3, params, &plan, -1, accumulate);
-    } else {
-        const cl_mem mems[2] = {dy->storage->mem, dx->storage->mem};
-        status = set_args(context, kernel, mems, 2, params, &plan, -1, accumulate);
-    }
-    if (status != CLCNN_OK)
-        return status;
-    return launch(context, kernel, plan.input[3], tuning_for(context)->in_chunk, plan.input[2],
-                  planes);
+    if (vector) /* one work-item per output row */
+        return run(&launch, 1, 1, plan.output[2], planes);
+    return run(&launch, plan.input[3], tuning_for(context)->in_chunk, plan.input[2], planes);
 }
 
 clcnn_status clcnn_pool2d_backward(clcnn_context *context, const clcnn_pool2d_params *params,

@@ -106,12 +106,26 @@ static clcnn_status residual_forward(clcnn_context *ctx, const clcnn_tensor *a,
     return run(&launch, &layout, a->numel);
 }
 
+/* The ReLU flag of a fused activation; -1 for an unknown one. */
+static int relu_of(clcnn_fused_activation activation) {
+    return activation == CLCNN_FUSED_NONE ? 0 : activation == CLCNN_FUSED_RELU ? 1 : -1;
+}
+
+static clcnn_status unknown_activation(clcnn_context *ctx, clcnn_fused_activation activation) {
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown fused activation %d",
+                       (int)activation);
+}
+
 clcnn_status clcnn_residual_forward(clcnn_context *context, const clcnn_tensor *a,
-                                    const clcnn_tensor *b, int relu, clcnn_tensor *y) {
+                                    const clcnn_tensor *b, clcnn_fused_activation activation,
+                                    clcnn_tensor *y) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__, residual_forward(context, a, b, relu, y));
+    int relu = relu_of(activation);
+    return clcnn__named(context, mark, __func__,
+                        relu < 0 ? unknown_activation(context, activation)
+                                 : residual_forward(context, a, b, relu, y));
 }
 
 static int grad_mode_known(clcnn_grad_mode mode) {
@@ -167,13 +181,16 @@ static clcnn_status residual_backward(clcnn_context *ctx, int relu, const clcnn_
     return run(&launch, &layout, dy->numel);
 }
 
-clcnn_status clcnn_residual_backward(clcnn_context *context, int relu, const clcnn_tensor *y,
-                                     const clcnn_tensor *dy, clcnn_tensor *da,
-                                     clcnn_grad_mode da_mode, clcnn_tensor *db,
+clcnn_status clcnn_residual_backward(clcnn_context *context, clcnn_fused_activation activation,
+                                     const clcnn_tensor *y, const clcnn_tensor *dy,
+                                     clcnn_tensor *da, clcnn_grad_mode da_mode, clcnn_tensor *db,
                                      clcnn_grad_mode db_mode) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
+    int relu = relu_of(activation);
     return clcnn__named(context, mark, __func__,
-                        residual_backward(context, relu, y, dy, da, da_mode, db, db_mode));
+                        relu < 0
+                            ? unknown_activation(context, activation)
+                            : residual_backward(context, relu, y, dy, da, da_mode, db, db_mode));
 }

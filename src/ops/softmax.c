@@ -132,26 +132,6 @@ static void rows_of(const clcnn_tensor *t, size_t *rows, size_t *cols) {
     *rows = t->numel / *cols;
 }
 
-static int same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
-    if (a->ndim != b->ndim)
-        return 0;
-    for (size_t i = 0; i < a->ndim; i++)
-        if (a->dims[i] != b->dims[i])
-            return 0;
-    return 1;
-}
-
-static clcnn_status check_same_shape(clcnn_context *ctx, const char *op, const clcnn_tensor *a,
-                                     const char *a_name, const clcnn_tensor *b,
-                                     const char *b_name) {
-    if (same_shape(a, b))
-        return CLCNN_OK;
-    char a_shape[96], b_shape[96];
-    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s: %s %s and %s %s differ in shape", op,
-                       a_name, clcnn__shape_string(a, a_shape, sizeof a_shape), b_name,
-                       clcnn__shape_string(b, b_shape, sizeof b_shape));
-}
-
 static clcnn_status check_size(clcnn_context *ctx, const char *op, size_t rows, size_t cols) {
     if (rows > UINT32_MAX || cols > UINT32_MAX)
         return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%s: %zu rows of %zu exceed 2^32 - 1",
@@ -159,15 +139,15 @@ static clcnn_status check_size(clcnn_context *ctx, const char *op, size_t rows, 
     return CLCNN_OK;
 }
 
-/* Sets the arguments of a kernel from parallel arrays. */
-static clcnn_status set_args(clcnn_context *ctx, cl_kernel kernel, size_t count,
-                             const size_t *sizes, const void *const *values) {
-    for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, sizes[i], values[i]);
-        if (err != CL_SUCCESS)
-            return clcnn__fail_cl(ctx, err, "clSetKernelArg");
-    }
-    return CLCNN_OK;
+/* Prepares kernel `name` of cl/softmax.cl. */
+static clcnn_status prepare(clcnn_context *ctx, const char *name, clcnn__launch *launch) {
+    return clcnn__launch_prepare(ctx, "softmax.cl", NULL, name, launch);
+}
+
+/* Runs a kernel over `items` work-items. The softmax kernels guard their
+ * range and use no local memory: the driver chooses the work-group. */
+static clcnn_status run(clcnn__launch *launch, size_t items) {
+    return clcnn__launch_run_fitted(launch, 1, &items, NULL);
 }
 
 /* ------------------------------------------------------------------- softmax */
@@ -176,31 +156,27 @@ static clcnn_status softmax_launch(clcnn_context *context, const clcnn_tensor *x
                                    const char *op, const char *kernel_name) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
-    char x_label[64], y_label[64];
-    snprintf(x_label, sizeof x_label, "%s: x", op);
-    snprintf(y_label, sizeof y_label, "%s: y", op);
-    clcnn_status status = clcnn__check_tensor(context, x, x_label);
+    const clcnn_tensor *operands[] = {x, y};
+    const char *names[] = {"x", "y"};
+    clcnn_status status = clcnn__check_tensors(context, op, operands, names, 2);
     if (status == CLCNN_OK)
-        status = clcnn__check_tensor(context, y, y_label);
-    if (status == CLCNN_OK)
-        status = check_same_shape(context, op, x, "x", y, "y");
+        status = clcnn__check_same_shape(context, op, "x", x, "y", y);
     size_t rows = 0, cols = 0;
     if (status == CLCNN_OK) {
         rows_of(x, &rows, &cols);
         status = check_size(context, op, rows, cols);
     }
-    cl_kernel kernel = NULL;
+    clcnn__launch launch;
     if (status == CLCNN_OK)
-        status = clcnn__kernel_get(context, "softmax.cl", NULL, kernel_name, &kernel);
+        status = prepare(context, kernel_name, &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)cols;
-    const size_t sizes[] = {sizeof(cl_mem), sizeof(cl_mem), sizeof rows_arg, sizeof cols_arg};
-    const void *const values[] = {&x->storage->mem, &y->storage->mem, &rows_arg, &cols_arg};
-    status = set_args(context, kernel, 4, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    return clcnn__enqueue_kernel(context, kernel, 1, &rows, NULL);
+    /* y may be x: each work-item reads its row before writing it. */
+    clcnn__arg_tensor(&launch, x);
+    clcnn__arg_tensor(&launch, y);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, cols);
+    return run(&launch, rows);
 }
 
 static clcnn_status softmax_forward(clcnn_context *context, const clcnn_tensor *x,
@@ -271,35 +247,33 @@ static clcnn_status softmax_cross_entropy_forward(clcnn_context *context,
         return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE, "%s: loss %s must hold one element",
                            op, clcnn__shape_string(loss, shape, sizeof shape));
     }
-    if (loss->storage == logits->storage)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "%s: loss shares its memory with logits", op);
-
-    size_t rows = logits->dims[0];
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)logits->dims[1];
-    cl_kernel row_kernel = NULL, mean_kernel = NULL;
-    status = clcnn__kernel_get(context, "softmax.cl", NULL, "xent_row_losses", &row_kernel);
-    if (status == CLCNN_OK)
-        status = clcnn__kernel_get(context, "softmax.cl", NULL, "xent_mean", &mean_kernel);
-    cl_mem losses = NULL;
-    if (status == CLCNN_OK)
-        status = clcnn__buffer_acquire(context, rows * sizeof(float), &losses);
+    status = clcnn__check_distinct(context, op, "loss", loss, "logits", logits);
     if (status != CLCNN_OK)
         return status;
-    const size_t row_sizes[] = {sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof rows_arg,
-                                sizeof cols_arg};
-    const void *const row_values[] = {&logits->storage->mem, &labels->mem, &losses, &rows_arg,
-                                      &cols_arg};
-    status = set_args(context, row_kernel, 5, row_sizes, row_values);
+
+    size_t rows = logits->dims[0];
+    cl_mem losses = NULL;
+    status = clcnn__buffer_acquire(context, rows * sizeof(float), &losses);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__launch launch;
+    status = prepare(context, "xent_row_losses", &launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_tensor(&launch, logits);
+        clcnn__arg_mem(&launch, labels->mem);
+        clcnn__arg_mem(&launch, losses);
+        clcnn__arg_uint(&launch, rows);
+        clcnn__arg_uint(&launch, logits->dims[1]);
+        status = run(&launch, rows);
+    }
     if (status == CLCNN_OK)
-        status = clcnn__enqueue_kernel(context, row_kernel, 1, &rows, NULL);
-    const size_t mean_sizes[] = {sizeof(cl_mem), sizeof(cl_mem), sizeof rows_arg};
-    const void *const mean_values[] = {&losses, &loss->storage->mem, &rows_arg};
-    if (status == CLCNN_OK)
-        status = set_args(context, mean_kernel, 3, mean_sizes, mean_values);
-    size_t one = 1;
-    if (status == CLCNN_OK)
-        status = clcnn__enqueue_kernel(context, mean_kernel, 1, &one, NULL);
+        status = prepare(context, "xent_mean", &launch);
+    if (status == CLCNN_OK) {
+        clcnn__arg_mem(&launch, losses);
+        clcnn__arg_tensor(&launch, loss);
+        clcnn__arg_uint(&launch, rows);
+        status = run(&launch, 1);
+    }
     /* The in-order queue runs later users of the workspace after these. */
     clcnn__buffer_release(context, losses);
     return status;
@@ -326,37 +300,27 @@ static clcnn_status softmax_cross_entropy_backward(clcnn_context *context,
         status =
             clcnn__check_tensor(context, dlogits, "clcnn_softmax_cross_entropy_backward: dlogits");
     if (status == CLCNN_OK)
-        status = check_same_shape(context, op, logits, "logits", dlogits, "dlogits");
+        status = clcnn__check_same_shape(context, op, "logits", logits, "dlogits", dlogits);
     if (status != CLCNN_OK)
         return status;
     if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", op,
                            (int)mode);
-    if (dlogits->storage == logits->storage)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "%s: dlogits shares its memory with logits", op);
-
+    status = clcnn__check_distinct(context, op, "dlogits", dlogits, "logits", logits);
+    clcnn__launch launch;
+    if (status == CLCNN_OK)
+        status = prepare(context, "xent_backward", &launch);
+    if (status != CLCNN_OK)
+        return status;
     size_t rows = logits->dims[0];
-    cl_uint rows_arg = (cl_uint)rows, cols_arg = (cl_uint)logits->dims[1];
-    cl_float scale = 1.0f / (float)rows;
-    cl_uint accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    cl_kernel kernel = NULL;
-    status = clcnn__kernel_get(context, "softmax.cl", NULL, "xent_backward", &kernel);
-    if (status != CLCNN_OK)
-        return status;
-    const size_t sizes[] = {sizeof(cl_mem),  sizeof(cl_mem), sizeof(cl_mem),   sizeof rows_arg,
-                            sizeof cols_arg, sizeof scale,   sizeof accumulate};
-    const void *const values[] = {&logits->storage->mem,
-                                  &labels->mem,
-                                  &dlogits->storage->mem,
-                                  &rows_arg,
-                                  &cols_arg,
-                                  &scale,
-                                  &accumulate};
-    status = set_args(context, kernel, 7, sizes, values);
-    if (status != CLCNN_OK)
-        return status;
-    return clcnn__enqueue_kernel(context, kernel, 1, &rows, NULL);
+    clcnn__arg_tensor(&launch, logits);
+    clcnn__arg_mem(&launch, labels->mem);
+    clcnn__arg_tensor(&launch, dlogits);
+    clcnn__arg_uint(&launch, rows);
+    clcnn__arg_uint(&launch, logits->dims[1]);
+    clcnn__arg_float(&launch, 1.0f / (float)rows);
+    clcnn__arg_uint(&launch, mode == CLCNN_GRAD_ACCUMULATE);
+    return run(&launch, rows);
 }
 
 clcnn_status clcnn_softmax_cross_entropy_backward(clcnn_context *context,

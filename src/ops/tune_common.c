@@ -1,8 +1,8 @@
 /* The auto-tuner's shared machinery (ops/tune_common.h): the timing loop,
- * the search over one key's candidates, and the snapshot that undoes a
- * failed tuning call. Each op's tuner supplies the candidates as choice
- * text and a function that runs the op once through its public entry
- * point, so the tuner times exactly the path a later call takes. */
+ * the search over one key's candidates, and storing the winners at the end
+ * of a tuning call, all or none. Each op's tuner supplies its candidates
+ * as typed choices and a function that runs the op once with an explicit
+ * choice: the table changes only when the call has measured everything. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -34,15 +34,16 @@ static int compare_doubles(const void *a, const void *b) {
 /* One unmeasured run, then up to `repeats` runs each timed from an idle
  * queue to its end; *median gets their median. Stops after the first timed
  * run when that is above cutoff_ms (0: no cutoff). */
-static clcnn_status measure(clcnn_context *ctx, clcnn__tune_run run, void *arg, size_t repeats,
+static clcnn_status measure(clcnn_context *ctx, clcnn__tune_run run,
+                            const clcnn__tuned_choice *choice, void *arg, size_t repeats,
                             double cutoff_ms, double *samples, double *median) {
-    clcnn_status status = run(ctx, arg);
+    clcnn_status status = run(ctx, choice, arg);
     if (status == CLCNN_OK)
         status = clcnn_context_finish(ctx);
     size_t taken = 0;
     while (status == CLCNN_OK && taken < repeats) {
         double start = now_ms();
-        status = run(ctx, arg);
+        status = run(ctx, choice, arg);
         if (status == CLCNN_OK)
             status = clcnn_context_finish(ctx);
         samples[taken++] = now_ms() - start;
@@ -57,43 +58,41 @@ static clcnn_status measure(clcnn_context *ctx, clcnn__tune_run run, void *arg, 
     return CLCNN_OK;
 }
 
-clcnn_status clcnn__tune_key(clcnn_context *ctx, const char *key, const char *default_choice,
-                             char (*candidates)[CLCNN_TUNE_CHOICE_MAX], size_t count,
-                             size_t repeats, clcnn__tune_run run, void *arg,
-                             clcnn_tune_result *result) {
+clcnn_status clcnn__tune_key(clcnn_context *ctx, const char *key,
+                             const clcnn__tuned_choice *builtin,
+                             const clcnn__tuned_choice *candidates, size_t count, size_t repeats,
+                             clcnn__tune_run run, void *arg, clcnn_tune_result *result,
+                             clcnn__tuned_choice *winner) {
     memset(result, 0, sizeof *result);
     snprintf(result->key, sizeof result->key, "%s", key);
-    snprintf(result->default_choice, sizeof result->default_choice, "%s", default_choice);
+    clcnn__tuned_choice_format(builtin, result->default_choice, sizeof result->default_choice);
     double *samples =
         repeats <= SIZE_MAX / sizeof(double) ? malloc(repeats * sizeof(double)) : NULL;
     if (samples == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "tuning %s: out of host memory",
                            key);
-    clcnn__tuning_remove(ctx, key);
-    clcnn_status status = measure(ctx, run, arg, repeats, 0.0, samples, &result->default_ms);
-    memcpy(result->choice, result->default_choice, sizeof result->choice);
+    clcnn_status status =
+        measure(ctx, run, builtin, arg, repeats, 0.0, samples, &result->default_ms);
+    *winner = *builtin;
     result->best_ms = result->default_ms;
     result->candidates = 1;
     for (size_t i = 0; i < count && status == CLCNN_OK; i++) {
-        if (strcmp(candidates[i], result->default_choice) == 0)
+        if (clcnn__tuned_choice_equal(&candidates[i], builtin))
             continue;
         double ms = 0.0;
-        status = clcnn__tuning_set(ctx, key, candidates[i], 0.0, 0.0);
-        if (status == CLCNN_OK)
-            status =
-                measure(ctx, run, arg, repeats, TUNE_CUTOFF_FACTOR * result->best_ms, samples, &ms);
-        if (status == CLCNN_OK) {
-            result->candidates++;
-            int default_leads = strcmp(result->choice, result->default_choice) == 0;
-            if (ms < result->best_ms * (default_leads ? 1.0 - TUNE_MARGIN : 1.0)) {
-                result->best_ms = ms;
-                snprintf(result->choice, sizeof result->choice, "%s", candidates[i]);
-            }
+        status = measure(ctx, run, &candidates[i], arg, repeats,
+                         TUNE_CUTOFF_FACTOR * result->best_ms, samples, &ms);
+        if (status != CLCNN_OK)
+            break;
+        result->candidates++;
+        int builtin_leads = clcnn__tuned_choice_equal(winner, builtin);
+        if (ms < result->best_ms * (builtin_leads ? 1.0 - TUNE_MARGIN : 1.0)) {
+            result->best_ms = ms;
+            *winner = candidates[i];
         }
     }
     free(samples);
-    if (status == CLCNN_OK)
-        status = clcnn__tuning_set(ctx, key, result->choice, result->best_ms, result->default_ms);
+    clcnn__tuned_choice_format(winner, result->choice, sizeof result->choice);
     return status;
 }
 
@@ -128,14 +127,18 @@ void clcnn__tune_snapshot_restore(clcnn_context *ctx, const clcnn__tune_snapshot
         const clcnn__tuning_entry *saved = &snapshot->entries[i];
         clcnn__tuning_remove(ctx, saved->key);
         if (snapshot->had[i])
-            clcnn__tuning_set(ctx, saved->key, saved->choice, saved->ms, saved->default_ms);
+            clcnn__tuning_set(ctx, saved->key, &saved->choice, saved->ms, saved->default_ms);
     }
 }
 
 clcnn_status clcnn__tune_finish(clcnn_context *ctx, clcnn_status status,
                                 const clcnn__tune_snapshot *snapshot,
+                                const clcnn__tuned_choice *winners,
                                 const clcnn_tune_result *outcome, size_t n,
                                 clcnn_tune_result *results, size_t *count) {
+    for (size_t i = 0; i < n && status == CLCNN_OK; i++)
+        status = clcnn__tuning_set(ctx, outcome[i].key, &winners[i], outcome[i].best_ms,
+                                   outcome[i].default_ms);
     if (status != CLCNN_OK) {
         clcnn__tune_snapshot_restore(ctx, snapshot);
         return status;

@@ -25,6 +25,35 @@ clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor,
     return CLCNN_OK;
 }
 
+/* clcnn__check_tensor for each entry, named "<function>: <name>"; NULL
+ * entries pass where optional. */
+static clcnn_status check_list(clcnn_context *ctx, const char *function,
+                               const clcnn_tensor *const *tensors, const char *const *names,
+                               size_t count, int optional) {
+    for (size_t i = 0; i < count; i++) {
+        if (optional && tensors[i] == NULL)
+            continue;
+        char what[128];
+        snprintf(what, sizeof what, "%s: %s", function, names[i]);
+        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], what);
+        if (status != CLCNN_OK)
+            return status;
+    }
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn__check_tensors(clcnn_context *ctx, const char *function,
+                                  const clcnn_tensor *const *tensors, const char *const *names,
+                                  size_t count) {
+    return check_list(ctx, function, tensors, names, count, 0);
+}
+
+clcnn_status clcnn__check_optional_tensors(clcnn_context *ctx, const char *function,
+                                           const clcnn_tensor *const *tensors,
+                                           const char *const *names, size_t count) {
+    return check_list(ctx, function, tensors, names, count, 1);
+}
+
 int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b) {
     if (a->ndim != b->ndim)
         return 0;
@@ -70,26 +99,47 @@ clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn
                        what, shape, least, most);
 }
 
-clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
-                               size_t ndim, const size_t *dims) {
+/* Formats dims as "[2, *, 4]" into buffer (CLCNN__ANY_DIM as "*"). */
+static const char *dims_string(size_t ndim, const size_t *dims, char *buffer, size_t size) {
+    int used = snprintf(buffer, size, "[");
+    for (size_t i = 0; i < ndim && used >= 0 && (size_t)used < size; i++) {
+        const char *comma = i ? ", " : "";
+        used += dims[i] == CLCNN__ANY_DIM
+                    ? snprintf(buffer + used, size - (size_t)used, "%s*", comma)
+                    : snprintf(buffer + used, size - (size_t)used, "%s%zu", comma, dims[i]);
+    }
+    if (used >= 0 && (size_t)used < size)
+        snprintf(buffer + used, size - (size_t)used, "]");
+    return buffer;
+}
+
+static int has_dims(const clcnn_tensor *tensor, size_t ndim, const size_t *dims) {
     int matches = tensor->ndim == ndim;
     for (size_t i = 0; matches && i < ndim; i++)
         matches = dims[i] == CLCNN__ANY_DIM || dims[i] == tensor->dims[i];
-    if (matches)
+    return matches;
+}
+
+clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
+                               size_t ndim, const size_t *dims) {
+    if (has_dims(tensor, ndim, dims))
         return CLCNN_OK;
     char shape[96], wanted[96];
-    int used = snprintf(wanted, sizeof wanted, "[");
-    for (size_t i = 0; i < ndim && used >= 0 && (size_t)used < sizeof wanted; i++) {
-        const char *comma = i ? ", " : "";
-        used +=
-            dims[i] == CLCNN__ANY_DIM
-                ? snprintf(wanted + used, sizeof wanted - (size_t)used, "%s*", comma)
-                : snprintf(wanted + used, sizeof wanted - (size_t)used, "%s%zu", comma, dims[i]);
-    }
-    if (used >= 0 && (size_t)used < sizeof wanted)
-        snprintf(wanted + used, sizeof wanted - (size_t)used, "]");
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s is %s, it must be %s", what,
-                       clcnn__shape_string(tensor, shape, sizeof shape), wanted);
+                       clcnn__shape_string(tensor, shape, sizeof shape),
+                       dims_string(ndim, dims, wanted, sizeof wanted));
+}
+
+clcnn_status clcnn__check_dims_match(clcnn_context *ctx, const char *function, const char *name,
+                                     const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                     const char *ref_name, const clcnn_tensor *ref) {
+    if (has_dims(tensor, ndim, dims))
+        return CLCNN_OK;
+    char shape[96], wanted[96], ref_shape[96];
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s: %s %s must be %s to match %s %s",
+                       function, name, clcnn__shape_string(tensor, shape, sizeof shape),
+                       dims_string(ndim, dims, wanted, sizeof wanted), ref_name,
+                       clcnn__shape_string(ref, ref_shape, sizeof ref_shape));
 }
 
 /* The root buffer of a tensor and the byte range it covers in it. */
@@ -118,6 +168,6 @@ clcnn_status clcnn__check_distinct(clcnn_context *ctx, const char *function, con
                                    const clcnn_tensor *b) {
     if (!clcnn__tensors_overlap(a, b))
         return CLCNN_OK;
-    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share memory", function,
+    return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s shares memory with %s", function,
                        a_name, b_name);
 }

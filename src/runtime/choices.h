@@ -136,10 +136,21 @@ typedef struct clcnn__device_choices {
 
 /* ---------------------------------------------------------- tuned choices */
 
+/* One conv2d pass's choice: the algorithm and, for DIRECT forward and
+ * backward data, the register tiles (all 0: the built-in ones). */
+typedef struct clcnn__conv2d_choice {
+    int algorithm; /* CLCNN__CONV2D_* */
+    clcnn__conv2d_tiles tiles;
+} clcnn__conv2d_choice;
+
 /* A choice the auto-tuner measured best for one key (an op, pass and
- * shape), typed by the op family its key names. */
+ * shape), typed by the op family its key names. As text (the tuning file,
+ * clcnn_tune_result; runtime/tuning.c formats and parses it):
+ *   conv2d     "general", "tiled", "direct", "direct kt=8 vw=16 wv=2"
+ *   gemm       "clblast", "tiled nr=16 wg=auto", "tiled nr=32 wg=4x8"
+ *   pointwise  "vec=16 items=8 wg=64" */
 typedef enum clcnn__tuned_family {
-    CLCNN__TUNED_CONV2D = 1,   /* keys "conv2d:..." */
+    CLCNN__TUNED_CONV2D = 1,   /* keys "conv2d.<pass>:..." */
     CLCNN__TUNED_GEMM = 2,     /* keys "gemm:..." */
     CLCNN__TUNED_POINTWISE = 3 /* keys "pointwise:..." */
 } clcnn__tuned_family;
@@ -147,10 +158,7 @@ typedef enum clcnn__tuned_family {
 typedef struct clcnn__tuned_choice {
     clcnn__tuned_family family;
     union {
-        struct {
-            int algorithm;             /* CLCNN__CONV2D_* */
-            clcnn__conv2d_tiles tiles; /* DIRECT with tiles; all 0 otherwise */
-        } conv2d;
+        clcnn__conv2d_choice conv2d;
         clcnn__gemm_choices gemm;
         clcnn__pointwise_layout pointwise;
     } as;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
-#include "clcnn.h"
+#include "clcnn/core.h"
 #include "clcnn/opencl.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
@@ -87,11 +87,11 @@ typedef struct clcnn__pool_buffer {
 } clcnn__pool_buffer;
 
 /* One stored choice of the tuning table (runtime/tuning.c): for a key naming
- * an op, pass and shape, the choice as text the op parses, e.g.
- * "direct kt=8 vw=16 wv=2", with the medians that decided it (0: unknown). */
+ * an op, pass and shape, the choice of the family the key names
+ * (runtime/choices.h), with the medians that decided it (0: unknown). */
 typedef struct clcnn__tuning_entry {
     char key[CLCNN_TUNE_KEY_MAX];
-    char choice[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__tuned_choice choice;
     double ms, default_ms;
 } clcnn__tuning_entry;
 
@@ -321,18 +321,40 @@ void clcnn__cache_note_untrusted(clcnn_context *ctx, const char *why);
 
 /* ------------------------------------------------------------------ tuning */
 
+/* The family of tuned choices a key holds, from its prefix ("conv2d.",
+ * "gemm:", "pointwise:"): 1 and *family set, or 0 for a key of no such
+ * family. */
+int clcnn__tuned_family_of(const char *key, clcnn__tuned_family *family);
+
+/* A choice as text (runtime/choices.h), the form of the tuning file and of
+ * clcnn_tune_result. */
+void clcnn__tuned_choice_format(const clcnn__tuned_choice *choice, char *text, size_t size);
+
+/* Reads text as a choice of family into *out: 1 when text is exactly what
+ * clcnn__tuned_choice_format writes for some choice, else 0. Whether the
+ * choice applies to a device or shape is the op's to decide. */
+int clcnn__tuned_choice_parse(clcnn__tuned_family family, const char *text,
+                              clcnn__tuned_choice *out);
+
+/* Whether a and b are the same choice (the same text). */
+int clcnn__tuned_choice_equal(const clcnn__tuned_choice *a, const clcnn__tuned_choice *b);
+
 /* The number of entries in the context's tuning table, after reading the
- * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off).
- * Ops call this before building a key: 0 means built-in choices only. */
+ * stored file on first use (unless CLCNN_TUNING=0 or the disk cache is off;
+ * entries whose key names no family or whose text does not parse are
+ * dropped). Ops call this before building a key: 0 means built-in choices
+ * only. */
 size_t clcnn__tuning_count(clcnn_context *ctx);
 
-/* The entry for key, or NULL (after the same first-use read). */
+/* The entry for key, or NULL (after the same first-use read). Its choice is
+ * of the family the key names. */
 const clcnn__tuning_entry *clcnn__tuning_find(clcnn_context *ctx, const char *key);
 
 /* Adds or replaces the entry for key. CLCNN_ERROR_INVALID_ARGUMENT when key
- * or choice does not fit, CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
-clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key, const char *choice, double ms,
-                               double default_ms);
+ * is empty or too long or names another family than choice's (or none),
+ * CLCNN_ERROR_OUT_OF_RANGE when the table is full. */
+clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key,
+                               const clcnn__tuned_choice *choice, double ms, double default_ms);
 
 /* Removes the entry for key (nothing when there is none). */
 void clcnn__tuning_remove(clcnn_context *ctx, const char *key);
@@ -433,6 +455,15 @@ clcnn_status clcnn__arena_span(size_t count, clcnn_tensor *const *tensors, clcnn
  * (CLCNN_ERROR_CONTEXT_MISMATCH). */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *tensor, const char *what);
 
+/* clcnn__check_tensor for tensors[0..count-1], each named "<function>:
+ * <names[i]>"; the optional form lets NULL entries pass. */
+clcnn_status clcnn__check_tensors(clcnn_context *ctx, const char *function,
+                                  const clcnn_tensor *const *tensors, const char *const *names,
+                                  size_t count);
+clcnn_status clcnn__check_optional_tensors(clcnn_context *ctx, const char *function,
+                                           const clcnn_tensor *const *tensors,
+                                           const char *const *names, size_t count);
+
 /* The same rank and dimensions, else CLCNN_ERROR_INVALID_SHAPE. */
 int clcnn__same_shape(const clcnn_tensor *a, const clcnn_tensor *b);
 clcnn_status clcnn__check_same_shape(clcnn_context *ctx, const char *function, const char *a_name,
@@ -452,6 +483,12 @@ clcnn_status clcnn__check_rank(clcnn_context *ctx, const char *what, const clcnn
 #define CLCNN__ANY_DIM ((size_t)-1)
 clcnn_status clcnn__check_dims(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
                                size_t ndim, const size_t *dims);
+
+/* The same, for a shape that another operand sets, named in the message
+ * with its shape ("w [5, 7] must be [*, 6] to match x [4, 6]"). */
+clcnn_status clcnn__check_dims_match(clcnn_context *ctx, const char *function, const char *name,
+                                     const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
+                                     const char *ref_name, const clcnn_tensor *ref);
 
 /* Whether the elements of a and b share any device memory (views of one
  * buffer count by their ranges). */
@@ -489,7 +526,7 @@ typedef struct clcnn__launch {
     cl_uint next;            /* index of the next argument */
     cl_int error;            /* the first clSetKernelArg failure */
     cl_uint failed_index;    /* its argument, or the one out of range */
-    const char *range_error; /* "int"/"uint": a value did not fit; else NULL */
+    const char *range_error; /* "int", "uint", "int vector": a value did not fit; else NULL */
 } clcnn__launch;
 
 clcnn__launch clcnn__launch_begin(clcnn_context *ctx, cl_kernel kernel);
@@ -505,6 +542,9 @@ void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor);
  * launch with CLCNN_ERROR_SIZE_OVERFLOW. */
 void clcnn__arg_int(clcnn__launch *launch, size_t value);
 void clcnn__arg_uint(clcnn__launch *launch, size_t value);
+/* An int2, int4, int8 or int16 argument (count of them) from sizes, each
+ * checked as clcnn__arg_int's. */
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count);
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
 void clcnn__arg_float(clcnn__launch *launch, float value);
 /* `bytes` of local memory. */
@@ -518,6 +558,11 @@ void clcnn__arg_local(clcnn__launch *launch, size_t bytes);
  * and choose a size that fits. A zero global size enqueues nothing. */
 clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t *global,
                                const size_t *local);
+
+/* clcnn__launch_run that also gives the launch's event in *event (the
+ * caller releases it; NULL when nothing was enqueued). */
+clcnn_status clcnn__launch_run_event(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                     const size_t *local, cl_event *event);
 
 /* clcnn__launch_run for kernels that work with any work-group size: the
  * preferred one, or where the compiled kernel allows fewer work-items (a

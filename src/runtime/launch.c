@@ -32,7 +32,7 @@ clcnn_status clcnn__launch_prepare(clcnn_context *ctx, const char *source, const
 
 /* Sets the next argument unless an earlier one failed. */
 static void set(clcnn__launch *launch, size_t size, const void *value) {
-    if (launch->error == CL_SUCCESS && launch->range_error == NULL) {
+    if (launch->kernel != NULL && launch->error == CL_SUCCESS && launch->range_error == NULL) {
         cl_int err = clSetKernelArg(launch->kernel, launch->next, size, value);
         if (err != CL_SUCCESS) {
             launch->error = err;
@@ -75,6 +75,18 @@ void clcnn__arg_uint(clcnn__launch *launch, size_t value) {
     }
     cl_uint v = (cl_uint)value;
     set(launch, sizeof v, &v);
+}
+
+void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count) {
+    cl_int v[16] = {0};
+    for (size_t i = 0; i < count && i < 16; i++) {
+        if (values[i] > INT32_MAX) {
+            out_of_range(launch, "int vector");
+            return;
+        }
+        v[i] = (cl_int)values[i];
+    }
+    set(launch, count * sizeof(cl_int), v);
 }
 
 void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value) {
@@ -137,6 +149,13 @@ static clcnn_status check_work_sizes(const clcnn__launch *launch, cl_uint dims,
 
 clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t *global,
                                const size_t *local) {
+    return clcnn__launch_run_event(launch, dims, global, local, NULL);
+}
+
+clcnn_status clcnn__launch_run_event(clcnn__launch *launch, cl_uint dims, const size_t *global,
+                                     const size_t *local, cl_event *out) {
+    if (out != NULL)
+        *out = NULL;
     if (launch->kernel == NULL)
         return clcnn__fail(launch->ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                            "launching a kernel that was not built");
@@ -152,10 +171,14 @@ clcnn_status clcnn__launch_run(clcnn__launch *launch, cl_uint dims, const size_t
     cl_event event = NULL;
     uint64_t host_start = ctx->profile != NULL ? clcnn__profile_launch_begins(ctx) : 0;
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, launch->kernel, dims, NULL, global, local, 0,
-                                        NULL, ctx->profile != NULL ? &event : NULL);
+                                        NULL, ctx->profile != NULL || out != NULL ? &event : NULL);
     if (err == CL_SUCCESS) {
+        if (out != NULL && clRetainEvent(event) == CL_SUCCESS)
+            *out = event;
         if (ctx->profile != NULL)
             clcnn__profile_record(ctx, launch->kernel, event, host_start);
+        else if (event != NULL)
+            clReleaseEvent(event);
         return CLCNN_OK;
     }
     char name[128];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fill_layout.h"
 #include "runtime/internal.h"
 
 /* Validates a shape and gives its element count. */
@@ -42,23 +43,19 @@ static clcnn_tensor *tensor_alloc(clcnn__storage *storage, size_t ndim, const si
     return tensor;
 }
 
-/* Elements per work-item of util.cl's fill_float (its default). */
-#define FILL_CHUNK 64
-
-/* Sets `count` floats of mem to value with util.cl's fill_float. */
+/* Sets `count` floats of mem to value with util.cl's fill_float. The kernel
+ * guards its range and uses no local memory: the driver chooses the
+ * work-group. */
 static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, float value) {
-    cl_kernel kernel;
-    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "fill_float", &kernel);
+    clcnn__launch launch;
+    clcnn_status status = clcnn__launch_prepare(ctx, "util.cl", NULL, "fill_float", &launch);
     if (status != CLCNN_OK)
         return status;
-    cl_ulong n = count;
-    cl_int err = clSetKernelArg(kernel, 0, sizeof mem, &mem);
-    err |= clSetKernelArg(kernel, 1, sizeof n, &n);
-    err |= clSetKernelArg(kernel, 2, sizeof value, &value);
-    if (err != CL_SUCCESS)
-        return clcnn__fail_cl(ctx, err, "fill_float arguments");
+    clcnn__arg_mem(&launch, mem);
+    clcnn__arg_ulong(&launch, count);
+    clcnn__arg_float(&launch, value);
     size_t global = clcnn__round_up((count + FILL_CHUNK - 1) / FILL_CHUNK, 64);
-    return clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    return clcnn__launch_run_fitted(&launch, 1, &global, NULL);
 }
 
 static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
@@ -324,12 +321,9 @@ clcnn_status clcnn_tensor_copy(clcnn_tensor *dst, const clcnn_tensor *src) {
     clcnn_status status = clcnn__check_tensor(ctx, src, "clcnn_tensor_copy: src");
     if (status != CLCNN_OK)
         return status;
-    if (dst->numel != src->numel) {
-        char dst_shape[96], src_shape[96];
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s: dst %s and src %s differ in size",
-                           __func__, clcnn__shape_string(dst, dst_shape, sizeof dst_shape),
-                           clcnn__shape_string(src, src_shape, sizeof src_shape));
-    }
+    status = clcnn__check_same_numel(ctx, __func__, "dst", dst, "src", src);
+    if (status != CLCNN_OK)
+        return status;
     if (dst->storage == src->storage)
         return CLCNN_OK; /* the same elements: nothing to move */
     cl_int err = clEnqueueCopyBuffer(ctx->queue, src->storage->mem, dst->storage->mem, 0, 0,

@@ -6,6 +6,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
 
+#include "fill_layout.h"
+#include "clcnn/profile.h"
 #include "runtime/internal.h"
 
 uint64_t clcnn__host_clock_ns(void) {
@@ -31,34 +33,28 @@ int clcnn__timestamps_plausible(const uint64_t *stamps, size_t count, uint64_t w
 /* Two fills of a buffer in a row, timed by the device and by the host. */
 static clcnn_status probe(clcnn_context *ctx, int *plausible) {
     enum { ELEMENTS = 1 << 16, LAUNCHES = 2 };
-    cl_kernel kernel;
     cl_mem buffer = NULL;
-    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "fill_float", &kernel);
-    if (status == CLCNN_OK)
-        status = clcnn__buffer_acquire(ctx, ELEMENTS * sizeof(float), &buffer);
+    clcnn_status status = clcnn__buffer_acquire(ctx, ELEMENTS * sizeof(float), &buffer);
     if (status != CLCNN_OK)
         return status;
     cl_event events[LAUNCHES] = {NULL, NULL};
-    cl_ulong count = ELEMENTS;
-    cl_float value = 0.0f;
-    size_t global = ELEMENTS / 64;
+    const size_t global = ELEMENTS / FILL_CHUNK;
     cl_int err = clFinish(ctx->queue);
     uint64_t begin = clcnn__host_clock_ns();
-    for (int i = 0; err == CL_SUCCESS && i < LAUNCHES; i++) {
-        err = clSetKernelArg(kernel, 0, sizeof buffer, &buffer);
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(kernel, 1, sizeof count, &count);
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(kernel, 2, sizeof value, &value);
-        if (err == CL_SUCCESS)
-            err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, NULL, 0, NULL,
-                                         &events[i]);
+    for (int i = 0; status == CLCNN_OK && i < LAUNCHES; i++) {
+        clcnn__launch launch;
+        status = clcnn__launch_prepare(ctx, "util.cl", NULL, "fill_float", &launch);
+        clcnn__arg_mem(&launch, buffer);
+        clcnn__arg_ulong(&launch, ELEMENTS);
+        clcnn__arg_float(&launch, 0.0f);
+        if (status == CLCNN_OK)
+            status = clcnn__launch_run_event(&launch, 1, &global, NULL, &events[i]);
     }
-    if (err == CL_SUCCESS)
+    if (err == CL_SUCCESS && status == CLCNN_OK)
         err = clFinish(ctx->queue);
     uint64_t wall_ns = clcnn__host_clock_ns() - begin;
     uint64_t stamps[2 * LAUNCHES] = {0};
-    for (int i = 0; err == CL_SUCCESS && i < LAUNCHES; i++) {
+    for (int i = 0; err == CL_SUCCESS && status == CLCNN_OK && i < LAUNCHES; i++) {
         cl_ulong start = 0, end = 0;
         err = clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_START, sizeof start, &start,
                                       NULL);
@@ -72,6 +68,8 @@ static clcnn_status probe(clcnn_context *ctx, int *plausible) {
         if (events[i] != NULL)
             clReleaseEvent(events[i]);
     clcnn__buffer_release(ctx, buffer);
+    if (status != CLCNN_OK)
+        return status;
     if (err != CL_SUCCESS)
         return clcnn__fail_cl(ctx, err, "clcnn_context_check_timestamps: probing the device");
     *plausible = clcnn__timestamps_plausible(stamps, LAUNCHES, wall_ns);

@@ -11,9 +11,11 @@
  * only advice: the lazy read ignores every problem, and writes go through a
  * temporary file renamed into place. Like a cached binary, the file is read
  * only when it and its directory belong to this user and no one else may
- * write them (runtime/cache_files.c), and is written private (0600). The
- * runtime knows nothing of what a choice means: the ops parse their own
- * entries (ops/conv2d_tune.c). */
+ * write them (runtime/cache_files.c), and is written private (0600).
+ * Choices are typed (runtime/choices.h); their text lives here only: an
+ * entry is parsed when the file is read, by the family its key names, and
+ * dropped when it does not parse. Whether a choice applies to a shape is
+ * for its op to decide. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
@@ -78,6 +80,145 @@ static int tuning_disabled_by_environment(void) {
     return env != NULL && strcmp(env, "0") == 0;
 }
 
+/* ---------------------------------------------------------- choices as text */
+
+static const struct {
+    const char *prefix;
+    clcnn__tuned_family family;
+} family_prefixes[] = {
+    {"conv2d.", CLCNN__TUNED_CONV2D},
+    {"gemm:", CLCNN__TUNED_GEMM},
+    {"pointwise:", CLCNN__TUNED_POINTWISE},
+};
+
+int clcnn__tuned_family_of(const char *key, clcnn__tuned_family *family) {
+    for (size_t i = 0; i < sizeof family_prefixes / sizeof family_prefixes[0]; i++)
+        if (strncmp(key, family_prefixes[i].prefix, strlen(family_prefixes[i].prefix)) == 0) {
+            *family = family_prefixes[i].family;
+            return 1;
+        }
+    return 0;
+}
+
+/* The conv2d algorithms by their CLCNN__CONV2D_* value. */
+static const char *const conv2d_algorithms[] = {NULL, "general", "direct", "tiled"};
+
+static const char *conv2d_algorithm_name(int algorithm) {
+    return algorithm >= CLCNN__CONV2D_GENERAL && algorithm <= CLCNN__CONV2D_TILED
+               ? conv2d_algorithms[algorithm]
+               : "?";
+}
+
+static void format_conv2d(const clcnn__conv2d_choice *c, char *text, size_t size) {
+    const clcnn__conv2d_tiles *t = &c->tiles;
+    if (c->algorithm == CLCNN__CONV2D_DIRECT && (t->kt != 0 || t->vw != 0 || t->wv != 0))
+        snprintf(text, size, "direct kt=%zu vw=%zu wv=%zu", t->kt, t->vw, t->wv);
+    else
+        snprintf(text, size, "%s", conv2d_algorithm_name(c->algorithm));
+}
+
+static void format_gemm(const clcnn__gemm_choices *c, char *text, size_t size) {
+    if (c->backend == CLCNN__GEMM_CLBLAST)
+        snprintf(text, size, "clblast");
+    else if (c->backend != CLCNN__GEMM_TILED)
+        snprintf(text, size, "?");
+    else if (c->group_cols == 0)
+        snprintf(text, size, "tiled nr=%zu wg=auto", c->tile_cols);
+    else
+        snprintf(text, size, "tiled nr=%zu wg=%zux%zu", c->tile_cols, c->group_cols, c->group_rows);
+}
+
+void clcnn__tuned_choice_format(const clcnn__tuned_choice *choice, char *text, size_t size) {
+    switch (choice->family) {
+    case CLCNN__TUNED_CONV2D:
+        format_conv2d(&choice->as.conv2d, text, size);
+        break;
+    case CLCNN__TUNED_GEMM:
+        format_gemm(&choice->as.gemm, text, size);
+        break;
+    case CLCNN__TUNED_POINTWISE:
+        snprintf(text, size, "vec=%d items=%d wg=%zu", choice->as.pointwise.vec,
+                 choice->as.pointwise.items, choice->as.pointwise.local);
+        break;
+    default:
+        snprintf(text, size, "?");
+        break;
+    }
+}
+
+/* Reads the fields of text into *out, without checking that text is in
+ * the exact form (clcnn__tuned_choice_parse does, by formatting *out). */
+static int scan_conv2d(const char *text, clcnn__conv2d_choice *out) {
+    for (int algorithm = CLCNN__CONV2D_GENERAL; algorithm <= CLCNN__CONV2D_TILED; algorithm++)
+        if (strcmp(text, conv2d_algorithms[algorithm]) == 0) {
+            out->algorithm = algorithm;
+            return 1;
+        }
+    clcnn__conv2d_tiles *t = &out->tiles;
+    out->algorithm = CLCNN__CONV2D_DIRECT;
+    return sscanf(text, "direct kt=%zu vw=%zu wv=%zu", &t->kt, &t->vw, &t->wv) == 3;
+}
+
+static int scan_gemm(const char *text, clcnn__gemm_choices *out) {
+    if (strcmp(text, "clblast") == 0) {
+        out->backend = CLCNN__GEMM_CLBLAST;
+        return 1;
+    }
+    out->backend = CLCNN__GEMM_TILED;
+    if (sscanf(text, "tiled nr=%zu wg=%zux%zu", &out->tile_cols, &out->group_cols,
+               &out->group_rows) == 3)
+        return 1;
+    out->group_cols = out->group_rows = 0;
+    return sscanf(text, "tiled nr=%zu wg=auto", &out->tile_cols) == 1;
+}
+
+static int scan_pointwise(const char *text, clcnn__pointwise_layout *out) {
+    return sscanf(text, "vec=%d items=%d wg=%zu", &out->vec, &out->items, &out->local) == 3;
+}
+
+int clcnn__tuned_choice_parse(clcnn__tuned_family family, const char *text,
+                              clcnn__tuned_choice *out) {
+    memset(out, 0, sizeof *out);
+    out->family = family;
+    int scanned = family == CLCNN__TUNED_CONV2D      ? scan_conv2d(text, &out->as.conv2d)
+                  : family == CLCNN__TUNED_GEMM      ? scan_gemm(text, &out->as.gemm)
+                  : family == CLCNN__TUNED_POINTWISE ? scan_pointwise(text, &out->as.pointwise)
+                                                     : 0;
+    if (!scanned)
+        return 0;
+    /* Only the exact form: no signs, spaces, leading zeros or trailing
+     * text that the scan lets through. */
+    char canonical[CLCNN_TUNE_CHOICE_MAX];
+    clcnn__tuned_choice_format(out, canonical, sizeof canonical);
+    return strcmp(canonical, text) == 0;
+}
+
+int clcnn__tuned_choice_equal(const clcnn__tuned_choice *a, const clcnn__tuned_choice *b) {
+    if (a->family != b->family)
+        return 0;
+    switch (a->family) {
+    case CLCNN__TUNED_CONV2D: {
+        const clcnn__conv2d_choice *x = &a->as.conv2d, *y = &b->as.conv2d;
+        return x->algorithm == y->algorithm && x->tiles.kt == y->tiles.kt &&
+               x->tiles.vw == y->tiles.vw && x->tiles.wv == y->tiles.wv;
+    }
+    case CLCNN__TUNED_GEMM: {
+        /* CLBlast has no tiles of this library's to choose. */
+        const clcnn__gemm_choices *x = &a->as.gemm, *y = &b->as.gemm;
+        return x->backend == y->backend &&
+               (x->backend == CLCNN__GEMM_CLBLAST ||
+                (x->tile_cols == y->tile_cols && x->group_cols == y->group_cols &&
+                 x->group_rows == y->group_rows));
+    }
+    case CLCNN__TUNED_POINTWISE: {
+        const clcnn__pointwise_layout *x = &a->as.pointwise, *y = &b->as.pointwise;
+        return x->vec == y->vec && x->items == y->items && x->local == y->local;
+    }
+    default:
+        return 0;
+    }
+}
+
 /* ------------------------------------------------------------------ table */
 
 static clcnn__tuning_entry *find_entry(clcnn__tuning_table *table, const char *key) {
@@ -87,11 +228,18 @@ static clcnn__tuning_entry *find_entry(clcnn__tuning_table *table, const char *k
     return NULL;
 }
 
-/* Adds or replaces; 0 when it does not fit (too long, table full). */
-static int put_entry(clcnn__tuning_table *table, const char *key, const char *choice, double ms,
-                     double default_ms) {
-    if (strlen(key) >= CLCNN_TUNE_KEY_MAX || strlen(choice) >= CLCNN_TUNE_CHOICE_MAX ||
-        key[0] == '\0' || choice[0] == '\0')
+/* Whether key may hold choice: not empty, not too long, and of choice's
+ * family. */
+static int key_fits(const char *key, const clcnn__tuned_choice *choice) {
+    clcnn__tuned_family family;
+    return key[0] != '\0' && strlen(key) < CLCNN_TUNE_KEY_MAX &&
+           clcnn__tuned_family_of(key, &family) && family == choice->family;
+}
+
+/* Adds or replaces; 0 when it does not fit (the key, a full table). */
+static int put_entry(clcnn__tuning_table *table, const char *key, const clcnn__tuned_choice *choice,
+                     double ms, double default_ms) {
+    if (!key_fits(key, choice))
         return 0;
     clcnn__tuning_entry *entry = find_entry(table, key);
     if (entry == NULL) {
@@ -100,7 +248,7 @@ static int put_entry(clcnn__tuning_table *table, const char *key, const char *ch
         entry = &table->entries[table->count++];
         memcpy(entry->key, key, strlen(key) + 1);
     }
-    memcpy(entry->choice, choice, strlen(choice) + 1);
+    entry->choice = *choice;
     entry->ms = ms;
     entry->default_ms = default_ms;
     return 1;
@@ -133,13 +281,15 @@ static clcnn_status apply_tuning_json(json_t *root, const char *path, const char
     const char *key;
     json_t *value;
     json_object_foreach(entries, key, value) {
-        json_t *choice = json_object_get(value, "choice");
+        json_t *text = json_object_get(value, "choice");
         json_t *ms = json_object_get(value, "ms");
         json_t *default_ms = json_object_get(value, "default_ms");
-        if (!json_is_string(choice))
+        clcnn__tuned_family family;
+        clcnn__tuned_choice choice;
+        if (!json_is_string(text) || !clcnn__tuned_family_of(key, &family) ||
+            !clcnn__tuned_choice_parse(family, json_string_value(text), &choice))
             continue; /* not an entry this version understands */
-        put_entry(table, key, json_string_value(choice),
-                  json_is_number(ms) ? json_number_value(ms) : 0.0,
+        put_entry(table, key, &choice, json_is_number(ms) ? json_number_value(ms) : 0.0,
                   json_is_number(default_ms) ? json_number_value(default_ms) : 0.0);
     }
     return CLCNN_OK;
@@ -219,13 +369,17 @@ const clcnn__tuning_entry *clcnn__tuning_find(clcnn_context *ctx, const char *ke
     return find_entry(loaded_table(ctx), key);
 }
 
-clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key, const char *choice, double ms,
-                               double default_ms) {
+clcnn_status clcnn__tuning_set(clcnn_context *ctx, const char *key,
+                               const clcnn__tuned_choice *choice, double ms, double default_ms) {
     clcnn__tuning_table *table = loaded_table(ctx);
-    if (strlen(key) >= CLCNN_TUNE_KEY_MAX || strlen(choice) >= CLCNN_TUNE_CHOICE_MAX ||
-        key[0] == '\0' || choice[0] == '\0')
+    if (!key_fits(key, choice)) {
+        char text[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice_format(choice, text, sizeof text);
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "tuning: key \"%s\" or choice \"%s\" is empty or too long", key, choice);
+                           "tuning: key \"%.*s\" is empty, too long or not one of choice "
+                           "\"%s\"'s family",
+                           CLCNN_TUNE_KEY_MAX, key, text);
+    }
     if (!put_entry(table, key, choice, ms, default_ms))
         return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_RANGE,
                            "tuning: the table is full (%d entries); clear it to tune more",
@@ -255,7 +409,9 @@ static json_t *table_json(const clcnn__tuning_table *table, const char *identity
     }
     for (size_t i = 0; i < table->count; i++) {
         const clcnn__tuning_entry *e = &table->entries[i];
-        json_t *value = json_pack("{s:s, s:f, s:f}", "choice", e->choice, "ms", e->ms, "default_ms",
+        char choice[CLCNN_TUNE_CHOICE_MAX];
+        clcnn__tuned_choice_format(&e->choice, choice, sizeof choice);
+        json_t *value = json_pack("{s:s, s:f, s:f}", "choice", choice, "ms", e->ms, "default_ms",
                                   e->default_ms);
         if (value == NULL || json_object_set_new(entries, e->key, value) != 0) {
             json_decref(root);
