@@ -230,6 +230,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_net_create_from_checkpoint(ctx, NULL, &scratch_net))                                   \
     X(clcnn_net_create_seed, CLCNN_ERROR_INVALID_ARGUMENT,                                         \
       clcnn_net_create_seed(ctx, 1, 28, 28, 10, 0.5f, NULL))                                       \
+    X(clcnn_net_create_resnet8, CLCNN_ERROR_INVALID_ARGUMENT,                                      \
+      clcnn_net_create_resnet8(ctx, 1, 28, 28, 10, NULL))                                          \
     X(clcnn_net_init, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_init(open_net, 1))                   \
     X(clcnn_net_forward, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_forward(built_net, NULL, NULL))   \
     X(clcnn_net_loss, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_loss(built_net, NULL, loss))         \

@@ -479,6 +479,81 @@ static void test_create_from_checkpoint_round_trip(void **state) {
     ts_temp_dir_remove(dir);
 }
 
+/* ResNet-8 has torchvision's names in PyTorch's order and 308,074
+ * trainable parameters; it trains (a finite loss, a backward pass). */
+static void test_resnet8(void **state) {
+    (void)state;
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create_resnet8(ctx, 1, 28, 28, 10, &net));
+    static const char *const names[] = {"conv1.weight",
+                                        "bn1.weight",
+                                        "bn1.bias",
+                                        "layer1.0.conv1.weight",
+                                        "layer1.0.bn1.weight",
+                                        "layer1.0.bn1.bias",
+                                        "layer1.0.conv2.weight",
+                                        "layer1.0.bn2.weight",
+                                        "layer1.0.bn2.bias",
+                                        "layer2.0.conv1.weight",
+                                        "layer2.0.bn1.weight",
+                                        "layer2.0.bn1.bias",
+                                        "layer2.0.conv2.weight",
+                                        "layer2.0.bn2.weight",
+                                        "layer2.0.bn2.bias",
+                                        "layer2.0.downsample.0.weight",
+                                        "layer2.0.downsample.1.weight",
+                                        "layer2.0.downsample.1.bias",
+                                        "layer3.0.conv1.weight",
+                                        "layer3.0.bn1.weight",
+                                        "layer3.0.bn1.bias",
+                                        "layer3.0.conv2.weight",
+                                        "layer3.0.bn2.weight",
+                                        "layer3.0.bn2.bias",
+                                        "layer3.0.downsample.0.weight",
+                                        "layer3.0.downsample.1.weight",
+                                        "layer3.0.downsample.1.bias",
+                                        "fc.weight",
+                                        "fc.bias"};
+    assert_int_equal(clcnn_net_parameter_count(net), sizeof names / sizeof names[0]);
+    size_t total = 0;
+    for (size_t i = 0; i < clcnn_net_parameter_count(net); i++) {
+        clcnn_net_tensor p;
+        TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+        assert_string_equal(p.name, names[i]);
+        total += clcnn_tensor_numel(p.value);
+    }
+    assert_int_equal(total, 308074);
+    assert_non_null(clcnn__net_state_named(net, "layer3.0.downsample.1.num_batches_tracked"));
+    assert_int_equal(clcnn_net_output_features(net), 10);
+
+    clcnn_tensor *input = tensor4(2, 1, 28, 28), *loss = NULL;
+    float *pixels = ts_random_floats(2 * 28 * 28, 2, -1.0f, 1.0f);
+    TS_ASSERT_OK(ctx, clcnn_tensor_write(input, 0, pixels, 2 * 28 * 28));
+    size_t one = 1;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &one, &loss));
+    clcnn_labels *labels = NULL;
+    const int32_t classes[2] = {3, 8};
+    TS_ASSERT_OK(ctx, clcnn_labels_create(ctx, 2, 10, &labels));
+    TS_ASSERT_OK(ctx, clcnn_labels_write(labels, classes, 2));
+    TS_ASSERT_OK(ctx, clcnn_net_zero_grad(net));
+    double value = loss_of(net, input, labels, loss);
+    assert_true(isfinite(value) && value > 0.0);
+    TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+    clcnn_net_tensor stem;
+    TS_ASSERT_OK(ctx, clcnn_net_parameter(net, 0, &stem));
+    float *grad = read_all(stem.grad);
+    double norm = 0.0;
+    for (size_t i = 0; i < clcnn_tensor_numel(stem.grad); i++)
+        norm += fabs(grad[i]);
+    assert_true(isfinite(norm) && norm > 0.0);
+    free(grad);
+    free(pixels);
+    clcnn_labels_destroy(labels);
+    clcnn_tensor_destroy(loss);
+    clcnn_tensor_destroy(input);
+    clcnn_net_destroy(net);
+}
+
 /* Graph wiring errors name the nodes. */
 static void test_graph_errors(void **state) {
     (void)state;
@@ -513,6 +588,7 @@ int main(void) {
         cmocka_unit_test(test_liveness_in_training),
         cmocka_unit_test(test_dotted_names_save_and_load),
         cmocka_unit_test(test_create_from_checkpoint_round_trip),
+        cmocka_unit_test(test_resnet8),
         cmocka_unit_test(test_graph_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

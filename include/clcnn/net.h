@@ -142,6 +142,18 @@ CLCNN_API clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t chan
                                              size_t width, size_t classes, float dropout_p,
                                              clcnn_net **out);
 
+/* ResNet-8 on C x H x W inputs with `classes` outputs, torchvision's
+ * layout with PyTorch's state-dict names: conv1 3x3 pad 1 (C->32, no bias)
+ * - bn1 - ReLU; layer1.0, layer2.0, layer3.0: one BasicBlock each (32->32
+ * stride 1, 32->64 stride 2, 64->128 stride 2: conv1 3x3 stride s - bn1 -
+ * ReLU - conv2 3x3 - bn2, plus the identity or downsample.0 (1x1 conv
+ * stride s) - downsample.1 (batch norm), then ReLU); global average
+ * pooling; fc (128->classes, bias). 308,074 parameters for 1 channel and
+ * 10 classes. */
+CLCNN_API clcnn_status clcnn_net_create_resnet8(clcnn_context *context, size_t channels,
+                                                size_t height, size_t width, size_t classes,
+                                                clcnn_net **out);
+
 /* Draws every parameter again with PyTorch's default initialisation, on the
  * device with Philox4x32-10 (cl/philox.h): conv and dense weights and
  * biases uniform in
