@@ -173,17 +173,21 @@ static clcnn_tensor *golden_batch(int step) {
 
 /* Compares every batch norm running statistic with step<s>.<name>. */
 static void compare_running_stats(comparison *c, clcnn_net *net, const char *prefix) {
-    size_t seen = 0;
-    for (size_t i = 0; i < net->layer_count; i++) {
-        const clcnn__layer *l = &net->layers[i];
-        if (l->kind != CLCNN_LAYER_BATCHNORM)
-            continue;
-        compare_tensor(c, KIND_RUNNING, prefix, l->names.running_mean, l->bn_state.running_mean);
-        compare_tensor(c, KIND_RUNNING, prefix, l->names.running_var, l->bn_state.running_var);
-        assert_int_equal(l->bn_state.num_batches_tracked, atoi(prefix + strlen("step")));
-        seen++;
+    static const char *const batchnorms[] = {"bn1", "bn2"};
+    for (size_t i = 0; i < sizeof batchnorms / sizeof batchnorms[0]; i++) {
+        char mean[64], var[64], tracked[64];
+        snprintf(mean, sizeof mean, "%s.running_mean", batchnorms[i]);
+        snprintf(var, sizeof var, "%s.running_var", batchnorms[i]);
+        snprintf(tracked, sizeof tracked, "%s.num_batches_tracked", batchnorms[i]);
+        const clcnn__node_tensor *entries[3] = {clcnn__net_state_named(net, mean),
+                                                clcnn__net_state_named(net, var),
+                                                clcnn__net_state_named(net, tracked)};
+        for (size_t e = 0; e < 3; e++)
+            assert_non_null(entries[e]);
+        compare_tensor(c, KIND_RUNNING, prefix, mean, entries[0]->value);
+        compare_tensor(c, KIND_RUNNING, prefix, var, entries[1]->value);
+        assert_int_equal(entries[2]->counter, atoi(prefix + strlen("step")));
     }
-    assert_int_equal(seen, 2);
 }
 
 /* Runs the golden's three steps and eval forward under recipe r, comparing
