@@ -146,6 +146,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_context_cache_stats(ctx, NULL))                                                        \
     X(clcnn_tensor_create, CLCNN_ERROR_INVALID_SHAPE,                                              \
       clcnn_tensor_create(ctx, 0, dims4, &scratch))                                                \
+    X(clcnn_tensor_create_uninitialized, CLCNN_ERROR_INVALID_SHAPE,                                \
+      clcnn_tensor_create_uninitialized(ctx, 0, dims4, &scratch))                                  \
     X(clcnn_tensor_reshape, CLCNN_ERROR_INVALID_SHAPE,                                             \
       clcnn_tensor_reshape(vec4, 1, &five, &scratch))                                              \
     X(clcnn_tensor_write, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_tensor_write(vec4, 0, NULL, 4))      \

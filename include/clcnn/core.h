@@ -265,6 +265,12 @@ typedef struct clcnn_tensor clcnn_tensor;
  * pool when a free buffer of the same size is there. */
 CLCNN_API clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
                                            clcnn_tensor **out);
+/* As clcnn_tensor_create, without the fill (PyTorch's torch.empty): the
+ * contents are unspecified, and a pooled buffer still holds what an earlier
+ * tensor of this context left in it. For outputs that an op overwrites
+ * entirely; saves a launch and a pass over the memory. */
+CLCNN_API clcnn_status clcnn_tensor_create_uninitialized(clcnn_context *context, size_t ndim,
+                                                         const size_t *dims, clcnn_tensor **out);
 CLCNN_API void clcnn_tensor_destroy(clcnn_tensor *tensor);
 
 /* A view of the same elements with another shape of the same element count

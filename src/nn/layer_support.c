@@ -47,7 +47,7 @@ clcnn_status clcnn__grad_target(clcnn_net *net, clcnn_tensor *dx, clcnn_grad_mod
     size_t dims[CLCNN_MAX_DIMS], ndim = clcnn_tensor_ndim(dx);
     for (size_t d = 0; d < ndim; d++)
         dims[d] = clcnn_tensor_dim(dx, d);
-    clcnn_status status = clcnn_tensor_create(net->ctx, ndim, dims, temporary);
+    clcnn_status status = clcnn_tensor_create_uninitialized(net->ctx, ndim, dims, temporary);
     *target = *temporary;
     return status;
 }

@@ -66,7 +66,7 @@ static clcnn_status make_output(clcnn_net *net, clcnn__node *node) {
     node->pending = node->plan.uses;
     if (node->plan.alias)
         return clcnn_tensor_reshape(output_of(net, node->inputs[0]), ndim, dims, &node->output);
-    return clcnn_tensor_create(net->ctx, ndim, dims, &node->output);
+    return clcnn_tensor_create_uninitialized(net->ctx, ndim, dims, &node->output);
 }
 
 static clcnn_status check_input(clcnn_net *net, const clcnn_tensor *input) {
@@ -183,7 +183,7 @@ static clcnn_status net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_t
     if (status == CLCNN_OK && last->grad == NULL) {
         size_t dims[CLCNN__SAMPLE_DIMS + 1];
         size_t ndim = clcnn__net_batch_shape(batch_of(net), last->out.ndim, last->out.dims, dims);
-        status = clcnn_tensor_create(net->ctx, ndim, dims, &last->grad);
+        status = clcnn_tensor_create_uninitialized(net->ctx, ndim, dims, &last->grad);
     }
     if (status == CLCNN_OK)
         status = clcnn_softmax_cross_entropy_backward(net->ctx, last->output, labels, last->grad,
@@ -218,7 +218,7 @@ static clcnn_status gradient_of_input(clcnn_net *net, const clcnn__node *node, s
     if (k == 0 && node->plan.grad_alias)
         status = clcnn_tensor_reshape(dy, ndim, dims, &input->grad);
     else if (input->grad == NULL)
-        status = clcnn_tensor_create(net->ctx, ndim, dims, &input->grad);
+        status = clcnn_tensor_create_uninitialized(net->ctx, ndim, dims, &input->grad);
     else
         *mode = CLCNN_GRAD_ACCUMULATE;
     *dx = input->grad;

@@ -1,5 +1,6 @@
 /* float32 tensors on the device: creation from the pool, views, transfers,
  * fill and copy, and asynchronous reads with events. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, fl
 }
 
 static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
-                                  clcnn_tensor **out) {
+                                  bool zero_filled, clcnn_tensor **out) {
     if (out == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
@@ -74,7 +75,7 @@ static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const siz
     storage->bytes = numel * sizeof(float);
     storage->refcount = 1;
     status = clcnn__buffer_acquire(context, storage->bytes, &storage->mem);
-    if (status == CLCNN_OK)
+    if (status == CLCNN_OK && zero_filled)
         status = fill_buffer(context, storage->mem, numel, 0.0f);
     clcnn_tensor *tensor = NULL;
     if (status == CLCNN_OK) {
@@ -97,7 +98,15 @@ clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, out));
+    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, true, out));
+}
+
+clcnn_status clcnn_tensor_create_uninitialized(clcnn_context *context, size_t ndim,
+                                               const size_t *dims, clcnn_tensor **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, false, out));
 }
 
 /* Drops one reference; the last one gives the buffer back to the pool (a
