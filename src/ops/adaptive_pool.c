@@ -399,11 +399,10 @@ static clcnn_status backward_global(clcnn_context *ctx, const geometry *g, const
 static clcnn_status adaptive_backward(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *dx,
                                       clcnn_grad_mode grad_mode) {
     static const char function[] = "clcnn_adaptive_avg_pool2d_backward";
-    if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", function,
-                           (int)grad_mode);
     geometry g;
-    clcnn_status status = check_pair(ctx, function, "dx", dx, "dy", dy, &g);
+    clcnn_status status = clcnn__check_grad_mode(ctx, function, grad_mode);
+    if (status == CLCNN_OK)
+        status = check_pair(ctx, function, "dx", dx, "dy", dy, &g);
     if (status != CLCNN_OK)
         return status;
     const int accumulate = grad_mode == CLCNN_GRAD_ACCUMULATE;

@@ -202,8 +202,8 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status != CLCNN_OK)
         return status;
 
-    unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) |
+                     (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
         flags |= BN_TRACK_RUNNING;
@@ -246,10 +246,10 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    clcnn_status status =
-        saved != NULL ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
-                                                saved->mean, saved->invstd)
-                      : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    clcnn_status status = saved != NULL
+                              ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
+                                                        saved->mean, saved->invstd)
+                              : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
     return clcnn__named(context, mark, __func__, status);
 }
 
@@ -286,8 +286,8 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.beta = mem_of(beta);
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
-    unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) |
+                     (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -333,10 +333,8 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
     clcnn_status status = clcnn__check_tensors(context, fn, required, required_names, relu ? 5 : 4);
     if (status == CLCNN_OK)
         status = clcnn__check_optional_tensors(context, fn, optional, optional_names, 4);
-    if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
-        param_grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", fn,
-                             (int)param_grad_mode);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, fn, param_grad_mode);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
         status = input_shape(context, x, "x", &shape);
@@ -392,8 +390,7 @@ clcnn_status clcnn__batchnorm_backward_relu_planned(
 
 /* The public backward: the fused activation from params, the saved
  * statistics and the gradients from their structs. */
-static clcnn_status batchnorm_backward(clcnn_context *context,
-                                       const clcnn_batchnorm_params *params,
+static clcnn_status batchnorm_backward(clcnn_context *context, const clcnn_batchnorm_params *params,
                                        const clcnn_tensor *x, const clcnn_tensor *y,
                                        const clcnn_tensor *dy, const clcnn_tensor *gamma,
                                        const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,

@@ -209,13 +209,6 @@ static clcnn_status check_common(clcnn_context *ctx, const char *op, const clcnn
     return CLCNN_OK;
 }
 
-static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_grad_mode mode) {
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", op,
-                           (int)mode);
-    return CLCNN_OK;
-}
-
 /* A bias or its gradient: NULL, or [k] with k the output channels. */
 static clcnn_status check_channel_vector(clcnn_context *ctx, const char *op,
                                          const clcnn_tensor *vector, const char *name, size_t k) {
@@ -538,7 +531,7 @@ static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_con
     conv2d_operands t = {dx, w, dy, "dx", "w", "dy"};
     clcnn_status status = check_common(context, op, params, &t);
     if (status == CLCNN_OK)
-        status = check_grad_mode(context, op, mode);
+        status = clcnn__check_grad_mode(context, op, mode);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_geometry g;
@@ -579,7 +572,7 @@ static clcnn_status conv2d_backward_weights(clcnn_context *context,
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__check_tensor(context, db, "clcnn_conv2d_backward_weights: db");
     if (status == CLCNN_OK)
-        status = check_grad_mode(context, op, mode);
+        status = clcnn__check_grad_mode(context, op, mode);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_geometry g;

@@ -293,10 +293,8 @@ static clcnn_status pool2d_backward(clcnn_context *context, const clcnn_pool2d_p
     const char *grad_names[] = {"dy", "dx"};
     if (status == CLCNN_OK)
         status = clcnn__check_tensors(context, fn, grads, grad_names, 2);
-    if (status == CLCNN_OK && grad_mode != CLCNN_GRAD_OVERWRITE &&
-        grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", fn,
-                             (int)grad_mode);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, fn, grad_mode);
     pool_plan plan;
     if (status == CLCNN_OK)
         status = make_plan(context, fn, params, dx, "dx", dy, "dy", &plan);
