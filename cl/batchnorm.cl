@@ -158,6 +158,25 @@ void bn_grad_sums_store(__global float *planes, uint stride, uint index, bn_grad
     planes[stride + index] = sums.centered;
 }
 
+/* The partials [first, last) of the row starting at `row` of planes of
+ * `stride` floats, merged in order (the merge kernels and the finalizers
+ * both reduce a channel's partials this way). */
+clcnn_moments bn_moments_merged(__global const float *planes, uint stride, uint row, uint first,
+                                uint last) {
+    clcnn_moments m = clcnn_moments_load(planes, stride, row + first);
+    for (uint i = first + 1; i < last; i++)
+        m = clcnn_moments_merge(m, clcnn_moments_load(planes, stride, row + i));
+    return m;
+}
+
+bn_grad_sums bn_grad_sums_added(__global const float *planes, uint stride, uint row, uint first,
+                                uint last) {
+    bn_grad_sums sums = bn_grad_sums_load(planes, stride, row + first);
+    for (uint i = first + 1; i < last; i++)
+        sums = bn_grad_sums_add(sums, bn_grad_sums_load(planes, stride, row + i));
+    return sums;
+}
+
 /* Per-channel coefficients of an element-wise pass, stored as 4 planes of
  * `channels` floats. Normalisation: y = ((x - a) - b) * c + d with
  * (a, b) = (shift, mean offset), c = gamma * invstd, d = beta.
@@ -365,12 +384,9 @@ __kernel void bn_moments_merge(__global const float *in, __global float *out, ui
     uint c = get_global_id(1);
     if (part >= parts_out || c >= channels)
         return;
-    uint stride_in = channels * parts_in;
     uint first = part * fanin;
-    uint last = min(parts_in, first + fanin);
-    clcnn_moments m = clcnn_moments_load(in, stride_in, c * parts_in + first);
-    for (uint i = first + 1; i < last; i++)
-        m = clcnn_moments_merge(m, clcnn_moments_load(in, stride_in, c * parts_in + i));
+    clcnn_moments m = bn_moments_merged(in, channels * parts_in, c * parts_in, first,
+                                        min(parts_in, first + fanin));
     clcnn_moments_store(out, channels * parts_out, c * parts_out + part, m);
 }
 
@@ -385,10 +401,7 @@ __kernel void bn_train_finalize(__global const float *partials, uint parts,
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    uint stride = channels * parts;
-    clcnn_moments m = clcnn_moments_load(partials, stride, c * parts);
-    for (uint i = 1; i < parts; i++)
-        m = clcnn_moments_merge(m, clcnn_moments_load(partials, stride, c * parts + i));
+    clcnn_moments m = bn_moments_merged(partials, channels * parts, c * parts, 0, parts);
     bn_coef_store(coef, channels, c,
                   bn_finalize_train(m, c, count, eps, factor, flags, gamma, beta, running_mean,
                                     running_var, save_mean, save_invstd));
@@ -583,12 +596,9 @@ __kernel void bn_sums_merge(__global const float *in, __global float *out, uint 
     uint c = get_global_id(1);
     if (part >= parts_out || c >= channels)
         return;
-    uint stride_in = channels * parts_in;
     uint first = part * fanin;
-    uint last = min(parts_in, first + fanin);
-    bn_grad_sums sums = bn_grad_sums_load(in, stride_in, c * parts_in + first);
-    for (uint i = first + 1; i < last; i++)
-        sums = bn_grad_sums_add(sums, bn_grad_sums_load(in, stride_in, c * parts_in + i));
+    bn_grad_sums sums = bn_grad_sums_added(in, channels * parts_in, c * parts_in, first,
+                                           min(parts_in, first + fanin));
     bn_grad_sums_store(out, channels * parts_out, c * parts_out + part, sums);
 }
 
@@ -602,10 +612,7 @@ __kernel void bn_backward_finalize(__global const float *partials, uint parts,
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    uint stride = channels * parts;
-    bn_grad_sums sums = bn_grad_sums_load(partials, stride, c * parts);
-    for (uint i = 1; i < parts; i++)
-        sums = bn_grad_sums_add(sums, bn_grad_sums_load(partials, stride, c * parts + i));
+    bn_grad_sums sums = bn_grad_sums_added(partials, channels * parts, c * parts, 0, parts);
     bn_coef k =
         bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
     if (flags & BN_WANT_DX)
