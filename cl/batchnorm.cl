@@ -376,18 +376,37 @@ __kernel void bn_stats_wg(__global const float *x, __global float *partials, uin
     }
 }
 
+/* One work-item of a merge kernel: partials [first, last) of the channel's
+ * row at row_in (planes of stride_in floats) go to slot_out (planes of
+ * stride_out floats). */
+typedef struct bn_merge_job {
+    uint stride_in, row_in, first, last, stride_out, slot_out;
+} bn_merge_job;
+
+/* This work-item's job: `fanin` consecutive partials of one channel, global
+ * size (parts_out, channels); 0 past the range. */
+int bn_merge_job_of(uint channels, uint parts_in, uint parts_out, uint fanin, bn_merge_job *job) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts_out || c >= channels)
+        return 0;
+    job->stride_in = channels * parts_in;
+    job->row_in = c * parts_in;
+    job->first = part * fanin;
+    job->last = min(parts_in, job->first + fanin);
+    job->stride_out = channels * parts_out;
+    job->slot_out = c * parts_out + part;
+    return 1;
+}
+
 /* Merges `fanin` consecutive partials of each channel: global size
  * (parts_out, channels). */
 __kernel void bn_moments_merge(__global const float *in, __global float *out, uint channels,
                                uint parts_in, uint parts_out, uint fanin) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts_out || c >= channels)
-        return;
-    uint first = part * fanin;
-    clcnn_moments m = bn_moments_merged(in, channels * parts_in, c * parts_in, first,
-                                        min(parts_in, first + fanin));
-    clcnn_moments_store(out, channels * parts_out, c * parts_out + part, m);
+    bn_merge_job job;
+    if (bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
+        clcnn_moments_store(out, job.stride_out, job.slot_out,
+                            bn_moments_merged(in, job.stride_in, job.row_in, job.first, job.last));
 }
 
 /* Merges a channel's last partials and finalises it; writes the
@@ -592,14 +611,10 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
  * (parts_out, channels). */
 __kernel void bn_sums_merge(__global const float *in, __global float *out, uint channels,
                             uint parts_in, uint parts_out, uint fanin) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts_out || c >= channels)
-        return;
-    uint first = part * fanin;
-    bn_grad_sums sums = bn_grad_sums_added(in, channels * parts_in, c * parts_in, first,
-                                           min(parts_in, first + fanin));
-    bn_grad_sums_store(out, channels * parts_out, c * parts_out + part, sums);
+    bn_merge_job job;
+    if (bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
+        bn_grad_sums_store(out, job.stride_out, job.slot_out,
+                           bn_grad_sums_added(in, job.stride_in, job.row_in, job.first, job.last));
 }
 
 /* Adds a channel's last partial sums, writes dgamma/dbeta and the dx
