@@ -169,12 +169,13 @@ clcnn_moments bn_moments_merged(__global const float *planes, uint stride, uint 
     return m;
 }
 
-bn_grad_sums bn_grad_sums_added(__global const float *planes, uint stride, uint row, uint first,
-                                uint last) {
-    bn_grad_sums sums = bn_grad_sums_load(planes, stride, row + first);
+/* Through *sums, not returned: Oclgrind 21.10 cannot run the LLVM
+ * intrinsic (noalias.scope.decl) that inlining the returning form emits. */
+void bn_grad_sums_added(__global const float *planes, uint stride, uint row, uint first, uint last,
+                        bn_grad_sums *sums) {
+    *sums = bn_grad_sums_load(planes, stride, row + first);
     for (uint i = first + 1; i < last; i++)
-        sums = bn_grad_sums_add(sums, bn_grad_sums_load(planes, stride, row + i));
-    return sums;
+        *sums = bn_grad_sums_add(*sums, bn_grad_sums_load(planes, stride, row + i));
 }
 
 /* Per-channel coefficients of an element-wise pass, stored as 4 planes of
@@ -612,9 +613,11 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
 __kernel void bn_sums_merge(__global const float *in, __global float *out, uint channels,
                             uint parts_in, uint parts_out, uint fanin) {
     bn_merge_job job;
-    if (bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
-        bn_grad_sums_store(out, job.stride_out, job.slot_out,
-                           bn_grad_sums_added(in, job.stride_in, job.row_in, job.first, job.last));
+    bn_grad_sums sums;
+    if (!bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
+        return;
+    bn_grad_sums_added(in, job.stride_in, job.row_in, job.first, job.last, &sums);
+    bn_grad_sums_store(out, job.stride_out, job.slot_out, sums);
 }
 
 /* Adds a channel's last partial sums, writes dgamma/dbeta and the dx
@@ -627,7 +630,8 @@ __kernel void bn_backward_finalize(__global const float *partials, uint parts,
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    bn_grad_sums sums = bn_grad_sums_added(partials, channels * parts, c * parts, 0, parts);
+    bn_grad_sums sums;
+    bn_grad_sums_added(partials, channels * parts, c * parts, 0, parts, &sums);
     bn_coef k =
         bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
     if (flags & BN_WANT_DX)
