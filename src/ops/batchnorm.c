@@ -123,12 +123,14 @@ static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const
     return CLCNN_OK;
 }
 
-/* Training needs two or more values per channel (PyTorch's
- * _verify_batch_size), else the unbiased variance divides by zero. */
-static clcnn_status check_batch_size(clcnn_context *ctx, const clcnn_tensor *x,
-                                     const clcnn__batchnorm_shape *shape) {
-    if (shape->count > 1)
-        return CLCNN_OK;
+/* The shape of a training call's x, which needs two or more values per
+ * channel (PyTorch's _verify_batch_size), else the unbiased variance
+ * divides by zero. */
+static clcnn_status training_shape(clcnn_context *ctx, const clcnn_tensor *x,
+                                   clcnn__batchnorm_shape *shape) {
+    clcnn_status status = input_shape(ctx, x, "x", shape);
+    if (status != CLCNN_OK || shape->count > 1)
+        return status;
     char text[96];
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
                        "expected more than 1 value per channel when training, got "
@@ -183,9 +185,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
                              (long long)state->num_batches_tracked);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
-        status = input_shape(context, x, "x", &shape);
-    if (status == CLCNN_OK)
-        status = check_batch_size(context, x, &shape);
+        status = training_shape(context, x, &shape);
     if (status == CLCNN_OK)
         status = clcnn__check_same_shape(context, fn, "y", y, "x", x);
     if (status == CLCNN_OK) {
@@ -337,9 +337,7 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
         status = clcnn__check_grad_mode(context, fn, param_grad_mode);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
-        status = input_shape(context, x, "x", &shape);
-    if (status == CLCNN_OK)
-        status = check_batch_size(context, x, &shape);
+        status = training_shape(context, x, &shape);
     if (status == CLCNN_OK)
         status = clcnn__check_same_shape(context, fn, "dy", dy, "x", x);
     if (status == CLCNN_OK && dx != NULL)
