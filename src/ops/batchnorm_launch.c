@@ -442,6 +442,14 @@ static void gradient_inputs(clcnn__launch *launch, const clcnn__batchnorm_buffer
     clcnn__arg_mem(launch, b->y);
 }
 
+/* gamma and the saved statistics, in the order bn_backward_small and
+ * bn_backward_finalize take them. */
+static void arg_saved_statistics(clcnn__launch *launch, const clcnn__batchnorm_buffers *b) {
+    clcnn__arg_mem(launch, b->gamma);
+    clcnn__arg_mem(launch, b->save_mean);
+    clcnn__arg_mem(launch, b->save_invstd);
+}
+
 static clcnn_status backward_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
                                    const clcnn__batchnorm_shape *shape,
                                    const clcnn__batchnorm_buffers *b, unsigned flags) {
@@ -450,9 +458,7 @@ static clcnn_status backward_small(clcnn_context *ctx, const clcnn__batchnorm_pl
     if (status != CLCNN_OK)
         return status;
     gradient_inputs(&launch, b);
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_saved_statistics(&launch, b);
     clcnn__arg_mem(&launch, b->dx);
     clcnn__arg_mem(&launch, b->dgamma);
     clcnn__arg_mem(&launch, b->dbeta);
@@ -481,9 +487,7 @@ static clcnn_status backward_sums(clcnn_context *ctx, const clcnn__batchnorm_pla
                                   cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_saved_statistics(&launch, b);
     clcnn__arg_mem(&launch, b->dgamma);
     clcnn__arg_mem(&launch, b->dbeta);
     clcnn__arg_mem(&launch, work->coef);
@@ -539,17 +543,23 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
 
 /* ------------------------------------------------------------------ fold */
 
+/* Prepares a kernel of one work-item per channel with the context's plan,
+ * fitted to the device, into *fitted (the plan run_items takes). */
+static clcnn_status prepare_per_channel(clcnn_context *ctx, const char *name,
+                                        clcnn__batchnorm_plan *fitted, clcnn__launch *launch) {
+    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
+    clcnn_status status = fit_plan(ctx, &device_plan, fitted);
+    return status == CLCNN_OK ? prepare(ctx, name, launch) : status;
+}
+
 clcnn_status clcnn__batchnorm_enqueue_fold(clcnn_context *ctx, size_t channels, size_t inner,
                                            cl_mem weight, cl_mem bias, cl_mem gamma, cl_mem beta,
                                            cl_mem running_mean, cl_mem running_var,
                                            cl_mem folded_weight, cl_mem folded_bias, float eps,
                                            unsigned flags) {
     clcnn__batchnorm_plan plan;
-    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
-    clcnn_status status = fit_plan(ctx, &device_plan, &plan);
     clcnn__launch launch;
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_fold_conv", &launch);
+    clcnn_status status = prepare_per_channel(ctx, "bn_fold_conv", &plan, &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */
@@ -575,11 +585,8 @@ clcnn_status clcnn__batchnorm_enqueue_eval_affine(clcnn_context *ctx, size_t cha
                                                   cl_mem running_var, cl_mem scale, cl_mem shift,
                                                   float eps, unsigned flags) {
     clcnn__batchnorm_plan plan;
-    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
-    clcnn_status status = fit_plan(ctx, &device_plan, &plan);
     clcnn__launch launch;
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_eval_affine", &launch);
+    clcnn_status status = prepare_per_channel(ctx, "bn_eval_affine", &plan, &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */

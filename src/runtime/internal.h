@@ -17,6 +17,7 @@
 #include "base/base.h"
 #include "clcnn/core.h"
 #include "clcnn/opencl.h"
+#include "clcnn/ops.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
 
@@ -509,6 +510,10 @@ int clcnn__tensors_overlap(const clcnn_tensor *a, const clcnn_tensor *b);
 clcnn_status clcnn__check_distinct(clcnn_context *ctx, const char *function, const char *a_name,
                                    const clcnn_tensor *a, const char *b_name,
                                    const clcnn_tensor *b);
+
+/* CLCNN_GRAD_OVERWRITE or CLCNN_GRAD_ACCUMULATE, else
+ * CLCNN_ERROR_INVALID_ARGUMENT ("<function>: unknown grad mode 7"). */
+clcnn_status clcnn__check_grad_mode(clcnn_context *ctx, const char *function, clcnn_grad_mode mode);
 
 /* Formats "[2, 3, 4]" into buffer (for messages). */
 const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size);

@@ -32,6 +32,16 @@ static clcnn_status check_shape(clcnn_context *ctx, size_t ndim, const size_t *d
     return CLCNN_OK;
 }
 
+/* What every call that makes a tensor checks first: out present (then
+ * cleared) and the shape valid, *numel its element count. */
+static clcnn_status check_new_tensor(clcnn_context *ctx, clcnn_tensor **out, size_t ndim,
+                                     const size_t *dims, size_t *numel) {
+    if (out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    return check_shape(ctx, ndim, dims, numel);
+}
+
 static clcnn_tensor *tensor_alloc(clcnn__storage *storage, size_t ndim, const size_t *dims,
                                   size_t numel) {
     clcnn_tensor *tensor = calloc(1, sizeof *tensor);
@@ -61,11 +71,8 @@ static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, fl
 
 static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
                                   bool zero_filled, clcnn_tensor **out) {
-    if (out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
-    *out = NULL;
     size_t numel = 0;
-    clcnn_status status = check_shape(context, ndim, dims, &numel);
+    clcnn_status status = check_new_tensor(context, out, ndim, dims, &numel);
     if (status != CLCNN_OK)
         return status;
     clcnn__storage *storage = calloc(1, sizeof *storage);
@@ -133,11 +140,8 @@ void clcnn_tensor_destroy(clcnn_tensor *tensor) {
 static clcnn_status tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
                                    clcnn_tensor **out) {
     clcnn_context *ctx = tensor->storage->ctx;
-    if (out == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
-    *out = NULL;
     size_t numel = 0;
-    clcnn_status status = check_shape(ctx, ndim, dims, &numel);
+    clcnn_status status = check_new_tensor(ctx, out, ndim, dims, &numel);
     if (status != CLCNN_OK)
         return status;
     if (numel != tensor->numel) {
