@@ -10,6 +10,7 @@
 # steps on random images): with PyTorch each loads strictly into its module
 # (seednet.SeedNet, resnet8.ResNet8) and gets clcnn-train --eval-only's test
 # accuracy; without it they pass every check made before PyTorch is needed.
+# With PyTorch, train_torch.py also trains one batch of each model.
 #
 # Usage: test_check_checkpoint.sh PYTHON SCRIPT WORK_DIR [CLCNN_TRAIN]
 set -u
@@ -125,12 +126,26 @@ check_trained() {
   fi
 }
 
+mkdir -p "$work/data"
+write_split "$work/data" train 16
+write_split "$work/data" t10k 32
 if [ -n "$train" ]; then
-  mkdir -p "$work/data"
-  write_split "$work/data" train 16
-  write_split "$work/data" t10k 32
   check_trained seed "seed network"
   check_trained resnet8 "ResNet-8"
+fi
+
+# train_torch.py, beside the script, shares its data reader: one batch of
+# each model.
+if [ "$have_torch" -eq 1 ]; then
+  for model in seed resnet8; do
+    "$python" "$(dirname "$script")/train_torch.py" --model "$model" --data "$work/data" \
+      --epochs 1 --batch 16 --json >"$work/out" 2>"$work/err"
+    status=$?
+    if [ "$status" -ne 0 ] || ! grep -qF "\"model\": \"$model\"" "$work/out" ||
+      ! grep -qF '"test_accuracy"' "$work/out"; then
+      fail "train_torch.py --model $model: exit status $status: $(tail -n 3 "$work/err")"
+    fi
+  done
 fi
 
 if [ "$failures" -ne 0 ]; then
