@@ -184,12 +184,12 @@ static clcnn_net *small_graph_net(const recipe *r) {
     size_t dims[3] = {1, SIDE, SIDE};
     clcnn_net *net = NULL;
     TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, dims, &net));
-    clcnn_conv2d_params unit = clcnn_conv2d_params_default(), same = unit, down = unit,
-                        point = unit;
+    clcnn_conv2d_params plain = clcnn_conv2d_params_default(), same = plain, down = plain,
+                        down_1x1 = plain;
     same.pad_h = same.pad_w = 1;
     down.pad_h = down.pad_w = 1;
     down.stride_h = down.stride_w = 2;
-    point.stride_h = point.stride_w = 2;
+    down_1x1.stride_h = down_1x1.stride_w = 2;
     clcnn_pool2d_params pool = clcnn_pool2d_params_default();
     pool.mode = CLCNN_POOL2D_AVG;
     pool.kernel_h = pool.kernel_w = 2;
@@ -208,12 +208,12 @@ static clcnn_net *small_graph_net(const recipe *r) {
     TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "layer1.0.bn2", bn));
     size_t main_path = clcnn_net_last_node(net);
     TS_ASSERT_OK(ctx, clcnn_net_from(net, stem));
-    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "layer1.0.downsample.0", 8, 1, 1, &point, 0));
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "layer1.0.downsample.0", 8, 1, 1, &down_1x1, 0));
     TS_ASSERT_OK(ctx, clcnn_net_add_batchnorm(net, "layer1.0.downsample.1", bn));
     size_t shortcut = clcnn_net_last_node(net);
     TS_ASSERT_OK(ctx, clcnn_net_add_residual(net, main_path, shortcut, r->join_activation));
     size_t block = clcnn_net_last_node(net);
-    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "proj", 4, 1, 1, &unit, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_conv2d(net, "proj", 4, 1, 1, &plain, 1));
     TS_ASSERT_OK(ctx, clcnn_net_add_activation(net, &relu));
     size_t proj = clcnn_net_last_node(net);
     TS_ASSERT_OK(ctx, clcnn_net_from(net, stem));
