@@ -251,7 +251,7 @@ def check(checkpoint, data_dir, clcnn_train, threads):
     check_architecture(checkpoint, state, model.state_dict(), model_name)
     model.load_state_dict(state, strict=True)
     accuracy = evaluate(model, images, labels)
-    print(f"PyTorch  test accuracy {accuracy:.2f} % ({checkpoint})")
+    print(f"PyTorch  test accuracy {accuracy:.2f} % ({model_name}, {checkpoint})")
     if clcnn_train is None:
         return 0
     reference = clcnn_accuracy(clcnn_train, checkpoint, data_dir, len(images))

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_checkpoint import DEFAULT_DATA, evaluate, load_split, normalise  # noqa: E402
+import check_checkpoint  # noqa: E402
+from check_checkpoint import DEFAULT_DATA, CheckError, evaluate, load_split, normalise  # noqa: E402
 from resnet8 import ResNet8  # noqa: E402
 from seednet import SeedNet  # noqa: E402
 
@@ -41,8 +42,9 @@ def augment(batch, pad=2):
 
 
 def train(args):
+    # check_checkpoint's helpers use the torch it imports on demand.
+    check_checkpoint.import_torch(args.threads)
     torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
     images, labels = load_split(args.data, "train")
     test_images, test_labels = load_split(args.data, "t10k")
     mean, std = images.double().mean().item(), images.double().std(unbiased=False).item()
@@ -93,8 +95,13 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
-    train(parser.parse_args())
+    try:
+        train(parser.parse_args())
+    except CheckError as error:
+        print(f"{os.path.basename(sys.argv[0])}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
