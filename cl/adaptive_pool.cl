@@ -69,31 +69,27 @@ static tables tables_at(__global const int *t, int height, int width, int out_h,
     return r;
 }
 
+/* Window i of `count` over `size` elements into a table pair of
+ * tables_at's layout (nothing for i >= count). adaptive_avg_tables alone
+ * writes the tables, hence the casts from the readers' const. */
+static void store_window(__global const int *starts, __global const int *ends, int i, int size,
+                         int count) {
+    if (i < count) {
+        ((__global int *)starts)[i] = window_start(i, size, count);
+        ((__global int *)ends)[i] = window_end(i, size, count);
+    }
+}
+
 /* Fills the tables: work-item i computes entry i of each (global size
  * max(out_h, out_w, height, width)). Output i holds input h iff
  * floor(h * out / in) <= i < ceil((h + 1) * out / in). */
 __kernel void adaptive_avg_tables(__global int *t, int height, int width, int out_h, int out_w) {
     const int i = get_global_id(0);
-    __global int *row_start = t, *row_end = row_start + out_h;
-    __global int *col_start = row_end + out_h, *col_end = col_start + out_w;
-    __global int *in_row_first = col_end + out_w, *in_row_end = in_row_first + height;
-    __global int *in_col_first = in_row_end + height, *in_col_end = in_col_first + width;
-    if (i < out_h) {
-        row_start[i] = window_start(i, height, out_h);
-        row_end[i] = window_end(i, height, out_h);
-    }
-    if (i < out_w) {
-        col_start[i] = window_start(i, width, out_w);
-        col_end[i] = window_end(i, width, out_w);
-    }
-    if (i < height) {
-        in_row_first[i] = window_start(i, out_h, height);
-        in_row_end[i] = window_end(i, out_h, height);
-    }
-    if (i < width) {
-        in_col_first[i] = window_start(i, out_w, width);
-        in_col_end[i] = window_end(i, out_w, width);
-    }
+    const tables r = tables_at(t, height, width, out_h, out_w);
+    store_window(r.row_start, r.row_end, i, height, out_h);
+    store_window(r.col_start, r.col_end, i, width, out_w);
+    store_window(r.in_row_first, r.in_row_end, i, out_h, height);
+    store_window(r.in_col_first, r.in_col_end, i, out_w, width);
 }
 
 /* Outputs [first_ow, first_ow + chunk) of output row oh of a plane (global

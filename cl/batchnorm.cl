@@ -158,6 +158,26 @@ void bn_grad_sums_store(__global float *planes, uint stride, uint index, bn_grad
     planes[stride + index] = sums.centered;
 }
 
+/* The partials [first, last) of the row starting at `row` of planes of
+ * `stride` floats, merged in order (the merge kernels and the finalizers
+ * both reduce a channel's partials this way). */
+clcnn_moments bn_moments_merged(__global const float *planes, uint stride, uint row, uint first,
+                                uint last) {
+    clcnn_moments m = clcnn_moments_load(planes, stride, row + first);
+    for (uint i = first + 1; i < last; i++)
+        m = clcnn_moments_merge(m, clcnn_moments_load(planes, stride, row + i));
+    return m;
+}
+
+/* Through *sums, not returned: Oclgrind 21.10 cannot run the LLVM
+ * intrinsic (noalias.scope.decl) that inlining the returning form emits. */
+void bn_grad_sums_added(__global const float *planes, uint stride, uint row, uint first, uint last,
+                        bn_grad_sums *sums) {
+    *sums = bn_grad_sums_load(planes, stride, row + first);
+    for (uint i = first + 1; i < last; i++)
+        *sums = bn_grad_sums_add(*sums, bn_grad_sums_load(planes, stride, row + i));
+}
+
 /* Per-channel coefficients of an element-wise pass, stored as 4 planes of
  * `channels` floats. Normalisation: y = ((x - a) - b) * c + d with
  * (a, b) = (shift, mean offset), c = gamma * invstd, d = beta.
@@ -357,21 +377,37 @@ __kernel void bn_stats_wg(__global const float *x, __global float *partials, uin
     }
 }
 
+/* One work-item of a merge kernel: partials [first, last) of the channel's
+ * row at row_in (planes of stride_in floats) go to slot_out (planes of
+ * stride_out floats). */
+typedef struct bn_merge_job {
+    uint stride_in, row_in, first, last, stride_out, slot_out;
+} bn_merge_job;
+
+/* This work-item's job: `fanin` consecutive partials of one channel, global
+ * size (parts_out, channels); 0 past the range. */
+int bn_merge_job_of(uint channels, uint parts_in, uint parts_out, uint fanin, bn_merge_job *job) {
+    uint part = get_global_id(0);
+    uint c = get_global_id(1);
+    if (part >= parts_out || c >= channels)
+        return 0;
+    job->stride_in = channels * parts_in;
+    job->row_in = c * parts_in;
+    job->first = part * fanin;
+    job->last = min(parts_in, job->first + fanin);
+    job->stride_out = channels * parts_out;
+    job->slot_out = c * parts_out + part;
+    return 1;
+}
+
 /* Merges `fanin` consecutive partials of each channel: global size
  * (parts_out, channels). */
 __kernel void bn_moments_merge(__global const float *in, __global float *out, uint channels,
                                uint parts_in, uint parts_out, uint fanin) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts_out || c >= channels)
-        return;
-    uint stride_in = channels * parts_in;
-    uint first = part * fanin;
-    uint last = min(parts_in, first + fanin);
-    clcnn_moments m = clcnn_moments_load(in, stride_in, c * parts_in + first);
-    for (uint i = first + 1; i < last; i++)
-        m = clcnn_moments_merge(m, clcnn_moments_load(in, stride_in, c * parts_in + i));
-    clcnn_moments_store(out, channels * parts_out, c * parts_out + part, m);
+    bn_merge_job job;
+    if (bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
+        clcnn_moments_store(out, job.stride_out, job.slot_out,
+                            bn_moments_merged(in, job.stride_in, job.row_in, job.first, job.last));
 }
 
 /* Merges a channel's last partials and finalises it; writes the
@@ -385,10 +421,7 @@ __kernel void bn_train_finalize(__global const float *partials, uint parts,
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    uint stride = channels * parts;
-    clcnn_moments m = clcnn_moments_load(partials, stride, c * parts);
-    for (uint i = 1; i < parts; i++)
-        m = clcnn_moments_merge(m, clcnn_moments_load(partials, stride, c * parts + i));
+    clcnn_moments m = bn_moments_merged(partials, channels * parts, c * parts, 0, parts);
     bn_coef_store(coef, channels, c,
                   bn_finalize_train(m, c, count, eps, factor, flags, gamma, beta, running_mean,
                                     running_var, save_mean, save_invstd));
@@ -579,17 +612,12 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
  * (parts_out, channels). */
 __kernel void bn_sums_merge(__global const float *in, __global float *out, uint channels,
                             uint parts_in, uint parts_out, uint fanin) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts_out || c >= channels)
+    bn_merge_job job;
+    bn_grad_sums sums;
+    if (!bn_merge_job_of(channels, parts_in, parts_out, fanin, &job))
         return;
-    uint stride_in = channels * parts_in;
-    uint first = part * fanin;
-    uint last = min(parts_in, first + fanin);
-    bn_grad_sums sums = bn_grad_sums_load(in, stride_in, c * parts_in + first);
-    for (uint i = first + 1; i < last; i++)
-        sums = bn_grad_sums_add(sums, bn_grad_sums_load(in, stride_in, c * parts_in + i));
-    bn_grad_sums_store(out, channels * parts_out, c * parts_out + part, sums);
+    bn_grad_sums_added(in, job.stride_in, job.row_in, job.first, job.last, &sums);
+    bn_grad_sums_store(out, job.stride_out, job.slot_out, sums);
 }
 
 /* Adds a channel's last partial sums, writes dgamma/dbeta and the dx
@@ -602,10 +630,8 @@ __kernel void bn_backward_finalize(__global const float *partials, uint parts,
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    uint stride = channels * parts;
-    bn_grad_sums sums = bn_grad_sums_load(partials, stride, c * parts);
-    for (uint i = 1; i < parts; i++)
-        sums = bn_grad_sums_add(sums, bn_grad_sums_load(partials, stride, c * parts + i));
+    bn_grad_sums sums;
+    bn_grad_sums_added(partials, channels * parts, c * parts, 0, parts, &sums);
     bn_coef k =
         bn_finalize_backward(sums, c, count, flags, gamma, save_mean, save_invstd, dgamma, dbeta);
     if (flags & BN_WANT_DX)

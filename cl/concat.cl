@@ -34,6 +34,12 @@ static ulong part_begin(int k, ulong begin, const ulong *ends) {
     return k == 0 ? begin : ends[k - 1];
 }
 
+/* Where block position p of sample n stands in part k's own tensor. */
+static ulong part_offset(int k, ulong begin, const ulong *ends, ulong n, ulong p) {
+    const ulong b = part_begin(k, begin, ends);
+    return n * (ends[k] - b) + (p - b);
+}
+
 /* y[n][p] = x_k[n][p - begin_k], for the chunk of run positions
  * [q, q + POINTWISE_CHUNK) of sample n. */
 __kernel void concat_forward(ulong block, ulong begin, int parts, CONCAT_ENDS,
@@ -50,8 +56,7 @@ __kernel void concat_forward(ulong block, ulong begin, int parts, CONCAT_ENDS,
         return;
     int k = part_of(first, ends);
     if (first + POINTWISE_CHUNK <= ends[k]) {
-        const ulong b = part_begin(k, begin, ends);
-        __global const float *src = xs[k] + n * (ends[k] - b) + (first - b);
+        __global const float *src = xs[k] + part_offset(k, begin, ends, n, first);
         __global float *dst = y + n * block + first;
         for (int i = 0; i < ITEMS; i++)
             vstorev(vloadv(i, src), i, dst);
@@ -59,8 +64,7 @@ __kernel void concat_forward(ulong block, ulong begin, int parts, CONCAT_ENDS,
     }
     for (ulong p = first; p < first + POINTWISE_CHUNK && p < run_end; p++) {
         k = part_of(p, ends);
-        const ulong b = part_begin(k, begin, ends);
-        y[n * block + p] = xs[k][n * (ends[k] - b) + (p - b)];
+        y[n * block + p] = xs[k][part_offset(k, begin, ends, n, p)];
     }
 }
 
@@ -77,8 +81,7 @@ __kernel void concat_backward(ulong block, ulong begin, int parts, CONCAT_ENDS, 
         return;
     int k = part_of(first, ends);
     if (first + POINTWISE_CHUNK <= ends[k]) {
-        const ulong b = part_begin(k, begin, ends);
-        __global float *dst = xs[k] + n * (ends[k] - b) + (first - b);
+        __global float *dst = xs[k] + part_offset(k, begin, ends, n, first);
         __global const float *src = dy + n * block + first;
         for (int i = 0; i < ITEMS; i++) {
             floatv g = vloadv(i, src);
@@ -90,8 +93,7 @@ __kernel void concat_backward(ulong block, ulong begin, int parts, CONCAT_ENDS, 
     }
     for (ulong p = first; p < first + POINTWISE_CHUNK && p < run_end; p++) {
         k = part_of(p, ends);
-        const ulong b = part_begin(k, begin, ends);
-        __global float *dst = xs[k] + n * (ends[k] - b) + (p - b);
+        __global float *dst = xs[k] + part_offset(k, begin, ends, n, p);
         const float g = dy[n * block + p];
         *dst = accumulate ? *dst + g : g;
     }

@@ -79,6 +79,16 @@ static void store_chunk(__global float *dst, ulong chunk, uint valid, floatW val
         at[i] = l.s[i];
 }
 
+/* The chunk's gradient with PyTorch's (coupled) weight decay added:
+ * g + decay * p, or g when decay is 0. */
+static floatW decayed_grad(__global const float *grad, ulong chunk, uint valid, floatW p,
+                           float decay) {
+    floatW g = load_chunk(grad, chunk, valid);
+    if (decay != 0.0f)
+        g = g + decay * p;
+    return g;
+}
+
 /* p -= lr * d with d = g (+ weight_decay * p when weight_decay != 0). */
 __kernel void sgd_step(__global float *param, __global const float *grad, ulong count, float lr,
                        float weight_decay) {
@@ -87,9 +97,7 @@ __kernel void sgd_step(__global float *param, __global const float *grad, ulong 
     if (valid == 0)
         return;
     floatW p = load_chunk(param, chunk, valid);
-    floatW d = load_chunk(grad, chunk, valid);
-    if (weight_decay != 0.0f)
-        d = d + weight_decay * p;
+    floatW d = decayed_grad(grad, chunk, valid, p, weight_decay);
     store_chunk(param, chunk, valid, p - lr * d);
 }
 
@@ -106,9 +114,7 @@ __kernel void sgd_momentum_step(__global float *param, __global const float *gra
     if (valid == 0)
         return;
     floatW p = load_chunk(param, chunk, valid);
-    floatW d = load_chunk(grad, chunk, valid);
-    if (weight_decay != 0.0f)
-        d = d + weight_decay * p;
+    floatW d = decayed_grad(grad, chunk, valid, p, weight_decay);
     floatW buf;
     if (first_step) {
         buf = d;
@@ -139,11 +145,9 @@ __kernel void adam_step(__global float *param, __global const float *grad, __glo
     if (valid == 0)
         return;
     floatW p = load_chunk(param, chunk, valid);
-    floatW g = load_chunk(grad, chunk, valid);
     if (decoupled_factor != 1.0f)
         p = p * decoupled_factor;
-    if (coupled_decay != 0.0f)
-        g = g + coupled_decay * p;
+    floatW g = decayed_grad(grad, chunk, valid, p, coupled_decay);
 
     floatW m = load_chunk(exp_avg, chunk, valid);
     if (lerp_weight < 0.5f)

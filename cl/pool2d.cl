@@ -135,6 +135,30 @@ __kernel void pool2d_avg_forward(uint planes, int4 sizes, int8 window, __global 
     forward_chunk(planes, &p, x, y, 0);
 }
 
+/* The IW_CHUNK input elements [iw_begin, iw_end) of row ih of a plane
+ * whose dx one work-item of the backward kernels computes, with that
+ * plane's dy and the row's dx. */
+typedef struct dx_chunk {
+    int iw_begin, iw_end, ih;
+    size_t plane;
+    __global const float *grad;
+    __global float *out;
+} dx_chunk;
+
+/* This work-item's chunk; 0 when it lies past the tensor. */
+static int dx_chunk_of(const pool_shape *p, uint planes, __global const float *dy,
+                       __global float *dx, dx_chunk *chunk) {
+    chunk->iw_begin = (int)get_global_id(0) * IW_CHUNK;
+    chunk->ih = (int)get_global_id(1);
+    chunk->plane = get_global_id(2);
+    if (chunk->iw_begin >= p->W || chunk->ih >= p->H || chunk->plane >= planes)
+        return 0;
+    chunk->iw_end = min(chunk->iw_begin + IW_CHUNK, p->W);
+    chunk->grad = dy + chunk->plane * (size_t)p->OH * (size_t)p->OW;
+    chunk->out = dx + (chunk->plane * (size_t)p->H + (size_t)chunk->ih) * (size_t)p->W;
+    return 1;
+}
+
 /* dx for the IW_CHUNK input elements of this work-item. Each window
  * covering them recomputes its first maximum from x and hands its dy over
  * when that maximum is one of this work-item's elements. */
@@ -142,14 +166,11 @@ __kernel void pool2d_max_backward(uint planes, int4 sizes, int8 window, int accu
                                   __global const float *x, __global const float *dy,
                                   __global float *dx) {
     const pool_shape p = unpack(sizes, window);
-    const int iw_begin = (int)get_global_id(0) * IW_CHUNK;
-    const int ih = (int)get_global_id(1);
-    const size_t plane_index = get_global_id(2);
-    if (iw_begin >= p.W || ih >= p.H || plane_index >= planes)
+    dx_chunk d;
+    if (!dx_chunk_of(&p, planes, dy, dx, &d))
         return;
-    const int iw_end = min(iw_begin + IW_CHUNK, p.W);
-    __global const float *plane = x + plane_index * (size_t)p.H * (size_t)p.W;
-    __global const float *grad = dy + plane_index * (size_t)p.OH * (size_t)p.OW;
+    const int iw_begin = d.iw_begin, iw_end = d.iw_end, ih = d.ih;
+    __global const float *plane = x + d.plane * (size_t)p.H * (size_t)p.W;
 
     float acc[IW_CHUNK];
     for (int i = 0; i < IW_CHUNK; i++)
@@ -162,29 +183,26 @@ __kernel void pool2d_max_backward(uint planes, int4 sizes, int8 window, int accu
             int best_h = -1, best_w = -1;
             window_argmax(&p, plane, oh * p.SH - p.PH, ow * p.SW - p.PW, &best_h, &best_w);
             if (best_h == ih && best_w >= iw_begin && best_w < iw_end)
-                acc[best_w - iw_begin] += grad[oh * p.OW + ow];
+                acc[best_w - iw_begin] += d.grad[oh * p.OW + ow];
         }
     }
-    __global float *out = dx + (plane_index * (size_t)p.H + (size_t)ih) * (size_t)p.W;
     for (int iw = iw_begin; iw < iw_end; iw++)
-        out[iw] = accumulate ? out[iw] + acc[iw - iw_begin] : acc[iw - iw_begin];
+        d.out[iw] = accumulate ? d.out[iw] + acc[iw - iw_begin] : acc[iw - iw_begin];
 }
 
 /* dx[ih, iw] = sum over the windows covering it of dy / divisor. */
 __kernel void pool2d_avg_backward(uint planes, int4 sizes, int8 window, int accumulate,
                                   __global const float *dy, __global float *dx) {
     const pool_shape p = unpack(sizes, window);
-    const int iw_begin = (int)get_global_id(0) * IW_CHUNK;
-    const int ih = (int)get_global_id(1);
-    const size_t plane_index = get_global_id(2);
-    if (iw_begin >= p.W || ih >= p.H || plane_index >= planes)
+    dx_chunk d;
+    if (!dx_chunk_of(&p, planes, dy, dx, &d))
         return;
-    const int iw_end = min(iw_begin + IW_CHUNK, p.W);
-    __global const float *grad = dy + plane_index * (size_t)p.OH * (size_t)p.OW;
-    __global float *out = dx + (plane_index * (size_t)p.H + (size_t)ih) * (size_t)p.W;
+    const int ih = d.ih;
+    __global const float *grad = d.grad;
+    __global float *out = d.out;
     const int oh_first = first_window(ih, p.PH, p.KH, p.SH);
     const int oh_end = min(last_window(ih, p.PH, p.SH) + 1, p.OH);
-    for (int iw = iw_begin; iw < iw_end; iw++) {
+    for (int iw = d.iw_begin; iw < d.iw_end; iw++) {
         const int ow_end = min(last_window(iw, p.PW, p.SW) + 1, p.OW);
         float sum = 0.0f;
         for (int oh = oh_first; oh < oh_end; oh++)

@@ -1,5 +1,6 @@
 /* clcnn-bench network benchmarks (docs/benchmarks.md): the seed network on
- * Fashion-MNIST-sized (1x28x28) and CIFAR-sized (3x32x32) inputs, a
+ * Fashion-MNIST-sized (1x28x28) and CIFAR-sized (3x32x32) inputs and
+ * ResNet-8 (clcnn_net_create_resnet8) on 1x28x28, a
  * training step (zero_grad, forward, loss, backward, SGD-momentum update)
  * and an eval-mode forward pass, with the device memory the library holds.
  * Each benchmark runs on a context of its own, so that the memory figures
@@ -26,13 +27,17 @@
 #define SGD_MOMENTUM 0.9
 #define SGD_WEIGHT_DECAY 5e-4
 
+typedef enum net_model { NET_SEED, NET_RESNET8 } net_model;
+
 typedef struct net_case {
+    net_model model;
     size_t channels, height, width;
     int training;
 } net_case;
 
-static const net_case net_cases[] = {
-    {1, 28, 28, 1}, {1, 28, 28, 0}, {3, 32, 32, 1}, {3, 32, 32, 0}};
+static const net_case net_cases[] = {{NET_SEED, 1, 28, 28, 1},    {NET_SEED, 1, 28, 28, 0},
+                                     {NET_SEED, 3, 32, 32, 1},    {NET_SEED, 3, 32, 32, 0},
+                                     {NET_RESNET8, 1, 28, 28, 1}, {NET_RESNET8, 1, 28, 28, 0}};
 
 typedef struct net_state {
     const char *name;
@@ -122,15 +127,21 @@ static int make_optimizer(net_state *n) {
         clcnn_optimizer_create_sgd(n->ctx, &sgd, count, n->params, n->grads, &n->optimizer));
 }
 
+static clcnn_status create_network(const net_case *nc, net_state *n) {
+    if (nc->model == NET_RESNET8)
+        return clcnn_net_create_resnet8(n->ctx, nc->channels, nc->height, nc->width, CLASSES,
+                                        &n->net);
+    return clcnn_net_create_seed(n->ctx, nc->channels, nc->height, nc->width, CLASSES, DROPOUT_P,
+                                 &n->net);
+}
+
 static int net_setup(bench_session *s, const net_case *nc, net_state *n) {
     size_t batch = s->run->batch;
     const size_t input_dims[4] = {batch, nc->channels, nc->height, nc->width};
     const size_t loss_dims[1] = {1};
     if (bench_own_context(s, &n->ctx) != 0)
         return -1;
-    if (net_failed(n, "creating the seed network",
-                   clcnn_net_create_seed(n->ctx, nc->channels, nc->height, nc->width, CLASSES,
-                                         DROPOUT_P, &n->net)) != 0 ||
+    if (net_failed(n, "creating the network", create_network(nc, n)) != 0 ||
         net_failed(n, "initialising the network", clcnn_net_init(n->net, INIT_SEED)) != 0 ||
         net_failed(n, "setting the mode", clcnn_net_set_training(n->net, nc->training)) != 0 ||
         net_failed(n, "creating the input",
@@ -207,5 +218,7 @@ const bench_entry bench_net_entries[] = {
     {"net_fmnist_infer", bench_net, &net_cases[1]},
     {"net_cifar_train_step", bench_net, &net_cases[2]},
     {"net_cifar_infer", bench_net, &net_cases[3]},
+    {"net_resnet8_train_step", bench_net, &net_cases[4]},
+    {"net_resnet8_infer", bench_net, &net_cases[5]},
 };
 const size_t bench_net_entry_count = sizeof bench_net_entries / sizeof bench_net_entries[0];

@@ -12,7 +12,6 @@
 #include <stdio.h>
 
 #include "bench.h"
-#include "runtime/internal.h"
 
 /* Must match cl/peak.cl. */
 #define PEAK_CHAINS 8
@@ -44,35 +43,53 @@ static const peak_width peak_widths[] = {{1, "peak_fma_float", "gflops_float"},
 
 typedef struct peak_state {
     clcnn_context *ctx;
-    cl_kernel kernel;
-    size_t count; /* work-items, one output vector each */
-    size_t local; /* work-group size, or 0: the driver's choice */
-    cl_uint iterations;
+    clcnn_device_traits traits;
+    clcnn_kernel *kernel; /* the width being measured */
+    size_t count;         /* work-items, one output vector each */
+    size_t local;         /* work-group size, or 0: the driver's choice */
+    uint32_t iterations;
 } peak_state;
 
 static int peak_enqueue(void *p) {
     peak_state *st = p;
-    cl_int err = clSetKernelArg(st->kernel, 2, sizeof st->iterations, &st->iterations);
-    if (err != CL_SUCCESS)
-        return bench_fail("peak_fma", clcnn__fail_cl(st->ctx, err, "clSetKernelArg"), st->ctx);
-    clcnn_status status = clcnn__enqueue_kernel(st->ctx, st->kernel, 1, &st->count,
-                                                st->local > 0 ? &st->local : NULL);
+    clcnn_status status = clcnn_kernel_set_uint(st->kernel, 2, st->iterations);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_launch(st->kernel, 1, &st->count, st->local > 0 ? &st->local : NULL);
     return status == CLCNN_OK ? 0 : bench_fail("peak_fma", status, st->ctx);
 }
 
-static int peak_set_args(peak_state *st, cl_mem out) {
-    cl_uint count = (cl_uint)st->count;
-    float scale = PEAK_SCALE, offset = PEAK_OFFSET;
-    cl_int err = clSetKernelArg(st->kernel, 0, sizeof out, &out);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(st->kernel, 1, sizeof count, &count);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(st->kernel, 3, sizeof scale, &scale);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(st->kernel, 4, sizeof offset, &offset);
-    return err == CL_SUCCESS
-               ? 0
-               : bench_fail("peak_fma", clcnn__fail_cl(st->ctx, err, "clSetKernelArg"), st->ctx);
+/* The work-group size: PEAK_GROUP_SIZE, halved until the compiled kernel
+ * takes it (the work-item count is a multiple of each half); 0 lets the
+ * driver choose where the device's groups are smaller still. */
+static int peak_fit_local(peak_state *st, size_t device_limit) {
+    size_t kernel_limit = 0;
+    clcnn_status status = clcnn_kernel_work_group_limit(st->kernel, &kernel_limit);
+    if (status != CLCNN_OK)
+        return bench_fail("peak_fma", status, st->ctx);
+    st->local = device_limit >= PEAK_GROUP_SIZE ? PEAK_GROUP_SIZE : 0;
+    while (st->local > kernel_limit)
+        st->local /= 2;
+    return 0;
+}
+
+/* The kernel of the width with its arguments set, but for the trip count
+ * (peak_enqueue's). */
+static int peak_prepare(peak_state *st, const peak_width *w, clcnn_tensor *out,
+                        size_t device_limit) {
+    clcnn_status status =
+        clcnn_kernel_create_builtin(st->ctx, "peak.cl", NULL, w->kernel, &st->kernel);
+    if (status != CLCNN_OK)
+        return bench_fail("getting the peak_fma kernels", status, st->ctx);
+    status = clcnn_kernel_set_tensor(st->kernel, 0, out);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_set_uint(st->kernel, 1, (uint32_t)st->count);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_set_float(st->kernel, 3, PEAK_SCALE);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_set_float(st->kernel, 4, PEAK_OFFSET);
+    if (status != CLCNN_OK)
+        return bench_fail("peak_fma", status, st->ctx);
+    return peak_fit_local(st, device_limit);
 }
 
 /* One launch, waited for, in host milliseconds. */
@@ -91,8 +108,10 @@ static int peak_run_once(peak_state *st, double *ms) {
  * trips). */
 static int peak_calibrate(peak_state *st) {
     double ms = 0.0;
-    size_t allowed = clcnn__loop_trips_allowed(st->ctx, 1);
-    cl_uint most = allowed < PEAK_MAX_ITERATIONS ? (cl_uint)allowed : PEAK_MAX_ITERATIONS;
+    /* Half the limit, as the library keeps to: the compiler may leave the
+     * unrolled body as more than one loop. */
+    size_t allowed = st->traits.loop_trip_limit / 2 > 0 ? st->traits.loop_trip_limit / 2 : 1;
+    uint32_t most = allowed < PEAK_MAX_ITERATIONS ? (uint32_t)allowed : PEAK_MAX_ITERATIONS;
     st->iterations = 1;
     if (peak_run_once(st, &ms) != 0)
         return -1;
@@ -106,7 +125,7 @@ static int peak_calibrate(peak_state *st) {
         if (factor > 16.0)
             factor = 16.0;
         double next = (double)st->iterations * factor;
-        st->iterations = next >= (double)most ? most : (cl_uint)ceil(next);
+        st->iterations = next >= (double)most ? most : (uint32_t)ceil(next);
     }
 }
 
@@ -118,7 +137,7 @@ static float peak_start(unsigned item, unsigned chain) {
 /* Lane `lane` of what work-item `item` writes: the sum over the chains,
  * each following x = x * scale + offset, whose n-th step is
  * fixed + (x0 - fixed) * scale^n. */
-static double peak_expected(unsigned item, unsigned lane, cl_uint iterations) {
+static double peak_expected(unsigned item, unsigned lane, uint32_t iterations) {
     double scale = PEAK_SCALE, offset = PEAK_OFFSET;
     double fixed = offset / (1.0 - scale);
     double decay = pow(scale, (double)iterations * PEAK_UNROLL);
@@ -156,12 +175,13 @@ static int peak_check(peak_state *st, clcnn_tensor *out, const peak_width *w) {
 /* Times one width; *gflops and *timing of its median launch. */
 static int peak_measure(bench_session *s, peak_state *st, clcnn_tensor *out, const peak_width *w,
                         double *gflops, bench_timing *timing) {
-    clcnn_status status = clcnn__kernel_get(st->ctx, "peak.cl", NULL, w->kernel, &st->kernel);
-    if (status != CLCNN_OK)
-        return bench_fail("getting the peak_fma kernels", status, st->ctx);
     bench_region region = {"peak_fma", st->ctx, peak_enqueue, st};
-    if (peak_set_args(st, clcnn_tensor_cl_mem(out)) != 0 || peak_calibrate(st) != 0 ||
-        bench_time_region(s, &region, timing) != 0 || peak_check(st, out, w) != 0)
+    int failed = peak_prepare(st, w, out, s->run->info->max_work_group_size) != 0 ||
+                 peak_calibrate(st) != 0 || bench_time_region(s, &region, timing) != 0 ||
+                 peak_check(st, out, w) != 0;
+    clcnn_kernel_destroy(st->kernel);
+    st->kernel = NULL;
+    if (failed)
         return -1;
     double flops =
         2.0 * w->width * PEAK_CHAINS * PEAK_UNROLL * (double)st->iterations * (double)st->count;
@@ -177,26 +197,28 @@ static int peak_measure(bench_session *s, peak_state *st, clcnn_tensor *out, con
 
 int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *result) {
     (void)entry;
-    peak_state st = {NULL, NULL, 0, 0, 0};
+    peak_state st = {NULL, {0}, NULL, 0, 0, 0};
     if (bench_session_context(s, 1, &st.ctx) != 0)
         return -1;
+    clcnn_status status = clcnn_context_device_traits(st.ctx, &st.traits);
+    if (status != CLCNN_OK)
+        return bench_fail("reading the device traits", status, st.ctx);
     uint32_t units = s->run->info->compute_units > 0 ? s->run->info->compute_units : 1;
     st.count = (size_t)units * PEAK_ITEMS_PER_UNIT;
-    st.local = s->run->info->max_work_group_size >= PEAK_GROUP_SIZE ? PEAK_GROUP_SIZE : 0;
     clcnn_tensor *out = NULL;
     size_t elements = st.count * PEAK_MAX_WIDTH;
-    clcnn_status status = clcnn_tensor_create(st.ctx, 1, &elements, &out);
+    status = clcnn_tensor_create(st.ctx, 1, &elements, &out);
     if (status != CLCNN_OK)
         return bench_fail("creating a tensor", status, st.ctx);
     double gflops[PEAK_WIDTH_COUNT] = {0.0};
     bench_timing best_timing = {0.0, 0.0, 0, 0, 0};
     size_t best = 0;
-    cl_uint best_iterations = 0;
+    uint32_t best_iterations = 0;
     int failed = 0;
     for (size_t i = 0; i < PEAK_WIDTH_COUNT && !failed; i++) {
         /* Widths the device's compiler is known to choke on are left out
          * (llvmpipe: float16 took minutes to build). */
-        if (peak_widths[i].width > st.ctx->traits.widest_vector)
+        if (peak_widths[i].width > st.traits.widest_vector)
             continue;
         bench_timing timing;
         failed = peak_measure(s, &st, out, &peak_widths[i], &gflops[i], &timing) != 0;
@@ -213,7 +235,7 @@ int bench_peak_fma(bench_session *s, const bench_entry *entry, bench_result *res
     bench_result_from_timing(result, "peak_fma", "gflops", &best_timing);
     result->value = gflops[best];
     for (size_t i = 0; i < PEAK_WIDTH_COUNT; i++)
-        if (peak_widths[i].width <= st.ctx->traits.widest_vector)
+        if (peak_widths[i].width <= st.traits.widest_vector)
             bench_result_extra(result, peak_widths[i].key, gflops[i]);
     bench_result_extra(result, "best_width", peak_widths[best].width);
     bench_result_extra(result, "work_items", (double)st.count);

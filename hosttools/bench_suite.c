@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "runtime/internal.h"
+#include "clcnn/opencl.h"
 
 #define MIB ((size_t)1 << 20)
 #define COPY_BYTES (256 * MIB)
@@ -117,16 +117,27 @@ int bench_run_startup(const bench_run *run, double *samples, bench_result *resul
 /* ----------------------------------------------------------------- helpers */
 
 static int finish_queue(clcnn_context *ctx, const char *what) {
-    cl_int err = clFinish(clcnn_context_cl_queue(ctx));
-    return err == CL_SUCCESS ? 0 : bench_fail(what, clcnn__fail_cl(ctx, err, "clFinish"), ctx);
+    clcnn_status status = clcnn_context_finish(ctx);
+    return status == CLCNN_OK ? 0 : bench_fail(what, status, ctx);
+}
+
+/* An OpenCL call of the tool's own that failed. */
+static int fail_cl(const char *what, const char *call, cl_int err) {
+    char message[96];
+    snprintf(message, sizeof message, "%s failed with OpenCL error %d", call, (int)err);
+    return bench_fail_message(what, CLCNN_ERROR_OPENCL, message);
+}
+
+static size_t round_up(size_t value, size_t multiple) {
+    return (value + multiple - 1) / multiple * multiple;
 }
 
 /* ------------------------------------------------------------------ launch */
 
-static int launch_and_finish(clcnn_context *ctx, cl_kernel kernel, double *ms) {
+static int launch_and_finish(clcnn_context *ctx, clcnn_kernel *kernel, double *ms) {
     const size_t global = 1;
     double start = bench_now_ms();
-    clcnn_status status = clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+    clcnn_status status = clcnn_kernel_launch(kernel, 1, &global, NULL);
     if (status != CLCNN_OK)
         return bench_fail("launching empty_kernel", status, ctx);
     int result = finish_queue(ctx, "launching empty_kernel");
@@ -135,11 +146,11 @@ static int launch_and_finish(clcnn_context *ctx, cl_kernel kernel, double *ms) {
 }
 
 /* Many launches, one finish: the cost of a launch inside a training step. */
-static int launch_pipelined(clcnn_context *ctx, cl_kernel kernel, double *ms_per_launch) {
+static int launch_pipelined(clcnn_context *ctx, clcnn_kernel *kernel, double *ms_per_launch) {
     const size_t global = 1;
     double start = bench_now_ms();
     for (size_t i = 0; i < PIPELINED_LAUNCHES; i++) {
-        clcnn_status status = clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL);
+        clcnn_status status = clcnn_kernel_launch(kernel, 1, &global, NULL);
         if (status != CLCNN_OK)
             return bench_fail("launching empty_kernel", status, ctx);
     }
@@ -148,24 +159,35 @@ static int launch_pipelined(clcnn_context *ctx, cl_kernel kernel, double *ms_per
     return result;
 }
 
-static int bench_launch(bench_session *s, const bench_entry *entry, bench_result *result) {
-    (void)entry;
-    clcnn_context *ctx = NULL;
-    cl_kernel kernel = NULL;
-    if (bench_session_context(s, 0, &ctx) != 0)
-        return -1;
-    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "empty_kernel", &kernel);
-    if (status != CLCNN_OK)
-        return bench_fail("getting empty_kernel", status, ctx);
+/* Warm-up launches, then `count` samples of each kind. */
+static int launch_samples(bench_session *s, clcnn_context *ctx, clcnn_kernel *kernel,
+                          size_t count) {
     double ignored = 0.0;
     for (size_t i = 0; i < WARMUP_LAUNCHES; i++)
         if (launch_and_finish(ctx, kernel, &ignored) != 0)
             return -1;
-    size_t count = s->run->repeats;
     for (size_t i = 0; i < count; i++)
         if (launch_and_finish(ctx, kernel, &s->samples[i]) != 0 ||
             launch_pipelined(ctx, kernel, &s->wall[i]) != 0)
             return -1;
+    return 0;
+}
+
+static int bench_launch(bench_session *s, const bench_entry *entry, bench_result *result) {
+    (void)entry;
+    clcnn_context *ctx = NULL;
+    clcnn_kernel *kernel = NULL;
+    if (bench_session_context(s, 0, &ctx) != 0)
+        return -1;
+    clcnn_status status =
+        clcnn_kernel_create_builtin(ctx, "util.cl", NULL, "empty_kernel", &kernel);
+    if (status != CLCNN_OK)
+        return bench_fail("getting empty_kernel", status, ctx);
+    size_t count = s->run->repeats;
+    int failed = launch_samples(s, ctx, kernel, count) != 0;
+    clcnn_kernel_destroy(kernel);
+    if (failed)
+        return -1;
     bench_result_init(result, "launch", "us");
     result->ms = bench_median(s->samples, count);
     result->value = result->ms * 1e3;
@@ -187,27 +209,42 @@ typedef struct device_op {
     cl_command_queue queue;
     cl_mem src;
     cl_mem dst;
-    cl_kernel kernel;
+    clcnn_kernel *kernel;
     void *host;
     size_t bytes;
 } device_op;
 
-static cl_int op_enqueue(const device_op *op, cl_event *event) {
-    size_t global = clcnn__round_up(op->bytes / 16, 256);
+/* Enqueues the command of the tool's own; *call names it. */
+static cl_int op_enqueue_cl(const device_op *op, cl_event *event, const char **call) {
     switch (op->kind) {
     case OP_COPY_BUFFER:
+        *call = "clEnqueueCopyBuffer";
         return clEnqueueCopyBuffer(op->queue, op->src, op->dst, 0, 0, op->bytes, 0, NULL, event);
     case OP_COPY_KERNEL:
-        return clEnqueueNDRangeKernel(op->queue, op->kernel, 1, NULL, &global, NULL, 0, NULL,
-                                      event);
+        break; /* the library's launch: op_enqueue */
     case OP_WRITE:
+        *call = "clEnqueueWriteBuffer";
         return clEnqueueWriteBuffer(op->queue, op->dst, CL_FALSE, 0, op->bytes, op->host, 0, NULL,
                                     event);
     case OP_READ:
+        *call = "clEnqueueReadBuffer";
         return clEnqueueReadBuffer(op->queue, op->src, CL_FALSE, 0, op->bytes, op->host, 0, NULL,
                                    event);
     }
+    *call = "enqueueing";
     return CL_INVALID_VALUE;
+}
+
+/* Enqueues the command, giving its event; non-zero on failure, reported. */
+static int op_enqueue(clcnn_context *ctx, const device_op *op, cl_event *event) {
+    if (op->kind == OP_COPY_KERNEL) {
+        size_t global = round_up(op->bytes / 16, 256);
+        clcnn_status status = clcnn_kernel_launch_cl_event(op->kernel, 1, &global, NULL, event);
+        return status == CLCNN_OK ? 0 : bench_fail(op->name, status, ctx);
+    }
+    const char *call = NULL;
+    cl_int err = op_enqueue_cl(op, event, &call);
+    return err == CL_SUCCESS ? 0 : fail_cl(op->name, call, err);
 }
 
 static cl_int event_device_ms(cl_event event, double *ms) {
@@ -225,20 +262,17 @@ static cl_int event_device_ms(cl_event event, double *ms) {
 static int op_run(clcnn_context *ctx, const device_op *op, double *device_ms, double *wall_ms) {
     cl_event event = NULL;
     double start = bench_now_ms();
-    cl_int err = op_enqueue(op, &event);
-    const char *call = "enqueueing";
-    if (err == CL_SUCCESS) {
-        call = "clWaitForEvents";
-        err = clWaitForEvents(1, &event);
-    }
+    if (op_enqueue(ctx, op, &event) != 0)
+        return -1;
+    const char *call = "clWaitForEvents";
+    cl_int err = clWaitForEvents(1, &event);
     *wall_ms = bench_now_ms() - start;
     if (err == CL_SUCCESS) {
         call = "clGetEventProfilingInfo";
         err = event_device_ms(event, device_ms);
     }
-    if (event != NULL)
-        clReleaseEvent(event);
-    return err == CL_SUCCESS ? 0 : bench_fail(op->name, clcnn__fail_cl(ctx, err, call), ctx);
+    clReleaseEvent(event);
+    return err == CL_SUCCESS ? 0 : fail_cl(op->name, call, err);
 }
 
 /* Warm-up, then the median of the samples: device times where every one is
@@ -304,18 +338,16 @@ static int check_copy(clcnn_context *ctx, const char *name, clcnn_tensor *dst) {
 }
 
 static int set_copy_kernel(clcnn_context *ctx, device_op *op) {
-    clcnn_status status = clcnn__kernel_get(ctx, "util.cl", NULL, "copy_float4", &op->kernel);
+    clcnn_status status =
+        clcnn_kernel_create_builtin(ctx, "util.cl", NULL, "copy_float4", &op->kernel);
     if (status != CLCNN_OK)
         return bench_fail("getting copy_float4", status, ctx);
-    cl_uint count4 = (cl_uint)(op->bytes / 16);
-    cl_int err = clSetKernelArg(op->kernel, 0, sizeof op->src, &op->src);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(op->kernel, 1, sizeof op->dst, &op->dst);
-    if (err == CL_SUCCESS)
-        err = clSetKernelArg(op->kernel, 2, sizeof count4, &count4);
-    return err == CL_SUCCESS
-               ? 0
-               : bench_fail(op->name, clcnn__fail_cl(ctx, err, "clSetKernelArg"), ctx);
+    status = clcnn_kernel_set_mem(op->kernel, 0, op->src);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_set_mem(op->kernel, 1, op->dst);
+    if (status == CLCNN_OK)
+        status = clcnn_kernel_set_uint(op->kernel, 2, (uint32_t)(op->bytes / 16));
+    return status == CLCNN_OK ? 0 : bench_fail(op->name, status, ctx);
 }
 
 /* Two buffers, the source filled, and the kernel's arguments set. */
@@ -336,6 +368,8 @@ static int run_copy(bench_session *s, clcnn_context *ctx, device_op *op, bench_r
     int failed = prepare_copy(ctx, op, &src, &dst) != 0 ||
                  op_measure(s, ctx, op, 2 * op->bytes, result) != 0 ||
                  check_copy(ctx, op->name, dst) != 0;
+    clcnn_kernel_destroy(op->kernel);
+    op->kernel = NULL;
     clcnn_tensor_destroy(src);
     clcnn_tensor_destroy(dst);
     clcnn_context_trim_pool(ctx);

@@ -13,13 +13,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "clcnn/tune.h"
-#include "ops/gemm.h"
-#include "runtime/internal.h"
+
+/* Room for the default cache directory's path. */
+#define CACHE_DIR_MAX 4096
 
 /* A 3x3, pad 1, stride 1 convolution of [n, c, h, w] to k channels. */
 typedef struct tune_shape {
@@ -37,15 +37,14 @@ static const tune_shape tune_shapes[] = {
 #define SHAPE_COUNT (sizeof tune_shapes / sizeof tune_shapes[0])
 
 void bench_tuning_apply(clcnn_context *ctx) {
-    char *dir = clcnn__default_cache_dir();
-    if (dir == NULL)
+    char dir[CACHE_DIR_MAX];
+    if (clcnn_default_cache_dir(dir, sizeof dir) != CLCNN_OK)
         return;
     /* No file yet (no --tune run) is the normal case; anything else only
      * means the built-in choices, as in every other program. */
     clcnn_status status = clcnn_context_load_tuning(ctx, dir);
     if (status != CLCNN_OK && status != CLCNN_ERROR_NOT_FOUND)
         fprintf(stderr, "clcnn-bench: stored tuning not used: %s\n", clcnn_context_last_error(ctx));
-    free(dir);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -142,13 +141,15 @@ static int tune_gemms(clcnn_context *ctx, size_t batch, size_t repeats, json_t *
         clcnn_tune_result result;
         int duplicate = 0;
         char key[CLCNN_TUNE_KEY_MAX];
-        clcnn__gemm_tuning_key(m, n, k, key, sizeof key);
+        clcnn_status status = clcnn_gemm_tune_key(m, n, k, key);
+        if (status != CLCNN_OK)
+            return bench_fail_message(g->name, status, "no tuning key for the product");
         for (size_t j = 0; j < seen_count; j++)
             duplicate |= strcmp(seen[j], key) == 0;
         if (duplicate)
             continue;
         snprintf(seen[seen_count++], CLCNN_TUNE_KEY_MAX, "%s", key);
-        clcnn_status status = clcnn_gemm_tune(ctx, m, n, k, repeats, &result);
+        status = clcnn_gemm_tune(ctx, m, n, k, repeats, &result);
         if (status != CLCNN_OK)
             return bench_fail(g->name, status, ctx);
         if (emit(g->name, &result, json_results) != 0)
@@ -183,10 +184,13 @@ static int tune_all(clcnn_context *ctx, size_t batch, size_t repeats, json_t *js
 }
 
 int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json) {
-    char *dir = clcnn__default_cache_dir();
-    if (dir == NULL)
-        return bench_fail_message("tuning", CLCNN_ERROR_NOT_FOUND,
-                                  "no cache directory: set CLCNN_CACHE_DIR or HOME");
+    char dir[CACHE_DIR_MAX];
+    clcnn_status status = clcnn_default_cache_dir(dir, sizeof dir);
+    if (status != CLCNN_OK)
+        return bench_fail_message("tuning", status,
+                                  status == CLCNN_ERROR_NOT_FOUND
+                                      ? "no cache directory: set CLCNN_CACHE_DIR or HOME"
+                                      : "no room for the cache directory's path");
     char error[2048] = "";
     clcnn_context_options options = clcnn_context_options_default();
     options.device = device_spec;
@@ -195,11 +199,9 @@ int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json) 
     options.error_buffer = error;
     options.error_buffer_size = sizeof error;
     clcnn_context *ctx = NULL;
-    clcnn_status status = clcnn_context_create(&options, &ctx);
-    if (status != CLCNN_OK) {
-        free(dir);
+    status = clcnn_context_create(&options, &ctx);
+    if (status != CLCNN_OK)
         return bench_fail_message("creating a context", status, error);
-    }
     clcnn_device_info info;
     clcnn_context_device_info(ctx, &info);
     json_t *results = json ? json_array() : NULL;
@@ -218,6 +220,5 @@ int bench_tune(const char *device_spec, size_t batch, size_t repeats, int json) 
     }
     json_decref(results);
     clcnn_context_destroy(ctx);
-    free(dir);
     return failed ? -1 : 0;
 }

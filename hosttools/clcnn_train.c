@@ -1,4 +1,4 @@
-/* clcnn-train: trains the seed network on Fashion-MNIST (or any MNIST-format
+/* clcnn-train: trains the seed network or ResNet-8 on Fashion-MNIST (or any MNIST-format
  * data set) on an OpenCL device, evaluates it, saves and resumes
  * checkpoints. See --help. */
 #define _POSIX_C_SOURCE 200809L
@@ -23,13 +23,19 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: clcnn-train [options]\n"
-            "Trains the seed network (conv-BN-ReLU-pool x2, dense-ReLU-dropout-dense) on\n"
-            "Fashion-MNIST with softmax cross-entropy, evaluating on the test set each epoch.\n"
-            "Options take their value as --name VALUE or --name=VALUE.\n\n"
+            "Trains the seed network (conv-BN-ReLU-pool x2, dense-ReLU-dropout-dense) or\n"
+            "ResNet-8 on Fashion-MNIST with softmax cross-entropy, evaluating on the test set\n"
+            "each epoch. Options take their value as --name VALUE or --name=VALUE.\n\n"
+            "  --model NAME        seed (default) or resnet8 (torchvision's BasicBlock layout,\n"
+            "                      state-dict names PyTorch loads strictly)\n"
             "  --epochs N          epochs (default 10)\n"
             "  --batch N           batch size (default 128); under mpirun the global batch,\n"
             "                      split across the ranks\n"
-            "  --lr X              base learning rate (default 0.05; cosine schedule)\n"
+            "  --lr X              base learning rate (default 0.05, resnet8 0.1; cosine\n"
+            "                      schedule)\n"
+            "  --augment           random 28x28 crops of the zero-padded (2 pixels) normalised\n"
+            "                      images and horizontal flips, on the device (default for\n"
+            "                      resnet8); --no-augment turns it off\n"
             "  --momentum X        SGD momentum (default 0.9)\n"
             "  --weight-decay X    weight decay (default 5e-4)\n"
             "  --optimizer NAME    sgd, nesterov, adam or adamw (default sgd)\n"
@@ -44,7 +50,8 @@ static void usage(FILE *out) {
             " in the\n"
             "                      current directory; an existing file is replaced)\n"
             "  --resume PATH       continue training from a checkpoint saved by clcnn-train\n"
-            "  --eval-only PATH    evaluate a checkpoint on the test set (only the t10k\n"
+            "  --eval-only PATH    evaluate a checkpoint of any model on the test set (the\n"
+            "                      network is rebuilt from the checkpoint; only the t10k\n"
             "                      files are needed), then exit\n"
             "  --train-limit N     use only the first N training images (short runs)\n"
             "  --test-limit N      use only the first N test images\n"
@@ -62,6 +69,9 @@ static void usage(FILE *out) {
 }
 
 enum train_option_id {
+    OPT_MODEL,
+    OPT_AUGMENT,
+    OPT_NO_AUGMENT,
     OPT_EPOCHS,
     OPT_BATCH,
     OPT_LR,
@@ -84,6 +94,9 @@ enum train_option_id {
 };
 
 static const tool_option train_cli_options[] = {
+    {"--model", NULL, 1, OPT_MODEL},
+    {"--augment", NULL, 0, OPT_AUGMENT},
+    {"--no-augment", NULL, 0, OPT_NO_AUGMENT},
     {"--epochs", NULL, 1, OPT_EPOCHS},
     {"--batch", NULL, 1, OPT_BATCH},
     {"--lr", NULL, 1, OPT_LR},
@@ -134,16 +147,29 @@ static int choice_value(const char *option, const char *text, const char *const 
     return tool_parse_choice(PROGRAM, option, text, names, count, index) ? 0 : TOOL_EXIT_USAGE;
 }
 
+/* Which recipe defaults the user overrode (train_options_for_model). */
+static int lr_given, augment_given;
+
 /* Takes one option's value; 0, or TOOL_EXIT_USAGE after a message. */
 static int apply_option(train_options *o, int id, const char *name, const char *value) {
     size_t n = 0;
     int result = 0;
     switch (id) {
+    case OPT_MODEL:
+        result = choice_value(name, value, train_model_names, 2, &n);
+        o->model = result == 0 ? (train_model)n : o->model;
+        return result;
+    case OPT_AUGMENT:
+    case OPT_NO_AUGMENT:
+        o->augment = id == OPT_AUGMENT;
+        augment_given = 1;
+        return 0;
     case OPT_EPOCHS:
         return count_value(name, value, 1, &o->epochs);
     case OPT_BATCH:
         return count_value(name, value, 2, &o->batch);
     case OPT_LR:
+        lr_given = 1;
         return real_value(name, value, &o->lr);
     case OPT_MOMENTUM:
         return real_value(name, value, &o->momentum);
@@ -212,8 +238,10 @@ static int choose_save_path(train_options *o) {
         o->save_origin = "the resumed checkpoint; --save PATH to choose";
     else
         o->save_origin = "the default; --save PATH to choose";
+    const char *default_path =
+        o->model == TRAIN_MODEL_RESNET8 ? TRAIN_DEFAULT_RESNET8_SAVE_PATH : TRAIN_DEFAULT_SAVE_PATH;
     if (o->save_path == NULL)
-        o->save_path = o->resume_path != NULL ? o->resume_path : TRAIN_DEFAULT_SAVE_PATH;
+        o->save_path = o->resume_path != NULL ? o->resume_path : default_path;
     return 0;
 }
 
@@ -244,6 +272,7 @@ static int parse_arguments(int argc, char **argv, train_options *o) {
         if (result != 0)
             return result;
     }
+    train_options_for_model(o, lr_given, augment_given);
     return choose_save_path(o);
 }
 

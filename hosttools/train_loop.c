@@ -21,6 +21,7 @@
 
 const char *const train_optimizer_names[4] = {"sgd", "nesterov", "adam", "adamw"};
 const char *const train_schedule_names[3] = {"cosine", "step", "constant"};
+const char *const train_model_names[2] = {"seed", "resnet8"};
 
 train_options train_options_default(void) {
     train_options o;
@@ -34,6 +35,14 @@ train_options train_options_default(void) {
     o.schedule = TRAIN_COSINE;
     o.seed = 1;
     return o;
+}
+
+void train_options_for_model(train_options *o, int lr_given, int augment_given) {
+    int resnet = o->model == TRAIN_MODEL_RESNET8;
+    if (!lr_given)
+        o->lr = resnet ? 0.1 : 0.05;
+    if (!augment_given)
+        o->augment = resnet;
 }
 
 int train_fail(const train_session *s, const char *what, clcnn_status status) {
@@ -172,19 +181,46 @@ static double learning_rate(const train_options *o, size_t epoch) {
     }
 }
 
-/* One step on an uploaded batch (this rank's share of a global batch: its
- * dropout masks are those of its samples' global indices, and the backward
- * pass starts averaging the gradients with the other ranks); the loss is
- * read back asynchronously into *loss_value (complete once *event has been
- * waited for). */
-static clcnn_status train_step(train_session *s, const feed_slot *slot, float *loss_value,
-                               clcnn_event **event) {
+/* The augmentation's Philox key: its own, not the dropout layers' seed
+ * (clcnn/augment.h). */
+#define AUGMENT_SEED_SALT UINT64_C(0x61756720637270) /* "aug crp" */
+
+/* The batch augmented on the device (a new tensor, the caller's): sample i
+ * of the epoch's order draws its crop and flip from (seed, epoch, i), i
+ * counted over the global batches, so a data-parallel run augments each
+ * sample as one process would. */
+static clcnn_status augmented_batch(train_session *s, const feed_slot *slot, size_t epoch,
+                                    size_t first_sample, clcnn_tensor **out) {
+    size_t dims[4];
+    for (size_t d = 0; d < 4; d++)
+        dims[d] = clcnn_tensor_dim(slot->input, d);
+    clcnn_status status = clcnn_tensor_create(s->ctx, 4, dims, out);
+    clcnn_augment_params params = clcnn_augment_params_default();
+    params.seed = s->options->seed ^ AUGMENT_SEED_SALT;
+    params.epoch = epoch;
+    params.first_sample_index = first_sample;
+    if (status == CLCNN_OK)
+        status = clcnn_augment_crop_flip(s->ctx, &params, slot->input, *out);
+    return status;
+}
+
+/* One step on an uploaded batch (augmented first with --augment), this
+ * rank's share of a global batch that starts at sample `batch_start` of the
+ * epoch's order: its augmentation and dropout masks are those of its
+ * samples' global indices, and the backward pass starts averaging the
+ * gradients with the other ranks. The loss is read back asynchronously into
+ * *loss_value (complete once *event has been waited for). */
+static clcnn_status train_step(train_session *s, const feed_slot *slot, size_t epoch,
+                               size_t batch_start, float *loss_value, clcnn_event **event) {
     const clcnn_tensor *logits = NULL;
+    clcnn_tensor *augmented = NULL;
     clcnn_status status = clcnn_net_zero_grad(s->net);
+    if (status == CLCNN_OK && s->options->augment)
+        status = augmented_batch(s, slot, epoch, batch_start + slot->first_in_batch, &augmented);
     if (status == CLCNN_OK)
         status = clcnn_net_set_first_sample(s->net, slot->first_in_batch);
     if (status == CLCNN_OK)
-        status = clcnn_net_forward(s->net, slot->input, &logits);
+        status = clcnn_net_forward(s->net, augmented != NULL ? augmented : slot->input, &logits);
     if (status == CLCNN_OK)
         status = clcnn_net_loss(s->net, slot->labels, s->loss);
     if (status == CLCNN_OK)
@@ -195,6 +231,7 @@ static clcnn_status train_step(train_session *s, const feed_slot *slot, float *l
         status = clcnn_optimizer_step(s->optimizer);
     if (status == CLCNN_OK)
         status = clcnn_tensor_read_async(s->loss, 0, loss_value, 1, event);
+    clcnn_tensor_destroy(augmented); /* back to the pool, in queue order */
     return status;
 }
 
@@ -234,7 +271,7 @@ static int run_steps(train_session *s, size_t epoch, const size_t *order, loss_r
         meter_start(s, &meter);
         status = train_feed_next(&s->feed, &slot);
         if (status == CLCNN_OK)
-            status = train_step(s, slot, &losses->values[step], &losses->events[step]);
+            status = train_step(s, slot, epoch, seen, &losses->values[step], &losses->events[step]);
         if (status == CLCNN_OK)
             status = train_feed_release(&s->feed, slot);
         int preparing = meter_stop(s, &meter, &clock->build_seconds, &clock->load_seconds);

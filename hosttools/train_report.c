@@ -100,16 +100,17 @@ int train_report_init(train_report *report, train_session *s) {
      * borrows ("O" would keep a second reference and leak the array). */
     report->epochs = json_array();
     report->document = json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:I}, "
+        "{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:b, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:I, s:I, "
+        "s:I}, "
         "s:{s:f, s:f}, s:o}",
         "tool", "clcnn-train", "version", clcnn_version(), "device", "name", info.device_name,
         "platform", info.platform_name, "type", clcnn_device_type_name(info.type), "options",
-        "epochs", (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "lr", o->lr, "momentum",
-        o->momentum, "weight_decay", o->weight_decay, "optimizer",
-        train_optimizer_names[o->optimizer], "schedule", train_schedule_names[o->schedule], "seed",
-        (json_int_t)o->seed, "train_images", (json_int_t)s->data->train.count, "test_images",
-        (json_int_t)s->data->test.count, "input", "mean", s->data->mean, "std", s->data->std,
-        "epochs", report->epochs);
+        "model", train_model_names[o->model], "augment", o->augment, "epochs",
+        (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "lr", o->lr, "momentum", o->momentum,
+        "weight_decay", o->weight_decay, "optimizer", train_optimizer_names[o->optimizer],
+        "schedule", train_schedule_names[o->schedule], "seed", (json_int_t)o->seed, "train_images",
+        (json_int_t)s->data->train.count, "test_images", (json_int_t)s->data->test.count, "input",
+        "mean", s->data->mean, "std", s->data->std, "epochs", report->epochs);
     if (report->document == NULL) {
         report->epochs = NULL;
         fprintf(stderr, "clcnn-train: out of memory\n");

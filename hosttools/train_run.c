@@ -63,16 +63,29 @@ static clcnn_status create_optimizer(train_session *s) {
     return status;
 }
 
-/* The network takes the test images' size: the training images have the
- * same (train_data_load checks), and an evaluation loads no others. */
-static int open_session(train_session *s) {
+/* The --model network for the test images' size (the training images have
+ * the same: train_data_load checks), drawn with --seed; for --eval-only the
+ * network the checkpoint describes, with its values. */
+static clcnn_status create_network(train_session *s) {
+    const train_options *o = s->options;
     const train_split *test = &s->data->test;
+    if (o->eval_path != NULL)
+        return clcnn_net_create_from_checkpoint(s->ctx, o->eval_path, &s->net);
+    clcnn_status status =
+        o->model == TRAIN_MODEL_RESNET8
+            ? clcnn_net_create_resnet8(s->ctx, 1, test->height, test->width, 10, &s->net)
+            : clcnn_net_create_seed(s->ctx, 1, test->height, test->width, 10, 0.5f, &s->net);
+    if (status == CLCNN_OK)
+        status = clcnn_net_init(s->net, o->seed);
+    return status;
+}
+
+static int open_session(train_session *s) {
     if (open_context(s) != 0)
         return 1;
-    clcnn_status status =
-        clcnn_net_create_seed(s->ctx, 1, test->height, test->width, 10, 0.5f, &s->net);
-    if (status == CLCNN_OK)
-        status = clcnn_net_init(s->net, s->options->seed);
+    clcnn_status status = create_network(s);
+    if (status != CLCNN_OK && s->options->eval_path != NULL)
+        return train_fail(s, "loading the checkpoint", status);
     if (status == CLCNN_OK)
         status = create_optimizer(s);
     size_t one = 1;
@@ -185,18 +198,16 @@ static void announce_ranks(train_session *s) {
                       o->sync_bn ? "across ranks (--sync-bn)" : "per rank");
 }
 
-/* Evaluates a checkpoint as it is and with batch norm folded. */
+/* Evaluates a checkpoint (loaded by create_network) as it is and with
+ * batch norm folded. */
 static int run_evaluation(train_session *s) {
-    clcnn_status status = clcnn_net_load(s->net, s->options->eval_path);
-    if (status != CLCNN_OK)
-        return train_fail(s, "loading the checkpoint", status);
     epoch_result result, folded_run;
     memset(&result, 0, sizeof result);
     memset(&folded_run, 0, sizeof folded_run);
     if (train_evaluate(s, s->net, &result, &result.test_accuracy, &result.test_loss) != 0)
         return 1;
     clcnn_net *folded = NULL;
-    status = clcnn_net_create_folded(s->net, &folded);
+    clcnn_status status = clcnn_net_create_folded(s->net, &folded);
     if (status != CLCNN_OK)
         return train_fail(s, "folding batch norm", status);
     double folded_loss = 0.0;

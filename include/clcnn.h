@@ -2,9 +2,10 @@
  *
  * The one header to include: the core (clcnn/core.h: status codes, devices,
  * contexts, tensors, events, the error model and thread safety) and every
- * op, file format, optimizer and network header. Not the optional MPI
- * component (clcnn/dist.h, library libclcnn_dist), which needs MPI's
- * headers: include it yourself when you link it. */
+ * op, file format, optimizer and network header, and user kernels
+ * (clcnn/kernel.h). Not the optional MPI component (clcnn/dist.h, library
+ * libclcnn_dist), which needs MPI's headers: include it yourself when you
+ * link it. */
 #ifndef CLCNN_H
 #define CLCNN_H
 
@@ -21,6 +22,7 @@
 #include "clcnn/elementwise.h"
 #include "clcnn/gemm.h"
 #include "clcnn/idx.h"
+#include "clcnn/kernel.h"
 #include "clcnn/net.h"
 #include "clcnn/optim.h"
 #include "clcnn/pool2d.h"

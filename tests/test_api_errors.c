@@ -43,6 +43,9 @@ static clcnn_optimizer_state scratch_state;
 static clcnn_tune_result tune_results[8];
 static size_t out_dims[4];
 static clcnn_tensor *concat_grads[2]; /* t4 and t4_out: too many channels for t4_out */
+static clcnn_kernel *copy_kernel;     /* util.cl's copy_float4: three arguments */
+static clcnn_kernel *scratch_kernel;
+static const size_t eight = 8;
 
 static clcnn_tensor *tensor(size_t ndim, const size_t *dims) {
     clcnn_tensor *t = NULL;
@@ -73,6 +76,8 @@ static int setup(void **state) {
     clcnn_tensor *parameters[1] = {vec4}, *grads[1] = {grad4};
     TS_ASSERT_OK(ctx, clcnn_optimizer_create_sgd(ctx, NULL, 1, parameters, grads, &optimizer));
     TS_ASSERT_OK(ctx, clcnn_dropout_mask_create(ctx, 96, NULL, &mask));
+    TS_ASSERT_OK(ctx,
+                 clcnn_kernel_create_builtin(ctx, "util.cl", NULL, "copy_float4", &copy_kernel));
     dropout_state = clcnn_dropout_state_init(1);
     temp_dir = ts_temp_dir_create();
     size_t length = strlen(temp_dir) + 32;
@@ -88,6 +93,7 @@ static int teardown(void **state) {
     (void)state;
     clcnn_optimizer_destroy(optimizer);
     clcnn_dropout_mask_destroy(mask);
+    clcnn_kernel_destroy(copy_kernel);
     clcnn_labels_destroy(labels);
     clcnn_net_destroy(open_net);
     clcnn_net_destroy(built_net);
@@ -140,6 +146,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_context_cache_stats(ctx, NULL))                                                        \
     X(clcnn_tensor_create, CLCNN_ERROR_INVALID_SHAPE,                                              \
       clcnn_tensor_create(ctx, 0, dims4, &scratch))                                                \
+    X(clcnn_tensor_create_uninitialized, CLCNN_ERROR_INVALID_SHAPE,                                \
+      clcnn_tensor_create_uninitialized(ctx, 0, dims4, &scratch))                                  \
     X(clcnn_tensor_reshape, CLCNN_ERROR_INVALID_SHAPE,                                             \
       clcnn_tensor_reshape(vec4, 1, &five, &scratch))                                              \
     X(clcnn_tensor_write, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_tensor_write(vec4, 0, NULL, 4))      \
@@ -218,8 +226,20 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_net_add_dense, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
       clcnn_net_add_dense(open_net, NULL, 4, 1))                                                   \
     X(clcnn_net_add_dropout, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dropout(open_net, 2.0f))  \
+    X(clcnn_net_add_adaptive_avg_pool, CLCNN_ERROR_INVALID_SHAPE,                                  \
+      clcnn_net_add_adaptive_avg_pool(open_net, 0, 2))                                             \
+    X(clcnn_net_add_global_avg_pool, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
+      clcnn_net_add_global_avg_pool(built_net))                                                    \
+    X(clcnn_net_from, CLCNN_ERROR_OUT_OF_RANGE, clcnn_net_from(open_net, 999))                     \
+    X(clcnn_net_add_residual, CLCNN_ERROR_OUT_OF_RANGE,                                            \
+      clcnn_net_add_residual(open_net, 0, 999, CLCNN_FUSED_NONE))                                  \
+    X(clcnn_net_add_concat, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_concat(open_net, NULL, 2)) \
+    X(clcnn_net_create_from_checkpoint, CLCNN_ERROR_INVALID_ARGUMENT,                              \
+      clcnn_net_create_from_checkpoint(ctx, NULL, &scratch_net))                                   \
     X(clcnn_net_create_seed, CLCNN_ERROR_INVALID_ARGUMENT,                                         \
       clcnn_net_create_seed(ctx, 1, 28, 28, 10, 0.5f, NULL))                                       \
+    X(clcnn_net_create_resnet8, CLCNN_ERROR_INVALID_ARGUMENT,                                      \
+      clcnn_net_create_resnet8(ctx, 1, 28, 28, 10, NULL))                                          \
     X(clcnn_net_init, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_init(open_net, 1))                   \
     X(clcnn_net_forward, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_forward(built_net, NULL, NULL))   \
     X(clcnn_net_loss, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_loss(built_net, NULL, loss))         \
@@ -280,7 +300,29 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
     X(clcnn_pointwise_tune, CLCNN_ERROR_INVALID_ARGUMENT,                                          \
       clcnn_pointwise_tune(ctx, 1024, 0, tune_results, &count))                                    \
     X(clcnn_context_save_tuning, CLCNN_ERROR_IO, clcnn_context_save_tuning(ctx, not_a_dir))        \
-    X(clcnn_context_load_tuning, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, temp_dir))
+    X(clcnn_context_load_tuning, CLCNN_ERROR_NOT_FOUND, clcnn_context_load_tuning(ctx, temp_dir))  \
+    X(clcnn_kernel_create, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
+      clcnn_kernel_create(ctx, NULL, NULL, "k", &scratch_kernel))                                  \
+    X(clcnn_kernel_create_builtin, CLCNN_ERROR_NOT_FOUND,                                          \
+      clcnn_kernel_create_builtin(ctx, "no_such.cl", NULL, "k", &scratch_kernel))                  \
+    X(clcnn_kernel_set_tensor, CLCNN_ERROR_OUT_OF_RANGE,                                           \
+      clcnn_kernel_set_tensor(copy_kernel, 3, vec4))                                               \
+    X(clcnn_kernel_set_mem, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_mem(copy_kernel, 3, NULL))  \
+    X(clcnn_kernel_set_int, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_int(copy_kernel, 3, -1))    \
+    X(clcnn_kernel_set_uint, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_uint(copy_kernel, 3, 1))   \
+    X(clcnn_kernel_set_ulong, CLCNN_ERROR_OUT_OF_RANGE, clcnn_kernel_set_ulong(copy_kernel, 3, 1)) \
+    X(clcnn_kernel_set_float, CLCNN_ERROR_OUT_OF_RANGE,                                            \
+      clcnn_kernel_set_float(copy_kernel, 3, 1.0f))                                                \
+    X(clcnn_kernel_set_local, CLCNN_ERROR_INVALID_ARGUMENT,                                        \
+      clcnn_kernel_set_local(copy_kernel, 0, 0))                                                   \
+    X(clcnn_kernel_work_group_limit, CLCNN_ERROR_INVALID_ARGUMENT,                                 \
+      clcnn_kernel_work_group_limit(copy_kernel, NULL))                                            \
+    X(clcnn_kernel_launch, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
+      clcnn_kernel_launch(copy_kernel, 0, &eight, NULL))                                           \
+    X(clcnn_kernel_launch_cl_event, CLCNN_ERROR_INVALID_ARGUMENT,                                  \
+      clcnn_kernel_launch_cl_event(copy_kernel, 1, &eight, NULL, NULL))                            \
+    X(clcnn_context_device_traits, CLCNN_ERROR_INVALID_ARGUMENT,                                   \
+      clcnn_context_device_traits(ctx, NULL))
 
 /* One function per case, then the table. */
 #define API_ERROR_CALL(function, status, call)  \
@@ -357,6 +399,7 @@ static const struct {
     {"clcnn_net_parameter_count", "no status"},
     {"clcnn_net_output_features", "no status"},
     {"clcnn_net_layer_count", "no status"},
+    {"clcnn_net_last_node", "no status"},
     {"clcnn_net_layer_kind", "no status (CLCNN_LAYER_NONE for a bad index, test_net)"},
     {"clcnn_sgd_params_default", "cannot fail"},
     {"clcnn_adam_params_default", "cannot fail"},
@@ -410,10 +453,14 @@ static const struct {
     {"clcnn_dist_broadcast_running_stats", DIST_REASON},
     {"clcnn_dist_batchnorm_forward_train", DIST_REASON},
     {"clcnn_dist_batchnorm_backward", DIST_REASON},
+    {"clcnn_gemm_tune_key", "no context (status only)"},
+    {"clcnn_default_cache_dir", "no context (status only)"},
+    {"clcnn_kernel_destroy", "destroy"},
 };
 
-/* A failure whose message is unmistakable: a layer name with a '.'. */
-#define STALE_MARKER "stale.marker"
+/* A failure whose message is unmistakable: a layer name with a '-' (dotted
+ * names are module paths, so a '.' no longer fails). */
+#define STALE_MARKER "stale-marker"
 
 static void leave_stale_message(void) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
@@ -430,6 +477,7 @@ static void assert_nothing_made(void) {
     assert_null(scratch_optimizer);
     assert_null(scratch_mask);
     assert_null(scratch_labels);
+    assert_null(scratch_kernel);
 }
 
 /* What the message must contain: the function's name. The tuning file

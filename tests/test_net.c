@@ -658,7 +658,9 @@ static void test_bad_arguments(void **state) {
                      clcnn_net_add_conv2d(net, "conv", 4, 3, 3, NULL, 1));
     TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc", 10, 1));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "fc", 10, 1));
-    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "a.b", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "a..b", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "a.b-c", 10, 1));
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dense(net, "fc.", 10, 1));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_net_add_dropout(net, 1.0f));
     TS_ASSERT_OK(ctx, clcnn_net_init(net, 42));
 
@@ -717,52 +719,101 @@ static void assert_close(const char *what, const float *a, const float *b, size_
             fail_msg("%s[%zu]: %.9g vs %.9g", what, i, (double)a[i], (double)b[i]);
 }
 
-/* The eval forward of `net` layer by layer with the plain ops (nothing
- * fused, batch norm from its running statistics): the composition that the
- * fused forward must equal. Covers the layer kinds of fusion_net. */
-static float *unfused_eval_logits(clcnn_net *net, const clcnn_tensor *input) {
-    const clcnn_tensor *x = input;
-    clcnn_tensor *outputs[16] = {NULL};
-    assert_true(net->layer_count <= 16);
-    for (size_t i = 0; i < net->layer_count; i++) {
-        clcnn__layer *l = &net->layers[i];
-        size_t dims[4], ndim = clcnn__net_batch_shape(clcnn_tensor_dim(input, 0), l->out_ndim,
-                                                      l->out_dims, dims);
-        if (l->kind == CLCNN_LAYER_FLATTEN) {
-            TS_ASSERT_OK(ctx, clcnn_tensor_reshape(x, ndim, dims, &outputs[i]));
-        } else {
-            TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &outputs[i]));
-        }
-        clcnn_tensor *y = outputs[i];
-        switch (l->kind) {
-        case CLCNN_LAYER_CONV2D:
-            TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &l->conv, x, l->weight, l->bias, y));
-            break;
-        case CLCNN_LAYER_BATCHNORM:
-            assert_int_equal(l->bn.activation, CLCNN_FUSED_NONE);
-            TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, &l->bn, x, l->weight, l->bias,
-                                                           &l->bn_state, y));
-            break;
-        case CLCNN_LAYER_ACTIVATION:
-            TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, &l->activation, x, y));
-            break;
-        case CLCNN_LAYER_POOL2D:
-            TS_ASSERT_OK(ctx, clcnn_pool2d_forward(ctx, &l->pool, x, y));
-            break;
-        case CLCNN_LAYER_DENSE:
-            TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, x, l->weight, l->bias, y));
-            break;
-        case CLCNN_LAYER_FLATTEN:
-            break;
-        default:
-            fail_msg("layer kind %d not covered", (int)l->kind);
-        }
-        x = y;
+/* A tensor of `net`'s state dict by name (running statistics included). */
+static clcnn_tensor *state_tensor(clcnn_net *net, const char *name) {
+    clcnn__node_tensor *entry = clcnn__net_state_named(net, name);
+    assert_non_null(entry);
+    return entry->value;
+}
+
+/* A new tensor [dims[0..ndim-1]]. */
+static clcnn_tensor *new_tensor(size_t ndim, const size_t *dims) {
+    clcnn_tensor *t = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, ndim, dims, &t));
+    return t;
+}
+
+/* The convolution called `name` of fusion_net with the plain op. */
+static clcnn_tensor *plain_conv(clcnn_net *net, const char *name, size_t pad, int bias,
+                                const clcnn_tensor *x) {
+    char weight_name[64], bias_name[64];
+    snprintf(weight_name, sizeof weight_name, "%s.weight", name);
+    snprintf(bias_name, sizeof bias_name, "%s.bias", name);
+    const clcnn_tensor *w = state_tensor(net, weight_name);
+    clcnn_conv2d_params conv = clcnn_conv2d_params_default();
+    conv.pad_h = conv.pad_w = pad;
+    size_t x_dims[4], w_dims[4], y_dims[4];
+    for (size_t d = 0; d < 4; d++) {
+        x_dims[d] = clcnn_tensor_dim(x, d);
+        w_dims[d] = clcnn_tensor_dim(w, d);
     }
-    float *logits = read_all(x);
-    for (size_t i = 0; i < net->layer_count; i++)
-        clcnn_tensor_destroy(outputs[i]);
-    return logits;
+    TS_ASSERT_OK(ctx, clcnn_conv2d_output_shape(&conv, x_dims, w_dims, y_dims));
+    clcnn_tensor *y = new_tensor(4, y_dims);
+    TS_ASSERT_OK(
+        ctx, clcnn_conv2d_forward(ctx, &conv, x, w, bias ? state_tensor(net, bias_name) : NULL, y));
+    return y;
+}
+
+/* The batch norm called `name` in eval (running statistics), unfused. */
+static clcnn_tensor *plain_batchnorm(clcnn_net *net, const char *name, const clcnn_tensor *x) {
+    char names[4][64];
+    const char *suffixes[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (size_t i = 0; i < 4; i++)
+        snprintf(names[i], sizeof names[i], "%s.%s", name, suffixes[i]);
+    clcnn_batchnorm_state running = {state_tensor(net, names[2]), state_tensor(net, names[3]), 0};
+    clcnn_batchnorm_params params = clcnn_batchnorm_params_default();
+    assert_int_equal(params.activation, CLCNN_FUSED_NONE);
+    size_t dims[4];
+    for (size_t d = 0; d < 4; d++)
+        dims[d] = clcnn_tensor_dim(x, d);
+    clcnn_tensor *y = new_tensor(4, dims);
+    TS_ASSERT_OK(ctx, clcnn_batchnorm_forward_eval(ctx, &params, x, state_tensor(net, names[0]),
+                                                   state_tensor(net, names[1]), &running, y));
+    return y;
+}
+
+static clcnn_tensor *plain_activation(const clcnn_activation_params *act, const clcnn_tensor *x) {
+    size_t dims[4];
+    for (size_t d = 0; d < 4; d++)
+        dims[d] = clcnn_tensor_dim(x, d);
+    clcnn_tensor *y = new_tensor(4, dims);
+    TS_ASSERT_OK(ctx, clcnn_activation_forward(ctx, act, x, y));
+    return y;
+}
+
+/* The eval forward of fusion_net layer by layer with the plain ops
+ * (nothing fused, batch norm from its running statistics): the
+ * composition that the fused forward must equal. */
+static float *unfused_eval_logits(clcnn_net *net, const clcnn_activation_params *act,
+                                  const clcnn_tensor *input) {
+    clcnn_tensor *t[10] = {NULL};
+    t[0] = plain_conv(net, "conv1", 1, 1, input);
+    t[1] = plain_batchnorm(net, "bn1", t[0]);
+    t[2] = plain_activation(act, t[1]);
+    clcnn_pool2d_params pool = clcnn_pool2d_params_default();
+    pool.kernel_h = pool.kernel_w = 2;
+    size_t x_dims[4], pooled[4];
+    for (size_t d = 0; d < 4; d++)
+        x_dims[d] = clcnn_tensor_dim(t[2], d);
+    TS_ASSERT_OK(ctx, clcnn_pool2d_output_shape(ctx, &pool, x_dims, pooled));
+    t[3] = new_tensor(4, pooled);
+    TS_ASSERT_OK(ctx, clcnn_pool2d_forward(ctx, &pool, t[2], t[3]));
+    t[4] = plain_conv(net, "conv2", 1, 1, t[3]);
+    t[5] = plain_activation(act, t[4]);
+    t[6] = plain_conv(net, "conv3", 0, 0, t[5]);
+    t[7] = plain_batchnorm(net, "bn3", t[6]);
+    t[8] = plain_activation(act, t[7]);
+    size_t batch = clcnn_tensor_dim(input, 0), flat[2] = {batch, clcnn_tensor_numel(t[8]) / batch};
+    TS_ASSERT_OK(ctx, clcnn_tensor_reshape(t[8], 2, flat, &t[9]));
+    size_t out[2] = {batch, 3};
+    clcnn_tensor *logits = new_tensor(2, out);
+    TS_ASSERT_OK(ctx, clcnn_dense_forward(ctx, t[9], state_tensor(net, "fc.weight"),
+                                          state_tensor(net, "fc.bias"), logits));
+    float *values = read_all(logits);
+    clcnn_tensor_destroy(logits);
+    for (size_t i = 0; i < 10; i++)
+        clcnn_tensor_destroy(t[i]);
+    return values;
 }
 
 static float *logits_of(clcnn_net *net, const clcnn_tensor *input) {
@@ -845,7 +896,8 @@ static void test_fused_matches_unfused(void **state) {
         TS_ASSERT_OK(ctx, clcnn_net_set_training(nets[0], 0));
         TS_ASSERT_OK(ctx, clcnn_net_set_training(nets[1], 0));
         float *fused = logits_of(nets[0], input), *plain = logits_of(nets[1], input);
-        float *composed = unfused_eval_logits(nets[0], input);
+        clcnn_activation_params relu = clcnn_activation_params_default();
+        float *composed = unfused_eval_logits(nets[0], &relu, input);
         clcnn_net *folded = NULL;
         TS_ASSERT_OK(ctx, clcnn_net_create_folded(nets[0], &folded));
         float *from_folded = logits_of(folded, input);
@@ -985,9 +1037,10 @@ static void test_zero_grad_and_step_one_launch(void **state) {
     clcnn_context_destroy(pctx);
 }
 
-/* An inference-only network holds no training memory; its first training
- * forward adds the output gradients (at least conv1's), and a change of mode
- * forgets the last forward pass. */
+/* An inference-only network holds no training memory; a training forward
+ * keeps what its backward reads (at least conv1's output) until the
+ * backward pass, which gives it back with the output gradients it made; a
+ * change of mode forgets the last forward pass. */
 static void test_training_memory_is_lazy(void **state) {
     (void)state;
     size_t side = test_side(), n = 4;
@@ -1015,10 +1068,13 @@ static void test_training_memory_is_lazy(void **state) {
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "no forward pass");
     double train_loss = loss_of(net, input, labels, loss);
     assert_true(isfinite(train_loss) && train_loss > 0.0);
-    TS_ASSERT_OK(ctx, clcnn_net_backward(net));
     TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &train_memory));
-    uint64_t conv1_grad = (uint64_t)n * 32 * side * side * sizeof(float);
-    assert_true(train_memory.bytes_in_use >= eval_memory.bytes_in_use + conv1_grad);
+    uint64_t conv1_output = (uint64_t)n * 32 * side * side * sizeof(float);
+    assert_true(train_memory.bytes_in_use >= eval_memory.bytes_in_use + conv1_output);
+    TS_ASSERT_OK(ctx, clcnn_net_backward(net));
+    clcnn_memory_stats after_backward;
+    TS_ASSERT_OK(ctx, clcnn_context_memory_stats(ctx, &after_backward));
+    assert_true(after_backward.bytes_in_use < eval_memory.bytes_in_use + conv1_output);
 
     free(pixels);
     clcnn_labels_destroy(labels);

@@ -124,7 +124,7 @@ static void test_gradient_callback_sees_final_gradients(void **state) {
     r.fail_with = CLCNN_ERROR_IO;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_IO, train_pass(net, 0, 4, NULL));
     TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx),
-                       "clcnn_net_backward: the gradient callback failed after layer fc2");
+                       "clcnn_net_backward: the gradient callback failed after dense layer fc2");
     /* Removed, it is not called. */
     TS_ASSERT_OK(ctx, clcnn_net_set_gradient_callback(net, NULL, &r));
     TS_ASSERT_OK(ctx, train_pass(net, 0, 4, NULL));
@@ -147,12 +147,32 @@ static clcnn_net *dropout_net(void) {
     return net;
 }
 
+/* A graph where the dropout's input gradient adds to another: fc1 feeds
+ * a dropout and a dense layer "side" (visited first by backward, so the
+ * dropout's gradient accumulates), joined by a residual, then fc2. */
+static clcnn_net *dropout_graph_net(void) {
+    size_t sample[3] = {1, SIDE, SIDE};
+    clcnn_net *net = NULL;
+    TS_ASSERT_OK(ctx, clcnn_net_create(ctx, 3, sample, &net));
+    TS_ASSERT_OK(ctx, clcnn_net_add_flatten(net));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc1", 33, 1));
+    size_t fc1 = clcnn_net_last_node(net);
+    TS_ASSERT_OK(ctx, clcnn_net_add_dropout(net, 0.5f));
+    size_t dropout = clcnn_net_last_node(net);
+    TS_ASSERT_OK(ctx, clcnn_net_from(net, fc1));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "side", 33, 1));
+    size_t side = clcnn_net_last_node(net);
+    TS_ASSERT_OK(ctx, clcnn_net_add_residual(net, dropout, side, CLCNN_FUSED_NONE));
+    TS_ASSERT_OK(ctx, clcnn_net_add_dense(net, "fc2", CLASSES, 1));
+    TS_ASSERT_OK(ctx, clcnn_net_init(net, 9));
+    return net;
+}
+
 /* Samples 0-1 and 2-6 of a batch of 7 (each on a network of its own, as two
  * ranks would) give the whole batch's logits, and their gradients, weighted
  * by their share, its gradient. */
-static void test_first_sample_keys_dropout_by_global_sample(void **state) {
-    (void)state;
-    clcnn_net *whole = dropout_net(), *head = dropout_net(), *tail = dropout_net();
+static void check_split_matches_whole(clcnn_net *(*build)(void)) {
+    clcnn_net *whole = build(), *head = build(), *tail = build();
     float *logits_whole, *logits_head, *logits_tail;
     TS_ASSERT_OK(ctx, train_pass(whole, 0, 7, &logits_whole));
     TS_ASSERT_OK(ctx, train_pass(head, 0, 2, &logits_head));
@@ -176,7 +196,7 @@ static void test_first_sample_keys_dropout_by_global_sample(void **state) {
         free(reference);
     }
     /* Without the first sample the tail draws the head's masks: different. */
-    clcnn_net *unaware = dropout_net();
+    clcnn_net *unaware = build();
     float *logits_unaware;
     TS_ASSERT_OK(ctx, train_pass(unaware, 2, 5, &logits_unaware));
     double worst = 0.0;
@@ -197,6 +217,61 @@ static void test_first_sample_keys_dropout_by_global_sample(void **state) {
     clcnn_net_destroy(head);
     clcnn_net_destroy(tail);
     clcnn_net_destroy(unaware);
+}
+
+static void test_first_sample_keys_dropout_by_global_sample(void **state) {
+    (void)state;
+    check_split_matches_whole(dropout_net);
+}
+
+/* The same in a graph, where the dropout's input gradient accumulates. */
+static void test_first_sample_in_a_graph(void **state) {
+    (void)state;
+    check_split_matches_whole(dropout_graph_net);
+}
+
+/* In a graph every call comes with strictly decreasing first_final down to
+ * 0, and every gradient from first_final on is final by then. */
+typedef struct graph_recorder {
+    clcnn_net *net;
+    size_t calls, first_final[MAX_CALLS];
+    float *snapshot[MAX_CALLS][8]; /* gradients first_final.. at the call */
+} graph_recorder;
+
+static clcnn_status record_all(void *user, size_t first_final) {
+    graph_recorder *r = user;
+    assert_true(r->calls < MAX_CALLS);
+    assert_true(clcnn_net_parameter_count(r->net) <= 8);
+    r->first_final[r->calls] = first_final;
+    for (size_t i = first_final; i < clcnn_net_parameter_count(r->net); i++)
+        r->snapshot[r->calls][i] = gradient_of(r->net, i);
+    r->calls++;
+    return CLCNN_OK;
+}
+
+static void test_gradient_callback_in_a_graph(void **state) {
+    (void)state;
+    clcnn_net *net = dropout_graph_net();
+    graph_recorder r;
+    memset(&r, 0, sizeof r);
+    r.net = net;
+    TS_ASSERT_OK(ctx, clcnn_net_set_gradient_callback(net, record_all, &r));
+    TS_ASSERT_OK(ctx, train_pass(net, 0, 4, NULL));
+    /* fc2, side, fc1 (weight and bias each), last first. */
+    static const size_t expected[3] = {4, 2, 0};
+    assert_int_equal(r.calls, 3);
+    for (size_t k = 0; k < r.calls; k++) {
+        assert_int_equal(r.first_final[k], expected[k]);
+        for (size_t i = r.first_final[k]; i < clcnn_net_parameter_count(net); i++) {
+            clcnn_net_tensor p;
+            TS_ASSERT_OK(ctx, clcnn_net_parameter(net, i, &p));
+            float *final = gradient_of(net, i);
+            TS_ASSERT_FLOATS_IDENTICAL(r.snapshot[k][i], final, clcnn_tensor_numel(p.grad));
+            free(final);
+            free(r.snapshot[k][i]);
+        }
+    }
+    clcnn_net_destroy(net);
 }
 
 /* --------------------------------------------------- batch-norm replacement */
@@ -263,9 +338,10 @@ static void test_batchnorm_replacement_is_called_in_training(void **state) {
     counter.fail_with = CLCNN_ERROR_PEER_FAILED;
     TS_ASSERT_OK(ctx, clcnn_net_set_training(replaced, 1));
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_PEER_FAILED, clcnn_net_forward(replaced, x, &out));
-    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx),
-                       "clcnn_net_forward: layer bn1: the batch-norm forward installed by "
-                       "clcnn_net_set_batchnorm_ops failed");
+    TS_ASSERT_CONTAINS(
+        clcnn_context_last_error(ctx),
+        "clcnn_net_forward: batchnorm layer bn1: the batch-norm forward installed by "
+        "clcnn_net_set_batchnorm_ops failed");
     /* NULL restores the library's own. */
     TS_ASSERT_OK(ctx, clcnn_net_set_batchnorm_ops(replaced, NULL));
     TS_ASSERT_OK(ctx, clcnn_net_forward(replaced, x, &out));
@@ -281,6 +357,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradient_callback_sees_final_gradients),
         cmocka_unit_test(test_first_sample_keys_dropout_by_global_sample),
+        cmocka_unit_test(test_first_sample_in_a_graph),
+        cmocka_unit_test(test_gradient_callback_in_a_graph),
         cmocka_unit_test(test_batchnorm_replacement_is_called_in_training),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

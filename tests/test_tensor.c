@@ -86,6 +86,32 @@ static void test_create_zeroes_reused_buffer(void **state) {
     clcnn_tensor_destroy(tensor);
 }
 
+/* No fill: a reused buffer still holds the last tensor's values, and the
+ * shape checks are those of clcnn_tensor_create. */
+static void test_create_uninitialized(void **state) {
+    clcnn_context *ctx = *state;
+    size_t n = 1000;
+    clcnn_tensor *tensor = NULL;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &n, &tensor));
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(tensor, 7.0f));
+    TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
+    clcnn_tensor_destroy(tensor);
+    uint64_t allocations = memory_stats(ctx).buffer_allocations;
+    TS_ASSERT_OK(ctx, clcnn_tensor_create_uninitialized(ctx, 1, &n, &tensor));
+    assert_int_equal(memory_stats(ctx).buffer_allocations, allocations);
+    float *data = read_all(tensor);
+    assert_all_equal(data, n, 7.0f);
+    free(data);
+    clcnn_tensor_destroy(tensor);
+    size_t zero[2] = {4, 0};
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
+                     clcnn_tensor_create_uninitialized(ctx, 2, zero, &tensor));
+    assert_null(tensor);
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "clcnn_tensor_create_uninitialized");
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
+                     clcnn_tensor_create_uninitialized(ctx, 1, &n, NULL));
+}
+
 static void test_write_read_round_trip(void **state) {
     clcnn_context *ctx = *state;
     size_t dims[3] = {3, 17, 19};
@@ -546,6 +572,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_shapes),
         cmocka_unit_test(test_create_zeroes_reused_buffer),
+        cmocka_unit_test(test_create_uninitialized),
         cmocka_unit_test(test_write_read_round_trip),
         cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_out_of_range),

@@ -86,6 +86,7 @@ expect_usage_error "missing value" "--epochs needs a value" --epochs
 expect_usage_error "flag with a value" "--json takes no value" --json=yes
 expect_usage_error "invalid optimizer" 'invalid value "foo" for --optimizer: choose sgd, nesterov, adam or adamw' --optimizer=foo
 expect_usage_error "invalid schedule" "choose cosine, step or constant" --schedule linear
+expect_usage_error "invalid model" 'invalid value "vgg" for --model: choose seed or resnet8' --model vgg
 expect_usage_error "invalid number" 'invalid value "0" for --epochs: expected a whole number of at least 1' --epochs=0
 expect_usage_error "operand" 'unexpected argument "extra"' extra
 expect_usage_error "--save with --eval-only" "--eval-only saves nothing" --eval-only a --save b
@@ -183,6 +184,20 @@ if [ -f "$model" ]; then
   run eval --data "$work/test-only" --eval-only "$model"
   [ "$status" -eq 0 ] && grep -q "^test accuracy" "$work/eval.out" ||
     fail "--eval-only without training files: status $status, '$(cat "$work/eval.err")'"
+fi
+
+# --------------------------- ResNet-8: its recipe, then --eval-only of it
+run resnet8 --data "$data" --model resnet8 --epochs 1 --batch 4 --train-limit 8 --test-limit 8 \
+  --json --save "$work/resnet8.safetensors"
+if [ "$status" -ne 0 ]; then
+  fail "--model resnet8: exit status $status: $(cat "$work/resnet8.err")"
+else
+  grep -q '"model": "resnet8"' "$work/resnet8.out" && grep -q '"augment": true' "$work/resnet8.out" &&
+    grep -q '"lr": 0.1,' "$work/resnet8.out" ||
+    fail "--model resnet8 does not run its recipe (resnet8, augment, lr 0.1): $(head -c 600 "$work/resnet8.out")"
+  run resnet8-eval --data "$work/test-only" --eval-only "$work/resnet8.safetensors"
+  [ "$status" -eq 0 ] && grep -q "^test accuracy" "$work/resnet8-eval.out" ||
+    fail "--eval-only of a ResNet-8 checkpoint: status $status, '$(cat "$work/resnet8-eval.err")'"
 fi
 
 if [ "$failures" -ne 0 ]; then

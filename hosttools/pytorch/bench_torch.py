@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from resnet8 import ResNet8  # noqa: E402
 from seednet import SeedNet  # noqa: E402
 
 MIB = 1 << 20
@@ -80,9 +81,9 @@ def dropout_bench(device):
     return lambda: torch.autograd.grad(F.dropout(x, 0.5, True), x, dy), "gbps", 4 * x.numel() * 4
 
 
-def net_bench(channels, size, train):
+def net_bench(channels, size, train, resnet=False):
     def make(device):
-        model = SeedNet(channels, size, size).to(device)
+        model = (ResNet8(channels) if resnet else SeedNet(channels, size, size)).to(device)
         x = torch.randn(BATCH, channels, size, size, device=device)
         labels = torch.randint(0, 10, (BATCH,), device=device)
         if not train:
@@ -105,7 +106,9 @@ BENCHMARKS += [("bn_train_fwd_bwd", bn_bench), ("dropout_fwd_bwd", dropout_bench
                ("net_fmnist_train_step", net_bench(1, 28, True)),
                ("net_fmnist_infer", net_bench(1, 28, False)),
                ("net_cifar_train_step", net_bench(3, 32, True)),
-               ("net_cifar_infer", net_bench(3, 32, False))]
+               ("net_cifar_infer", net_bench(3, 32, False)),
+               ("net_resnet8_train_step", net_bench(1, 28, True, resnet=True)),
+               ("net_resnet8_infer", net_bench(1, 28, False, resnet=True))]
 
 
 # ------------------------------------------------------------------ running

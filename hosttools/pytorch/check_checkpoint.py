@@ -2,7 +2,9 @@
 """Checks that libclcnn checkpoints and PyTorch agree, both ways.
 
   check_checkpoint.py CHECKPOINT [--compare-clcnn CLCNN_TRAIN]
-      loads a libclcnn checkpoint into SeedNet (strict), evaluates it on the
+      loads a libclcnn checkpoint into SeedNet or ResNet8 (resnet8.py; the
+      one whose names the checkpoint holds) with load_state_dict(strict=True),
+      evaluates it on the
       Fashion-MNIST test set and, with --compare-clcnn, checks that
       `clcnn-train --eval-only CHECKPOINT` gets the same accuracy.
   check_checkpoint.py --export-pytorch OUT [--steps N] [--compare-clcnn ...]
@@ -29,6 +31,7 @@ TOLERANCE_POINTS = 0.1
 torch = None
 F = None
 seednet = None
+resnet8 = None
 
 
 class CheckError(Exception):
@@ -37,7 +40,7 @@ class CheckError(Exception):
 
 def import_torch(threads):
     """Imports PyTorch and seednet (which needs it) into the globals."""
-    global torch, F, seednet
+    global torch, F, seednet, resnet8
     if torch is not None:
         return
     try:
@@ -51,7 +54,9 @@ def import_torch(threads):
     torch.set_num_threads(threads)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import seednet as seednet_module  # noqa: E402 (needs torch)
+    import resnet8 as resnet8_module  # noqa: E402 (needs torch)
     seednet = seednet_module
+    resnet8 = resnet8_module
 
 
 # ----------------------------------------------------------- the checkpoint
@@ -106,8 +111,8 @@ def names_list(names, limit=3):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def check_architecture(path, state, expected):
-    """Raises CheckError naming what differs from SeedNet's state dict."""
+def check_architecture(path, state, expected, model_name):
+    """Raises CheckError naming what differs from the model's state dict."""
     missing = expected.keys() - state.keys()
     unexpected = state.keys() - expected.keys()
     reshaped = [f"{name} {list(state[name].shape)} (expected {list(expected[name].shape)})"
@@ -121,7 +126,7 @@ def check_architecture(path, state, expected):
     if reshaped:
         problems.append(f"wrong shape: {names_list(reshaped, 2)}")
     if problems:
-        raise CheckError(f"{path} does not hold the seed network: {'; '.join(problems)}")
+        raise CheckError(f"{path} does not hold the {model_name}: {'; '.join(problems)}")
 
 
 def load_checkpoint(path):
@@ -224,6 +229,17 @@ def export_pytorch(out, data_dir, steps, batch=128):
     print(f"saved {out} (input mean {mean:.9g}, std {std:.9g})")
 
 
+def model_for(state, height, width):
+    """(the module the checkpoint's names belong to, its name): ResNet8
+    when it has torchvision's block names, else SeedNet."""
+    resnet = "layer1.0.conv1.weight" in state
+    last = state.get("fc.weight" if resnet else "fc2.weight")
+    classes = last.shape[0] if last is not None and last.dim() == 2 else 10
+    if resnet:
+        return resnet8.ResNet8(1, classes), "ResNet-8"
+    return seednet.SeedNet(1, height, width, classes), "seed network"
+
+
 def check(checkpoint, data_dir, clcnn_train, threads):
     _, metadata = read_header(checkpoint)
     mean, std = input_statistics(checkpoint, metadata)
@@ -231,13 +247,11 @@ def check(checkpoint, data_dir, clcnn_train, threads):
     images, labels = load_split(data_dir, "t10k")
     images = normalise(images, mean, std)
     state, _ = load_checkpoint(checkpoint)
-    fc2 = state.get("fc2.weight")
-    classes = fc2.shape[0] if fc2 is not None and fc2.dim() == 2 else 10
-    model = seednet.SeedNet(1, images.shape[2], images.shape[3], classes)
-    check_architecture(checkpoint, state, model.state_dict())
+    model, model_name = model_for(state, images.shape[2], images.shape[3])
+    check_architecture(checkpoint, state, model.state_dict(), model_name)
     model.load_state_dict(state, strict=True)
     accuracy = evaluate(model, images, labels)
-    print(f"PyTorch  test accuracy {accuracy:.2f} % ({checkpoint})")
+    print(f"PyTorch  test accuracy {accuracy:.2f} % ({model_name}, {checkpoint})")
     if clcnn_train is None:
         return 0
     reference = clcnn_accuracy(clcnn_train, checkpoint, data_dir, len(images))

@@ -35,8 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else \
-    os.path.join(HERE, "..", "..", "tests", "data", "net_step_golden.txt")
+OUT = os.path.join(HERE, "..", "..", "tests", "data", "net_step_golden.txt")
 N, H, W, CLASSES = 4, 8, 8, 10
 LR, MOMENTUM, WEIGHT_DECAY = 0.05, 0.9, 5e-4
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1
@@ -144,6 +143,33 @@ def run(dtype, init, xs, labels):
     return rec, margin
 
 
+def tensor_lines(name, t):
+    """The lines of tensor `name` in format v1: f64 values with %.17g, i64 as integers."""
+    a = t.detach().numpy()
+    dt = "i64" if a.dtype == np.int64 else "f64"
+    lines = [f"tensor {name} {dt} {a.ndim}" + "".join(f" {d}" for d in a.shape)]
+    flat = a.reshape(-1)
+    per = 6 if dt == "f64" else 16
+    fmt = (lambda v: format(float(v), ".17g")) if dt == "f64" else (lambda v: str(int(v)))
+    for i in range(0, flat.size, per):
+        lines.append(" ".join(fmt(v) for v in flat[i:i + per]))
+    return lines
+
+
+def print_float32_errors(rec64, rec32):
+    """Prints the largest float32-vs-float64 |d| / (1 + |ref|) per kind of record."""
+    worst = {}
+    for (name, a), (_, b) in zip(rec64, rec32):
+        kind = "loss" if name.endswith("loss") else "grad" if ".grad." in name else \
+            "running" if "running" in name else "logits" if "logits" in name else "param"
+        d = (a - b.double()).abs()
+        e = float((d / (1 + a.abs())).max())
+        if e > worst.get(kind, (0, ""))[0]:
+            worst[kind] = (e, name)
+    for kind, (e, name) in sorted(worst.items()):
+        print(f"float32 vs float64, max |d|/(1+|ref|): {kind:8s} {e:.3g}  ({name})")
+
+
 def write(path, init, xs, labels, rec):
     lines = [
         "# libclcnn golden vectors, format v1 (see tests/data/golden/README.md)",
@@ -160,14 +186,7 @@ def write(path, init, xs, labels, rec):
         lines.append(f"param {k} {v}")
 
     def tensor(name, t):
-        a = t.detach().numpy()
-        dt = "i64" if a.dtype == np.int64 else "f64"
-        lines.append(f"tensor {name} {dt} {a.ndim}" + "".join(f" {d}" for d in a.shape))
-        flat = a.reshape(-1)
-        per = 6 if dt == "f64" else 16
-        for i in range(0, flat.size, per):
-            fmt = (lambda v: format(float(v), ".17g")) if dt == "f64" else (lambda v: str(int(v)))
-            lines.append(" ".join(fmt(v) for v in flat[i:i + per]))
+        lines.extend(tensor_lines(name, t))
 
     for name, t in init.items():
         tensor("init." + name, t)
@@ -190,18 +209,10 @@ def main():
     print(f"smallest ReLU input / max-pool gap: float64 {margin64:.3g}, float32 {margin32:.3g}")
     if min(margin64, margin32) < 1e-4:
         sys.exit("a ReLU or max-pool decision is too close to a tie; change the seed")
-    worst = {}
-    for (name, a), (_, b) in zip(rec64, rec32):
-        kind = "loss" if name.endswith("loss") else "grad" if ".grad." in name else \
-            "running" if "running" in name else "logits" if "logits" in name else "param"
-        d = (a - b.double()).abs()
-        e = float((d / (1 + a.abs())).max())
-        if e > worst.get(kind, (0, ""))[0]:
-            worst[kind] = (e, name)
-    for kind, (e, name) in sorted(worst.items()):
-        print(f"float32 vs float64, max |d|/(1+|ref|): {kind:8s} {e:.3g}  ({name})")
-    write(OUT, init, xs, labels, rec64)
-    print(f"wrote {OUT}")
+    print_float32_errors(rec64, rec32)
+    out = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.abspath(OUT)
+    write(out, init, xs, labels, rec64)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -237,6 +237,18 @@ typedef struct clcnn_cache_stats {
 CLCNN_API clcnn_status clcnn_context_cache_stats(const clcnn_context *context,
                                                  clcnn_cache_stats *out);
 
+/* The directory a context's program cache uses when
+ * clcnn_context_options.cache_dir is NULL: $CLCNN_CACHE_DIR, else
+ * $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn (for such a context,
+ * clcnn_context_save_tuning(context, NULL) writes there too), as a
+ * NUL-terminated path in out[0 .. size-1]. Reads only the environment.
+ * Errors (no context, so status only): NULL out or size 0:
+ * CLCNN_ERROR_INVALID_ARGUMENT; none of the three variables set (or all
+ * empty): CLCNN_ERROR_NOT_FOUND; a path that needs more than size bytes
+ * with its NUL: CLCNN_ERROR_OUT_OF_RANGE; CLCNN_ERROR_OUT_OF_HOST_MEMORY.
+ * out is "" on failure when it has room. */
+CLCNN_API clcnn_status clcnn_default_cache_dir(char *out, size_t size);
+
 /* ------------------------------------------------------------------ tensors */
 
 #define CLCNN_MAX_DIMS 4
@@ -253,6 +265,12 @@ typedef struct clcnn_tensor clcnn_tensor;
  * pool when a free buffer of the same size is there. */
 CLCNN_API clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
                                            clcnn_tensor **out);
+/* As clcnn_tensor_create, without the fill (PyTorch's torch.empty): the
+ * contents are unspecified, and a pooled buffer still holds what an earlier
+ * tensor of this context left in it. For outputs that an op overwrites
+ * entirely; saves a launch and a pass over the memory. */
+CLCNN_API clcnn_status clcnn_tensor_create_uninitialized(clcnn_context *context, size_t ndim,
+                                                         const size_t *dims, clcnn_tensor **out);
 CLCNN_API void clcnn_tensor_destroy(clcnn_tensor *tensor);
 
 /* A view of the same elements with another shape of the same element count

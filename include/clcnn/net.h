@@ -1,11 +1,19 @@
-/* Networks: a sequence of layers that own their parameters, gradients and
+/* Networks: graphs of layers that own their parameters, gradients and
  * activation memory, trained with softmax cross-entropy.
  *
  * A network is built layer by layer for an input of C x H x W (or features)
- * per sample; the shapes of every layer follow from it. Parameters are
- * named as PyTorch's state_dict() names them for the equivalent torch.nn
- * module whose attributes carry the layer names ("conv1.weight",
- * "bn1.running_var", "fc2.bias", ...), so checkpoints move both ways.
+ * per sample; the shapes of every layer follow from it. It is a graph of
+ * nodes: node 0 is the input, node k the k-th layer added (layer index
+ * k - 1). Each clcnn_net_add_* call appends a node that reads the current
+ * node -- the last one added, or the one named by clcnn_net_from -- so a
+ * chain needs nothing more; clcnn_net_add_residual and clcnn_net_add_concat
+ * name the nodes they join, so a network can branch and merge. The output
+ * of the network is the last node added.
+ *
+ * Parameters are named as PyTorch's state_dict() names them for the
+ * equivalent torch.nn module whose attributes carry the layer names
+ * ("conv1.weight", "bn1.running_var", "layer2.0.downsample.0.weight", ...),
+ * so checkpoints move both ways.
  *
  * A network is usable as soon as it is built, like a torch.nn module: its
  * parameters are PyTorch's default initialisation drawn with
@@ -23,10 +31,14 @@
  * "clcnn_net_add_conv2d: conv2d layer conv_big: kernel 99x99 does not fit
  * input 28x28 with padding 1".
  *
- * Memory: activations and gradients are allocated for a batch size on the
- * first forward pass of that size and reused; a later batch of another
- * size (the last, partial batch of an epoch) takes buffers from the
- * context's pool, so steady training allocates nothing.
+ * Memory: a layer's output is made when the layer runs and goes back to the
+ * context's pool after its last reader -- in evaluation the last layer that
+ * reads it, in training the last backward step that needs it; the gradient
+ * of an output is made by its first writer and goes back once the layer's
+ * own backward step has read it. So an inference pass holds a few outputs
+ * at a time, not all of them, and between training steps the network holds
+ * only its parameters, their gradients and the logits. The pool lends the
+ * same buffers again on the next pass: steady training allocates nothing.
  *
  * Ownership: a network belongs to its context and must be destroyed before
  * it; one thread at a time, like the context. */
@@ -54,6 +66,9 @@ typedef enum clcnn_layer_kind {
     CLCNN_LAYER_FLATTEN = 4,
     CLCNN_LAYER_DENSE = 5,
     CLCNN_LAYER_DROPOUT = 6,
+    CLCNN_LAYER_RESIDUAL = 7,          /* a + b of two nodes, optionally then ReLU */
+    CLCNN_LAYER_CONCAT = 8,            /* nodes joined along the channels (features) */
+    CLCNN_LAYER_ADAPTIVE_AVG_POOL = 9, /* average pool to a fixed output size */
     /* Not a layer: what clcnn_net_layer_kind gives for a NULL network or an
      * index past the last layer. */
     CLCNN_LAYER_NONE = -1
@@ -68,13 +83,14 @@ CLCNN_API clcnn_status clcnn_net_create(clcnn_context *context, size_t ndim, con
                                         clcnn_net **out);
 CLCNN_API void clcnn_net_destroy(clcnn_net *net);
 
-/* Layers, appended in order. `name` (parameterised layers only) is the
- * attribute name in PyTorch's module, e.g. "conv1"; at most 31 characters,
- * unique (CLCNN_ERROR_INVALID_ARGUMENT otherwise; layers without parameters
- * take no name). Each call checks the layer against the current output
- * shape and fails with CLCNN_ERROR_INVALID_SHAPE when it does not fit.
- * Adding a layer once the parameters exist (see above) is
- * CLCNN_ERROR_INVALID_ARGUMENT. */
+/* Layers, each appended as a node reading the current node (see above).
+ * `name` (parameterised layers only) is the layer's path in PyTorch's
+ * module, e.g. "conv1" or "layer1.0.conv1": identifiers and numbers joined
+ * by '.', at most 63 characters, unique (CLCNN_ERROR_INVALID_ARGUMENT
+ * otherwise; layers without parameters take no name). Each call checks the
+ * layer against the shape of the node it reads and fails with
+ * CLCNN_ERROR_INVALID_SHAPE when it does not fit. Adding a layer once the
+ * parameters exist (see above) is CLCNN_ERROR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_net_add_conv2d(clcnn_net *net, const char *name, size_t out_channels,
                                             size_t kernel_h, size_t kernel_w,
                                             const clcnn_conv2d_params *params, int bias);
@@ -88,6 +104,36 @@ CLCNN_API clcnn_status clcnn_net_add_dense(clcnn_net *net, const char *name, siz
                                            int bias);
 CLCNN_API clcnn_status clcnn_net_add_dropout(clcnn_net *net, float p);
 
+/* Adaptive average pooling of [C, H, W] samples to [C, out_h, out_w]
+ * (torch.nn.AdaptiveAvgPool2d); the global pool is the 1 x 1 case, whose
+ * [C, 1, 1] output a flatten layer turns into [C] features. */
+CLCNN_API clcnn_status clcnn_net_add_adaptive_avg_pool(clcnn_net *net, size_t out_h, size_t out_w);
+CLCNN_API clcnn_status clcnn_net_add_global_avg_pool(clcnn_net *net);
+
+/* ------------------------------------------------------------------ graphs */
+
+/* The node the last call added (0, the input, when none). Node numbers are
+ * how the calls below name a layer's output. */
+CLCNN_API size_t clcnn_net_last_node(const clcnn_net *net);
+
+/* Makes `node` the current node: the next clcnn_net_add_* call that reads
+ * one node reads it (a branch). A node past the last is
+ * CLCNN_ERROR_OUT_OF_RANGE. */
+CLCNN_API clcnn_status clcnn_net_from(clcnn_net *net, size_t node);
+
+/* The residual join y = a + b of two nodes of the same sample shape, or
+ * y = max(a + b, 0) with activation CLCNN_FUSED_RELU (a ResNet block's last
+ * ReLU; clcnn/residual.h); a and b may be the same node. Shapes that
+ * differ: CLCNN_ERROR_INVALID_SHAPE; an unknown activation:
+ * CLCNN_ERROR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_net_add_residual(clcnn_net *net, size_t a, size_t b,
+                                              clcnn_fused_activation activation);
+
+/* torch.cat of `count` nodes (2 to 16) along the channels ([C, H, W]
+ * samples) or features ([F] samples): the samples must agree in every other
+ * dimension (CLCNN_ERROR_INVALID_SHAPE). A node may appear more than once. */
+CLCNN_API clcnn_status clcnn_net_add_concat(clcnn_net *net, const size_t *nodes, size_t count);
+
 /* The seed network on C x H x W inputs with `classes` outputs:
  * conv1 3x3 pad 1 (C->32) - bn1 - ReLU - max pool 2 - conv2 3x3 pad 1
  * (32->64) - bn2 - ReLU - max pool 2 - flatten - fc1 (->128) - ReLU -
@@ -95,6 +141,18 @@ CLCNN_API clcnn_status clcnn_net_add_dropout(clcnn_net *net, float p);
 CLCNN_API clcnn_status clcnn_net_create_seed(clcnn_context *context, size_t channels, size_t height,
                                              size_t width, size_t classes, float dropout_p,
                                              clcnn_net **out);
+
+/* ResNet-8 on C x H x W inputs with `classes` outputs, torchvision's
+ * layout with PyTorch's state-dict names: conv1 3x3 pad 1 (C->32, no bias)
+ * - bn1 - ReLU; layer1.0, layer2.0, layer3.0: one BasicBlock each (32->32
+ * stride 1, 32->64 stride 2, 64->128 stride 2: conv1 3x3 stride s - bn1 -
+ * ReLU - conv2 3x3 - bn2, plus the identity or downsample.0 (1x1 conv
+ * stride s) - downsample.1 (batch norm), then ReLU); global average
+ * pooling; fc (128->classes, bias). 308,074 parameters for 1 channel and
+ * 10 classes. */
+CLCNN_API clcnn_status clcnn_net_create_resnet8(clcnn_context *context, size_t channels,
+                                                size_t height, size_t width, size_t classes,
+                                                clcnn_net **out);
 
 /* Draws every parameter again with PyTorch's default initialisation, on the
  * device with Philox4x32-10 (cl/philox.h): conv and dense weights and
@@ -145,12 +203,14 @@ CLCNN_API clcnn_status clcnn_net_zero_grad(clcnn_net *net);
 /* Called by clcnn_net_backward right after it has enqueued the kernels that
  * finish the gradients of a layer's parameters: every parameter gradient
  * from index `first_final` on (clcnn_net_parameter's state-dict order) is
- * now final for this backward pass, since backward visits the layers last
- * first. Called once per layer with parameters, with decreasing
- * first_final (the last call has 0), from the thread running the backward
- * pass; the kernels may still be running (reads enqueued on the context
- * come after them). A callback that fails stops the backward pass, which
- * returns its status. */
+ * now final for this backward pass. Backward visits the layers last first;
+ * in a graph a call comes only once every layer from the one owning
+ * first_final on is done (none of them waits for a later step), so for a
+ * chain it comes once per layer with parameters. first_final strictly
+ * decreases from call to call and the last call has 0; called from the
+ * thread running the backward pass; the kernels may still be running
+ * (reads enqueued on the context come after them). A callback that fails
+ * stops the backward pass, which returns its status. */
 typedef clcnn_status (*clcnn_net_gradient_callback)(void *user, size_t first_final);
 
 /* Installs the callback (NULL: none, the default), replacing any earlier
@@ -218,8 +278,9 @@ CLCNN_API size_t clcnn_net_parameter_count(const clcnn_net *net);
 CLCNN_API clcnn_status clcnn_net_parameter(const clcnn_net *net, size_t index,
                                            clcnn_net_tensor *out);
 
-/* The shape of one sample at the output, the layer count, and the kind of
- * layer `index` (CLCNN_LAYER_NONE for a NULL network or index >= count). */
+/* The element count of one sample at the output, the layer count (nodes
+ * but the input), and the kind of layer `index` -- node index + 1
+ * (CLCNN_LAYER_NONE for a NULL network or index >= count). */
 CLCNN_API size_t clcnn_net_output_features(const clcnn_net *net);
 CLCNN_API size_t clcnn_net_layer_count(const clcnn_net *net);
 CLCNN_API clcnn_layer_kind clcnn_net_layer_kind(const clcnn_net *net, size_t index);
@@ -229,7 +290,9 @@ CLCNN_API clcnn_layer_kind clcnn_net_layer_kind(const clcnn_net *net, size_t ind
 /* Writes the state dict (parameters, running statistics, num_batches_tracked
  * as I64 scalars) to a safetensors file, atomically, with `metadata`
  * (NULL-terminated key, value pairs, may be NULL) plus "architecture", a
- * JSON description of the layers. Blocking (reads the device). */
+ * JSON description of the nodes: {"input": [C, H, W], "layers": [{"kind":
+ * "conv2d", "name": "conv1", "inputs": [0], ...}, ...]}, each layer with the
+ * nodes it reads and its settings. Blocking (reads the device). */
 CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
                                       const char *const *metadata);
 
@@ -238,6 +301,16 @@ CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
  * dtype F32 (I64 for num_batches_tracked), and no unknown tensor may be;
  * otherwise CLCNN_ERROR_CORRUPT_FILE naming the tensor. Blocking. */
 CLCNN_API clcnn_status clcnn_net_load(clcnn_net *net, const char *path);
+
+/* A new network built from a checkpoint alone: the architecture from its
+ * "architecture" metadata (as clcnn_net_save writes it; a layer without
+ * "inputs" reads the node before it, as checkpoints of the seed network
+ * written before graphs say), then its tensors loaded by clcnn_net_load.
+ * In training mode, like every new network. A file without an
+ * architecture, or one that does not describe a valid network:
+ * CLCNN_ERROR_CORRUPT_FILE naming what is wrong. Blocking. */
+CLCNN_API clcnn_status clcnn_net_create_from_checkpoint(clcnn_context *context, const char *path,
+                                                        clcnn_net **out);
 
 /* ---------------------------------------------------------------- inference */
 

@@ -129,6 +129,14 @@ CLCNN_API clcnn_status clcnn_conv2d_tune(clcnn_context *context,
 CLCNN_API clcnn_status clcnn_gemm_tune(clcnn_context *context, size_t m, size_t n, size_t k,
                                        size_t repeats, clcnn_tune_result *result);
 
+/* The key clcnn_gemm_tune stores for an m x n x k product ("gemm:" and the
+ * sizes of its bucket), so that a caller tuning several products can tell
+ * which share an entry and tune each bucket once. Errors (no context, so
+ * status only): NULL key: CLCNN_ERROR_INVALID_ARGUMENT; m, n or k 0:
+ * CLCNN_ERROR_INVALID_SHAPE. */
+CLCNN_API clcnn_status clcnn_gemm_tune_key(size_t m, size_t n, size_t k,
+                                           char key[CLCNN_TUNE_KEY_MAX]);
+
 /* The kernel families clcnn_pointwise_tune measures, in this order: the
  * activations (clcnn/activation.h, measured on ReLU forward; key
  * "pointwise:activation") and the element-wise arithmetic

@@ -33,6 +33,12 @@ int clcnn__host_is_big_endian(void);
 /* 64-bit FNV-1a, for file names (identity is checked on the content). */
 uint64_t clcnn__fnv1a64(const void *data, size_t length);
 
+/* Writes the formatted reason into error (when not NULL) and returns
+ * status: how base/ and the file formats (src/io), which know no context,
+ * report a failure. */
+clcnn_status clcnn__io_error(char *error, size_t error_size, clcnn_status status,
+                             const char *format, ...) CLCNN__BASE_PRINTF_LIKE(4, 5);
+
 /* mkdir -p, each directory it makes private (0700); 0 on failure, errno
  * saying why. */
 int clcnn__make_directories(const char *dir);

@@ -11,12 +11,8 @@
 
 #include "base/base.h"
 
-/* Writes the formatted reason into error (when not NULL) and returns status. */
-static clcnn_status base_error(char *error, size_t error_size, clcnn_status status,
-                               const char *format, ...) CLCNN__BASE_PRINTF_LIKE(4, 5);
-
-static clcnn_status base_error(char *error, size_t error_size, clcnn_status status,
-                               const char *format, ...) {
+clcnn_status clcnn__io_error(char *error, size_t error_size, clcnn_status status,
+                             const char *format, ...) {
     if (error != NULL && error_size > 0) {
         va_list args;
         va_start(args, format);
@@ -67,12 +63,12 @@ static clcnn_status check_replaceable(const char *path, char *error, size_t erro
     if (stat(path, &info) != 0 || S_ISREG(info.st_mode))
         return CLCNN_OK; /* absent (or unreachable: creating the temporary file says why) */
     if (S_ISDIR(info.st_mode))
-        return base_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot replace it: %s", path,
-                          strerror(EISDIR));
-    return base_error(error, error_size, CLCNN_ERROR_IO,
-                      "%s: not a regular file (a device, FIFO or socket); refusing to "
-                      "replace it",
-                      path);
+        return clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: cannot replace it: %s", path,
+                               strerror(EISDIR));
+    return clcnn__io_error(error, error_size, CLCNN_ERROR_IO,
+                           "%s: not a regular file (a device, FIFO or socket); refusing to "
+                           "replace it",
+                           path);
 }
 
 /* Fills, flushes and closes the temporary file; on failure returns the
@@ -102,16 +98,16 @@ clcnn_status clcnn__write_atomically(const char *path, mode_t mode,
     size_t temp_size = strlen(path) + sizeof ".tmp-XXXXXX";
     char *temp = malloc(temp_size);
     if (temp == NULL)
-        return base_error(error, error_size, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
-                          "%s: out of host memory", path);
+        return clcnn__io_error(error, error_size, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
+                               "%s: out of host memory", path);
     snprintf(temp, temp_size, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(temp);
     if (fd < 0) {
         int saved = errno;
         free(temp);
-        return base_error(error, error_size, CLCNN_ERROR_IO,
-                          "%s: cannot create a temporary file beside it: %s", path,
-                          strerror(saved));
+        return clcnn__io_error(error, error_size, CLCNN_ERROR_IO,
+                               "%s: cannot create a temporary file beside it: %s", path,
+                               strerror(saved));
     }
     (void)fchmod(fd, mode); /* mkstemp's 0600 is the safe side when this fails */
     FILE *file = fdopen(fd, "wb");
@@ -129,8 +125,8 @@ clcnn_status clcnn__write_atomically(const char *path, mode_t mode,
     }
     if (failure != 0) {
         remove(temp);
-        status = base_error(error, error_size, CLCNN_ERROR_IO, "%s: %s: %s", path, step,
-                            strerror(failure));
+        status = clcnn__io_error(error, error_size, CLCNN_ERROR_IO, "%s: %s: %s", path, step,
+                                 strerror(failure));
     }
     free(temp);
     return status;

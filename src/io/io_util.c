@@ -4,21 +4,9 @@
 #include "io/io_util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-clcnn_status clcnn__io_error(char *error, size_t error_size, clcnn_status status,
-                             const char *format, ...) {
-    if (error != NULL && error_size > 0) {
-        va_list args;
-        va_start(args, format);
-        vsnprintf(error, error_size, format, args);
-        va_end(args);
-    }
-    return status;
-}
 
 void clcnn__io_prefix(char *error, size_t error_size, const char *path) {
     if (error == NULL || error_size == 0)

@@ -11,15 +11,8 @@
 #include "base/base.h"
 #include "clcnn/status.h"
 
-#if defined(__GNUC__)
-#define CLCNN__IO_PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
-#else
-#define CLCNN__IO_PRINTF_LIKE(a, b)
-#endif
-
-/* Writes the formatted reason into error (when not NULL) and returns status. */
-clcnn_status clcnn__io_error(char *error, size_t error_size, clcnn_status status,
-                             const char *format, ...) CLCNN__IO_PRINTF_LIKE(4, 5);
+/* clcnn__io_error, the formatted reason into a caller's buffer, is in
+ * base/base.h. */
 
 /* Puts "<path>: " in front of the message already in error. */
 void clcnn__io_prefix(char *error, size_t error_size, const char *path);

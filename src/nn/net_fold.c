@@ -1,83 +1,56 @@
-/* The folded inference network: each batch norm merged into the convolution
- * or dense layer before it, dropout (the identity in evaluation) dropped.
- * Being a network in eval mode, it runs through net_run.c's fusions: a
- * folded convolution takes the ReLU and 2x2 max pool after it into its
- * epilogue (bias + ReLU + pool in the convolution's stores). */
+/* The folded inference network: each node's module says what stands for it
+ * in eval mode (a batch norm folds into the conv or dense layer that only
+ * it reads, dropout becomes its input, the rest is copied), then writes the
+ * folded values. Being a network in eval mode, it runs through the
+ * modules' fusions: a folded convolution takes the ReLU and 2x2 max pool
+ * after it into its epilogue (bias + ReLU + pool in the convolution's
+ * stores). */
+#include <stdlib.h>
 #include <string.h>
 
-#include "nn/net_internal.h"
+#include "nn/layer.h"
 
-static int folds_into_previous(const clcnn_net *net, size_t index) {
-    return index > 0 && net->layers[index].kind == CLCNN_LAYER_BATCHNORM &&
-           (net->layers[index - 1].kind == CLCNN_LAYER_CONV2D ||
-            net->layers[index - 1].kind == CLCNN_LAYER_DENSE);
+clcnn_status clcnn__fold_copy(clcnn__fold *fold, size_t index, const void *config) {
+    const clcnn__node *node = clcnn__net_node(fold->from, index);
+    size_t inputs[CLCNN__MAX_INPUTS];
+    for (size_t k = 0; k < node->input_count; k++)
+        inputs[k] = fold->map[node->inputs[k]];
+    clcnn_status status =
+        clcnn__net_add(fold->to, node->type, node->type->named ? node->name : NULL, inputs,
+                       node->input_count, config);
+    fold->map[index] = fold->to->node_count - 1;
+    return status;
 }
 
-/* Appends to `folded` the layer equivalent to net->layers[index] in eval. */
-static clcnn_status add_equivalent(clcnn_net *folded, const clcnn_net *net, size_t index) {
-    const clcnn__layer *l = &net->layers[index];
-    int fold_next = index + 1 < net->layer_count && folds_into_previous(net, index + 1);
-    switch (l->kind) {
-    case CLCNN_LAYER_CONV2D:
-        return clcnn_net_add_conv2d(folded, l->name, l->out_dims[0], l->kernel_h, l->kernel_w,
-                                    &l->conv, l->has_bias || fold_next);
-    case CLCNN_LAYER_DENSE:
-        return clcnn_net_add_dense(folded, l->name, l->out_dims[0], l->has_bias || fold_next);
-    case CLCNN_LAYER_BATCHNORM:
-        return folds_into_previous(net, index) ? CLCNN_OK
-                                               : clcnn_net_add_batchnorm(folded, l->name, &l->bn);
-    case CLCNN_LAYER_ACTIVATION:
-        return clcnn_net_add_activation(folded, &l->activation);
-    case CLCNN_LAYER_POOL2D:
-        return clcnn_net_add_pool2d(folded, &l->pool);
-    case CLCNN_LAYER_FLATTEN:
-        return clcnn_net_add_flatten(folded);
-    case CLCNN_LAYER_DROPOUT:
+/* The values of a node copied as they are, when a copy of it stands for
+ * it (nothing for a node that became part of another). */
+clcnn_status clcnn__fold_copy_values(clcnn__fold *fold, size_t index) {
+    const clcnn__node *node = clcnn__net_node(fold->from, index);
+    clcnn__node *target = clcnn__net_node(fold->to, fold->map[index]);
+    if (target->type != node->type || target->state_count != node->state_count)
         return CLCNN_OK;
-    case CLCNN_LAYER_NONE:
-        break;
-    }
-    return CLCNN_ERROR_INVALID_ARGUMENT;
-}
-
-static clcnn__layer *find_layer(clcnn_net *net, const char *name) {
-    for (size_t i = 0; i < net->layer_count; i++)
-        if (strcmp(net->layers[i].name, name) == 0)
-            return &net->layers[i];
-    return NULL;
-}
-
-static clcnn_status copy_parameters(clcnn__layer *to, const clcnn__layer *from) {
-    clcnn_status status = clcnn_tensor_copy(to->weight, from->weight);
-    if (status == CLCNN_OK && from->bias != NULL)
-        status = clcnn_tensor_copy(to->bias, from->bias);
-    if (status == CLCNN_OK && from->kind == CLCNN_LAYER_BATCHNORM) {
-        status = clcnn_tensor_copy(to->bn_state.running_mean, from->bn_state.running_mean);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_copy(to->bn_state.running_var, from->bn_state.running_var);
-        to->bn_state.num_batches_tracked = from->bn_state.num_batches_tracked;
+    clcnn_status status = CLCNN_OK;
+    for (size_t j = 0; j < node->state_count && status == CLCNN_OK; j++) {
+        if (node->state[j].value != NULL)
+            status = clcnn_tensor_copy(target->state[j].value, node->state[j].value);
+        target->state[j].counter = node->state[j].counter;
     }
     return status;
 }
 
-/* Fills the folded network's parameters from the original's. */
-static clcnn_status transfer_parameters(clcnn_net *folded, clcnn_net *net) {
+static clcnn_status build_folded(clcnn__fold *fold) {
     clcnn_status status = CLCNN_OK;
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++) {
-        const clcnn__layer *l = &net->layers[i];
-        if (l->weight == NULL || folds_into_previous(net, i))
-            continue;
-        clcnn__layer *target = find_layer(folded, l->name);
-        if (target == NULL)
-            return CLCNN_ERROR_NOT_FOUND;
-        if (i + 1 < net->layer_count && folds_into_previous(net, i + 1)) {
-            const clcnn__layer *bn = &net->layers[i + 1];
-            status = clcnn_batchnorm_fold_into_conv(net->ctx, &bn->bn, bn->weight, bn->bias,
-                                                    &bn->bn_state, l->weight, l->bias,
-                                                    target->weight, target->bias);
-        } else {
-            status = copy_parameters(target, l);
-        }
+    for (size_t i = 1; i < fold->from->node_count && status == CLCNN_OK; i++) {
+        const clcnn__node *node = clcnn__net_node(fold->from, i);
+        status = node->type->fold != NULL ? node->type->fold(fold, i)
+                                          : clcnn__fold_copy(fold, i, node->config);
+    }
+    if (status == CLCNN_OK)
+        status = clcnn__net_allocate_parameters(fold->to); /* every value written below */
+    for (size_t i = 1; i < fold->from->node_count && status == CLCNN_OK; i++) {
+        const clcnn__node *node = clcnn__net_node(fold->from, i);
+        status = node->type->fold_values != NULL ? node->type->fold_values(fold, i)
+                                                 : clcnn__fold_copy_values(fold, i);
     }
     return status;
 }
@@ -86,23 +59,23 @@ static clcnn_status net_create_folded(clcnn_net *net, clcnn_net **out) {
     if (out == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
-    clcnn_net *folded = NULL;
-    clcnn_status status = clcnn__net_ensure_parameters(net);
+    const clcnn__sample *input = &net->nodes[0].out;
+    clcnn__fold fold = {net, NULL, calloc(net->node_count, sizeof(size_t))};
+    clcnn_status status = fold.map != NULL ? clcnn__net_ensure_parameters(net)
+                                           : clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
+                                                         "out of host memory");
     if (status == CLCNN_OK)
-        status = clcnn_net_create(net->ctx, net->in_ndim, net->in_dims, &folded);
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
-        status = add_equivalent(folded, net, i);
+        status = clcnn_net_create(net->ctx, input->ndim, input->dims, &fold.to);
     if (status == CLCNN_OK)
-        status = clcnn__net_allocate_parameters(folded); /* every value transferred below */
+        status = build_folded(&fold);
     if (status == CLCNN_OK)
-        status = transfer_parameters(folded, net);
-    if (status == CLCNN_OK)
-        status = clcnn_net_set_training(folded, 0);
+        status = clcnn_net_set_training(fold.to, 0);
+    free(fold.map);
     if (status != CLCNN_OK) {
-        clcnn_net_destroy(folded);
+        clcnn_net_destroy(fold.to);
         return status;
     }
-    *out = folded;
+    *out = fold.to;
     return CLCNN_OK;
 }
 

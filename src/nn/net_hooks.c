@@ -1,18 +1,11 @@
 /* The data-parallel hooks of clcnn/net.h: the gradient callback, the first
  * sample of dropout's masks, and replacements for the batch norm's
- * training calls. Each is one small detour from net_run.c; with no hook
- * installed every path is the one before the hooks, bit for bit.
- *
- * Dropout from a first sample f above 0: the op draws element e of a call
- * from word e of its stream, so the layer runs it over a wider batch, f
- * samples of unused values followed by this batch, and keeps the last part:
- * concat puts the batch behind the prefix, dropout runs in place over the
- * whole, and concat's backward takes the batch back out (and likewise for
- * the gradient). Exactly the mask words a forward over the global batch
- * gives these samples, for any feature count, without an element offset in
- * the op. */
-#include "clcnn/concat.h"
-#include "nn/net_internal.h"
+ * training calls. Each is one small detour: the backward loop (net_run.c)
+ * reports final gradients here, the batch-norm module (layer_batchnorm.c)
+ * calls its training ops through here, and the dropout module
+ * (layer_dropout.c) reads net->first_sample. With no hook installed every
+ * path is the one before the hooks, bit for bit. */
+#include "nn/layer.h"
 
 /* ------------------------------------------------------------------ setters */
 
@@ -45,156 +38,82 @@ clcnn_status clcnn_net_set_batchnorm_ops(clcnn_net *net, const clcnn_net_batchno
 
 /* --------------------------------------------------------------- callback */
 
-/* The state-dict index of the layer's first parameter. */
-static size_t first_parameter_of(const clcnn_net *net, const clcnn__layer *layer) {
-    for (size_t i = 0; i < net->parameter_count; i++)
-        if (net->parameters[i].value == layer->weight || net->parameters[i].value == layer->bias)
-            return i;
-    return net->parameter_count;
+void clcnn__net_gradients_begin(clcnn_net *net) {
+    net->gradients_reported = net->parameter_count;
 }
 
-clcnn_status clcnn__net_gradients_final(clcnn_net *net, const clcnn__layer *layer) {
-    if (net->gradient_callback == NULL || (layer->weight == NULL && layer->bias == NULL))
+/* The first node from which on every node's parameter gradients are final
+ * once backward has visited node `index`: a node is done when the step that
+ * covers it (itself, or a node before it that fuses it) has been visited,
+ * so the frontier lies above the last node still waiting for a step before
+ * `index`. Parameters are numbered in node order, so the frontier's first
+ * parameter is the callback's first_final. */
+static size_t final_frontier(const clcnn_net *net, size_t index) {
+    size_t frontier = index;
+    for (size_t j = index; j < net->node_count; j++)
+        if (net->nodes[j].plan.backward_by < index)
+            frontier = j + 1;
+    return frontier;
+}
+
+clcnn_status clcnn__net_gradients_final(clcnn_net *net, size_t index) {
+    if (net->gradient_callback == NULL)
         return CLCNN_OK;
+    size_t frontier = final_frontier(net, index);
+    size_t first_final =
+        frontier < net->node_count ? net->nodes[frontier].first_parameter : net->parameter_count;
+    if (first_final >= net->gradients_reported)
+        return CLCNN_OK; /* nothing newly final: first_final only decreases */
+    net->gradients_reported = first_final;
     clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    clcnn_status status =
-        net->gradient_callback(net->gradient_user, first_parameter_of(net, layer));
-    if (status != CLCNN_OK && clcnn__error_mark_take(net->ctx) == mark)
-        clcnn__fail(net->ctx, status, "the gradient callback failed after layer %s (%s)",
-                    layer->name, clcnn_status_name(status));
+    clcnn_status status = net->gradient_callback(net->gradient_user, first_final);
+    if (status != CLCNN_OK && clcnn__error_mark_take(net->ctx) == mark) {
+        char label[96];
+        clcnn__fail(net->ctx, status, "the gradient callback failed after %s (%s)",
+                    clcnn__node_label(net, &net->nodes[index], label, sizeof label),
+                    clcnn_status_name(status));
+    }
     return status;
 }
 
 /* --------------------------------------------------------------- batch norm */
 
 /* A replacement that failed without saying why gets a message. */
-static clcnn_status replacement_result(clcnn_net *net, const clcnn__layer *layer,
-                                       clcnn__error_mark mark, const char *which,
-                                       clcnn_status status) {
+static clcnn_status replacement_result(clcnn_net *net, const char *label, clcnn__error_mark mark,
+                                       const char *which, clcnn_status status) {
     if (status != CLCNN_OK && clcnn__error_mark_take(net->ctx) == mark)
         clcnn__fail(net->ctx, status,
-                    "layer %s: the batch-norm %s installed by clcnn_net_set_batchnorm_ops "
-                    "failed (%s)",
-                    layer->name, which, clcnn_status_name(status));
+                    "%s: the batch-norm %s installed by clcnn_net_set_batchnorm_ops failed (%s)",
+                    label, which, clcnn_status_name(status));
     return status;
 }
 
-clcnn_status clcnn__net_batchnorm_forward_train(clcnn_net *net, clcnn__layer *layer,
+clcnn_status clcnn__net_batchnorm_forward_train(clcnn_net *net, const char *label,
                                                 const clcnn_batchnorm_params *params,
-                                                const clcnn_tensor *x,
+                                                const clcnn_tensor *x, const clcnn_tensor *gamma,
+                                                const clcnn_tensor *beta,
+                                                clcnn_batchnorm_state *state, clcnn_tensor *y,
                                                 const clcnn_batchnorm_saved *saved) {
     const clcnn_net_batchnorm_ops *ops = &net->batchnorm_ops;
     if (ops->forward_train == NULL)
-        return clcnn_batchnorm_forward_train(net->ctx, params, x, layer->weight, layer->bias,
-                                             &layer->bn_state, layer->output, saved);
+        return clcnn_batchnorm_forward_train(net->ctx, params, x, gamma, beta, state, y, saved);
     clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    clcnn_status status = ops->forward_train(ops->user, net->ctx, params, x, layer->weight,
-                                             layer->bias, &layer->bn_state, layer->output, saved);
-    return replacement_result(net, layer, mark, "forward", status);
+    clcnn_status status =
+        ops->forward_train(ops->user, net->ctx, params, x, gamma, beta, state, y, saved);
+    return replacement_result(net, label, mark, "forward", status);
 }
 
-clcnn_status clcnn__net_batchnorm_backward(clcnn_net *net, clcnn__layer *layer,
+clcnn_status clcnn__net_batchnorm_backward(clcnn_net *net, const char *label,
                                            const clcnn_batchnorm_params *params,
-                                           const clcnn_tensor *x, const clcnn_tensor *dy,
+                                           const clcnn_tensor *x, const clcnn_tensor *y,
+                                           const clcnn_tensor *dy, const clcnn_tensor *gamma,
                                            const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
                                            const clcnn_batchnorm_grads *grads) {
     const clcnn_net_batchnorm_ops *ops = &net->batchnorm_ops;
     if (ops->backward == NULL)
-        return clcnn_batchnorm_backward(net->ctx, params, x, layer->output, dy, layer->weight,
-                                        saved, dx, grads);
+        return clcnn_batchnorm_backward(net->ctx, params, x, y, dy, gamma, saved, dx, grads);
     clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    clcnn_status status = ops->backward(ops->user, net->ctx, params, x, layer->output, dy,
-                                        layer->weight, saved, dx, grads);
-    return replacement_result(net, layer, mark, "backward", status);
-}
-
-/* ------------------------------------------------------------------ dropout */
-
-/* *t as a [1, count] tensor, made (zero-filled) when it is not one. */
-static clcnn_status ensure_row(clcnn_context *ctx, clcnn_tensor **t, size_t count) {
-    if (*t != NULL && clcnn_tensor_numel(*t) == count)
-        return CLCNN_OK;
-    clcnn_tensor_destroy(*t);
-    *t = NULL;
-    size_t dims[2] = {1, count};
-    clcnn_status status = clcnn_tensor_create(ctx, 2, dims, t);
-    return status == CLCNN_OK ? clcnn_tensor_fill(*t, 0.0f) : status;
-}
-
-/* The layer's mask made for `numel` elements (training makes one for the
- * batch; a wide pass needs a wider one, the next plain pass the batch's
- * again). */
-static clcnn_status ensure_mask(clcnn_net *net, clcnn__layer *layer, size_t numel) {
-    clcnn_dropout_mask_info info = {0};
-    clcnn_status status = clcnn_dropout_mask_get_info(layer->mask, &info);
-    if (status != CLCNN_OK || info.numel == numel)
-        return status;
-    clcnn_dropout_mask_destroy(layer->mask);
-    layer->mask = NULL;
-    return clcnn_dropout_mask_create(net->ctx, numel, NULL, &layer->mask);
-}
-
-/* The prefix, the wide batch and a mask over it, for `first` samples
- * before a batch of `batch` samples. */
-static clcnn_status prepare_wide(clcnn_net *net, clcnn__layer *layer, size_t first, size_t batch) {
-    size_t features = clcnn__layer_out_features(layer);
-    clcnn_status status = ensure_mask(net, layer, (first + batch) * features);
-    if (status == CLCNN_OK)
-        status = ensure_row(net->ctx, &layer->dropout_prefix, first * features);
-    if (status == CLCNN_OK)
-        status = ensure_row(net->ctx, &layer->dropout_wide, (first + batch) * features);
-    return status;
-}
-
-/* wide = [prefix, batch]; op(wide) in place; out = wide's last part. */
-typedef enum wide_pass { WIDE_FORWARD, WIDE_BACKWARD } wide_pass;
-
-static clcnn_status run_wide(clcnn_net *net, clcnn__layer *layer, wide_pass pass,
-                             const clcnn_tensor *in, clcnn_tensor *out) {
-    size_t dims[2] = {1, clcnn_tensor_numel(in)};
-    clcnn_tensor *in_row = NULL, *out_row = NULL;
-    clcnn_status status = clcnn_tensor_reshape(in, 2, dims, &in_row);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_reshape(out, 2, dims, &out_row);
-    const clcnn_tensor *parts[2] = {layer->dropout_prefix, in_row};
-    if (status == CLCNN_OK)
-        status = clcnn_concat_forward(net->ctx, 2, parts, layer->dropout_wide);
-    if (status == CLCNN_OK && pass == WIDE_FORWARD)
-        status = clcnn_dropout_forward(net->ctx, &layer->dropout, layer->dropout_p, 1,
-                                       layer->dropout_wide, layer->dropout_wide, layer->mask);
-    else if (status == CLCNN_OK)
-        status = clcnn_dropout_backward(net->ctx, layer->mask, layer->dropout_wide,
-                                        layer->dropout_wide, CLCNN_GRAD_OVERWRITE);
-    clcnn_tensor *results[2] = {layer->dropout_prefix, out_row};
-    if (status == CLCNN_OK)
-        status =
-            clcnn_concat_backward(net->ctx, layer->dropout_wide, 2, results, CLCNN_GRAD_OVERWRITE);
-    clcnn_tensor_destroy(in_row);
-    clcnn_tensor_destroy(out_row);
-    return status;
-}
-
-clcnn_status clcnn__net_dropout_forward(clcnn_net *net, clcnn__layer *layer,
-                                        const clcnn_tensor *x) {
-    /* Evaluation and p = 0 draw nothing: the plain call. */
-    int wide = net->training && net->first_sample > 0 && layer->dropout_p > 0.0f;
-    layer->dropout_first = wide ? net->first_sample : 0;
-    if (!wide) {
-        clcnn_status status = layer->mask != NULL
-                                  ? ensure_mask(net, layer, clcnn_tensor_numel(layer->output))
-                                  : CLCNN_OK;
-        return status == CLCNN_OK
-                   ? clcnn_dropout_forward(net->ctx, &layer->dropout, layer->dropout_p,
-                                           net->training, x, layer->output, layer->mask)
-                   : status;
-    }
-    clcnn_status status = prepare_wide(net, layer, net->first_sample, clcnn_tensor_dim(x, 0));
-    return status == CLCNN_OK ? run_wide(net, layer, WIDE_FORWARD, x, layer->output) : status;
-}
-
-clcnn_status clcnn__net_dropout_backward(clcnn_net *net, clcnn__layer *layer,
-                                         const clcnn_tensor *dy, clcnn_tensor *dx) {
-    if (layer->dropout_first == 0)
-        return clcnn_dropout_backward(net->ctx, layer->mask, dy, dx, CLCNN_GRAD_OVERWRITE);
-    return run_wide(net, layer, WIDE_BACKWARD, dy, dx);
+    clcnn_status status =
+        ops->backward(ops->user, net->ctx, params, x, y, dy, gamma, saved, dx, grads);
+    return replacement_result(net, label, mark, "backward", status);
 }

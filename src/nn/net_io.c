@@ -1,6 +1,6 @@
-/* Checkpoints (the state dict as safetensors, PyTorch's names and dtypes)
- * and the folded inference network. */
-#include <jansson.h>
+/* Checkpoints: the state dict as safetensors with PyTorch's names and
+ * dtypes, the architecture (net_arch.c) in its metadata; and networks
+ * rebuilt from a checkpoint alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,118 +8,40 @@
 #include "clcnn/safetensors.h"
 #include "nn/net_internal.h"
 
-/* One entry of the state dict: a float tensor, or a layer's
- * num_batches_tracked (tensor NULL). */
-typedef struct state_entry {
-    const char *name;
-    clcnn_tensor *tensor;
-    clcnn__layer *layer;
-} state_entry;
-
 /* Calls visit for each entry in PyTorch's state-dict order. */
 static clcnn_status for_each_entry(clcnn_net *net,
-                                   clcnn_status (*visit)(clcnn_net *, const state_entry *, void *),
+                                   clcnn_status (*visit)(clcnn_net *, clcnn__node_tensor *, void *),
                                    void *data) {
     clcnn_status status = CLCNN_OK;
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++) {
-        clcnn__layer *l = &net->layers[i];
-        if (l->weight == NULL)
-            continue;
-        state_entry entries[5] = {{l->names.weight, l->weight, l},
-                                  {l->names.bias, l->bias, l},
-                                  {l->names.running_mean, l->bn_state.running_mean, l},
-                                  {l->names.running_var, l->bn_state.running_var, l},
-                                  {l->names.num_batches_tracked, NULL, l}};
-        size_t count = l->kind == CLCNN_LAYER_BATCHNORM ? 5 : (l->bias != NULL ? 2 : 1);
-        for (size_t e = 0; e < count && status == CLCNN_OK; e++)
-            status = visit(net, &entries[e], data);
-    }
+    for (size_t i = 0; i < net->node_count && status == CLCNN_OK; i++)
+        for (size_t j = 0; j < net->nodes[i].state_count && status == CLCNN_OK; j++)
+            status = visit(net, &net->nodes[i].state[j], data);
     return status;
 }
 
 /* ------------------------------------------------------------------- save */
 
-static clcnn_status save_entry(clcnn_net *net, const state_entry *entry, void *data) {
+static clcnn_status save_entry(clcnn_net *net, clcnn__node_tensor *entry, void *data) {
     clcnn_safetensors *file = data;
-    if (entry->tensor == NULL) {
-        int64_t tracked = entry->layer->bn_state.num_batches_tracked;
-        return clcnn_safetensors_add(file, entry->name, CLCNN_DTYPE_I64, 0, NULL, &tracked);
-    }
-    size_t count = clcnn_tensor_numel(entry->tensor), dims[CLCNN_MAX_DIMS];
-    size_t ndim = clcnn_tensor_ndim(entry->tensor);
+    if (entry->value == NULL)
+        return clcnn_safetensors_add(file, entry->name, CLCNN_DTYPE_I64, 0, NULL, &entry->counter);
+    size_t count = clcnn_tensor_numel(entry->value), dims[CLCNN_MAX_DIMS];
+    size_t ndim = clcnn_tensor_ndim(entry->value);
     for (size_t i = 0; i < ndim; i++)
-        dims[i] = clcnn_tensor_dim(entry->tensor, i);
+        dims[i] = clcnn_tensor_dim(entry->value, i);
     float *host = malloc(count * sizeof *host);
     if (host == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    clcnn_status status = clcnn_tensor_read(entry->tensor, 0, host, count);
+    clcnn_status status = clcnn_tensor_read(entry->value, 0, host, count);
     if (status == CLCNN_OK)
         status = clcnn_safetensors_add(file, entry->name, CLCNN_DTYPE_F32, ndim, dims, host);
     free(host);
     return status;
 }
 
-/* A float as the double nearest to its shortest decimal that reads back as
- * the same float (1e-05f: 1e-05), so that the architecture, dumped with 9
- * significant digits, says 1e-05 rather than 9.99999975e-06. */
-static json_t *short_real(float value) {
-    char text[32];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, (double)value);
-        if (strtof(text, NULL) == value)
-            break;
-    }
-    return json_real(strtod(text, NULL));
-}
-
-static json_t *describe_layer(const clcnn__layer *l) {
-    json_t *layer = json_pack("{s:s}", "kind", clcnn__layer_kind_name(l->kind));
-    if (l->name[0] != '\0')
-        json_object_set_new(layer, "name", json_string(l->name));
-    if (l->kind == CLCNN_LAYER_CONV2D)
-        json_object_set_new(
-            layer, "conv",
-            json_pack("{s:I,s:[I,I],s:[I,I],s:[I,I],s:[I,I],s:I,s:b}", "out_channels",
-                      (json_int_t)l->out_dims[0], "kernel", (json_int_t)l->kernel_h,
-                      (json_int_t)l->kernel_w, "stride", (json_int_t)l->conv.stride_h,
-                      (json_int_t)l->conv.stride_w, "padding", (json_int_t)l->conv.pad_h,
-                      (json_int_t)l->conv.pad_w, "dilation", (json_int_t)l->conv.dilation_h,
-                      (json_int_t)l->conv.dilation_w, "groups", (json_int_t)l->conv.groups, "bias",
-                      l->has_bias));
-    else if (l->kind == CLCNN_LAYER_DENSE)
-        json_object_set_new(layer, "out_features", json_integer((json_int_t)l->out_dims[0]));
-    else if (l->kind == CLCNN_LAYER_BATCHNORM)
-        json_object_set_new(layer, "eps", short_real(l->bn.eps));
-    else if (l->kind == CLCNN_LAYER_POOL2D)
-        json_object_set_new(layer, "pool",
-                            json_pack("{s:s,s:[I,I],s:[I,I]}", "mode",
-                                      l->pool.mode == CLCNN_POOL2D_MAX ? "max" : "avg", "kernel",
-                                      (json_int_t)l->pool.kernel_h, (json_int_t)l->pool.kernel_w,
-                                      "stride", (json_int_t)l->pool.stride_h,
-                                      (json_int_t)l->pool.stride_w));
-    else if (l->kind == CLCNN_LAYER_DROPOUT)
-        json_object_set_new(layer, "p", short_real(l->dropout_p));
-    return layer;
-}
-
-/* {"input": [C, H, W], "layers": [...]} as compact JSON (malloc'ed). */
-static char *describe_architecture(const clcnn_net *net) {
-    json_t *input = json_array(), *layers = json_array();
-    for (size_t i = 0; i < net->in_ndim; i++)
-        json_array_append_new(input, json_integer((json_int_t)net->in_dims[i]));
-    for (size_t i = 0; i < net->layer_count; i++)
-        json_array_append_new(layers, describe_layer(&net->layers[i]));
-    json_t *root = json_pack("{s:o,s:o}", "input", input, "layers", layers);
-    char *text = root != NULL
-                     ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
-                     : NULL;
-    json_decref(root);
-    return text;
-}
-
 static clcnn_status add_metadata(clcnn_net *net, clcnn_safetensors *file,
                                  const char *const *metadata) {
-    char *architecture = describe_architecture(net);
+    char *architecture = clcnn__net_describe(net);
     clcnn_status status = architecture != NULL
                               ? clcnn_safetensors_set_metadata(file, "architecture", architecture)
                               : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
@@ -173,29 +95,29 @@ typedef struct load_state {
     int write;
 } load_state;
 
-static clcnn_status check_entry_shape(clcnn_net *net, const state_entry *entry,
+static clcnn_status check_entry_shape(clcnn_net *net, const clcnn__node_tensor *entry,
                                       const clcnn_safetensors_tensor *found) {
-    clcnn_dtype want = entry->tensor != NULL ? CLCNN_DTYPE_F32 : CLCNN_DTYPE_I64;
+    clcnn_dtype want = entry->value != NULL ? CLCNN_DTYPE_F32 : CLCNN_DTYPE_I64;
     int fits = found->dtype == want;
-    if (entry->tensor != NULL) {
-        fits = fits && found->ndim == clcnn_tensor_ndim(entry->tensor);
+    if (entry->value != NULL) {
+        fits = fits && found->ndim == clcnn_tensor_ndim(entry->value);
         for (size_t i = 0; fits && i < found->ndim; i++)
-            fits = found->dims[i] == clcnn_tensor_dim(entry->tensor, i);
+            fits = found->dims[i] == clcnn_tensor_dim(entry->value, i);
     } else {
         fits = fits && found->count == 1;
     }
     if (fits)
         return CLCNN_OK;
     char shape[96] = "[]";
-    if (entry->tensor != NULL)
-        clcnn__shape_string(entry->tensor, shape, sizeof shape);
+    if (entry->value != NULL)
+        clcnn__shape_string(entry->value, shape, sizeof shape);
     return clcnn__fail(net->ctx, CLCNN_ERROR_CORRUPT_FILE,
                        "checkpoint tensor %s is %s with %zu dimensions; the network needs %s %s",
                        entry->name, clcnn_dtype_name(found->dtype), found->ndim,
                        clcnn_dtype_name(want), shape);
 }
 
-static clcnn_status load_entry(clcnn_net *net, const state_entry *entry, void *data) {
+static clcnn_status load_entry(clcnn_net *net, clcnn__node_tensor *entry, void *data) {
     load_state *state = data;
     const clcnn_safetensors_tensor *found = clcnn_safetensors_find(state->file, entry->name);
     if (found == NULL)
@@ -203,54 +125,55 @@ static clcnn_status load_entry(clcnn_net *net, const state_entry *entry, void *d
                            entry->name);
     if (!state->write)
         return check_entry_shape(net, entry, found);
-    if (entry->tensor == NULL) {
-        int64_t tracked;
-        memcpy(&tracked, found->data, sizeof tracked);
-        entry->layer->bn_state.num_batches_tracked = tracked;
+    if (entry->value == NULL) {
+        memcpy(&entry->counter, found->data, sizeof entry->counter);
         return CLCNN_OK;
     }
-    return clcnn_tensor_write(entry->tensor, 0, found->data, found->count);
+    return clcnn_tensor_write(entry->value, 0, found->data, found->count);
 }
 
 /* The name of a file tensor the network does not have, or NULL. */
-static const char *unknown_tensor(clcnn_net *net, const clcnn_safetensors *file) {
+static const char *unknown_tensor(const clcnn_net *net, const clcnn_safetensors *file) {
     for (size_t i = 0; i < clcnn_safetensors_count(file); i++) {
         const char *name = clcnn_safetensors_at(file, i)->name;
-        int known = 0;
-        for (size_t l = 0; l < net->layer_count && !known; l++) {
-            const clcnn__layer_names *n = &net->layers[l].names;
-            known = strcmp(n->weight, name) == 0 || strcmp(n->bias, name) == 0 ||
-                    strcmp(n->running_mean, name) == 0 || strcmp(n->running_var, name) == 0 ||
-                    strcmp(n->num_batches_tracked, name) == 0;
-        }
-        if (!known)
+        if (clcnn__net_state_named(net, name) == NULL)
             return name;
     }
     return NULL;
+}
+
+/* Writes the file's tensors into the network when every one fits. */
+static clcnn_status load_file(clcnn_net *net, const char *path, const clcnn_safetensors *file) {
+    const char *unknown = unknown_tensor(net, file);
+    if (unknown != NULL)
+        return clcnn__fail(net->ctx, CLCNN_ERROR_CORRUPT_FILE,
+                           "checkpoint %s has tensor %s, which the network does not", path,
+                           unknown);
+    load_state state = {file, 0};
+    clcnn_status status = for_each_entry(net, load_entry, &state);
+    state.write = 1;
+    if (status == CLCNN_OK)
+        status = for_each_entry(net, load_entry, &state);
+    return status;
+}
+
+static clcnn_status open_file(clcnn_context *ctx, const char *path, clcnn_safetensors **file) {
+    char error[512] = "";
+    clcnn_status status = clcnn_safetensors_load(path, error, sizeof error, file);
+    if (status != CLCNN_OK)
+        clcnn__fail(ctx, status, "%s", error);
+    return status;
 }
 
 static clcnn_status net_load(clcnn_net *net, const char *path) {
     if (path == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "path is NULL");
     clcnn_safetensors *file = NULL;
-    char error[512] = "";
     clcnn_status status = clcnn__net_ensure_parameters(net);
-    if (status == CLCNN_OK) {
-        status = clcnn_safetensors_load(path, error, sizeof error, &file);
-        if (status != CLCNN_OK)
-            clcnn__fail(net->ctx, status, "%s", error);
-    }
-    const char *unknown = status == CLCNN_OK ? unknown_tensor(net, file) : NULL;
-    if (unknown != NULL)
-        status =
-            clcnn__fail(net->ctx, CLCNN_ERROR_CORRUPT_FILE,
-                        "checkpoint %s has tensor %s, which the network does not", path, unknown);
-    load_state state = {file, 0};
     if (status == CLCNN_OK)
-        status = for_each_entry(net, load_entry, &state);
-    state.write = 1;
+        status = open_file(net->ctx, path, &file);
     if (status == CLCNN_OK)
-        status = for_each_entry(net, load_entry, &state);
+        status = load_file(net, path, file);
     clcnn_safetensors_destroy(file);
     return status;
 }
@@ -260,4 +183,42 @@ clcnn_status clcnn_net_load(clcnn_net *net, const char *path) {
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
     return clcnn__named(net->ctx, mark, __func__, net_load(net, path));
+}
+
+/* -------------------------------------------------- rebuilt from a file */
+
+static clcnn_status create_from_checkpoint(clcnn_context *ctx, const char *path, clcnn_net **out) {
+    if (path == NULL || out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s is NULL",
+                           path == NULL ? "path" : "out");
+    *out = NULL;
+    clcnn_safetensors *file = NULL;
+    clcnn_net *net = NULL;
+    clcnn_status status = open_file(ctx, path, &file);
+    const char *architecture =
+        status == CLCNN_OK ? clcnn_safetensors_metadata(file, "architecture") : NULL;
+    if (status == CLCNN_OK && architecture == NULL)
+        status = clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE,
+                             "checkpoint %s has no \"architecture\" in its metadata", path);
+    if (status == CLCNN_OK)
+        status = clcnn__net_from_architecture(ctx, architecture, &net);
+    if (status == CLCNN_OK)
+        status = clcnn__net_allocate_parameters(net); /* every value loaded below */
+    if (status == CLCNN_OK)
+        status = load_file(net, path, file);
+    clcnn_safetensors_destroy(file);
+    if (status != CLCNN_OK) {
+        clcnn_net_destroy(net);
+        return status;
+    }
+    *out = net;
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn_net_create_from_checkpoint(clcnn_context *context, const char *path,
+                                              clcnn_net **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, create_from_checkpoint(context, path, out));
 }

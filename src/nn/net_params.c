@@ -1,99 +1,71 @@
-/* A network's parameters: created with PyTorch's state-dict names in two
- * arenas (values and gradients), drawn from Philox streams, handed out by
- * index. A network is usable as built: its parameters are made on their
- * first use and drawn with CLCNN_NET_DEFAULT_SEED, exactly as
- * clcnn_net_init(net, CLCNN_NET_DEFAULT_SEED) draws them (include/clcnn/net.h). */
+/* A network's parameters and buffers: the state-dict entries its modules
+ * describe, the trainable ones in two arenas (values and gradients), drawn
+ * from Philox streams, handed out by index. A network is usable as built:
+ * its parameters are made on their first use and drawn with
+ * CLCNN_NET_DEFAULT_SEED, exactly as clcnn_net_init(net,
+ * CLCNN_NET_DEFAULT_SEED) draws them (include/clcnn/net.h). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/net_internal.h"
+#include "nn/layer.h"
 #include "ops/init.h"
-
-/* The shapes of a layer's trainable parameters in state-dict order: conv
- * weight [K, C/groups, kh, kw] and bias [K], dense weight [out, in] and bias
- * [out], batch norm gamma and beta [C]. Returns how many (0 to 2). */
-static size_t parameter_shapes(const clcnn__layer *layer, clcnn__shape shapes[2]) {
-    if (layer->kind == CLCNN_LAYER_CONV2D) {
-        size_t groups = layer->conv.groups ? layer->conv.groups : 1;
-        shapes[0] = (clcnn__shape){
-            4, {layer->out_dims[0], layer->in_dims[0] / groups, layer->kernel_h, layer->kernel_w}};
-    } else if (layer->kind == CLCNN_LAYER_DENSE) {
-        shapes[0] = (clcnn__shape){2, {layer->out_dims[0], layer->in_dims[0]}};
-    } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
-        shapes[0] = (clcnn__shape){1, {layer->in_dims[0]}};
-    } else {
-        return 0;
-    }
-    shapes[1] = (clcnn__shape){1, {shapes[0].dims[0]}};
-    return layer->kind == CLCNN_LAYER_BATCHNORM || layer->has_bias ? 2 : 1;
-}
 
 /* The shapes of every parameter of the network in state-dict order,
  * malloc'ed into *out (NULL when there are none). */
-static clcnn_status network_shapes(clcnn_net *net, clcnn__shape **out, size_t *count) {
+static clcnn_status parameter_shapes(clcnn_net *net, clcnn__shape **out, size_t *count) {
     *count = clcnn_net_parameter_count(net);
     *out = *count != 0 ? calloc(*count, sizeof **out) : NULL;
     if (*count != 0 && *out == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     size_t next = 0;
-    for (size_t i = 0; i < net->layer_count; i++) {
-        clcnn__shape shapes[2];
-        size_t layer_count = parameter_shapes(&net->layers[i], shapes);
-        memcpy(*out + next, shapes, layer_count * sizeof shapes[0]);
-        next += layer_count;
-    }
+    for (size_t i = 0; i < net->node_count; i++)
+        for (size_t j = 0; j < net->nodes[i].state_count; j++)
+            if (net->nodes[i].state[j].entry.kind == CLCNN__STATE_PARAMETER)
+                (*out)[next++] = net->nodes[i].state[j].entry.shape;
     return CLCNN_OK;
 }
 
-static clcnn_status add_parameter(clcnn_net *net, const char *name, clcnn_tensor *value,
-                                  clcnn_tensor *grad) {
-    clcnn_net_tensor *grown =
-        realloc(net->parameters, (net->parameter_count + 1) * sizeof *net->parameters);
-    if (grown == NULL)
-        return clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    net->parameters = grown;
-    net->parameters[net->parameter_count++] = (clcnn_net_tensor){name, value, grad};
-    return CLCNN_OK;
+/* A buffer at its reset value. */
+static clcnn_status create_buffer(clcnn_net *net, clcnn__node_tensor *t) {
+    const clcnn__shape *shape = &t->entry.shape;
+    clcnn_status status = clcnn_tensor_create(net->ctx, shape->ndim, shape->dims, &t->value);
+    return status == CLCNN_OK ? clcnn_tensor_fill(t->value, t->entry.fill) : status;
 }
 
-/* Hands the layer its parameters from values and grads (taken from the
- * front, *next advanced past them), and a batch norm its state. */
-static clcnn_status take_layer_parameters(clcnn_net *net, clcnn__layer *layer,
-                                          clcnn_tensor **values, clcnn_tensor **grads,
-                                          size_t *next) {
-    clcnn__shape shapes[2];
-    size_t count = parameter_shapes(layer, shapes);
-    clcnn_tensor **layer_values[2] = {&layer->weight, &layer->bias};
-    clcnn_tensor **layer_grads[2] = {&layer->weight_grad, &layer->bias_grad};
-    const char *names[2] = {layer->names.weight, layer->names.bias};
+/* Hands the node its parameters from values and grads (taken from the
+ * front, *next advanced past them), and makes its buffers. */
+static clcnn_status take_node_state(clcnn_net *net, clcnn__node *node, clcnn_tensor **values,
+                                    clcnn_tensor **grads, size_t *next) {
     clcnn_status status = CLCNN_OK;
-    for (size_t j = 0; j < count && status == CLCNN_OK; j++, (*next)++) {
-        *layer_values[j] = values[*next];
-        *layer_grads[j] = grads[*next];
-        values[*next] = grads[*next] = NULL;
-        status = add_parameter(net, names[j], *layer_values[j], *layer_grads[j]);
-    }
-    if (status == CLCNN_OK && layer->kind == CLCNN_LAYER_BATCHNORM) {
-        layer->has_bias = 1;
-        status = clcnn_batchnorm_state_init(net->ctx, layer->in_dims[0], &layer->bn_state);
-        if (status == CLCNN_OK)
-            status = clcnn_tensor_fill(layer->weight, 1.0f);
+    for (size_t j = 0; j < node->state_count && status == CLCNN_OK; j++) {
+        clcnn__node_tensor *t = &node->state[j];
+        if (t->entry.kind == CLCNN__STATE_BUFFER) {
+            status = create_buffer(net, t);
+        } else if (t->entry.kind == CLCNN__STATE_PARAMETER) {
+            t->value = values[*next];
+            t->grad = grads[*next];
+            values[*next] = grads[*next] = NULL;
+            net->parameters[(*next)++] = (clcnn_net_tensor){t->name, t->value, t->grad};
+            if (t->entry.fan_in == 0.0 && t->entry.fill != 0.0f)
+                status = clcnn_tensor_fill(t->value, t->entry.fill); /* e.g. batch norm's gamma */
+        }
     }
     return status;
 }
 
 /* Every parameter and gradient, as views of the network's value and
  * gradient arenas laid out alike (or separate tensors when they would not
- * fit in one allocation), handed to the layers. */
+ * fit in one allocation), handed to the nodes. */
 static clcnn_status create_parameters(clcnn_net *net) {
     clcnn__shape *shapes = NULL;
     size_t count = 0;
-    clcnn_status status = network_shapes(net, &shapes, &count);
+    clcnn_status status = parameter_shapes(net, &shapes, &count);
     /* values, then grads; one more so that no network asks for 0 bytes */
     clcnn_tensor **tensors = status == CLCNN_OK ? calloc(2 * count + 1, sizeof *tensors) : NULL;
-    if (status == CLCNN_OK && tensors == NULL)
+    net->parameters = status == CLCNN_OK ? calloc(count + 1, sizeof *net->parameters) : NULL;
+    if (status == CLCNN_OK && (tensors == NULL || net->parameters == NULL))
         status = clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     clcnn_tensor **values = tensors, **grads = tensors != NULL ? tensors + count : NULL;
     if (status == CLCNN_OK)
@@ -101,8 +73,9 @@ static clcnn_status create_parameters(clcnn_net *net) {
     if (status == CLCNN_OK)
         status = clcnn__arena_create(net->ctx, count, shapes, grads, &net->grad_arena);
     size_t next = 0;
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++)
-        status = take_layer_parameters(net, &net->layers[i], values, grads, &next);
+    for (size_t i = 0; i < net->node_count && status == CLCNN_OK; i++)
+        status = take_node_state(net, &net->nodes[i], values, grads, &next);
+    net->parameter_count = next;
     for (size_t i = 0; tensors != NULL && i < 2 * count; i++)
         clcnn_tensor_destroy(tensors[i]); /* none unless a step failed */
     free(tensors);
@@ -110,19 +83,15 @@ static clcnn_status create_parameters(clcnn_net *net) {
     return status;
 }
 
-static void release_layer_parameters(clcnn__layer *layer) {
-    clcnn_tensor **tensors[4] = {&layer->weight, &layer->bias, &layer->weight_grad,
-                                 &layer->bias_grad};
-    for (size_t j = 0; j < 4; j++) {
-        clcnn_tensor_destroy(*tensors[j]);
-        *tensors[j] = NULL;
-    }
-    clcnn_batchnorm_state_release(&layer->bn_state);
-}
-
 void clcnn__net_release_parameters(clcnn_net *net) {
-    for (size_t i = 0; i < net->layer_count; i++)
-        release_layer_parameters(&net->layers[i]);
+    for (size_t i = 0; i < net->node_count; i++)
+        for (size_t j = 0; j < net->nodes[i].state_count; j++) {
+            clcnn__node_tensor *t = &net->nodes[i].state[j];
+            clcnn_tensor_destroy(t->value);
+            clcnn_tensor_destroy(t->grad);
+            t->value = t->grad = NULL;
+            t->counter = 0;
+        }
     clcnn_tensor_destroy(net->value_arena);
     clcnn_tensor_destroy(net->grad_arena);
     net->value_arena = net->grad_arena = NULL;
@@ -135,7 +104,7 @@ void clcnn__net_release_parameters(clcnn_net *net) {
 clcnn_status clcnn__net_allocate_parameters(clcnn_net *net) {
     if (net->initialised)
         return CLCNN_OK;
-    if (net->layer_count == 0)
+    if (net->node_count < 2)
         return clcnn__fail(net->ctx, CLCNN_ERROR_INVALID_ARGUMENT, "the network has no layers");
     clcnn_status status = create_parameters(net);
     if (status != CLCNN_OK) {
@@ -148,44 +117,33 @@ clcnn_status clcnn__net_allocate_parameters(clcnn_net *net) {
 
 /* ------------------------------------------------------------ initialisation */
 
-/* fan_in = in_channels/groups * kh * kw for conv, in_features for dense. */
-static double fan_in(const clcnn__layer *layer) {
-    if (layer->kind == CLCNN_LAYER_CONV2D) {
-        size_t groups = layer->conv.groups ? layer->conv.groups : 1;
-        return (double)(layer->in_dims[0] / groups * layer->kernel_h * layer->kernel_w);
+/* One entry at its initial value; parameter i of the state-dict order draws
+ * the stream (seed, 2^63 + i). */
+static clcnn_status draw_entry(clcnn_net *net, clcnn__node_tensor *t, uint64_t seed,
+                               uint64_t stream) {
+    if (t->entry.kind == CLCNN__STATE_COUNTER) {
+        t->counter = 0;
+        return CLCNN_OK;
     }
-    return (double)layer->in_dims[0];
+    if (t->entry.kind == CLCNN__STATE_PARAMETER && t->entry.fan_in > 0.0) {
+        float bound = (float)(1.0 / sqrt(t->entry.fan_in));
+        return clcnn__init_uniform(net->ctx, t->value, -bound, bound, seed, stream);
+    }
+    return clcnn_tensor_fill(t->value, t->entry.fill);
 }
 
-static clcnn_status reset_batchnorm(clcnn__layer *layer) {
-    clcnn_status status = clcnn_tensor_fill(layer->weight, 1.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bias, 0.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bn_state.running_mean, 0.0f);
-    if (status == CLCNN_OK)
-        status = clcnn_tensor_fill(layer->bn_state.running_var, 1.0f);
-    layer->bn_state.num_batches_tracked = 0;
-    return status;
-}
-
-/* Draws every parameter from `seed` (the rule of clcnn_net_init). */
+/* Draws every entry from `seed` (the rule of clcnn_net_init). */
 static clcnn_status draw_parameters(clcnn_net *net, uint64_t seed) {
     clcnn_status status = CLCNN_OK;
     uint64_t stream = UINT64_C(1) << 63;
-    for (size_t i = 0; i < net->layer_count && status == CLCNN_OK; i++) {
-        clcnn__layer *layer = &net->layers[i];
-        if (layer->kind == CLCNN_LAYER_CONV2D || layer->kind == CLCNN_LAYER_DENSE) {
-            float bound = (float)(1.0 / sqrt(fan_in(layer)));
-            status = clcnn__init_uniform(net->ctx, layer->weight, -bound, bound, seed, stream++);
-            if (status == CLCNN_OK && layer->has_bias)
-                status = clcnn__init_uniform(net->ctx, layer->bias, -bound, bound, seed, stream++);
-        } else if (layer->kind == CLCNN_LAYER_BATCHNORM) {
-            status = reset_batchnorm(layer);
-            stream += 2;
-        } else if (layer->kind == CLCNN_LAYER_DROPOUT) {
-            layer->dropout = clcnn_dropout_state_init(seed);
+    for (size_t i = 0; i < net->node_count && status == CLCNN_OK; i++) {
+        clcnn__node *node = &net->nodes[i];
+        for (size_t j = 0; j < node->state_count && status == CLCNN_OK; j++) {
+            status = draw_entry(net, &node->state[j], seed, stream);
+            stream += node->state[j].entry.kind == CLCNN__STATE_PARAMETER;
         }
+        if (node->type != NULL && node->type->reseed != NULL)
+            node->type->reseed(node, seed);
     }
     return status;
 }
@@ -219,9 +177,8 @@ size_t clcnn_net_parameter_count(const clcnn_net *net) {
     if (net == NULL)
         return 0;
     size_t count = 0;
-    clcnn__shape shapes[2];
-    for (size_t i = 0; i < net->layer_count; i++)
-        count += parameter_shapes(&net->layers[i], shapes);
+    for (size_t i = 0; i < net->node_count; i++)
+        count += net->nodes[i].parameter_count;
     return count;
 }
 

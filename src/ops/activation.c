@@ -86,10 +86,8 @@ static clcnn_status activation_backward(clcnn_context *context,
     clcnn_status status = check_params(context, fn, params);
     if (status == CLCNN_OK)
         status = clcnn__check_tensors(context, fn, operands, names, 3);
-    if (status == CLCNN_OK && grad_mode != CLCNN_GRAD_OVERWRITE &&
-        grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", fn,
-                             (int)grad_mode);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, fn, grad_mode);
     if (status == CLCNN_OK)
         status = clcnn__check_same_numel(context, fn, "saved", saved, "dy", dy);
     if (status == CLCNN_OK)

@@ -193,6 +193,17 @@ static clcnn_status finish(clcnn_context *ctx, const geometry *g, cl_mem partial
     return clcnn__launch_run_fitted(&launch, 1, &global, &local);
 }
 
+/* The shape arguments of the window kernels adaptive_avg_forward and
+ * adaptive_avg_backward, in their order. */
+static void arg_window_shape(clcnn__launch *launch, const geometry *g, size_t chunk) {
+    clcnn__arg_uint(launch, g->planes);
+    clcnn__arg_int(launch, g->height);
+    clcnn__arg_int(launch, g->width);
+    clcnn__arg_int(launch, g->out_h);
+    clcnn__arg_int(launch, g->out_w);
+    clcnn__arg_int(launch, chunk);
+}
+
 /* One work-item per `chunk` outputs of an output row; where one window
  * alone passes the loop-trip limit, one per output and band of `span`
  * window elements, the bands' partial sums then added in order. */
@@ -225,12 +236,7 @@ static clcnn_status forward_windows(clcnn_context *ctx, const geometry *g, const
         else
             clcnn__arg_tensor(&launch, y);
         clcnn__arg_mem(&launch, tables);
-        clcnn__arg_uint(&launch, g->planes);
-        clcnn__arg_int(&launch, g->height);
-        clcnn__arg_int(&launch, g->width);
-        clcnn__arg_int(&launch, g->out_h);
-        clcnn__arg_int(&launch, g->out_w);
-        clcnn__arg_int(&launch, chunk);
+        arg_window_shape(&launch, g, chunk);
         clcnn__arg_ulong(&launch, span);
         clcnn__arg_int(&launch, bands);
         const size_t counts[3] = {(g->out_w + chunk - 1) / chunk, g->out_h * bands, g->planes};
@@ -362,12 +368,7 @@ static clcnn_status backward_windows(clcnn_context *ctx, const geometry *g, cons
         clcnn__arg_tensor(&launch, dy);
         clcnn__arg_tensor(&launch, dx);
         clcnn__arg_mem(&launch, tables);
-        clcnn__arg_uint(&launch, g->planes);
-        clcnn__arg_int(&launch, g->height);
-        clcnn__arg_int(&launch, g->width);
-        clcnn__arg_int(&launch, g->out_h);
-        clcnn__arg_int(&launch, g->out_w);
-        clcnn__arg_int(&launch, chunk);
+        arg_window_shape(&launch, g, chunk);
         clcnn__arg_int(&launch, (size_t)accumulate);
         const size_t counts[3] = {(g->width + chunk - 1) / chunk, g->height, g->planes};
         status = run_over(ctx, &launch, 3, counts);
@@ -399,11 +400,10 @@ static clcnn_status backward_global(clcnn_context *ctx, const geometry *g, const
 static clcnn_status adaptive_backward(clcnn_context *ctx, const clcnn_tensor *dy, clcnn_tensor *dx,
                                       clcnn_grad_mode grad_mode) {
     static const char function[] = "clcnn_adaptive_avg_pool2d_backward";
-    if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", function,
-                           (int)grad_mode);
     geometry g;
-    clcnn_status status = check_pair(ctx, function, "dx", dx, "dy", dy, &g);
+    clcnn_status status = clcnn__check_grad_mode(ctx, function, grad_mode);
+    if (status == CLCNN_OK)
+        status = check_pair(ctx, function, "dx", dx, "dy", dy, &g);
     if (status != CLCNN_OK)
         return status;
     const int accumulate = grad_mode == CLCNN_GRAD_ACCUMULATE;

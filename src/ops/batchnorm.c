@@ -123,12 +123,14 @@ static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const
     return CLCNN_OK;
 }
 
-/* Training needs two or more values per channel (PyTorch's
- * _verify_batch_size), else the unbiased variance divides by zero. */
-static clcnn_status check_batch_size(clcnn_context *ctx, const clcnn_tensor *x,
-                                     const clcnn__batchnorm_shape *shape) {
-    if (shape->count > 1)
-        return CLCNN_OK;
+/* The shape of a training call's x, which needs two or more values per
+ * channel (PyTorch's _verify_batch_size), else the unbiased variance
+ * divides by zero. */
+static clcnn_status training_shape(clcnn_context *ctx, const clcnn_tensor *x,
+                                   clcnn__batchnorm_shape *shape) {
+    clcnn_status status = input_shape(ctx, x, "x", shape);
+    if (status != CLCNN_OK || shape->count > 1)
+        return status;
     char text[96];
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
                        "expected more than 1 value per channel when training, got "
@@ -183,9 +185,7 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
                              (long long)state->num_batches_tracked);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
-        status = input_shape(context, x, "x", &shape);
-    if (status == CLCNN_OK)
-        status = check_batch_size(context, x, &shape);
+        status = training_shape(context, x, &shape);
     if (status == CLCNN_OK)
         status = clcnn__check_same_shape(context, fn, "y", y, "x", x);
     if (status == CLCNN_OK) {
@@ -202,8 +202,8 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     if (status != CLCNN_OK)
         return status;
 
-    unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) |
+                     (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     float factor = 0.0f;
     if (state != NULL) {
         flags |= BN_TRACK_RUNNING;
@@ -246,10 +246,10 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    clcnn_status status =
-        saved != NULL ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
-                                                saved->mean, saved->invstd)
-                      : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    clcnn_status status = saved != NULL
+                              ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
+                                                        saved->mean, saved->invstd)
+                              : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
     return clcnn__named(context, mark, __func__, status);
 }
 
@@ -286,8 +286,8 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     buffers.beta = mem_of(beta);
     buffers.running_mean = mem_of(state->running_mean);
     buffers.running_var = mem_of(state->running_var);
-    unsigned flags =
-        (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) | (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
+    unsigned flags = (gamma ? BN_HAS_GAMMA : 0u) | (beta ? BN_HAS_BETA : 0u) |
+                     (p.activation == CLCNN_FUSED_RELU ? BN_RELU : 0u);
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
@@ -333,15 +333,11 @@ static clcnn_status backward_planned(clcnn_context *context, const clcnn__batchn
     clcnn_status status = clcnn__check_tensors(context, fn, required, required_names, relu ? 5 : 4);
     if (status == CLCNN_OK)
         status = clcnn__check_optional_tensors(context, fn, optional, optional_names, 4);
-    if (status == CLCNN_OK && param_grad_mode != CLCNN_GRAD_OVERWRITE &&
-        param_grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", fn,
-                             (int)param_grad_mode);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, fn, param_grad_mode);
     clcnn__batchnorm_shape shape;
     if (status == CLCNN_OK)
-        status = input_shape(context, x, "x", &shape);
-    if (status == CLCNN_OK)
-        status = check_batch_size(context, x, &shape);
+        status = training_shape(context, x, &shape);
     if (status == CLCNN_OK)
         status = clcnn__check_same_shape(context, fn, "dy", dy, "x", x);
     if (status == CLCNN_OK && dx != NULL)
@@ -392,8 +388,7 @@ clcnn_status clcnn__batchnorm_backward_relu_planned(
 
 /* The public backward: the fused activation from params, the saved
  * statistics and the gradients from their structs. */
-static clcnn_status batchnorm_backward(clcnn_context *context,
-                                       const clcnn_batchnorm_params *params,
+static clcnn_status batchnorm_backward(clcnn_context *context, const clcnn_batchnorm_params *params,
                                        const clcnn_tensor *x, const clcnn_tensor *y,
                                        const clcnn_tensor *dy, const clcnn_tensor *gamma,
                                        const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,

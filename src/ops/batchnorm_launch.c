@@ -315,6 +315,17 @@ static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *p
     return run_items(&launch, plan, 1, &items);
 }
 
+/* The affine parameters and the statistics a training pass updates, in the
+ * order bn_train_small and bn_train_finalize take them. */
+static void arg_statistics(clcnn__launch *launch, const clcnn__batchnorm_buffers *b) {
+    clcnn__arg_mem(launch, b->gamma);
+    clcnn__arg_mem(launch, b->beta);
+    clcnn__arg_mem(launch, b->running_mean);
+    clcnn__arg_mem(launch, b->running_var);
+    clcnn__arg_mem(launch, b->save_mean);
+    clcnn__arg_mem(launch, b->save_invstd);
+}
+
 /* Channels of up to small_limit values: statistics, running statistics and
  * y in one launch. */
 static clcnn_status train_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
@@ -327,12 +338,7 @@ static clcnn_status train_small(clcnn_context *ctx, const clcnn__batchnorm_plan 
         return status;
     clcnn__arg_mem(&launch, b->x);
     clcnn__arg_mem(&launch, b->y);
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->beta);
-    clcnn__arg_mem(&launch, b->running_mean);
-    clcnn__arg_mem(&launch, b->running_var);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_statistics(&launch, b);
     clcnn__arg_uint(&launch, shape->channels);
     clcnn__arg_uint(&launch, shape->inner);
     clcnn__arg_uint(&launch, shape->count);
@@ -360,12 +366,7 @@ static clcnn_status train_statistics(clcnn_context *ctx, const clcnn__batchnorm_
                                   cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->beta);
-    clcnn__arg_mem(&launch, b->running_mean);
-    clcnn__arg_mem(&launch, b->running_var);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_statistics(&launch, b);
     clcnn__arg_mem(&launch, work->coef);
     clcnn__arg_uint(&launch, shape->channels);
     clcnn__arg_uint(&launch, shape->count);
@@ -441,6 +442,14 @@ static void gradient_inputs(clcnn__launch *launch, const clcnn__batchnorm_buffer
     clcnn__arg_mem(launch, b->y);
 }
 
+/* gamma and the saved statistics, in the order bn_backward_small and
+ * bn_backward_finalize take them. */
+static void arg_saved_statistics(clcnn__launch *launch, const clcnn__batchnorm_buffers *b) {
+    clcnn__arg_mem(launch, b->gamma);
+    clcnn__arg_mem(launch, b->save_mean);
+    clcnn__arg_mem(launch, b->save_invstd);
+}
+
 static clcnn_status backward_small(clcnn_context *ctx, const clcnn__batchnorm_plan *fitted,
                                    const clcnn__batchnorm_shape *shape,
                                    const clcnn__batchnorm_buffers *b, unsigned flags) {
@@ -449,9 +458,7 @@ static clcnn_status backward_small(clcnn_context *ctx, const clcnn__batchnorm_pl
     if (status != CLCNN_OK)
         return status;
     gradient_inputs(&launch, b);
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_saved_statistics(&launch, b);
     clcnn__arg_mem(&launch, b->dx);
     clcnn__arg_mem(&launch, b->dgamma);
     clcnn__arg_mem(&launch, b->dbeta);
@@ -480,9 +487,7 @@ static clcnn_status backward_sums(clcnn_context *ctx, const clcnn__batchnorm_pla
                                   cut.parts, &launch);
     if (status != CLCNN_OK)
         return status;
-    clcnn__arg_mem(&launch, b->gamma);
-    clcnn__arg_mem(&launch, b->save_mean);
-    clcnn__arg_mem(&launch, b->save_invstd);
+    arg_saved_statistics(&launch, b);
     clcnn__arg_mem(&launch, b->dgamma);
     clcnn__arg_mem(&launch, b->dbeta);
     clcnn__arg_mem(&launch, work->coef);
@@ -538,17 +543,23 @@ clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,
 
 /* ------------------------------------------------------------------ fold */
 
+/* Prepares a kernel of one work-item per channel with the context's plan,
+ * fitted to the device, into *fitted (the plan run_items takes). */
+static clcnn_status prepare_per_channel(clcnn_context *ctx, const char *name,
+                                        clcnn__batchnorm_plan *fitted, clcnn__launch *launch) {
+    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
+    clcnn_status status = fit_plan(ctx, &device_plan, fitted);
+    return status == CLCNN_OK ? prepare(ctx, name, launch) : status;
+}
+
 clcnn_status clcnn__batchnorm_enqueue_fold(clcnn_context *ctx, size_t channels, size_t inner,
                                            cl_mem weight, cl_mem bias, cl_mem gamma, cl_mem beta,
                                            cl_mem running_mean, cl_mem running_var,
                                            cl_mem folded_weight, cl_mem folded_bias, float eps,
                                            unsigned flags) {
     clcnn__batchnorm_plan plan;
-    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
-    clcnn_status status = fit_plan(ctx, &device_plan, &plan);
     clcnn__launch launch;
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_fold_conv", &launch);
+    clcnn_status status = prepare_per_channel(ctx, "bn_fold_conv", &plan, &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */
@@ -574,11 +585,8 @@ clcnn_status clcnn__batchnorm_enqueue_eval_affine(clcnn_context *ctx, size_t cha
                                                   cl_mem running_var, cl_mem scale, cl_mem shift,
                                                   float eps, unsigned flags) {
     clcnn__batchnorm_plan plan;
-    clcnn__batchnorm_plan device_plan = clcnn__batchnorm_plan_for(ctx);
-    clcnn_status status = fit_plan(ctx, &device_plan, &plan);
     clcnn__launch launch;
-    if (status == CLCNN_OK)
-        status = prepare(ctx, "bn_eval_affine", &launch);
+    clcnn_status status = prepare_per_channel(ctx, "bn_eval_affine", &plan, &launch);
     if (status != CLCNN_OK)
         return status;
     /* Absent optional buffers: see fill_absent. */

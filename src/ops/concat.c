@@ -195,10 +195,9 @@ static clcnn_status concat_backward(clcnn_context *ctx, const clcnn_tensor *dy, 
                                     clcnn_tensor *const *grads, clcnn_grad_mode grad_mode) {
     concat_call call = {
         "clcnn_concat_backward", "grads", count, (const clcnn_tensor *const *)grads, dy, 0, 0};
-    if (grad_mode != CLCNN_GRAD_OVERWRITE && grad_mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d",
-                           call.function, (int)grad_mode);
-    clcnn_status status = check_call(ctx, &call, "dy");
+    clcnn_status status = clcnn__check_grad_mode(ctx, call.function, grad_mode);
+    if (status == CLCNN_OK)
+        status = check_call(ctx, &call, "dy");
     if (status == CLCNN_OK)
         status = check_backward_aliasing(ctx, &call);
     if (status != CLCNN_OK)

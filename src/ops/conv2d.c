@@ -209,13 +209,6 @@ static clcnn_status check_common(clcnn_context *ctx, const char *op, const clcnn
     return CLCNN_OK;
 }
 
-static clcnn_status check_grad_mode(clcnn_context *ctx, const char *op, clcnn_grad_mode mode) {
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", op,
-                           (int)mode);
-    return CLCNN_OK;
-}
-
 /* A bias or its gradient: NULL, or [k] with k the output channels. */
 static clcnn_status check_channel_vector(clcnn_context *ctx, const char *op,
                                          const clcnn_tensor *vector, const char *name, size_t k) {
@@ -531,31 +524,42 @@ clcnn_status clcnn_conv2d_forward_fused(clcnn_context *context, const clcnn_conv
                         conv2d_forward_fused(context, params, x, w, bias, epilogue, y));
 }
 
+/* What both backward passes check first (operands, parameters, grad mode),
+ * then their geometry. */
+static clcnn_status check_backward(clcnn_context *context, const char *op,
+                                   const clcnn_conv2d_params *params, const conv2d_operands *t,
+                                   clcnn_grad_mode mode, clcnn__conv2d_geometry *g) {
+    clcnn_status status = check_common(context, op, params, t);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, op, mode);
+    return status == CLCNN_OK ? make_geometry(context, op, params, t, g) : status;
+}
+
+/* Chooses the algorithm of a backward pass and runs it (no epilogue). */
+static clcnn_status run_backward(clcnn_context *context, const char *op,
+                                 const clcnn_conv2d_params *params, const clcnn__conv2d_geometry *g,
+                                 clcnn__conv2d_pass pass, const clcnn__conv2d_buffers *b) {
+    clcnn__conv2d_choice choice;
+    clcnn_status status = choose(context, op, params, g, pass, &choice);
+    return status == CLCNN_OK ? clcnn__conv2d_run_with(context, g, pass, &choice, b, NULL) : status;
+}
+
 static clcnn_status conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
                                          const clcnn_tensor *dy, const clcnn_tensor *w,
                                          clcnn_tensor *dx, clcnn_grad_mode mode) {
     static const char op[] = "clcnn_conv2d_backward_data";
     conv2d_operands t = {dx, w, dy, "dx", "w", "dy"};
-    clcnn_status status = check_common(context, op, params, &t);
-    if (status == CLCNN_OK)
-        status = check_grad_mode(context, op, mode);
-    if (status != CLCNN_OK)
-        return status;
     clcnn__conv2d_geometry g;
-    status = make_geometry(context, op, params, &t, &g);
-    if (status != CLCNN_OK)
-        return status;
+    clcnn_status status = check_backward(context, op, params, &t, mode, &g);
     const clcnn_tensor *inputs[2] = {dy, w};
     const char *names[2] = {"dy", "w"};
-    if ((status = check_distinct_from(context, op, dx, "dx", inputs, names, 2)) != CLCNN_OK)
-        return status;
-    clcnn__conv2d_choice choice;
-    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice);
+    if (status == CLCNN_OK)
+        status = check_distinct_from(context, op, dx, "dx", inputs, names, 2);
     if (status != CLCNN_OK)
         return status;
     clcnn__conv2d_buffers b = {dx->storage->mem, w->storage->mem, dy->storage->mem, NULL,
                                mode == CLCNN_GRAD_ACCUMULATE};
-    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_DATA, &choice, &b, NULL);
+    return run_backward(context, op, params, &g, CLCNN__CONV2D_BACKWARD_DATA, &b);
 }
 
 clcnn_status clcnn_conv2d_backward_data(clcnn_context *context, const clcnn_conv2d_params *params,
@@ -575,33 +579,23 @@ static clcnn_status conv2d_backward_weights(clcnn_context *context,
                                             clcnn_grad_mode mode) {
     static const char op[] = "clcnn_conv2d_backward_weights";
     conv2d_operands t = {x, dw, dy, "x", "dw", "dy"};
-    clcnn_status status = check_common(context, op, params, &t);
+    clcnn__conv2d_geometry g;
+    clcnn_status status = check_backward(context, op, params, &t, mode, &g);
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__check_tensor(context, db, "clcnn_conv2d_backward_weights: db");
-    if (status == CLCNN_OK)
-        status = check_grad_mode(context, op, mode);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn__conv2d_geometry g;
-    status = make_geometry(context, op, params, &t, &g);
-    if (status != CLCNN_OK)
-        return status;
     const clcnn_tensor *inputs[3] = {x, dy, dw};
     const char *names[3] = {"x", "dy", "dw"};
-    status = check_channel_vector(context, op, db, "db", g.k);
+    if (status == CLCNN_OK)
+        status = check_channel_vector(context, op, db, "db", g.k);
     if (status == CLCNN_OK)
         status = check_distinct_from(context, op, dw, "dw", inputs, names, 2);
     if (status == CLCNN_OK && db != NULL)
         status = check_distinct_from(context, op, db, "db", inputs, names, 3);
     if (status != CLCNN_OK)
         return status;
-    clcnn__conv2d_choice choice;
-    status = choose(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice);
-    if (status != CLCNN_OK)
-        return status;
     clcnn__conv2d_buffers b = {x->storage->mem, dw->storage->mem, dy->storage->mem,
                                db != NULL ? db->storage->mem : NULL, mode == CLCNN_GRAD_ACCUMULATE};
-    return clcnn__conv2d_run_with(context, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &choice, &b, NULL);
+    return run_backward(context, op, params, &g, CLCNN__CONV2D_BACKWARD_WEIGHTS, &b);
 }
 
 clcnn_status clcnn_conv2d_backward_weights(clcnn_context *context,

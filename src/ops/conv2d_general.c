@@ -33,6 +33,20 @@ static size_t channels_per_launch(const clcnn_context *ctx, const clcnn__conv2d_
     return clcnn__loop_trips_allowed(ctx, 2 + g->kh * (1 + g->kw * (1 + per_item)));
 }
 
+/* Appends the slice [begin, begin + step) of the `total` reduction
+ * channels (clipped) that one launch of a forward or backward-data kernel
+ * sums, then runs it: per image, planes x rows x ceil(cols / per_item)
+ * work-items, 4 along the row. */
+static clcnn_status run_channel_slice(clcnn__launch *launch, const clcnn__conv2d_geometry *g,
+                                      size_t begin, size_t step, size_t total, size_t per_item,
+                                      size_t planes, size_t rows, size_t cols) {
+    clcnn__arg_int(launch, begin);
+    clcnn__arg_int(launch, total - begin > step ? begin + step : total);
+    const size_t global[3] = {rows * ((cols + per_item - 1) / per_item), planes, g->n};
+    const size_t local[3] = {4, 1, 1};
+    return launch_general(launch, g, 3, global, local);
+}
+
 clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                            cl_mem x, cl_mem w, cl_mem bias, cl_mem y) {
     size_t per_item = outputs_per_item(ctx);
@@ -48,11 +62,7 @@ clcnn_status clcnn__conv2d_general_forward(clcnn_context *ctx, const clcnn__conv
         clcnn__arg_mem(&launch, bias != NULL ? bias : w); /* unread without a bias */
         clcnn__arg_int(&launch, bias != NULL);
         clcnn__arg_mem(&launch, y);
-        clcnn__arg_int(&launch, begin);
-        clcnn__arg_int(&launch, g->cg - begin > step ? begin + step : g->cg);
-        const size_t global[3] = {g->ho * ((g->wo + per_item - 1) / per_item), g->k, g->n};
-        const size_t local[3] = {4, 1, 1};
-        status = launch_general(&launch, g, 3, global, local);
+        status = run_channel_slice(&launch, g, begin, step, g->cg, per_item, g->k, g->ho, g->wo);
     }
     return status;
 }
@@ -72,11 +82,7 @@ clcnn_status clcnn__conv2d_general_backward_data(clcnn_context *ctx,
         clcnn__arg_mem(&launch, w);
         clcnn__arg_mem(&launch, dx);
         clcnn__arg_int(&launch, begin > 0 || accumulate);
-        clcnn__arg_int(&launch, begin);
-        clcnn__arg_int(&launch, g->kg - begin > step ? begin + step : g->kg);
-        const size_t global[3] = {g->h * ((g->w + per_item - 1) / per_item), g->c, g->n};
-        const size_t local[3] = {4, 1, 1};
-        status = launch_general(&launch, g, 3, global, local);
+        status = run_channel_slice(&launch, g, begin, step, g->kg, per_item, g->c, g->h, g->w);
     }
     return status;
 }

@@ -29,12 +29,6 @@ static clcnn_status as_matrix(clcnn_context *ctx, const clcnn_tensor *t, const c
     return CLCNN_OK;
 }
 
-static clcnn_status check_mode(clcnn_context *ctx, clcnn_grad_mode mode) {
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "unknown grad mode %d", (int)mode);
-    return CLCNN_OK;
-}
-
 /* The output is not the input, nor any part of it (NULL: absent). */
 static clcnn_status check_apart(clcnn_context *ctx, const char *fn, const clcnn_tensor *output,
                                 const char *output_name, const clcnn_tensor *input,
@@ -177,7 +171,7 @@ static clcnn_status dense_backward_data(clcnn_context *context, const clcnn_tens
     const char *names[] = {"dy", "w", "dx"};
     clcnn_status status = clcnn__check_tensors(context, fn, operands, names, 3);
     if (status == CLCNN_OK)
-        status = check_mode(context, mode);
+        status = clcnn__check_grad_mode(context, fn, mode);
     matrix_view dxm = {0, 0};
     size_t out_features = 0;
     if (status == CLCNN_OK)
@@ -219,7 +213,7 @@ static clcnn_status dense_backward_weights(clcnn_context *context, const clcnn_t
     if (status == CLCNN_OK && db != NULL)
         status = clcnn__check_tensor(context, db, "clcnn_dense_backward_weights: db");
     if (status == CLCNN_OK)
-        status = check_mode(context, mode);
+        status = clcnn__check_grad_mode(context, fn, mode);
     matrix_view xm = {0, 0};
     size_t out_features = 0;
     if (status == CLCNN_OK)

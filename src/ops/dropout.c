@@ -377,9 +377,8 @@ static clcnn_status dropout_backward(clcnn_context *context, const clcnn_dropout
     clcnn_status status = check_pair(context, "clcnn_dropout_backward", dy, "dy", dx, "dx");
     if (status != CLCNN_OK)
         return status;
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_dropout_backward: unknown grad mode %d", (int)mode);
+    if ((status = clcnn__check_grad_mode(context, "clcnn_dropout_backward", mode)) != CLCNN_OK)
+        return status;
     if ((status = check_mask(context, "clcnn_dropout_backward", mask, dy, "dy")) != CLCNN_OK)
         return status;
     if (!mask->recorded)

@@ -234,6 +234,28 @@ static void arg_shape(clcnn__launch *launch, const clcnn_pool2d_params *params,
     clcnn__arg_int_vector(launch, window, 8);
 }
 
+/* Prepares a pass's kernel, names[0] where the 2x2 vector form applies
+ * (*vector then 1), else names[1] for max or names[2] for average pooling,
+ * and sets the arguments they start with (the 2x2 kernels then take the
+ * mode). */
+static clcnn_status prepare_pass(clcnn_context *context, const clcnn_pool2d_params *params,
+                                 const pool_plan *plan, const char *const names[3], int *vector,
+                                 clcnn__launch *launch) {
+    const int is_max = params->mode == CLCNN_POOL2D_MAX;
+    *vector = use_vector_2x2(context, plan);
+    clcnn_status status = prepare(context,
+                                  *vector  ? names[0]
+                                  : is_max ? names[1]
+                                           : names[2],
+                                  launch);
+    if (status != CLCNN_OK)
+        return status;
+    arg_shape(launch, params, plan);
+    if (*vector)
+        clcnn__arg_int(launch, (size_t)is_max);
+    return CLCNN_OK;
+}
+
 static clcnn_status pool2d_forward(clcnn_context *context, const clcnn_pool2d_params *params,
                                    const clcnn_tensor *x, clcnn_tensor *y) {
     static const char fn[] = "clcnn_pool2d_forward";
@@ -249,18 +271,12 @@ static clcnn_status pool2d_forward(clcnn_context *context, const clcnn_pool2d_pa
         status = clcnn__check_distinct(context, fn, "y", y, "x", x);
     if (status != CLCNN_OK)
         return status;
-    const int is_max = params->mode == CLCNN_POOL2D_MAX;
-    const int vector = use_vector_2x2(context, &plan);
-    const char *name = vector   ? "pool2d_forward_2x2"
-                       : is_max ? "pool2d_max_forward"
-                                : "pool2d_avg_forward";
+    static const char *const kernels[3] = {"pool2d_forward_2x2", "pool2d_max_forward",
+                                           "pool2d_avg_forward"};
+    int vector = 0;
     clcnn__launch launch;
-    status = prepare(context, name, &launch);
-    if (status != CLCNN_OK)
+    if ((status = prepare_pass(context, params, &plan, kernels, &vector, &launch)) != CLCNN_OK)
         return status;
-    arg_shape(&launch, params, &plan);
-    if (vector)
-        clcnn__arg_int(&launch, (size_t)is_max);
     clcnn__arg_tensor(&launch, x);
     clcnn__arg_tensor(&launch, y);
     const size_t planes = plan.input[0] * plan.input[1];
@@ -293,10 +309,8 @@ static clcnn_status pool2d_backward(clcnn_context *context, const clcnn_pool2d_p
     const char *grad_names[] = {"dy", "dx"};
     if (status == CLCNN_OK)
         status = clcnn__check_tensors(context, fn, grads, grad_names, 2);
-    if (status == CLCNN_OK && grad_mode != CLCNN_GRAD_OVERWRITE &&
-        grad_mode != CLCNN_GRAD_ACCUMULATE)
-        status = clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad_mode %d", fn,
-                             (int)grad_mode);
+    if (status == CLCNN_OK)
+        status = clcnn__check_grad_mode(context, fn, grad_mode);
     pool_plan plan;
     if (status == CLCNN_OK)
         status = make_plan(context, fn, params, dx, "dx", dy, "dy", &plan);
@@ -308,17 +322,12 @@ static clcnn_status pool2d_backward(clcnn_context *context, const clcnn_pool2d_p
         status = clcnn__check_distinct(context, fn, "dx", dx, "x", x);
     if (status != CLCNN_OK)
         return status;
-    const int vector = use_vector_2x2(context, &plan);
-    const char *name = vector   ? "pool2d_backward_2x2"
-                       : is_max ? "pool2d_max_backward"
-                                : "pool2d_avg_backward";
+    static const char *const kernels[3] = {"pool2d_backward_2x2", "pool2d_max_backward",
+                                           "pool2d_avg_backward"};
+    int vector = 0;
     clcnn__launch launch;
-    status = prepare(context, name, &launch);
-    if (status != CLCNN_OK)
+    if ((status = prepare_pass(context, params, &plan, kernels, &vector, &launch)) != CLCNN_OK)
         return status;
-    arg_shape(&launch, params, &plan);
-    if (vector)
-        clcnn__arg_int(&launch, (size_t)is_max);
     clcnn__arg_int(&launch, grad_mode == CLCNN_GRAD_ACCUMULATE);
     if (vector || is_max) /* the 2x2 kernel's average pool does not read x */
         clcnn__arg_tensor(&launch, is_max ? x : dy);

@@ -128,10 +128,6 @@ clcnn_status clcnn_residual_forward(clcnn_context *context, const clcnn_tensor *
                                  : residual_forward(context, a, b, relu, y));
 }
 
-static int grad_mode_known(clcnn_grad_mode mode) {
-    return mode == CLCNN_GRAD_OVERWRITE || mode == CLCNN_GRAD_ACCUMULATE;
-}
-
 static clcnn_status check_backward(clcnn_context *ctx, int relu, const clcnn_tensor *y,
                                    const clcnn_tensor *dy, const clcnn_tensor *da,
                                    clcnn_grad_mode da_mode, const clcnn_tensor *db,
@@ -145,11 +141,14 @@ static clcnn_status check_backward(clcnn_context *ctx, int relu, const clcnn_ten
     if (da == NULL && db == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: da and db are both NULL",
                            function);
-    if ((da != NULL && !grad_mode_known(da_mode)) || (db != NULL && !grad_mode_known(db_mode)))
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", function,
-                           (int)(da != NULL && !grad_mode_known(da_mode) ? da_mode : db_mode));
+    clcnn_status status = CLCNN_OK;
+    if (da != NULL)
+        status = clcnn__check_grad_mode(ctx, function, da_mode);
+    if (status == CLCNN_OK && db != NULL)
+        status = clcnn__check_grad_mode(ctx, function, db_mode);
     const operand operands[4] = {{"dy", dy, 0}, {"y", y, 0}, {"da", da, 1}, {"db", db, 1}};
-    clcnn_status status = check_operands(ctx, function, operands, 4);
+    if (status == CLCNN_OK)
+        status = check_operands(ctx, function, operands, 4);
     if (status == CLCNN_OK)
         status = check_aliasing(ctx, function, operands, 4);
     return status;

@@ -303,9 +303,8 @@ static clcnn_status softmax_cross_entropy_backward(clcnn_context *context,
         status = clcnn__check_same_shape(context, op, "logits", logits, "dlogits", dlogits);
     if (status != CLCNN_OK)
         return status;
-    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", op,
-                           (int)mode);
+    if ((status = clcnn__check_grad_mode(context, op, mode)) != CLCNN_OK)
+        return status;
     status = clcnn__check_distinct(context, op, "dlogits", dlogits, "logits", logits);
     clcnn__launch launch;
     if (status == CLCNN_OK)

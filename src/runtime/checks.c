@@ -171,3 +171,11 @@ clcnn_status clcnn__check_distinct(clcnn_context *ctx, const char *function, con
     return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: %s shares memory with %s", function,
                        a_name, b_name);
 }
+
+clcnn_status clcnn__check_grad_mode(clcnn_context *ctx, const char *function,
+                                    clcnn_grad_mode mode) {
+    if (mode != CLCNN_GRAD_OVERWRITE && mode != CLCNN_GRAD_ACCUMULATE)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: unknown grad mode %d", function,
+                           (int)mode);
+    return CLCNN_OK;
+}

@@ -32,6 +32,30 @@ char *clcnn__default_cache_dir(void) {
     return NULL;
 }
 
+/* Whether the environment variable is set and not empty. */
+static int names_a_directory(const char *variable) {
+    const char *value = getenv(variable);
+    return value != NULL && value[0] != '\0';
+}
+
+clcnn_status clcnn_default_cache_dir(char *out, size_t size) {
+    if (out == NULL || size == 0)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    out[0] = '\0';
+    char *dir = clcnn__default_cache_dir();
+    if (dir == NULL)
+        return names_a_directory("CLCNN_CACHE_DIR") || names_a_directory("XDG_CACHE_HOME") ||
+                       names_a_directory("HOME")
+                   ? CLCNN_ERROR_OUT_OF_HOST_MEMORY
+                   : CLCNN_ERROR_NOT_FOUND;
+    size_t length = strlen(dir);
+    clcnn_status status = length < size ? CLCNN_OK : CLCNN_ERROR_OUT_OF_RANGE;
+    if (status == CLCNN_OK)
+        memcpy(out, dir, length + 1);
+    free(dir);
+    return status;
+}
+
 clcnn_status clcnn__disk_cache_configure(clcnn_context *ctx, const clcnn_context_options *options) {
     int enabled = options->disk_cache;
     if (enabled == CLCNN_CACHE_DEFAULT) {

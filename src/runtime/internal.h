@@ -17,6 +17,7 @@
 #include "base/base.h"
 #include "clcnn/core.h"
 #include "clcnn/opencl.h"
+#include "clcnn/ops.h"
 #include "clcnn/tune.h"
 #include "runtime/choices.h"
 
@@ -252,6 +253,16 @@ clcnn_status clcnn__kernel_get(clcnn_context *ctx, const char *source_name, cons
  * above and by tests. */
 clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, const char *source,
                                          const char *options, cl_program *out);
+
+/* The kernel `kernel_name` of a program built from source text as
+ * clcnn__program_build_source builds it, owned by the caller (the kernel
+ * keeps its program alive; clReleaseKernel frees both). As for
+ * clcnn__kernel_get, a kernel that cannot be made from a program loaded
+ * from the disk cache makes the program be rebuilt from source once, the
+ * cached file dropped. No kernel of that name: CLCNN_ERROR_NOT_FOUND. */
+clcnn_status clcnn__kernel_build_source(clcnn_context *ctx, const char *label, const char *source,
+                                        const char *options, const char *kernel_name,
+                                        cl_kernel *out);
 
 /* Releases every program and kernel of the context. */
 void clcnn__programs_release(clcnn_context *ctx);
@@ -500,6 +511,10 @@ clcnn_status clcnn__check_distinct(clcnn_context *ctx, const char *function, con
                                    const clcnn_tensor *a, const char *b_name,
                                    const clcnn_tensor *b);
 
+/* CLCNN_GRAD_OVERWRITE or CLCNN_GRAD_ACCUMULATE, else
+ * CLCNN_ERROR_INVALID_ARGUMENT ("<function>: unknown grad mode 7"). */
+clcnn_status clcnn__check_grad_mode(clcnn_context *ctx, const char *function, clcnn_grad_mode mode);
+
 /* Formats "[2, 3, 4]" into buffer (for messages). */
 const char *clcnn__shape_string(const clcnn_tensor *tensor, char *buffer, size_t size);
 
@@ -549,6 +564,10 @@ void clcnn__arg_ulong(clcnn__launch *launch, uint64_t value);
 void clcnn__arg_float(clcnn__launch *launch, float value);
 /* `bytes` of local memory. */
 void clcnn__arg_local(clcnn__launch *launch, size_t bytes);
+/* An argument of any type as `size` bytes at value (NULL: `size` bytes of
+ * local memory): a user kernel's kept arguments (runtime/user_kernel.c),
+ * whose types only the caller knows. */
+void clcnn__arg_bytes(clcnn__launch *launch, size_t size, const void *value);
 
 /* Enqueues the kernel over global[0..dims-1] work-items in work-groups of
  * local (NULL: the driver chooses). Fails, without enqueueing, on an

@@ -59,22 +59,23 @@ void clcnn__arg_tensor(clcnn__launch *launch, const clcnn_tensor *tensor) {
     clcnn__arg_mem(launch, tensor->storage->mem);
 }
 
-void clcnn__arg_int(clcnn__launch *launch, size_t value) {
-    if (value > INT32_MAX) {
-        out_of_range(launch, "int");
-        return;
-    }
-    cl_int v = (cl_int)value;
-    set(launch, sizeof v, &v);
-}
-
-void clcnn__arg_uint(clcnn__launch *launch, size_t value) {
-    if (value > UINT32_MAX) {
-        out_of_range(launch, "uint");
+/* A 32-bit argument of `type` whose values run up to `most`: an int up to
+ * INT32_MAX has the bits of the same uint. */
+static void set_32_bits(clcnn__launch *launch, size_t value, size_t most, const char *type) {
+    if (value > most) {
+        out_of_range(launch, type);
         return;
     }
     cl_uint v = (cl_uint)value;
     set(launch, sizeof v, &v);
+}
+
+void clcnn__arg_int(clcnn__launch *launch, size_t value) {
+    set_32_bits(launch, value, INT32_MAX, "int");
+}
+
+void clcnn__arg_uint(clcnn__launch *launch, size_t value) {
+    set_32_bits(launch, value, UINT32_MAX, "uint");
 }
 
 void clcnn__arg_int_vector(clcnn__launch *launch, const size_t *values, size_t count) {
@@ -101,6 +102,10 @@ void clcnn__arg_float(clcnn__launch *launch, float value) {
 
 void clcnn__arg_local(clcnn__launch *launch, size_t bytes) {
     set(launch, bytes, NULL);
+}
+
+void clcnn__arg_bytes(clcnn__launch *launch, size_t size, const void *value) {
+    set(launch, size, value);
 }
 
 /* The failure of an argument, if any, as the context's last error. */

@@ -281,6 +281,47 @@ clcnn_status clcnn__program_build_source(clcnn_context *ctx, const char *label, 
     return build_program(ctx, label, source, options, CACHE_OR_SOURCE, &from_disk_cache, out);
 }
 
+/* Why clCreateKernel failed: a name the program lacks is NOT_FOUND. */
+static clcnn_status fail_create_kernel(clcnn_context *ctx, cl_int err, const char *kernel_name,
+                                       const char *label) {
+    return clcnn__fail(
+        ctx, err == CL_INVALID_KERNEL_NAME ? CLCNN_ERROR_NOT_FOUND : clcnn__status_from_cl(err),
+        "clCreateKernel '%s' in '%s': %s (%d)", kernel_name, label, clcnn__cl_error_name(err),
+        (int)err);
+}
+
+clcnn_status clcnn__kernel_build_source(clcnn_context *ctx, const char *label, const char *source,
+                                        const char *options, const char *kernel_name,
+                                        cl_kernel *out) {
+    if (ctx == NULL || label == NULL || source == NULL || kernel_name == NULL || out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "kernel build: NULL argument");
+    *out = NULL;
+    cl_program program = NULL;
+    int from_disk_cache = 0;
+    clcnn_status status =
+        build_program(ctx, label, source, options, CACHE_OR_SOURCE, &from_disk_cache, &program);
+    if (status != CLCNN_OK)
+        return status;
+    cl_int err = CL_SUCCESS;
+    cl_kernel kernel = clCreateKernel(program, kernel_name, &err);
+    if (err != CL_SUCCESS && from_disk_cache) {
+        /* As for the library's own programs: the cached binary may be
+         * what is wrong. */
+        clReleaseProgram(program);
+        status =
+            build_program(ctx, label, source, options, SOURCE_ONLY, &from_disk_cache, &program);
+        if (status != CLCNN_OK)
+            return status;
+        ctx->cache_stats.disk_rejects++;
+        kernel = clCreateKernel(program, kernel_name, &err);
+    }
+    clReleaseProgram(program); /* the kernel holds it */
+    if (err != CL_SUCCESS)
+        return fail_create_kernel(ctx, err, kernel_name, label);
+    *out = kernel;
+    return CLCNN_OK;
+}
+
 /* ------------------------------------------------------------- memory cache */
 
 static int same_options(const char *a, const char *b) {
@@ -396,10 +437,7 @@ static clcnn_status create_kernel(clcnn_context *ctx, clcnn__program_entry *entr
         kernel = clCreateKernel(entry->program, kernel_name, &err);
     }
     if (err != CL_SUCCESS)
-        return clcnn__fail(
-            ctx, err == CL_INVALID_KERNEL_NAME ? CLCNN_ERROR_NOT_FOUND : clcnn__status_from_cl(err),
-            "clCreateKernel '%s' in '%s': %s (%d)", kernel_name, entry->source_name,
-            clcnn__cl_error_name(err), (int)err);
+        return fail_create_kernel(ctx, err, kernel_name, entry->source_name);
     char *name = clcnn__strdup(kernel_name);
     if (name == NULL) {
         clReleaseKernel(kernel);

@@ -1,5 +1,6 @@
 /* float32 tensors on the device: creation from the pool, views, transfers,
  * fill and copy, and asynchronous reads with events. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,16 @@ static clcnn_status check_shape(clcnn_context *ctx, size_t ndim, const size_t *d
     return CLCNN_OK;
 }
 
+/* What every call that makes a tensor checks first: out present (then
+ * cleared) and the shape valid, *numel its element count. */
+static clcnn_status check_new_tensor(clcnn_context *ctx, clcnn_tensor **out, size_t ndim,
+                                     const size_t *dims, size_t *numel) {
+    if (out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    return check_shape(ctx, ndim, dims, numel);
+}
+
 static clcnn_tensor *tensor_alloc(clcnn__storage *storage, size_t ndim, const size_t *dims,
                                   size_t numel) {
     clcnn_tensor *tensor = calloc(1, sizeof *tensor);
@@ -59,12 +70,9 @@ static clcnn_status fill_buffer(clcnn_context *ctx, cl_mem mem, size_t count, fl
 }
 
 static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const size_t *dims,
-                                  clcnn_tensor **out) {
-    if (out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
-    *out = NULL;
+                                  bool zero_filled, clcnn_tensor **out) {
     size_t numel = 0;
-    clcnn_status status = check_shape(context, ndim, dims, &numel);
+    clcnn_status status = check_new_tensor(context, out, ndim, dims, &numel);
     if (status != CLCNN_OK)
         return status;
     clcnn__storage *storage = calloc(1, sizeof *storage);
@@ -74,7 +82,7 @@ static clcnn_status tensor_create(clcnn_context *context, size_t ndim, const siz
     storage->bytes = numel * sizeof(float);
     storage->refcount = 1;
     status = clcnn__buffer_acquire(context, storage->bytes, &storage->mem);
-    if (status == CLCNN_OK)
+    if (status == CLCNN_OK && zero_filled)
         status = fill_buffer(context, storage->mem, numel, 0.0f);
     clcnn_tensor *tensor = NULL;
     if (status == CLCNN_OK) {
@@ -97,7 +105,15 @@ clcnn_status clcnn_tensor_create(clcnn_context *context, size_t ndim, const size
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, out));
+    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, true, out));
+}
+
+clcnn_status clcnn_tensor_create_uninitialized(clcnn_context *context, size_t ndim,
+                                               const size_t *dims, clcnn_tensor **out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn__error_mark mark = clcnn__error_mark_take(context);
+    return clcnn__named(context, mark, __func__, tensor_create(context, ndim, dims, false, out));
 }
 
 /* Drops one reference; the last one gives the buffer back to the pool (a
@@ -124,11 +140,8 @@ void clcnn_tensor_destroy(clcnn_tensor *tensor) {
 static clcnn_status tensor_reshape(const clcnn_tensor *tensor, size_t ndim, const size_t *dims,
                                    clcnn_tensor **out) {
     clcnn_context *ctx = tensor->storage->ctx;
-    if (out == NULL)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "out is NULL");
-    *out = NULL;
     size_t numel = 0;
-    clcnn_status status = check_shape(ctx, ndim, dims, &numel);
+    clcnn_status status = check_new_tensor(ctx, out, ndim, dims, &numel);
     if (status != CLCNN_OK)
         return status;
     if (numel != tensor->numel) {

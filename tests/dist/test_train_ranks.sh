@@ -4,6 +4,7 @@
 # Mode `train` (labels unit, mpi):
 # - 2 ranks x 16 with --sync-bn train the model of 1 process x 32: the same
 #   train loss and test accuracy (sharded evaluation, summed) to rounding;
+# - likewise with --augment (crops and flips keyed by the global sample);
 # - rank 0 alone prints and saves: one "saved the model" line, one
 #   checkpoint and no temporary file left; the checkpoint loads
 #   (--eval-only in one process gives the 2-rank run's accuracy);
@@ -91,6 +92,17 @@ run_train_mode() {
     close "$loss1" "$loss2" 0.002 || fail "train loss $loss2 on 2 ranks, $loss1 on 1"
     close "$acc1" "$acc2" 1.5 || fail "test accuracy $acc2 % on 2 ranks, $acc1 % on 1"
 
+    # --augment: each sample's crop and flip are keyed by its position in the
+    # epoch's order over the global batches, so 2 ranks augment as 1 process.
+    "$train" "${common[@]}" --epochs 1 --augment --save aug1.safetensors >aug1.log 2>&1 ||
+        { cat aug1.log; fail "1 process --augment: status $?"; }
+    "${launcher[@]}" "$train" "${common[@]}" --epochs 1 --augment --sync-bn \
+        --save aug2.safetensors >aug2.log 2>&1 || { cat aug2.log; fail "2 ranks --augment: status $?"; }
+    echo "-- --augment: train loss $(field aug1.log "train loss") on 1 process," \
+        "$(field aug2.log "train loss") on 2 ranks"
+    close "$(field aug1.log "train loss")" "$(field aug2.log "train loss")" 0.002 ||
+        fail "--augment: train loss $(field aug2.log "train loss") on 2 ranks," \
+            "$(field aug1.log "train loss") on 1"
     # Rank 0 alone prints and saves.
     [[ $(grep -c "saved the model" two.log) -eq 1 ]] || { cat two.log; fail "not one save message"; }
     [[ $(grep -c '^epoch 1/1:' two.log) -eq 1 ]] || fail "the summary printed more than once"
