@@ -150,8 +150,27 @@ static void check_close(const char *what, const char *case_name, int algorithm, 
     }
 }
 
+enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS };
+
+/* DIRECT's reach: forward with a column stride of 1 or 2; backward data at
+ * stride 1, or strided without dilation (phase by phase; none of the
+ * cases has a phase that would crop dy, or a stride past 4); backward
+ * weights always. */
+static int algorithm_accepts_pass(int algorithm, const conv_case *cc, int pass) {
+    if (algorithm != CLCNN_CONV2D_ALGO_DIRECT)
+        return 1;
+    switch (pass) {
+    case PASS_FORWARD:
+        return cc->sw <= 2;
+    case PASS_BACKWARD_DATA:
+        return (cc->sh == 1 && cc->sw == 1) || (cc->dh == 1 && cc->dw == 1);
+    default:
+        return 1;
+    }
+}
+
 static int algorithm_accepts(int algorithm, const conv_case *cc) {
-    return algorithm != CLCNN_CONV2D_ALGO_DIRECT || (cc->sh == 1 && cc->sw == 1);
+    return algorithm_accepts_pass(algorithm, cc, PASS_FORWARD);
 }
 
 /* Overwrites every free pooled buffer in full from the host. Oclgrind 21.10
@@ -208,19 +227,15 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     clcnn_tensor *bt = make_tensor(ctx, 1, b_dims, b), *dyt = make_tensor(ctx, 4, y_dims, dy);
     clcnn_tensor *yt = make_tensor(ctx, 4, y_dims, NULL), *dxt = make_tensor(ctx, 4, x_dims, NULL);
     clcnn_tensor *dwt = make_tensor(ctx, 4, w_dims, NULL), *dbt = make_tensor(ctx, 1, b_dims, NULL);
-
-    if (!algorithm_accepts(algorithm, cc)) {
-        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
-                         clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
-        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
-                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
-        TS_ASSERT_STATUS(
-            ctx, CLCNN_ERROR_UNSUPPORTED,
-            clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, dbt, CLCNN_GRAD_OVERWRITE));
-        goto done;
-    }
+    clcnn_tensor *db = cc->bias ? dbt : NULL;
+    double *ref_b = ref + wn, *scale_b = scale + wn;
 
     /* Forward, overwriting garbage. */
+    if (!algorithm_accepts_pass(algorithm, cc, PASS_FORWARD)) {
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
+        goto backward_data;
+    }
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(yt, 123.0f));
     TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, cc->bias ? bt : NULL, yt));
     conv2d_ref_forward(&s, xd, wd, cc->bias ? bd : NULL, ref);
@@ -229,7 +244,13 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     check_close("forward", cc->name, algorithm, got, NULL, ref, scale, yn);
     free(got);
 
+backward_data:
     /* Backward data: overwrite, then accumulate onto other values. */
+    if (!algorithm_accepts_pass(algorithm, cc, PASS_BACKWARD_DATA)) {
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+        goto backward_weights;
+    }
     conv2d_ref_backward_data(&s, dyd, wd, ref);
     conv2d_ref_backward_data(&s, dya, wa, scale);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(dxt, -55.0f));
@@ -243,9 +264,8 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     check_close("backward_data (accumulate)", cc->name, algorithm, got, prev_x, ref, scale, xn);
     free(got);
 
+backward_weights:
     /* Backward weights (and bias when the case has one). */
-    clcnn_tensor *db = cc->bias ? dbt : NULL;
-    double *ref_b = ref + wn, *scale_b = scale + wn;
     conv2d_ref_backward_weights(&s, xd, dyd, ref);
     conv2d_ref_backward_weights(&s, xa, dya, scale);
     conv2d_ref_backward_bias(&s, dyd, ref_b);
@@ -279,7 +299,6 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
         free(got);
     }
 
-done:
     clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
     clcnn_tensor_destroy(dyt), clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt);
     clcnn_tensor_destroy(dwt), clcnn_tensor_destroy(dbt);
@@ -661,9 +680,9 @@ static void test_bad_arguments(void **state) {
     q.algorithm = -1;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
     q = p;
-    q.stride_h = q.stride_w = 2;
-    q.algorithm = CLCNN_CONV2D_ALGO_DIRECT; /* stride 1 only */
-    const size_t y2_dims[4] = {2, 3, 3, 3};
+    q.stride_h = 2, q.stride_w = 3;
+    q.algorithm = CLCNN_CONV2D_ALGO_DIRECT; /* column stride 1 or 2 only */
+    const size_t y2_dims[4] = {2, 3, 3, 2};
     clcnn_tensor *y2 = make_tensor(ctx, 4, y2_dims, NULL);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED, clcnn_conv2d_forward(ctx, &q, x, w, b, y2));
     q.algorithm = CLCNN_CONV2D_ALGO_AUTO;
@@ -973,9 +992,9 @@ static void test_fused_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
                      clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
     e.max_pool = 0;
-    /* The forward's own rules still hold (a stride DIRECT rejects). */
+    /* The forward's own rules still hold (a column stride DIRECT rejects). */
     e.shift = shift;
-    p.stride_h = 2, p.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
+    p.stride_w = 3, p.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
                      clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
     /* A 5 x 4 convolution pools to 2 x 2: y of 5 x 4 or 3 x 2 is refused,
