@@ -83,6 +83,15 @@ static const conv_case cases[] = {
     {"wide_k17_c7", 2, 7, 13, 33, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"chunked_16x32x32", 2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"groups4_dil2_20wide", 2, 8, 12, 20, 12, 3, 3, 1, 1, 2, 2, 2, 2, 4, 0, 1},
+    /* Strided shapes of DIRECT's phases: a 1x1 downsample (odd phases take
+     * no tap), rows wider than a vector, stride 2 by rows only, stride 4
+     * (a phase without taps, forward refused), stride 3 whose phases would
+     * crop dy (backward data refused). */
+    {"1x1_stride2_p0", 2, 5, 9, 11, 6, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 0},
+    {"stride2_wide41", 1, 3, 7, 41, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0},
+    {"stride2x1_5x5_p2", 2, 3, 9, 10, 4, 5, 5, 2, 1, 2, 2, 1, 1, 1, 1, 0},
+    {"stride4_3x3_p0", 1, 2, 13, 14, 3, 3, 3, 4, 4, 0, 0, 1, 1, 1, 0, 0},
+    {"stride3_3x3_p1", 2, 3, 10, 8, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0},
 };
 
 static conv2d_ref_shape ref_shape(const conv_case *cc) {
@@ -152,10 +161,23 @@ static void check_close(const char *what, const char *case_name, int algorithm, 
 
 enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS };
 
+/* Whether a phase of strided backward data along one axis would crop dy:
+ * its last tap (the largest r with (phase + pad - r) a multiple of the
+ * stride) lies before phase + pad. */
+static int phase_crops(size_t kernel, size_t stride, size_t pad) {
+    for (size_t phase = 0; phase < stride; phase++)
+        for (size_t r = kernel; r-- > 0;)
+            if ((phase + pad + stride * kernel - r) % stride == 0) {
+                if (r < phase + pad)
+                    return 1;
+                break;
+            }
+    return 0;
+}
+
 /* DIRECT's reach: forward with a column stride of 1 or 2; backward data at
- * stride 1, or strided without dilation (phase by phase; none of the
- * cases has a phase that would crop dy, or a stride past 4); backward
- * weights always. */
+ * stride 1, or strided up to 4 without dilation where no phase crops dy;
+ * backward weights always. */
 static int algorithm_accepts_pass(int algorithm, const conv_case *cc, int pass) {
     if (algorithm != CLCNN_CONV2D_ALGO_DIRECT)
         return 1;
@@ -163,7 +185,10 @@ static int algorithm_accepts_pass(int algorithm, const conv_case *cc, int pass) 
     case PASS_FORWARD:
         return cc->sw <= 2;
     case PASS_BACKWARD_DATA:
-        return (cc->sh == 1 && cc->sw == 1) || (cc->dh == 1 && cc->dw == 1);
+        if (cc->sh == 1 && cc->sw == 1)
+            return 1;
+        return cc->dh == 1 && cc->dw == 1 && cc->sh <= 4 && cc->sw <= 4 &&
+               !phase_crops(cc->kh, cc->sh, cc->ph) && !phase_crops(cc->kw, cc->sw, cc->pw);
     default:
         return 1;
     }
@@ -454,16 +479,17 @@ static void test_golden(void **state) {
 
 /* ------------------------------------------- determinism and allocation */
 
-/* Two runs give the same bits, and a warm run allocates no device buffer. */
-static void test_deterministic_and_pooled(void **state) {
-    fixture *f = *state;
+/* Two runs give the same bits, and a warm run allocates no device buffer:
+ * at stride 1 and at stride 2. */
+static void check_deterministic_and_pooled(fixture *f, size_t stride) {
     clcnn_context *ctx = f->ctx;
     fresh_buffers(ctx);
     size_t n = f->small ? 1 : 4, c = f->small ? 3 : 24, k = f->small ? 5 : 20;
     size_t h = f->small ? 5 : 18, w = f->small ? 7 : 17;
+    size_t ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1; /* 3x3, pad 1 */
     const size_t x_dims[4] = {n, c, h, w}, w_dims[4] = {k, c, 3, 3}, b_dims[1] = {k};
-    const size_t y_dims[4] = {n, k, h, w};
-    size_t xn = n * c * h * w, wn = k * c * 9, yn = n * k * h * w;
+    const size_t y_dims[4] = {n, k, ho, wo};
+    size_t xn = n * c * h * w, wn = k * c * 9, yn = n * k * ho * wo;
     float *x = random_floats(xn, 31), *wv = random_floats(wn, 32), *dy = random_floats(yn, 33);
     clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, wv);
     clcnn_tensor *dyt = make_tensor(ctx, 4, y_dims, dy), *yt = make_tensor(ctx, 4, y_dims, NULL);
@@ -474,6 +500,7 @@ static void test_deterministic_and_pooled(void **state) {
     for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {
         clcnn_conv2d_params p = clcnn_conv2d_params_default();
         p.pad_h = p.pad_w = 1;
+        p.stride_h = p.stride_w = stride;
         p.algorithm = algorithms[a];
         float *first[4] = {NULL, NULL, NULL, NULL};
         clcnn_memory_stats warm, after;
@@ -504,6 +531,11 @@ static void test_deterministic_and_pooled(void **state) {
     clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt), clcnn_tensor_destroy(dwt);
     clcnn_tensor_destroy(dbt);
     free(x), free(wv), free(dy);
+}
+
+static void test_deterministic_and_pooled(void **state) {
+    check_deterministic_and_pooled(*state, 1);
+    check_deterministic_and_pooled(*state, 2);
 }
 
 /* ------------------------------------------------------------ shape rules */
