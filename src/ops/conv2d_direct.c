@@ -61,9 +61,11 @@ static clcnn__conv2d_tiles choose_forward_tiles(size_t outs, size_t out_w) {
         row++;
     clcnn__conv2d_tiles t = forward_tile_table[row].tiles;
     /* Few output channels: 8 per tile, less padding computed (and no
-     * smaller sizes: each size is one more program to build). */
+     * smaller sizes but 1: each size is one more program to build). One
+     * output channel per group (depthwise convolutions, groups =
+     * channels): 1, not 8 of which 7 were padding. */
     if (outs <= 8)
-        t.kt = 8;
+        t.kt = outs == 1 ? 1 : 8;
     return t;
 }
 
