@@ -96,13 +96,23 @@ typedef float2 halfv;
 #define STOREH(v, p) vstore2((v), 0, (p))
 #endif
 
-/* The VW inputs of one output vector starting at src (stride SW). */
+/* The VW inputs of one output vector starting at src (stride SW): for SW
+ * 2 the even lanes of two vectors, named one by one (.even builds a
+ * shuffle with undefined lanes, which Oclgrind's uninitialised-value
+ * checker reports at every use). */
 floatv load_inputs(__global const float *src) {
 #if SW == 1
     return LOADV(src);
 #else
     const floatv lo = LOADV(src), hi = LOADV(src + VW);
-    return (floatv)(lo.even, hi.even);
+#if VW == 16
+    return (floatv)(lo.s0, lo.s2, lo.s4, lo.s6, lo.s8, lo.sa, lo.sc, lo.se, hi.s0, hi.s2, hi.s4,
+                    hi.s6, hi.s8, hi.sa, hi.sc, hi.se);
+#elif VW == 8
+    return (floatv)(lo.s0, lo.s2, lo.s4, lo.s6, hi.s0, hi.s2, hi.s4, hi.s6);
+#else
+    return (floatv)(lo.s0, lo.s2, hi.s0, hi.s2);
+#endif
 #endif
 }
 
