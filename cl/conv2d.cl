@@ -282,6 +282,34 @@ __kernel void conv2d_pack_weights(__global const float *w, __global float *packe
     packed[id] = value;
 }
 
+/* Packs the weights of one phase of a strided convolution's backward data
+ * like conv2d_pack_weights with transpose (ins = K/groups, outs =
+ * C/groups): packed[group][t][i][u][v][j] = w[group * ins + i][t * tile +
+ * j][r_last - u * step_h][s_last - v * step_w] for u < taps_h, v <
+ * taps_w: the taps of that phase, flipped. */
+__kernel void conv2d_pack_phase_weights(__global const float *w, __global float *packed,
+                                        int groups, int outs, int ins, int kernel_h, int kernel_w,
+                                        int taps_h, int taps_w, int r_last, int s_last,
+                                        int step_h, int step_w, int tile) {
+    const int id = get_global_id(0);
+    const int tiles = (outs + tile - 1) / tile;
+    const int taps = taps_h * taps_w;
+    if (id >= groups * tiles * ins * taps * tile)
+        return;
+    const int id_tap = id / tile, j = id - id_tap * tile;
+    const int id_i = id_tap / taps, tap = id_tap - id_i * taps;
+    const int id_t = id_i / ins, i = id_i - id_t * ins;
+    const int group = id_t / tiles, t = id_t - group * tiles;
+    const int u = tap / taps_w, v = tap - u * taps_w;
+    const int o = t * tile + j;
+    float value = 0.0f;
+    if (o < outs) {
+        const int r = r_last - u * step_h, s = s_last - v * step_w;
+        value = w[(((group * ins + i) * outs + o) * kernel_h + r) * kernel_w + s];
+    }
+    packed[id] = value;
+}
+
 /* out[i] (+)= the sum over chunks of partial[chunk, i], chunk 0 first. */
 __kernel void conv2d_reduce_partials(__global const float *partial, __global float *out, int count,
                                      int chunks, int accumulate) {

@@ -1,5 +1,5 @@
-/* Register-tiled direct convolution, stride 1, for CPU devices (the
- * algorithm CLCNN_CONV2D_ALGO_DIRECT of conv2d.h).
+/* Register-tiled direct convolution, row stride SH, column stride 1 or 2,
+ * for CPU devices (the algorithm CLCNN_CONV2D_ALGO_DIRECT of conv2d.h).
  *
  * The input comes zero-padded (conv2d_pad in conv2d.cl) so that every row a
  * work-item reads is whole: no bounds checks in the inner loop. The weights
@@ -13,7 +13,10 @@
  *
  * The same kernel computes backward data of a stride-1 convolution: the
  * convolution of dy padded by dilation * (kernel - 1) - padding with the
- * flipped, transposed weights.
+ * flipped, transposed weights; of a strided one, per phase (a, b) of dx
+ * (rows a + SH * i, columns b + SW * j), the stride-1 convolution of dy
+ * with the taps that reach that phase (conv2d_pack_phase_weights), stored
+ * every OSH-th row and OSW-th column.
  *
  * The forward's epilogue (clcnn_conv2d_forward_fused) runs in the stores:
  * per output channel k, value = (acc + bias[k]) * scale[k] + shift[k], then
@@ -35,6 +38,26 @@
 #endif
 #ifndef DW
 #define DW 1
+#endif
+/* Stride. Columns: 1 loads each vector whole, 2 loads two and keeps
+ * their even lanes (no other column stride is taken). */
+#ifndef SH
+#define SH 1
+#endif
+#ifndef SW
+#define SW 1
+#endif
+#if SW != 1 && SW != 2
+#error "SW must be 1 or 2"
+#endif
+/* Step between stored output rows and columns in y (backward data of a
+ * strided convolution writes one phase of dx: every OSH-th row and
+ * OSW-th column); 1 stores whole vectors. */
+#ifndef OSH
+#define OSH 1
+#endif
+#ifndef OSW
+#define OSW 1
 #endif
 /* Output channels per work-item. */
 #ifndef KT
@@ -73,6 +96,26 @@ typedef float2 halfv;
 #define STOREH(v, p) vstore2((v), 0, (p))
 #endif
 
+/* The VW inputs of one output vector starting at src (stride SW): for SW
+ * 2 the even lanes of two vectors, named one by one (.even builds a
+ * shuffle with undefined lanes, which Oclgrind's uninitialised-value
+ * checker reports at every use). */
+floatv load_inputs(__global const float *src) {
+#if SW == 1
+    return LOADV(src);
+#else
+    const floatv lo = LOADV(src), hi = LOADV(src + VW);
+#if VW == 16
+    return (floatv)(lo.s0, lo.s2, lo.s4, lo.s6, lo.s8, lo.sa, lo.sc, lo.se, hi.s0, hi.s2, hi.s4,
+                    hi.s6, hi.s8, hi.sa, hi.sc, hi.se);
+#elif VW == 8
+    return (floatv)(lo.s0, lo.s2, lo.s4, lo.s6, hi.s0, hi.s2, hi.s4, hi.s6);
+#else
+    return (floatv)(lo.s0, lo.s2, hi.s0, hi.s2);
+#endif
+#endif
+}
+
 /* The running maximum takes `next` when larger or NaN: pool2d.cl's scan,
  * so the pooled bits equal the separate pool's. */
 float pool_step(float best, float next) {
@@ -86,9 +129,10 @@ halfv pool_step_vector(halfv best, halfv next) {
 /* y[n, group * outs + t * KT + j, oh, ow0 + ...] for global ids
  * (oh * row_tiles + tile, group * out_tiles + t, n), where ow0 = tile * VW *
  * WV (with POOL, oh runs over the pooled rows out_h / 2 and y is
- * [N, groups * outs, out_h / 2, out_w / 2]). xp is the padded input
- * [N, groups * ins, padded_h, padded_w] with padded_w >= row_tiles * VW * WV
- * + DW * (KW - 1); packed holds the weights [groups][out_tiles][ins][KH][KW][KT].
+ * [N, groups * outs, out_h / 2, out_w / 2]; else output (oh, ow) goes to
+ * row y_row0 + OSH * oh, column y_col0 + OSW * ow of y [N, groups * outs,
+ * y_h, y_w]). xp is the padded input [N, groups * ins, padded_h, padded_w]
+ * with padded_w >= row_tiles * VW * WV * SW + DW * (KW - 1); packed holds the weights [groups][out_tiles][ins][KH][KW][KT].
  * Lanes past out_w are computed from padding and not stored. accumulate
  * adds onto y (after the epilogue, which backward data never asks for; not
  * with POOL); bias, scale and shift are read only when their bit of flags
@@ -97,7 +141,8 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                                 __global const float *bias, __global const float *scale,
                                 __global const float *shift, int flags, __global float *y,
                                 int accumulate, int ins, int outs, int groups, int padded_h,
-                                int padded_w, int out_h, int out_w, int row_tiles) {
+                                int padded_w, int out_h, int out_w, int row_tiles, int y_h,
+                                int y_w, int y_row0, int y_col0) {
     const int out_tiles = (outs + KT - 1) / KT;
     const int rows = POOL ? out_h / 2 : out_h;
     const int id = get_global_id(0), tile_id = get_global_id(1), n = get_global_id(2);
@@ -109,7 +154,8 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
 
     for (int r = 0; r < (POOL ? 2 : 1); r++) {
         const int oh = POOL ? 2 * row + r : row;
-        __global const float *in = xp + (n * groups + group) * ins * plane + oh * padded_w + ow0;
+        __global const float *in =
+            xp + (n * groups + group) * ins * plane + oh * SH * padded_w + ow0 * SW;
         __global const float *weights = packed + tile_id * ins * (KH * KW * KT);
 
         floatv acc[KT][WV];
@@ -129,7 +175,7 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                     floatv xv[WV];
 #pragma unroll
                     for (int v = 0; v < WV; v++)
-                        xv[v] = LOADV(src + v * VW);
+                        xv[v] = load_inputs(src + v * VW * SW);
 #pragma unroll
                     for (int j = 0; j < KT; j++) {
                         const floatv wj = (floatv)(tap[j]);
@@ -197,7 +243,14 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                 }
 #endif
 #else
-                __global float *out = y + ((n * groups * outs + k) * out_h + oh) * out_w + col;
+                __global float *out =
+                    y + ((n * groups * outs + k) * y_h + y_row0 + OSH * oh) * y_w + y_col0 + OSW * col;
+#if OSW != 1
+                float lanes[VW];
+                STOREV(value, lanes);
+                for (int l = 0; l < VW && col + l < out_w; l++)
+                    out[OSW * l] = accumulate ? out[OSW * l] + lanes[l] : lanes[l];
+#else
                 if (col + VW <= out_w) {
                     if (accumulate)
                         value += LOADV(out);
@@ -208,6 +261,7 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                     for (int l = 0; l < out_w - col; l++)
                         out[l] = accumulate ? out[l] + lanes[l] : lanes[l];
                 }
+#endif
 #endif
             }
         }

@@ -1,8 +1,8 @@
-/* Weight gradient of a stride-1 convolution, register-tiled for CPU devices
+/* Weight gradient of a convolution, register-tiled for CPU devices
  * (CLCNN_CONV2D_ALGO_DIRECT of conv2d.h).
  *
- * dw[k, i, r, s] = sum over n, oh, ow of dy[n, k, oh, ow] * xp[n, i, oh + r *
- * DH, ow + s * DW], xp being the zero-padded input. Flatten (i, r, s) into
+ * dw[k, i, r, s] = sum over n, oh, ow of dy[n, k, oh, ow] * xp[n, i, oh * SH +
+ * r * DH, ow * SW + s * DW], xp being the zero-padded input. Flatten (i, r, s) into
  * one index j. dy comes transposed to pixel-major order, dyt[n][group][oh *
  * out_w + ow][k] with the output channels of a group padded with zeros to
  * outs_padded (conv2d_transpose_grad in conv2d.cl), so that the output
@@ -34,6 +34,13 @@
 #ifndef DW
 #define DW 1
 #endif
+/* Stride. */
+#ifndef SH
+#define SH 1
+#endif
+#ifndef SW
+#define SW 1
+#endif
 /* Vectors of VW output channels per work-item. */
 #ifndef KV
 #define KV 2
@@ -51,7 +58,8 @@
 
 /* Global ids (tile of CT input channels x RT tap rows, group * out_tiles +
  * output-channel tile, chunk). xp [N, groups * ins, padded_h, padded_w] with
- * padded_h >= out_h + DH * (KH - 1) and padded_w >= out_w + DW * (KW - 1);
+ * padded_h >= (out_h - 1) * SH + DH * (KH - 1) + 1 and padded_w >=
+ * (out_w - 1) * SW + DW * (KW - 1) + 1;
  * partial [groups, ins * KH * KW, chunks, outs_padded]; rows = N * out_h. */
 __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const float *dyt,
                                         __global float *partial, int ins, int outs_padded,
@@ -83,11 +91,11 @@ __kernel void conv2d_bwd_weights_direct(__global const float *xp, __global const
         const int n = row / out_h, oh = row - n * out_h;
         __global const float *grad =
             dyt + ((n * groups + group) * positions + oh * out_w) * outs_padded + k0;
-        /* Advanced by one element per position: the loads below sit at
+        /* Advanced by SW elements per position: the loads below sit at
          * loop-invariant offsets from it. */
         __global const float *at =
-            xp + ((n * groups + group) * ins + c0) * plane + (r0 * DH + oh) * padded_w;
-        for (int ow = 0; ow < out_w; ow++, at++) {
+            xp + ((n * groups + group) * ins + c0) * plane + (r0 * DH + oh * SH) * padded_w;
+        for (int ow = 0; ow < out_w; ow++, at += SW) {
             floatv g[KV];
 #pragma unroll
             for (int v = 0; v < KV; v++)

@@ -1,5 +1,6 @@
 /* clcnn-bench operator benchmarks (docs/benchmarks.md): GEMM 1024^3, the
- * three convolution shapes in each pass, batch-norm training forward +
+ * convolution shapes (three stride-1 ones, ResNet-8's stride-2 3x3 and 1x1,
+ * a depthwise one) in each pass, batch-norm training forward +
  * backward and dropout forward + backward, each through the public op
  * calls on the session's profiling context. */
 #define _POSIX_C_SOURCE 200809L
@@ -110,26 +111,48 @@ static int bench_gemm(bench_session *s, const bench_entry *entry, bench_result *
 
 typedef enum conv_pass { CONV_FORWARD, CONV_BACKWARD_DATA, CONV_BACKWARD_WEIGHTS } conv_pass;
 
-/* A 3x3, pad 1, stride 1 convolution of [n, c, h, w] into [n, k, h, w]. */
+/* A kernel x kernel convolution of [n, c, h, w] into k channels with
+ * stride, padding and groups. */
 typedef struct conv_case {
-    size_t n, c, k, h, w;
+    size_t n, c, k, h, w, kernel, stride, pad, groups;
     conv_pass pass;
     const char *shape; /* for the report */
 } conv_case;
 
-#define CONV_A 64, 64, 64, 32, 32
-#define CONV_B 32, 128, 128, 16, 16
-#define CONV_C 128, 32, 64, 14, 14
+#define CONV_A 64, 64, 64, 32, 32, 3, 1, 1, 1
+#define CONV_B 32, 128, 128, 16, 16, 3, 1, 1, 1
+#define CONV_C 128, 32, 64, 14, 14, 3, 1, 1, 1
+/* ResNet-8's stride-2 convolution (layer2.0 conv1) and downsample
+ * (layer3.0), and a depthwise convolution (groups = channels). */
+#define CONV_S2 128, 32, 64, 28, 28, 3, 2, 1, 1
+#define CONV_1X1S2 128, 64, 128, 14, 14, 1, 2, 0, 1
+#define CONV_DW 128, 64, 64, 28, 28, 3, 1, 1, 64
 #define CONV_A_TEXT "N=64 C=64 K=64 32x32 3x3 pad 1"
 #define CONV_B_TEXT "N=32 C=128 K=128 16x16 3x3 pad 1"
 #define CONV_C_TEXT "N=128 C=32 K=64 14x14 3x3 pad 1"
+#define CONV_S2_TEXT "N=128 C=32 K=64 28x28 3x3 stride 2 pad 1"
+#define CONV_1X1S2_TEXT "N=128 C=64 K=128 14x14 1x1 stride 2"
+#define CONV_DW_TEXT "N=128 C=64 K=64 28x28 3x3 pad 1 groups 64"
 
 static const conv_case conv_cases[] = {
-    {CONV_A, CONV_FORWARD, CONV_A_TEXT},          {CONV_A, CONV_BACKWARD_DATA, CONV_A_TEXT},
-    {CONV_A, CONV_BACKWARD_WEIGHTS, CONV_A_TEXT}, {CONV_B, CONV_FORWARD, CONV_B_TEXT},
-    {CONV_B, CONV_BACKWARD_DATA, CONV_B_TEXT},    {CONV_B, CONV_BACKWARD_WEIGHTS, CONV_B_TEXT},
-    {CONV_C, CONV_FORWARD, CONV_C_TEXT},          {CONV_C, CONV_BACKWARD_DATA, CONV_C_TEXT},
+    {CONV_A, CONV_FORWARD, CONV_A_TEXT},
+    {CONV_A, CONV_BACKWARD_DATA, CONV_A_TEXT},
+    {CONV_A, CONV_BACKWARD_WEIGHTS, CONV_A_TEXT},
+    {CONV_B, CONV_FORWARD, CONV_B_TEXT},
+    {CONV_B, CONV_BACKWARD_DATA, CONV_B_TEXT},
+    {CONV_B, CONV_BACKWARD_WEIGHTS, CONV_B_TEXT},
+    {CONV_C, CONV_FORWARD, CONV_C_TEXT},
+    {CONV_C, CONV_BACKWARD_DATA, CONV_C_TEXT},
     {CONV_C, CONV_BACKWARD_WEIGHTS, CONV_C_TEXT},
+    {CONV_S2, CONV_FORWARD, CONV_S2_TEXT},
+    {CONV_S2, CONV_BACKWARD_DATA, CONV_S2_TEXT},
+    {CONV_S2, CONV_BACKWARD_WEIGHTS, CONV_S2_TEXT},
+    {CONV_1X1S2, CONV_FORWARD, CONV_1X1S2_TEXT},
+    {CONV_1X1S2, CONV_BACKWARD_DATA, CONV_1X1S2_TEXT},
+    {CONV_1X1S2, CONV_BACKWARD_WEIGHTS, CONV_1X1S2_TEXT},
+    {CONV_DW, CONV_FORWARD, CONV_DW_TEXT},
+    {CONV_DW, CONV_BACKWARD_DATA, CONV_DW_TEXT},
+    {CONV_DW, CONV_BACKWARD_WEIGHTS, CONV_DW_TEXT},
 };
 
 typedef struct conv_state {
@@ -163,10 +186,14 @@ static int conv_run(void *p) {
 
 /* x (dx), w (dw) and y (dy): the inputs of the pass random, its output
  * zero. */
+static size_t conv_out(const conv_case *cc, size_t size) {
+    return (size + 2 * cc->pad - cc->kernel) / cc->stride + 1;
+}
+
 static int conv_tensors(tensor_set *set, const conv_case *cc, conv_state *c) {
     const size_t x_dims[4] = {cc->n, cc->c, cc->h, cc->w};
-    const size_t w_dims[4] = {cc->k, cc->c, 3, 3};
-    const size_t y_dims[4] = {cc->n, cc->k, cc->h, cc->w};
+    const size_t w_dims[4] = {cc->k, cc->c / cc->groups, cc->kernel, cc->kernel};
+    const size_t y_dims[4] = {cc->n, cc->k, conv_out(cc, cc->h), conv_out(cc, cc->w)};
     unsigned x_seed = cc->pass == CONV_BACKWARD_DATA ? 0 : DATA_SEED;
     unsigned w_seed = cc->pass == CONV_BACKWARD_WEIGHTS ? 0 : DATA_SEED + 1;
     unsigned y_seed = cc->pass == CONV_FORWARD ? 0 : DATA_SEED + 2;
@@ -180,7 +207,9 @@ static int conv_tensors(tensor_set *set, const conv_case *cc, conv_state *c) {
 static int bench_conv(bench_session *s, const bench_entry *entry, bench_result *result) {
     const conv_case *cc = entry->param;
     conv_state c = {entry->name, NULL, clcnn_conv2d_params_default(), cc->pass, NULL, NULL, NULL};
-    c.params.pad_h = c.params.pad_w = 1;
+    c.params.pad_h = c.params.pad_w = cc->pad;
+    c.params.stride_h = c.params.stride_w = cc->stride;
+    c.params.groups = cc->groups;
     if (bench_session_context(s, 1, &c.ctx) != 0)
         return -1;
     tensor_set set = {c.ctx, {NULL}, 0};
@@ -190,8 +219,9 @@ static int bench_conv(bench_session *s, const bench_entry *entry, bench_result *
     tensor_set_free(&set);
     if (failed)
         return -1;
-    double flops =
-        2.0 * (double)cc->n * (double)cc->k * (double)cc->h * (double)cc->w * (double)cc->c * 9.0;
+    double flops = 2.0 * (double)cc->n * (double)cc->k * (double)conv_out(cc, cc->h) *
+                   (double)conv_out(cc, cc->w) * (double)(cc->c / cc->groups) *
+                   (double)(cc->kernel * cc->kernel);
     bench_result_from_timing(result, entry->name, "gflops", &timing);
     result->value = flops / (timing.ms * 1e6);
     bench_result_text(result, "shape", cc->shape);
@@ -360,6 +390,15 @@ const bench_entry bench_op_entries[] = {
     {"conv_c_fwd", bench_conv, &conv_cases[6]},
     {"conv_c_bwd_data", bench_conv, &conv_cases[7]},
     {"conv_c_bwd_weights", bench_conv, &conv_cases[8]},
+    {"conv_s2_fwd", bench_conv, &conv_cases[9]},
+    {"conv_s2_bwd_data", bench_conv, &conv_cases[10]},
+    {"conv_s2_bwd_weights", bench_conv, &conv_cases[11]},
+    {"conv_1x1s2_fwd", bench_conv, &conv_cases[12]},
+    {"conv_1x1s2_bwd_data", bench_conv, &conv_cases[13]},
+    {"conv_1x1s2_bwd_weights", bench_conv, &conv_cases[14]},
+    {"conv_dw_fwd", bench_conv, &conv_cases[15]},
+    {"conv_dw_bwd_data", bench_conv, &conv_cases[16]},
+    {"conv_dw_bwd_weights", bench_conv, &conv_cases[17]},
     {"bn_train_fwd_bwd", bench_bn, NULL},
     {"dropout_fwd_bwd", bench_dropout, NULL},
 };

@@ -83,6 +83,15 @@ static const conv_case cases[] = {
     {"wide_k17_c7", 2, 7, 13, 33, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"chunked_16x32x32", 2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"groups4_dil2_20wide", 2, 8, 12, 20, 12, 3, 3, 1, 1, 2, 2, 2, 2, 4, 0, 1},
+    /* Strided shapes of DIRECT's phases: a 1x1 downsample (odd phases take
+     * no tap), rows wider than a vector, stride 2 by rows only, stride 4
+     * (a phase without taps, forward refused), stride 3 whose phases would
+     * crop dy (backward data refused). */
+    {"1x1_stride2_p0", 2, 5, 9, 11, 6, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 0},
+    {"stride2_wide41", 1, 3, 7, 41, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0},
+    {"stride2x1_5x5_p2", 2, 3, 9, 10, 4, 5, 5, 2, 1, 2, 2, 1, 1, 1, 1, 0},
+    {"stride4_3x3_p0", 1, 2, 13, 14, 3, 3, 3, 4, 4, 0, 0, 1, 1, 1, 0, 0},
+    {"stride3_3x3_p1", 2, 3, 10, 8, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0},
 };
 
 static conv2d_ref_shape ref_shape(const conv_case *cc) {
@@ -150,8 +159,43 @@ static void check_close(const char *what, const char *case_name, int algorithm, 
     }
 }
 
+enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS };
+
+/* Whether a phase of strided backward data along one axis would crop dy:
+ * its last tap (the largest r with (phase + pad - r) a multiple of the
+ * stride) lies before phase + pad. */
+static int phase_crops(size_t kernel, size_t stride, size_t pad) {
+    for (size_t phase = 0; phase < stride; phase++)
+        for (size_t r = kernel; r-- > 0;)
+            if ((phase + pad + stride * kernel - r) % stride == 0) {
+                if (r < phase + pad)
+                    return 1;
+                break;
+            }
+    return 0;
+}
+
+/* DIRECT's reach: forward with a column stride of 1 or 2; backward data at
+ * stride 1, or strided up to 4 without dilation where no phase crops dy;
+ * backward weights always. */
+static int algorithm_accepts_pass(int algorithm, const conv_case *cc, int pass) {
+    if (algorithm != CLCNN_CONV2D_ALGO_DIRECT)
+        return 1;
+    switch (pass) {
+    case PASS_FORWARD:
+        return cc->sw <= 2;
+    case PASS_BACKWARD_DATA:
+        if (cc->sh == 1 && cc->sw == 1)
+            return 1;
+        return cc->dh == 1 && cc->dw == 1 && cc->sh <= 4 && cc->sw <= 4 &&
+               !phase_crops(cc->kh, cc->sh, cc->ph) && !phase_crops(cc->kw, cc->sw, cc->pw);
+    default:
+        return 1;
+    }
+}
+
 static int algorithm_accepts(int algorithm, const conv_case *cc) {
-    return algorithm != CLCNN_CONV2D_ALGO_DIRECT || (cc->sh == 1 && cc->sw == 1);
+    return algorithm_accepts_pass(algorithm, cc, PASS_FORWARD);
 }
 
 /* Overwrites every free pooled buffer in full from the host. Oclgrind 21.10
@@ -208,19 +252,15 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     clcnn_tensor *bt = make_tensor(ctx, 1, b_dims, b), *dyt = make_tensor(ctx, 4, y_dims, dy);
     clcnn_tensor *yt = make_tensor(ctx, 4, y_dims, NULL), *dxt = make_tensor(ctx, 4, x_dims, NULL);
     clcnn_tensor *dwt = make_tensor(ctx, 4, w_dims, NULL), *dbt = make_tensor(ctx, 1, b_dims, NULL);
-
-    if (!algorithm_accepts(algorithm, cc)) {
-        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
-                         clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
-        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
-                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
-        TS_ASSERT_STATUS(
-            ctx, CLCNN_ERROR_UNSUPPORTED,
-            clcnn_conv2d_backward_weights(ctx, &p, xt, dyt, dwt, dbt, CLCNN_GRAD_OVERWRITE));
-        goto done;
-    }
+    clcnn_tensor *db = cc->bias ? dbt : NULL;
+    double *ref_b = ref + wn, *scale_b = scale + wn;
 
     /* Forward, overwriting garbage. */
+    if (!algorithm_accepts_pass(algorithm, cc, PASS_FORWARD)) {
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_forward(ctx, &p, xt, wt, NULL, yt));
+        goto backward_data;
+    }
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(yt, 123.0f));
     TS_ASSERT_OK(ctx, clcnn_conv2d_forward(ctx, &p, xt, wt, cc->bias ? bt : NULL, yt));
     conv2d_ref_forward(&s, xd, wd, cc->bias ? bd : NULL, ref);
@@ -229,7 +269,13 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     check_close("forward", cc->name, algorithm, got, NULL, ref, scale, yn);
     free(got);
 
+backward_data:
     /* Backward data: overwrite, then accumulate onto other values. */
+    if (!algorithm_accepts_pass(algorithm, cc, PASS_BACKWARD_DATA)) {
+        TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
+                         clcnn_conv2d_backward_data(ctx, &p, dyt, wt, dxt, CLCNN_GRAD_OVERWRITE));
+        goto backward_weights;
+    }
     conv2d_ref_backward_data(&s, dyd, wd, ref);
     conv2d_ref_backward_data(&s, dya, wa, scale);
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(dxt, -55.0f));
@@ -243,9 +289,8 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
     check_close("backward_data (accumulate)", cc->name, algorithm, got, prev_x, ref, scale, xn);
     free(got);
 
+backward_weights:
     /* Backward weights (and bias when the case has one). */
-    clcnn_tensor *db = cc->bias ? dbt : NULL;
-    double *ref_b = ref + wn, *scale_b = scale + wn;
     conv2d_ref_backward_weights(&s, xd, dyd, ref);
     conv2d_ref_backward_weights(&s, xa, dya, scale);
     conv2d_ref_backward_bias(&s, dyd, ref_b);
@@ -279,7 +324,6 @@ static void run_case(clcnn_context *ctx, const conv_case *cc, int algorithm) {
         free(got);
     }
 
-done:
     clcnn_tensor_destroy(xt), clcnn_tensor_destroy(wt), clcnn_tensor_destroy(bt);
     clcnn_tensor_destroy(dyt), clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt);
     clcnn_tensor_destroy(dwt), clcnn_tensor_destroy(dbt);
@@ -435,16 +479,17 @@ static void test_golden(void **state) {
 
 /* ------------------------------------------- determinism and allocation */
 
-/* Two runs give the same bits, and a warm run allocates no device buffer. */
-static void test_deterministic_and_pooled(void **state) {
-    fixture *f = *state;
+/* Two runs give the same bits, and a warm run allocates no device buffer:
+ * at stride 1 and at stride 2. */
+static void check_deterministic_and_pooled(fixture *f, size_t stride) {
     clcnn_context *ctx = f->ctx;
     fresh_buffers(ctx);
     size_t n = f->small ? 1 : 4, c = f->small ? 3 : 24, k = f->small ? 5 : 20;
     size_t h = f->small ? 5 : 18, w = f->small ? 7 : 17;
+    size_t ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1; /* 3x3, pad 1 */
     const size_t x_dims[4] = {n, c, h, w}, w_dims[4] = {k, c, 3, 3}, b_dims[1] = {k};
-    const size_t y_dims[4] = {n, k, h, w};
-    size_t xn = n * c * h * w, wn = k * c * 9, yn = n * k * h * w;
+    const size_t y_dims[4] = {n, k, ho, wo};
+    size_t xn = n * c * h * w, wn = k * c * 9, yn = n * k * ho * wo;
     float *x = random_floats(xn, 31), *wv = random_floats(wn, 32), *dy = random_floats(yn, 33);
     clcnn_tensor *xt = make_tensor(ctx, 4, x_dims, x), *wt = make_tensor(ctx, 4, w_dims, wv);
     clcnn_tensor *dyt = make_tensor(ctx, 4, y_dims, dy), *yt = make_tensor(ctx, 4, y_dims, NULL);
@@ -455,6 +500,7 @@ static void test_deterministic_and_pooled(void **state) {
     for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {
         clcnn_conv2d_params p = clcnn_conv2d_params_default();
         p.pad_h = p.pad_w = 1;
+        p.stride_h = p.stride_w = stride;
         p.algorithm = algorithms[a];
         float *first[4] = {NULL, NULL, NULL, NULL};
         clcnn_memory_stats warm, after;
@@ -485,6 +531,11 @@ static void test_deterministic_and_pooled(void **state) {
     clcnn_tensor_destroy(yt), clcnn_tensor_destroy(dxt), clcnn_tensor_destroy(dwt);
     clcnn_tensor_destroy(dbt);
     free(x), free(wv), free(dy);
+}
+
+static void test_deterministic_and_pooled(void **state) {
+    check_deterministic_and_pooled(*state, 1);
+    check_deterministic_and_pooled(*state, 2);
 }
 
 /* ------------------------------------------------------------ shape rules */
@@ -661,9 +712,9 @@ static void test_bad_arguments(void **state) {
     q.algorithm = -1;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_conv2d_forward(ctx, &q, x, w, b, y));
     q = p;
-    q.stride_h = q.stride_w = 2;
-    q.algorithm = CLCNN_CONV2D_ALGO_DIRECT; /* stride 1 only */
-    const size_t y2_dims[4] = {2, 3, 3, 3};
+    q.stride_h = 2, q.stride_w = 3;
+    q.algorithm = CLCNN_CONV2D_ALGO_DIRECT; /* column stride 1 or 2 only */
+    const size_t y2_dims[4] = {2, 3, 3, 2};
     clcnn_tensor *y2 = make_tensor(ctx, 4, y2_dims, NULL);
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED, clcnn_conv2d_forward(ctx, &q, x, w, b, y2));
     q.algorithm = CLCNN_CONV2D_ALGO_AUTO;
@@ -973,9 +1024,9 @@ static void test_fused_bad_arguments(void **state) {
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_SHAPE,
                      clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
     e.max_pool = 0;
-    /* The forward's own rules still hold (a stride DIRECT rejects). */
+    /* The forward's own rules still hold (a column stride DIRECT rejects). */
     e.shift = shift;
-    p.stride_h = 2, p.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
+    p.stride_w = 3, p.algorithm = CLCNN_CONV2D_ALGO_DIRECT;
     TS_ASSERT_STATUS(ctx, CLCNN_ERROR_UNSUPPORTED,
                      clcnn_conv2d_forward_fused(ctx, &p, x, w, b, &e, y));
     /* A 5 x 4 convolution pools to 2 x 2: y of 5 x 4 or 3 x 2 is refused,

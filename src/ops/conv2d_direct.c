@@ -1,7 +1,9 @@
-/* conv2d, direct algorithm (the CPU fast path): stride-1 convolutions as
- * register-tiled kernels on a zero-padded copy of the input
- * (cl/conv2d_direct.cl, cl/conv2d_direct_weights.cl). Backward data is the
- * forward kernel on padded dy with flipped, transposed weights. Workspaces
+/* conv2d, direct algorithm (the CPU fast path): convolutions (column stride
+ * 1 or 2 forward) as register-tiled kernels on a zero-padded copy of the
+ * input (cl/conv2d_direct.cl, cl/conv2d_direct_weights.cl). Backward data
+ * is the forward kernel on padded dy with flipped, transposed weights; of
+ * a strided convolution, once per phase of dx (the rows and columns one
+ * residue apart modulo the stride), with that phase's taps. Workspaces
  * come from the context's pool and go back right after enqueueing (the
  * in-order queue keeps their reuse safe). */
 #include <stdint.h>
@@ -59,9 +61,11 @@ static clcnn__conv2d_tiles choose_forward_tiles(size_t outs, size_t out_w) {
         row++;
     clcnn__conv2d_tiles t = forward_tile_table[row].tiles;
     /* Few output channels: 8 per tile, less padding computed (and no
-     * smaller sizes: each size is one more program to build). */
+     * smaller sizes but 1: each size is one more program to build). One
+     * output channel per group (depthwise convolutions, groups =
+     * channels): 1, not 8 of which 7 were padding. */
     if (outs <= 8)
-        t.kt = 8;
+        t.kt = outs == 1 ? 1 : 8;
     return t;
 }
 
@@ -106,19 +110,108 @@ static weight_tiles choose_weight_tiles(const clcnn_context *ctx, const clcnn__c
 
 /* The sizes of one run of conv2d_fwd_direct: the input (x, or dy for
  * backward data) [n, groups * ins, h, w] padded by (top, left) into
- * [padded_h, padded_w], giving [n, groups * outs, out_h, out_w]. */
+ * [padded_h, padded_w] and read with stride (sh, sw), giving outputs
+ * [out_h, out_w] stored at rows y_row0 + osh * i, columns y_col0 + osw * j
+ * of y [n, groups * outs, y_h, y_w]. phase: the weights are one phase's
+ * taps (conv2d_pack_phase_weights from r_last, s_last), else all of them. */
 typedef struct forward_plan {
     size_t n, groups, ins, outs, h, w, top, left, out_h, out_w;
-    size_t kh, kw, dh, dw;
+    size_t kh, kw, dh, dw, sh, sw;
+    size_t osh, osw, y_h, y_w, y_row0, y_col0;
+    int phase;
+    size_t r_last, s_last, step_h, step_w;
     clcnn__conv2d_tiles tiles;
     size_t row_tiles, padded_h, padded_w, padded_count, packed_count;
     int needs_padding;
 } forward_plan;
 
-/* tiles NULL: the built-in table's. */
+/* One axis of one phase of a strided convolution's backward data
+ * (dilation 1): the dx positions phase + stride * i, i < extent, take the
+ * taps last, last - stride, ... (`taps` of them) of dy padded by top.
+ * fits: 0 where dy would have to be cropped instead (top below 0). */
+typedef struct phase_axis {
+    size_t extent, taps, last, top;
+    int fits;
+} phase_axis;
+
+static phase_axis phase_axis_of(size_t size, size_t kernel, size_t stride, size_t pad,
+                                size_t phase) {
+    phase_axis a = {0, 0, 0, 0, 1};
+    a.extent = phase < size ? (size - phase + stride - 1) / stride : 0;
+    for (size_t r = 0; r < kernel; r++)
+        if ((phase + pad + stride * kernel - r) % stride == 0) {
+            a.taps++;
+            a.last = r;
+        }
+    if (a.taps > 0 && a.last < phase + pad)
+        a.fits = 0;
+    else if (a.taps > 0)
+        a.top = (a.last - phase - pad) / stride;
+    return a;
+}
+
+static int strided_backward_data(const clcnn__conv2d_geometry *g, int backward_data) {
+    return backward_data && (g->sh != 1 || g->sw != 1);
+}
+
+/* Row tiles, padded sizes and workspace counts of a plan whose other
+ * fields are set. */
+static void plan_finish(forward_plan *p) {
+    size_t span = p->tiles.vw * p->tiles.wv;
+    p->row_tiles = (p->out_w + span - 1) / span;
+    size_t needed = p->row_tiles * span * p->sw + p->dw * (p->kw - 1);
+    if (p->padded_w < needed)
+        p->padded_w = needed;
+    p->needs_padding = p->phase || p->top != 0 || p->left != 0 || p->padded_w != p->w;
+    p->padded_count = p->n * p->groups * p->ins * p->padded_h * p->padded_w;
+    size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
+    p->packed_count = p->groups * out_tiles * p->ins * p->kh * p->kw * p->tiles.kt;
+}
+
+/* The built-in tiles of a pass: by the width of the rows it computes (for
+ * strided backward data, those of a phase). */
+static clcnn__conv2d_tiles builtin_tiles(const clcnn__conv2d_geometry *g, int backward_data) {
+    if (!backward_data)
+        return choose_forward_tiles(g->kg, g->wo);
+    return choose_forward_tiles(g->cg, (g->w + g->sw - 1) / g->sw);
+}
+
+/* The plan of phase (a, b) of a strided convolution's backward data with
+ * these tiles; kh or kw 0 where no tap reaches the phase. */
+static forward_plan plan_phase(const clcnn__conv2d_geometry *g, size_t a, size_t b,
+                               const clcnn__conv2d_tiles *tiles) {
+    phase_axis rows = phase_axis_of(g->h, g->kh, g->sh, g->ph, a);
+    phase_axis cols = phase_axis_of(g->w, g->kw, g->sw, g->pw, b);
+    forward_plan p = {0};
+    p.n = g->n, p.groups = g->groups, p.ins = g->kg, p.outs = g->cg;
+    p.h = g->ho, p.w = g->wo, p.top = rows.top, p.left = cols.top;
+    p.out_h = rows.extent, p.out_w = cols.extent;
+    p.kh = rows.taps, p.kw = cols.taps, p.dh = 1, p.dw = 1, p.sh = 1, p.sw = 1;
+    p.osh = g->sh, p.osw = g->sw, p.y_h = g->h, p.y_w = g->w, p.y_row0 = a, p.y_col0 = b;
+    p.phase = 1, p.r_last = rows.last, p.s_last = cols.last;
+    p.step_h = g->sh, p.step_w = g->sw;
+    p.tiles = *tiles;
+    /* Rows past the last one a phase reads stay out of the workspace. */
+    p.padded_h = p.out_h + (p.kh > 0 ? p.kh - 1 : 0);
+    p.padded_w = 0;
+    if (p.kh > 0 && p.kw > 0 && p.out_h > 0 && p.out_w > 0)
+        plan_finish(&p);
+    return p;
+}
+
+/* Whether a phase computes anything (some tap reaches some position). */
+static int phase_runs(const forward_plan *p) {
+    return p->kh > 0 && p->kw > 0 && p->out_h > 0 && p->out_w > 0;
+}
+
+/* tiles NULL: the built-in table's. Strided backward data: phase (0, 0)'s
+ * plan (the tiles of every phase). */
 static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_data,
                                  const clcnn__conv2d_tiles *tiles) {
-    forward_plan p;
+    clcnn__conv2d_tiles chosen = tiles != NULL ? *tiles : builtin_tiles(g, backward_data);
+    if (strided_backward_data(g, backward_data))
+        return plan_phase(g, 0, 0, &chosen);
+    forward_plan p = {0};
     p.n = g->n;
     p.groups = g->groups;
     p.kh = g->kh;
@@ -128,23 +221,18 @@ static forward_plan plan_forward(const clcnn__conv2d_geometry *g, int backward_d
     if (!backward_data) {
         p.ins = g->cg, p.outs = g->kg, p.h = g->h, p.w = g->w;
         p.top = g->ph, p.left = g->pw, p.out_h = g->ho, p.out_w = g->wo;
+        p.sh = g->sh, p.sw = g->sw;
     } else {
         p.ins = g->kg, p.outs = g->cg, p.h = g->ho, p.w = g->wo;
         p.top = g->dh * (g->kh - 1) - g->ph, p.left = g->dw * (g->kw - 1) - g->pw;
         p.out_h = g->h, p.out_w = g->w;
+        p.sh = 1, p.sw = 1;
     }
-    p.tiles = tiles != NULL ? *tiles : choose_forward_tiles(p.outs, p.out_w);
-    size_t span = p.tiles.vw * p.tiles.wv;
-    p.row_tiles = (p.out_w + span - 1) / span;
+    p.osh = 1, p.osw = 1, p.y_h = p.out_h, p.y_w = p.out_w;
+    p.tiles = chosen;
     p.padded_h = p.h + 2 * p.top;
     p.padded_w = p.w + 2 * p.left;
-    size_t needed = p.row_tiles * span + p.dw * (p.kw - 1);
-    if (p.padded_w < needed)
-        p.padded_w = needed;
-    p.needs_padding = p.top != 0 || p.left != 0 || p.padded_w != p.w;
-    p.padded_count = p.n * p.groups * p.ins * p.padded_h * p.padded_w;
-    size_t out_tiles = (p.outs + p.tiles.kt - 1) / p.tiles.kt;
-    p.packed_count = p.groups * out_tiles * p.ins * p.kh * p.kw * p.tiles.kt;
+    plan_finish(&p);
     return p;
 }
 
@@ -173,10 +261,37 @@ static int plan_loops_fit(const clcnn_context *ctx, const forward_plan *p) {
     return p->ins <= clcnn__loop_trips_allowed(ctx, per_channel);
 }
 
+/* The most phases (stride_h x stride_w) strided backward data runs as
+ * launches of their own; larger strides take the general algorithm. */
+#define MAX_PHASE_STRIDE 4
+
+/* Whether the plans of a pass with these tiles (NULL: the built-in ones)
+ * fit the index and loop-trip limits: for strided backward data, every
+ * phase's (dilation 1 and no phase that would crop dy); forward, a column
+ * stride the kernel loads (1 or 2). */
+static int plans_fit(const clcnn_context *ctx, const clcnn__conv2d_geometry *g, int backward_data,
+                     const clcnn__conv2d_tiles *tiles) {
+    clcnn__conv2d_tiles chosen = tiles != NULL ? *tiles : builtin_tiles(g, backward_data);
+    if (!strided_backward_data(g, backward_data)) {
+        forward_plan p = plan_forward(g, backward_data, &chosen);
+        return p.sw <= 2 && plan_fits(&p) && plan_loops_fit(ctx, &p);
+    }
+    if (g->dh != 1 || g->dw != 1 || g->sh > MAX_PHASE_STRIDE || g->sw > MAX_PHASE_STRIDE)
+        return 0;
+    for (size_t a = 0; a < g->sh; a++)
+        for (size_t b = 0; b < g->sw; b++) {
+            if (!phase_axis_of(g->h, g->kh, g->sh, g->ph, a).fits ||
+                !phase_axis_of(g->w, g->kw, g->sw, g->pw, b).fits)
+                return 0;
+            forward_plan p = plan_phase(g, a, b, &chosen);
+            if (phase_runs(&p) && !(plan_fits(&p) && plan_loops_fit(ctx, &p)))
+                return 0;
+        }
+    return 1;
+}
+
 int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                   clcnn__conv2d_pass pass) {
-    if (g->sh != 1 || g->sw != 1)
-        return 0;
     if (pass == CLCNN__CONV2D_BACKWARD_WEIGHTS) {
         weight_tiles t = choose_weight_tiles(ctx, g);
         double limit = (double)CLCNN__CONV2D_MAX_ELEMENTS;
@@ -188,8 +303,7 @@ int clcnn__conv2d_direct_supports(const clcnn_context *ctx, const clcnn__conv2d_
                          (double)(g->cg * g->kh * g->kw) * (double)t.outs_padded;
         return padded <= limit && grad <= limit && partial <= limit;
     }
-    forward_plan p = plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
-    return plan_fits(&p) && plan_loops_fit(ctx, &p);
+    return plans_fit(ctx, g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL);
 }
 
 /* ----------------------------------------------------------------- tuning */
@@ -211,7 +325,7 @@ size_t clcnn__conv2d_direct_tile_candidates(const clcnn__conv2d_geometry *g,
 
 clcnn__conv2d_tiles clcnn__conv2d_direct_builtin_tiles(const clcnn__conv2d_geometry *g,
                                                        clcnn__conv2d_pass pass) {
-    return plan_forward(g, pass == CLCNN__CONV2D_BACKWARD_DATA, NULL).tiles;
+    return builtin_tiles(g, pass == CLCNN__CONV2D_BACKWARD_DATA);
 }
 
 /* Whether tiles were given (not all 0). */
@@ -219,17 +333,14 @@ static int tiles_given(const clcnn__conv2d_tiles *tiles) {
     return tiles != NULL && (tiles->kt != 0 || tiles->vw != 0 || tiles->wv != 0);
 }
 
-/* The plan with the given tiles where they fit, else with the built-in
- * table's. */
-static forward_plan plan_with(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
-                              clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
+/* The given tiles where every plan of the pass takes them, else the
+ * built-in table's. */
+static clcnn__conv2d_tiles tiles_with(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                      clcnn__conv2d_pass pass, const clcnn__conv2d_tiles *tiles) {
     int backward_data = pass == CLCNN__CONV2D_BACKWARD_DATA;
-    if (tiles_given(tiles)) {
-        forward_plan q = plan_forward(g, backward_data, tiles);
-        if (plan_fits(&q) && plan_loops_fit(ctx, &q))
-            return q;
-    }
-    return plan_forward(g, backward_data, NULL);
+    if (tiles_given(tiles) && plans_fit(ctx, g, backward_data, tiles))
+        return *tiles;
+    return builtin_tiles(g, backward_data);
 }
 
 int clcnn__conv2d_direct_tiles_apply(const clcnn_context *ctx, const clcnn__conv2d_geometry *g,
@@ -240,8 +351,8 @@ int clcnn__conv2d_direct_tiles_apply(const clcnn_context *ctx, const clcnn__conv
         const clcnn__conv2d_tiles *c = &candidates[i];
         if (c->kt != tiles->kt || c->vw != tiles->vw || c->wv != tiles->wv)
             continue;
-        forward_plan p = plan_with(ctx, g, pass, tiles);
-        return p.tiles.kt == tiles->kt && p.tiles.vw == tiles->vw && p.tiles.wv == tiles->wv;
+        clcnn__conv2d_tiles t = tiles_with(ctx, g, pass, tiles);
+        return t.kt == tiles->kt && t.vw == tiles->vw && t.wv == tiles->wv;
     }
     return 0;
 }
@@ -265,8 +376,29 @@ static clcnn_status enqueue_pad(clcnn_context *ctx, cl_mem src, cl_mem dst, size
     return clcnn__conv2d_launch(&launch, 1, &global, &local);
 }
 
+/* A phase's taps of the kernel's full kh x kw (conv2d_pack_phase_weights). */
+static clcnn_status enqueue_pack_phase(clcnn_context *ctx, cl_mem w, cl_mem packed,
+                                       const forward_plan *p, size_t kernel_h, size_t kernel_w) {
+    clcnn__launch launch;
+    clcnn_status status = clcnn__conv2d_prepare(ctx, "conv2d_pack_phase_weights", &launch);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn__arg_mem(&launch, w);
+    clcnn__arg_mem(&launch, packed);
+    const size_t values[] = {p->groups, p->outs,   p->ins,    kernel_h,  kernel_w,  p->kh,
+                             p->kw,     p->r_last, p->s_last, p->step_h, p->step_w, p->tiles.kt};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        clcnn__arg_int(&launch, values[i]);
+    const size_t global = p->packed_count, local = 64;
+    return clcnn__conv2d_launch(&launch, 1, &global, &local);
+}
+
+/* transpose: backward data's flipped, transposed weights (of a phase: its
+ * taps of the full kernel_h x kernel_w, enqueue_pack_phase). */
 static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, const forward_plan *p,
-                                 int transpose) {
+                                 int transpose, size_t kernel_h, size_t kernel_w) {
+    if (p->phase)
+        return enqueue_pack_phase(ctx, w, packed, p, kernel_h, kernel_w);
     clcnn__launch launch;
     clcnn_status status = clcnn__conv2d_prepare(ctx, "conv2d_pack_weights", &launch);
     if (status != CLCNN_OK)
@@ -281,21 +413,24 @@ static clcnn_status enqueue_pack(clcnn_context *ctx, cl_mem w, cl_mem packed, co
     return clcnn__conv2d_launch(&launch, 1, &global, &local);
 }
 
-/* Pads the input, packs the weights and runs conv2d_fwd_direct. */
+/* Pads the input, packs the weights (of a kernel_h x kernel_w kernel) and
+ * runs conv2d_fwd_direct. */
 static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_mem input, cl_mem w,
-                                int transpose, cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
-                                cl_mem out, int accumulate) {
+                                int transpose, size_t kernel_h, size_t kernel_w, cl_mem bias,
+                                const clcnn__conv2d_epilogue *epilogue, cl_mem out,
+                                int accumulate) {
     /* The pool's vector form (CPUs) or its scalar form, as the device table
      * says (POOL in cl/conv2d_direct.cl). */
     int pool = epilogue != NULL && epilogue->pool;
     const char *pool_option = !pool                           ? ""
                               : ctx->choices.conv2d.pool == 1 ? " -DPOOL=1"
                                                               : " -DPOOL=2";
-    char options[160];
+    char options[200];
     snprintf(options, sizeof options,
              "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DKT=%zu -DVW=%zu "
-             "-DWV=%zu%s",
-             p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv, pool_option);
+             "-DWV=%zu -DSH=%zu -DSW=%zu -DOSH=%zu -DOSW=%zu%s",
+             p->kh, p->kw, p->dh, p->dw, p->tiles.kt, p->tiles.vw, p->tiles.wv, p->sh, p->sw,
+             p->osh, p->osw, pool_option);
     clcnn__launch launch;
     clcnn_status status =
         clcnn__launch_prepare(ctx, "conv2d_direct.cl", options, "conv2d_fwd_direct", &launch);
@@ -312,7 +447,7 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
     if (status == CLCNN_OK)
         status = clcnn__buffer_acquire(ctx, p->packed_count * sizeof(float), &packed);
     if (status == CLCNN_OK)
-        status = enqueue_pack(ctx, w, packed, p, transpose);
+        status = enqueue_pack(ctx, w, packed, p, transpose, kernel_h, kernel_w);
     if (status == CLCNN_OK) {
         clcnn__arg_mem(&launch, padded);
         clcnn__arg_mem(&launch, packed);
@@ -327,8 +462,10 @@ static clcnn_status run_forward(clcnn_context *ctx, const forward_plan *p, cl_me
         clcnn__arg_mem(&launch, shift != NULL ? shift : packed);
         clcnn__arg_int(&launch, (size_t)flags);
         clcnn__arg_mem(&launch, out);
-        const size_t values[] = {(size_t)accumulate, p->ins,   p->outs,  p->groups,   p->padded_h,
-                                 p->padded_w,        p->out_h, p->out_w, p->row_tiles};
+        const size_t values[] = {(size_t)accumulate, p->ins,      p->outs,  p->groups,
+                                 p->padded_h,        p->padded_w, p->out_h, p->out_w,
+                                 p->row_tiles,       p->y_h,      p->y_w,   p->y_row0,
+                                 p->y_col0};
         for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
             clcnn__arg_int(&launch, values[i]);
         size_t out_tiles = (p->outs + p->tiles.kt - 1) / p->tiles.kt;
@@ -351,15 +488,51 @@ clcnn_status clcnn__conv2d_direct_forward(clcnn_context *ctx, const clcnn__conv2
                                           const clcnn__conv2d_tiles *tiles, cl_mem x, cl_mem w,
                                           cl_mem bias, const clcnn__conv2d_epilogue *epilogue,
                                           cl_mem y) {
-    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_FORWARD, tiles);
-    return run_forward(ctx, &p, x, w, 0, bias, epilogue, y, 0);
+    clcnn__conv2d_tiles t = tiles_with(ctx, g, CLCNN__CONV2D_FORWARD, tiles);
+    forward_plan p = plan_forward(g, 0, &t);
+    return run_forward(ctx, &p, x, w, 0, g->kh, g->kw, bias, epilogue, y, 0);
+}
+
+/* Strided backward data: dx zeroed first where some phase takes no tap
+ * (unless accumulating), then each phase that does. */
+static clcnn_status backward_data_phases(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
+                                         const clcnn__conv2d_tiles *tiles, cl_mem dy, cl_mem w,
+                                         cl_mem dx, int accumulate) {
+    int idle_phase = 0;
+    for (size_t a = 0; a < g->sh; a++)
+        for (size_t b = 0; b < g->sw; b++) {
+            forward_plan p = plan_phase(g, a, b, tiles);
+            idle_phase |= p.out_h > 0 && p.out_w > 0 && !phase_runs(&p);
+        }
+    clcnn_status status = CLCNN_OK;
+    if (idle_phase && !accumulate) {
+        clcnn__launch fill;
+        status = clcnn__launch_prepare(ctx, "util.cl", NULL, "fill_float", &fill);
+        size_t count = g->n * g->c * g->h * g->w;
+        clcnn__arg_mem(&fill, dx);
+        clcnn__arg_ulong(&fill, count);
+        clcnn__arg_float(&fill, 0.0f);
+        size_t global = clcnn__round_up((count + 63) / 64, 64); /* FILL_CHUNK 64 */
+        if (status == CLCNN_OK)
+            status = clcnn__launch_run_fitted(&fill, 1, &global, NULL);
+    }
+    for (size_t a = 0; a < g->sh && status == CLCNN_OK; a++)
+        for (size_t b = 0; b < g->sw && status == CLCNN_OK; b++) {
+            forward_plan p = plan_phase(g, a, b, tiles);
+            if (phase_runs(&p))
+                status = run_forward(ctx, &p, dy, w, 1, g->kh, g->kw, NULL, NULL, dx, accumulate);
+        }
+    return status;
 }
 
 clcnn_status clcnn__conv2d_direct_backward_data(clcnn_context *ctx, const clcnn__conv2d_geometry *g,
                                                 const clcnn__conv2d_tiles *tiles, cl_mem dy,
                                                 cl_mem w, cl_mem dx, int accumulate) {
-    forward_plan p = plan_with(ctx, g, CLCNN__CONV2D_BACKWARD_DATA, tiles);
-    return run_forward(ctx, &p, dy, w, 1, NULL, NULL, dx, accumulate);
+    clcnn__conv2d_tiles t = tiles_with(ctx, g, CLCNN__CONV2D_BACKWARD_DATA, tiles);
+    if (strided_backward_data(g, 1))
+        return backward_data_phases(ctx, g, &t, dy, w, dx, accumulate);
+    forward_plan p = plan_forward(g, 1, &t);
+    return run_forward(ctx, &p, dy, w, 1, g->kh, g->kw, NULL, NULL, dx, accumulate);
 }
 
 /* Sets the buffers, then the int `values`, and runs the prepared launch
@@ -382,10 +555,11 @@ clcnn_status clcnn__conv2d_direct_backward_weights(clcnn_context *ctx,
     size_t positions = g->ho * g->wo, count_j = g->cg * g->kh * g->kw;
     size_t chunks = weight_chunks(g, &t);
 
-    char options[160];
+    char options[200];
     snprintf(options, sizeof options,
-             "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DVW=%zu -DKV=%zu -DCT=%zu -DRT=%zu", g->kh,
-             g->kw, g->dh, g->dw, t.vw, t.kv, t.ct, t.rt);
+             "-DKH=%zu -DKW=%zu -DDH=%zu -DDW=%zu -DSH=%zu -DSW=%zu -DVW=%zu -DKV=%zu -DCT=%zu "
+             "-DRT=%zu",
+             g->kh, g->kw, g->dh, g->dw, g->sh, g->sw, t.vw, t.kv, t.ct, t.rt);
     clcnn__launch kernel, transpose, reduce;
     clcnn_status status = clcnn__launch_prepare(ctx, "conv2d_direct_weights.cl", options,
                                                 "conv2d_bwd_weights_direct", &kernel);
