@@ -264,10 +264,31 @@ static clcnn_status optimizer_make(clcnn_context *ctx, clcnn_optimizer *opt, siz
     return status == CLCNN_OK ? clcnn__optim_prepare(ctx, &update, opt->width) : status;
 }
 
-static clcnn_status optimizer_finish_create(clcnn_context *ctx, clcnn_optimizer *opt, size_t count,
-                                            clcnn_tensor *const *params, clcnn_tensor *const *grads,
-                                            clcnn_optimizer **out) {
-    clcnn_status status = optimizer_make(ctx, opt, count, params, grads);
+static clcnn_status check_hyper_params(clcnn_context *ctx, const clcnn_optimizer *prototype) {
+    return prototype->kind == OPTIMIZER_SGD ? check_sgd_params(ctx, &prototype->sgd)
+                                            : check_adam_params(ctx, &prototype->adam);
+}
+
+/* Checks the call, then builds an optimizer like `prototype` (its kind,
+ * hyper-parameters and lr) over the list. */
+static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *prototype,
+                                     size_t count, clcnn_tensor *const *params,
+                                     clcnn_tensor *const *grads, clcnn_optimizer **out) {
+    const char *op = prototype->kind == OPTIMIZER_SGD ? "clcnn_optimizer_create_sgd"
+                                                      : "clcnn_optimizer_create_adam";
+    if (ctx == NULL || out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    clcnn_status status = check_hyper_params(ctx, prototype);
+    if (status == CLCNN_OK)
+        status = check_pairs(ctx, op, count, params, grads);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn_optimizer *opt = malloc(sizeof *opt);
+    if (opt == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    *opt = *prototype;
+    status = optimizer_make(ctx, opt, count, params, grads);
     if (status != CLCNN_OK) {
         clcnn_optimizer_destroy(opt);
         return status;
@@ -276,58 +297,17 @@ static clcnn_status optimizer_finish_create(clcnn_context *ctx, clcnn_optimizer 
     return CLCNN_OK;
 }
 
-static clcnn_status optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
-                                         size_t count, clcnn_tensor *const *parameters,
-                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_optimizer_create_sgd: out is NULL");
-    *out = NULL;
-    clcnn_sgd_params chosen = params != NULL ? *params : clcnn_sgd_params_default();
-    clcnn_status status = check_sgd_params(context, &chosen);
-    if (status == CLCNN_OK)
-        status = check_pairs(context, "clcnn_optimizer_create_sgd", count, parameters, grads);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn_optimizer *opt = calloc(1, sizeof *opt);
-    if (opt == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    opt->kind = OPTIMIZER_SGD;
-    opt->sgd = chosen;
-    opt->lr = chosen.lr;
-    return optimizer_finish_create(context, opt, count, parameters, grads, out);
-}
-
 clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
                                         size_t count, clcnn_tensor *const *parameters,
                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_SGD};
+    prototype.sgd = params != NULL ? *params : clcnn_sgd_params_default();
+    prototype.lr = prototype.sgd.lr;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
     return clcnn__named(context, mark, __func__,
-                        optimizer_create_sgd(context, params, count, parameters, grads, out));
-}
-
-static clcnn_status optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
-                                          size_t count, clcnn_tensor *const *parameters,
-                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_optimizer_create_adam: out is NULL");
-    *out = NULL;
-    clcnn_adam_params chosen = params != NULL ? *params : clcnn_adam_params_default();
-    clcnn_status status = check_adam_params(context, &chosen);
-    if (status == CLCNN_OK)
-        status = check_pairs(context, "clcnn_optimizer_create_adam", count, parameters, grads);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn_optimizer *opt = calloc(1, sizeof *opt);
-    if (opt == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    opt->kind = OPTIMIZER_ADAM;
-    opt->adam = chosen;
-    opt->lr = chosen.lr;
-    return optimizer_finish_create(context, opt, count, parameters, grads, out);
+                        optimizer_create(context, &prototype, count, parameters, grads, out));
 }
 
 clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
@@ -335,9 +315,12 @@ clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_ada
                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_ADAM};
+    prototype.adam = params != NULL ? *params : clcnn_adam_params_default();
+    prototype.lr = prototype.adam.lr;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
     return clcnn__named(context, mark, __func__,
-                        optimizer_create_adam(context, params, count, parameters, grads, out));
+                        optimizer_create(context, &prototype, count, parameters, grads, out));
 }
 
 /* ------------------------------------------------------------------- steps */
