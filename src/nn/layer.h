@@ -90,10 +90,12 @@ struct clcnn__layer_type {
     void (*release)(clcnn__node *node);
     /* clcnn_net_init's seed for what the module draws itself (NULL: none). */
     void (*reseed)(clcnn__node *node, uint64_t seed);
-    /* Adds the settings to the architecture's layer object. */
+    /* Adds the settings to the architecture's layer object (NULL: the
+     * layer has none). */
     clcnn_status (*describe)(const clcnn__node *node, json_t *layer);
     /* Settings from an architecture's layer object into config (zeroed);
-     * CLCNN_ERROR_CORRUPT_FILE naming the field that is wrong. */
+     * CLCNN_ERROR_CORRUPT_FILE naming the field that is wrong (NULL: the
+     * layer has none). */
     clcnn_status (*parse)(clcnn_context *ctx, const json_t *layer, void *config);
     /* Folding (NULL: the node is copied, its state with it): adds what
      * stands for the node to fold->to and sets fold->map[node]; then, once

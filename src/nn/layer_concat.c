@@ -84,19 +84,6 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return backward_through_parts(net, node, args);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
-    (void)node;
-    (void)layer;
-    return CLCNN_OK;
-}
-
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
-    (void)ctx;
-    (void)layer;
-    (void)config;
-    return CLCNN_OK;
-}
-
 const clcnn__layer_type clcnn__layer_concat = {
     .kind = CLCNN_LAYER_CONCAT,
     .name = "concat",
@@ -106,8 +93,6 @@ const clcnn__layer_type clcnn__layer_concat = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
-    .describe = describe,
-    .parse = parse,
 };
 
 clcnn_status clcnn_net_add_concat(clcnn_net *net, const size_t *nodes, size_t count) {

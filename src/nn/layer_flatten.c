@@ -37,19 +37,6 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return clcnn_add(net->ctx, args->dx[0], args->dy, args->dx[0]);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
-    (void)node;
-    (void)layer;
-    return CLCNN_OK;
-}
-
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
-    (void)ctx;
-    (void)layer;
-    (void)config;
-    return CLCNN_OK;
-}
-
 const clcnn__layer_type clcnn__layer_flatten = {
     .kind = CLCNN_LAYER_FLATTEN,
     .name = "flatten",
@@ -60,8 +47,6 @@ const clcnn__layer_type clcnn__layer_flatten = {
     .alias = alias,
     .forward = forward,
     .backward = backward,
-    .describe = describe,
-    .parse = parse,
 };
 
 clcnn_status clcnn_net_add_flatten(clcnn_net *net) {
