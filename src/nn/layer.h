@@ -176,6 +176,10 @@ clcnn_status clcnn__batchnorm_eval_affine(clcnn_net *net, clcnn__node *node,
  * into `node` (NULL: none), and the folded parameters' values. */
 const clcnn__node *clcnn__batchnorm_folding_into(const clcnn_net *net, const clcnn__node *node);
 clcnn_status clcnn__batchnorm_fold_values(clcnn__fold *fold, size_t node);
+/* Adds a copy of the conv or dense `node` with `config`, a copy of its
+ * config whose bias flag is *bias: set when a batch norm folds into it. */
+clcnn_status clcnn__batchnorm_fold_giving_bias(clcnn__fold *fold, size_t node, void *config,
+                                               int *bias);
 /* Adds a copy of `node` to fold->to (inputs mapped) with `config`; copies
  * a node's state values to the folded node that carries it. */
 clcnn_status clcnn__fold_copy(clcnn__fold *fold, size_t node, const void *config);

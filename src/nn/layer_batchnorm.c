@@ -186,6 +186,13 @@ clcnn_status clcnn__batchnorm_fold_values(clcnn__fold *fold, size_t index) {
                                           target->state[0].value, target->state[1].value);
 }
 
+clcnn_status clcnn__batchnorm_fold_giving_bias(clcnn__fold *fold, size_t index, void *config,
+                                               int *bias) {
+    const clcnn__node *node = clcnn__net_node(fold->from, index);
+    *bias = *bias || clcnn__batchnorm_folding_into(fold->from, node) != NULL;
+    return clcnn__fold_copy(fold, index, config);
+}
+
 /* Folded into the layer before it, it stands for nothing of its own. */
 static clcnn_status fold(clcnn__fold *fold, size_t index) {
     const clcnn__node *node = clcnn__net_node(fold->from, index);

@@ -212,10 +212,8 @@ static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config)
 
 /* A batch norm that folds into the convolution gives it a bias. */
 static clcnn_status fold(clcnn__fold *fold, size_t index) {
-    const clcnn__node *node = clcnn__net_node(fold->from, index);
-    conv_config config = *(const conv_config *)node->config;
-    config.bias = config.bias || clcnn__batchnorm_folding_into(fold->from, node) != NULL;
-    return clcnn__fold_copy(fold, index, &config);
+    conv_config config = *(const conv_config *)clcnn__net_node(fold->from, index)->config;
+    return clcnn__batchnorm_fold_giving_bias(fold, index, &config, &config.bias);
 }
 
 const clcnn__layer_type clcnn__layer_conv2d = {
