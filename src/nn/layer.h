@@ -116,15 +116,6 @@ extern const clcnn__layer_type clcnn__layer_conv2d, clcnn__layer_batchnorm, clcn
 
 /* ------------------------------------------- helpers for the modules */
 
-/* Runs a public adder's body with the error naming `function`. */
-#define CLCNN__NET_PUBLIC(net, call)                                  \
-    do {                                                              \
-        if ((net) == NULL)                                            \
-            return CLCNN_ERROR_INVALID_ARGUMENT;                      \
-        clcnn__error_mark mark_ = clcnn__error_mark_take((net)->ctx); \
-        return clcnn__named((net)->ctx, mark_, __func__, (call));     \
-    } while (0)
-
 /* "conv2d layer conv1", or "pool2d layer 3" (its layer index) for a layer
  * without a name: how messages name a layer. */
 const char *clcnn__node_label(const clcnn_net *net, const clcnn__node *node, char *buffer,
