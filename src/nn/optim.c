@@ -97,13 +97,21 @@ static clcnn_status check_non_negative(clcnn_context *ctx, const char *op, const
     return CLCNN_OK;
 }
 
+/* lr, the optimizer's own `name` and weight_decay, in that order (as both
+ * optimizers check them). */
+static clcnn_status check_rates(clcnn_context *ctx, const char *op, double lr, const char *name,
+                                double value, double weight_decay) {
+    clcnn_status status = check_non_negative(ctx, op, "lr", lr);
+    if (status == CLCNN_OK)
+        status = check_non_negative(ctx, op, name, value);
+    if (status == CLCNN_OK)
+        status = check_non_negative(ctx, op, "weight_decay", weight_decay);
+    return status;
+}
+
 static clcnn_status check_sgd_params(clcnn_context *ctx, const clcnn_sgd_params *p) {
     const char *op = "clcnn_optimizer_create_sgd";
-    clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "momentum", p->momentum);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "weight_decay", p->weight_decay);
+    clcnn_status status = check_rates(ctx, op, p->lr, "momentum", p->momentum, p->weight_decay);
     if (status != CLCNN_OK)
         return status;
     if (!isfinite(p->dampening))
@@ -125,12 +133,8 @@ static clcnn_status check_beta(clcnn_context *ctx, const char *name, double beta
 }
 
 static clcnn_status check_adam_params(clcnn_context *ctx, const clcnn_adam_params *p) {
-    const char *op = "clcnn_optimizer_create_adam";
-    clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "eps", p->eps);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "weight_decay", p->weight_decay);
+    clcnn_status status =
+        check_rates(ctx, "clcnn_optimizer_create_adam", p->lr, "eps", p->eps, p->weight_decay);
     if (status == CLCNN_OK)
         status = check_beta(ctx, "beta1", p->beta1);
     if (status == CLCNN_OK)
@@ -269,13 +273,12 @@ static clcnn_status check_hyper_params(clcnn_context *ctx, const clcnn_optimizer
                                             : check_adam_params(ctx, &prototype->adam);
 }
 
-/* Checks the call, then builds an optimizer like `prototype` (its kind,
- * hyper-parameters and lr) over the list. */
-static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *prototype,
-                                     size_t count, clcnn_tensor *const *params,
-                                     clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    const char *op = prototype->kind == OPTIMIZER_SGD ? "clcnn_optimizer_create_sgd"
-                                                      : "clcnn_optimizer_create_adam";
+/* Checks the call, then builds an optimizer like `prototype` (its kind
+ * and hyper-parameters) over the list. */
+static clcnn_status optimizer_build(clcnn_context *ctx, const char *op,
+                                    const clcnn_optimizer *prototype, size_t count,
+                                    clcnn_tensor *const *params, clcnn_tensor *const *grads,
+                                    clcnn_optimizer **out) {
     if (ctx == NULL || out == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", op);
     *out = NULL;
@@ -288,6 +291,7 @@ static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *
     if (opt == NULL)
         return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     *opt = *prototype;
+    opt->lr = opt->kind == OPTIMIZER_SGD ? opt->sgd.lr : opt->adam.lr;
     status = optimizer_make(ctx, opt, count, params, grads);
     if (status != CLCNN_OK) {
         clcnn_optimizer_destroy(opt);
@@ -297,30 +301,33 @@ static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *
     return CLCNN_OK;
 }
 
+/* The public constructors' common body; `prototype` as optimizer_build. */
+static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *prototype,
+                                     size_t count, clcnn_tensor *const *params,
+                                     clcnn_tensor *const *grads, clcnn_optimizer **out) {
+    if (ctx == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    const char *op = prototype->kind == OPTIMIZER_SGD ? "clcnn_optimizer_create_sgd"
+                                                      : "clcnn_optimizer_create_adam";
+    clcnn__error_mark mark = clcnn__error_mark_take(ctx);
+    return clcnn__named(ctx, mark, op,
+                        optimizer_build(ctx, op, prototype, count, params, grads, out));
+}
+
 clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
                                         size_t count, clcnn_tensor *const *parameters,
                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_optimizer prototype = {.kind = OPTIMIZER_SGD};
-    prototype.sgd = params != NULL ? *params : clcnn_sgd_params_default();
-    prototype.lr = prototype.sgd.lr;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        optimizer_create(context, &prototype, count, parameters, grads, out));
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_SGD,
+                                 .sgd = params != NULL ? *params : clcnn_sgd_params_default()};
+    return optimizer_create(context, &prototype, count, parameters, grads, out);
 }
 
 clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
                                          size_t count, clcnn_tensor *const *parameters,
                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_optimizer prototype = {.kind = OPTIMIZER_ADAM};
-    prototype.adam = params != NULL ? *params : clcnn_adam_params_default();
-    prototype.lr = prototype.adam.lr;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        optimizer_create(context, &prototype, count, parameters, grads, out));
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_ADAM,
+                                 .adam = params != NULL ? *params : clcnn_adam_params_default()};
+    return optimizer_create(context, &prototype, count, parameters, grads, out);
 }
 
 /* ------------------------------------------------------------------- steps */
