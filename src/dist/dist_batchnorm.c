@@ -112,6 +112,25 @@ static clcnn_status fail_collective(clcnn_dist *dist, clcnn_status status) {
     return status;
 }
 
+/* What each public call does first: enter the dist and take its params
+ * (the defaults for NULL). */
+static clcnn_status batchnorm_enter(clcnn_dist *dist, const char *function,
+                                    const clcnn_batchnorm_params *params,
+                                    clcnn_batchnorm_params *chosen) {
+    if (dist == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    clcnn_status status = clcnn__dist_enter(dist, function);
+    if (status == CLCNN_OK)
+        *chosen = params != NULL ? *params : clcnn_batchnorm_params_default();
+    return status;
+}
+
+/* The status of the plain op run on this rank alone (no synchronised
+ * batch norm). */
+static clcnn_status local_result(clcnn_dist *dist, clcnn_status status) {
+    return status == CLCNN_OK ? CLCNN_OK : clcnn__dist_fail_core(dist, status, "local");
+}
+
 /* ----------------------------------------------------------------- forward */
 
 /* Each rank's count, mean and biased variance per channel, merged in rank
@@ -318,17 +337,14 @@ clcnn_status clcnn_dist_batchnorm_forward_train(clcnn_dist *dist,
                                                 const clcnn_tensor *beta,
                                                 clcnn_batchnorm_state *state, clcnn_tensor *y,
                                                 const clcnn_batchnorm_saved *saved) {
-    if (dist == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    clcnn_batchnorm_params p;
+    clcnn_status status = batchnorm_enter(dist, __func__, params, &p);
     if (status != CLCNN_OK)
         return status;
-    clcnn_batchnorm_params p = params != NULL ? *params : clcnn_batchnorm_params_default();
-    if (!dist->sync_batchnorm) {
-        status = clcnn_batchnorm_forward_train(dist->ctx, &p, x, gamma, beta, state, y, saved);
-        return status == CLCNN_OK ? CLCNN_OK : clcnn__dist_fail_core(dist, status, "local");
-    }
-    return sync_forward(dist, &p, x, gamma, beta, state, y, saved);
+    return dist->sync_batchnorm
+               ? sync_forward(dist, &p, x, gamma, beta, state, y, saved)
+               : local_result(dist, clcnn_batchnorm_forward_train(dist->ctx, &p, x, gamma, beta,
+                                                                  state, y, saved));
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -564,16 +580,13 @@ clcnn_status clcnn_dist_batchnorm_backward(clcnn_dist *dist, const clcnn_batchno
                                            const clcnn_tensor *dy, const clcnn_tensor *gamma,
                                            const clcnn_batchnorm_saved *saved, clcnn_tensor *dx,
                                            const clcnn_batchnorm_grads *grads) {
-    if (dist == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn_status status = clcnn__dist_enter(dist, __func__);
+    clcnn_batchnorm_params p;
+    clcnn_status status = batchnorm_enter(dist, __func__, params, &p);
     if (status != CLCNN_OK)
         return status;
-    clcnn_batchnorm_params p = params != NULL ? *params : clcnn_batchnorm_params_default();
-    if (!dist->sync_batchnorm) {
-        status = clcnn_batchnorm_backward(dist->ctx, &p, x, y, dy, gamma, saved, dx, grads);
-        return status == CLCNN_OK ? CLCNN_OK : clcnn__dist_fail_core(dist, status, "local");
-    }
+    if (!dist->sync_batchnorm)
+        return local_result(
+            dist, clcnn_batchnorm_backward(dist->ctx, &p, x, y, dy, gamma, saved, dx, grads));
     status = check_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
     return status != CLCNN_OK ? status : sync_backward(dist, &p, x, y, dy, gamma, saved, dx, grads);
 }

@@ -27,18 +27,28 @@ static void release_reads(clcnn__dist_piece *pieces, size_t count) {
     }
 }
 
-void clcnn__dist_grads_release(clcnn_dist *dist) {
-    release_reads(dist->pieces, dist->piece_count);
-    if (!dist->orphaned)
-        free(dist->staging); /* otherwise an unfinished all-reduce may still write it */
+/* Frees the staging buffer, pieces and buckets, and takes these in their
+ * place. */
+static void set_layout(clcnn_dist *dist, float *staging, clcnn__dist_piece *pieces,
+                       size_t piece_count, clcnn__dist_bucket *buckets, size_t bucket_count) {
+    free(dist->staging);
     free(dist->pieces);
     free(dist->buckets);
+    dist->staging = staging;
+    dist->pieces = pieces;
+    dist->buckets = buckets;
+    dist->piece_count = piece_count;
+    dist->bucket_count = bucket_count;
+}
+
+void clcnn__dist_grads_release(clcnn_dist *dist) {
+    release_reads(dist->pieces, dist->piece_count);
+    if (dist->orphaned)
+        dist->staging = NULL; /* not freed: an unfinished all-reduce may still write it */
+    set_layout(dist, NULL, NULL, 0, NULL, 0);
     free(dist->grads);
-    dist->staging = NULL;
-    dist->pieces = NULL;
-    dist->buckets = NULL;
     dist->grads = NULL;
-    dist->piece_count = dist->bucket_count = dist->grad_count = dist->grad_capacity = 0;
+    dist->grad_count = dist->grad_capacity = 0;
 }
 
 /* Pieces and buckets: reverse registration order, cut every bucket_floats. */
@@ -106,15 +116,8 @@ static clcnn_status build_layout(clcnn_dist *dist) {
         return clcnn__dist_fail(dist, CLCNN_ERROR_OUT_OF_HOST_MEMORY,
                                 "out of host memory for %zu gradient floats", total);
     }
-    free(dist->staging);
-    free(dist->pieces);
-    free(dist->buckets);
-    dist->staging = staging;
-    dist->pieces = piece_array;
-    dist->buckets = bucket_array;
+    set_layout(dist, staging, piece_array, pieces, bucket_array, buckets);
     dist->total_floats = total;
-    dist->piece_count = pieces;
-    dist->bucket_count = buckets;
     if (dist->size > 1) {
         place_pieces(dist);
         group_buckets(dist);

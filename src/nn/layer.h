@@ -90,10 +90,12 @@ struct clcnn__layer_type {
     void (*release)(clcnn__node *node);
     /* clcnn_net_init's seed for what the module draws itself (NULL: none). */
     void (*reseed)(clcnn__node *node, uint64_t seed);
-    /* Adds the settings to the architecture's layer object. */
+    /* Adds the settings to the architecture's layer object (NULL: the
+     * layer has none). */
     clcnn_status (*describe)(const clcnn__node *node, json_t *layer);
     /* Settings from an architecture's layer object into config (zeroed);
-     * CLCNN_ERROR_CORRUPT_FILE naming the field that is wrong. */
+     * CLCNN_ERROR_CORRUPT_FILE naming the field that is wrong (NULL: the
+     * layer has none). */
     clcnn_status (*parse)(clcnn_context *ctx, const json_t *layer, void *config);
     /* Folding (NULL: the node is copied, its state with it): adds what
      * stands for the node to fold->to and sets fold->map[node]; then, once
@@ -113,15 +115,6 @@ extern const clcnn__layer_type clcnn__layer_conv2d, clcnn__layer_batchnorm, clcn
     clcnn__layer_residual, clcnn__layer_concat, clcnn__layer_adaptive_avg_pool;
 
 /* ------------------------------------------- helpers for the modules */
-
-/* Runs a public adder's body with the error naming `function`. */
-#define CLCNN__NET_PUBLIC(net, call)                                  \
-    do {                                                              \
-        if ((net) == NULL)                                            \
-            return CLCNN_ERROR_INVALID_ARGUMENT;                      \
-        clcnn__error_mark mark_ = clcnn__error_mark_take((net)->ctx); \
-        return clcnn__named((net)->ctx, mark_, __func__, (call));     \
-    } while (0)
 
 /* "conv2d layer conv1", or "pool2d layer 3" (its layer index) for a layer
  * without a name: how messages name a layer. */
@@ -174,6 +167,10 @@ clcnn_status clcnn__batchnorm_eval_affine(clcnn_net *net, clcnn__node *node,
  * into `node` (NULL: none), and the folded parameters' values. */
 const clcnn__node *clcnn__batchnorm_folding_into(const clcnn_net *net, const clcnn__node *node);
 clcnn_status clcnn__batchnorm_fold_values(clcnn__fold *fold, size_t node);
+/* Adds a copy of the conv or dense `node` with `config`, a copy of its
+ * config whose bias flag is *bias: set when a batch norm folds into it. */
+clcnn_status clcnn__batchnorm_fold_giving_bias(clcnn__fold *fold, size_t node, void *config,
+                                               int *bias);
 /* Adds a copy of `node` to fold->to (inputs mapped) with `config`; copies
  * a node's state values to the folded node that carries it. */
 clcnn_status clcnn__fold_copy(clcnn__fold *fold, size_t node, const void *config);

@@ -17,7 +17,8 @@ int clcnn__activation_is_relu(const clcnn__node *node) {
            ((const clcnn_activation_params *)node->config)->kind == CLCNN_ACTIVATION_RELU;
 }
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status activation_infer(clcnn_net *net, clcnn__node *node,
+                                     const clcnn__sample *const *inputs) {
     const clcnn_activation_params *p = node->config;
     if ((int)p->kind < 0 || (size_t)p->kind >= KIND_COUNT) {
         char label[96];
@@ -28,28 +29,29 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static clcnn__alias_kind alias(const clcnn__node *node) {
+static clcnn__alias_kind activation_alias(const clcnn__node *node) {
     const clcnn_activation_params *p = node->config;
     int needs_input = p->kind == CLCNN_ACTIVATION_LEAKY_RELU && p->negative_slope < 0.0f;
     return needs_input ? CLCNN__ALIAS_NONE : CLCNN__ALIAS_IN_PLACE;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned activation_backward_reads(const clcnn__node *node) {
     return node->plan.alias ? CLCNN__READS_OUTPUT : CLCNN__READS_INPUTS;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status activation_forward(clcnn_net *net, clcnn__node *node,
+                                       const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     return clcnn_activation_forward(net->ctx, node->config, inputs[0], output);
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status activation_backward(clcnn_net *net, clcnn__node *node,
+                                        const clcnn__backward_args *args) {
     const clcnn_tensor *saved = node->plan.alias ? args->output : args->inputs[0];
     return clcnn_activation_backward(net->ctx, node->config, saved, args->dy, args->dx[0],
                                      args->dx_mode[0]);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status activation_describe(const clcnn__node *node, json_t *layer) {
     const clcnn_activation_params *p = node->config;
     int failed = json_object_set_new(layer, "activation", json_string(kind_names[p->kind])) != 0;
     if (p->kind == CLCNN_ACTIVATION_LEAKY_RELU)
@@ -60,7 +62,7 @@ static clcnn_status describe(const clcnn__node *node, json_t *layer) {
 
 /* Without "activation" (checkpoints of the seed network written before
  * graphs): ReLU, the only activation that network has. */
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status activation_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     clcnn_activation_params *p = config;
     *p = clcnn_activation_params_default();
     const json_t *kind = json_object_get(layer, "activation");
@@ -82,13 +84,13 @@ const clcnn__layer_type clcnn__layer_activation = {
     .min_inputs = 1,
     .max_inputs = 1,
     .config_size = sizeof(clcnn_activation_params),
-    .infer = infer,
-    .alias = alias,
-    .backward_reads = backward_reads,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = activation_infer,
+    .alias = activation_alias,
+    .backward_reads = activation_backward_reads,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .describe = activation_describe,
+    .parse = activation_parse,
 };
 
 clcnn_status clcnn_net_add_activation(clcnn_net *net, const clcnn_activation_params *params) {

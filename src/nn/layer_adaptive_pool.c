@@ -8,7 +8,8 @@ typedef struct adaptive_config {
     size_t out_h, out_w;
 } adaptive_config;
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status adaptive_pool_infer(clcnn_net *net, clcnn__node *node,
+                                        const clcnn__sample *const *inputs) {
     const adaptive_config *c = node->config;
     const clcnn__sample *in = inputs[0];
     if (in->ndim != 3)
@@ -26,25 +27,26 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status adaptive_pool_forward(clcnn_net *net, clcnn__node *node,
+                                          const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     (void)node;
     return clcnn_adaptive_avg_pool2d_forward(net->ctx, inputs[0], output);
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status adaptive_pool_backward(clcnn_net *net, clcnn__node *node,
+                                           const clcnn__backward_args *args) {
     (void)node;
     return clcnn_adaptive_avg_pool2d_backward(net->ctx, args->dy, args->dx[0], args->dx_mode[0]);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status adaptive_pool_describe(const clcnn__node *node, json_t *layer) {
     const adaptive_config *c = node->config;
     return json_object_set_new(layer, "output_size", clcnn__json_pair_new(c->out_h, c->out_w)) == 0
                ? CLCNN_OK
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status adaptive_pool_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     adaptive_config *c = config;
     if (!json_is_array(json_object_get(layer, "output_size")))
         return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "no \"output_size\"");
@@ -57,11 +59,11 @@ const clcnn__layer_type clcnn__layer_adaptive_avg_pool = {
     .min_inputs = 1,
     .max_inputs = 1,
     .config_size = sizeof(adaptive_config),
-    .infer = infer,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = adaptive_pool_infer,
+    .forward = adaptive_pool_forward,
+    .backward = adaptive_pool_backward,
+    .describe = adaptive_pool_describe,
+    .parse = adaptive_pool_parse,
 };
 
 clcnn_status clcnn_net_add_adaptive_avg_pool(clcnn_net *net, size_t out_h, size_t out_w) {

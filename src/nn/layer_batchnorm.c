@@ -35,7 +35,8 @@ static clcnn_batchnorm_state running_state(const clcnn__node *node) {
                                    node->state[TRACKED].counter};
 }
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status batchnorm_infer(clcnn_net *net, clcnn__node *node,
+                                    const clcnn__sample *const *inputs) {
     const clcnn__sample *in = inputs[0];
     if (in->ndim != 3 && in->ndim != 1)
         return clcnn__fail_rank(net, node, in,
@@ -44,8 +45,8 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static size_t state(const clcnn_net *net, const clcnn__node *node,
-                    clcnn__state_entry entries[CLCNN__MAX_STATE]) {
+static size_t batchnorm_state(const clcnn_net *net, const clcnn__node *node,
+                              clcnn__state_entry entries[CLCNN__MAX_STATE]) {
     (void)net;
     clcnn__shape shape = {1, {channels(node)}};
     entries[WEIGHT] = (clcnn__state_entry){"weight", CLCNN__STATE_PARAMETER, shape, 0.0, 1.0f};
@@ -59,12 +60,12 @@ static size_t state(const clcnn_net *net, const clcnn__node *node,
     return 5;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned batchnorm_backward_reads(const clcnn__node *node) {
     return CLCNN__READS_INPUTS | (node->plan.fused_backward ? CLCNN__READS_OUTPUT : 0u);
 }
 
-static clcnn__fusion fuse(const clcnn_net *net, const clcnn__node *node,
-                          const clcnn__node *const *chain, size_t count, int training) {
+static clcnn__fusion batchnorm_fuse(const clcnn_net *net, const clcnn__node *node,
+                                    const clcnn__node *const *chain, size_t count, int training) {
     (void)net;
     (void)node;
     (void)training;
@@ -86,8 +87,8 @@ static clcnn_status ensure_channel_tensor(clcnn_net *net, const clcnn__node *nod
     return *tensor != NULL ? CLCNN_OK : clcnn_tensor_create(net->ctx, 1, &count, tensor);
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status batchnorm_forward(clcnn_net *net, clcnn__node *node,
+                                      const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     clcnn_batchnorm_params params = *(const clcnn_batchnorm_params *)node->config;
     params.activation = node->plan.fused_forward > 0 ? CLCNN_FUSED_RELU : CLCNN_FUSED_NONE;
     clcnn_batchnorm_state running = running_state(node);
@@ -115,7 +116,8 @@ static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tenso
 /* dx, dgamma and dbeta in one call; with the ReLU after it fused, its
  * output (the ReLU's) masks the gradient. The op overwrites dx, so a
  * gradient that adds to another goes through a temporary. */
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status batchnorm_backward(clcnn_net *net, clcnn__node *node,
+                                       const clcnn__backward_args *args) {
     const batchnorm_scratch *s = node->scratch;
     const clcnn_tensor *x = args->inputs[0], *gamma = node->state[WEIGHT].value;
     clcnn_tensor *dgamma = node->state[WEIGHT].grad, *dbeta = node->state[BIAS].grad;
@@ -135,7 +137,7 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return clcnn__grad_finish(net, args->dx[0], temporary, status);
 }
 
-static void release(clcnn__node *node) {
+static void batchnorm_release(clcnn__node *node) {
     batchnorm_scratch *s = node->scratch;
     if (s == NULL)
         return;
@@ -186,8 +188,15 @@ clcnn_status clcnn__batchnorm_fold_values(clcnn__fold *fold, size_t index) {
                                           target->state[0].value, target->state[1].value);
 }
 
+clcnn_status clcnn__batchnorm_fold_giving_bias(clcnn__fold *fold, size_t index, void *config,
+                                               int *bias) {
+    const clcnn__node *node = clcnn__net_node(fold->from, index);
+    *bias = *bias || clcnn__batchnorm_folding_into(fold->from, node) != NULL;
+    return clcnn__fold_copy(fold, index, config);
+}
+
 /* Folded into the layer before it, it stands for nothing of its own. */
-static clcnn_status fold(clcnn__fold *fold, size_t index) {
+static clcnn_status batchnorm_fold(clcnn__fold *fold, size_t index) {
     const clcnn__node *node = clcnn__net_node(fold->from, index);
     const clcnn__node *input = clcnn__net_node(fold->from, node->inputs[0]);
     if (clcnn__batchnorm_folding_into(fold->from, input) != node)
@@ -198,7 +207,7 @@ static clcnn_status fold(clcnn__fold *fold, size_t index) {
 
 /* ----------------------------------------------------------- architecture */
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status batchnorm_describe(const clcnn__node *node, json_t *layer) {
     const clcnn_batchnorm_params *p = node->config;
     json_t *momentum = p->cumulative_average ? json_null() : clcnn__json_short_real(p->momentum);
     int failed = json_object_set_new(layer, "momentum", momentum) != 0;
@@ -207,7 +216,7 @@ static clcnn_status describe(const clcnn__node *node, json_t *layer) {
 }
 
 /* "momentum": null is PyTorch's momentum=None (a cumulative average). */
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status batchnorm_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     clcnn_batchnorm_params *p = config;
     *p = clcnn_batchnorm_params_default();
     if (json_is_null(json_object_get(layer, "momentum")))
@@ -224,16 +233,16 @@ const clcnn__layer_type clcnn__layer_batchnorm = {
     .max_inputs = 1,
     .named = 1,
     .config_size = sizeof(clcnn_batchnorm_params),
-    .infer = infer,
-    .state = state,
-    .backward_reads = backward_reads,
-    .fuse = fuse,
-    .forward = forward,
-    .backward = backward,
-    .release = release,
-    .describe = describe,
-    .parse = parse,
-    .fold = fold,
+    .infer = batchnorm_infer,
+    .state = batchnorm_state,
+    .backward_reads = batchnorm_backward_reads,
+    .fuse = batchnorm_fuse,
+    .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+    .release = batchnorm_release,
+    .describe = batchnorm_describe,
+    .parse = batchnorm_parse,
+    .fold = batchnorm_fold,
 };
 
 clcnn_status clcnn_net_add_batchnorm(clcnn_net *net, const char *name,

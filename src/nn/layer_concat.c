@@ -9,7 +9,8 @@ typedef struct concat_config {
 } concat_config;
 
 /* Every input has the first's rank and its dimensions past the first. */
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status concat_infer(clcnn_net *net, clcnn__node *node,
+                                 const clcnn__sample *const *inputs) {
     node->out = *inputs[0];
     node->out.dims[0] = 0;
     for (size_t k = 0; k < node->input_count; k++) {
@@ -31,8 +32,8 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status concat_forward(clcnn_net *net, clcnn__node *node,
+                                   const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     return clcnn_concat_forward(net->ctx, node->input_count, inputs, output);
 }
 
@@ -77,24 +78,12 @@ static clcnn_status backward_through_parts(clcnn_net *net, clcnn__node *node,
     return status;
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status concat_backward(clcnn_net *net, clcnn__node *node,
+                                    const clcnn__backward_args *args) {
     if (one_call_fits(node, args))
         return clcnn_concat_backward(net->ctx, args->dy, node->input_count, args->dx,
                                      args->dx_mode[0]);
     return backward_through_parts(net, node, args);
-}
-
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
-    (void)node;
-    (void)layer;
-    return CLCNN_OK;
-}
-
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
-    (void)ctx;
-    (void)layer;
-    (void)config;
-    return CLCNN_OK;
 }
 
 const clcnn__layer_type clcnn__layer_concat = {
@@ -103,11 +92,9 @@ const clcnn__layer_type clcnn__layer_concat = {
     .min_inputs = 2,
     .max_inputs = CLCNN__MAX_INPUTS,
     .config_size = sizeof(concat_config),
-    .infer = infer,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = concat_infer,
+    .forward = concat_forward,
+    .backward = concat_backward,
 };
 
 clcnn_status clcnn_net_add_concat(clcnn_net *net, const size_t *nodes, size_t count) {

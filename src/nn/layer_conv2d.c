@@ -88,7 +88,8 @@ static clcnn_status fail_shape(clcnn_net *net, const clcnn__node *node, const cl
                        size[1], clcnn_status_string(status));
 }
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status conv2d_infer(clcnn_net *net, clcnn__node *node,
+                                 const clcnn__sample *const *inputs) {
     const conv_config *c = node->config;
     const clcnn__sample *in = inputs[0];
     if (in->ndim != 3)
@@ -105,8 +106,8 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static size_t state(const clcnn_net *net, const clcnn__node *node,
-                    clcnn__state_entry entries[CLCNN__MAX_STATE]) {
+static size_t conv2d_state(const clcnn_net *net, const clcnn__node *node,
+                           clcnn__state_entry entries[CLCNN__MAX_STATE]) {
     const conv_config *c = node->config;
     const clcnn__sample *in = &clcnn__net_node(net, node->inputs[0])->out;
     size_t per_group = in->dims[0] / c->params.groups;
@@ -121,13 +122,13 @@ static size_t state(const clcnn_net *net, const clcnn__node *node,
     return c->bias ? 2 : 1;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned conv2d_backward_reads(const clcnn__node *node) {
     (void)node;
     return CLCNN__READS_INPUTS; /* for the weight gradient */
 }
 
-static clcnn__fusion fuse(const clcnn_net *net, const clcnn__node *node,
-                          const clcnn__node *const *chain, size_t count, int training) {
+static clcnn__fusion conv2d_fuse(const clcnn_net *net, const clcnn__node *node,
+                                 const clcnn__node *const *chain, size_t count, int training) {
     (void)node;
     size_t taken = 0;
     if (!training && taken < count && clcnn__is_batchnorm(chain[taken]))
@@ -140,8 +141,8 @@ static clcnn__fusion fuse(const clcnn_net *net, const clcnn__node *node,
 }
 
 /* The convolution with what it takes of the nodes after it. */
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status conv2d_forward(clcnn_net *net, clcnn__node *node,
+                                   const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     const conv_config *c = node->config;
     clcnn_conv2d_epilogue epilogue = clcnn_conv2d_epilogue_default();
     clcnn_status status = CLCNN_OK;
@@ -160,7 +161,8 @@ static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tenso
                                       c->bias ? node->state[1].value : NULL, &epilogue, output);
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status conv2d_backward(clcnn_net *net, clcnn__node *node,
+                                    const clcnn__backward_args *args) {
     const conv_config *c = node->config;
     clcnn_status status = clcnn_conv2d_backward_weights(
         net->ctx, &c->params, args->inputs[0], args->dy, node->state[0].grad,
@@ -171,7 +173,7 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return status;
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status conv2d_describe(const clcnn__node *node, json_t *layer) {
     const conv_config *c = node->config;
     const clcnn_conv2d_params *p = &c->params;
     json_t *conv =
@@ -186,7 +188,7 @@ static clcnn_status describe(const clcnn__node *node, json_t *layer) {
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status conv2d_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     conv_config *c = config;
     c->params = clcnn_conv2d_params_default();
     c->bias = 1;
@@ -211,11 +213,9 @@ static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config)
 }
 
 /* A batch norm that folds into the convolution gives it a bias. */
-static clcnn_status fold(clcnn__fold *fold, size_t index) {
-    const clcnn__node *node = clcnn__net_node(fold->from, index);
-    conv_config config = *(const conv_config *)node->config;
-    config.bias = config.bias || clcnn__batchnorm_folding_into(fold->from, node) != NULL;
-    return clcnn__fold_copy(fold, index, &config);
+static clcnn_status conv2d_fold(clcnn__fold *fold, size_t index) {
+    conv_config config = *(const conv_config *)clcnn__net_node(fold->from, index)->config;
+    return clcnn__batchnorm_fold_giving_bias(fold, index, &config, &config.bias);
 }
 
 const clcnn__layer_type clcnn__layer_conv2d = {
@@ -225,15 +225,15 @@ const clcnn__layer_type clcnn__layer_conv2d = {
     .max_inputs = 1,
     .named = 1,
     .config_size = sizeof(conv_config),
-    .infer = infer,
-    .state = state,
-    .backward_reads = backward_reads,
-    .fuse = fuse,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
-    .fold = fold,
+    .infer = conv2d_infer,
+    .state = conv2d_state,
+    .backward_reads = conv2d_backward_reads,
+    .fuse = conv2d_fuse,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .describe = conv2d_describe,
+    .parse = conv2d_parse,
+    .fold = conv2d_fold,
     .fold_values = clcnn__batchnorm_fold_values,
     .takes_batchnorm = 1,
 };

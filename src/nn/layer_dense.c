@@ -8,7 +8,8 @@ typedef struct dense_config {
     int bias;
 } dense_config;
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status dense_infer(clcnn_net *net, clcnn__node *node,
+                                const clcnn__sample *const *inputs) {
     const dense_config *c = node->config;
     const clcnn__sample *in = inputs[0];
     if (in->ndim != 1)
@@ -23,8 +24,8 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static size_t state(const clcnn_net *net, const clcnn__node *node,
-                    clcnn__state_entry entries[CLCNN__MAX_STATE]) {
+static size_t dense_state(const clcnn_net *net, const clcnn__node *node,
+                          clcnn__state_entry entries[CLCNN__MAX_STATE]) {
     const dense_config *c = node->config;
     size_t in = clcnn__net_node(net, node->inputs[0])->out.dims[0];
     entries[0] = (clcnn__state_entry){
@@ -34,19 +35,20 @@ static size_t state(const clcnn_net *net, const clcnn__node *node,
     return c->bias ? 2 : 1;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned dense_backward_reads(const clcnn__node *node) {
     (void)node;
     return CLCNN__READS_INPUTS; /* for the weight gradient */
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status dense_forward(clcnn_net *net, clcnn__node *node,
+                                  const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     const dense_config *c = node->config;
     return clcnn_dense_forward(net->ctx, inputs[0], node->state[0].value,
                                c->bias ? node->state[1].value : NULL, output);
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status dense_backward(clcnn_net *net, clcnn__node *node,
+                                   const clcnn__backward_args *args) {
     const dense_config *c = node->config;
     clcnn_status status =
         clcnn_dense_backward_weights(net->ctx, args->inputs[0], args->dy, node->state[0].grad,
@@ -57,7 +59,7 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return status;
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status dense_describe(const clcnn__node *node, json_t *layer) {
     const dense_config *c = node->config;
     int failed =
         json_object_set_new(layer, "out_features", json_integer((json_int_t)c->out_features));
@@ -67,7 +69,7 @@ static clcnn_status describe(const clcnn__node *node, json_t *layer) {
 
 /* Without "bias" (checkpoints of the seed network written before graphs):
  * a bias, as every dense layer of that network has. */
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status dense_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     dense_config *c = config;
     c->bias = 1;
     clcnn_status status = clcnn__json_size(ctx, layer, "out_features", &c->out_features);
@@ -77,11 +79,9 @@ static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config)
 }
 
 /* A batch norm that folds into the layer gives it a bias. */
-static clcnn_status fold(clcnn__fold *fold, size_t index) {
-    const clcnn__node *node = clcnn__net_node(fold->from, index);
-    dense_config config = *(const dense_config *)node->config;
-    config.bias = config.bias || clcnn__batchnorm_folding_into(fold->from, node) != NULL;
-    return clcnn__fold_copy(fold, index, &config);
+static clcnn_status dense_fold(clcnn__fold *fold, size_t index) {
+    dense_config config = *(const dense_config *)clcnn__net_node(fold->from, index)->config;
+    return clcnn__batchnorm_fold_giving_bias(fold, index, &config, &config.bias);
 }
 
 const clcnn__layer_type clcnn__layer_dense = {
@@ -91,14 +91,14 @@ const clcnn__layer_type clcnn__layer_dense = {
     .max_inputs = 1,
     .named = 1,
     .config_size = sizeof(dense_config),
-    .infer = infer,
-    .state = state,
-    .backward_reads = backward_reads,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
-    .fold = fold,
+    .infer = dense_infer,
+    .state = dense_state,
+    .backward_reads = dense_backward_reads,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .describe = dense_describe,
+    .parse = dense_parse,
+    .fold = dense_fold,
     .fold_values = clcnn__batchnorm_fold_values,
     .takes_batchnorm = 1,
 };

@@ -15,7 +15,8 @@ typedef struct dropout_config {
     clcnn_dropout_state generator; /* advanced by each pass that draws */
 } dropout_config;
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status dropout_infer(clcnn_net *net, clcnn__node *node,
+                                  const clcnn__sample *const *inputs) {
     const dropout_config *c = node->config;
     if (!(c->p >= 0.0f && c->p < 1.0f)) {
         char label[96];
@@ -109,8 +110,8 @@ static clcnn_status run_wide(clcnn_net *net, dropout_config *c, dropout_scratch 
     return status;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status dropout_forward(clcnn_net *net, clcnn__node *node,
+                                    const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     dropout_config *c = node->config;
     if (!net->training) /* the identity; draws nothing */
         return clcnn_dropout_forward(net->ctx, &c->generator, c->p, 0, inputs[0], output, NULL);
@@ -130,7 +131,8 @@ static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tenso
     return status == CLCNN_OK ? run_wide(net, c, s, WIDE_FORWARD, inputs[0], output) : status;
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status dropout_backward(clcnn_net *net, clcnn__node *node,
+                                     const clcnn__backward_args *args) {
     dropout_scratch *s = node->scratch;
     if (s->first == 0)
         return clcnn_dropout_backward(net->ctx, s->mask, args->dy, args->dx[0], args->dx_mode[0]);
@@ -143,7 +145,7 @@ static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__bac
     return clcnn__grad_finish(net, args->dx[0], temporary, status);
 }
 
-static void release(clcnn__node *node) {
+static void dropout_release(clcnn__node *node) {
     dropout_scratch *s = node->scratch;
     if (s == NULL)
         return;
@@ -154,19 +156,19 @@ static void release(clcnn__node *node) {
     node->scratch = NULL;
 }
 
-static void reseed(clcnn__node *node, uint64_t seed) {
+static void dropout_reseed(clcnn__node *node, uint64_t seed) {
     dropout_config *c = node->config;
     c->generator = clcnn_dropout_state_init(seed);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status dropout_describe(const clcnn__node *node, json_t *layer) {
     const dropout_config *c = node->config;
     return json_object_set_new(layer, "p", clcnn__json_short_real(c->p)) == 0
                ? CLCNN_OK
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status dropout_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     dropout_config *c = config;
     c->p = 0.5f;
     c->generator = clcnn_dropout_state_init(CLCNN_NET_DEFAULT_SEED);
@@ -174,7 +176,7 @@ static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config)
 }
 
 /* The identity in eval: its output is its input's. */
-static clcnn_status fold(clcnn__fold *fold, size_t index) {
+static clcnn_status dropout_fold(clcnn__fold *fold, size_t index) {
     fold->map[index] = fold->map[clcnn__net_node(fold->from, index)->inputs[0]];
     return CLCNN_OK;
 }
@@ -185,14 +187,14 @@ const clcnn__layer_type clcnn__layer_dropout = {
     .min_inputs = 1,
     .max_inputs = 1,
     .config_size = sizeof(dropout_config),
-    .infer = infer,
-    .forward = forward,
-    .backward = backward,
-    .release = release,
-    .reseed = reseed,
-    .describe = describe,
-    .parse = parse,
-    .fold = fold,
+    .infer = dropout_infer,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .release = dropout_release,
+    .reseed = dropout_reseed,
+    .describe = dropout_describe,
+    .parse = dropout_parse,
+    .fold = dropout_fold,
 };
 
 clcnn_status clcnn_net_add_dropout(clcnn_net *net, float p) {

@@ -9,19 +9,20 @@ typedef struct flatten_config {
     int unused; /* no settings */
 } flatten_config;
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status flatten_infer(clcnn_net *net, clcnn__node *node,
+                                  const clcnn__sample *const *inputs) {
     (void)net;
     node->out = (clcnn__sample){1, {clcnn__sample_numel(inputs[0])}};
     return CLCNN_OK;
 }
 
-static clcnn__alias_kind alias(const clcnn__node *node) {
+static clcnn__alias_kind flatten_alias(const clcnn__node *node) {
     (void)node;
     return CLCNN__ALIAS_VIEW;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status flatten_forward(clcnn_net *net, clcnn__node *node,
+                                    const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     (void)net;
     (void)node;
     (void)inputs;
@@ -29,25 +30,13 @@ static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tenso
     return CLCNN_OK; /* the output is a view of the input */
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status flatten_backward(clcnn_net *net, clcnn__node *node,
+                                     const clcnn__backward_args *args) {
     if (node->plan.grad_alias)
         return CLCNN_OK; /* dx is a view of dy */
     if (args->dx_mode[0] == CLCNN_GRAD_OVERWRITE)
         return clcnn_tensor_copy(args->dx[0], args->dy);
     return clcnn_add(net->ctx, args->dx[0], args->dy, args->dx[0]);
-}
-
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
-    (void)node;
-    (void)layer;
-    return CLCNN_OK;
-}
-
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
-    (void)ctx;
-    (void)layer;
-    (void)config;
-    return CLCNN_OK;
 }
 
 const clcnn__layer_type clcnn__layer_flatten = {
@@ -56,12 +45,10 @@ const clcnn__layer_type clcnn__layer_flatten = {
     .min_inputs = 1,
     .max_inputs = 1,
     .config_size = sizeof(flatten_config),
-    .infer = infer,
-    .alias = alias,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = flatten_infer,
+    .alias = flatten_alias,
+    .forward = flatten_forward,
+    .backward = flatten_backward,
 };
 
 clcnn_status clcnn_net_add_flatten(clcnn_net *net) {

@@ -54,7 +54,8 @@ static clcnn_status fail_shape(clcnn_net *net, const clcnn__node *node, const cl
                        in->dims[0], size[0], size[1], clcnn_status_string(status));
 }
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status pool2d_infer(clcnn_net *net, clcnn__node *node,
+                                 const clcnn__sample *const *inputs) {
     const clcnn__sample *in = inputs[0];
     if (in->ndim != 3)
         return clcnn__fail_rank(net, node, in, "samples of [C, H, W]");
@@ -67,22 +68,23 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned pool2d_backward_reads(const clcnn__node *node) {
     (void)node;
     return CLCNN__READS_INPUTS;
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status pool2d_forward(clcnn_net *net, clcnn__node *node,
+                                   const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     return clcnn_pool2d_forward(net->ctx, node->config, inputs[0], output);
 }
 
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status pool2d_backward(clcnn_net *net, clcnn__node *node,
+                                    const clcnn__backward_args *args) {
     return clcnn_pool2d_backward(net->ctx, node->config, args->inputs[0], args->dy, args->dx[0],
                                  args->dx_mode[0]);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status pool2d_describe(const clcnn__node *node, json_t *layer) {
     const clcnn_pool2d_params *p = node->config;
     json_t *pool =
         json_pack("{s:s,s:o,s:o,s:o,s:b,s:b}", "mode", p->mode == CLCNN_POOL2D_MAX ? "max" : "avg",
@@ -95,7 +97,7 @@ static clcnn_status describe(const clcnn__node *node, json_t *layer) {
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status pool2d_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     clcnn_pool2d_params *p = config;
     *p = clcnn_pool2d_params_default();
     const json_t *pool = json_object_get(layer, "pool");
@@ -123,12 +125,12 @@ const clcnn__layer_type clcnn__layer_pool2d = {
     .min_inputs = 1,
     .max_inputs = 1,
     .config_size = sizeof(clcnn_pool2d_params),
-    .infer = infer,
-    .backward_reads = backward_reads,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = pool2d_infer,
+    .backward_reads = pool2d_backward_reads,
+    .forward = pool2d_forward,
+    .backward = pool2d_backward,
+    .describe = pool2d_describe,
+    .parse = pool2d_parse,
 };
 
 clcnn_status clcnn_net_add_pool2d(clcnn_net *net, const clcnn_pool2d_params *params) {

@@ -11,7 +11,8 @@ static int fuses_relu(const residual_config *c) {
     return c->activation == CLCNN_FUSED_RELU;
 }
 
-static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample *const *inputs) {
+static clcnn_status residual_infer(clcnn_net *net, clcnn__node *node,
+                                   const clcnn__sample *const *inputs) {
     int same = inputs[0]->ndim == inputs[1]->ndim;
     for (size_t d = 0; same && d < inputs[0]->ndim; d++)
         same = inputs[0]->dims[d] == inputs[1]->dims[d];
@@ -27,34 +28,35 @@ static clcnn_status infer(clcnn_net *net, clcnn__node *node, const clcnn__sample
     return CLCNN_OK;
 }
 
-static unsigned backward_reads(const clcnn__node *node) {
+static unsigned residual_backward_reads(const clcnn__node *node) {
     const residual_config *c = node->config;
     return fuses_relu(c) ? CLCNN__READS_OUTPUT : 0u; /* the ReLU's mask */
 }
 
-static clcnn_status forward(clcnn_net *net, clcnn__node *node, const clcnn_tensor *const *inputs,
-                            clcnn_tensor *output) {
+static clcnn_status residual_forward(clcnn_net *net, clcnn__node *node,
+                                     const clcnn_tensor *const *inputs, clcnn_tensor *output) {
     const residual_config *c = node->config;
     return clcnn_residual_forward(net->ctx, inputs[0], inputs[1], c->activation, output);
 }
 
 /* Both gradients in one pass; a node joined with itself gets the two
  * added (the op writes da first, then db). */
-static clcnn_status backward(clcnn_net *net, clcnn__node *node, const clcnn__backward_args *args) {
+static clcnn_status residual_backward(clcnn_net *net, clcnn__node *node,
+                                      const clcnn__backward_args *args) {
     const residual_config *c = node->config;
     return clcnn_residual_backward(net->ctx, c->activation, fuses_relu(c) ? args->output : NULL,
                                    args->dy, args->dx[0], args->dx_mode[0], args->dx[1],
                                    args->dx_mode[1]);
 }
 
-static clcnn_status describe(const clcnn__node *node, json_t *layer) {
+static clcnn_status residual_describe(const clcnn__node *node, json_t *layer) {
     const residual_config *c = node->config;
     return json_object_set_new(layer, "relu", json_boolean(fuses_relu(c))) == 0
                ? CLCNN_OK
                : CLCNN_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-static clcnn_status parse(clcnn_context *ctx, const json_t *layer, void *config) {
+static clcnn_status residual_parse(clcnn_context *ctx, const json_t *layer, void *config) {
     residual_config *c = config;
     int relu = 0;
     clcnn_status status = clcnn__json_flag(ctx, layer, "relu", &relu);
@@ -68,12 +70,12 @@ const clcnn__layer_type clcnn__layer_residual = {
     .min_inputs = 2,
     .max_inputs = 2,
     .config_size = sizeof(residual_config),
-    .infer = infer,
-    .backward_reads = backward_reads,
-    .forward = forward,
-    .backward = backward,
-    .describe = describe,
-    .parse = parse,
+    .infer = residual_infer,
+    .backward_reads = residual_backward_reads,
+    .forward = residual_forward,
+    .backward = residual_backward,
+    .describe = residual_describe,
+    .parse = residual_parse,
 };
 
 static clcnn_status add_residual(clcnn_net *net, size_t a, size_t b,

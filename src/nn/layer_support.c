@@ -62,51 +62,69 @@ clcnn_status clcnn__grad_finish(clcnn_net *net, clcnn_tensor *dx, clcnn_tensor *
 
 /* ---------------------------------------------------------- architecture */
 
+static int is_size(const json_t *value) {
+    return json_is_integer(value) && json_integer_value(value) >= 0;
+}
+
+static int is_number(const json_t *value) {
+    return json_is_number(value);
+}
+
+static int is_flag(const json_t *value) {
+    return json_is_boolean(value);
+}
+
+static int is_size_pair(const json_t *value) {
+    return json_array_size(value) == 2 && is_size(json_array_get(value, 0)) &&
+           is_size(json_array_get(value, 1));
+}
+
+/* The field `key` of `object` in *out when present and `valid`, else NULL:
+ * absent leaves the caller's default, invalid fails saying what it is not. */
+static clcnn_status field(clcnn_context *ctx, const json_t *object, const char *key,
+                          int (*valid)(const json_t *), const char *what, const json_t **out) {
+    const json_t *value = json_object_get(object, key);
+    *out = value != NULL && valid(value) ? value : NULL;
+    if (value != NULL && *out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "\"%s\" is not %s", key, what);
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn__json_size(clcnn_context *ctx, const json_t *object, const char *key,
                               size_t *out) {
-    const json_t *value = json_object_get(object, key);
-    if (value == NULL)
-        return CLCNN_OK;
-    if (!json_is_integer(value) || json_integer_value(value) < 0)
-        return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "\"%s\" is not an integer >= 0", key);
-    *out = (size_t)json_integer_value(value);
-    return CLCNN_OK;
+    const json_t *value;
+    clcnn_status status = field(ctx, object, key, is_size, "an integer >= 0", &value);
+    if (value != NULL)
+        *out = (size_t)json_integer_value(value);
+    return status;
 }
 
 clcnn_status clcnn__json_float(clcnn_context *ctx, const json_t *object, const char *key,
                                float *out) {
-    const json_t *value = json_object_get(object, key);
-    if (value == NULL)
-        return CLCNN_OK;
-    if (!json_is_number(value))
-        return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "\"%s\" is not a number", key);
-    *out = (float)json_number_value(value);
-    return CLCNN_OK;
+    const json_t *value;
+    clcnn_status status = field(ctx, object, key, is_number, "a number", &value);
+    if (value != NULL)
+        *out = (float)json_number_value(value);
+    return status;
 }
 
 clcnn_status clcnn__json_flag(clcnn_context *ctx, const json_t *object, const char *key, int *out) {
-    const json_t *value = json_object_get(object, key);
-    if (value == NULL)
-        return CLCNN_OK;
-    if (!json_is_boolean(value))
-        return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "\"%s\" is not true or false", key);
-    *out = json_is_true(value);
-    return CLCNN_OK;
+    const json_t *value;
+    clcnn_status status = field(ctx, object, key, is_flag, "true or false", &value);
+    if (value != NULL)
+        *out = json_is_true(value);
+    return status;
 }
 
 clcnn_status clcnn__json_pair(clcnn_context *ctx, const json_t *object, const char *key,
                               size_t *first, size_t *second) {
-    const json_t *value = json_object_get(object, key);
-    if (value == NULL)
-        return CLCNN_OK;
-    const json_t *a = json_array_get(value, 0), *b = json_array_get(value, 1);
-    if (json_array_size(value) != 2 || !json_is_integer(a) || !json_is_integer(b) ||
-        json_integer_value(a) < 0 || json_integer_value(b) < 0)
-        return clcnn__fail(ctx, CLCNN_ERROR_CORRUPT_FILE, "\"%s\" is not a pair of integers >= 0",
-                           key);
-    *first = (size_t)json_integer_value(a);
-    *second = (size_t)json_integer_value(b);
-    return CLCNN_OK;
+    const json_t *value;
+    clcnn_status status = field(ctx, object, key, is_size_pair, "a pair of integers >= 0", &value);
+    if (value != NULL) {
+        *first = (size_t)json_integer_value(json_array_get(value, 0));
+        *second = (size_t)json_integer_value(json_array_get(value, 1));
+    }
+    return status;
 }
 
 json_t *clcnn__json_short_real(float value) {

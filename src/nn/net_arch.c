@@ -20,7 +20,7 @@ static json_t *describe_node(const clcnn__node *node) {
         failed = json_object_set_new(layer, "inputs", inputs) != 0;
         inputs = NULL;
     }
-    if (!failed)
+    if (!failed && node->type->describe != NULL)
         failed = node->type->describe(node, layer) != CLCNN_OK;
     json_decref(inputs);
     if (failed) {
@@ -92,7 +92,7 @@ static clcnn_status add_layer(clcnn_net *net, const json_t *layer) {
     if (config == NULL)
         return clcnn__fail(net->ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     clcnn_status status = layer_inputs(net, layer, inputs, &count);
-    if (status == CLCNN_OK)
+    if (status == CLCNN_OK && type->parse != NULL)
         status = type->parse(net->ctx, layer, config);
     if (status == CLCNN_OK)
         status = clcnn__net_add(net, type, name, inputs, count, config);

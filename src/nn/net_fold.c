@@ -80,8 +80,5 @@ static clcnn_status net_create_folded(clcnn_net *net, clcnn_net **out) {
 }
 
 clcnn_status clcnn_net_create_folded(clcnn_net *net, clcnn_net **out) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_create_folded(net, out));
+    CLCNN__NET_PUBLIC(net, net_create_folded(net, out));
 }

@@ -191,4 +191,14 @@ clcnn_status clcnn__net_batchnorm_backward(clcnn_net *net, const char *label,
 char *clcnn__net_describe(const clcnn_net *net);
 clcnn_status clcnn__net_from_architecture(clcnn_context *ctx, const char *text, clcnn_net **out);
 
+/* The body of a public clcnn_net function: NULL is refused, and a failure
+ * message is named after the function (__func__). */
+#define CLCNN__NET_PUBLIC(net, call)                                  \
+    do {                                                              \
+        if ((net) == NULL)                                            \
+            return CLCNN_ERROR_INVALID_ARGUMENT;                      \
+        clcnn__error_mark mark_ = clcnn__error_mark_take((net)->ctx); \
+        return clcnn__named((net)->ctx, mark_, __func__, (call));     \
+    } while (0)
+
 #endif

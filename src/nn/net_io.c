@@ -80,10 +80,7 @@ static clcnn_status net_save(clcnn_net *net, const char *path, const char *const
 }
 
 clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const char *const *metadata) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_save(net, path, metadata));
+    CLCNN__NET_PUBLIC(net, net_save(net, path, metadata));
 }
 
 /* ------------------------------------------------------------------- load */
@@ -179,10 +176,7 @@ static clcnn_status net_load(clcnn_net *net, const char *path) {
 }
 
 clcnn_status clcnn_net_load(clcnn_net *net, const char *path) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_load(net, path));
+    CLCNN__NET_PUBLIC(net, net_load(net, path));
 }
 
 /* -------------------------------------------------- rebuilt from a file */

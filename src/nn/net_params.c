@@ -165,10 +165,7 @@ clcnn_status clcnn__net_ensure_parameters(clcnn_net *net) {
 }
 
 clcnn_status clcnn_net_init(clcnn_net *net, uint64_t seed) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, allocate_and_draw(net, seed));
+    CLCNN__NET_PUBLIC(net, allocate_and_draw(net, seed));
 }
 
 /* ----------------------------------------------------------------- access */

@@ -149,10 +149,7 @@ static clcnn_status net_forward(clcnn_net *net, const clcnn_tensor *input,
 
 clcnn_status clcnn_net_forward(clcnn_net *net, const clcnn_tensor *input,
                                const clcnn_tensor **logits) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_forward(net, input, logits));
+    CLCNN__NET_PUBLIC(net, net_forward(net, input, logits));
 }
 
 clcnn_status clcnn_net_set_training(clcnn_net *net, int training) {
@@ -193,10 +190,7 @@ static clcnn_status net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_t
 }
 
 clcnn_status clcnn_net_loss(clcnn_net *net, const clcnn_labels *labels, clcnn_tensor *loss) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_loss(net, labels, loss));
+    CLCNN__NET_PUBLIC(net, net_loss(net, labels, loss));
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -275,10 +269,7 @@ static clcnn_status net_backward(clcnn_net *net) {
 }
 
 clcnn_status clcnn_net_backward(clcnn_net *net) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_backward(net));
+    CLCNN__NET_PUBLIC(net, net_backward(net));
 }
 
 static clcnn_status net_zero_grad(clcnn_net *net) {
@@ -291,8 +282,5 @@ static clcnn_status net_zero_grad(clcnn_net *net) {
 }
 
 clcnn_status clcnn_net_zero_grad(clcnn_net *net) {
-    if (net == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(net->ctx);
-    return clcnn__named(net->ctx, mark, __func__, net_zero_grad(net));
+    CLCNN__NET_PUBLIC(net, net_zero_grad(net));
 }

@@ -97,13 +97,21 @@ static clcnn_status check_non_negative(clcnn_context *ctx, const char *op, const
     return CLCNN_OK;
 }
 
+/* lr, the optimizer's own `name` and weight_decay, in that order (as both
+ * optimizers check them). */
+static clcnn_status check_rates(clcnn_context *ctx, const char *op, double lr, const char *name,
+                                double value, double weight_decay) {
+    clcnn_status status = check_non_negative(ctx, op, "lr", lr);
+    if (status == CLCNN_OK)
+        status = check_non_negative(ctx, op, name, value);
+    if (status == CLCNN_OK)
+        status = check_non_negative(ctx, op, "weight_decay", weight_decay);
+    return status;
+}
+
 static clcnn_status check_sgd_params(clcnn_context *ctx, const clcnn_sgd_params *p) {
     const char *op = "clcnn_optimizer_create_sgd";
-    clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "momentum", p->momentum);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "weight_decay", p->weight_decay);
+    clcnn_status status = check_rates(ctx, op, p->lr, "momentum", p->momentum, p->weight_decay);
     if (status != CLCNN_OK)
         return status;
     if (!isfinite(p->dampening))
@@ -125,12 +133,8 @@ static clcnn_status check_beta(clcnn_context *ctx, const char *name, double beta
 }
 
 static clcnn_status check_adam_params(clcnn_context *ctx, const clcnn_adam_params *p) {
-    const char *op = "clcnn_optimizer_create_adam";
-    clcnn_status status = check_non_negative(ctx, op, "lr", p->lr);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "eps", p->eps);
-    if (status == CLCNN_OK)
-        status = check_non_negative(ctx, op, "weight_decay", p->weight_decay);
+    clcnn_status status =
+        check_rates(ctx, "clcnn_optimizer_create_adam", p->lr, "eps", p->eps, p->weight_decay);
     if (status == CLCNN_OK)
         status = check_beta(ctx, "beta1", p->beta1);
     if (status == CLCNN_OK)
@@ -264,10 +268,31 @@ static clcnn_status optimizer_make(clcnn_context *ctx, clcnn_optimizer *opt, siz
     return status == CLCNN_OK ? clcnn__optim_prepare(ctx, &update, opt->width) : status;
 }
 
-static clcnn_status optimizer_finish_create(clcnn_context *ctx, clcnn_optimizer *opt, size_t count,
-                                            clcnn_tensor *const *params, clcnn_tensor *const *grads,
-                                            clcnn_optimizer **out) {
-    clcnn_status status = optimizer_make(ctx, opt, count, params, grads);
+static clcnn_status check_hyper_params(clcnn_context *ctx, const clcnn_optimizer *prototype) {
+    return prototype->kind == OPTIMIZER_SGD ? check_sgd_params(ctx, &prototype->sgd)
+                                            : check_adam_params(ctx, &prototype->adam);
+}
+
+/* Checks the call, then builds an optimizer like `prototype` (its kind
+ * and hyper-parameters) over the list. */
+static clcnn_status optimizer_build(clcnn_context *ctx, const char *op,
+                                    const clcnn_optimizer *prototype, size_t count,
+                                    clcnn_tensor *const *params, clcnn_tensor *const *grads,
+                                    clcnn_optimizer **out) {
+    if (ctx == NULL || out == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    clcnn_status status = check_hyper_params(ctx, prototype);
+    if (status == CLCNN_OK)
+        status = check_pairs(ctx, op, count, params, grads);
+    if (status != CLCNN_OK)
+        return status;
+    clcnn_optimizer *opt = malloc(sizeof *opt);
+    if (opt == NULL)
+        return clcnn__fail(ctx, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    *opt = *prototype;
+    opt->lr = opt->kind == OPTIMIZER_SGD ? opt->sgd.lr : opt->adam.lr;
+    status = optimizer_make(ctx, opt, count, params, grads);
     if (status != CLCNN_OK) {
         clcnn_optimizer_destroy(opt);
         return status;
@@ -276,68 +301,33 @@ static clcnn_status optimizer_finish_create(clcnn_context *ctx, clcnn_optimizer 
     return CLCNN_OK;
 }
 
-static clcnn_status optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
-                                         size_t count, clcnn_tensor *const *parameters,
-                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_optimizer_create_sgd: out is NULL");
-    *out = NULL;
-    clcnn_sgd_params chosen = params != NULL ? *params : clcnn_sgd_params_default();
-    clcnn_status status = check_sgd_params(context, &chosen);
-    if (status == CLCNN_OK)
-        status = check_pairs(context, "clcnn_optimizer_create_sgd", count, parameters, grads);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn_optimizer *opt = calloc(1, sizeof *opt);
-    if (opt == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    opt->kind = OPTIMIZER_SGD;
-    opt->sgd = chosen;
-    opt->lr = chosen.lr;
-    return optimizer_finish_create(context, opt, count, parameters, grads, out);
+/* The public constructors' common body; `prototype` as optimizer_build. */
+static clcnn_status optimizer_create(clcnn_context *ctx, const clcnn_optimizer *prototype,
+                                     size_t count, clcnn_tensor *const *params,
+                                     clcnn_tensor *const *grads, clcnn_optimizer **out) {
+    if (ctx == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    const char *op = prototype->kind == OPTIMIZER_SGD ? "clcnn_optimizer_create_sgd"
+                                                      : "clcnn_optimizer_create_adam";
+    clcnn__error_mark mark = clcnn__error_mark_take(ctx);
+    return clcnn__named(ctx, mark, op,
+                        optimizer_build(ctx, op, prototype, count, params, grads, out));
 }
 
 clcnn_status clcnn_optimizer_create_sgd(clcnn_context *context, const clcnn_sgd_params *params,
                                         size_t count, clcnn_tensor *const *parameters,
                                         clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        optimizer_create_sgd(context, params, count, parameters, grads, out));
-}
-
-static clcnn_status optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
-                                          size_t count, clcnn_tensor *const *parameters,
-                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL || out == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
-                           "clcnn_optimizer_create_adam: out is NULL");
-    *out = NULL;
-    clcnn_adam_params chosen = params != NULL ? *params : clcnn_adam_params_default();
-    clcnn_status status = check_adam_params(context, &chosen);
-    if (status == CLCNN_OK)
-        status = check_pairs(context, "clcnn_optimizer_create_adam", count, parameters, grads);
-    if (status != CLCNN_OK)
-        return status;
-    clcnn_optimizer *opt = calloc(1, sizeof *opt);
-    if (opt == NULL)
-        return clcnn__fail(context, CLCNN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    opt->kind = OPTIMIZER_ADAM;
-    opt->adam = chosen;
-    opt->lr = chosen.lr;
-    return optimizer_finish_create(context, opt, count, parameters, grads, out);
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_SGD,
+                                 .sgd = params != NULL ? *params : clcnn_sgd_params_default()};
+    return optimizer_create(context, &prototype, count, parameters, grads, out);
 }
 
 clcnn_status clcnn_optimizer_create_adam(clcnn_context *context, const clcnn_adam_params *params,
                                          size_t count, clcnn_tensor *const *parameters,
                                          clcnn_tensor *const *grads, clcnn_optimizer **out) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        optimizer_create_adam(context, params, count, parameters, grads, out));
+    clcnn_optimizer prototype = {.kind = OPTIMIZER_ADAM,
+                                 .adam = params != NULL ? *params : clcnn_adam_params_default()};
+    return optimizer_create(context, &prototype, count, parameters, grads, out);
 }
 
 /* ------------------------------------------------------------------- steps */
