@@ -287,10 +287,10 @@ __kernel void conv2d_pack_weights(__global const float *w, __global float *packe
  * C/groups): packed[group][t][i][u][v][j] = w[group * ins + i][t * tile +
  * j][r_last - u * step_h][s_last - v * step_w] for u < taps_h, v <
  * taps_w: the taps of that phase, flipped. */
-__kernel void conv2d_pack_phase_weights(__global const float *w, __global float *packed,
-                                        int groups, int outs, int ins, int kernel_h, int kernel_w,
-                                        int taps_h, int taps_w, int r_last, int s_last,
-                                        int step_h, int step_w, int tile) {
+__kernel void conv2d_pack_phase_weights(__global const float *w, __global float *packed, int groups,
+                                        int outs, int ins, int kernel_h, int kernel_w, int taps_h,
+                                        int taps_w, int r_last, int s_last, int step_h, int step_w,
+                                        int tile) {
     const int id = get_global_id(0);
     const int tiles = (outs + tile - 1) / tile;
     const int taps = taps_h * taps_w;

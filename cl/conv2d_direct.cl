@@ -132,17 +132,16 @@ halfv pool_step_vector(halfv best, halfv next) {
  * [N, groups * outs, out_h / 2, out_w / 2]; else output (oh, ow) goes to
  * row y_row0 + OSH * oh, column y_col0 + OSW * ow of y [N, groups * outs,
  * y_h, y_w]). xp is the padded input [N, groups * ins, padded_h, padded_w]
- * with padded_w >= row_tiles * VW * WV * SW + DW * (KW - 1); packed holds the weights [groups][out_tiles][ins][KH][KW][KT].
- * Lanes past out_w are computed from padding and not stored. accumulate
- * adds onto y (after the epilogue, which backward data never asks for; not
- * with POOL); bias, scale and shift are read only when their bit of flags
- * is set. */
+ * with padded_w >= row_tiles * VW * WV * SW + DW * (KW - 1); packed holds the weights
+ * [groups][out_tiles][ins][KH][KW][KT]. Lanes past out_w are computed from padding and not stored.
+ * accumulate adds onto y (after the epilogue, which backward data never asks for; not with POOL);
+ * bias, scale and shift are read only when their bit of flags is set. */
 __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *packed,
                                 __global const float *bias, __global const float *scale,
                                 __global const float *shift, int flags, __global float *y,
                                 int accumulate, int ins, int outs, int groups, int padded_h,
-                                int padded_w, int out_h, int out_w, int row_tiles, int y_h,
-                                int y_w, int y_row0, int y_col0) {
+                                int padded_w, int out_h, int out_w, int row_tiles, int y_h, int y_w,
+                                int y_row0, int y_col0) {
     const int out_tiles = (outs + KT - 1) / KT;
     const int rows = POOL ? out_h / 2 : out_h;
     const int id = get_global_id(0), tile_id = get_global_id(1), n = get_global_id(2);
@@ -243,8 +242,9 @@ __kernel void conv2d_fwd_direct(__global const float *xp, __global const float *
                 }
 #endif
 #else
-                __global float *out =
-                    y + ((n * groups * outs + k) * y_h + y_row0 + OSH * oh) * y_w + y_col0 + OSW * col;
+                __global float *out = y +
+                                      ((n * groups * outs + k) * y_h + y_row0 + OSH * oh) * y_w +
+                                      y_col0 + OSW * col;
 #if OSW != 1
                 float lanes[VW];
                 STOREV(value, lanes);

@@ -97,13 +97,10 @@ typedef struct clcnn_batchnorm_grads {
  * eps), what clcnn_batchnorm_backward needs. y has x's shape and may be x
  * itself. n = 1 is CLCNN_ERROR_INVALID_SHAPE
  * ("expected more than 1 value per channel when training"). */
-CLCNN_API clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
-                                                     const clcnn_batchnorm_params *params,
-                                                     const clcnn_tensor *x,
-                                                     const clcnn_tensor *gamma,
-                                                     const clcnn_tensor *beta,
-                                                     clcnn_batchnorm_state *state, clcnn_tensor *y,
-                                                     const clcnn_batchnorm_saved *saved);
+CLCNN_API clcnn_status clcnn_batchnorm_forward_train(
+    clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+    const clcnn_tensor *gamma, const clcnn_tensor *beta, clcnn_batchnorm_state *state,
+    clcnn_tensor *y, const clcnn_batchnorm_saved *saved);
 
 /* Eval forward: y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
  * state is required and left unchanged. y has x's shape and may be x itself.
@@ -124,13 +121,10 @@ CLCNN_API clcnn_status clcnn_batchnorm_forward_eval(
  * and grads (NULL: neither) are optional; dx is overwritten and may be dy,
  * x or y itself; grads->dgamma and dbeta follow grads->mode. gamma is the
  * forward's (NULL: 1). */
-CLCNN_API clcnn_status clcnn_batchnorm_backward(clcnn_context *context,
-                                                const clcnn_batchnorm_params *params,
-                                                const clcnn_tensor *x, const clcnn_tensor *y,
-                                                const clcnn_tensor *dy, const clcnn_tensor *gamma,
-                                                const clcnn_batchnorm_saved *saved,
-                                                clcnn_tensor *dx,
-                                                const clcnn_batchnorm_grads *grads);
+CLCNN_API clcnn_status clcnn_batchnorm_backward(
+    clcnn_context *context, const clcnn_batchnorm_params *params, const clcnn_tensor *x,
+    const clcnn_tensor *y, const clcnn_tensor *dy, const clcnn_tensor *gamma,
+    const clcnn_batchnorm_saved *saved, clcnn_tensor *dx, const clcnn_batchnorm_grads *grads);
 
 /* Eval-mode batch norm as a per-channel affine y = x * scale + shift, for
  * fusing it into the layer before (clcnn_conv2d_forward_fused's epilogue):

@@ -199,8 +199,8 @@ static clcnn_status run(clcnn__launch *launch, size_t width, int chunk, size_t r
      * llvmpipe): a group of odd sides (7 x 9) cannot be halved to fit. */
     size_t allowed = 0;
     if (launch->kernel != NULL &&
-        clcnn__kernel_work_group_limit(ctx, launch->kernel, &allowed) == CLCNN_OK &&
-        allowed > 0 && allowed < limit)
+        clcnn__kernel_work_group_limit(ctx, launch->kernel, &allowed) == CLCNN_OK && allowed > 0 &&
+        allowed < limit)
         limit = allowed;
     const size_t counts[3] = {(width + (size_t)chunk - 1) / (size_t)chunk, rows, planes};
     size_t local[3] = {1, 1, limit}, global[3];
