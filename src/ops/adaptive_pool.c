@@ -193,6 +193,30 @@ static clcnn_status finish(clcnn_context *ctx, const geometry *g, cl_mem partial
     return clcnn__launch_run_fitted(&launch, 1, &global, &local);
 }
 
+/* Ends a forward pass that wrote `parts` partial sums per output into
+ * `partial` (NULL: it wrote y itself): their sum into y where the pass went
+ * well, and the partials back to the pool either way. */
+static clcnn_status finish_partials(clcnn_context *ctx, const geometry *g, clcnn_status status,
+                                    cl_mem partial, size_t outputs, size_t parts, clcnn_tensor *y) {
+    if (partial == NULL)
+        return status;
+    if (status == CLCNN_OK)
+        status = finish(ctx, g, partial, outputs, parts, y);
+    clcnn__buffer_release(ctx, partial);
+    return status;
+}
+
+/* The first two arguments of the forward kernels: x, and where they write,
+ * the partial sums when there are any, else y. */
+static void arg_input_output(clcnn__launch *launch, const clcnn_tensor *x, cl_mem partial,
+                             const clcnn_tensor *y) {
+    clcnn__arg_tensor(launch, x);
+    if (partial != NULL)
+        clcnn__arg_mem(launch, partial);
+    else
+        clcnn__arg_tensor(launch, y);
+}
+
 /* The shape arguments of the window kernels adaptive_avg_forward and
  * adaptive_avg_backward, in their order. */
 static void arg_window_shape(clcnn__launch *launch, const geometry *g, size_t chunk) {
@@ -230,11 +254,7 @@ static clcnn_status forward_windows(clcnn_context *ctx, const geometry *g, const
     if (status == CLCNN_OK)
         status = prepare(ctx, "adaptive_avg_forward", &launch);
     if (status == CLCNN_OK) {
-        clcnn__arg_tensor(&launch, x);
-        if (partial != NULL)
-            clcnn__arg_mem(&launch, partial);
-        else
-            clcnn__arg_tensor(&launch, y);
+        arg_input_output(&launch, x, partial, y);
         clcnn__arg_mem(&launch, tables);
         arg_window_shape(&launch, g, chunk);
         clcnn__arg_ulong(&launch, span);
@@ -242,10 +262,7 @@ static clcnn_status forward_windows(clcnn_context *ctx, const geometry *g, const
         const size_t counts[3] = {(g->out_w + chunk - 1) / chunk, g->out_h * bands, g->planes};
         status = run_over(ctx, &launch, 3, counts);
     }
-    if (status == CLCNN_OK && partial != NULL)
-        status = finish(ctx, g, partial, outputs, bands, y);
-    if (partial != NULL)
-        clcnn__buffer_release(ctx, partial);
+    status = finish_partials(ctx, g, status, partial, outputs, bands, y);
     if (tables != NULL)
         clcnn__buffer_release(ctx, tables);
     return status;
@@ -302,11 +319,7 @@ static clcnn_status forward_global(clcnn_context *ctx, const geometry *g, const 
     if (status == CLCNN_OK)
         status = prepare(ctx, name, &launch);
     if (status == CLCNN_OK) {
-        clcnn__arg_tensor(&launch, x);
-        if (partial != NULL)
-            clcnn__arg_mem(&launch, partial);
-        else
-            clcnn__arg_tensor(&launch, y);
+        arg_input_output(&launch, x, partial, y);
         clcnn__arg_ulong(&launch, g->planes);
         clcnn__arg_int(&launch, plane_size);
         clcnn__arg_int(&launch, chunk_len);
@@ -320,11 +333,7 @@ static clcnn_status forward_global(clcnn_context *ctx, const geometry *g, const 
             status = clcnn__launch_run_fitted(&launch, 2, global, local);
         }
     }
-    if (status == CLCNN_OK && partial != NULL)
-        status = finish(ctx, g, partial, g->planes, chunks, y);
-    if (partial != NULL)
-        clcnn__buffer_release(ctx, partial);
-    return status;
+    return finish_partials(ctx, g, status, partial, g->planes, chunks, y);
 }
 
 static clcnn_status adaptive_forward(clcnn_context *ctx, const clcnn_tensor *x, clcnn_tensor *y) {

@@ -3,6 +3,7 @@
  * batchnorm_launch.c, the kernels in cl/batchnorm.cl. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "batchnorm_flags.h"
 #include "ops/batchnorm_internal.h"
@@ -102,17 +103,28 @@ check_eval_operands(clcnn_context *ctx, const char *fn, const clcnn_batchnorm_pa
     return status;
 }
 
+/* The tensor that gives a call its channels: of a rank that `fits` its
+ * `layout`, and small enough for the kernels' indices. `what` names it in a
+ * failure. */
+static clcnn_status check_layout(clcnn_context *ctx, const char *what, const clcnn_tensor *tensor,
+                                 int fits, const char *layout) {
+    char shape[96];
+    if (!fits)
+        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE, "%s %s must be %s", what,
+                           clcnn__shape_string(tensor, shape, sizeof shape), layout);
+    if (tensor->numel >= MAX_ELEMENTS)
+        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%s %s has 2^31 or more elements", what,
+                           clcnn__shape_string(tensor, shape, sizeof shape));
+    return CLCNN_OK;
+}
+
 /* x as [N, C, inner]: rank 2 to 4 ([N, C], [N, C, L], [N, C, H, W]). */
 static clcnn_status input_shape(clcnn_context *ctx, const clcnn_tensor *x, const char *name,
                                 clcnn__batchnorm_shape *out) {
-    char shape[96];
-    if (x->ndim < 2)
-        return clcnn__fail(ctx, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s %s must be [N, C], [N, C, L] or [N, C, H, W]", name,
-                           clcnn__shape_string(x, shape, sizeof shape));
-    if (x->numel >= MAX_ELEMENTS)
-        return clcnn__fail(ctx, CLCNN_ERROR_SIZE_OVERFLOW, "%s %s has 2^31 or more elements", name,
-                           clcnn__shape_string(x, shape, sizeof shape));
+    clcnn_status status =
+        check_layout(ctx, name, x, x->ndim >= 2, "[N, C], [N, C, L] or [N, C, H, W]");
+    if (status != CLCNN_OK)
+        return status;
     out->batch = x->dims[0];
     out->channels = x->dims[1];
     out->inner = 1;
@@ -225,19 +237,6 @@ clcnn__batchnorm_forward_train_planned(clcnn_context *context, const clcnn__batc
     return status;
 }
 
-static clcnn_status batchnorm_forward_train(clcnn_context *context,
-                                            const clcnn_batchnorm_params *params,
-                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
-                                            const clcnn_tensor *beta, clcnn_batchnorm_state *state,
-                                            clcnn_tensor *y, clcnn_tensor *save_mean,
-                                            clcnn_tensor *save_invstd) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_forward_train_planned(context, &plan, params, x, gamma, beta, state, y,
-                                                  save_mean, save_invstd);
-}
-
 clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
                                            const clcnn_batchnorm_params *params,
                                            const clcnn_tensor *x, const clcnn_tensor *gamma,
@@ -246,10 +245,12 @@ clcnn_status clcnn_batchnorm_forward_train(clcnn_context *context,
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    clcnn_status status = saved != NULL
-                              ? batchnorm_forward_train(context, params, x, gamma, beta, state, y,
-                                                        saved->mean, saved->invstd)
-                              : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    clcnn_status status =
+        saved != NULL
+            ? clcnn__batchnorm_forward_train_planned(context, &plan, params, x, gamma, beta, state,
+                                                     y, saved->mean, saved->invstd)
+            : clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT, "saved is NULL");
     return clcnn__named(context, mark, __func__, status);
 }
 
@@ -291,17 +292,6 @@ clcnn__batchnorm_forward_eval_planned(clcnn_context *context, const clcnn__batch
     return clcnn__batchnorm_enqueue_eval(context, plan, &shape, &buffers, p.eps, flags);
 }
 
-static clcnn_status batchnorm_forward_eval(clcnn_context *context,
-                                           const clcnn_batchnorm_params *params,
-                                           const clcnn_tensor *x, const clcnn_tensor *gamma,
-                                           const clcnn_tensor *beta,
-                                           const clcnn_batchnorm_state *state, clcnn_tensor *y) {
-    if (context == NULL)
-        return CLCNN_ERROR_INVALID_ARGUMENT;
-    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
-    return clcnn__batchnorm_forward_eval_planned(context, &plan, params, x, gamma, beta, state, y);
-}
-
 clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
                                           const clcnn_batchnorm_params *params,
                                           const clcnn_tensor *x, const clcnn_tensor *gamma,
@@ -310,8 +300,10 @@ clcnn_status clcnn_batchnorm_forward_eval(clcnn_context *context,
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
     clcnn__error_mark mark = clcnn__error_mark_take(context);
-    return clcnn__named(context, mark, __func__,
-                        batchnorm_forward_eval(context, params, x, gamma, beta, state, y));
+    clcnn__batchnorm_plan plan = clcnn__batchnorm_plan_for(context);
+    return clcnn__named(
+        context, mark, __func__,
+        clcnn__batchnorm_forward_eval_planned(context, &plan, params, x, gamma, beta, state, y));
 }
 
 /* ------------------------------------------------------------ backward */
@@ -440,14 +432,11 @@ static clcnn_status batchnorm_eval_affine(clcnn_context *context,
     if (status != CLCNN_OK)
         return status;
     const clcnn_tensor *mean = state->running_mean;
-    char text[96];
-    if (mean->ndim != 1)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE, "%s: running_mean %s must be [C]",
-                           fn, clcnn__shape_string(mean, text, sizeof text));
-    if (mean->numel >= MAX_ELEMENTS)
-        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: running_mean %s has 2^31 or more elements", fn,
-                           clcnn__shape_string(mean, text, sizeof text));
+    char what[96];
+    snprintf(what, sizeof what, "%s: running_mean", fn);
+    status = check_layout(context, what, mean, mean->ndim == 1, "[C]");
+    if (status != CLCNN_OK)
+        return status;
     size_t channels = mean->dims[0];
     const clcnn_tensor *per_channel[] = {state->running_var, gamma, beta, scale, shift};
     const char *names[] = {"running_var", "gamma", "beta", "scale", "shift"};
@@ -497,15 +486,11 @@ static clcnn_status batchnorm_fold_into_conv(
         status = check_state(context, fn, state);
     if (status != CLCNN_OK)
         return status;
-    char text[96];
-    if (conv_weight->ndim < 2)
-        return clcnn__fail(context, CLCNN_ERROR_INVALID_SHAPE,
-                           "%s: conv_weight %s must be [K, C, kh, kw]", fn,
-                           clcnn__shape_string(conv_weight, text, sizeof text));
-    if (conv_weight->numel >= MAX_ELEMENTS)
-        return clcnn__fail(context, CLCNN_ERROR_SIZE_OVERFLOW,
-                           "%s: conv_weight %s has 2^31 or more elements", fn,
-                           clcnn__shape_string(conv_weight, text, sizeof text));
+    char what[96];
+    snprintf(what, sizeof what, "%s: conv_weight", fn);
+    status = check_layout(context, what, conv_weight, conv_weight->ndim >= 2, "[K, C, kh, kw]");
+    if (status != CLCNN_OK)
+        return status;
     size_t channels = conv_weight->dims[0];
     status = clcnn__check_same_shape(context, fn, "folded_weight", folded_weight, "conv_weight",
                                      conv_weight);

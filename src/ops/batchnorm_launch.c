@@ -296,6 +296,22 @@ static clcnn_status prepare_finalize(clcnn_context *ctx, const clcnn__batchnorm_
 
 /* --------------------------------------------------------------- forward */
 
+/* Sets the arguments that end both element-wise passes (bn_normalize,
+ * bn_backward_dx): the per-channel coefficients, the shape, the span and the
+ * flags; then runs the pass, a work-item per span values. */
+static clcnn_status run_elementwise(clcnn__launch *launch, const clcnn__batchnorm_plan *plan,
+                                    const clcnn__batchnorm_shape *shape, cl_mem coef,
+                                    unsigned flags) {
+    clcnn__arg_mem(launch, coef);
+    clcnn__arg_uint(launch, shape->channels);
+    clcnn__arg_uint(launch, shape->inner);
+    clcnn__arg_uint(launch, shape->total);
+    clcnn__arg_uint(launch, plan->span);
+    clcnn__arg_uint(launch, flags);
+    size_t items = ceil_div(shape->total, plan->span);
+    return run_items(launch, plan, 1, &items);
+}
+
 static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *plan,
                               const clcnn__batchnorm_shape *shape, cl_mem x, cl_mem y, cl_mem coef,
                               unsigned flags) {
@@ -305,14 +321,7 @@ static clcnn_status normalize(clcnn_context *ctx, const clcnn__batchnorm_plan *p
         return status;
     clcnn__arg_mem(&launch, x);
     clcnn__arg_mem(&launch, y);
-    clcnn__arg_mem(&launch, coef);
-    clcnn__arg_uint(&launch, shape->channels);
-    clcnn__arg_uint(&launch, shape->inner);
-    clcnn__arg_uint(&launch, shape->total);
-    clcnn__arg_uint(&launch, plan->span);
-    clcnn__arg_uint(&launch, flags);
-    size_t items = ceil_div(shape->total, plan->span);
-    return run_items(&launch, plan, 1, &items);
+    return run_elementwise(&launch, plan, shape, coef, flags);
 }
 
 /* The affine parameters and the statistics a training pass updates, in the
@@ -506,14 +515,7 @@ static clcnn_status backward_dx(clcnn_context *ctx, const clcnn__batchnorm_plan 
         return status;
     gradient_inputs(&launch, b);
     clcnn__arg_mem(&launch, b->dx);
-    clcnn__arg_mem(&launch, coef);
-    clcnn__arg_uint(&launch, shape->channels);
-    clcnn__arg_uint(&launch, shape->inner);
-    clcnn__arg_uint(&launch, shape->total);
-    clcnn__arg_uint(&launch, plan->span);
-    clcnn__arg_uint(&launch, flags);
-    size_t items = ceil_div(shape->total, plan->span);
-    return run_items(&launch, plan, 1, &items);
+    return run_elementwise(&launch, plan, shape, coef, flags);
 }
 
 clcnn_status clcnn__batchnorm_enqueue_backward(clcnn_context *ctx,

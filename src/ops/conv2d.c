@@ -199,14 +199,7 @@ static clcnn_status check_common(clcnn_context *ctx, const char *op, const clcnn
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", op);
     const clcnn_tensor *tensors[3] = {t->input, t->weights, t->output};
     const char *names[3] = {t->input_name, t->weights_name, t->output_name};
-    for (int i = 0; i < 3; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "%s: %s", op, names[i]);
-        clcnn_status status = clcnn__check_tensor(ctx, tensors[i], what);
-        if (status != CLCNN_OK)
-            return status;
-    }
-    return CLCNN_OK;
+    return clcnn__check_tensors(ctx, op, tensors, names, 3);
 }
 
 /* A bias or its gradient: NULL, or [k] with k the output channels. */

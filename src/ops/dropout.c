@@ -45,6 +45,17 @@ static size_t bit_words(size_t numel) {
 
 /* ------------------------------------------------------------------- masks */
 
+/* What a forward pass draws: its Philox stream (key, counter offset) and
+ * decision (threshold, scale); the identity where it draws nothing. */
+typedef struct dropout_pass {
+    int identity;
+    float p;
+    uint32_t threshold;
+    float scale;
+    uint64_t seed;
+    uint64_t offset;
+} dropout_pass;
+
 struct clcnn_dropout_mask {
     clcnn_context *ctx;
     size_t numel;
@@ -52,12 +63,7 @@ struct clcnn_dropout_mask {
     unsigned vector_width;
     cl_mem bits; /* BITS: bit_words(numel) uint32; NULL otherwise */
     int recorded;
-    int identity;
-    float p;
-    uint32_t threshold;
-    float scale;
-    uint64_t seed;
-    uint64_t offset;
+    dropout_pass pass; /* the recorded forward pass's */
 };
 
 clcnn_dropout_state clcnn_dropout_state_init(uint64_t seed) {
@@ -146,10 +152,10 @@ clcnn_status clcnn_dropout_mask_get_info(const clcnn_dropout_mask *mask,
     out->strategy = mask->strategy;
     out->vector_width = mask->vector_width;
     out->recorded = mask->recorded;
-    out->identity = mask->identity;
-    out->p = mask->p;
-    out->seed = mask->seed;
-    out->offset = mask->offset;
+    out->identity = mask->pass.identity;
+    out->p = mask->pass.p;
+    out->seed = mask->pass.seed;
+    out->offset = mask->pass.offset;
     return CLCNN_OK;
 }
 
@@ -165,7 +171,7 @@ static clcnn_status prepare(clcnn_context *ctx, unsigned lanes, const char *name
 
 /* The Philox stream and decision of a recorded pass: key, counter offset
  * (each as two 32-bit words) and threshold. */
-static void arg_stream(clcnn__launch *launch, const clcnn_dropout_mask *pass) {
+static void arg_stream(clcnn__launch *launch, const dropout_pass *pass) {
     clcnn__arg_uint(launch, (uint32_t)pass->seed);
     clcnn__arg_uint(launch, (uint32_t)(pass->seed >> 32));
     clcnn__arg_uint(launch, (uint32_t)pass->offset);
@@ -183,9 +189,8 @@ static clcnn_status run(clcnn__launch *launch, size_t numel, size_t per_item) {
 
 /* dst (+)= keep ? src * scale : 0 with the mask drawn from the pass's
  * stream. */
-static clcnn_status enqueue_apply(clcnn_context *ctx, unsigned lanes,
-                                  const clcnn_dropout_mask *pass, const clcnn_tensor *src,
-                                  clcnn_tensor *dst, int accumulate) {
+static clcnn_status enqueue_apply(clcnn_context *ctx, unsigned lanes, const dropout_pass *pass,
+                                  const clcnn_tensor *src, clcnn_tensor *dst, int accumulate) {
     clcnn__launch launch;
     clcnn_status status = prepare(ctx, lanes, "dropout_apply", &launch);
     if (status != CLCNN_OK)
@@ -200,9 +205,8 @@ static clcnn_status enqueue_apply(clcnn_context *ctx, unsigned lanes,
 }
 
 /* dst = keep ? src * scale : 0, the mask also stored as bits. */
-static clcnn_status enqueue_apply_bits(clcnn_context *ctx, unsigned lanes,
-                                       const clcnn_dropout_mask *pass, const clcnn_tensor *src,
-                                       clcnn_tensor *dst, cl_mem bits) {
+static clcnn_status enqueue_apply_bits(clcnn_context *ctx, unsigned lanes, const dropout_pass *pass,
+                                       const clcnn_tensor *src, clcnn_tensor *dst, cl_mem bits) {
     clcnn__launch launch;
     clcnn_status status = prepare(ctx, lanes, "dropout_apply_bits", &launch);
     if (status != CLCNN_OK)
@@ -216,17 +220,17 @@ static clcnn_status enqueue_apply_bits(clcnn_context *ctx, unsigned lanes,
     return run(&launch, src->numel, DROPOUT_BITS_ELEMS(lanes));
 }
 
-/* The mask of a pass as bits only. */
-static clcnn_status enqueue_mask_bits(clcnn_context *ctx, const clcnn_dropout_mask *pass,
+/* The mask of the recorded pass as bits only. */
+static clcnn_status enqueue_mask_bits(clcnn_context *ctx, const clcnn_dropout_mask *mask,
                                       cl_mem bits) {
     clcnn__launch launch;
-    clcnn_status status = prepare(ctx, pass->vector_width, "dropout_mask_bits", &launch);
+    clcnn_status status = prepare(ctx, mask->vector_width, "dropout_mask_bits", &launch);
     if (status != CLCNN_OK)
         return status;
     clcnn__arg_mem(&launch, bits);
-    clcnn__arg_ulong(&launch, pass->numel);
-    arg_stream(&launch, pass);
-    return run(&launch, pass->numel, DROPOUT_BITS_ELEMS(pass->vector_width));
+    clcnn__arg_ulong(&launch, mask->numel);
+    arg_stream(&launch, &mask->pass);
+    return run(&launch, mask->numel, DROPOUT_BITS_ELEMS(mask->vector_width));
 }
 
 /* dst (+)= bit ? src * scale : 0, the mask's bits stored. */
@@ -241,7 +245,7 @@ static clcnn_status enqueue_apply_from_bits(clcnn_context *ctx, const clcnn_drop
     clcnn__arg_tensor(&launch, dst);
     clcnn__arg_mem(&launch, mask->bits);
     clcnn__arg_ulong(&launch, src->numel);
-    clcnn__arg_float(&launch, mask->scale);
+    clcnn__arg_float(&launch, mask->pass.scale);
     clcnn__arg_uint(&launch, accumulate != 0);
     return run(&launch, src->numel, DROPOUT_PLAIN_ELEMS);
 }
@@ -289,6 +293,33 @@ static clcnn_status check_mask(clcnn_context *ctx, const char *op, const clcnn_d
 
 /* --------------------------------------------------------------- forward */
 
+/* The pass a forward call makes: with p's threshold and scale where it
+ * draws, else the identity (threshold 0, scale 1). */
+static dropout_pass pass_for(float p, int draws, const clcnn_dropout_state *state) {
+    dropout_pass pass = {!draws, p, 0, 1.0f, 0, 0};
+    if (state != NULL) {
+        pass.seed = state->seed;
+        pass.offset = state->offset;
+    }
+    if (draws) {
+        /* Exact: p * 2^32 is a double product by a power of two, < 2^32. */
+        pass.threshold = (uint32_t)floor((double)p * 4294967296.0);
+        pass.scale = (float)(1.0 / (1.0 - (double)p));
+    }
+    return pass;
+}
+
+/* y = keep ? x * scale : 0 with the pass's mask, also stored as bits where
+ * the mask keeps them. */
+static clcnn_status enqueue_forward(clcnn_context *ctx, const clcnn_dropout_mask *mask,
+                                    const dropout_pass *pass, const clcnn_tensor *x,
+                                    clcnn_tensor *y) {
+    unsigned lanes = mask != NULL ? mask->vector_width : tuning_for(ctx)->lanes;
+    if (mask != NULL && mask->strategy == CLCNN_DROPOUT_MASK_BITS)
+        return enqueue_apply_bits(ctx, lanes, pass, x, y, mask->bits);
+    return enqueue_apply(ctx, lanes, pass, x, y, 0);
+}
+
 static clcnn_status dropout_forward(clcnn_context *context, clcnn_dropout_state *state, float p,
                                     int training, const clcnn_tensor *x, clcnn_tensor *y,
                                     clcnn_dropout_mask *mask) {
@@ -307,50 +338,16 @@ static clcnn_status dropout_forward(clcnn_context *context, clcnn_dropout_state 
     if (draws && state == NULL)
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "clcnn_dropout_forward: state is NULL (needed to draw a mask)");
-
-    if (!draws) {
-        status = clcnn_tensor_copy(y, x);
-        if (status != CLCNN_OK)
-            return status;
-        if (mask != NULL) {
-            mask->recorded = 1;
-            mask->identity = 1;
-            mask->p = p;
-            mask->threshold = 0;
-            mask->scale = 1.0f;
-            mask->seed = state != NULL ? state->seed : 0;
-            mask->offset = state != NULL ? state->offset : 0;
-        }
-        return CLCNN_OK;
-    }
-
-    clcnn_dropout_mask pass; /* the recorded fields, written to mask on success */
-    memset(&pass, 0, sizeof pass);
-    pass.p = p;
-    /* Exact: p * 2^32 is a double product by a power of two, < 2^32. */
-    pass.threshold = (uint32_t)floor((double)p * 4294967296.0);
-    pass.scale = (float)(1.0 / (1.0 - (double)p));
-    pass.seed = state->seed;
-    pass.offset = state->offset;
-
-    const clcnn__dropout_choices *tuning = tuning_for(context);
-    unsigned lanes = mask != NULL ? mask->vector_width : tuning->lanes;
-    if (mask != NULL && mask->strategy == CLCNN_DROPOUT_MASK_BITS)
-        status = enqueue_apply_bits(context, lanes, &pass, x, y, mask->bits);
-    else
-        status = enqueue_apply(context, lanes, &pass, x, y, 0);
+    dropout_pass pass = pass_for(p, draws, state);
+    status = draws ? enqueue_forward(context, mask, &pass, x, y) : clcnn_tensor_copy(y, x);
     if (status != CLCNN_OK)
         return status;
     if (mask != NULL) {
         mask->recorded = 1;
-        mask->identity = 0;
-        mask->p = pass.p;
-        mask->threshold = pass.threshold;
-        mask->scale = pass.scale;
-        mask->seed = pass.seed;
-        mask->offset = pass.offset;
+        mask->pass = pass;
     }
-    state->offset++;
+    if (draws)
+        state->offset++;
     return CLCNN_OK;
 }
 
@@ -385,12 +382,12 @@ static clcnn_status dropout_backward(clcnn_context *context, const clcnn_dropout
         return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
                            "clcnn_dropout_backward: no forward pass has filled the mask");
     int accumulate = mode == CLCNN_GRAD_ACCUMULATE;
-    if (mask->identity)
+    if (mask->pass.identity)
         return accumulate ? enqueue_accumulate(context, mask->vector_width, dy, dx)
                           : clcnn_tensor_copy(dx, dy);
     if (mask->strategy == CLCNN_DROPOUT_MASK_BITS)
         return enqueue_apply_from_bits(context, mask, dy, dx, accumulate);
-    return enqueue_apply(context, mask->vector_width, mask, dy, dx, accumulate);
+    return enqueue_apply(context, mask->vector_width, &mask->pass, dy, dx, accumulate);
 }
 
 clcnn_status clcnn_dropout_backward(clcnn_context *context, const clcnn_dropout_mask *mask,
@@ -422,7 +419,7 @@ static clcnn_status dropout_mask_read(const clcnn_dropout_mask *mask, uint32_t *
     if (!mask->recorded)
         return clcnn__fail(ctx, CLCNN_ERROR_INVALID_ARGUMENT,
                            "clcnn_dropout_mask_read: no forward pass has filled the mask");
-    if (mask->identity) {
+    if (mask->pass.identity) {
         for (size_t i = 0; i < needed; i++)
             words[i] = 0xFFFFFFFFu;
         if (mask->numel % 32 != 0)
