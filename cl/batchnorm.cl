@@ -233,6 +233,21 @@ void bn_dx_run(__global const float *x, __global const float *dy, __global const
     }
 }
 
+/* Channel c's affine after normalising by invstd: scale = gamma[c] * invstd
+ * (invstd without gamma), shift = beta[c] (0 without beta). */
+void bn_affine(uint c, float invstd, uint flags, __global const float *gamma,
+               __global const float *beta, float *scale, float *shift) {
+    *scale = (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd;
+    *shift = (flags & BN_HAS_BETA) ? beta[c] : 0.0f;
+}
+
+/* bn_affine of eval mode: invstd from the running variance. */
+void bn_eval_affine_of(uint c, __global const float *running_var, float eps, uint flags,
+                       __global const float *gamma, __global const float *beta, float *scale,
+                       float *shift) {
+    bn_affine(c, 1.0f / sqrt(running_var[c] + eps), flags, gamma, beta, scale, shift);
+}
+
 /* From channel c's batch moments: writes save_mean/save_invstd, updates the
  * running statistics (unbiased variance, weight `factor` on the new value)
  * and returns the normalisation coefficients. */
@@ -249,8 +264,8 @@ bn_coef bn_finalize_train(clcnn_moments m, uint c, uint count, float eps, float 
         running_mean[c] = (1.0f - factor) * running_mean[c] + factor * mean;
         running_var[c] = (1.0f - factor) * running_var[c] + factor * unbiased;
     }
-    bn_coef k = {m.shift, m.mean_offset, (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd,
-                 (flags & BN_HAS_BETA) ? beta[c] : 0.0f};
+    bn_coef k = {m.shift, m.mean_offset};
+    bn_affine(c, invstd, flags, gamma, beta, &k.c, &k.d);
     return k;
 }
 
@@ -273,6 +288,86 @@ bn_coef bn_finalize_backward(bn_grad_sums sums, uint c, uint count, uint flags,
     bn_coef k = {save_mean[c], scale, -(invstd * invstd) * (sums.centered / n) * scale,
                  -(sums.dy / n) * scale};
     return k;
+}
+
+/* A work-item's (chunk, channel) of the *_rows kernels, global size
+ * (parts, channels): channel c's flat elements [begin, end) give partial
+ * `slot` of planes of `stride` floats. */
+typedef struct bn_chunk {
+    uint c, begin, end, stride, slot;
+} bn_chunk;
+
+/* This work-item's chunk; 0 past the range. */
+int bn_chunk_of(uint channels, uint count, uint chunk, uint parts, bn_chunk *job) {
+    uint part = get_global_id(0);
+    job->c = get_global_id(1);
+    if (part >= parts || job->c >= channels)
+        return 0;
+    job->begin = part * chunk;
+    job->end = min(count, job->begin + chunk);
+    job->stride = channels * parts;
+    job->slot = job->c * parts + part;
+    return 1;
+}
+
+/* A work-item's batch rows [first, last) of the *_batch_rows kernels,
+ * global size parts: channel c's partial is at slot c * parts + part of
+ * planes of `stride` floats. */
+typedef struct bn_batch_rows {
+    uint part, first, last, stride;
+} bn_batch_rows;
+
+/* This work-item's rows; 0 past the range. */
+int bn_batch_rows_of(uint channels, uint batch, uint batches, uint parts, bn_batch_rows *job) {
+    job->part = get_global_id(0);
+    if (job->part >= parts)
+        return 0;
+    job->stride = channels * parts;
+    job->first = job->part * batches;
+    job->last = min(batch, job->first + batches);
+    return 1;
+}
+
+/* A work-item of the *_wg kernels, global size (parts * size, channels),
+ * local size (size, 1): its BN_ITEMS values are channel c's flat elements
+ * begin + k * size; its work-group's total goes to partial `slot` of planes
+ * of `stride` floats. */
+typedef struct bn_wg_item {
+    uint size, lid, c, begin, stride, slot;
+} bn_wg_item;
+
+void bn_wg_item_of(uint channels, bn_wg_item *item) {
+    uint part = get_group_id(0), parts = get_num_groups(0);
+    item->size = get_local_size(0);
+    item->lid = get_local_id(0);
+    item->c = get_global_id(1);
+    item->begin = part * (item->size * BN_ITEMS) + item->lid;
+    item->stride = channels * parts;
+    item->slot = item->c * parts + part;
+}
+
+/* The element-wise kernels' walk over a work-item's `span` consecutive
+ * elements of the whole tensor, a run at a time: a run stays in one row of
+ * `inner` elements, so in one channel. */
+typedef struct bn_span {
+    uint next, end;
+} bn_span;
+
+void bn_span_start(uint total, uint span, bn_span *walk) {
+    walk->next = (uint)get_global_id(0) * span;
+    walk->end = min(total, walk->next + span);
+}
+
+/* The next run: elements [*at, *at + *length) of channel *c; 0 at the end. */
+int bn_span_next(bn_span *walk, uint channels, uint inner, uint *at, uint *length, uint *c) {
+    if (walk->next >= walk->end)
+        return 0;
+    uint row = walk->next / inner;
+    *at = walk->next;
+    *length = min(walk->end, (row + 1) * inner) - walk->next;
+    *c = row % channels;
+    walk->next += *length;
+    return 1;
 }
 
 /* ------------------------------------------------------- training forward */
@@ -300,14 +395,10 @@ __kernel void bn_train_small(__global const float *x, __global float *y,
 /* One partial per (chunk, channel): global size (parts, channels). */
 __kernel void bn_stats_rows(__global const float *x, __global float *partials, uint channels,
                             uint inner, uint count, uint chunk, uint parts) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts || c >= channels)
-        return;
-    uint begin = part * chunk;
-    uint end = min(count, begin + chunk);
-    clcnn_moments_store(partials, channels * parts, c * parts + part,
-                        bn_range_moments(x, c, begin, end, channels, inner));
+    bn_chunk job;
+    if (bn_chunk_of(channels, count, chunk, parts, &job))
+        clcnn_moments_store(partials, job.stride, job.slot,
+                            bn_range_moments(x, job.c, job.begin, job.end, channels, inner));
 }
 
 /* One partial per (group of batch rows, channel), reading x in memory order:
@@ -318,19 +409,16 @@ __kernel void bn_stats_rows(__global const float *x, __global float *partials, u
  * parts. */
 __kernel void bn_stats_batch_rows(__global const float *x, __global float *partials, uint channels,
                                   uint inner, uint batch, uint batches, uint parts) {
-    uint part = get_global_id(0);
-    if (part >= parts)
+    bn_batch_rows job;
+    if (!bn_batch_rows_of(channels, batch, batches, parts, &job))
         return;
-    uint stride = channels * parts;
-    uint first = part * batches;
-    uint last = min(batch, first + batches);
-    for (uint n = first; n < last; n++)
+    for (uint n = job.first; n < job.last; n++)
         for (uint c = 0; c < channels; c++) {
             clcnn_moments m = clcnn_moments_contiguous(x + (n * channels + c) * inner, inner);
-            uint slot = c * parts + part;
-            if (n != first)
-                m = clcnn_moments_merge(clcnn_moments_load(partials, stride, slot), m);
-            clcnn_moments_store(partials, stride, slot, m);
+            uint slot = c * parts + job.part;
+            if (n != job.first)
+                m = clcnn_moments_merge(clcnn_moments_load(partials, job.stride, slot), m);
+            clcnn_moments_store(partials, job.stride, slot, m);
         }
 }
 
@@ -339,16 +427,13 @@ __kernel void bn_stats_batch_rows(__global const float *x, __global float *parti
  * local size (size, 1), `slots` 4 * size floats of local memory. */
 __kernel void bn_stats_wg(__global const float *x, __global float *partials, uint channels,
                           uint inner, uint count, __local float *slots) {
-    uint size = get_local_size(0);
-    uint lid = get_local_id(0);
-    uint part = get_group_id(0);
-    uint parts = get_num_groups(0);
-    uint c = get_global_id(1);
-    uint begin = part * (size * BN_ITEMS) + lid;
+    bn_wg_item item;
+    bn_wg_item_of(channels, &item);
+    const uint size = item.size, lid = item.lid, c = item.c;
     float values[BN_ITEMS];
     uint have = 0;
     for (uint k = 0; k < BN_ITEMS; k++) {
-        uint f = begin + k * size;
+        uint f = item.begin + k * size;
         values[k] = f < count ? x[bn_index(f, c, channels, inner)] : 0.0f;
         have += f < count ? 1u : 0u;
     }
@@ -373,7 +458,7 @@ __kernel void bn_stats_wg(__global const float *x, __global float *partials, uin
     clcnn_wg_merge_moments(slots, lid, size);
     if (lid == 0) {
         clcnn_moments total = {slots[0], slots[size], slots[2 * size], slots[3 * size]};
-        clcnn_moments_store(partials, channels * parts, c * parts + part, total);
+        clcnn_moments_store(partials, item.stride, item.slot, total);
     }
 }
 
@@ -433,16 +518,11 @@ __kernel void bn_train_finalize(__global const float *partials, uint parts,
  * >= ceil(total / span). */
 __kernel void bn_normalize(__global const float *x, __global float *y, __global const float *coef,
                            uint channels, uint inner, uint total, uint span, uint flags) {
-    uint begin = (uint)get_global_id(0) * span;
-    if (begin >= total)
-        return;
-    uint end = min(total, begin + span);
-    uint length = 0;
-    for (uint e = begin; e < end; e += length) {
-        uint row = e / inner;
-        length = min(end, (row + 1) * inner) - e;
-        bn_normalize_run(x + e, y + e, length, bn_coef_load(coef, channels, row % channels), flags);
-    }
+    bn_span walk;
+    uint e, length, c;
+    bn_span_start(total, span, &walk);
+    while (bn_span_next(&walk, channels, inner, &e, &length, &c))
+        bn_normalize_run(x + e, y + e, length, bn_coef_load(coef, channels, c), flags);
 }
 
 /* ---------------------------------------------------------------- eval */
@@ -454,9 +534,8 @@ __kernel void bn_eval_coef(__global const float *running_mean, __global const fl
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    float invstd = 1.0f / sqrt(running_var[c] + eps);
-    bn_coef k = {running_mean[c], 0.0f, (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd,
-                 (flags & BN_HAS_BETA) ? beta[c] : 0.0f};
+    bn_coef k = {running_mean[c], 0.0f};
+    bn_eval_affine_of(c, running_var, eps, flags, gamma, beta, &k.c, &k.d);
     bn_coef_store(coef, channels, c, k);
 }
 
@@ -470,9 +549,8 @@ __kernel void bn_eval_affine(__global const float *running_mean, __global const 
     uint c = get_global_id(0);
     if (c >= channels)
         return;
-    float invstd = 1.0f / sqrt(running_var[c] + eps);
-    float s = (flags & BN_HAS_GAMMA) ? gamma[c] * invstd : invstd;
-    float b = (flags & BN_HAS_BETA) ? beta[c] : 0.0f;
+    float s, b;
+    bn_eval_affine_of(c, running_var, eps, flags, gamma, beta, &s, &b);
     float m = running_mean[c];
     scale[c] = s;
     shift[c] = b - m * s;
@@ -491,9 +569,8 @@ __kernel void bn_fold_conv(__global const float *weight, __global const float *b
     uint k = get_global_id(0);
     if (k >= channels)
         return;
-    float invstd = 1.0f / sqrt(running_var[k] + eps);
-    float scale = (flags & BN_HAS_GAMMA) ? gamma[k] * invstd : invstd;
-    float shift = (flags & BN_HAS_BETA) ? beta[k] : 0.0f;
+    float scale, shift;
+    bn_eval_affine_of(k, running_var, eps, flags, gamma, beta, &scale, &shift);
     float b = (flags & BN_HAS_BIAS) ? bias[k] : 0.0f;
     __global const float *w = weight + k * inner;
     __global float *folded = folded_weight + k * inner;
@@ -541,15 +618,11 @@ __kernel void bn_grad_sums_rows(__global const float *x, __global const float *d
                                 __global const float *y, __global const float *save_mean,
                                 __global float *partials, uint channels, uint inner, uint count,
                                 uint chunk, uint parts, uint flags) {
-    uint part = get_global_id(0);
-    uint c = get_global_id(1);
-    if (part >= parts || c >= channels)
-        return;
-    uint begin = part * chunk;
-    uint end = min(count, begin + chunk);
-    bn_grad_sums_store(
-        partials, channels * parts, c * parts + part,
-        bn_range_grad_sums(x, dy, y, c, begin, end, channels, inner, save_mean[c], flags));
+    bn_chunk job;
+    if (bn_chunk_of(channels, count, chunk, parts, &job))
+        bn_grad_sums_store(partials, job.stride, job.slot,
+                           bn_range_grad_sums(x, dy, y, job.c, job.begin, job.end, channels, inner,
+                                              save_mean[job.c], flags));
 }
 
 /* Gradient sums per (group of batch rows, channel) in memory order, as
@@ -558,21 +631,18 @@ __kernel void bn_grad_sums_batch_rows(__global const float *x, __global const fl
                                       __global const float *y, __global const float *save_mean,
                                       __global float *partials, uint channels, uint inner,
                                       uint batch, uint batches, uint parts, uint flags) {
-    uint part = get_global_id(0);
-    if (part >= parts)
+    bn_batch_rows job;
+    if (!bn_batch_rows_of(channels, batch, batches, parts, &job))
         return;
-    uint stride = channels * parts;
-    uint first = part * batches;
-    uint last = min(batch, first + batches);
-    for (uint n = first; n < last; n++)
+    for (uint n = job.first; n < job.last; n++)
         for (uint c = 0; c < channels; c++) {
             uint at = (n * channels + c) * inner;
             bn_grad_sums sums =
                 bn_grad_sums_run(x + at, dy + at, y + at, inner, save_mean[c], flags);
-            uint slot = c * parts + part;
-            if (n != first)
-                sums = bn_grad_sums_add(bn_grad_sums_load(partials, stride, slot), sums);
-            bn_grad_sums_store(partials, stride, slot, sums);
+            uint slot = c * parts + job.part;
+            if (n != job.first)
+                sums = bn_grad_sums_add(bn_grad_sums_load(partials, job.stride, slot), sums);
+            bn_grad_sums_store(partials, job.stride, slot, sums);
         }
 }
 
@@ -582,16 +652,13 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
                               __global const float *y, __global const float *save_mean,
                               __global float *partials, uint channels, uint inner, uint count,
                               uint flags, __local float *slots) {
-    uint size = get_local_size(0);
-    uint lid = get_local_id(0);
-    uint part = get_group_id(0);
-    uint parts = get_num_groups(0);
-    uint c = get_global_id(1);
+    bn_wg_item item;
+    bn_wg_item_of(channels, &item);
+    const uint size = item.size, lid = item.lid, c = item.c;
     float mean = save_mean[c];
-    uint begin = part * (size * BN_ITEMS) + lid;
     float sum_dy = 0.0f, sum_centered = 0.0f;
     for (uint k = 0; k < BN_ITEMS; k++) {
-        uint f = begin + k * size;
+        uint f = item.begin + k * size;
         if (f < count) {
             uint at = bn_index(f, c, channels, inner);
             float g = (flags & BN_RELU) ? RELU_GRAD_1(dy[at], y[at]) : dy[at];
@@ -604,7 +671,7 @@ __kernel void bn_grad_sums_wg(__global const float *x, __global const float *dy,
     clcnn_wg_sum_planes(slots, 2, lid, size);
     if (lid == 0) {
         bn_grad_sums total = {slots[0], slots[size]};
-        bn_grad_sums_store(partials, channels * parts, c * parts + part, total);
+        bn_grad_sums_store(partials, item.stride, item.slot, total);
     }
 }
 
@@ -644,15 +711,9 @@ __kernel void bn_backward_dx(__global const float *x, __global const float *dy,
                              __global const float *y, __global float *dx,
                              __global const float *coef, uint channels, uint inner, uint total,
                              uint span, uint flags) {
-    uint begin = (uint)get_global_id(0) * span;
-    if (begin >= total)
-        return;
-    uint end = min(total, begin + span);
-    uint length = 0;
-    for (uint e = begin; e < end; e += length) {
-        uint row = e / inner;
-        length = min(end, (row + 1) * inner) - e;
-        bn_dx_run(x + e, dy + e, y + e, dx + e, length,
-                  bn_coef_load(coef, channels, row % channels), flags);
-    }
+    bn_span walk;
+    uint e, length, c;
+    bn_span_start(total, span, &walk);
+    while (bn_span_next(&walk, channels, inner, &e, &length, &c))
+        bn_dx_run(x + e, dy + e, y + e, dx + e, length, bn_coef_load(coef, channels, c), flags);
 }

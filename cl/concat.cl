@@ -40,6 +40,26 @@ static ulong part_offset(int k, ulong begin, const ulong *ends, ulong n, ulong p
     return n * (ends[k] - b) + (p - b);
 }
 
+/* One work-item's chunk: run positions [first, last) of sample n, all in
+ * part k when `whole` (then moved as vectors). */
+typedef struct concat_chunk {
+    ulong n, first, last;
+    int k, whole;
+} concat_chunk;
+
+/* This work-item's chunk; 0 past the run's end. */
+static int concat_chunk_of(ulong begin, int parts, const ulong *ends, concat_chunk *c) {
+    const ulong run_end = ends[parts - 1];
+    c->n = get_global_id(1);
+    c->first = begin + (ulong)get_global_id(0) * POINTWISE_CHUNK;
+    if (c->first >= run_end)
+        return 0;
+    c->last = min(c->first + POINTWISE_CHUNK, run_end);
+    c->k = part_of(c->first, ends);
+    c->whole = c->first + POINTWISE_CHUNK <= ends[c->k];
+    return 1;
+}
+
 /* y[n][p] = x_k[n][p - begin_k], for the chunk of run positions
  * [q, q + POINTWISE_CHUNK) of sample n. */
 __kernel void concat_forward(ulong block, ulong begin, int parts, CONCAT_ENDS,
@@ -50,21 +70,19 @@ __kernel void concat_forward(ulong block, ulong begin, int parts, CONCAT_ENDS,
                              __global float *y) {
     const ulong ends[CONCAT_PARTS] = {CONCAT_LIST(end)};
     __global const float *const xs[CONCAT_PARTS] = {CONCAT_LIST(x)};
-    const ulong n = get_global_id(1), run_end = ends[parts - 1];
-    const ulong first = begin + (ulong)get_global_id(0) * POINTWISE_CHUNK;
-    if (first >= run_end)
+    concat_chunk c;
+    if (!concat_chunk_of(begin, parts, ends, &c))
         return;
-    int k = part_of(first, ends);
-    if (first + POINTWISE_CHUNK <= ends[k]) {
-        __global const float *src = xs[k] + part_offset(k, begin, ends, n, first);
-        __global float *dst = y + n * block + first;
+    if (c.whole) {
+        __global const float *src = xs[c.k] + part_offset(c.k, begin, ends, c.n, c.first);
+        __global float *dst = y + c.n * block + c.first;
         for (int i = 0; i < ITEMS; i++)
             vstorev(vloadv(i, src), i, dst);
         return;
     }
-    for (ulong p = first; p < first + POINTWISE_CHUNK && p < run_end; p++) {
-        k = part_of(p, ends);
-        y[n * block + p] = xs[k][part_offset(k, begin, ends, n, p)];
+    for (ulong p = c.first; p < c.last; p++) {
+        const int k = part_of(p, ends);
+        y[c.n * block + p] = xs[k][part_offset(k, begin, ends, c.n, p)];
     }
 }
 
@@ -75,14 +93,12 @@ __kernel void concat_backward(ulong block, ulong begin, int parts, CONCAT_ENDS, 
                               __global float *x7, __global const float *dy, int accumulate) {
     const ulong ends[CONCAT_PARTS] = {CONCAT_LIST(end)};
     __global float *const xs[CONCAT_PARTS] = {CONCAT_LIST(x)};
-    const ulong n = get_global_id(1), run_end = ends[parts - 1];
-    const ulong first = begin + (ulong)get_global_id(0) * POINTWISE_CHUNK;
-    if (first >= run_end)
+    concat_chunk c;
+    if (!concat_chunk_of(begin, parts, ends, &c))
         return;
-    int k = part_of(first, ends);
-    if (first + POINTWISE_CHUNK <= ends[k]) {
-        __global float *dst = xs[k] + part_offset(k, begin, ends, n, first);
-        __global const float *src = dy + n * block + first;
+    if (c.whole) {
+        __global float *dst = xs[c.k] + part_offset(c.k, begin, ends, c.n, c.first);
+        __global const float *src = dy + c.n * block + c.first;
         for (int i = 0; i < ITEMS; i++) {
             floatv g = vloadv(i, src);
             if (accumulate)
@@ -91,10 +107,10 @@ __kernel void concat_backward(ulong block, ulong begin, int parts, CONCAT_ENDS, 
         }
         return;
     }
-    for (ulong p = first; p < first + POINTWISE_CHUNK && p < run_end; p++) {
-        k = part_of(p, ends);
-        __global float *dst = xs[k] + part_offset(k, begin, ends, n, p);
-        const float g = dy[n * block + p];
+    for (ulong p = c.first; p < c.last; p++) {
+        const int k = part_of(p, ends);
+        __global float *dst = xs[k] + part_offset(k, begin, ends, c.n, p);
+        const float g = dy[c.n * block + p];
         *dst = accumulate ? *dst + g : g;
     }
 }

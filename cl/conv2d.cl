@@ -252,6 +252,31 @@ __kernel void conv2d_pad(__global const float *src, __global float *dst, int pla
         out[j] = 0.0f;
 }
 
+/* Where element `id` of packed weights [groups][tiles][ins][taps][tile]
+ * (tiles of `tile` output channels, the layout of both pack kernels)
+ * belongs; o, the output channel in the group, is >= outs in the last
+ * tile's padding. */
+typedef struct conv2d_packed_at {
+    int id, group, i, tap, o;
+} conv2d_packed_at;
+
+/* This work-item's element of packed weights; 0 past the end. Written
+ * through *at: Oclgrind cannot run inlined helpers that return structs. */
+int conv2d_packed_at_of(int groups, int outs, int ins, int taps, int tile, conv2d_packed_at *at) {
+    const int id = get_global_id(0);
+    const int tiles = (outs + tile - 1) / tile;
+    if (id >= groups * tiles * ins * taps * tile)
+        return 0;
+    const int id_tap = id / tile, id_i = id_tap / taps, id_t = id_i / ins;
+    const int j = id - id_tap * tile;
+    at->id = id;
+    at->tap = id_tap - id_i * taps;
+    at->i = id_i - id_t * ins;
+    at->group = id_t / tiles;
+    at->o = (id_t - at->group * tiles) * tile + j;
+    return 1;
+}
+
 /* Packs weights into tiles of `tile` output channels, tap-major:
  * packed[group][t][i][r][s][j] = weight of output channel t*tile + j and
  * input channel i of that group at tap (r, s), zero past the last output
@@ -262,24 +287,18 @@ __kernel void conv2d_pad(__global const float *src, __global float *dst, int pla
 __kernel void conv2d_pack_weights(__global const float *w, __global float *packed, int groups,
                                   int outs, int ins, int kernel_h, int kernel_w, int tile,
                                   int transpose) {
-    const int id = get_global_id(0);
-    const int tiles = (outs + tile - 1) / tile;
     const int taps = kernel_h * kernel_w;
-    if (id >= groups * tiles * ins * taps * tile)
+    conv2d_packed_at at;
+    if (!conv2d_packed_at_of(groups, outs, ins, taps, tile, &at))
         return;
-    const int id_tap = id / tile, j = id - id_tap * tile;
-    const int id_i = id_tap / taps, tap = id_tap - id_i * taps;
-    const int id_t = id_i / ins, i = id_i - id_t * ins;
-    const int group = id_t / tiles, t = id_t - group * tiles;
-    const int o = t * tile + j;
     float value = 0.0f;
-    if (o < outs) {
+    if (at.o < outs) {
         if (transpose)
-            value = w[((group * ins + i) * outs + o) * taps + (taps - 1 - tap)];
+            value = w[((at.group * ins + at.i) * outs + at.o) * taps + (taps - 1 - at.tap)];
         else
-            value = w[((group * outs + o) * ins + i) * taps + tap];
+            value = w[((at.group * outs + at.o) * ins + at.i) * taps + at.tap];
     }
-    packed[id] = value;
+    packed[at.id] = value;
 }
 
 /* Packs the weights of one phase of a strided convolution's backward data
@@ -291,23 +310,16 @@ __kernel void conv2d_pack_phase_weights(__global const float *w, __global float 
                                         int outs, int ins, int kernel_h, int kernel_w, int taps_h,
                                         int taps_w, int r_last, int s_last, int step_h, int step_w,
                                         int tile) {
-    const int id = get_global_id(0);
-    const int tiles = (outs + tile - 1) / tile;
-    const int taps = taps_h * taps_w;
-    if (id >= groups * tiles * ins * taps * tile)
+    conv2d_packed_at at;
+    if (!conv2d_packed_at_of(groups, outs, ins, taps_h * taps_w, tile, &at))
         return;
-    const int id_tap = id / tile, j = id - id_tap * tile;
-    const int id_i = id_tap / taps, tap = id_tap - id_i * taps;
-    const int id_t = id_i / ins, i = id_i - id_t * ins;
-    const int group = id_t / tiles, t = id_t - group * tiles;
-    const int u = tap / taps_w, v = tap - u * taps_w;
-    const int o = t * tile + j;
+    const int u = at.tap / taps_w, v = at.tap - u * taps_w;
     float value = 0.0f;
-    if (o < outs) {
+    if (at.o < outs) {
         const int r = r_last - u * step_h, s = s_last - v * step_w;
-        value = w[(((group * ins + i) * outs + o) * kernel_h + r) * kernel_w + s];
+        value = w[(((at.group * ins + at.i) * outs + at.o) * kernel_h + r) * kernel_w + s];
     }
-    packed[id] = value;
+    packed[at.id] = value;
 }
 
 /* out[i] (+)= the sum over chunks of partial[chunk, i], chunk 0 first. */

@@ -24,29 +24,10 @@
  * in conv2d_flags.h, shared with the host), then optionally a max
  * pool (POOL). */
 #include "common.h"
+#include "conv2d_geometry.h"
 
-/* Kernel taps (compile-time so the tap loops unroll). */
-#ifndef KH
-#define KH 3
-#endif
-#ifndef KW
-#define KW 3
-#endif
-/* Dilation. */
-#ifndef DH
-#define DH 1
-#endif
-#ifndef DW
-#define DW 1
-#endif
-/* Stride. Columns: 1 loads each vector whole, 2 loads two and keeps
- * their even lanes (no other column stride is taken). */
-#ifndef SH
-#define SH 1
-#endif
-#ifndef SW
-#define SW 1
-#endif
+/* Columns: stride 1 loads each vector whole, 2 loads two and keeps their
+ * even lanes (no other column stride is taken). */
 #if SW != 1 && SW != 2
 #error "SW must be 1 or 2"
 #endif

@@ -19,28 +19,8 @@
  * [group][j][chunk][outs_padded]; conv2d_reduce_weight_partials (conv2d.cl)
  * adds them in chunk order (the same bits every run) into dw. */
 #include "common.h"
+#include "conv2d_geometry.h"
 
-/* Kernel taps. */
-#ifndef KH
-#define KH 3
-#endif
-#ifndef KW
-#define KW 3
-#endif
-/* Dilation. */
-#ifndef DH
-#define DH 1
-#endif
-#ifndef DW
-#define DW 1
-#endif
-/* Stride. */
-#ifndef SH
-#define SH 1
-#endif
-#ifndef SW
-#define SW 1
-#endif
 /* Vectors of VW output channels per work-item. */
 #ifndef KV
 #define KV 2

@@ -78,6 +78,22 @@
  * 21.10's uninitialised-value checker.) */
 #define PUSH_NIBBLE(bits, nibbles, lane) bits = (bits << 4) | (ulong)(nibbles).lane
 
+#if DROPOUT_VEC != 1
+/* Appends 8 lanes' keep bits, lane 7 first (a 16-lane call pushes its .hi,
+ * then its .lo half). */
+ulong push_nibbles8(ulong bits, uint8 nibbles) {
+    PUSH_NIBBLE(bits, nibbles, s7);
+    PUSH_NIBBLE(bits, nibbles, s6);
+    PUSH_NIBBLE(bits, nibbles, s5);
+    PUSH_NIBBLE(bits, nibbles, s4);
+    PUSH_NIBBLE(bits, nibbles, s3);
+    PUSH_NIBBLE(bits, nibbles, s2);
+    PUSH_NIBBLE(bits, nibbles, s1);
+    PUSH_NIBBLE(bits, nibbles, s0);
+    return bits;
+}
+#endif
+
 /* The keep decisions of elements 4 * first_block .. + CHUNK - 1, in element
  * order (keep[q] holds elements q * EW .. q * EW + EW - 1 of the chunk, -1
  * kept, 0 dropped) and as bits (bit i: element i of the chunk). first_block
@@ -111,26 +127,11 @@ void chunk_keep(ulong first_block, uint key0, uint key1, uint offset_lo, uint of
     /* select, not as_uint(m) & 1: Oclgrind 21.10 computes the latter wrongly. */
     uintP nibbles = select((uintP)0u, (uintP)1u, m0) | select((uintP)0u, (uintP)2u, m1) |
                     select((uintP)0u, (uintP)4u, m2) | select((uintP)0u, (uintP)8u, m3);
-    ulong b = 0;
 #if DROPOUT_VEC == 16
-    PUSH_NIBBLE(b, nibbles, sf);
-    PUSH_NIBBLE(b, nibbles, se);
-    PUSH_NIBBLE(b, nibbles, sd);
-    PUSH_NIBBLE(b, nibbles, sc);
-    PUSH_NIBBLE(b, nibbles, sb);
-    PUSH_NIBBLE(b, nibbles, sa);
-    PUSH_NIBBLE(b, nibbles, s9);
-    PUSH_NIBBLE(b, nibbles, s8);
+    *bits = push_nibbles8(push_nibbles8(0, nibbles.hi), nibbles.lo);
+#else
+    *bits = push_nibbles8(0, nibbles);
 #endif
-    PUSH_NIBBLE(b, nibbles, s7);
-    PUSH_NIBBLE(b, nibbles, s6);
-    PUSH_NIBBLE(b, nibbles, s5);
-    PUSH_NIBBLE(b, nibbles, s4);
-    PUSH_NIBBLE(b, nibbles, s3);
-    PUSH_NIBBLE(b, nibbles, s2);
-    PUSH_NIBBLE(b, nibbles, s1);
-    PUSH_NIBBLE(b, nibbles, s0);
-    *bits = b;
 #endif
 }
 

@@ -222,6 +222,28 @@ __kernel void pool2d_avg_backward(uint planes, int4 sizes, int8 window, int accu
  * also writes the columns right of its last window, and that of the last
  * output row the input rows below it (zero gradient). The host launches
  * these only for 2x2 windows of stride 2 without padding. */
+/* The output row oh that one work-item of the 2x2 kernels takes: outputs
+ * at row * OW in y (dy), its two input rows at r0 and r0 + W in x (dx), the
+ * plane at plane_offset. The vector steps take its first `full` windows,
+ * those inside the input (none when the bottom edge clips the row). */
+typedef struct row_2x2 {
+    int oh, full;
+    size_t row, plane_offset, r0;
+} row_2x2;
+
+/* This work-item's row; 0 when it lies past the tensor. */
+static int row_2x2_of(const pool_shape *p, uint planes, row_2x2 *r) {
+    r->oh = (int)get_global_id(1);
+    const size_t plane_index = get_global_id(2);
+    if (r->oh >= p->OH || plane_index >= planes)
+        return 0;
+    r->row = plane_index * (size_t)p->OH + (size_t)r->oh;
+    r->plane_offset = plane_index * (size_t)p->H * (size_t)p->W;
+    r->r0 = r->plane_offset + (size_t)(2 * r->oh) * (size_t)p->W;
+    r->full = 2 * r->oh + 1 < p->H ? min(p->OW, p->W / 2) : 0;
+    return 1;
+}
+
 /* Forward for N windows from 2N-wide loads at column 2 * ow. The maximum
  * follows PyTorch's scan: a later element replaces it when larger or NaN. */
 #define FORWARD_2X2_STEP(N, N2)                                                       \
@@ -242,23 +264,20 @@ __kernel void pool2d_avg_backward(uint planes, int4 sizes, int8 window, int accu
 __kernel void pool2d_forward_2x2(uint planes, int4 sizes, int8 window, int is_max,
                                  __global const float *x, __global float *y) {
     const pool_shape p = unpack(sizes, window);
-    const int H = p.H, W = p.W, OH = p.OH, OW = p.OW;
-    const int oh = (int)get_global_id(1);
-    const size_t plane_index = get_global_id(2);
-    if (oh >= OH || plane_index >= planes)
+    const int H = p.H, W = p.W, OW = p.OW;
+    row_2x2 r;
+    if (!row_2x2_of(&p, planes, &r))
         return;
-    const size_t row = plane_index * (size_t)OH + (size_t)oh;
-    __global const float *plane = x + plane_index * (size_t)H * (size_t)W;
-    __global const float *r0 = plane + (size_t)(2 * oh) * (size_t)W;
+    const int oh = r.oh;
+    __global const float *plane = x + r.plane_offset;
+    __global const float *r0 = x + r.r0;
     __global const float *r1 = r0 + W;
-    __global float *out = y + row * (size_t)OW;
+    __global float *out = y + r.row * (size_t)OW;
+    const int full = r.full;
     int ow = 0;
-    if (2 * oh + 1 < H) {
-        const int full = min(OW, W / 2);
-        FORWARD_2X2_STEP(8, 16)
-        FORWARD_2X2_STEP(4, 8)
-        FORWARD_2X2_STEP(2, 4)
-    }
+    FORWARD_2X2_STEP(8, 16)
+    FORWARD_2X2_STEP(4, 8)
+    FORWARD_2X2_STEP(2, 4)
     /* Remaining and clipped windows (K = S = 2, P = 0 here). */
     for (; ow < OW; ow++) {
         float acc = is_max ? -INFINITY : 0.0f;
@@ -313,21 +332,17 @@ __kernel void pool2d_backward_2x2(uint planes, int4 sizes, int8 window, int is_m
                                   __global float *dx) {
     const pool_shape p = unpack(sizes, window);
     const int H = p.H, W = p.W, OH = p.OH, OW = p.OW;
-    const int oh = (int)get_global_id(1);
-    const size_t plane_index = get_global_id(2);
-    if (oh >= OH || plane_index >= planes)
+    row_2x2 r;
+    if (!row_2x2_of(&p, planes, &r))
         return;
-    const size_t row = plane_index * (size_t)OH + (size_t)oh;
-    const size_t plane_offset = plane_index * (size_t)H * (size_t)W;
-    const size_t r0 = plane_offset + (size_t)(2 * oh) * (size_t)W, r1 = r0 + W;
-    __global const float *grad = dy + row * (size_t)OW;
+    const int oh = r.oh;
+    const size_t plane_offset = r.plane_offset, r0 = r.r0, r1 = r0 + W;
+    __global const float *grad = dy + r.row * (size_t)OW;
+    const int full = r.full;
     int ow = 0;
-    if (2 * oh + 1 < H) {
-        const int full = min(OW, W / 2);
-        BACKWARD_2X2_STEP(8, 16)
-        BACKWARD_2X2_STEP(4, 8)
-        BACKWARD_2X2_STEP(2, 4)
-    }
+    BACKWARD_2X2_STEP(8, 16)
+    BACKWARD_2X2_STEP(4, 8)
+    BACKWARD_2X2_STEP(2, 4)
     /* Remaining and clipped windows: each writes its own elements. */
     const int h_end = min(2 * oh + 2, H);
     for (; ow < OW; ow++) {
