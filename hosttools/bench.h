@@ -219,9 +219,9 @@ int bench_time_region(bench_session *s, const bench_region *region, bench_timing
  * region reports (wall_ms, launches). */
 void bench_result_from_timing(bench_result *result, const char *name, const char *unit,
                               const bench_timing *timing);
-/* Kernel launches libclcnn has made so far in this process (-1 when the
- * build cannot count them). */
-long bench_launch_count(void);
+/* Kernel launches libclcnn has made so far on ctx (-1 when it will not
+ * say). */
+long bench_launch_count(const clcnn_context *ctx);
 
 /* --profile (bench_profile.c): a few more runs of the region (its context
  * made with profiling) under the library's kernel profile, kept in

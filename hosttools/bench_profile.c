@@ -24,7 +24,7 @@ static int profile_runs(const bench_region *region, clcnn_profile **out, double 
         status = clcnn_context_profile_start(ctx);
     if (status != CLCNN_OK)
         return bench_fail(region->name, status, ctx);
-    long before = bench_launch_count();
+    long before = bench_launch_count(ctx);
     double start = bench_now_ms();
     int failed = 0;
     for (size_t i = 0; i < PROFILE_STEPS && !failed; i++) {
@@ -34,7 +34,7 @@ static int profile_runs(const bench_region *region, clcnn_profile **out, double 
             failed = bench_fail(region->name, status, ctx);
     }
     *wall_ms = bench_now_ms() - start;
-    *counted = before >= 0 ? bench_launch_count() - before : -1;
+    *counted = before >= 0 ? bench_launch_count(ctx) - before : -1;
     status = clcnn_context_profile_stop(ctx, out);
     if (failed) {
         clcnn_profile_destroy(*out);

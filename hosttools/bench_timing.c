@@ -3,10 +3,10 @@
  * sample; profiling markers give device time where the device's timestamps
  * are plausible and every sample's device time is usable
  * (bench_device_time_usable), host wall time otherwise. Also counts the
- * kernel launches libclcnn makes (the build wraps
- * clEnqueueNDRangeKernel). */
+ * kernel launches of a run (clcnn_context_launch_count). */
 #define _POSIX_C_SOURCE 200809L
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "bench.h"
@@ -16,38 +16,12 @@
 
 /* ---------------------------------------------------------- launch counter */
 
-#ifdef CLCNN_BENCH_COUNT_LAUNCHES
-/* Linked with -Wl,--wrap=clEnqueueNDRangeKernel: every call in libclcnn (a
- * static library here) and in this tool lands here first. Calls made inside
- * CLBlast, a shared library, are not seen. One thread uses the counter. */
-static long launch_count;
-
-cl_int __real_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel, cl_uint work_dim,
-                                     const size_t *offset, const size_t *global,
-                                     const size_t *local, cl_uint wait_count,
-                                     const cl_event *wait_list, cl_event *event);
-cl_int __wrap_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel, cl_uint work_dim,
-                                     const size_t *offset, const size_t *global,
-                                     const size_t *local, cl_uint wait_count,
-                                     const cl_event *wait_list, cl_event *event);
-
-cl_int __wrap_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel, cl_uint work_dim,
-                                     const size_t *offset, const size_t *global,
-                                     const size_t *local, cl_uint wait_count,
-                                     const cl_event *wait_list, cl_event *event) {
-    launch_count++;
-    return __real_clEnqueueNDRangeKernel(queue, kernel, work_dim, offset, global, local, wait_count,
-                                         wait_list, event);
+long bench_launch_count(const clcnn_context *ctx) {
+    uint64_t launches = 0;
+    if (clcnn_context_launch_count(ctx, &launches) != CLCNN_OK || launches > LONG_MAX)
+        return -1;
+    return (long)launches;
 }
-
-long bench_launch_count(void) {
-    return launch_count;
-}
-#else
-long bench_launch_count(void) {
-    return -1;
-}
-#endif
 
 /* ----------------------------------------------------------------- markers */
 
@@ -118,13 +92,13 @@ int bench_time_region(bench_session *s, const bench_region *region, bench_timing
             return -1;
     size_t count = bench_sample_count(s->run->repeats, wall_ms);
     int device_timed = profiling;
-    long launches_before = bench_launch_count();
+    long launches_before = bench_launch_count(region->ctx);
     long launches = -1;
     for (size_t i = 0; i < count; i++) {
         if (run_once(region, profiling, &s->wall[i], &s->samples[i]) != 0)
             return -1;
         if (i == 0 && launches_before >= 0)
-            launches = bench_launch_count() - launches_before;
+            launches = bench_launch_count(region->ctx) - launches_before;
         if (!bench_device_time_usable(s->samples[i], s->wall[i]))
             device_timed = 0;
     }

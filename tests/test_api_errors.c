@@ -280,6 +280,8 @@ static clcnn_status activation_backward_unknown_grad_mode(void) {
       clcnn_context_profile_stop(ctx, &scratch_profile))                                           \
     X(clcnn_context_check_timestamps, CLCNN_ERROR_INVALID_ARGUMENT,                                \
       clcnn_context_check_timestamps(ctx, NULL))                                                   \
+    X(clcnn_context_launch_count, CLCNN_ERROR_INVALID_ARGUMENT,                                    \
+      clcnn_context_launch_count(ctx, NULL))                                                       \
     X(clcnn_labels_create, CLCNN_ERROR_INVALID_ARGUMENT,                                           \
       clcnn_labels_create(ctx, 0, 10, &scratch_labels))                                            \
     X(clcnn_labels_write, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_labels_write(labels, NULL, 2))       \

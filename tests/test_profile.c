@@ -104,6 +104,29 @@ static void test_counts_and_times(void **state) {
     clcnn_tensor_destroy(out);
 }
 
+/* The launch counter sees every kernel the library enqueues, with or
+ * without a profile running, and nothing else (a copy is not a kernel). */
+static void test_launch_count(void **state) {
+    (void)state;
+    clcnn_context *ctx = ts_context_create(); /* no enable_profiling */
+    clcnn_tensor *a = ts_vector_create(ctx, N, NULL);
+    clcnn_tensor *b = ts_vector_create(ctx, N, NULL);
+    uint64_t before = UINT64_MAX, after = 0;
+    TS_ASSERT_OK(ctx, clcnn_context_launch_count(ctx, &before));
+    TS_ASSERT_OK(ctx, clcnn_tensor_fill(a, 1.0f));
+    for (int i = 0; i < 3; i++)
+        TS_ASSERT_OK(ctx, clcnn_add(ctx, a, a, b));
+    TS_ASSERT_OK(ctx, clcnn_tensor_copy(a, b));
+    TS_ASSERT_OK(ctx, clcnn_context_launch_count(ctx, &after));
+    assert_int_equal(after - before, 4);
+    float value = 0.0f;
+    TS_ASSERT_OK(ctx, clcnn_tensor_read(a, N - 1, &value, 1));
+    assert_true(value == 2.0f);
+    clcnn_tensor_destroy(a);
+    clcnn_tensor_destroy(b);
+    clcnn_context_destroy(ctx);
+}
+
 /* The rule that decides whether a device's timestamps are believed, on the
  * stamps rusticl (Mesa 22.3) gives every command and on ones that could be
  * real. */
@@ -242,6 +265,10 @@ static void test_null_arguments(void **state) {
     clcnn_profile_entry entry;
     clcnn_profile_totals totals;
     assert_int_equal(clcnn_context_profile_start(NULL), CLCNN_ERROR_INVALID_ARGUMENT);
+    uint64_t launches = 0;
+    assert_int_equal(clcnn_context_launch_count(NULL, &launches), CLCNN_ERROR_INVALID_ARGUMENT);
+    TS_ASSERT_STATUS(ctx, CLCNN_ERROR_INVALID_ARGUMENT, clcnn_context_launch_count(ctx, NULL));
+    TS_ASSERT_CONTAINS(clcnn_context_last_error(ctx), "out is NULL");
     int plausible = 0;
     assert_int_equal(clcnn_context_check_timestamps(NULL, &plausible),
                      CLCNN_ERROR_INVALID_ARGUMENT);
@@ -269,6 +296,7 @@ int main(void) {
         cmocka_unit_test(test_profiles_in_a_row), cmocka_unit_test(test_destroy_while_profiling),
         cmocka_unit_test(test_not_enabled),       cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_timestamp_rule),    cmocka_unit_test(test_clock_follows_the_check),
+        cmocka_unit_test(test_launch_count),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

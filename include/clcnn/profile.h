@@ -77,6 +77,14 @@ typedef struct clcnn_profile_totals {
  * probe: its status. */
 CLCNN_API clcnn_status clcnn_context_check_timestamps(clcnn_context *context, int *plausible);
 
+/* How many kernels the library has enqueued on this context since it was
+ * created: every op's, every user kernel's (clcnn/kernel.h) and the
+ * timestamp probe's, with or without enable_profiling. Tools count launches
+ * per step by difference (clcnn-bench does). Kernels run inside CLBlast
+ * are not seen. Errors: NULL context: CLCNN_ERROR_INVALID_ARGUMENT; NULL
+ * out: CLCNN_ERROR_INVALID_ARGUMENT with a message. */
+CLCNN_API clcnn_status clcnn_context_launch_count(const clcnn_context *context, uint64_t *out);
+
 /* Starts recording the kernel launches of this context. Errors: NULL
  * context: CLCNN_ERROR_INVALID_ARGUMENT; a context made without
  * enable_profiling, or a profile already running:

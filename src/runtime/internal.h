@@ -148,6 +148,7 @@ struct clcnn_context {
     int profiling;
     struct clcnn__profile_state *profile; /* a running kernel profile, else NULL */
     int timestamps_plausible;             /* -1 until clcnn_context_check_timestamps probes */
+    uint64_t launches;                    /* kernels enqueued (clcnn_context_launch_count) */
 
     int disk_cache_enabled;
     char *cache_dir; /* NULL when the disk cache is off */

@@ -178,6 +178,7 @@ clcnn_status clcnn__launch_run_event(clcnn__launch *launch, cl_uint dims, const 
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, launch->kernel, dims, NULL, global, local, 0,
                                         NULL, ctx->profile != NULL || out != NULL ? &event : NULL);
     if (err == CL_SUCCESS) {
+        ctx->launches++;
         if (out != NULL && clRetainEvent(event) == CL_SUCCESS)
             *out = event;
         if (ctx->profile != NULL)

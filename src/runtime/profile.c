@@ -204,6 +204,16 @@ void clcnn__profile_discard(clcnn_context *ctx) {
 
 /* ------------------------------------------------------------ public API */
 
+clcnn_status clcnn_context_launch_count(const clcnn_context *context, uint64_t *out) {
+    if (context == NULL)
+        return CLCNN_ERROR_INVALID_ARGUMENT;
+    if (out == NULL)
+        return clcnn__fail(context, CLCNN_ERROR_INVALID_ARGUMENT,
+                           "clcnn_context_launch_count: out is NULL");
+    *out = context->launches;
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn_context_profile_start(clcnn_context *context) {
     if (context == NULL)
         return CLCNN_ERROR_INVALID_ARGUMENT;
