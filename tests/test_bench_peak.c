@@ -30,7 +30,6 @@ static void check_peak(clcnn_context *ctx, cl_uint iterations, float scale, floa
     size_t global = GLOBAL, elements = GLOBAL * MAX_WIDTH;
     clcnn_tensor *out = NULL;
     TS_ASSERT_OK(ctx, clcnn_tensor_create(ctx, 1, &elements, &out));
-    cl_mem mem = clcnn_tensor_cl_mem(out);
     cl_uint count = COUNT;
     float got[GLOBAL * MAX_WIDTH];
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
@@ -39,15 +38,15 @@ static void check_peak(clcnn_context *ctx, cl_uint iterations, float scale, floa
          * float16 is checked on every other device. */
         if (widths[w].width > ctx->traits.widest_vector)
             continue;
-        cl_kernel kernel = NULL;
-        TS_ASSERT_OK(ctx, clcnn__kernel_get(ctx, "peak.cl", NULL, widths[w].kernel, &kernel));
+        clcnn_kernel *kernel = ts_builtin_kernel(ctx, "peak.cl", NULL, widths[w].kernel);
         TS_ASSERT_OK(ctx, clcnn_tensor_fill(out, SENTINEL));
-        assert_int_equal(clSetKernelArg(kernel, 0, sizeof mem, &mem), CL_SUCCESS);
-        assert_int_equal(clSetKernelArg(kernel, 1, sizeof count, &count), CL_SUCCESS);
-        assert_int_equal(clSetKernelArg(kernel, 2, sizeof iterations, &iterations), CL_SUCCESS);
-        assert_int_equal(clSetKernelArg(kernel, 3, sizeof scale, &scale), CL_SUCCESS);
-        assert_int_equal(clSetKernelArg(kernel, 4, sizeof offset, &offset), CL_SUCCESS);
-        TS_ASSERT_OK(ctx, clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL));
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_tensor(kernel, 0, out));
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 1, count));
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 2, iterations));
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_float(kernel, 3, scale));
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_float(kernel, 4, offset));
+        TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, NULL));
+        clcnn_kernel_destroy(kernel);
         TS_ASSERT_OK(ctx, clcnn_tensor_read(out, 0, got, elements));
         unsigned width = widths[w].width;
         for (unsigned i = 0; i < GLOBAL * MAX_WIDTH; i++) {

@@ -102,10 +102,6 @@ static cl_mem make_buffer(clcnn_context *ctx, size_t bytes, void *host) {
     return mem;
 }
 
-static void set_arg(cl_kernel kernel, cl_uint index, size_t size, const void *value) {
-    assert_int_equal(clSetKernelArg(kernel, index, size, value), CL_SUCCESS);
-}
-
 static void read_buffer(clcnn_context *ctx, cl_mem mem, size_t bytes, void *host) {
     assert_int_equal(clEnqueueReadBuffer(ctx->queue, mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
                      CL_SUCCESS);
@@ -139,20 +135,18 @@ static void check_kat_on_device(clcnn_context *ctx, const kat_set *set, unsigned
 
     char options[48];
     snprintf(options, sizeof options, "-DPHILOX_TEST_VEC=%u", width);
-    cl_kernel kernel;
-    TS_ASSERT_OK(ctx,
-                 clcnn__kernel_get(ctx, "philox_test.cl", options, "philox_test_blocks", &kernel));
+    clcnn_kernel *kernel = ts_builtin_kernel(ctx, "philox_test.cl", options, "philox_test_blocks");
     cl_mem ctr_mem = make_buffer(ctx, 4 * padded * sizeof *ctr, ctr);
     cl_mem key_mem = make_buffer(ctx, 2 * padded * sizeof *key, key);
     cl_mem out_mem = make_buffer(ctx, 4 * padded * sizeof *out, NULL);
-    cl_uint padded_arg = (cl_uint)padded, rounds_arg = rounds;
-    set_arg(kernel, 0, sizeof ctr_mem, &ctr_mem);
-    set_arg(kernel, 1, sizeof key_mem, &key_mem);
-    set_arg(kernel, 2, sizeof out_mem, &out_mem);
-    set_arg(kernel, 3, sizeof padded_arg, &padded_arg);
-    set_arg(kernel, 4, sizeof rounds_arg, &rounds_arg);
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 0, ctr_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 1, key_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 2, out_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 3, (uint32_t)padded));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 4, rounds));
     size_t global = padded / width;
-    TS_ASSERT_OK(ctx, clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL));
+    TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, NULL));
+    clcnn_kernel_destroy(kernel);
     read_buffer(ctx, out_mem, 4 * padded * sizeof *out, out);
 
     for (size_t i = 0; i < padded; i++) {
@@ -190,22 +184,18 @@ static void test_kat_device_all_widths(void **state) {
 /* Words first .. first + count - 1 of stream (seed, offset) on the device. */
 static void device_stream(clcnn_context *ctx, uint64_t seed, uint64_t offset, uint64_t first,
                           uint32_t count, uint32_t *out) {
-    cl_kernel kernel;
-    TS_ASSERT_OK(ctx,
-                 clcnn__kernel_get(ctx, "philox_test.cl", NULL, "philox_test_stream", &kernel));
+    clcnn_kernel *kernel = ts_builtin_kernel(ctx, "philox_test.cl", NULL, "philox_test_stream");
     cl_mem out_mem = make_buffer(ctx, count * sizeof *out, NULL);
-    cl_ulong first_arg = first;
-    cl_uint key0 = (cl_uint)seed, key1 = (cl_uint)(seed >> 32);
-    cl_uint off_lo = (cl_uint)offset, off_hi = (cl_uint)(offset >> 32);
-    set_arg(kernel, 0, sizeof out_mem, &out_mem);
-    set_arg(kernel, 1, sizeof count, &count);
-    set_arg(kernel, 2, sizeof first_arg, &first_arg);
-    set_arg(kernel, 3, sizeof key0, &key0);
-    set_arg(kernel, 4, sizeof key1, &key1);
-    set_arg(kernel, 5, sizeof off_lo, &off_lo);
-    set_arg(kernel, 6, sizeof off_hi, &off_hi);
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 0, out_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 1, count));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_ulong(kernel, 2, first));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 3, (uint32_t)seed));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 4, (uint32_t)(seed >> 32)));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 5, (uint32_t)offset));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 6, (uint32_t)(offset >> 32)));
     size_t global = count;
-    TS_ASSERT_OK(ctx, clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL));
+    TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, NULL));
+    clcnn_kernel_destroy(kernel);
     read_buffer(ctx, out_mem, count * sizeof *out, out);
     clReleaseMemObject(out_mem);
 }
@@ -306,17 +296,15 @@ static void test_uniform_float(void **state) {
                         0x80000000, 0xFFFFFEFF, 0xFFFFFF7F, 0xFFFFFFFF, 0x9ceaf053,
                         0x77f5493b, 0x12bf50ad, 0x5742b3d7};
     enum { COUNT = sizeof words / sizeof words[0] };
-    cl_kernel kernel;
-    TS_ASSERT_OK(ctx,
-                 clcnn__kernel_get(ctx, "philox_test.cl", NULL, "philox_test_uniform", &kernel));
+    clcnn_kernel *kernel = ts_builtin_kernel(ctx, "philox_test.cl", NULL, "philox_test_uniform");
     cl_mem in_mem = make_buffer(ctx, sizeof words, words);
     cl_mem out_mem = make_buffer(ctx, COUNT * sizeof(float), NULL);
-    cl_uint count = COUNT;
-    set_arg(kernel, 0, sizeof in_mem, &in_mem);
-    set_arg(kernel, 1, sizeof out_mem, &out_mem);
-    set_arg(kernel, 2, sizeof count, &count);
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 0, in_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 1, out_mem));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 2, COUNT));
     size_t global = COUNT;
-    TS_ASSERT_OK(ctx, clcnn__enqueue_kernel(ctx, kernel, 1, &global, NULL));
+    TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, NULL));
+    clcnn_kernel_destroy(kernel);
     float got[COUNT];
     read_buffer(ctx, out_mem, sizeof got, got);
     float expected[COUNT];

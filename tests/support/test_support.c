@@ -339,26 +339,20 @@ void ts_check_copy_float4(clcnn_context *ctx, const char *options, size_t count4
     TS_ASSERT_OK(ctx, clcnn_tensor_write(src, 0, input, count));
     TS_ASSERT_OK(ctx, clcnn_tensor_fill(dst, sentinel));
 
-    cl_kernel kernel = NULL;
-    TS_ASSERT_OK(ctx, clcnn__kernel_get(ctx, "util.cl", options, "copy_float4", &kernel));
-    assert_non_null(kernel);
-    cl_mem src_mem = clcnn_tensor_cl_mem(src), dst_mem = clcnn_tensor_cl_mem(dst);
-    cl_uint count4_arg = (cl_uint)count4;
-    assert_int_equal(clSetKernelArg(kernel, 0, sizeof src_mem, &src_mem), CL_SUCCESS);
-    assert_int_equal(clSetKernelArg(kernel, 1, sizeof dst_mem, &dst_mem), CL_SUCCESS);
-    assert_int_equal(clSetKernelArg(kernel, 2, sizeof count4_arg, &count4_arg), CL_SUCCESS);
+    clcnn_kernel *kernel = ts_builtin_kernel(ctx, "util.cl", options, "copy_float4");
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_tensor(kernel, 0, src));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_tensor(kernel, 1, dst));
+    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 2, (uint32_t)count4));
 
     /* Local size 64 where the kernel and device allow it; the global size is
      * rounded up, so the kernel's own bound check is exercised. */
     size_t kernel_wg = 0;
-    assert_int_equal(clGetKernelWorkGroupInfo(kernel, clcnn_context_cl_device(ctx),
-                                              CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg,
-                                              &kernel_wg, NULL),
-                     CL_SUCCESS);
+    TS_ASSERT_OK(ctx, clcnn_kernel_work_group_limit(kernel, &kernel_wg));
     size_t local = 64;
     size_t global = clcnn__round_up(count4, local);
-    int use_local = kernel_wg >= local && ts_device_info(ctx).max_work_group_size >= local;
-    TS_ASSERT_OK(ctx, clcnn__enqueue_kernel(ctx, kernel, 1, &global, use_local ? &local : NULL));
+    int use_local = kernel_wg >= local;
+    TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, use_local ? &local : NULL));
+    clcnn_kernel_destroy(kernel);
     TS_ASSERT_OK(ctx, clcnn_context_finish(ctx));
 
     TS_ASSERT_OK(ctx, clcnn_tensor_read(dst, 0, output, dst_count));
@@ -369,6 +363,14 @@ void ts_check_copy_float4(clcnn_context *ctx, const char *options, size_t count4
     free(input);
     free(expected);
     free(output);
+}
+
+clcnn_kernel *ts_builtin_kernel(clcnn_context *ctx, const char *program, const char *options,
+                                const char *name) {
+    clcnn_kernel *kernel = NULL;
+    TS_ASSERT_OK(ctx, clcnn_kernel_create_builtin(ctx, program, options, name, &kernel));
+    assert_non_null(kernel);
+    return kernel;
 }
 
 char *ts_data_path(const char *relative) {

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "clcnn/kernel.h"
 #include "runtime/internal.h"
 
 /* ---------------------------------------------------------------- statuses */
@@ -37,6 +38,13 @@ void ts_check_contains(const char *haystack, const char *needle, const char *fil
 
 /* A context on the default device (CLCNN_DEVICE when set), default options. */
 clcnn_context *ts_context_create(void);
+
+/* Kernel `name` of the library's embedded program `program` built with
+ * `options`, through the public user-kernel API (clcnn/kernel.h), so tests
+ * launch through the library's one launch path; fails the test if it does
+ * not build. Free with clcnn_kernel_destroy. */
+clcnn_kernel *ts_builtin_kernel(clcnn_context *ctx, const char *program, const char *options,
+                                const char *name);
 
 /* A context with the given options; fails the test with the error buffer's
  * text when creation fails. */
