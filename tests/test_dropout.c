@@ -183,10 +183,7 @@ static void test_mask_independent_of_work_group_size(void **state) {
         TS_ASSERT_OK(ctx, clcnn_kernel_set_tensor(kernel, 0, xt));
         TS_ASSERT_OK(ctx, clcnn_kernel_set_tensor(kernel, 1, yt));
         TS_ASSERT_OK(ctx, clcnn_kernel_set_ulong(kernel, 2, n));
-        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 3, (uint32_t)seed));
-        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 4, (uint32_t)(seed >> 32)));
-        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 5, (uint32_t)offset));
-        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 6, (uint32_t)(offset >> 32)));
+        ts_kernel_set_philox_stream(ctx, kernel, 3, seed, offset);
         TS_ASSERT_OK(ctx,
                      clcnn_kernel_set_uint(kernel, 7, philox_ref_dropout_threshold((double)p)));
         TS_ASSERT_OK(ctx, clcnn_kernel_set_float(kernel, 8, scale_of(p)));

@@ -189,10 +189,7 @@ static void device_stream(clcnn_context *ctx, uint64_t seed, uint64_t offset, ui
     TS_ASSERT_OK(ctx, clcnn_kernel_set_mem(kernel, 0, out_mem));
     TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 1, count));
     TS_ASSERT_OK(ctx, clcnn_kernel_set_ulong(kernel, 2, first));
-    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 3, (uint32_t)seed));
-    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 4, (uint32_t)(seed >> 32)));
-    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 5, (uint32_t)offset));
-    TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, 6, (uint32_t)(offset >> 32)));
+    ts_kernel_set_philox_stream(ctx, kernel, 3, seed, offset);
     size_t global = count;
     TS_ASSERT_OK(ctx, clcnn_kernel_launch(kernel, 1, &global, NULL));
     clcnn_kernel_destroy(kernel);

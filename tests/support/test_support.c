@@ -373,6 +373,14 @@ clcnn_kernel *ts_builtin_kernel(clcnn_context *ctx, const char *program, const c
     return kernel;
 }
 
+void ts_kernel_set_philox_stream(clcnn_context *ctx, clcnn_kernel *kernel, size_t first,
+                                 uint64_t seed, uint64_t offset) {
+    const uint32_t words[4] = {(uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)offset,
+                               (uint32_t)(offset >> 32)};
+    for (size_t i = 0; i < 4; i++)
+        TS_ASSERT_OK(ctx, clcnn_kernel_set_uint(kernel, first + i, words[i]));
+}
+
 char *ts_data_path(const char *relative) {
     /* CLCNN_TEST_DATA_DIR: a build tree run from another place than it was
      * built in (ci/gpu-check.sh on a machine the build was carried to). */

@@ -46,6 +46,11 @@ clcnn_context *ts_context_create(void);
 clcnn_kernel *ts_builtin_kernel(clcnn_context *ctx, const char *program, const char *options,
                                 const char *name);
 
+/* Arguments first .. first + 3 of a kernel that takes a Philox stream as the
+ * library's kernels do: key low and high words, offset low and high words. */
+void ts_kernel_set_philox_stream(clcnn_context *ctx, clcnn_kernel *kernel, size_t first,
+                                 uint64_t seed, uint64_t offset);
+
 /* A context with the given options; fails the test with the error buffer's
  * text when creation fails. */
 clcnn_context *ts_context_create_with(const clcnn_context_options *options);
