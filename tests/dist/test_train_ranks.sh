@@ -153,10 +153,13 @@ check_job() {
     echo "-- $name: ended in $elapsed s (status $rc): $(grep -Eo "$pattern" "$log" | head -n 1)"
 }
 
-# The PID of rank 1 among the job's processes, once training runs.
+# The PID of rank 1 of the job that saves to $1, once training runs. Only
+# that job's processes: ctest runs the train mode beside this one, with
+# ranks of the same program (signalling one of those hung this job and
+# killed that one).
 rank1_pid() {
     local pid
-    for pid in $(pgrep -f "$train" || true); do
+    for pid in $(pgrep -f -- "--save $1" || true); do
         if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
             echo "$pid"
             return
@@ -172,7 +175,8 @@ signal_job() {
         >"$log" 2>&1 &
     local job=$!
     local deadline=$((SECONDS + 120))
-    until grep -q "loss" "$log" 2>/dev/null && pid=$(rank1_pid) && [[ -n $pid ]]; do
+    until grep -q "loss" "$log" 2>/dev/null && pid=$(rank1_pid "$work/$1.safetensors") &&
+        [[ -n $pid ]]; do
         ((SECONDS < deadline)) && kill -0 "$job" 2>/dev/null ||
             { cat "$log"; fail "$name: training did not start"; kill "$job"; return; }
         sleep 0.2
