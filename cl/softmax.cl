@@ -47,37 +47,37 @@ static float row_sum_exp(__global const float *row, uint cols, float max) {
     return result;
 }
 
-/* One row of softmax, out = exp(in - max) * (1 / sum), or with log_form
- * of log_softmax, out = (in - max) - log(sum), sum = sum_j exp(in[j] -
- * max). A constant log_form in each kernel leaves one of the two. */
-static void softmax_row(__global const float *in, __global float *out, uint cols, int log_form) {
-    float max = row_max(in, cols);
-    float sum = row_sum_exp(in, cols, max);
-    float inv_sum = 1.0f / sum, log_sum = log(sum);
-    uint j = 0;
-    for (; j + 8 <= cols; j += 8) {
-        float8 v = vload8(0, in + j) - max;
-        vstore8(log_form ? v - log_sum : exp(v) * inv_sum, 0, out + j);
-    }
-    for (; j < cols; j++) {
-        float v = in[j] - max;
-        out[j] = log_form ? v - log_sum : exp(v) * inv_sum;
-    }
-}
-
 /* y = softmax(x) row by row (global size: rows). y may be x. */
 __kernel void softmax_rows(__global const float *x, __global float *y, uint rows, uint cols) {
     uint r = CLCNN_GLOBAL_ID0();
-    if (r < rows)
-        softmax_row(x + (size_t)r * cols, y + (size_t)r * cols, cols, 0);
+    if (r >= rows)
+        return;
+    __global const float *in = x + (size_t)r * cols;
+    __global float *out = y + (size_t)r * cols;
+    float max = row_max(in, cols);
+    float inv_sum = 1.0f / row_sum_exp(in, cols, max);
+    uint j = 0;
+    for (; j + 8 <= cols; j += 8)
+        vstore8(exp(vload8(0, in + j) - max) * inv_sum, 0, out + j);
+    for (; j < cols; j++)
+        out[j] = exp(in[j] - max) * inv_sum;
 }
 
 /* y = log_softmax(x) = x - (max + log(sum exp(x - max))) (global size:
  * rows). y may be x. */
 __kernel void log_softmax_rows(__global const float *x, __global float *y, uint rows, uint cols) {
     uint r = CLCNN_GLOBAL_ID0();
-    if (r < rows)
-        softmax_row(x + (size_t)r * cols, y + (size_t)r * cols, cols, 1);
+    if (r >= rows)
+        return;
+    __global const float *in = x + (size_t)r * cols;
+    __global float *out = y + (size_t)r * cols;
+    float max = row_max(in, cols);
+    float log_sum = log(row_sum_exp(in, cols, max));
+    uint j = 0;
+    for (; j + 8 <= cols; j += 8)
+        vstore8((vload8(0, in + j) - max) - log_sum, 0, out + j);
+    for (; j < cols; j++)
+        out[j] = (in[j] - max) - log_sum;
 }
 
 /* losses[r] = logsumexp(logits[r]) - logits[r][labels[r]] (global size:
